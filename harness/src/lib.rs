@@ -1,0 +1,4 @@
+//! The machinery that drives systems under test: the native port runtime,
+//! the lockstep executor, and kernel probes.
+
+pub mod sut;

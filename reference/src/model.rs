@@ -1,0 +1,1 @@
+//! The model (filled in next).

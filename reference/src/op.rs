@@ -1,0 +1,104 @@
+//! The operations a case is made of. The same values drive the model and
+//! every system under test (the executor applies each to both).
+
+use crate::options::Opt;
+use crate::units::{Bytes, Millis, SenderId};
+use serde::{Deserialize, Serialize};
+
+/// Flags of `erlang:port_command/3` as gen_tcp users reach them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendFlags {
+    pub nosuspend: bool,
+    pub force: bool,
+}
+
+/// How a case starts: one port under test connected to a peer socket the
+/// harness owns, a listener, and a few sender processes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setup {
+    /// Options applied (as one setopts, OPT-5) to the port right after connect.
+    pub options: Vec<Opt>,
+    /// `{parallelism, true}` on the port under test (MQ-2).
+    pub parallelism: bool,
+    /// How many sender processes exist (≥ 2 in generated cases).
+    pub senders: u8,
+    /// Exact port-table capacity of the runtime (PT-*); the port under test
+    /// and the listener take two slots.
+    pub table_capacity: usize,
+    /// Options of the listener, inherited by accepted ports (OPT-6).
+    pub listener_options: Vec<Opt>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup { options: vec![], parallelism: false, senders: 2, table_capacity: 8, listener_options: vec![] }
+    }
+}
+
+/// One step of a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op")]
+pub enum Op {
+    /// Sender `sender` calls `gen_tcp:send` (or `port_command/3` with flags)
+    /// with `len` bytes of payload `tag`. Only an idle sender may send.
+    Send { sender: SenderId, len: Bytes, tag: u16, flags: SendFlags },
+    /// The peer reads up to `max` bytes without blocking.
+    PeerRead { max: Bytes },
+    /// The peer writes `len` bytes (payload `tag`) to the port's socket; the
+    /// step ends once the bytes are readable on the port's side.
+    PeerWrite { len: Bytes, tag: u16 },
+    /// The port owner calls `gen_tcp:recv(S, 0, 0)`: whatever has arrived.
+    Recv,
+    /// The port owner takes every message in its mailbox.
+    Mailbox,
+    /// Run the runtime until nothing more can happen without the outside world.
+    Quiesce,
+    /// Block until the runtime has an I/O event, then quiesce (failure bound
+    /// inside the system under test; used only when no progress is possible).
+    AwaitIo,
+    /// Advance the runtime's clock and run whatever timers fell due.
+    AdvanceTime { by: Millis },
+    /// `inet:setopts/2` on the port under test.
+    SetOpts { opts: Vec<Opt> },
+    /// `inet:getopts/2` of the options the model knows.
+    GetOpts,
+    /// `erlang:port_info(Port, queue_size)`.
+    QueueSize,
+    /// Another scheduler takes the port lock (MQ-1: sends get scheduled).
+    ContendLock,
+    /// The other scheduler releases the port lock.
+    ReleaseLock,
+    /// The harness connects a client to the listener and the runtime accepts.
+    Accept,
+    /// Close the most recently accepted port.
+    CloseAccepted,
+    /// Open one more port (connect) — fills the table (PT-3).
+    OpenExtra,
+    /// `gen_tcp:close/1` on the port under test.
+    Close,
+}
+
+impl Op {
+    /// Short name used in reports and per-rule coverage.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Send { .. } => "send",
+            Op::PeerRead { .. } => "peer_read",
+            Op::PeerWrite { .. } => "peer_write",
+            Op::Recv => "recv",
+            Op::Mailbox => "mailbox",
+            Op::Quiesce => "quiesce",
+            Op::AwaitIo => "await_io",
+            Op::AdvanceTime { .. } => "advance_time",
+            Op::SetOpts { .. } => "setopts",
+            Op::GetOpts => "getopts",
+            Op::QueueSize => "queue_size",
+            Op::ContendLock => "contend_lock",
+            Op::ReleaseLock => "release_lock",
+            Op::Accept => "accept",
+            Op::CloseAccepted => "close_accepted",
+            Op::OpenExtra => "open_extra",
+            Op::Close => "close",
+        }
+    }
+}

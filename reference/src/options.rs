@@ -1,0 +1,197 @@
+//! The option algebra (OPT-*, RX-3): what `inet:setopts/2` does to a port's
+//! options. Pure functions, so quickcheck can state the laws directly.
+
+use crate::rules::{ids, RuleId};
+use crate::units::{Bytes, Millis};
+use serde::{Deserialize, Serialize};
+
+/// `send_timeout`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timeout {
+    Infinity,
+    After(Millis),
+}
+
+/// The receive mode of a port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Active {
+    Passive,
+    Once,
+    /// `{active, N}` with a positive remaining count.
+    Count(i16),
+    Always,
+}
+
+impl Active {
+    pub fn is_active(self) -> bool {
+        self != Active::Passive
+    }
+}
+
+/// The options a port carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortOptions {
+    pub high: Bytes,
+    pub low: Bytes,
+    pub high_msgq: Bytes,
+    pub low_msgq: Bytes,
+    pub delay_send: bool,
+    pub send_timeout: Timeout,
+    pub send_timeout_close: bool,
+    pub active: Active,
+}
+
+impl Default for PortOptions {
+    /// WM-1, MQ-7, OPT-7. Ports under test start passive (like `{active,false}`).
+    fn default() -> Self {
+        PortOptions {
+            high: Bytes(8192),
+            low: Bytes(4096),
+            high_msgq: Bytes(8192),
+            low_msgq: Bytes(4096),
+            delay_send: false,
+            send_timeout: Timeout::Infinity,
+            send_timeout_close: false,
+            active: Active::Passive,
+        }
+    }
+}
+
+/// `{active, _}` as written in a setopts list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActiveSetting {
+    False,
+    True,
+    Once,
+    N(i32),
+}
+
+/// One option in a setopts list, with the raw value a user may pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Opt {
+    HighWatermark(i64),
+    LowWatermark(i64),
+    HighMsgqWatermark(i64),
+    LowMsgqWatermark(i64),
+    DelaySend(bool),
+    SendTimeout(Timeout),
+    SendTimeoutClose(bool),
+    Active(ActiveSetting),
+}
+
+/// Why a setopts was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub rule: RuleId,
+}
+
+/// What applying a setopts list did: the new options, and whether the
+/// `{active,N}` count reached zero (RX-4: a tcp_passive message is due).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub options: PortOptions,
+    pub went_passive: bool,
+}
+
+/// OPT-5: the list is applied back to front, so the first listed option wins.
+/// OPT-3 and RX-3: an invalid value rejects the whole list, nothing applied.
+pub fn setopts(current: PortOptions, list: &[Opt]) -> Result<Applied, Rejected> {
+    let mut o = current;
+    let mut went_passive = false;
+    for opt in list.iter().rev() {
+        match *opt {
+            Opt::HighWatermark(v) => set_high(&mut o, v),
+            Opt::LowWatermark(v) => set_low(&mut o, v),
+            Opt::HighMsgqWatermark(v) => {
+                let v = msgq_value(v)?;
+                // OPT-4: if low_msgq > v then low_msgq = v.
+                if o.low_msgq > v {
+                    o.low_msgq = v;
+                }
+                o.high_msgq = v;
+            }
+            Opt::LowMsgqWatermark(v) => {
+                let v = msgq_value(v)?;
+                // OPT-4: if high_msgq < v then high_msgq = v.
+                if o.high_msgq < v {
+                    o.high_msgq = v;
+                }
+                o.low_msgq = v;
+            }
+            Opt::DelaySend(b) => o.delay_send = b,
+            Opt::SendTimeout(t) => o.send_timeout = t,
+            Opt::SendTimeoutClose(b) => o.send_timeout_close = b,
+            Opt::Active(a) => {
+                let (next, passive_now) = set_active(o.active, a)?;
+                o.active = next;
+                went_passive = passive_now;
+            }
+        }
+    }
+    Ok(Applied { options: o, went_passive })
+}
+
+/// OPT-1: `v<0 → 0; if low > v then low = v; high = v`.
+fn set_high(o: &mut PortOptions, v: i64) {
+    let v = Bytes(v.max(0) as usize);
+    if o.low > v {
+        o.low = v;
+    }
+    o.high = v;
+}
+
+/// OPT-2: `v<0 → 0; if high < v then high = v; low = v`.
+fn set_low(o: &mut PortOptions, v: i64) {
+    let v = Bytes(v.max(0) as usize);
+    if o.high < v {
+        o.high = v;
+    }
+    o.low = v;
+}
+
+/// OPT-3: msgq watermarks below 1 are einval.
+fn msgq_value(v: i64) -> Result<Bytes, Rejected> {
+    if v < 1 {
+        Err(Rejected { rule: ids::OPT_3 })
+    } else {
+        Ok(Bytes(v as usize))
+    }
+}
+
+/// RX-3/RX-4: `{active,N}` adds to the current count (a non-counting mode
+/// counts as 0); the sum must stay in int16; reaching <= 0 goes passive.
+fn set_active(current: Active, a: ActiveSetting) -> Result<(Active, bool), Rejected> {
+    Ok(match a {
+        ActiveSetting::False => (Active::Passive, false),
+        ActiveSetting::True => (Active::Always, false),
+        ActiveSetting::Once => (Active::Once, false),
+        ActiveSetting::N(n) => {
+            let base = match current {
+                Active::Count(c) => c as i64,
+                _ => 0,
+            };
+            let sum = base + n as i64;
+            if sum < i16::MIN as i64 || sum > i16::MAX as i64 {
+                return Err(Rejected { rule: ids::RX_3 });
+            }
+            if sum <= 0 {
+                (Active::Passive, true)
+            } else {
+                (Active::Count(sum as i16), false)
+            }
+        }
+    })
+}
+
+/// PT-1: the port table size ERTS derives from a requested maximum.
+pub fn port_table_size(requested: Option<u64>, rlimit_nofile: u64) -> u64 {
+    const MIN: u64 = 1024;
+    const MAX: u64 = (1 << 27) - 1;
+    let wanted = requested.unwrap_or_else(|| 65536u64.max(rlimit_nofile));
+    let clamped = wanted.clamp(MIN, MAX);
+    clamped.checked_next_power_of_two().unwrap_or(MAX).min(MAX)
+}

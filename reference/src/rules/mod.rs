@@ -1,0 +1,88 @@
+//! The rule catalogue. Every rule has an ID, a one-line statement and a
+//! citation; the model names the rule behind every value it predicts, so a
+//! divergence is reported against the rule that was broken.
+
+use serde::Serialize;
+use std::fmt;
+
+mod kernel;
+mod port;
+
+/// A rule identifier such as `WM-3`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RuleId(pub &'static str);
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Which part of the system a rule constrains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Area {
+    /// The port model, checked in lockstep against a runtime.
+    Port,
+    /// Linux behaviour the runtimes rely on, checked by kernel probes.
+    Kernel,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Rule {
+    pub id: RuleId,
+    pub area: Area,
+    pub statement: &'static str,
+    pub citation: &'static str,
+}
+
+/// Every rule, port rules first, in catalogue order.
+pub fn catalogue() -> Vec<&'static Rule> {
+    port::RULES.iter().chain(kernel::RULES.iter()).collect()
+}
+
+/// Look a rule up by ID.
+pub fn rule(id: RuleId) -> Option<&'static Rule> {
+    catalogue().into_iter().find(|r| r.id == id)
+}
+
+/// Does `id` match a `--rules` pattern such as `WM-*` or `TO-2`?
+pub fn matches(pattern: &str, id: RuleId) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => id.0.starts_with(prefix),
+        None => id.0 == pattern,
+    }
+}
+
+pub use port::ids;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_cited() {
+        let all = catalogue();
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &all {
+            assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
+            assert!(!r.citation.is_empty(), "{} has no citation", r.id);
+            assert!(!r.statement.is_empty(), "{} has no statement", r.id);
+        }
+    }
+
+    #[test]
+    fn every_named_id_is_in_the_catalogue() {
+        for id in ids::ALL {
+            assert!(rule(*id).is_some(), "{id} is named in ids but not catalogued");
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(matches("WM-*", RuleId("WM-3")));
+        assert!(!matches("WM-*", RuleId("MQ-3")));
+        assert!(matches("TO-2", RuleId("TO-2")));
+        assert!(!matches("TO-2", RuleId("TO-21")));
+    }
+}

@@ -1,0 +1,147 @@
+//! Port rules, OTP 25.2.3 semantics (`erts/emulator/drivers/common/inet_drv.c`,
+//! `erts/emulator/beam/erl_port_task.c`, `io.c`, `lib/kernel/src/prim_inet.erl`).
+//! Seed: yufeng, "gen_tcp发送缓冲区以及水位线问题分析" (2013), and
+//! "gen_tcp接受链接时enfile的问题分析及解决" (2011).
+
+use super::{Area, Rule, RuleId};
+
+const fn port(id: &'static str, statement: &'static str, citation: &'static str) -> Rule {
+    Rule { id: RuleId(id), area: Area::Port, statement, citation }
+}
+
+/// Rule IDs as constants, so the model and the tests name them without typos.
+pub mod ids {
+    use super::RuleId;
+    macro_rules! ids {
+        ($($name:ident = $s:literal),* $(,)?) => {
+            $(pub const $name: RuleId = RuleId($s);)*
+            pub const ALL: &[RuleId] = &[$($name),*];
+        };
+    }
+    ids! {
+        WM_1 = "WM-1", WM_2 = "WM-2", WM_3 = "WM-3", WM_4 = "WM-4", WM_5 = "WM-5", WM_6 = "WM-6",
+        DS_1 = "DS-1", DS_2 = "DS-2",
+        TO_1 = "TO-1", TO_2 = "TO-2", TO_3 = "TO-3", TO_4 = "TO-4",
+        MQ_1 = "MQ-1", MQ_2 = "MQ-2", MQ_3 = "MQ-3", MQ_4 = "MQ-4", MQ_5 = "MQ-5", MQ_6 = "MQ-6",
+        MQ_7 = "MQ-7",
+        SND_1 = "SND-1", SND_2 = "SND-2", SND_3 = "SND-3", SND_4 = "SND-4", SND_5 = "SND-5",
+        SND_6 = "SND-6",
+        OPT_1 = "OPT-1", OPT_2 = "OPT-2", OPT_3 = "OPT-3", OPT_4 = "OPT-4", OPT_5 = "OPT-5",
+        OPT_6 = "OPT-6", OPT_7 = "OPT-7",
+        RX_1 = "RX-1", RX_2 = "RX-2", RX_3 = "RX-3", RX_4 = "RX-4", RX_5 = "RX-5", RX_6 = "RX-6",
+        PT_1 = "PT-1", PT_2 = "PT-2", PT_3 = "PT-3", PT_4 = "PT-4",
+        ST_1 = "ST-1", ST_2 = "ST-2",
+        CL_1 = "CL-1", CL_2 = "CL-2",
+        SCHED_1 = "SCHED-1",
+    }
+}
+
+
+pub static RULES: &[Rule] = &[
+    // --- driver send queue and watermarks -------------------------------------------------
+    port("WM-1", "Defaults: high_watermark 8192, low_watermark 4096 bytes.",
+         "inet_drv.c INET_HIGH_WATERMARK/INET_LOW_WATERMARK; seed 2013 article"),
+    port("WM-2", "Send onto an empty driver queue writes directly; any unsent remainder is queued with no watermark check and the reply is ok.",
+         "inet_drv.c tcp_sendv (queue empty branch, sock_sendv then driver_enqv)"),
+    port("WM-3", "Send onto a non-empty queue enqueues the whole message; the port goes busy and the reply is deferred iff queued_before + size >= high_watermark.",
+         "inet_drv.c tcp_sendv: `if (sz+ev->size >= desc->high)` set_busy_port(port,1)"),
+    port("WM-4", "After each write from the queue, a busy port whose remaining queue is <= low_watermark clears busy, replies ok to the blocked caller and resumes suspended senders.",
+         "inet_drv.c tcp_inet_output: `if (driver_deq(ix, n) <= desc->low)`"),
+    port("WM-5", "A zero-length send returns ok and changes nothing.",
+         "inet_drv.c tcp_sendv: `if (len == 0) return 0` path; reproduced on OTP 25.2.3"),
+    port("WM-6", "The driver keeps one blocked-caller slot: a later send that crosses high_watermark (forced, or a queued task) takes it, and the caller it displaced never gets a reply.",
+         "inet_drv.c tcp_sendv `desc->inet.busy_caller = desc->inet.caller`"),
+    // --- delay_send -------------------------------------------------------------------------
+    port("DS-1", "With delay_send, a send onto an empty queue enqueues everything with no syscall and no watermark check, arms a zero-delay flush and replies ok.",
+         "inet_drv.c tcp_sendv delay_send branch (driver_set_timer 0)"),
+    port("DS-2", "The delay_send flush runs at the next quiescence and writes the whole queue in one coalesced write.",
+         "inet_drv.c tcp_inet_timeout -> tcp_inet_output (one writev of the queue)"),
+    // --- send_timeout -----------------------------------------------------------------------
+    port("TO-1", "When send_timeout expires on a busy port, busy is cleared, the blocked caller gets {error,timeout}, suspended senders resume, and the queued data stays queued and is delivered.",
+         "inet_drv.c tcp_inet_send_timeout; OTP gen_tcp_misc_SUITE otp_7816"),
+    port("TO-2", "With send_timeout 0 a send that would make the port busy replies {error,timeout} at once; the port does not go busy and the data stays queued.",
+         "inet_drv.c tcp_sendv send_timeout == 0 branch; reproduced on OTP 25.2.3"),
+    port("TO-3", "With send_timeout_close the timeout also closes the socket and discards queued output; later sends reply {error,enotconn}.",
+         "inet_drv.c tcp_inet_send_timeout (send_timeout_close), tcp_inet_commandv !IS_CONNECTED"),
+    port("TO-4", "Leaving busy through the low watermark cancels the send timer.",
+         "inet_drv.c tcp_inet_output: driver_cancel_timer when busy_on_send"),
+    // --- port-task (msgq) queue ---------------------------------------------------------------
+    port("MQ-1", "A send executes immediately only when the port is not busy, has no queued tasks and its lock is free; otherwise it is scheduled as a port task.",
+         "OTP 25 erts/emulator/beam/io.c erts_port_output, try_imm_drv_call (erts_port_trylock)"),
+    port("MQ-2", "Port parallelism does not force erlang:port_command sends (the gen_tcp path) to be scheduled.",
+         "io.c erts_port_output: only async sends without a reference are forced to schedule on a parallel port"),
+    port("MQ-3", "Scheduled output tasks count their bytes in the msgq size; the port goes msgq-busy when that size is > high_msgq_watermark (strict).",
+         "erl_port_task.c enqueue_proc_sig / erts_port_task_schedule: `if (qsz > high)` set ERTS_PTS_FLG_BUSY_PORT_Q"),
+    port("MQ-4", "After a task is executed or aborted, a msgq size < low_msgq_watermark (strict) clears msgq-busy; suspended senders resume only if the driver queue is not busy too.",
+         "erl_port_task.c check_unset_busy_port_q / erts_port_resume_procs"),
+    port("MQ-5", "A scheduled send waits while the driver queue is busy and runs, in order, once it is not.",
+         "erl_port_task.c ERTS_PT_FLG_WAIT_BUSY, busy_wait_move_to_busy_queue"),
+    port("MQ-6", "A scheduled nosuspend send finding the port busy when it runs is aborted and replies false.",
+         "erl_port_task.c ERTS_PT_FLG_NOSUSPEND, abort_nosuspend_task"),
+    port("MQ-7", "Defaults: high_msgq_watermark 8192, low_msgq_watermark 4096 bytes.",
+         "erl_port_task.c ERTS_PORT_TASK_DEFAULT_BUSY_PORT_Q_HIGH/LOW"),
+    // --- senders ------------------------------------------------------------------------------
+    port("SND-1", "A plain send to a busy port (driver- or msgq-busy) suspends the sender and raises a busy_port monitor event; the send is retried on resume.",
+         "io.c erts_port_output ERTS_PORT_OP_BUSY -> erts_suspend; busy_port_SUITE system_monitor"),
+    port("SND-2", "A nosuspend send to a busy port returns false and queues nothing.",
+         "io.c erts_port_output ERTS_PORT_SIG_FLG_NOSUSPEND; erlang:port_command/3 docs"),
+    port("SND-3", "A force send to a busy soft-busy port (tcp_inet) goes through.",
+         "io.c erts_port_output ERTS_PORT_SIG_FLG_FORCE, ERL_DRV_FLAG_SOFT_BUSY"),
+    port("SND-4", "Leaving busy resumes every suspended sender; each retries its send, in the order it was suspended.",
+         "io.c erts_port_resume_procs"),
+    port("SND-5", "The sender whose send made the port busy waits for its reply; it is not suspended and raises no busy_port event.",
+         "inet_drv.c busy_caller + prim_inet:send receive of inet_reply; seed 2013 article"),
+    port("SND-6", "A send on a closed port replies {error,closed}.",
+         "prim_inet:send (badarg from erlang:port_command -> {error,closed})"),
+    // --- options ------------------------------------------------------------------------------
+    port("OPT-1", "Setting high_watermark v: v<0 becomes 0; if low > v then low = v; high = v.",
+         "inet_drv.c inet_set_opts INET_LOPT_TCP_HIWTRMRK"),
+    port("OPT-2", "Setting low_watermark v: v<0 becomes 0; if high < v then high = v; low = v.",
+         "inet_drv.c inet_set_opts INET_LOPT_TCP_LOWTRMRK"),
+    port("OPT-3", "A msgq watermark < 1 rejects the whole setopts with einval.",
+         "inet_drv.c inet_set_opts INET_LOPT_TCP_MSGQ_HIWTRMRK/LOWTRMRK; reproduced on OTP 25.2.3"),
+    port("OPT-4", "Setting low_msgq v: if high_msgq < v then high_msgq = v; setting high_msgq v: if low_msgq > v then low_msgq = v.",
+         "erl_port_task.c erl_drv_busy_msgq_limits"),
+    port("OPT-5", "Within one setopts the list is applied back to front, so the first listed option wins a conflict.",
+         "prim_inet.erl encode_opt_val (reverses the list); reproduced on OTP 25.2.3"),
+    port("OPT-6", "An accepted socket inherits the listener's watermarks, msgq limits, send_timeout, send_timeout_close, delay_send and active mode.",
+         "inet_drv.c tcp_inet_copy; prim_inet:accept_opts"),
+    port("OPT-7", "Defaults: delay_send false, send_timeout infinity, send_timeout_close false.",
+         "inet_drv.c inet_start / tcp_inet_start"),
+    // --- receive modes ------------------------------------------------------------------------
+    port("RX-1", "recv on a socket in active mode (true, once or N) returns {error,einval}.",
+         "inet_drv.c tcp_inet_ctl TCP_REQ_RECV: `if (desc->inet.active) return ctl_error(EINVAL)`"),
+    port("RX-2", "{active,once} delivers one message and goes passive without a tcp_passive message.",
+         "inet_drv.c tcp_deliver / INET_ONCE"),
+    port("RX-3", "{active,N} adds N to the current count; a sum outside [-32768,32767] is einval.",
+         "inet_drv.c inet_set_opts INET_LOPT_ACTIVE INET_MULTI; inet docs"),
+    port("RX-4", "When the {active,N} count reaches <= 0 the socket goes passive and a tcp_passive message is sent.",
+         "inet_drv.c tcp_deliver / inet_set_opts: INET_MULTI count <= 0"),
+    port("RX-5", "{active,true} delivers every received byte as tcp messages, in order.",
+         "inet_drv.c tcp_deliver"),
+    port("RX-6", "A passive recv returns the next received bytes in order, or {error,timeout} when none are available.",
+         "inet_drv.c tcp_inet_ctl TCP_REQ_RECV, tcp_recv"),
+    // --- port table ---------------------------------------------------------------------------
+    port("PT-1", "Port table size: requested value (default 65536, raised to RLIMIT_NOFILE when larger) clamped to [1024, 2^27-1] and rounded up to a power of two.",
+         "OTP 25 erts/emulator/beam/erl_port.c / erl_ptab.c erts_ptab_init_table; ERL_MAX_PORTS; reproduced on OTP 25.2.3"),
+    port("PT-2", "accept into a full port table returns {error,system_limit} and closes the accepted fd, so the peer sees EOF.",
+         "inet_drv.c tcp_inet_multi_accept / tcp_inet_accept (driver_create_port failure -> sock_close); seed 2011 enfile article"),
+    port("PT-3", "Opening a port (connect or listen) with a full table returns {error,system_limit}.",
+         "io.c erts_open_driver -> erts_ptab_new_element failure; reproduced on OTP 25.2.3"),
+    port("PT-4", "Closing a port frees its table slot.",
+         "erl_ptab.c erts_ptab_delete_element"),
+    // --- stream integrity ---------------------------------------------------------------------
+    port("ST-1", "The peer receives exactly the concatenation of the queued sends, in order, with nothing lost or duplicated.",
+         "TCP stream semantics; inet_drv.c driver queue is FIFO (driver_enqv/driver_deq)"),
+    port("ST-2", "A write from the queue asks for the whole queue (coalesced) and the kernel cannot take more than was asked.",
+         "inet_drv.c tcp_inet_output (driver_peekq + sock_sendv of the whole queue)"),
+    // --- close ----------------------------------------------------------------------------------
+    port("CL-1", "Closing a port with queued output keeps flushing it (empty_out_q), then closes the socket: the peer gets every byte, then EOF.",
+         "inet_drv.c tcp_inet_stop / INET_F_DELAYED_CLOSE; prim_inet:close waits for empty_out_q; OTP close_with_pending_output"),
+    port("CL-2", "Operations on a closed port fail: sends reply {error,closed}.",
+         "prim_inet.erl send/2, recv/3"),
+    // --- scheduler ---------------------------------------------------------------------------
+    port("SCHED-1", "At quiescence nothing runnable is left: due flushes, runnable port tasks, resumed senders and available input have all been processed.",
+         "erl_port_task.c / erl_process.c schedulers run every runnable task"),
+];
+

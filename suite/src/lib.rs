@@ -1,0 +1,3 @@
+//! The conformance suite: case generation, capability checks, reports.
+
+pub mod capability;
