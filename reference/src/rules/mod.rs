@@ -13,6 +13,19 @@ mod port;
 #[serde(transparent)]
 pub struct RuleId(pub &'static str);
 
+impl<'de> serde::Deserialize<'de> for RuleId {
+    /// Only catalogued IDs deserialize: a saved trace naming an unknown rule
+    /// is an error, not a silently new rule.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        catalogue()
+            .into_iter()
+            .map(|r| r.id)
+            .find(|id| id.0 == s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule id {s:?}")))
+    }
+}
+
 impl fmt::Display for RuleId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0)
