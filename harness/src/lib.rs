@@ -1,4 +1,5 @@
 //! The machinery that drives systems under test: the native port runtime,
 //! the lockstep executor, and kernel probes.
 
+pub mod executor;
 pub mod sut;

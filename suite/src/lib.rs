@@ -1,3 +1,7 @@
-//! The conformance suite: case generation, capability checks, reports.
+//! The conformance suite: case generation, the property runner, capability
+//! checks and reports.
 
 pub mod capability;
+pub mod check;
+pub mod generate;
+pub mod report;

@@ -1,0 +1,211 @@
+//! The lockstep executor: applies one op sequence to a system under test and
+//! to the model, compares every observation after every step, and reports
+//! the first divergence with its rule, expected vs observed, and the trace.
+//! Every system under test is driven by this one executor.
+
+use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
+use reference::choice::Choice;
+use reference::model::{compare, Divergence, Mismatch, Model};
+use reference::observation::{Observation, PeerRead, Reply};
+use reference::op::{Op, Setup};
+use reference::rules::{ids, RuleId};
+use reference::units::Bytes;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One executed step, as it appears in a trace.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceStep {
+    pub index: usize,
+    pub op: Op,
+    pub choices: Vec<Choice>,
+    pub observed: Option<Observation>,
+}
+
+/// Why a case failed.
+#[derive(Clone, Debug, Serialize)]
+pub enum FailureKind {
+    /// The observation differs from the prediction.
+    Mismatch(Mismatch),
+    /// The system's own choices contradict a rule.
+    Divergence { rule: RuleId, what: String },
+    /// The system under test failed (crash, I/O error, bound exceeded).
+    Sut(String),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    /// Index of the diverging step in `trace`.
+    pub step: usize,
+    pub kind: FailureKind,
+}
+
+impl Failure {
+    /// The rule the failure is blamed on (`None` for a system failure).
+    pub fn rule(&self) -> Option<RuleId> {
+        match &self.kind {
+            FailureKind::Mismatch(m) => Some(m.rule),
+            FailureKind::Divergence { rule, .. } => Some(*rule),
+            FailureKind::Sut(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            FailureKind::Mismatch(m) => write!(
+                f,
+                "step {}: [{}] {}: expected {}, observed {}",
+                self.step, m.rule, m.field, m.expected, m.observed
+            ),
+            FailureKind::Divergence { rule, what } => write!(f, "step {}: [{}] {}", self.step, rule, what),
+            FailureKind::Sut(e) => write!(f, "step {}: system under test failed: {}", self.step, e),
+        }
+    }
+}
+
+/// The result of running one case.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseOutcome {
+    pub setup: Setup,
+    pub trace: Vec<TraceStep>,
+    pub failure: Option<Failure>,
+    /// Rules that decided something, with counts.
+    pub touched: BTreeMap<RuleId, usize>,
+    /// Interesting transitions reached, with counts.
+    pub crossings: BTreeMap<RuleId, usize>,
+    /// Ops skipped because the model says they cannot happen in that state.
+    pub skipped_ops: usize,
+}
+
+impl CaseOutcome {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// How many drain rounds may pass without progress before the executor
+/// gives up (each round is a peer read and a quiescence; the wait inside
+/// `AwaitIo` is bounded by the system under test).
+const DRAIN_ROUNDS: usize = 100_000;
+
+struct Lockstep<'a> {
+    model: Model,
+    sut: Box<dyn SystemUnderTest + 'a>,
+    trace: Vec<TraceStep>,
+}
+
+impl Lockstep<'_> {
+    /// Apply `op` to both; `Err` on the first divergence.
+    fn step(&mut self, op: &Op) -> Result<Observation, Failure> {
+        let index = self.trace.len();
+        self.trace.push(TraceStep { index, op: op.clone(), choices: vec![], observed: None });
+        let Step { observation, choices } = self
+            .sut
+            .apply(op)
+            .map_err(|SutError(e)| Failure { step: index, kind: FailureKind::Sut(e) })?;
+        let t = &mut self.trace[index];
+        t.choices = choices;
+        t.observed = Some(observation.clone());
+        let prediction = self.model.step(op, &t.choices).map_err(|Divergence { rule, what }| Failure {
+            step: index,
+            kind: FailureKind::Divergence { rule, what },
+        })?;
+        if let Some(m) = compare(&prediction, &observation) {
+            return Err(Failure { step: index, kind: FailureKind::Mismatch(m) });
+        }
+        Ok(observation)
+    }
+
+    /// ST-1 at the end of a case: release the lock, then let the peer read
+    /// until every accepted byte arrived and the queue is empty, waiting on
+    /// readiness (never sleeping) when no progress is possible.
+    fn drain(&mut self) -> Result<(), Failure> {
+        if self.model.enabled(&Op::ReleaseLock) {
+            self.step(&Op::ReleaseLock)?;
+        }
+        self.step(&Op::Quiesce)?;
+        let mut idle_rounds = 0;
+        for _ in 0..DRAIN_ROUNDS {
+            let flushing = self.model.queued() > Bytes::ZERO && self.model.socket_open();
+            if !flushing && self.model.peer_unread() == Bytes::ZERO {
+                return Ok(());
+            }
+            let got = self.step(&Op::PeerRead { max: Bytes(1 << 16) })?;
+            let progressed = matches!(got.reply, Reply::Peer(PeerRead::Data(_)));
+            if progressed {
+                idle_rounds = 0;
+                self.step(&Op::Quiesce)?;
+            } else {
+                idle_rounds += 1;
+                if idle_rounds > 2 {
+                    return Err(self.stuck());
+                }
+                self.step(&Op::AwaitIo)?;
+            }
+        }
+        Err(self.stuck())
+    }
+
+    fn stuck(&self) -> Failure {
+        Failure {
+            step: self.trace.len().saturating_sub(1),
+            kind: FailureKind::Divergence {
+                rule: ids::ST_1,
+                what: format!(
+                    "drain made no progress: {} queued, {} accepted by the kernel but never read by the peer",
+                    self.model.queued(),
+                    self.model.peer_unread()
+                ),
+            },
+        }
+    }
+}
+
+/// Run one case: `setup`, then every enabled op of `ops`, then the drain.
+pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutcome {
+    let mut outcome = CaseOutcome {
+        setup: setup.clone(),
+        trace: vec![],
+        failure: None,
+        touched: BTreeMap::new(),
+        crossings: BTreeMap::new(),
+        skipped_ops: 0,
+    };
+    let model = match Model::new(setup) {
+        Ok(m) => m,
+        Err(d) => {
+            outcome.failure = Some(Failure { step: 0, kind: FailureKind::Divergence { rule: d.rule, what: d.what } });
+            return outcome;
+        }
+    };
+    let sut = match factory.start(setup) {
+        Ok(s) => s,
+        Err(SutError(e)) => {
+            outcome.failure = Some(Failure { step: 0, kind: FailureKind::Sut(format!("start: {e}")) });
+            return outcome;
+        }
+    };
+    let mut ls = Lockstep { model, sut, trace: vec![] };
+    let mut result = Ok(());
+    for op in ops {
+        if !ls.model.enabled(op) {
+            outcome.skipped_ops += 1;
+            continue;
+        }
+        if let Err(f) = ls.step(op) {
+            result = Err(f);
+            break;
+        }
+    }
+    if result.is_ok() {
+        result = ls.drain();
+    }
+    outcome.failure = result.err();
+    outcome.touched = ls.model.touched().clone();
+    outcome.crossings = ls.model.crossings().clone();
+    outcome.trace = ls.trace;
+    outcome
+}

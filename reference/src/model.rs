@@ -1,1 +1,0 @@
-//! The model (filled in next).

@@ -1,0 +1,173 @@
+//! The inet driver's send path: `erts_port_output` deciding between busy,
+//! immediate and scheduled (SND-*, MQ-1), then `tcp_sendv` with its
+//! watermarks (WM-*), delay_send (DS-*) and send_timeout (TO-*), and the
+//! output/flush/timeout activities that drain the queue.
+
+use super::{Choices, Divergence, Life, Model, PendingSend};
+use crate::observation::{Posix, SendResult};
+use crate::options::Timeout;
+use crate::rules::ids;
+use crate::units::{Bytes, Millis};
+
+impl Model {
+    /// A process sends. `Ok(None)`: the sender is now waiting or suspended.
+    pub(super) fn send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
+        if self.life != Life::Open {
+            self.decide(ids::SND_6);
+            return Ok(Some(SendResult::Error(Posix::Closed)));
+        }
+        if (self.busy || self.busy_msgq) && !p.flags.force {
+            if p.flags.nosuspend {
+                self.decide(ids::SND_2);
+                return Ok(Some(SendResult::False));
+            }
+            self.decide(ids::SND_1);
+            self.suspend(p);
+            return Ok(None);
+        }
+        if !self.tasks.is_empty() || self.lock_held {
+            self.schedule(p);
+            return Ok(None);
+        }
+        self.driver_output(p, c)
+    }
+
+    /// `tcp_inet_commandv` + `tcp_sendv`. `Ok(None)`: the reply is deferred.
+    pub(super) fn driver_output(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
+        let s = p.sender;
+        if !self.socket_open {
+            self.decide(ids::TO_3);
+            return Ok(Some(SendResult::Error(Posix::Enotconn)));
+        }
+        if p.len == Bytes::ZERO {
+            self.decide(ids::WM_5);
+            return Ok(Some(SendResult::Ok));
+        }
+        if self.queue == Bytes::ZERO {
+            self.out.push(p.tag, p.len);
+            if self.opts.delay_send {
+                // DS-1: queue everything, no syscall, arm the zero-delay flush.
+                self.queue = p.len;
+                self.why.queue = self.decide(ids::DS_1);
+                self.flush_armed = true;
+            } else {
+                // WM-2: write directly, queue the remainder unchecked.
+                let took = c.write(ids::WM_2, p.len)?;
+                self.written += took;
+                self.queue = p.len - took;
+                self.why.queue = self.decide(ids::WM_2);
+            }
+            return Ok(Some(SendResult::Ok));
+        }
+        // WM-3: enqueue the whole message, busy at queued_before + size >= high.
+        let before = self.queue;
+        self.out.push(p.tag, p.len);
+        self.queue += p.len;
+        self.why.queue = ids::WM_3;
+        if before + p.len >= self.opts.high {
+            if self.opts.send_timeout == Timeout::After(Millis(0)) {
+                self.why.busy_driver = self.decide(ids::TO_2);
+                self.cross(ids::TO_2);
+                return Ok(Some(SendResult::Error(Posix::Timeout)));
+            }
+            self.busy = true;
+            self.cross(ids::WM_3);
+            self.why.busy_driver = self.decide(ids::WM_3);
+            if let Some(displaced) = self.busy_caller.replace(s) {
+                // WM-6: the displaced caller never hears back.
+                self.why.senders[displaced.0 as usize] = ids::WM_6;
+            }
+            if let Timeout::After(t) = self.opts.send_timeout {
+                self.send_deadline = Some(Millis(self.now.0 + t.0));
+            }
+            self.set_sender(s, super::senders::Sender::Waiting, ids::WM_3);
+            return Ok(None);
+        }
+        self.why.busy_driver = self.decide(ids::WM_3);
+        Ok(Some(SendResult::Ok))
+    }
+
+    /// One write from the queue (WM-4, ST-2).
+    fn write_from_queue(&mut self, c: &mut Choices, rule: crate::rules::RuleId) -> Result<(), Divergence> {
+        let took = c.write(rule, self.queue)?;
+        self.written += took;
+        self.queue -= took;
+        self.why.queue = rule;
+        if self.busy {
+            if self.queue <= self.opts.low {
+                self.unbusy(ids::WM_4);
+            } else {
+                self.why.busy_driver = ids::WM_4;
+                if let Some(b) = self.busy_caller {
+                    self.why.senders[b.0 as usize] = ids::WM_4;
+                }
+            }
+        }
+        if self.queue == Bytes::ZERO && self.life == Life::Closed {
+            self.socket_open = false; // CL-1: flushed, now the socket closes.
+        }
+        Ok(())
+    }
+
+    /// Output activity: the socket was writable (WM-4). A runtime may write
+    /// more than once (until EAGAIN); each write asks for the whole queue.
+    pub(super) fn output(&mut self, c: &mut Choices) -> Result<(), Divergence> {
+        self.write_from_queue(c, ids::WM_4)?;
+        while c.more_writes() {
+            if self.queue == Bytes::ZERO {
+                return Err(Divergence::new(ids::ST_2, "write with an empty queue"));
+            }
+            self.write_from_queue(c, ids::WM_4)?;
+        }
+        Ok(())
+    }
+
+    /// DS-2: the zero-delay flush writes the whole queue once.
+    pub(super) fn delay_flush(&mut self, c: &mut Choices) -> Result<(), Divergence> {
+        self.cross(ids::DS_2);
+        self.flush_armed = false;
+        if self.queue > Bytes::ZERO && self.socket_open {
+            self.write_from_queue(c, ids::DS_2)?;
+        }
+        Ok(())
+    }
+
+    /// WM-4/TO-1: leave busy, answer the blocked caller, resume senders.
+    fn unbusy(&mut self, rule: crate::rules::RuleId) {
+        self.cross(rule);
+        self.busy = false;
+        self.why.busy_driver = rule;
+        self.send_deadline = None; // TO-4
+        if let Some(b) = self.busy_caller.take() {
+            let r = if rule == ids::WM_4 { SendResult::Ok } else { SendResult::Error(Posix::Timeout) };
+            self.complete(b, r, rule);
+        }
+        if !self.busy_msgq {
+            self.resume_all(rule);
+        }
+    }
+
+    pub(super) fn timeout_due(&self) -> bool {
+        self.busy && self.send_deadline.is_some_and(|d| d <= self.now)
+    }
+
+    /// TO-1 (and TO-3 with send_timeout_close).
+    pub(super) fn send_timeout(&mut self) {
+        self.unbusy(ids::TO_1);
+        if self.opts.send_timeout_close {
+            self.cross(ids::TO_3);
+            self.socket_open = false;
+            self.out.truncate(self.written);
+            self.queue = Bytes::ZERO;
+            self.flush_armed = false;
+            self.why.queue = ids::TO_3;
+        } else {
+            self.why.queue = ids::TO_1;
+        }
+    }
+
+    /// Has the peer nothing more to expect?
+    pub(super) fn peer_at_eof(&self) -> bool {
+        !self.socket_open && self.peer_read == self.written
+    }
+}

@@ -1,0 +1,92 @@
+//! Receiving (RX-*): passive recv, and active delivery to the owner.
+
+use super::{Choices, Divergence, Model};
+use crate::observation::{OwnerMsg, PeerRead, Posix, Reply};
+use crate::options::Active;
+use crate::rules::{ids, RuleId};
+use crate::units::Bytes;
+
+impl Model {
+    pub(super) fn input_enabled(&self) -> bool {
+        self.opts.active.is_active() && self.socket_open && self.input_pending() > Bytes::ZERO
+    }
+
+    fn take_input(&mut self, got: Bytes, rule: RuleId) -> Result<Vec<u8>, Divergence> {
+        if got > self.input_pending() {
+            return Err(Divergence::new(rule, format!("read {got} but only {} were sent", self.input_pending())));
+        }
+        let data = self.input.slice(self.input_received, got);
+        self.input_received += got;
+        Ok(data)
+    }
+
+    /// Input activity: each read becomes one message (RX-5); once and N
+    /// go passive (RX-2, RX-4).
+    pub(super) fn input(&mut self, c: &mut Choices) -> Result<(), Divergence> {
+        loop {
+            if !self.opts.active.is_active() {
+                if c.more_reads() {
+                    return Err(Divergence::new(ids::RX_2, "read after the socket went passive"));
+                }
+                return Ok(());
+            }
+            let got = c.read(ids::RX_5)?;
+            if got == Bytes::ZERO {
+                return Ok(());
+            }
+            let data = self.take_input(got, ids::RX_5)?;
+            self.mailbox.push(OwnerMsg::Tcp(data));
+            match self.opts.active {
+                Active::Once => {
+                    self.opts.active = Active::Passive;
+                    self.cross(ids::RX_2);
+                }
+                Active::Count(n) if n <= 1 => {
+                    self.opts.active = Active::Passive;
+                    self.mailbox.push(OwnerMsg::TcpPassive);
+                    self.cross(ids::RX_4);
+                }
+                Active::Count(n) => self.opts.active = Active::Count(n - 1),
+                Active::Always | Active::Passive => {}
+            }
+            if !c.more_reads() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// RX-1/RX-6: `gen_tcp:recv(S, 0, 0)`.
+    pub(super) fn recv(&mut self, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
+        if self.opts.active.is_active() {
+            self.cross(ids::RX_1);
+            return Ok((Reply::Recv(Err(Posix::Einval)), ids::RX_1));
+        }
+        let got = c.read(ids::RX_6)?;
+        if got == Bytes::ZERO {
+            return Ok((Reply::Recv(Err(Posix::Timeout)), ids::RX_6));
+        }
+        Ok((Reply::Recv(Ok(self.take_input(got, ids::RX_6)?)), ids::RX_6))
+    }
+
+    /// ST-1: the peer reads the next bytes of the stream the port wrote.
+    pub(super) fn peer_read(&mut self, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
+        let got = c.peer_got(ids::ST_1)?;
+        if got > self.peer_unread() {
+            return Err(Divergence::new(
+                ids::ST_1,
+                format!("the peer read {got} but the kernel took only {} unread bytes", self.peer_unread()),
+            ));
+        }
+        if got == Bytes::ZERO {
+            let (r, rule) = if self.peer_at_eof() {
+                (PeerRead::Eof, if self.opts.send_timeout_close { ids::TO_3 } else { ids::CL_1 })
+            } else {
+                (PeerRead::WouldBlock, ids::ST_1)
+            };
+            return Ok((Reply::Peer(r), rule));
+        }
+        let data = self.out.slice(self.peer_read, got);
+        self.peer_read += got;
+        Ok((Reply::Peer(PeerRead::Data(data)), ids::ST_1))
+    }
+}

@@ -1,0 +1,456 @@
+//! The reference model of one port under test, its senders, its peer and
+//! the port table. `Model::step` takes an op and the system under test's
+//! choices (kernel byte counts, scheduler order) and predicts everything
+//! else, naming the rule behind each predicted value.
+
+mod choices;
+mod compare;
+mod driver;
+mod input;
+mod senders;
+mod stream;
+mod table;
+mod tasks;
+
+pub use compare::{compare, Mismatch};
+
+use crate::choice::{Activity, Choice};
+use crate::observation::{Busy, Observation, OwnerMsg, Reply, SendResult};
+use std::collections::BTreeMap;
+use crate::op::{Op, SendFlags, Setup};
+use crate::options::{setopts, PortOptions};
+use crate::rules::{ids, RuleId};
+use crate::units::{Bytes, Millis, SenderId};
+use choices::Choices;
+use senders::Sender;
+use std::collections::VecDeque;
+use std::fmt;
+use stream::Stream;
+
+/// The model could not accept the system's choices: they contradict `rule`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    pub rule: RuleId,
+    pub what: String,
+}
+
+impl Divergence {
+    pub fn new(rule: RuleId, what: impl Into<String>) -> Self {
+        Divergence { rule, what: what.into() }
+    }
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.rule, self.what)
+    }
+}
+
+/// Which rule decided each observable value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Why {
+    pub reply: RuleId,
+    pub queue: RuleId,
+    pub busy_driver: RuleId,
+    pub busy_msgq: RuleId,
+    pub msgq: RuleId,
+    pub senders: Vec<RuleId>,
+    pub completed: Vec<RuleId>,
+    pub ports: RuleId,
+}
+
+/// The model's prediction for one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prediction {
+    pub observation: Observation,
+    pub why: Why,
+}
+
+/// Where the port under test is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Life {
+    Open,
+    /// Closed by the user; the socket stays open until the queue is flushed (CL-1).
+    Closed,
+}
+
+/// A send that is waiting to run: scheduled as a task or suspended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PendingSend {
+    sender: SenderId,
+    len: Bytes,
+    tag: u16,
+    flags: SendFlags,
+}
+
+#[derive(Clone, Debug)]
+pub struct Model {
+    opts: PortOptions,
+    now: Millis,
+    life: Life,
+    /// The socket is open (false after TO-3 or once a closed port flushed).
+    socket_open: bool,
+    // --- driver queue (WM-*, DS-*, TO-*) ---
+    queue: Bytes,
+    out: Stream,
+    written: Bytes,
+    peer_read: Bytes,
+    busy: bool,
+    busy_caller: Option<SenderId>,
+    send_deadline: Option<Millis>,
+    flush_armed: bool,
+    // --- port tasks (MQ-*) ---
+    tasks: VecDeque<PendingSend>,
+    qsz: Bytes,
+    busy_msgq: bool,
+    lock_held: bool,
+    // --- senders (SND-*) ---
+    senders: Vec<Sender>,
+    suspended: VecDeque<SenderId>,
+    resumable: VecDeque<SenderId>,
+    // --- input (RX-*) ---
+    input: Stream,
+    input_received: Bytes,
+    mailbox: Vec<OwnerMsg>,
+    // --- port table (PT-*) ---
+    capacity: usize,
+    ports: usize,
+    accepted: usize,
+    listener_opts: PortOptions,
+    // --- per step ---
+    completed: Vec<(SenderId, SendResult, RuleId)>,
+    busy_port_events: Vec<SenderId>,
+    why: Why,
+    /// The rule of the most recent decision (for choices nobody expected).
+    last_rule: RuleId,
+    /// Every rule that decided something in this case.
+    touched: BTreeMap<RuleId, usize>,
+    /// Interesting transitions reached (busy set/cleared, timeouts, ...).
+    crossings: BTreeMap<RuleId, usize>,
+}
+
+impl Model {
+    /// A model for a case; `Err` if the setup options are invalid.
+    pub fn new(setup: &Setup) -> Result<Model, Divergence> {
+        let opts = setopts(PortOptions::default(), &setup.options)
+            .map_err(|r| Divergence::new(r.rule, "setup options rejected"))?
+            .options;
+        let listener_opts = setopts(PortOptions::default(), &setup.listener_options)
+            .map_err(|r| Divergence::new(r.rule, "listener options rejected"))?
+            .options;
+        let n = setup.senders as usize;
+        Ok(Model {
+            opts,
+            now: Millis(0),
+            life: Life::Open,
+            socket_open: true,
+            queue: Bytes::ZERO,
+            out: Stream::default(),
+            written: Bytes::ZERO,
+            peer_read: Bytes::ZERO,
+            busy: false,
+            busy_caller: None,
+            send_deadline: None,
+            flush_armed: false,
+            tasks: VecDeque::new(),
+            qsz: Bytes::ZERO,
+            busy_msgq: false,
+            lock_held: false,
+            senders: vec![Sender::Idle; n],
+            suspended: VecDeque::new(),
+            resumable: VecDeque::new(),
+            input: Stream::default(),
+            input_received: Bytes::ZERO,
+            mailbox: vec![],
+            capacity: setup.table_capacity,
+            ports: 2,
+            accepted: 0,
+            listener_opts,
+            completed: vec![],
+            busy_port_events: vec![],
+            why: Why {
+                reply: ids::WM_1,
+                queue: ids::WM_2,
+                busy_driver: ids::WM_3,
+                busy_msgq: ids::MQ_3,
+                msgq: ids::MQ_3,
+                senders: vec![ids::SND_5; n],
+                completed: vec![],
+                ports: ids::PT_3,
+            },
+            last_rule: ids::WM_2,
+            touched: BTreeMap::new(),
+            crossings: BTreeMap::new(),
+        })
+    }
+
+    /// Is `op` meaningful in the current state? (The generator only emits
+    /// enabled ops; shrinking re-checks this on every candidate.)
+    pub fn enabled(&self, op: &Op) -> bool {
+        let open = self.life == Life::Open;
+        match op {
+            Op::Send { sender, .. } => matches!(self.senders.get(sender.0 as usize), Some(Sender::Idle)),
+            Op::Recv | Op::SetOpts { .. } | Op::GetOpts | Op::Mailbox | Op::PeerWrite { .. } => open,
+            Op::ContendLock => open && !self.lock_held,
+            Op::ReleaseLock => self.lock_held,
+            Op::CloseAccepted => self.accepted > 0,
+            Op::Close => {
+                open && !self.lock_held
+                    && self.tasks.is_empty()
+                    && self.senders.iter().all(|s| *s == Sender::Idle)
+                    && self.input_pending() == Bytes::ZERO
+            }
+            _ => true,
+        }
+    }
+
+    /// Bytes the kernel accepted that the peer has not read yet.
+    pub fn peer_unread(&self) -> Bytes {
+        self.written - self.peer_read
+    }
+
+    /// Bytes still in the driver queue.
+    pub fn queued(&self) -> Bytes {
+        self.queue
+    }
+
+    /// Is the port's socket still open?
+    pub fn socket_open(&self) -> bool {
+        self.socket_open
+    }
+
+    /// Which senders are idle (may send).
+    pub fn idle_senders(&self) -> Vec<SenderId> {
+        (0..self.senders.len()).filter(|&i| self.senders[i] == Sender::Idle).map(|i| SenderId(i as u8)).collect()
+    }
+
+    pub fn options(&self) -> PortOptions {
+        self.opts
+    }
+
+    fn input_pending(&self) -> Bytes {
+        self.input.len() - self.input_received
+    }
+
+    fn decide(&mut self, rule: RuleId) -> RuleId {
+        self.last_rule = rule;
+        *self.touched.entry(rule).or_default() += 1;
+        rule
+    }
+
+    /// Record an interesting transition of `rule` (coverage).
+    fn cross(&mut self, rule: RuleId) {
+        *self.touched.entry(rule).or_default() += 1;
+        *self.crossings.entry(rule).or_default() += 1;
+    }
+
+    /// OPT-*: which option rules a setopts list exercised.
+    fn cross_options(&mut self, list: &[crate::options::Opt]) {
+        use crate::options::Opt;
+        for o in list {
+            match o {
+                Opt::HighWatermark(v) if (*v as i128) < self.opts.low.0 as i128 || *v < 0 => self.cross(ids::OPT_1),
+                Opt::LowWatermark(v) if (*v as i128) > self.opts.high.0 as i128 || *v < 0 => self.cross(ids::OPT_2),
+                Opt::HighMsgqWatermark(_) | Opt::LowMsgqWatermark(_) => self.cross(ids::OPT_4),
+                Opt::Active(crate::options::ActiveSetting::N(_)) => self.cross(ids::RX_3),
+                _ => {}
+            }
+        }
+        if list.len() > 1 {
+            self.cross(ids::OPT_5);
+        }
+    }
+
+    /// Rules that decided something in this case, with counts.
+    pub fn touched(&self) -> &BTreeMap<RuleId, usize> {
+        &self.touched
+    }
+
+    /// Interesting transitions reached in this case, with counts.
+    pub fn crossings(&self) -> &BTreeMap<RuleId, usize> {
+        &self.crossings
+    }
+
+    /// Apply one op with the system's choices; predict the observation.
+    pub fn step(&mut self, op: &Op, choices: &[Choice]) -> Result<Prediction, Divergence> {
+        self.completed.clear();
+        self.busy_port_events.clear();
+        let mut c = Choices::new(choices);
+        let (reply, reply_rule) = self.apply(op, &mut c)?;
+        if let Some(extra) = c.peek() {
+            return Err(Divergence::new(
+                self.unexpected_rule(extra),
+                format!("the system made a choice the model has no place for: {extra:?}"),
+            ));
+        }
+        self.why.reply = reply_rule;
+        Ok(self.predict(reply))
+    }
+
+    fn apply(&mut self, op: &Op, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
+        Ok(match op {
+            Op::Send { sender, len, tag, flags } => {
+                let p = PendingSend { sender: *sender, len: *len, tag: *tag, flags: *flags };
+                let r = self.send(p, c)?;
+                (Reply::Sent(r), self.last_rule)
+            }
+            Op::PeerRead { .. } => self.peer_read(c)?,
+            Op::PeerWrite { len, tag } => {
+                self.input.push(*tag, *len);
+                (Reply::None, ids::RX_6)
+            }
+            Op::Recv => self.recv(c)?,
+            Op::Mailbox => (Reply::Mailbox(std::mem::take(&mut self.mailbox)), ids::RX_5),
+            Op::Quiesce | Op::AwaitIo => {
+                self.quiesce(c)?;
+                (Reply::None, ids::SCHED_1)
+            }
+            Op::AdvanceTime { by } => {
+                self.now = Millis(self.now.0 + by.0);
+                self.quiesce(c)?;
+                (Reply::None, ids::TO_1)
+            }
+            Op::SetOpts { opts } => match setopts(self.opts, opts) {
+                Ok(applied) => {
+                    self.cross_options(opts);
+                    self.opts = applied.options;
+                    if applied.went_passive {
+                        self.mailbox.push(OwnerMsg::TcpPassive);
+                    }
+                    (Reply::SetOpts(Ok(())), ids::OPT_5)
+                }
+                Err(rej) => {
+                    self.cross(rej.rule);
+                    (Reply::SetOpts(Err(crate::observation::Posix::Einval)), rej.rule)
+                }
+            },
+            Op::GetOpts => (Reply::Opts(self.opts), ids::OPT_5),
+            Op::QueueSize => (Reply::QueueSize(self.observed_queue()), self.why.queue),
+            Op::ContendLock => {
+                self.lock_held = true;
+                (Reply::None, ids::MQ_1)
+            }
+            Op::ReleaseLock => {
+                self.lock_held = false;
+                (Reply::None, ids::MQ_1)
+            }
+            Op::Accept => self.accept(),
+            Op::CloseAccepted => self.close_accepted(),
+            Op::OpenExtra => self.open_extra(),
+            Op::Close => self.close(),
+        })
+    }
+
+    /// Run enabled activities in the order the system chose, then check that
+    /// nothing runnable is left (SCHED-1).
+    fn quiesce(&mut self, c: &mut Choices) -> Result<(), Divergence> {
+        while let Some(a) = c.next_activity() {
+            if !self.activity_enabled(a) {
+                return Err(Divergence::new(
+                    activity_rule(a),
+                    format!("the system ran {a:?}, which the model says cannot run now"),
+                ));
+            }
+            self.run_activity(a, c)?;
+        }
+        if let Some(a) = self.mandatory_activity() {
+            return Err(Divergence::new(
+                activity_rule(a),
+                format!("quiescence reached with {a:?} still runnable"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn activity_enabled(&self, a: Activity) -> bool {
+        match a {
+            Activity::DelayFlush => self.flush_armed,
+            Activity::Output => self.queue > Bytes::ZERO && self.socket_open && !self.flush_armed,
+            Activity::Input => self.input_enabled(),
+            Activity::Task => self.runnable_task().is_some(),
+            Activity::Resume(s) => self.resumable.front() == Some(&s),
+            Activity::SendTimeout => self.timeout_due(),
+        }
+    }
+
+    /// An activity that must run before the runtime may call itself quiet.
+    /// Output is not among them: only the kernel knows when it may write.
+    fn mandatory_activity(&self) -> Option<Activity> {
+        if self.timeout_due() {
+            Some(Activity::SendTimeout)
+        } else if self.flush_armed {
+            Some(Activity::DelayFlush)
+        } else if let Some(&s) = self.resumable.front() {
+            Some(Activity::Resume(s))
+        } else if self.runnable_task().is_some() {
+            Some(Activity::Task)
+        } else if self.input_enabled() {
+            Some(Activity::Input)
+        } else {
+            None
+        }
+    }
+
+    fn run_activity(&mut self, a: Activity, c: &mut Choices) -> Result<(), Divergence> {
+        match a {
+            Activity::DelayFlush => self.delay_flush(c),
+            Activity::Output => self.output(c),
+            Activity::Input => self.input(c),
+            Activity::Task => self.run_task(c),
+            Activity::Resume(s) => self.resume(s, c),
+            Activity::SendTimeout => {
+                self.send_timeout();
+                Ok(())
+            }
+        }
+    }
+
+    fn unexpected_rule(&self, extra: Choice) -> RuleId {
+        match extra {
+            Choice::Ran(a) => activity_rule(a),
+            Choice::Wrote { .. } if self.opts.delay_send => ids::DS_1,
+            Choice::Wrote { .. } => self.last_rule,
+            Choice::Read { .. } => ids::RX_1,
+            Choice::PeerGot { .. } => ids::ST_1,
+        }
+    }
+
+    fn observed_queue(&self) -> Bytes {
+        if self.life == Life::Closed {
+            Bytes::ZERO
+        } else {
+            self.queue
+        }
+    }
+
+    fn predict(&self, reply: Reply) -> Prediction {
+        let senders = self.senders.iter().map(|s| s.status()).collect();
+        let mut why = self.why.clone();
+        why.completed = self.completed.iter().map(|c| c.2).collect();
+        Prediction {
+            observation: Observation {
+                reply,
+                senders,
+                completed: self.completed.iter().map(|&(s, r, _)| (s, r)).collect(),
+                busy_port_events: self.busy_port_events.clone(),
+                queue: self.observed_queue(),
+                busy: Some(Busy { driver: self.busy, msgq: self.busy_msgq }),
+                msgq: Some(self.qsz),
+                ports: self.ports,
+            },
+            why,
+        }
+    }
+}
+
+/// The rule that says when an activity may run.
+fn activity_rule(a: Activity) -> RuleId {
+    match a {
+        Activity::DelayFlush => ids::DS_2,
+        Activity::Output => ids::WM_4,
+        Activity::Input => ids::RX_5,
+        Activity::Task => ids::MQ_5,
+        Activity::Resume(_) => ids::SND_4,
+        Activity::SendTimeout => ids::TO_1,
+    }
+}

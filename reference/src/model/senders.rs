@@ -1,0 +1,70 @@
+//! Sender processes (SND-*): idle, waiting for a reply, or suspended on a
+//! busy port with the send they will retry.
+
+use super::{Model, PendingSend};
+use crate::observation::{SendResult, SenderStatus};
+use crate::rules::{ids, RuleId};
+use crate::units::SenderId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sender {
+    Idle,
+    Waiting,
+    Suspended(PendingSend),
+}
+
+impl Sender {
+    pub fn status(self) -> SenderStatus {
+        match self {
+            Sender::Idle => SenderStatus::Idle,
+            Sender::Waiting => SenderStatus::Waiting,
+            Sender::Suspended(_) => SenderStatus::Suspended,
+        }
+    }
+}
+
+impl Model {
+    pub(super) fn set_sender(&mut self, s: SenderId, state: Sender, rule: RuleId) {
+        self.senders[s.0 as usize] = state;
+        self.why.senders[s.0 as usize] = rule;
+    }
+
+    /// A send finished outside the op that made it.
+    pub(super) fn complete(&mut self, s: SenderId, r: SendResult, rule: RuleId) {
+        self.set_sender(s, Sender::Idle, rule);
+        self.completed.push((s, r, rule));
+    }
+
+    /// SND-1: suspend on a busy port; a busy_port monitor event is raised.
+    pub(super) fn suspend(&mut self, p: PendingSend) {
+        self.cross(ids::SND_1);
+        self.set_sender(p.sender, Sender::Suspended(p), ids::SND_1);
+        self.suspended.push_back(p.sender);
+        self.busy_port_events.push(p.sender);
+    }
+
+    /// SND-4: every suspended sender becomes runnable, in suspension order.
+    pub(super) fn resume_all(&mut self, rule: RuleId) {
+        if !self.suspended.is_empty() {
+            self.cross(ids::SND_4);
+        }
+        while let Some(s) = self.suspended.pop_front() {
+            self.resumable.push_back(s);
+            self.why.senders[s.0 as usize] = rule;
+        }
+    }
+
+    /// A resumed sender runs and retries its send (SND-4).
+    pub(super) fn resume(&mut self, s: SenderId, c: &mut super::Choices) -> Result<(), super::Divergence> {
+        self.resumable.pop_front();
+        let Sender::Suspended(p) = self.senders[s.0 as usize] else {
+            return Err(super::Divergence::new(ids::SND_4, format!("{s} resumed but was not suspended")));
+        };
+        self.set_sender(s, Sender::Idle, ids::SND_4);
+        if let Some(r) = self.send(p, c)? {
+            let rule = self.last_rule;
+            self.complete(s, r, rule);
+        }
+        Ok(())
+    }
+}

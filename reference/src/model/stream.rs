@@ -1,0 +1,50 @@
+//! A byte stream made of tagged sends (ST-1): the model knows, for every
+//! offset, which send's payload byte belongs there.
+
+use crate::units::{payload_byte, Bytes};
+
+#[derive(Clone, Debug, Default)]
+pub struct Stream {
+    /// (start offset, tag, len) of every send, in stream order.
+    segments: Vec<(usize, u16, usize)>,
+    total: usize,
+}
+
+impl Stream {
+    pub fn len(&self) -> Bytes {
+        Bytes(self.total)
+    }
+
+    pub fn push(&mut self, tag: u16, len: Bytes) {
+        if len.0 > 0 {
+            self.segments.push((self.total, tag, len.0));
+            self.total += len.0;
+        }
+    }
+
+    /// Forget everything past `at` (TO-3 discards queued output).
+    pub fn truncate(&mut self, at: Bytes) {
+        self.segments.retain(|&(start, _, _)| start < at.0);
+        if let Some(last) = self.segments.last_mut() {
+            last.2 = last.2.min(at.0 - last.0);
+        }
+        self.total = self.total.min(at.0);
+    }
+
+    /// The bytes `[from, from+len)`.
+    pub fn slice(&self, from: Bytes, len: Bytes) -> Vec<u8> {
+        let end = from.0 + len.0;
+        assert!(end <= self.total, "slice past the end of the stream");
+        let mut out = Vec::with_capacity(len.0);
+        let mut i = self.segments.partition_point(|&(s, _, l)| s + l <= from.0);
+        let mut off = from.0;
+        while off < end {
+            let (start, tag, l) = self.segments[i];
+            let stop = end.min(start + l);
+            out.extend((off..stop).map(|o| payload_byte(tag, o - start)));
+            off = stop;
+            i += 1;
+        }
+        out
+    }
+}

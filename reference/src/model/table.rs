@@ -1,0 +1,56 @@
+//! The port table (PT-*), accept (OPT-6) and close (CL-1).
+
+use super::{Life, Model};
+use crate::observation::{AcceptOutcome, Posix, Reply};
+use crate::rules::{ids, RuleId};
+use crate::units::Bytes;
+
+impl Model {
+    fn table_full(&self) -> bool {
+        self.ports >= self.capacity
+    }
+
+    pub(super) fn accept(&mut self) -> (Reply, RuleId) {
+        if self.table_full() {
+            self.why.ports = ids::PT_2;
+            self.cross(ids::PT_2);
+            return (Reply::Accept(AcceptOutcome::Failed { error: Posix::SystemLimit, peer_eof: true }), ids::PT_2);
+        }
+        self.ports += 1;
+        self.accepted += 1;
+        self.why.ports = ids::PT_2;
+        self.cross(ids::OPT_6);
+        (Reply::Accept(AcceptOutcome::Accepted(self.listener_opts)), ids::OPT_6)
+    }
+
+    pub(super) fn close_accepted(&mut self) -> (Reply, RuleId) {
+        self.ports -= 1;
+        self.accepted -= 1;
+        self.cross(ids::PT_4);
+        self.why.ports = ids::PT_4;
+        (Reply::Closed(Ok(())), ids::PT_4)
+    }
+
+    pub(super) fn open_extra(&mut self) -> (Reply, RuleId) {
+        self.why.ports = ids::PT_3;
+        if self.table_full() {
+            self.cross(ids::PT_3);
+            return (Reply::Opened(Err(Posix::SystemLimit)), ids::PT_3);
+        }
+        self.ports += 1;
+        (Reply::Opened(Ok(())), ids::PT_3)
+    }
+
+    /// CL-1: the port leaves the table at once; its socket closes once the
+    /// queue is flushed.
+    pub(super) fn close(&mut self) -> (Reply, RuleId) {
+        self.life = Life::Closed;
+        self.cross(ids::CL_1);
+        self.ports -= 1;
+        self.why.ports = ids::PT_4;
+        if self.queue == Bytes::ZERO {
+            self.socket_open = false;
+        }
+        (Reply::Closed(Ok(())), ids::CL_1)
+    }
+}

@@ -1,0 +1,64 @@
+//! The port-task queue (MQ-*): sends that could not run immediately are
+//! scheduled; their bytes make the msgq size that drives msgq-busy.
+
+use super::senders::Sender;
+use super::{Choices, Divergence, Model, PendingSend};
+use crate::observation::SendResult;
+use crate::rules::ids;
+
+impl Model {
+    /// MQ-1/MQ-3: schedule; msgq-busy when the size exceeds high (strict).
+    pub(super) fn schedule(&mut self, p: PendingSend) {
+        self.tasks.push_back(p);
+        self.qsz += p.len;
+        self.why.msgq = ids::MQ_3;
+        if self.qsz > self.opts.high_msgq {
+            if !self.busy_msgq {
+                self.cross(ids::MQ_3);
+            }
+            self.busy_msgq = true;
+        }
+        self.why.busy_msgq = ids::MQ_3;
+        self.set_sender(p.sender, Sender::Waiting, ids::MQ_1);
+        self.decide(ids::MQ_1);
+    }
+
+    /// The first task that may run: with the driver busy, plain sends wait
+    /// (MQ-5) while nosuspend (MQ-6) and force sends run.
+    pub(super) fn runnable_task(&self) -> Option<usize> {
+        if self.lock_held {
+            return None;
+        }
+        self.tasks.iter().position(|t| !self.busy || t.flags.nosuspend || t.flags.force)
+    }
+
+    pub(super) fn run_task(&mut self, c: &mut Choices) -> Result<(), Divergence> {
+        let i = self.runnable_task().expect("checked by activity_enabled");
+        let t = self.tasks.remove(i).expect("index from runnable_task");
+        let result = if self.busy && t.flags.nosuspend && !t.flags.force {
+            self.decide(ids::MQ_6);
+            self.cross(ids::MQ_6);
+            Some(SendResult::False)
+        } else {
+            self.driver_output(t, c)?
+        };
+        if let Some(r) = result {
+            let rule = self.last_rule;
+            self.complete(t.sender, r, rule);
+        }
+        // MQ-4: after execution, strictly below low clears msgq-busy.
+        self.qsz -= t.len;
+        self.why.msgq = ids::MQ_4;
+        if self.busy_msgq && self.qsz < self.opts.low_msgq {
+            self.busy_msgq = false;
+            self.cross(ids::MQ_4);
+            self.why.busy_msgq = ids::MQ_4;
+            if !self.busy {
+                self.resume_all(ids::MQ_4);
+            }
+        } else if self.busy_msgq {
+            self.why.busy_msgq = ids::MQ_4;
+        }
+        Ok(())
+    }
+}

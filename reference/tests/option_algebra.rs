@@ -1,0 +1,72 @@
+//! quickcheck laws of the option algebra (OPT-1..OPT-5, RX-3, PT-1).
+
+use quickcheck::{quickcheck, TestResult};
+use reference::options::{port_table_size, setopts, Opt, PortOptions};
+use reference::units::Bytes;
+
+fn with(high: u16, low: u16) -> PortOptions {
+    let o = PortOptions::default();
+    PortOptions { high: Bytes(high as usize), low: Bytes(low as usize), ..o }
+}
+
+quickcheck! {
+    /// OPT-1: after setting high v, high = max(v,0) and low <= high.
+    fn opt1_high_clamps_low(h: u16, l: u16, v: i32) -> TestResult {
+        if l > h { return TestResult::discard(); }
+        let o = setopts(with(h, l), &[Opt::HighWatermark(v as i64)]).unwrap().options;
+        let v = (v.max(0)) as usize;
+        TestResult::from_bool(o.high == Bytes(v) && o.low == Bytes((l as usize).min(v)))
+    }
+
+    /// OPT-2: after setting low v, low = max(v,0) and high >= low.
+    fn opt2_low_raises_high(h: u16, l: u16, v: i32) -> TestResult {
+        if l > h { return TestResult::discard(); }
+        let o = setopts(with(h, l), &[Opt::LowWatermark(v as i64)]).unwrap().options;
+        let v = (v.max(0)) as usize;
+        TestResult::from_bool(o.low == Bytes(v) && o.high == Bytes((h as usize).max(v)))
+    }
+
+    /// OPT-3: any msgq value < 1 rejects the list and changes nothing.
+    fn opt3_msgq_below_one_rejected(v: i32, high: bool) -> TestResult {
+        if v >= 1 { return TestResult::discard(); }
+        let opt = if high { Opt::HighMsgqWatermark(v as i64) } else { Opt::LowMsgqWatermark(v as i64) };
+        TestResult::from_bool(setopts(PortOptions::default(), &[Opt::HighWatermark(5), opt]).is_err())
+    }
+
+    /// OPT-4: msgq limits keep low <= high whatever order they are set in.
+    fn opt4_msgq_order(a: u16, b: u16) -> bool {
+        let (a, b) = (a as i64 + 1, b as i64 + 1);
+        let o = setopts(PortOptions::default(), &[Opt::HighMsgqWatermark(a), Opt::LowMsgqWatermark(b)]).unwrap().options;
+        // Applied back to front: low b first, then high a (OPT-5).
+        o.high_msgq == Bytes(a as usize) && o.low_msgq == Bytes((b.min(a)) as usize)
+    }
+
+    /// OPT-5: the first listed option wins a conflict.
+    fn opt5_first_wins(a: u16, b: u16) -> bool {
+        let o = setopts(PortOptions::default(), &[Opt::HighWatermark(a as i64), Opt::HighWatermark(b as i64)]).unwrap().options;
+        o.high == Bytes(a as usize)
+    }
+
+    /// PT-1: a power of two within [1024, 2^27-1], or the maximum itself.
+    fn pt1_table_size(req: Option<u32>, rl: u32) -> bool {
+        let n = port_table_size(req.map(u64::from), u64::from(rl));
+        (1024..=(1 << 27) - 1).contains(&n) && (n.is_power_of_two() || n == (1 << 27) - 1)
+            && req.map_or(true, |r| n >= u64::from(r).min((1 << 27) - 1))
+    }
+}
+
+/// The values measured on OTP 25.2.3 (notes, [25✓]).
+#[test]
+fn measured_on_otp_25() {
+    let o = setopts(PortOptions::default(), &[Opt::HighWatermark(1000)]).unwrap().options;
+    assert_eq!((o.high, o.low), (Bytes(1000), Bytes(1000)));
+    let o = setopts(PortOptions::default(), &[Opt::LowWatermark(5000)]).unwrap().options;
+    assert_eq!((o.high, o.low), (Bytes(8192), Bytes(5000)));
+    let o = setopts(PortOptions::default(), &[Opt::HighWatermark(-5)]).unwrap().options;
+    assert_eq!((o.high, o.low), (Bytes(0), Bytes(0)));
+    let o = setopts(PortOptions::default(), &[Opt::HighWatermark(100), Opt::LowWatermark(200)]).unwrap().options;
+    assert_eq!((o.high, o.low), (Bytes(100), Bytes(100)));
+    for (req, want) in [(100, 1024), (1025, 2048), (5000, 8192), (200_000_000, (1 << 27) - 1)] {
+        assert_eq!(port_table_size(Some(req), 20000), want, "ERL_MAX_PORTS={req}");
+    }
+}

@@ -1,0 +1,153 @@
+//! Running the lockstep property: generate cases from a printed seed, run
+//! each through the executor, shrink the first failure to a minimal case
+//! that fails under the same rule, and tally results per rule.
+
+use crate::generate;
+use crate::report::RuleTally;
+use harness::executor::{run_case, CaseOutcome};
+use harness::sut::SutFactory;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use reference::op::{Op, Setup};
+use reference::rules::RuleId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct CheckConfig {
+    pub cases: u32,
+    pub seed: u64,
+    pub max_ops: usize,
+    /// Upper bound on shrink attempts.
+    pub max_shrink_iters: u32,
+}
+
+impl CheckConfig {
+    /// Cases from `PROPTEST_CASES` (default `default_cases`), seed from
+    /// `PORTCHECK_SEED` (default: fresh random).
+    pub fn from_env(default_cases: u32) -> CheckConfig {
+        let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
+        let seed = std::env::var("PORTCHECK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(fresh_seed);
+        CheckConfig { cases, seed, max_ops: 40, max_shrink_iters: 2000 }
+    }
+}
+
+/// A random seed from the OS.
+pub fn fresh_seed() -> u64 {
+    let mut b = [0u8; 8];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    u64::from_le_bytes(b)
+}
+
+/// A case by value: what `portcheck replay` reads and what regressions keep.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SavedCase {
+    pub setup: Setup,
+    pub ops: Vec<Op>,
+}
+
+/// A failure after shrinking.
+#[derive(Clone, Debug, Serialize)]
+pub struct Counterexample {
+    pub seed: u64,
+    /// 0-based index of the generated case that failed first.
+    pub case_index: u32,
+    pub original_ops: usize,
+    pub shrunk: SavedCase,
+    pub outcome: CaseOutcome,
+    pub shrink_runs: u32,
+}
+
+impl Counterexample {
+    pub fn rule(&self) -> Option<RuleId> {
+        self.outcome.failure.as_ref().and_then(|f| f.rule())
+    }
+}
+
+/// The result of a check run.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub sut: String,
+    pub seed: u64,
+    pub cases: u32,
+    pub passed: u32,
+    pub tally: BTreeMap<RuleId, RuleTally>,
+    pub counterexample: Option<Counterexample>,
+}
+
+fn rng(seed: u64) -> TestRunner {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
+/// Run `cfg.cases` cases; stop at the first failure and shrink it.
+/// `progress` is called after every case with (done, total).
+pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnMut(u32, u32)) -> CheckReport {
+    let mut runner = rng(cfg.seed);
+    let strategy = generate::case(cfg.max_ops);
+    let mut report = CheckReport {
+        sut: factory.name().to_string(),
+        seed: cfg.seed,
+        cases: 0,
+        passed: 0,
+        tally: BTreeMap::new(),
+        counterexample: None,
+    };
+    for i in 0..cfg.cases {
+        let mut tree = strategy.new_tree(&mut runner).expect("strategy never rejects");
+        let (setup, ops) = tree.current();
+        let out = run_case(factory, &setup, &ops);
+        report.cases += 1;
+        crate::report::tally(&mut report.tally, &out);
+        progress(i + 1, cfg.cases);
+        if out.passed() {
+            report.passed += 1;
+            continue;
+        }
+        let original_ops = ops.len();
+        let (shrunk, outcome, shrink_runs) = shrink(factory, &mut tree, SavedCase { setup, ops }, out, cfg);
+        report.counterexample = Some(Counterexample { seed: cfg.seed, case_index: i, original_ops, shrunk, outcome, shrink_runs });
+        break;
+    }
+    report
+}
+
+/// proptest's simplify/complicate walk, keeping a candidate only if it
+/// fails under the same rule (so shrinking cannot slide to another bug).
+fn shrink<T>(factory: &dyn SutFactory, tree: &mut T, mut best: SavedCase, mut best_out: CaseOutcome, cfg: &CheckConfig) -> (SavedCase, CaseOutcome, u32)
+where
+    T: ValueTree<Value = (Setup, Vec<Op>)>,
+{
+    let want = best_out.failure.as_ref().and_then(|f| f.rule());
+    let mut runs = 0;
+    if !tree.simplify() {
+        return (best, best_out, runs);
+    }
+    while runs < cfg.max_shrink_iters {
+        runs += 1;
+        let (setup, ops) = tree.current();
+        let out = run_case(factory, &setup, &ops);
+        let same = out.failure.as_ref().is_some_and(|f| f.rule() == want);
+        if same {
+            best = SavedCase { setup, ops };
+            best_out = out;
+            if !tree.simplify() {
+                break;
+            }
+        } else if !tree.complicate() {
+            break;
+        }
+    }
+    // Drop ops the executor skipped: the saved case replays identically.
+    (best, best_out, runs)
+}
+
+/// Re-run a saved case.
+pub fn replay(factory: &dyn SutFactory, case: &SavedCase) -> CaseOutcome {
+    run_case(factory, &case.setup, &case.ops)
+}
