@@ -2,4 +2,5 @@
 //! the lockstep executor, and kernel probes.
 
 pub mod executor;
+pub mod native;
 pub mod sut;

@@ -1,0 +1,194 @@
+//! `inet:setopts/2` as the runtime implements it (OPT-*, RX-3, RX-4).
+//!
+//! Written independently of `reference::options` on purpose: the suite checks
+//! the two against each other. The list is decoded first (so one bad value
+//! rejects everything, OPT-3/RX-3) into driver commands, which are then
+//! executed back to front, the order in which `prim_inet` hands them to the
+//! driver (OPT-5).
+
+use reference::observation::Posix;
+use reference::options::{Active, ActiveSetting, Opt, PortOptions, Timeout};
+use reference::units::Bytes;
+
+/// One decoded driver-level option command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmd {
+    High(usize),
+    Low(usize),
+    HighMsgq(usize),
+    LowMsgq(usize),
+    DelaySend(bool),
+    SendTimeout(Timeout),
+    SendTimeoutClose(bool),
+    ActiveMode(Active),
+    /// `{active, N}`: added to the current count when executed.
+    ActiveAdd(i32),
+}
+
+/// The outcome of a successful setopts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetOptsOutcome {
+    pub options: PortOptions,
+    /// RX-4: the `{active,N}` count reached zero; the owner is due a
+    /// `tcp_passive` message.
+    pub passive_notice: bool,
+}
+
+/// Decode one option; values that can never be valid are rejected here.
+fn decode(opt: &Opt) -> Result<Cmd, Posix> {
+    Ok(match *opt {
+        // OPT-1/OPT-2: negative watermarks are clamped to 0, never rejected.
+        Opt::HighWatermark(v) => Cmd::High(clamp_non_negative(v)),
+        Opt::LowWatermark(v) => Cmd::Low(clamp_non_negative(v)),
+        // OPT-3: a msgq watermark below 1 is einval.
+        Opt::HighMsgqWatermark(v) => Cmd::HighMsgq(msgq_limit(v)?),
+        Opt::LowMsgqWatermark(v) => Cmd::LowMsgq(msgq_limit(v)?),
+        Opt::DelaySend(b) => Cmd::DelaySend(b),
+        Opt::SendTimeout(t) => Cmd::SendTimeout(t),
+        Opt::SendTimeoutClose(b) => Cmd::SendTimeoutClose(b),
+        Opt::Active(ActiveSetting::False) => Cmd::ActiveMode(Active::Passive),
+        Opt::Active(ActiveSetting::True) => Cmd::ActiveMode(Active::Always),
+        Opt::Active(ActiveSetting::Once) => Cmd::ActiveMode(Active::Once),
+        Opt::Active(ActiveSetting::N(n)) => Cmd::ActiveAdd(n),
+    })
+}
+
+fn clamp_non_negative(v: i64) -> usize {
+    if v < 0 {
+        0
+    } else {
+        usize::try_from(v).unwrap_or(usize::MAX)
+    }
+}
+
+fn msgq_limit(v: i64) -> Result<usize, Posix> {
+    if v >= 1 {
+        Ok(usize::try_from(v).unwrap_or(usize::MAX))
+    } else {
+        Err(Posix::Einval)
+    }
+}
+
+/// Apply `list` to `current` as one setopts. On error nothing is applied.
+pub fn setopts(current: &PortOptions, list: &[Opt]) -> Result<SetOptsOutcome, Posix> {
+    let cmds = list.iter().map(decode).collect::<Result<Vec<Cmd>, Posix>>()?;
+    let mut opts = *current;
+    let mut passive_notice = false;
+    // OPT-5: the driver receives the list reversed, so the first listed wins.
+    for cmd in cmds.into_iter().rev() {
+        match cmd {
+            Cmd::High(v) => {
+                // OPT-1
+                opts.low = opts.low.min(Bytes(v));
+                opts.high = Bytes(v);
+            }
+            Cmd::Low(v) => {
+                // OPT-2
+                opts.high = opts.high.max(Bytes(v));
+                opts.low = Bytes(v);
+            }
+            Cmd::HighMsgq(v) => {
+                // OPT-4
+                opts.low_msgq = opts.low_msgq.min(Bytes(v));
+                opts.high_msgq = Bytes(v);
+            }
+            Cmd::LowMsgq(v) => {
+                // OPT-4
+                opts.high_msgq = opts.high_msgq.max(Bytes(v));
+                opts.low_msgq = Bytes(v);
+            }
+            Cmd::DelaySend(b) => opts.delay_send = b,
+            Cmd::SendTimeout(t) => opts.send_timeout = t,
+            Cmd::SendTimeoutClose(b) => opts.send_timeout_close = b,
+            Cmd::ActiveMode(a) => {
+                opts.active = a;
+                passive_notice = false;
+            }
+            Cmd::ActiveAdd(n) => {
+                // RX-3: additive, within int16; RX-4: <= 0 goes passive.
+                let count = match opts.active {
+                    Active::Count(c) => i64::from(c),
+                    _ => 0,
+                };
+                let sum = count + i64::from(n);
+                let sum = i16::try_from(sum).map_err(|_| Posix::Einval)?;
+                if sum > 0 {
+                    opts.active = Active::Count(sum);
+                    passive_notice = false;
+                } else {
+                    opts.active = Active::Passive;
+                    passive_notice = true;
+                }
+            }
+        }
+    }
+    Ok(SetOptsOutcome { options: opts, passive_notice })
+}
+
+/// Options an accepted socket takes from its listener (OPT-6): watermarks,
+/// msgq limits, send_timeout, send_timeout_close (`tcp_inet_copy`), and
+/// delay_send and the active mode (`prim_inet:accept_opts`). That is every
+/// option the runtime models.
+pub fn inherit_from_listener(listener: &PortOptions) -> PortOptions {
+    PortOptions {
+        high: listener.high,
+        low: listener.low,
+        high_msgq: listener.high_msgq,
+        low_msgq: listener.low_msgq,
+        delay_send: listener.delay_send,
+        send_timeout: listener.send_timeout,
+        send_timeout_close: listener.send_timeout_close,
+        active: listener.active,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(list: &[Opt]) -> Result<PortOptions, Posix> {
+        setopts(&PortOptions::default(), list).map(|o| o.options)
+    }
+
+    #[test]
+    fn first_listed_wins() {
+        let o = apply(&[Opt::HighWatermark(100), Opt::LowWatermark(200)]).unwrap();
+        assert_eq!((o.high, o.low), (Bytes(100), Bytes(100)));
+        let o = apply(&[Opt::HighWatermark(7000), Opt::HighWatermark(9000)]).unwrap();
+        assert_eq!(o.high, Bytes(7000));
+    }
+
+    #[test]
+    fn watermark_clamping() {
+        let o = apply(&[Opt::HighWatermark(1000)]).unwrap();
+        assert_eq!((o.high, o.low), (Bytes(1000), Bytes(1000)));
+        let o = apply(&[Opt::LowWatermark(5000)]).unwrap();
+        assert_eq!((o.high, o.low), (Bytes(8192), Bytes(5000)));
+        let o = apply(&[Opt::LowWatermark(9000)]).unwrap();
+        assert_eq!((o.high, o.low), (Bytes(9000), Bytes(9000)));
+        let o = apply(&[Opt::HighWatermark(-5)]).unwrap();
+        assert_eq!((o.high, o.low), (Bytes(0), Bytes(0)));
+    }
+
+    #[test]
+    fn msgq_limits() {
+        assert_eq!(apply(&[Opt::DelaySend(true), Opt::HighMsgqWatermark(0)]), Err(Posix::Einval));
+        let o = apply(&[Opt::HighMsgqWatermark(100)]).unwrap();
+        assert_eq!((o.high_msgq, o.low_msgq), (Bytes(100), Bytes(100)));
+        let o = apply(&[Opt::LowMsgqWatermark(500), Opt::HighMsgqWatermark(100)]).unwrap();
+        assert_eq!((o.high_msgq, o.low_msgq), (Bytes(500), Bytes(500)));
+    }
+
+    #[test]
+    fn active_n() {
+        let o = setopts(&PortOptions::default(), &[Opt::Active(ActiveSetting::N(3))]).unwrap();
+        assert_eq!(o.options.active, Active::Count(3));
+        let o2 = setopts(&o.options, &[Opt::Active(ActiveSetting::N(-3))]).unwrap();
+        assert_eq!(o2.options.active, Active::Passive);
+        assert!(o2.passive_notice);
+        assert_eq!(setopts(&o.options, &[Opt::Active(ActiveSetting::N(32767))]), Err(Posix::Einval));
+        let o3 = setopts(&PortOptions::default(), &[Opt::Active(ActiveSetting::True)]).unwrap();
+        let o4 = setopts(&o3.options, &[Opt::Active(ActiveSetting::N(2))]).unwrap();
+        assert_eq!(o4.options.active, Active::Count(2));
+    }
+}

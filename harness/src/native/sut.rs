@@ -1,0 +1,335 @@
+//! The native runtime as a system under test: sets a case up (the port under
+//! test connected over loopback to a peer socket this adapter owns, a listen
+//! port, the sender processes), applies ops, and reports each step's
+//! observation and choices.
+
+use super::bugs::PlantedBug;
+use super::clock::VirtualClock;
+use super::lock::PortLockGuard;
+use super::runtime::{Accepted, OpenError, Runtime, SocketOpts};
+use super::sys::{self, Want};
+use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
+use reference::choice::Choice;
+use reference::observation::{AcceptOutcome, Observation, PeerRead, Posix, Reply};
+use reference::op::{Op, Setup};
+use reference::units::{payload, Bytes};
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// SO_RCVBUF requested for the peer (the kernel raises it to its minimum,
+/// 2304 bytes), so backpressure appears within kilobytes.
+const PEER_RCVBUF: usize = 1;
+/// SO_SNDBUF requested for the port under test (kernel minimum: 4608 bytes).
+const PORT_SNDBUF: usize = 1;
+/// Failure bound for loopback handshakes and peer writes.
+const IO_BOUND: Duration = Duration::from_secs(5);
+/// Failure bound of `AwaitIo`.
+const AWAIT_BOUND: Duration = Duration::from_secs(10);
+/// How long a client of a refused accept waits to see EOF. A closed fd
+/// sends FIN at once on loopback; only a leaked fd makes this wait run out.
+const EOF_BOUND: Duration = Duration::from_millis(250);
+
+/// Creates native runtimes, optionally with a planted bug.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NativeFactory {
+    pub bug: Option<PlantedBug>,
+}
+
+impl NativeFactory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_bug(bug: PlantedBug) -> Self {
+        NativeFactory { bug: Some(bug) }
+    }
+}
+
+impl SutFactory for NativeFactory {
+    fn name(&self) -> &str {
+        match self.bug {
+            None => "native",
+            Some(PlantedBug::HighGtInsteadOfGe) => "native+high-gt",
+            Some(PlantedBug::LowLtInsteadOfLe) => "native+low-lt",
+            Some(PlantedBug::ResumeBeforeLow) => "native+resume-before-low",
+            Some(PlantedBug::DelaySendIgnored) => "native+delay-send-ignored",
+            Some(PlantedBug::DropOnSendTimeout) => "native+drop-on-send-timeout",
+            Some(PlantedBug::LeakAcceptedFd) => "native+leak-accepted-fd",
+            Some(PlantedBug::MsgqBusyAtGe) => "native+msgq-busy-ge",
+        }
+    }
+
+    fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
+        Ok(Box::new(NativeSut::start(setup, self.bug)?))
+    }
+}
+
+/// One case's runtime and the sockets the harness owns around it.
+#[derive(Debug)]
+pub struct NativeSut {
+    rt: Runtime,
+    clock: VirtualClock,
+    /// The peer end of the port under test.
+    peer: TcpStream,
+    /// The peer's listener; also the target of `OpenExtra` connects.
+    peer_listener: TcpListener,
+    peer_addr: SocketAddr,
+    /// Server ends of `OpenExtra` connections.
+    extra_peers: Vec<TcpStream>,
+    /// The runtime's listen port.
+    listen_addr: SocketAddr,
+    /// Clients of accepted ports, most recent last.
+    clients: Vec<TcpStream>,
+    /// The port lock, while another "scheduler" (the harness) holds it.
+    contended: Option<PortLockGuard>,
+}
+
+fn sut_err(what: &str, e: impl std::fmt::Display) -> SutError {
+    SutError(format!("native: {what}: {e}"))
+}
+
+impl NativeSut {
+    pub fn start(setup: &Setup, bug: Option<PlantedBug>) -> Result<Self, SutError> {
+        if setup.table_capacity < 2 {
+            return Err(SutError(format!(
+                "native: table capacity {} cannot hold the port under test and the listener",
+                setup.table_capacity
+            )));
+        }
+        let clock = VirtualClock::new();
+        let mut rt = Runtime::new(Box::new(clock.clone()), setup.table_capacity, setup.senders, bug)?;
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let listen_addr = rt.listen(loopback, &setup.listener_options).map_err(|e| open_err("listen", e))?;
+
+        let peer_listener = peer_listener()?;
+        let peer_addr = peer_listener.local_addr()?;
+        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true }, &setup.options)
+            .map_err(|e| open_err("connect", e))?;
+        let peer = accept_bounded(&peer_listener)?;
+        Ok(NativeSut {
+            rt,
+            clock,
+            peer,
+            peer_listener,
+            peer_addr,
+            extra_peers: Vec::new(),
+            listen_addr,
+            clients: Vec::new(),
+            contended: None,
+        })
+    }
+
+    fn peer_read(&mut self, max: Bytes) -> Result<PeerRead, SutError> {
+        let mut buf = vec![0u8; max.0];
+        let (reply, got) = match self.peer.read(&mut buf) {
+            Ok(0) if max.0 > 0 => (PeerRead::Eof, 0),
+            Ok(n) => (PeerRead::Data(buf[..n].to_vec()), n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => (PeerRead::WouldBlock, 0),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => (PeerRead::Eof, 0),
+            Err(e) => return Err(sut_err("peer read", e)),
+        };
+        self.rt.record(Choice::PeerGot { got: Bytes(got) });
+        Ok(reply)
+    }
+
+    /// The peer writes everything, then waits until the bytes are readable
+    /// at the port (FIONREAD), so the step ends with them there.
+    fn peer_write(&mut self, len: Bytes, tag: u16) -> Result<(), SutError> {
+        let before = self.rt.subject_bytes_readable()?;
+        let data = payload(tag, len);
+        let deadline = Instant::now() + IO_BOUND;
+        let mut off = 0;
+        while off < data.len() {
+            match self.peer.write(&data[off..]) {
+                Ok(n) => off += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() || !sys::wait_ready(&self.peer, Want::Write, left)? {
+                        return Err(SutError(format!(
+                            "native: peer write of {len} stalled after {off} bytes (the port does not read)"
+                        )));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The port's socket is gone: nothing will arrive.
+                Err(_) if before.is_none() => return Ok(()),
+                Err(e) => return Err(sut_err("peer write", e)),
+            }
+        }
+        let Some(before) = before else { return Ok(()) };
+        let target = before + len.0;
+        loop {
+            match self.rt.subject_bytes_readable()? {
+                Some(n) if n < target => {}
+                _ => return Ok(()),
+            }
+            if Instant::now() >= deadline {
+                return Err(SutError(format!("native: {len} written by the peer did not arrive within {IO_BOUND:?}")));
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    fn accept(&mut self) -> Result<AcceptOutcome, SutError> {
+        let client = TcpStream::connect_timeout(&self.listen_addr, IO_BOUND)?;
+        match self.rt.accept(IO_BOUND).map_err(|e| sut_err("accept", e))? {
+            Accepted::Port(opts) => {
+                self.clients.push(client);
+                Ok(AcceptOutcome::Accepted(opts))
+            }
+            Accepted::SystemLimit => {
+                let peer_eof = sees_eof(&client)?;
+                Ok(AcceptOutcome::Failed { error: Posix::SystemLimit, peer_eof })
+            }
+        }
+    }
+
+    fn open_extra(&mut self) -> Result<Result<(), Posix>, SutError> {
+        match self.rt.open_extra(self.peer_addr) {
+            Ok(()) => {
+                let server_end = accept_bounded(&self.peer_listener)?;
+                self.extra_peers.push(server_end);
+                Ok(Ok(()))
+            }
+            Err(OpenError::SystemLimit) => Ok(Err(Posix::SystemLimit)),
+            Err(OpenError::Io(e)) => Err(sut_err("open extra port", e)),
+        }
+    }
+
+    fn reply(&mut self, op: &Op) -> Result<Reply, SutError> {
+        let rt_err = |e| sut_err(op.name(), e);
+        Ok(match op {
+            Op::Send { sender, len, tag, flags } => {
+                Reply::Sent(self.rt.send(*sender, *len, *tag, *flags).map_err(rt_err)?)
+            }
+            Op::PeerRead { max } => Reply::Peer(self.peer_read(*max)?),
+            Op::PeerWrite { len, tag } => {
+                self.peer_write(*len, *tag)?;
+                Reply::None
+            }
+            Op::Recv => Reply::Recv(self.rt.recv().map_err(rt_err)?),
+            Op::Mailbox => Reply::Mailbox(self.rt.take_mailbox()),
+            Op::Quiesce => {
+                self.rt.quiesce().map_err(rt_err)?;
+                Reply::None
+            }
+            Op::AwaitIo => {
+                self.rt.await_io(AWAIT_BOUND).map_err(rt_err)?;
+                Reply::None
+            }
+            Op::AdvanceTime { by } => {
+                self.clock.advance(*by);
+                self.rt.quiesce().map_err(rt_err)?;
+                Reply::None
+            }
+            Op::SetOpts { opts } => Reply::SetOpts(self.rt.setopts(opts).map_err(rt_err)?),
+            Op::GetOpts => Reply::Opts(self.rt.getopts().map_err(rt_err)?),
+            Op::QueueSize => Reply::QueueSize(self.rt.queue_size().map_err(rt_err)?),
+            Op::ContendLock => {
+                let lock = self.rt.port_lock().map_err(rt_err)?;
+                let guard = lock.try_lock().ok_or_else(|| SutError("native: port lock already held".into()))?;
+                self.contended = Some(guard);
+                Reply::None
+            }
+            Op::ReleaseLock => {
+                self.contended = None;
+                Reply::None
+            }
+            Op::Accept => Reply::Accept(self.accept()?),
+            Op::CloseAccepted => {
+                self.rt.close_accepted();
+                self.clients.pop();
+                Reply::None
+            }
+            Op::OpenExtra => Reply::Opened(self.open_extra()?),
+            Op::Close => {
+                self.rt.close().map_err(rt_err)?;
+                Reply::Closed(Ok(()))
+            }
+        })
+    }
+
+    /// The runtime, for tests that look inside.
+    pub fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+}
+
+impl SystemUnderTest for NativeSut {
+    fn apply(&mut self, op: &Op) -> Result<Step, SutError> {
+        let reply = self.reply(op)?;
+        let trace = self.rt.take_trace();
+        let snap = self.rt.snapshot();
+        Ok(Step {
+            observation: Observation {
+                reply,
+                senders: snap.senders,
+                completed: trace.completed,
+                busy_port_events: trace.busy_port_events,
+                queue: snap.queue,
+                busy: Some(snap.busy),
+                msgq: Some(snap.msgq),
+                ports: snap.ports,
+            },
+            choices: trace.choices,
+        })
+    }
+}
+
+fn open_err(what: &str, e: OpenError) -> SutError {
+    match e {
+        OpenError::SystemLimit => SutError(format!("native: {what}: system_limit")),
+        OpenError::Io(e) => sut_err(what, e),
+    }
+}
+
+/// The peer's listener on loopback, with a small receive buffer that its
+/// accepted sockets inherit.
+fn peer_listener() -> Result<TcpListener, SutError> {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    s.set_cloexec(true)?;
+    s.set_recv_buffer_size(PEER_RCVBUF)?;
+    s.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
+    s.listen(128)?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
+/// Accept one connection, waiting at most `IO_BOUND` for it.
+fn accept_bounded(l: &TcpListener) -> Result<TcpStream, SutError> {
+    let deadline = Instant::now() + IO_BOUND;
+    loop {
+        match l.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(true)?;
+                s.set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() || !sys::wait_ready(l, Want::Read, left)? {
+                    return Err(SutError("native: peer accept timed out".into()));
+                }
+            }
+            Err(e) => return Err(sut_err("peer accept", e)),
+        }
+    }
+}
+
+/// Whether a client sees EOF (its server end closed) within `EOF_BOUND`.
+fn sees_eof(client: &TcpStream) -> Result<bool, SutError> {
+    if !sys::wait_ready(client, Want::Read, EOF_BOUND)? {
+        return Ok(false);
+    }
+    client.set_nonblocking(true)?;
+    let mut b = [0u8; 1];
+    match (&*client).read(&mut b) {
+        Ok(0) => Ok(true),
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(sut_err("client read", e)),
+    }
+}
