@@ -38,12 +38,9 @@ pub struct NativeFactory {
 }
 
 impl NativeFactory {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn with_bug(bug: PlantedBug) -> Self {
-        NativeFactory { bug: Some(bug) }
+    /// A factory of runtimes with `bug` planted (`None`: the correct runtime).
+    pub fn new(bug: Option<PlantedBug>) -> Self {
+        NativeFactory { bug }
     }
 }
 
