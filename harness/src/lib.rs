@@ -4,3 +4,5 @@
 pub mod executor;
 pub mod native;
 pub mod sut;
+pub mod kernel;
+pub mod rps;

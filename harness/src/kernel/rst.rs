@@ -1,0 +1,173 @@
+//! KN-RST-*: what the peer sees when a TCP socket is closed.
+//!
+//! `__tcp_close()` (net/ipv4/tcp.c) checks for unread data first: data in
+//! the receive queue → RST (`TCPAbortOnClose`); otherwise SO_LINGER {1,0}
+//! → RST via `tcp_disconnect` (`TCPAbortOnData`); otherwise FIN. Seed:
+//! yufeng, "TCP链接主动关闭不发fin包奇怪行为分析" (2011).
+//!
+//! Every case runs in a private netns, so the MIB counter deltas are ours
+//! alone.
+
+use super::netns::Netns;
+use super::{ctx, expect, ids, io_errno_name, poll_fd, poll_flags, tcp_ext_counter, Probe};
+use serde::Serialize;
+use socket2::Socket;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+/// Failure bound for every readiness wait in these probes.
+pub const BOUND: Duration = Duration::from_secs(5);
+
+/// How the closing side closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CloseMode {
+    /// close() with the peer's data still unread.
+    Unread,
+    /// read everything, then close().
+    Drained,
+    /// read everything, SO_LINGER {1, 0}, close().
+    DrainedLinger0,
+    /// SO_LINGER {1, 0} with unread data (unread wins: TCPAbortOnClose).
+    UnreadLinger0,
+}
+
+/// What the peer saw and what the counters said.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CloseObservation {
+    pub mode: CloseMode,
+    /// poll() on the peer after the close.
+    pub peer_revents: String,
+    /// The peer's first read: `Ok(n)` or the errno name.
+    pub first_read: Result<usize, String>,
+    /// The peer's second read.
+    pub second_read: Result<usize, String>,
+    pub abort_on_close_delta: u64,
+    pub abort_on_data_delta: u64,
+}
+
+/// Runs one close case inside a fresh netns.
+pub fn observe(mode: CloseMode) -> Probe<CloseObservation> {
+    let ns = Netns::new("rst")?;
+    ns.run(move || observe_here(mode))?
+}
+
+/// Runs one close case in the calling thread's netns (counter deltas are
+/// only meaningful if nothing else there aborts connections meanwhile).
+pub fn observe_here(mode: CloseMode) -> Probe<CloseObservation> {
+    let listener = ctx("listen", TcpListener::bind("127.0.0.1:0"))?;
+    let addr: SocketAddr = ctx("local_addr", listener.local_addr())?;
+    let mut peer = ctx("connect", TcpStream::connect(addr))?;
+    let (mut closer, _) = ctx("accept", listener.accept())?;
+    drop(listener);
+
+    let payload = b"portcheck unread data";
+    ctx("peer write", peer.write_all(payload))?;
+    // The data must be in the closer's receive queue before the close.
+    let rev = ctx("poll closer", poll_fd(closer.as_fd(), libc::POLLIN, BOUND))?;
+    if rev & libc::POLLIN == 0 {
+        return Err(format!("data did not reach the closing side within {BOUND:?} (revents {})", poll_flags(rev)));
+    }
+
+    let close0 = tcp_ext_counter("TCPAbortOnClose")?;
+    let data0 = tcp_ext_counter("TCPAbortOnData")?;
+
+    if matches!(mode, CloseMode::Drained | CloseMode::DrainedLinger0) {
+        let mut buf = [0u8; 64];
+        let mut got = 0;
+        while got < payload.len() {
+            let n = ctx("closer read", closer.read(&mut buf[got..]))?;
+            if n == 0 {
+                return Err("closer saw EOF while draining".into());
+            }
+            got += n;
+        }
+    }
+    let closer = Socket::from(closer);
+    if matches!(mode, CloseMode::DrainedLinger0 | CloseMode::UnreadLinger0) {
+        ctx("SO_LINGER {1,0}", closer.set_linger(Some(Duration::ZERO)))?;
+    }
+    drop(closer); // close(2)
+
+    let rev = ctx("poll peer", poll_fd(peer.as_fd(), libc::POLLIN | libc::POLLRDHUP, BOUND))?;
+    let mut buf = [0u8; 64];
+    let first_read = peer.read(&mut buf).map_err(|e| io_errno_name(&e));
+    let second_read = peer.read(&mut buf).map_err(|e| io_errno_name(&e));
+
+    Ok(CloseObservation {
+        mode,
+        peer_revents: poll_flags(rev),
+        first_read,
+        second_read,
+        abort_on_close_delta: tcp_ext_counter("TCPAbortOnClose")? - close0,
+        abort_on_data_delta: tcp_ext_counter("TCPAbortOnData")? - data0,
+    })
+}
+
+/// KN-RST-1: unread data → RST: ECONNRESET, then EOF; TCPAbortOnClose +1.
+pub fn check_unread(o: &CloseObservation) -> Probe<()> {
+    expect(ids::RST_1, o.first_read == Err("ECONNRESET".into()), || {
+        format!("close with unread data: peer's first read expected ECONNRESET, got {:?}", o.first_read)
+    })?;
+    expect(ids::RST_1, o.second_read == Ok(0), || {
+        format!("after the reset the peer's next read should be EOF (0), got {:?}", o.second_read)
+    })?;
+    expect(ids::RST_1, o.abort_on_close_delta == 1, || {
+        format!("TCPAbortOnClose should rise by 1 in the probe's netns, rose by {}", o.abort_on_close_delta)
+    })
+}
+
+/// KN-RST-2: drained → FIN: read returns 0, no abort counted.
+pub fn check_drained(o: &CloseObservation) -> Probe<()> {
+    expect(ids::RST_2, o.first_read == Ok(0), || {
+        format!("close after draining: peer's read expected 0 (FIN), got {:?}", o.first_read)
+    })?;
+    expect(ids::RST_2, o.abort_on_close_delta == 0 && o.abort_on_data_delta == 0, || {
+        format!(
+            "no abort expected, TCPAbortOnClose +{} TCPAbortOnData +{}",
+            o.abort_on_close_delta, o.abort_on_data_delta
+        )
+    })
+}
+
+/// KN-RST-3: SO_LINGER {1,0} → RST even when drained, counted as
+/// TCPAbortOnData (not TCPAbortOnClose).
+pub fn check_linger0(o: &CloseObservation) -> Probe<()> {
+    expect(ids::RST_3, o.first_read == Err("ECONNRESET".into()), || {
+        format!("SO_LINGER {{1,0}} close: peer's read expected ECONNRESET, got {:?}", o.first_read)
+    })?;
+    expect(ids::RST_3, o.abort_on_data_delta == 1 && o.abort_on_close_delta == 0, || {
+        format!(
+            "expected TCPAbortOnData +1 and TCPAbortOnClose +0, got +{} and +{}",
+            o.abort_on_data_delta, o.abort_on_close_delta
+        )
+    })
+}
+
+/// KN-RST-4: SO_LINGER {1,0} with unread data: the unread-data branch runs
+/// first, so it is TCPAbortOnClose, not TCPAbortOnData.
+pub fn check_unread_linger0(o: &CloseObservation) -> Probe<()> {
+    expect(ids::RST_4, o.first_read == Err("ECONNRESET".into()), || {
+        format!("SO_LINGER {{1,0}} + unread: peer's read expected ECONNRESET, got {:?}", o.first_read)
+    })?;
+    expect(ids::RST_4, o.abort_on_close_delta == 1 && o.abort_on_data_delta == 0, || {
+        format!(
+            "expected TCPAbortOnClose +1 and TCPAbortOnData +0, got +{} and +{}",
+            o.abort_on_close_delta, o.abort_on_data_delta
+        )
+    })
+}
+
+/// Runs a mode and its check; returns the observation for reporting.
+pub fn probe(mode: CloseMode) -> Probe<CloseObservation> {
+    let o = observe(mode)?;
+    match mode {
+        CloseMode::Unread => check_unread(&o)?,
+        CloseMode::Drained => check_drained(&o)?,
+        CloseMode::DrainedLinger0 => check_linger0(&o)?,
+        CloseMode::UnreadLinger0 => check_unread_linger0(&o)?,
+    }
+    Ok(o)
+}
+
