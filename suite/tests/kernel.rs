@@ -1,10 +1,14 @@
 //! Kernel probes on the real kernel, one trial per rule (`KN-…`, see
-//! `reference/src/rules/kernel.rs`). Each trial prints what it observed;
-//! a broken expectation fails with a message starting with the rule ID; a
-//! missing capability prints `SKIP <id>: <reason>` and counts as ignored.
+//! `reference/src/rules/kernel.rs` and `harness::kernel`). Each trial prints
+//! what it observed (`<ID> observed: <json>`); a broken expectation fails
+//! with a message starting with the rule ID; a missing capability prints
+//! `SKIP <id>: <reason>` and counts as ignored.
+//!
+//! Every fd, child, netns and temp dir a probe makes is released by RAII
+//! guards in the harness, also when the probe fails.
 
 use harness::kernel::{
-    accept_exhaustion, connect, fingerprint, ids, pipe_atime, rps_probe, rst, sockbuf, KernelRelease,
+    accept_exhaustion, connect, fingerprint, pipe_atime, rps_probe, rst, sockbuf, KernelRelease,
 };
 use libtest_mimic::{Arguments, Completion, Trial};
 use serde::Serialize;
@@ -23,10 +27,18 @@ fn named<T>(id: &str, r: Result<T, String>) -> Result<T, String> {
     r.map_err(|e| if e.starts_with("KN-") { e } else { format!("{id}: {e}") })
 }
 
+/// A trial that runs `probe`, reports its observation, and fails with the
+/// rule ID on a broken expectation.
+fn probe_trial<T: Serialize>(
+    id: &'static str,
+    caps: &'static [Capability],
+    probe: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Trial {
+    trial(id, caps, move || named(id, probe()).map(|o| report(id, &o)))
+}
+
 fn rst_trial(id: &'static str, mode: rst::CloseMode) -> Trial {
-    trial(id, NETNS, move || {
-        named(id, rst::probe(mode).map(|o| report(id, &o)))
-    })
+    probe_trial(id, NETNS, move || rst::probe(mode))
 }
 
 fn pipe_trial(id: &'static str, kind: pipe_atime::PipeKind, noatime: bool) -> Trial {
@@ -39,41 +51,87 @@ fn pipe_trial(id: &'static str, kind: pipe_atime::PipeKind, noatime: bool) -> Tr
     })
 }
 
+fn both(a: Result<(), String>, b: Result<(), String>) -> Result<(), String> {
+    match (a, b) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(a), Ok(())) | (Ok(()), Err(a)) => Err(a),
+        (Err(a), Err(b)) => Err(format!("{a}\n{b}")),
+    }
+}
+
+fn fingerprint_trial() -> Trial {
+    trial("KN-FP-1", NETNS, || {
+        let fp = named("KN-FP-1", fingerprint::collect())?;
+        report("KN-FP-1", &fp);
+        // insta panics on a mismatch (and prints the diff); name the rule.
+        let r = std::panic::catch_unwind(|| {
+            insta::with_settings!({
+                snapshot_path => "../../snapshots",
+                prepend_module_to_snapshot => false,
+                description => "Kernel fingerprint (KN-FP-1): release major.minor, minimum buffers, which KN behaviours hold. Regenerate with `make snapshots` and review.",
+            }, {
+                insta::assert_yaml_snapshot!("kernel_fingerprint", fp);
+            });
+        });
+        r.map_err(|_| {
+            "KN-FP-1: the kernel fingerprint differs from snapshots/kernel_fingerprint.snap (diff above); \
+             the machine kind or kernel changed: review, then `make snapshots`"
+                .to_string()
+        })
+    })
+}
+
 fn main() {
     let args = Arguments::from_args();
     let trials = vec![
+        // 1. RST on close
         rst_trial("KN-RST-1", rst::CloseMode::Unread),
         rst_trial("KN-RST-2", rst::CloseMode::Drained),
         rst_trial("KN-RST-3", rst::CloseMode::DrainedLinger0),
         rst_trial("KN-RST-4", rst::CloseMode::UnreadLinger0),
-        Trial::test("KN-CONN-1", || named("KN-CONN-1", connect::closed_loopback().map(|o| report("KN-CONN-1", &o))).map_err(Into::into)),
-        Trial::test("KN-CONN-2", || named("KN-CONN-2", connect::naive_is_wrong().map(|o| report("KN-CONN-2", &o))).map_err(Into::into)),
-        Trial::test("KN-CONN-3", || named("KN-CONN-3", connect::listening_loopback().map(|o| report("KN-CONN-3", &o))).map_err(Into::into)),
-        trial("KN-CONN-4", NETNS, || named("KN-CONN-4", connect::no_route().map(|o| report("KN-CONN-4", &o)))),
-        trial("KN-CONN-5", NETNS, || named("KN-CONN-5", connect::dropped_syn().map(|o| report("KN-CONN-5", &o)))),
-        trial("KN-CONN-6", NETNS, || named("KN-CONN-6", connect::route_types().map(|o| report("KN-CONN-6", &o)))),
+        // 2. Non-blocking connect
+        probe_trial("KN-CONN-1", &[], connect::closed_loopback),
+        probe_trial("KN-CONN-2", &[], connect::naive_is_wrong),
+        probe_trial("KN-CONN-3", &[], connect::listening_loopback),
+        probe_trial("KN-CONN-4", NETNS, connect::no_route),
+        probe_trial("KN-CONN-5", NETNS, connect::dropped_syn),
+        probe_trial("KN-CONN-6", NETNS, connect::route_types),
+        // 3. Pipe and FIFO timestamps, O_NOATIME
         pipe_trial("KN-PIPE-1", pipe_atime::PipeKind::Anonymous, false),
         pipe_trial("KN-PIPE-1/noatime", pipe_atime::PipeKind::Anonymous, true),
         pipe_trial("KN-PIPE-2", pipe_atime::PipeKind::Fifo, false),
         pipe_trial("KN-PIPE-3", pipe_atime::PipeKind::Fifo, true),
-        trial("KN-PIPE-4", ROOT, || named("KN-PIPE-4", pipe_atime::noatime_permission().map(|o| report("KN-PIPE-4", &o)))),
+        probe_trial("KN-PIPE-4", ROOT, pipe_atime::noatime_permission),
+        // 4. fd exhaustion on accept
         Trial::test("KN-EMFILE-1+2", || {
-            let o = accept_exhaustion::observe().map_err(|e| format!("KN-EMFILE-1: {e}"))?;
+            let o = named("KN-EMFILE-1", accept_exhaustion::observe())?;
             report("KN-EMFILE", &o);
-            let r1 = accept_exhaustion::check_emfile(&o);
-            let r2 = accept_exhaustion::check_loop(&o);
-            match (r1, r2) {
-                (Ok(()), Ok(())) => Ok(()),
-                (Err(a), Ok(())) | (Ok(()), Err(a)) => Err(a.into()),
-                (Err(a), Err(b)) => Err(format!("{a}\n{b}").into()),
-            }
+            Ok(both(accept_exhaustion::check_emfile(&o), accept_exhaustion::check_loop(&o))?)
         }),
         Trial::ignorable_test("KN-ENFILE-1", || {
             let reason = accept_exhaustion::enfile_skip_reason();
             println!("SKIP KN-ENFILE-1: {reason}");
             Ok(Completion::ignored_with(reason))
         }),
+        // 5. RPS
+        trial("KN-RPS-1+2+3", NETNS, || {
+            let o = named("KN-RPS-1", rps_probe::observe())?;
+            print!("KN-RPS apply: {}", o.apply.summary());
+            for b in [&o.control, &o.steered].into_iter().flatten() {
+                println!(
+                    "KN-RPS-3 burst of {} from CPU{} with rps_cpus={}: received_rps deltas {:?}; {}",
+                    b.sent, b.sender_cpu, b.rps_cpus, b.received_rps_delta, b.net_rx_summary
+                );
+            }
+            report("KN-RPS", &o);
+            if o.steered.is_none() {
+                println!("SKIP KN-RPS-3: needs at least two online CPUs (online: {})", o.online);
+            }
+            both(rps_probe::check_masks(&o), rps_probe::check_effect(&o))
+        }),
+        // 6. Buffers and the fingerprint
+        probe_trial("KN-BUF-1", &[], sockbuf::probe),
+        fingerprint_trial(),
     ];
-    let _ = (ids::ALL, fingerprint::dummy, rps_probe::dummy, sockbuf::dummy);
     libtest_mimic::run(&args, trials).exit();
 }

@@ -400,9 +400,102 @@ pub fn noatime_permission() -> Probe<NoatimePermission> {
     Ok(o)
 }
 
+
+/// One-byte write/read throughput through a pipe or FIFO (the seed
+/// article's `pipe_test`: a writer thread writes 1 byte at a time, a reader
+/// reads 1 byte at a time, both blocking).
+#[derive(Clone, Debug, Serialize)]
+pub struct Throughput {
+    pub kind: PipeKind,
+    pub reader_noatime: bool,
+    pub bytes: usize,
+    pub seconds: f64,
+    pub mbytes_per_s: f64,
+    pub ns_per_byte: f64,
+}
+
+impl std::fmt::Display for Throughput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<9} reader O_NOATIME {:<5}  {:>9} x 1-byte write+read  {:>8.3} s  {:>7.3} MB/s  {:>7.0} ns/byte",
+            format!("{:?}", self.kind),
+            self.reader_noatime,
+            self.bytes,
+            self.seconds,
+            self.mbytes_per_s,
+            self.ns_per_byte
+        )
+    }
+}
+
+fn clear_nonblock(fd: BorrowedFd<'_>) {
+    // SAFETY: fcntl on a valid fd.
+    unsafe {
+        let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK);
+    }
+}
+
+/// Measures `n` one-byte writes and reads (used by `benches/fifo_noatime.rs`).
+pub fn one_byte_throughput(kind: PipeKind, noatime: bool, n: usize) -> Probe<Throughput> {
+    let dir;
+    let (mut r, mut w) = match kind {
+        PipeKind::Anonymous => pipe_pair()?,
+        PipeKind::Fifo => {
+            dir = fifo_dir()?;
+            let path = dir.path().join("bench-fifo");
+            mkfifo(&path, 0o600)?;
+            open_fifo(&path)?
+        }
+    };
+    clear_nonblock(r.as_fd());
+    clear_nonblock(w.as_fd());
+    if noatime {
+        let (err, set) = set_noatime(r.as_fd());
+        if err != 0 || !set {
+            return Err(format!("O_NOATIME on the reader: {}", errno_name(err)));
+        }
+    }
+    let t0 = Instant::now();
+    std::thread::scope(|s| -> Probe<()> {
+        let reader = s.spawn(move || -> Probe<()> {
+            let mut b = [0u8; 1];
+            for _ in 0..n {
+                if ctx("read", r.read(&mut b))? != 1 {
+                    return Err("short read".into());
+                }
+            }
+            Ok(())
+        });
+        for _ in 0..n {
+            ctx("write", w.write_all(b"A"))?;
+        }
+        reader.join().map_err(|_| "reader panicked".to_string())?
+    })?;
+    let secs = t0.elapsed().as_secs_f64();
+    Ok(Throughput {
+        kind,
+        reader_noatime: noatime,
+        bytes: n,
+        seconds: secs,
+        mbytes_per_s: n as f64 / secs / 1e6,
+        ns_per_byte: secs * 1e9 / n as f64,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throughput_runs() {
+        for kind in [PipeKind::Anonymous, PipeKind::Fifo] {
+            let t = one_byte_throughput(kind, true, 1000).unwrap();
+            assert_eq!(t.bytes, 1000);
+            assert!(t.seconds > 0.0);
+        }
+    }
 
     #[test]
     fn expectation_is_keyed_on_the_release() {

@@ -74,8 +74,8 @@ pub static RULES: &[Rule] = &[
         "All kernels with RPS: writing a mask with a non-hex digit fails with EINVAL; a mask with bits at or beyond nr_cpu_ids, or more 32-bit groups than nr_cpu_ids needs, fails with EOVERFLOW (on 2 CPUs: 4, ff, 0,3).",
         "lib/bitmap-str.c bitmap_parse()/bitmap_get_x32_reverse(); net/core/net-sysfs.c store_rps_map()"),
     kernel("KN-RPS-3",
-        "All kernels with RPS: with rps_cpus of a veth's rx queue steering to one CPU, a burst received on it raises that CPU's received_rps (softnet_stat column 10) and NET_RX softirqs far more than the sending CPU's.",
-        "net/core/dev.c get_rps_cpu(), enqueue_to_backlog(), rps_trigger_softirq() (received_rps++); net/core/net-procfs.c softnet_seq_show(); seed \"MYSQL数据库网卡软中断不平衡问题及解决方案\" (/proc/softirqs NET_RX imbalance)"),
+        "All kernels with RPS: with rps_cpus of a veth's rx queue steering to one CPU, a burst received on it from another CPU raises the target CPU's received_rps (softnet_stat column 10, one per RPS IPI) far above every other CPU's; with rps_cpus 0 nothing is steered (no received_rps). NET_RX softirqs then run on both CPUs: the sender's CPU still raises NET_RX to send the IPIs (napi_schedule_rps), so NET_RX alone does not show the steering.",
+        "net/core/dev.c get_rps_cpu(), enqueue_to_backlog(), napi_schedule_rps(), rps_trigger_softirq() (received_rps++); net/core/net-procfs.c softnet_seq_show(); seed \"MYSQL数据库网卡软中断不平衡问题及解决方案\" (/proc/softirqs NET_RX imbalance)"),
     // --- buffers and the fingerprint -------------------------------------------------------
     kernel("KN-BUF-1",
         "All kernels: SO_SNDBUF/SO_RCVBUF set to 1 are clamped to SOCK_MIN_SNDBUF/SOCK_MIN_RCVBUF (4608/2304 on x86_64 6.x); the value read back is the kernel's, not the caller's.",
