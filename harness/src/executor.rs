@@ -95,12 +95,18 @@ struct Lockstep<'a> {
     model: Model,
     sut: Box<dyn SystemUnderTest + 'a>,
     trace: Vec<TraceStep>,
+    /// `PORTCHECK_TRACE=1`: print each op before it runs (to see where a
+    /// system under test hangs).
+    live: bool,
 }
 
 impl Lockstep<'_> {
     /// Apply `op` to both; `Err` on the first divergence.
     fn step(&mut self, op: &Op) -> Result<Observation, Failure> {
         let index = self.trace.len();
+        if self.live {
+            eprintln!("portcheck: step {index}: {op:?}");
+        }
         self.trace.push(TraceStep { index, op: op.clone(), choices: vec![], observed: None });
         let Step { observation, choices } = self
             .sut
@@ -143,7 +149,15 @@ impl Lockstep<'_> {
                 if idle_rounds > 2 {
                     return Err(self.stuck());
                 }
-                self.step(&Op::AwaitIo)?;
+                // Bytes the kernel took are on their way to the peer: wait
+                // for them. Otherwise the kernel holds nothing unread, so the
+                // port's socket will turn writable: wait for the runtime.
+                if self.model.peer_unread() > Bytes::ZERO {
+                    self.step(&Op::AwaitPeer)?;
+                } else {
+                    self.step(&Op::AwaitIo)?;
+                }
+                self.step(&Op::Quiesce)?;
             }
         }
         Err(self.stuck())
@@ -188,7 +202,8 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
             return outcome;
         }
     };
-    let mut ls = Lockstep { model, sut, trace: vec![] };
+    let live = std::env::var_os("PORTCHECK_TRACE").is_some_and(|v| v != "0");
+    let mut ls = Lockstep { model, sut, trace: vec![], live };
     let mut result = Ok(());
     for op in ops {
         if !ls.model.enabled(op) {

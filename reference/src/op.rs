@@ -56,6 +56,10 @@ pub enum Op {
     /// Block until the runtime has an I/O event, then quiesce (failure bound
     /// inside the system under test; used only when no progress is possible).
     AwaitIo,
+    /// Block until the peer's socket is readable (failure bound inside the
+    /// system under test): bytes the kernel took are still in flight
+    /// (Nagle, delayed ACKs). Used by the executor's drain.
+    AwaitPeer,
     /// Advance the runtime's clock and run whatever timers fell due.
     AdvanceTime { by: Millis },
     /// `inet:setopts/2` on the port under test.
@@ -89,6 +93,7 @@ impl Op {
             Op::Mailbox => "mailbox",
             Op::Quiesce => "quiesce",
             Op::AwaitIo => "await_io",
+            Op::AwaitPeer => "await_peer",
             Op::AdvanceTime { .. } => "advance_time",
             Op::SetOpts { .. } => "setopts",
             Op::GetOpts => "getopts",

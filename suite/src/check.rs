@@ -125,7 +125,7 @@ where
 {
     let want = best_out.failure.as_ref().and_then(|f| f.rule());
     let mut runs = 0;
-    if !tree.simplify() {
+    if cfg.max_shrink_iters == 0 || !tree.simplify() {
         return (best, best_out, runs);
     }
     while runs < cfg.max_shrink_iters {

@@ -3,5 +3,10 @@
 
 pub mod capability;
 pub mod check;
+pub mod environment;
 pub mod generate;
+pub mod kernel_cmd;
 pub mod report;
+pub mod saved;
+pub mod suts;
+pub mod trace;

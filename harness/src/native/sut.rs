@@ -16,6 +16,7 @@ use reference::units::{payload, Bytes};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 /// SO_RCVBUF requested for the peer (the kernel raises it to its minimum,
@@ -102,7 +103,11 @@ impl NativeSut {
 
         let peer_listener = peer_listener()?;
         let peer_addr = peer_listener.local_addr()?;
-        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true }, &setup.options)
+        rt.connect(peer_addr, SocketOpts {
+            sndbuf: Some(std::env::var("X_SNDBUF").ok().and_then(|v| v.parse().ok()).unwrap_or(PORT_SNDBUF)),
+            nodelay: true,
+            mss: std::env::var("X_MSS").ok().and_then(|v| v.parse().ok()),
+        }, &setup.options)
             .map_err(|e| open_err("connect", e))?;
         let peer = accept_bounded(&peer_listener)?;
         Ok(NativeSut {
@@ -202,6 +207,12 @@ impl NativeSut {
                 Reply::Sent(self.rt.send(*sender, *len, *tag, *flags).map_err(rt_err)?)
             }
             Op::PeerRead { max } => Reply::Peer(self.peer_read(*max)?),
+            Op::AwaitPeer => {
+                if !sys::wait_ready(&self.peer, Want::Read, IO_BOUND)? {
+                    return Err(SutError(format!("native: the peer saw nothing arrive within {IO_BOUND:?}")));
+                }
+                Reply::None
+            }
             Op::PeerWrite { len, tag } => {
                 self.peer_write(*len, *tag)?;
                 Reply::None
@@ -213,7 +224,7 @@ impl NativeSut {
                 Reply::None
             }
             Op::AwaitIo => {
-                self.rt.await_io(AWAIT_BOUND).map_err(rt_err)?;
+                self.rt.await_io(AWAIT_BOUND, Some(self.peer.as_raw_fd())).map_err(rt_err)?;
                 Reply::None
             }
             Op::AdvanceTime { by } => {
@@ -238,7 +249,7 @@ impl NativeSut {
             Op::CloseAccepted => {
                 self.rt.close_accepted();
                 self.clients.pop();
-                Reply::None
+                Reply::Closed(Ok(()))
             }
             Op::OpenExtra => Reply::Opened(self.open_extra()?),
             Op::Close => {
@@ -287,7 +298,7 @@ fn open_err(what: &str, e: OpenError) -> SutError {
 fn peer_listener() -> Result<TcpListener, SutError> {
     let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
     s.set_cloexec(true)?;
-    s.set_recv_buffer_size(PEER_RCVBUF)?;
+    s.set_recv_buffer_size(std::env::var("X_RCVBUF").ok().and_then(|v| v.parse().ok()).unwrap_or(PEER_RCVBUF))?;
     s.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
     s.listen(128)?;
     s.set_nonblocking(true)?;

@@ -25,9 +25,15 @@ impl Model {
             self.suspend(p);
             return Ok(None);
         }
+        if p.flags.force && (self.busy || self.busy_msgq) {
+            self.cross(ids::SND_3);
+        }
         if !self.tasks.is_empty() || self.lock_held {
             self.schedule(p);
             return Ok(None);
+        }
+        if self.parallelism {
+            self.decide(ids::MQ_2);
         }
         self.driver_output(p, c)
     }
@@ -75,12 +81,14 @@ impl Model {
             self.why.busy_driver = self.decide(ids::WM_3);
             if let Some(displaced) = self.busy_caller.replace(s) {
                 // WM-6: the displaced caller never hears back.
+                self.cross(ids::WM_6);
                 self.why.senders[displaced.0 as usize] = ids::WM_6;
             }
             if let Timeout::After(t) = self.opts.send_timeout {
                 self.send_deadline = Some(Millis(self.now.0 + t.0));
             }
             self.set_sender(s, super::senders::Sender::Waiting, ids::WM_3);
+            self.cross(ids::SND_5);
             return Ok(None);
         }
         self.why.busy_driver = self.decide(ids::WM_3);
@@ -89,6 +97,7 @@ impl Model {
 
     /// One write from the queue (WM-4, ST-2).
     fn write_from_queue(&mut self, c: &mut Choices, rule: crate::rules::RuleId) -> Result<(), Divergence> {
+        self.decide(ids::ST_2);
         let took = c.write(rule, self.queue)?;
         self.written += took;
         self.queue -= took;
@@ -137,7 +146,9 @@ impl Model {
         self.cross(rule);
         self.busy = false;
         self.why.busy_driver = rule;
-        self.send_deadline = None; // TO-4
+        if self.send_deadline.take().is_some() && rule == ids::WM_4 {
+            self.cross(ids::TO_4);
+        }
         if let Some(b) = self.busy_caller.take() {
             let r = if rule == ids::WM_4 { SendResult::Ok } else { SendResult::Error(Posix::Timeout) };
             self.complete(b, r, rule);

@@ -34,6 +34,7 @@ impl Model {
             if got == Bytes::ZERO {
                 return Ok(());
             }
+            self.decide(ids::RX_5);
             let data = self.take_input(got, ids::RX_5)?;
             self.mailbox.push(OwnerMsg::Tcp(data));
             match self.opts.active {
@@ -61,6 +62,7 @@ impl Model {
             self.cross(ids::RX_1);
             return Ok((Reply::Recv(Err(Posix::Einval)), ids::RX_1));
         }
+        self.decide(ids::RX_6);
         let got = c.read(ids::RX_6)?;
         if got == Bytes::ZERO {
             return Ok((Reply::Recv(Err(Posix::Timeout)), ids::RX_6));
@@ -85,6 +87,7 @@ impl Model {
             };
             return Ok((Reply::Peer(r), rule));
         }
+        self.decide(ids::ST_1);
         let data = self.out.slice(self.peer_read, got);
         self.peer_read += got;
         Ok((Reply::Peer(PeerRead::Data(data)), ids::ST_1))

@@ -86,6 +86,7 @@ struct PendingSend {
 #[derive(Clone, Debug)]
 pub struct Model {
     opts: PortOptions,
+    parallelism: bool,
     now: Millis,
     life: Life,
     /// The socket is open (false after TO-3 or once a closed port flushed).
@@ -141,6 +142,7 @@ impl Model {
         let n = setup.senders as usize;
         Ok(Model {
             opts,
+            parallelism: setup.parallelism,
             now: Millis(0),
             life: Life::Open,
             socket_open: true,
@@ -179,7 +181,8 @@ impl Model {
                 ports: ids::PT_3,
             },
             last_rule: ids::WM_2,
-            touched: BTreeMap::new(),
+            // OPT-7 (and WM-1, MQ-7 when not overridden) decide the start.
+            touched: [ids::OPT_7, ids::WM_1, ids::MQ_7].into_iter().map(|r| (r, 1)).collect(),
             crossings: BTreeMap::new(),
         })
     }
@@ -301,7 +304,9 @@ impl Model {
             }
             Op::Recv => self.recv(c)?,
             Op::Mailbox => (Reply::Mailbox(std::mem::take(&mut self.mailbox)), ids::RX_5),
+            Op::AwaitPeer => (Reply::None, ids::ST_1),
             Op::Quiesce | Op::AwaitIo => {
+                self.decide(ids::SCHED_1);
                 self.quiesce(c)?;
                 (Reply::None, ids::SCHED_1)
             }

@@ -45,6 +45,7 @@ impl Model {
     /// queue is flushed.
     pub(super) fn close(&mut self) -> (Reply, RuleId) {
         self.life = Life::Closed;
+        self.cross(ids::CL_2);
         self.cross(ids::CL_1);
         self.ports -= 1;
         self.why.ports = ids::PT_4;

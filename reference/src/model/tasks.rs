@@ -35,6 +35,11 @@ impl Model {
     pub(super) fn run_task(&mut self, c: &mut Choices) -> Result<(), Divergence> {
         let i = self.runnable_task().expect("checked by activity_enabled");
         let t = self.tasks.remove(i).expect("index from runnable_task");
+        if i > 0 {
+            self.cross(ids::MQ_5); // a plain task ahead of it waits for busy to clear
+        } else {
+            self.decide(ids::MQ_5);
+        }
         let result = if self.busy && t.flags.nosuspend && !t.flags.force {
             self.decide(ids::MQ_6);
             self.cross(ids::MQ_6);

@@ -138,8 +138,8 @@ pub static RULES: &[Rule] = &[
     // --- close ----------------------------------------------------------------------------------
     port("CL-1", "Closing a port with queued output keeps flushing it (empty_out_q), then closes the socket: the peer gets every byte, then EOF.",
          "inet_drv.c tcp_inet_stop / INET_F_DELAYED_CLOSE; prim_inet:close waits for empty_out_q; OTP close_with_pending_output"),
-    port("CL-2", "Operations on a closed port fail: sends reply {error,closed}.",
-         "prim_inet.erl send/2, recv/3"),
+    port("CL-2", "A closed port leaves the port table at once, even while it still flushes queued output.",
+         "erl_port.c / io.c: port_close unlinks the port from the table before the driver's delayed close completes"),
     // --- scheduler ---------------------------------------------------------------------------
     port("SCHED-1", "At quiescence nothing runnable is left: due flushes, runnable port tasks, resumed senders and available input have all been processed.",
          "erl_port_task.c / erl_process.c schedulers run every runnable task"),

@@ -1,0 +1,55 @@
+//! Saved traces: a failing case by value (setup and ops) with the
+//! environment it failed in, so a changed generator cannot silently replay
+//! a different case.
+
+use crate::check::Counterexample;
+use crate::environment::Environment;
+use reference::op::{Op, Setup};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Bumped when the file format changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedTrace {
+    pub format: u32,
+    pub sut: String,
+    pub seed: u64,
+    pub case_index: u32,
+    /// The rule the failure was blamed on.
+    pub rule: Option<String>,
+    pub failure: Option<String>,
+    pub environment: Environment,
+    pub setup: Setup,
+    pub ops: Vec<Op>,
+}
+
+impl SavedTrace {
+    pub fn new(sut: &str, cx: &Counterexample, environment: Environment) -> SavedTrace {
+        SavedTrace {
+            format: FORMAT_VERSION,
+            sut: sut.to_string(),
+            seed: cx.seed,
+            case_index: cx.case_index,
+            rule: cx.rule().map(|r| r.to_string()),
+            failure: cx.outcome.failure.as_ref().map(|f| f.to_string()),
+            environment,
+            setup: cx.shrunk.setup.clone(),
+            ops: cx.shrunk.ops.clone(),
+        }
+    }
+}
+
+pub fn write(path: &Path, t: &SavedTrace) -> std::io::Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(t).expect("trace serializes"))
+}
+
+pub fn read(path: &Path) -> Result<SavedTrace, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let t: SavedTrace = serde_json::from_str(&text).map_err(|e| format!("not a portcheck trace: {e}"))?;
+    if t.format != FORMAT_VERSION {
+        return Err(format!("trace format {} but this portcheck reads {FORMAT_VERSION}", t.format));
+    }
+    Ok(t)
+}

@@ -1,0 +1,64 @@
+//! The `portcheck` command end to end, as a user runs it.
+
+use std::process::{Command, Output};
+
+fn portcheck(args: &[&str], dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portcheck")).args(args).current_dir(dir).output().expect("portcheck runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn planted_bug_fails_the_run_with_its_rule_and_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = portcheck(
+        &["run", "--sut", "native", "--bug", "high-gt", "--cases", "300", "--seed", "24301", "--save", "fail.json", "--report", "md", "report.md", "--report", "junit", "junit.xml", "--report", "json", "report.json"],
+        dir.path(),
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("FAILED under rule WM-3"), "{t}");
+    assert!(t.contains("portcheck replay --sut native --bug high-gt --trace fail.json"), "{t}");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("## Failure under WM-3") && md.contains("sequenceDiagram") && md.contains("DIVERGES [WM-3]"), "{md}");
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("name=\"WM-3\"><failure"), "{junit}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["seed"], 24301);
+
+    // The saved trace replays the failure by value with the bug, and passes without it.
+    let again = portcheck(&["replay", "--sut", "native", "--bug", "high-gt", "--trace", "fail.json"], dir.path());
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(text(&again).contains("[WM-3]"), "{}", text(&again));
+    let fixed = portcheck(&["replay", "--sut", "native", "--trace", "fail.json"], dir.path());
+    assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed));
+}
+
+#[test]
+fn clean_run_passes_and_prints_the_rule_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = portcheck(&["run", "--sut", "native", "--cases", "20", "--seed", "7", "--rules", "WM-*"], dir.path());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("--seed 7"), "{t}");
+    assert!(t.contains("WM-3") && !t.contains("\nMQ-3 "), "{t}");
+    assert!(t.contains("20 of 20 cases passed"), "{t}");
+}
+
+#[test]
+fn rules_lists_every_rule_with_its_citation() {
+    let out = portcheck(&["rules"], std::path::Path::new("."));
+    let t = text(&out);
+    for r in reference::rules::catalogue() {
+        assert!(t.contains(r.id.0) && t.contains(r.citation), "{} missing", r.id);
+    }
+}
+
+#[test]
+fn unknown_sut_is_a_clear_usage_error() {
+    let out = portcheck(&["run", "--sut", "nonsense"], std::path::Path::new("."));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("unknown --sut \"nonsense\""), "{}", text(&out));
+}

@@ -1,0 +1,50 @@
+//! The lockstep property: random cases against the native runtime, every
+//! observation predicted by the model. Prints its seed; `PORTCHECK_SEED`
+//! replays it, `PROPTEST_CASES` raises the case count. Committed regressions
+//! (suite/regressions/*.json) replay first.
+
+use harness::native::NativeFactory;
+use suite::check::{check, replay, CheckConfig};
+use suite::{saved, trace};
+
+/// Default case count: keeps `make test` well under two minutes warm.
+const DEFAULT_CASES: u32 = 150;
+
+#[test]
+fn native_runtime_agrees_with_the_model() {
+    let factory = NativeFactory::new(None);
+    let cfg = CheckConfig::from_env(DEFAULT_CASES);
+    println!("lockstep: seed {} ({} cases); replay with PORTCHECK_SEED={}", cfg.seed, cfg.cases, cfg.seed);
+    let report = check(&factory, &cfg, |_, _| {});
+    if let Some(cx) = &report.counterexample {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("regressions/native-{}.json", cx.seed));
+        let env = suite::environment::Environment::current(false);
+        let _ = saved::write(&path, &saved::SavedTrace::new("native", cx, env));
+        panic!(
+            "seed {}: rule {:?} violated; minimal case saved to {} (commit it as a regression)\n{}",
+            cx.seed,
+            cx.rule(),
+            path.display(),
+            trace::lines(&cx.outcome)
+        );
+    }
+    println!("{}", suite::report::table(&suite::report::filter(&report.tally, &[])));
+    assert_eq!(report.passed, report.cases);
+}
+
+#[test]
+fn committed_regressions_replay_green() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+    let factory = NativeFactory::new(None);
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("suite/regressions exists") {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let t = saved::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let out = replay(&factory, &suite::check::SavedCase { setup: t.setup, ops: t.ops });
+            assert!(out.passed(), "regression {} fails again:\n{}", path.display(), trace::lines(&out));
+            n += 1;
+        }
+    }
+    println!("{n} regressions replayed");
+}
