@@ -56,8 +56,14 @@ pub fn naive_connected(fd: BorrowedFd<'_>, bound: Duration) -> io::Result<bool> 
 
 /// Starts a non-blocking connect; returns the socket and connect's
 /// immediate result (`"0"`, `"EINPROGRESS"`, or another errno name).
-pub fn start(addr: SocketAddr, setup: impl FnOnce(&Socket) -> io::Result<()>) -> Probe<(Socket, String)> {
-    let s = ctx("socket", Socket::new(Domain::for_address(addr), Type::STREAM, None))?;
+pub fn start(
+    addr: SocketAddr,
+    setup: impl FnOnce(&Socket) -> io::Result<()>,
+) -> Probe<(Socket, String)> {
+    let s = ctx(
+        "socket",
+        Socket::new(Domain::for_address(addr), Type::STREAM, None),
+    )?;
     ctx("O_NONBLOCK", s.set_nonblocking(true))?;
     ctx("socket options", setup(&s))?;
     let immediate = match s.connect(&SockAddr::from(addr)) {
@@ -85,7 +91,13 @@ pub struct ConnectObservation {
     pub elapsed_ms_rounded: u64,
 }
 
-fn complete(case: &str, s: &Socket, immediate: String, bound: Duration, t0: Instant) -> Probe<ConnectObservation> {
+fn complete(
+    case: &str,
+    s: &Socket,
+    immediate: String,
+    bound: Duration,
+    t0: Instant,
+) -> Probe<ConnectObservation> {
     if immediate != "EINPROGRESS" {
         let outcome = if immediate == "0" {
             ConnectOutcome::Connected
@@ -125,8 +137,15 @@ fn complete(case: &str, s: &Socket, immediate: String, bound: Duration, t0: Inst
 /// but not listening, so a SYN to it is answered with RST.
 fn closed_port() -> Probe<(Socket, SocketAddr)> {
     let s = ctx("socket", Socket::new(Domain::IPV4, Type::STREAM, None))?;
-    ctx("bind", s.bind(&SockAddr::from("127.0.0.1:0".parse::<SocketAddr>().unwrap())))?;
-    let a = ctx("local_addr", s.local_addr())?.as_socket().ok_or("not inet")?;
+    ctx(
+        "bind",
+        s.bind(&SockAddr::from(
+            "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+        )),
+    )?;
+    let a = ctx("local_addr", s.local_addr())?
+        .as_socket()
+        .ok_or("not inet")?;
     Ok((s, a))
 }
 
@@ -138,7 +157,10 @@ pub fn closed_loopback() -> Probe<ConnectObservation> {
     let (s, imm) = start(addr, |_| Ok(()))?;
     let o = complete("closed loopback port", &s, imm, LOOPBACK_BOUND, t0)?;
     expect(ids::CONN_1, o.immediate == "EINPROGRESS", || {
-        format!("connect to a closed loopback port returned {} (expected EINPROGRESS)", o.immediate)
+        format!(
+            "connect to a closed loopback port returned {} (expected EINPROGRESS)",
+            o.immediate
+        )
     })?;
     expect(ids::CONN_1, o.revents.contains("POLLOUT"), || {
         format!("expected POLLOUT after the refusal, got {}", o.revents)
@@ -161,17 +183,31 @@ pub fn naive_is_wrong() -> Probe<NaiveObservation> {
     let (_hold, addr) = closed_port()?;
     let (s, imm) = start(addr, |_| Ok(()))?;
     if imm != "EINPROGRESS" {
-        return Err(super::violation(ids::CONN_2, format!("expected EINPROGRESS, got {imm}")));
+        return Err(super::violation(
+            ids::CONN_2,
+            format!("expected EINPROGRESS, got {imm}"),
+        ));
     }
     let naive = ctx("poll", naive_connected(s.as_fd(), LOOPBACK_BOUND))?;
     let outcome = ctx("connect_result", connect_result(s.as_fd(), LOOPBACK_BOUND))?;
-    let o = NaiveObservation { naive_says_connected: naive, connect_result: outcome };
+    let o = NaiveObservation {
+        naive_says_connected: naive,
+        connect_result: outcome,
+    };
     expect(ids::CONN_2, o.naive_says_connected, || {
-        "the refused socket was expected to be writable (that is what makes the naive check wrong)".into()
+        "the refused socket was expected to be writable (that is what makes the naive check wrong)"
+            .into()
     })?;
-    expect(ids::CONN_2, o.connect_result == ConnectOutcome::Failed("ECONNREFUSED".into()), || {
-        format!("connect_result should report ECONNREFUSED, got {:?}", o.connect_result)
-    })?;
+    expect(
+        ids::CONN_2,
+        o.connect_result == ConnectOutcome::Failed("ECONNREFUSED".into()),
+        || {
+            format!(
+                "connect_result should report ECONNREFUSED, got {:?}",
+                o.connect_result
+            )
+        },
+    )?;
     Ok(o)
 }
 
@@ -184,15 +220,27 @@ pub fn listening_loopback() -> Probe<ConnectObservation> {
     let (s, imm) = start(addr, |_| Ok(()))?;
     let o = complete("listening loopback port", &s, imm, LOOPBACK_BOUND, t0)?;
     expect(ids::CONN_3, o.immediate == "EINPROGRESS", || {
-        format!("connect to a listening loopback port returned {} (expected EINPROGRESS)", o.immediate)
+        format!(
+            "connect to a listening loopback port returned {} (expected EINPROGRESS)",
+            o.immediate
+        )
     })?;
-    expect(ids::CONN_3, o.so_error == "0" && o.outcome == ConnectOutcome::Connected, || {
-        format!("expected SO_ERROR 0 (connected), got {} / {:?}", o.so_error, o.outcome)
-    })?;
+    expect(
+        ids::CONN_3,
+        o.so_error == "0" && o.outcome == ConnectOutcome::Connected,
+        || {
+            format!(
+                "expected SO_ERROR 0 (connected), got {} / {:?}",
+                o.so_error, o.outcome
+            )
+        },
+    )?;
     // A second socket through connect_result agrees.
     let (s2, _) = start(addr, |_| Ok(()))?;
     let r = ctx("connect_result", connect_result(s2.as_fd(), LOOPBACK_BOUND))?;
-    expect(ids::CONN_3, r == ConnectOutcome::Connected, || format!("connect_result said {r:?}"))?;
+    expect(ids::CONN_3, r == ConnectOutcome::Connected, || {
+        format!("connect_result said {r:?}")
+    })?;
     Ok(o)
 }
 
@@ -206,9 +254,16 @@ pub fn no_route() -> Probe<ConnectObservation> {
         let (s, imm) = start("10.77.0.1:9".parse().unwrap(), |_| Ok(()))?;
         complete("no route (netns with only lo)", &s, imm, LOOPBACK_BOUND, t0)
     })??;
-    expect(ids::CONN_4, o.outcome == ConnectOutcome::Failed("ENETUNREACH".into()), || {
-        format!("expected ENETUNREACH, got immediate {} / outcome {:?}", o.immediate, o.outcome)
-    })?;
+    expect(
+        ids::CONN_4,
+        o.outcome == ConnectOutcome::Failed("ENETUNREACH".into()),
+        || {
+            format!(
+                "expected ENETUNREACH, got immediate {} / outcome {:?}",
+                o.immediate, o.outcome
+            )
+        },
+    )?;
     Ok(o)
 }
 
@@ -235,7 +290,10 @@ pub fn route_types() -> Probe<Vec<ConnectObservation>> {
     })??;
     for (o, want) in obs.iter().zip(["EHOSTUNREACH", "EINVAL", "EACCES"]) {
         expect(ids::CONN_6, o.immediate == want, || {
-            format!("{}: expected an immediate {want}, got {} / {:?}", o.case, o.immediate, o.outcome)
+            format!(
+                "{}: expected an immediate {want}, got {} / {:?}",
+                o.case, o.immediate, o.outcome
+            )
         })?;
     }
     Ok(obs)
@@ -245,6 +303,8 @@ pub fn route_types() -> Probe<Vec<ConnectObservation>> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DroppedSynObservation {
     pub connect: ConnectObservation,
+    /// The contrast: a destination whose ARP requests go unanswered.
+    pub arp_failure: ConnectObservation,
     pub tcp_syncnt: i32,
     /// Whether `net.ipv4.tcp_syn_linear_timeouts` exists (6.6+) and was set
     /// to 0 in the probe's netns (it would add linear retransmits).
@@ -259,26 +319,81 @@ pub struct DroppedSynObservation {
 /// report EHOSTUNREACH (ICMP host unreachable from `arp_error_report`).
 pub fn dropped_syn() -> Probe<DroppedSynObservation> {
     let ns = Netns::new("synDrop")?;
-    ns.ip(&["link", "add", "pcd0", "type", "veth", "peer", "name", "pcd1"])?;
+    ns.ip(&[
+        "link", "add", "pcd0", "type", "veth", "peer", "name", "pcd1",
+    ])?;
     ns.ip(&["addr", "add", "10.79.0.1/24", "dev", "pcd0"])?;
     ns.ip(&["link", "set", "pcd0", "up"])?;
     ns.ip(&["link", "set", "pcd1", "up"])?;
-    ns.ip(&["neigh", "add", "10.79.0.2", "lladdr", "02:00:5e:00:53:99", "nud", "permanent", "dev", "pcd0"])?;
+    ns.ip(&[
+        "neigh",
+        "add",
+        "10.79.0.2",
+        "lladdr",
+        "02:00:5e:00:53:99",
+        "nud",
+        "permanent",
+        "dev",
+        "pcd0",
+    ])?;
     let zeroed = ns.sysctl("net/ipv4/tcp_syn_linear_timeouts", "0")?;
     let syncnt = 1;
-    let o = ns.run(move || {
-        let t0 = Instant::now();
-        let (s, imm) = start("10.79.0.2:9".parse().unwrap(), |s| {
+    let (o, arp) = ns.run(move || -> Probe<(ConnectObservation, ConnectObservation)> {
+        let opts = |s: &Socket| {
             super::setsockopt_int(s.as_fd(), libc::IPPROTO_TCP, libc::TCP_SYNCNT, syncnt)
+        };
+        let t0 = Instant::now();
+        let (s, imm) = start("10.79.0.2:9".parse().unwrap(), opts)?;
+        // Started together, so the two waits overlap: 10.79.0.3 has no
+        // neighbour entry and nobody answers its ARP requests.
+        // TCP_SYNCNT 4 here (timeout ~31 s) so the neighbour failure (~3 s:
+        // mcast_solicit 3 x retrans_time 1 s) is what ends it.
+        let (s2, imm2) = start("10.79.0.3:9".parse().unwrap(), |s: &Socket| {
+            super::setsockopt_int(s.as_fd(), libc::IPPROTO_TCP, libc::TCP_SYNCNT, 4)
         })?;
-        complete("SYN silently dropped (veth, bogus permanent neighbour)", &s, imm, TIMEOUT_BOUND, t0)
+        let o = complete(
+            "SYN silently dropped (veth, bogus permanent neighbour)",
+            &s,
+            imm,
+            TIMEOUT_BOUND,
+            t0,
+        )?;
+        let a = complete(
+            "ARP unanswered (veth peer without the address)",
+            &s2,
+            imm2,
+            TIMEOUT_BOUND,
+            t0,
+        )?;
+        Ok((o, a))
     })??;
-    expect(ids::CONN_5, o.immediate == "EINPROGRESS", || format!("expected EINPROGRESS, got {}", o.immediate))?;
-    expect(ids::CONN_5, o.outcome == ConnectOutcome::Failed("ETIMEDOUT".into()), || {
-        format!(
+    expect(ids::CONN_5, o.immediate == "EINPROGRESS", || {
+        format!("expected EINPROGRESS, got {}", o.immediate)
+    })?;
+    expect(
+        ids::CONN_5,
+        o.outcome == ConnectOutcome::Failed("ETIMEDOUT".into()),
+        || {
+            format!(
             "expected SO_ERROR = ETIMEDOUT within {TIMEOUT_BOUND:?}, got {:?} (revents {}) after {} ms",
             o.outcome, o.revents, o.elapsed_ms_rounded
         )
-    })?;
-    Ok(DroppedSynObservation { connect: o, tcp_syncnt: syncnt, syn_linear_timeouts_zeroed: zeroed })
+        },
+    )?;
+    expect(
+        ids::CONN_5,
+        arp.outcome == ConnectOutcome::Failed("EHOSTUNREACH".into()),
+        || {
+            format!(
+            "unanswered ARP: expected SO_ERROR = EHOSTUNREACH within {TIMEOUT_BOUND:?}, got {:?} (immediate {}) after {} ms",
+            arp.outcome, arp.immediate, arp.elapsed_ms_rounded
+        )
+        },
+    )?;
+    Ok(DroppedSynObservation {
+        connect: o,
+        arp_failure: arp,
+        tcp_syncnt: syncnt,
+        syn_linear_timeouts_zeroed: zeroed,
+    })
 }

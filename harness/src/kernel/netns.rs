@@ -99,8 +99,14 @@ impl Netns {
             // Keep our mounts from propagating back to the host.
             mount::<str, str, str, str>(None, "/", None, MsFlags::MS_REC | MsFlags::MS_SLAVE, None)
                 .map_err(|e| format!("mount --make-rslave /: {e}"))?;
-            mount::<str, Path, str, str>(Some("sysfs"), mnt.as_path(), Some("sysfs"), MsFlags::empty(), None)
-                .map_err(|e| format!("mount sysfs on {}: {e}", mnt.display()))?;
+            mount::<str, Path, str, str>(
+                Some("sysfs"),
+                mnt.as_path(),
+                Some("sysfs"),
+                MsFlags::empty(),
+                None,
+            )
+            .map_err(|e| format!("mount sysfs on {}: {e}", mnt.display()))?;
             Ok(f(&mnt))
         })?;
         // The thread has exited, its mount namespace (and the sysfs mount in
@@ -122,7 +128,10 @@ impl Drop for Netns {
 
 /// Runs `ip <args…>`, returning stdout or an error naming the command.
 pub fn ip(args: &[&str]) -> Probe<String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
     if !out.status.success() {
         return Err(format!(
             "ip {} failed ({}): {}",
@@ -147,9 +156,25 @@ pub struct VethPair<'a> {
 }
 
 impl<'a> VethPair<'a> {
-    pub fn new(ns_a: &'a Netns, ns_b: &'a Netns, addr_a: &str, addr_b: &str) -> Probe<VethPair<'a>> {
+    pub fn new(
+        ns_a: &'a Netns,
+        ns_b: &'a Netns,
+        addr_a: &str,
+        addr_b: &str,
+    ) -> Probe<VethPair<'a>> {
         let (a, b) = ("pcva".to_string(), "pcvb".to_string());
-        ns_a.ip(&["link", "add", &a, "type", "veth", "peer", "name", &b, "netns", ns_b.name()])?;
+        ns_a.ip(&[
+            "link",
+            "add",
+            &a,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &b,
+            "netns",
+            ns_b.name(),
+        ])?;
         let pair = VethPair {
             ns_a,
             ns_b,
