@@ -1,7 +1,9 @@
 //! The machinery that drives systems under test: the native port runtime,
 //! the lockstep executor, and kernel probes.
 
+pub mod beam;
 pub mod executor;
+pub mod external;
 pub mod native;
 pub mod sut;
 pub mod kernel;

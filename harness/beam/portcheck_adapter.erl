@@ -1,0 +1,863 @@
+%% portcheck BEAM adapter: speaks harness/PROTOCOL.md (version 1) on
+%% stdin/stdout and drives real gen_tcp on this node.
+%%
+%% Started by harness/src/beam.rs as
+%%   erl +S 1 +Q <n> [+spp true] -noshell -pa <dir> -run portcheck_adapter main inet|socket
+%%
+%% The world of a case: the port under test S (gen_tcp, {sndbuf,4608}),
+%% connected to a peer that is a raw `socket` (NIF, no port-table slot,
+%% {rcvbuf,2304}); a gen_tcp listener L; one Erlang process per sender; a
+%% probe pair (gen_tcp port + raw socket) used as an I/O barrier; dummy
+%% ports filling the port table so that exactly table_capacity-2 slots are
+%% free. The adapter's main process owns S (its mailbox is the owner's).
+%%
+%% No sleeps: every wait is for a specific event, with a bound that only
+%% turns into an `error` answer.
+-module(portcheck_adapter).
+-export([main/1, sender_loop/3, closer/2]).
+
+-define(VERSION, 1).
+-define(BOUND, 5000).          % ms: every internal wait; below the harness's 10 s
+-define(SNDBUF, 4608).
+-define(PEER_RCVBUF, 2304).
+
+-record(st, {
+    backend,                   % inet | socket
+    senders,                   % tuple of pids, index = id + 1
+    n_senders,
+    s,                         % port under test
+    s_server,                  % socket backend: the gen_tcp_socket server pid
+    closer,                    % pid of the process running gen_tcp:close(S)
+    peer,                      % raw socket, peer end of S
+    lsock, lport,              % gen_tcp listener
+    xsock, xport,              % raw listener for open_extra
+    extras = [],               % ports opened by open_extra
+    accepted = [],             % [{Port, ClientSocket}] most recent first
+    probe_in, probe_out,       % I/O barrier: gen_tcp port (active) <- raw socket
+    sentinel,                  % permanently busy port: system-message barrier
+    dummies = [],
+    offset,                    % port_limit - table_capacity
+    outstanding = #{},         % sender id => true while its send is in flight
+    waiting_since = #{},       % sender id => monotonic ms first seen waiting
+    send_timeout = infinity,   % current send_timeout of S (ms | infinity)
+    timers = false,            % delay_send or send_timeout 0 ever set: barrier timers
+    done = [],                 % [{Id, Result}] finished during the step, reversed
+    busy_events = [],          % [Id] reversed
+    notes = []                 % [binary()] reversed
+}).
+
+%% ---------------------------------------------------------------------------
+%% entry
+
+main(Args) ->
+    Backend = case Args of ["socket" | _] -> socket; _ -> inet end,
+    _ = logger:remove_handler(default),
+    _ = logger:add_handler(default, logger_std_h, #{config => #{type => standard_error}}),
+    ok = io:setopts(standard_io, [binary]),
+    try hello(Backend)
+    catch C:E:Stk ->
+        log("adapter crashed: ~p:~p~n~p~n", [C, E, Stk]),
+        emit(#{type => error, message => fmt("adapter crashed: ~p:~p at ~p", [C, E, Stk])}),
+        stop(3)
+    end.
+
+stop(Code) -> erlang:halt(Code, [{flush, false}]).
+
+log(F, A) -> io:format(standard_error, F, A).
+
+hello(Backend) ->
+    case read_msg() of
+        eof -> stop(0);
+        #{<<"type">> := <<"hello">>, <<"version">> := ?VERSION, <<"setup">> := Setup} ->
+            case setup(Backend, Setup) of
+                {ok, St, Info} ->
+                    emit(#{type => ready, version => ?VERSION,
+                           sut => <<"beam-", (atom_to_binary(Backend))/binary>>,
+                           reports => [peer_got], info => Info}),
+                    loop(St);
+                {unsupported, Why} ->
+                    emit(#{type => unsupported, reason => Why}),
+                    stop(0)
+            end;
+        #{<<"type">> := <<"hello">>, <<"version">> := V} ->
+            emit(#{type => error, message => fmt("protocol version ~p not supported (adapter speaks ~p)", [V, ?VERSION])}),
+            stop(2);
+        Other ->
+            emit(#{type => error, message => fmt("expected hello, got ~0p", [Other])}),
+            stop(2)
+    end.
+
+loop(St) ->
+    case read_msg() of
+        eof -> stop(0);
+        #{<<"type">> := <<"bye">>} -> stop(0);
+        #{<<"type">> := <<"op">>, <<"step">> := Step, <<"op">> := Op} ->
+            St0 = St#st{done = [], busy_events = [], notes = []},
+            try apply_op(Op, St0) of
+                {unsupported, Why} ->
+                    emit(#{type => unsupported, step => Step, reason => Why}),
+                    loop(St);
+                {Reply, Choices, St1} ->
+                    {Obs, St2} = observe(Reply, St1),
+                    Msg = #{type => step, step => Step, observation => Obs, choices => Choices},
+                    emit(case St2#st.notes of [] -> Msg; Ns -> Msg#{notes => lists:reverse(Ns)} end),
+                    loop(St2)
+            catch
+                throw:{sut_error, M} ->
+                    emit(#{type => error, step => Step, message => M}),
+                    stop(2);
+                C:E:Stk ->
+                    log("step ~p crashed: ~p:~p~n~p~n", [Step, C, E, Stk]),
+                    emit(#{type => error, step => Step,
+                           message => fmt("adapter crashed in step ~p (~0p): ~p:~p at ~p", [Step, Op, C, E, Stk])}),
+                    stop(3)
+            end;
+        Other ->
+            emit(#{type => error, message => fmt("expected op or bye, got ~0p", [Other])}),
+            stop(2)
+    end.
+
+fail(F, A) -> throw({sut_error, fmt(F, A)}).
+
+%% ---------------------------------------------------------------------------
+%% setup
+
+setup(Backend, Setup) ->
+    #{<<"options">> := Options, <<"parallelism">> := Par, <<"senders">> := NS,
+      <<"table_capacity">> := Cap, <<"listener_options">> := LOpts} = Setup,
+    Loop = {127, 0, 0, 1},
+    BOpt = case Backend of socket -> [{inet_backend, socket}]; inet -> [] end,
+    %% peer: raw socket with a small receive buffer (set before listen, so
+    %% the accepted socket and its window scale inherit it)
+    {ok, PL} = socket:open(inet, stream, tcp),
+    ok = socket:setopt(PL, {socket, rcvbuf}, ?PEER_RCVBUF),
+    ok = socket:bind(PL, #{family => inet, addr => Loop, port => 0}),
+    ok = socket:listen(PL),
+    {ok, #{port := PPort}} = socket:sockname(PL),
+    {ok, S} = gen_tcp:connect(Loop, PPort, BOpt ++ [binary, {active, false}, {sndbuf, ?SNDBUF}], ?BOUND),
+    {ok, Peer} = socket:accept(PL, ?BOUND),
+    %% probe pair: a gen_tcp port (inet driver, active) fed by a raw socket
+    {ok, PrL} = socket:open(inet, stream, tcp),
+    ok = socket:bind(PrL, #{family => inet, addr => Loop, port => 0}),
+    ok = socket:listen(PrL),
+    {ok, #{port := PrPort}} = socket:sockname(PrL),
+    {ok, ProbeIn} = gen_tcp:connect(Loop, PrPort, [binary, {active, true}], ?BOUND),
+    {ok, ProbeOut} = socket:accept(PrL, ?BOUND),
+    %% sentinel: a port kept busy for good (its peer never reads), so a
+    %% throwaway process sending to it is suspended and raises a busy_port
+    %% event: the system-message barrier (see sysmsg_barrier/1)
+    {ok, Sen} = gen_tcp:connect(Loop, PrPort, [binary, {active, false}, {sndbuf, ?SNDBUF},
+                                               {high_watermark, 1}, {low_watermark, 0}], ?BOUND),
+    {ok, SenPeer} = socket:accept(PrL, ?BOUND),
+    ok = socket:close(PrL),
+    ok = socket:close(PL),
+    ok = gen_tcp:send(Sen, binary:copy(<<0>>, 2 bsl 20)),   % onto the empty queue: queued, not busy
+    {queue_size, SenQ} = erlang:port_info(Sen, queue_size),
+    SenQ > 0 orelse fail("setup: the sentinel's kernel took 2 MB", []),
+    SenBlocker = spawn(fun() -> gen_tcp:send(Sen, <<0>>) end),  % crosses high: busy for good
+    wait_status(SenBlocker, waiting, erlang:monotonic_time(millisecond) + ?BOUND),
+    %% extra listener (raw socket: not in the table) for open_extra
+    {ok, XL} = socket:open(inet, stream, tcp),
+    ok = socket:bind(XL, #{family => inet, addr => Loop, port => 0}),
+    ok = socket:listen(XL, 4096),
+    {ok, #{port := XPort}} = socket:sockname(XL),
+    %% listener under test, its options applied as one setopts (like S's)
+    {ok, L} = gen_tcp:listen(0, BOpt ++ [binary, {active, false}, {ip, Loop}, {backlog, 128}]),
+    {ok, LPort} = inet:port(L),
+    case LOpts of
+        [] -> ok;
+        _ -> case inet:setopts(L, [to_erl_opt(O) || O <- LOpts]) of
+                 ok -> ok;
+                 LErr -> fail("setup: listener setopts ~0p: ~0p", [LOpts, LErr])
+             end
+    end,
+    Server = case S of {'$inet', gen_tcp_socket, {SPid, _}} -> SPid; _ -> undefined end,
+    Me = self(),
+    Senders = list_to_tuple([spawn_link(?MODULE, sender_loop, [Me, Id, S]) || Id <- lists:seq(0, NS - 1)]),
+    erlang:system_monitor(self(), [busy_port]),
+    St0 = #st{backend = Backend, senders = Senders, n_senders = NS, s = S, s_server = Server,
+              peer = Peer, lsock = L, lport = LPort, xsock = XL, xport = XPort,
+              probe_in = ProbeIn, probe_out = ProbeOut, sentinel = {Sen, SenPeer, SenBlocker}},
+    ErlOpts = [to_erl_opt(O) || O <- Options],
+    case Options of
+        [] -> ok;
+        _ -> case inet:setopts(S, ErlOpts) of
+                 ok -> ok;
+                 Err -> fail("setup: setopts ~0p on the port under test: ~0p", [ErlOpts, Err])
+             end
+    end,
+    St1 = note_opts(Options ++ LOpts, refresh_send_timeout(St0)),
+    ParallelOk = case Backend of
+                     inet -> erlang:port_info(S, parallelism) =:= {parallelism, Par};
+                     socket -> not Par
+                 end,
+    Limit = erlang:system_info(port_limit),
+    %% S and the listener count as the two occupied slots of the virtual table.
+    Dummies = Limit - erlang:system_info(port_count) - (Cap - 2),
+    if
+        not ParallelOk ->
+            {unsupported, fmt("parallelism ~p requested but the port under test has ~0p "
+                              "(the node's +spp decides it; gen_tcp has no option)",
+                              [Par, catch erlang:port_info(S, parallelism)])};
+        Dummies < 0 ->
+            {unsupported, fmt("table_capacity ~p needs a larger port table: port_limit ~p, ~p ports in use "
+                              "(start the node with a larger +Q)",
+                              [Cap, Limit, erlang:system_info(port_count)])};
+        true ->
+            Ds = [erlang:open_port({spawn_driver, "udp_inet"}, [binary]) || _ <- lists:seq(1, Dummies)],
+            St = settle(St1#st{dummies = Ds, offset = Limit - Cap}),
+            Free = Limit - erlang:system_info(port_count),
+            Free =:= Cap - 2 orelse fail("setup: ~p free slots after filling, wanted ~p", [Free, Cap - 2]),
+            {ok, PSnd} = get_sndbuf(St),
+            {ok, PRcv} = socket:getopt(Peer, {socket, rcvbuf}),
+            Info = #{otp_release => list_to_binary(erlang:system_info(otp_release)),
+                     erts_version => list_to_binary(erlang:system_info(version)),
+                     backend => atom_to_binary(Backend),
+                     port_limit => integer_to_binary(Limit),
+                     dummy_ports => integer_to_binary(Dummies),
+                     schedulers => integer_to_binary(erlang:system_info(schedulers_online)),
+                     port_sndbuf_effective => integer_to_binary(PSnd),
+                     peer_rcvbuf_effective => integer_to_binary(PRcv),
+                     port_parallelism => atom_to_binary(Par)},
+            {ok, St, Info}
+    end.
+
+get_sndbuf(#st{s = S}) ->
+    case inet:getopts(S, [sndbuf]) of
+        {ok, [{sndbuf, V}]} -> {ok, V};
+        E -> E
+    end.
+
+%% Options that arm zero-delay driver timers make settle() add a timer barrier.
+note_opts(Opts, St) ->
+    T = lists:any(fun(#{<<"delay_send">> := true}) -> true;
+                     (#{<<"send_timeout">> := #{<<"after">> := 0}}) -> true;
+                     (_) -> false
+                  end, Opts),
+    St#st{timers = St#st.timers orelse T}.
+
+refresh_send_timeout(#st{s = S} = St) ->
+    case catch inet:getopts(S, [send_timeout]) of
+        {ok, [{send_timeout, T}]} -> St#st{send_timeout = T};
+        _ -> St
+    end.
+
+to_erl_opt(M) when is_map(M) ->
+    [{K, V}] = maps:to_list(M),
+    case K of
+        <<"high_watermark">> -> {high_watermark, V};
+        <<"low_watermark">> -> {low_watermark, V};
+        <<"high_msgq_watermark">> -> {high_msgq_watermark, V};
+        <<"low_msgq_watermark">> -> {low_msgq_watermark, V};
+        <<"delay_send">> -> {delay_send, V};
+        <<"send_timeout">> -> {send_timeout, case V of <<"infinity">> -> infinity; #{<<"after">> := Ms} -> Ms end};
+        <<"send_timeout_close">> -> {send_timeout_close, V};
+        <<"active">> -> {active, case V of
+                                     <<"false">> -> false;
+                                     <<"true">> -> true;
+                                     <<"once">> -> once;
+                                     #{<<"n">> := N} -> N
+                                 end}
+    end.
+
+%% ---------------------------------------------------------------------------
+%% senders
+
+sender_loop(Main, Id, S) ->
+    receive
+        {send, Data, []} ->
+            R = gen_tcp:send(S, Data),
+            Main ! {send_done, Id, R},
+            sender_loop(Main, Id, S);
+        {send, Data, Flags} ->
+            R = try erlang:port_command(S, Data, Flags) of
+                    false -> false;
+                    true -> receive {inet_reply, S, Status} -> Status end
+                catch error:badarg -> {error, closed};
+                      error:notsup -> {error, notsup}
+                end,
+            Main ! {send_done, Id, R},
+            sender_loop(Main, Id, S)
+    end.
+
+closer(Main, S) ->
+    R = gen_tcp:close(S),
+    Main ! {closed, S, R}.
+
+%% ---------------------------------------------------------------------------
+%% ops
+
+apply_op(#{<<"op">> := <<"send">>, <<"sender">> := Id, <<"len">> := Len, <<"tag">> := Tag,
+           <<"flags">> := #{<<"nosuspend">> := NoSusp, <<"force">> := Force}}, St) ->
+    Flags = [nosuspend || NoSusp] ++ [force || Force],
+    (Id >= 0 andalso Id < St#st.n_senders) orelse fail("send: no sender ~p", [Id]),
+    maps:is_key(Id, St#st.outstanding) andalso fail("send: sender ~p already has a send in flight", [Id]),
+    case St#st.backend of
+        socket when Flags =/= [] ->
+            {unsupported, fmt("send with ~0p: erlang:port_command/3 flags need a port; "
+                              "with {inet_backend,socket} the socket is not a port", [Flags])};
+        _ ->
+            element(Id + 1, St#st.senders) ! {send, payload(Tag, Len), Flags},
+            St1 = settle(St#st{outstanding = maps:put(Id, true, St#st.outstanding)}),
+            case lists:keytake(Id, 1, lists:reverse(St1#st.done)) of
+                {value, {Id, R}, Rest} -> {#{sent => R}, [], St1#st{done = lists:reverse(Rest)}};
+                false -> {#{sent => null}, [], St1}
+            end
+    end;
+
+apply_op(#{<<"op">> := <<"peer_read">>, <<"max">> := Max}, St) ->
+    {Reply, Got} = case Max of
+                       0 -> {would_block, 0};
+                       _ -> case socket:recv(St#st.peer, Max, [], 0) of
+                                {ok, D} -> {#{data => binary_to_list(D)}, byte_size(D)};
+                                {error, timeout} -> {would_block, 0};
+                                {error, {timeout, D}} -> {#{data => binary_to_list(D)}, byte_size(D)};
+                                {error, closed} -> {eof, 0};
+                                E -> fail("peer_read: socket:recv: ~0p", [E])
+                            end
+                   end,
+    {#{peer => Reply}, [#{peer_got => #{got => Got}}], settle(St)};
+
+apply_op(#{<<"op">> := <<"peer_write">>, <<"len">> := Len, <<"tag">> := Tag}, St) ->
+    %% socket:send returns once the kernel took every byte; on loopback they
+    %% are then in the port's receive queue.
+    case socket:send(St#st.peer, payload(Tag, Len), [], ?BOUND) of
+        ok -> ok;
+        E -> fail("peer_write of ~p bytes: ~0p (the port's receive buffer is full?)", [Len, E])
+    end,
+    {none, [], settle(St)};
+
+apply_op(#{<<"op">> := <<"recv">>}, #st{s = S} = St) ->
+    R = case catch gen_tcp:recv(S, 0, 0) of
+            {ok, D} -> #{<<"Ok">> => binary_to_list(D)};
+            {error, E} -> #{<<"Err">> => posix(recv, E)};
+            Other -> fail("recv: ~0p", [Other])
+        end,
+    {#{recv => R}, [], settle(St)};
+
+apply_op(#{<<"op">> := <<"mailbox">>}, St) ->
+    {Msgs, St1} = drain_owner(St#st.s, [], St),
+    {#{mailbox => Msgs}, [], settle(St1)};
+
+apply_op(#{<<"op">> := <<"quiesce">>}, St) ->
+    {none, [], settle(St)};
+
+apply_op(#{<<"op">> := <<"await_io">>}, St) ->
+    {none, [], await_io(St)};
+
+apply_op(#{<<"op">> := <<"await_peer">>}, St) ->
+    %% A peeking read blocks until the peer's socket is readable (data or EOF).
+    case socket:recv(St#st.peer, 1, [peek], ?BOUND) of
+        {ok, _} -> ok;
+        {error, closed} -> ok;
+        {error, timeout} -> fail("await_peer: the peer's socket not readable within ~p ms", [?BOUND]);
+        E -> fail("await_peer: socket:recv: ~0p", [E])
+    end,
+    {none, [], settle(St)};
+
+apply_op(#{<<"op">> := <<"advance_time">>, <<"by">> := By}, St) ->
+    {none, [], advance_time(By, St)};
+
+apply_op(#{<<"op">> := <<"set_opts">>, <<"opts">> := Opts}, #st{s = S} = St) ->
+    ErlOpts = [to_erl_opt(O) || O <- Opts],
+    R = case inet:setopts(S, ErlOpts) of
+            ok -> #{<<"Ok">> => null};
+            {error, E} -> #{<<"Err">> => posix(setopts, E)}
+        end,
+    St1 = note_opts(Opts, refresh_send_timeout(St)),
+    {#{set_opts => R}, [], settle(St1)};
+
+apply_op(#{<<"op">> := <<"get_opts">>}, #st{s = S} = St) ->
+    case port_options(S) of
+        {ok, PO} -> {#{opts => PO}, [], settle(St)};
+        {missing, Why} -> {unsupported, fmt("getopts on the port under test: ~s", [Why])}
+    end;
+
+apply_op(#{<<"op">> := <<"queue_size">>}, St) ->
+    {#{queue_size => queue_size(St)}, [], settle(St)};
+
+apply_op(#{<<"op">> := Lock}, _St) when Lock =:= <<"contend_lock">>; Lock =:= <<"release_lock">> ->
+    {unsupported, <<"the BEAM offers no way to hold a port's lock from outside the port "
+                    "(MQ-1 lock contention cannot be produced on demand)">>};
+
+apply_op(#{<<"op">> := <<"accept">>}, #st{lsock = L, lport = LPort} = St) ->
+    {ok, C} = socket:open(inet, stream, tcp),
+    ok = socket:connect(C, #{family => inet, addr => {127, 0, 0, 1}, port => LPort}, ?BOUND),
+    case gen_tcp:accept(L, ?BOUND) of
+        {ok, A} ->
+            case port_options(A) of
+                {ok, PO} ->
+                    {#{accept => #{accepted => PO}}, [], settle(St#st{accepted = [{A, C} | St#st.accepted]})};
+                {missing, Why} ->
+                    gen_tcp:close(A), socket:close(C),
+                    {unsupported, fmt("accept returned {ok,_} (ports in use: ~p of ~p) but getopts "
+                                      "on the accepted socket: ~s",
+                                      [erlang:system_info(port_count), erlang:system_info(port_limit), Why])}
+            end;
+        {error, timeout} ->
+            fail("accept: no connection accepted within ~p ms", [?BOUND]);
+        {error, E} ->
+            Error = posix(accept, E),
+            Eof = peer_eof(C),
+            socket:close(C),
+            {#{accept => #{failed => #{error => Error, peer_eof => Eof}}}, [], settle(St)}
+    end;
+
+apply_op(#{<<"op">> := <<"close_accepted">>}, St) ->
+    case St#st.accepted of
+        [{A, C} | Rest] ->
+            R = gen_tcp:close(A),
+            socket:close(C),
+            {#{closed => result(close, R)}, [], settle(St#st{accepted = Rest})};
+        [] ->
+            fail("close_accepted: no accepted port is open", [])
+    end;
+
+apply_op(#{<<"op">> := <<"open_extra">>}, St) ->
+    BOpt = case St#st.backend of socket -> [{inet_backend, socket}]; inet -> [] end,
+    case gen_tcp:connect({127, 0, 0, 1}, St#st.xport, BOpt ++ [binary, {active, false}], ?BOUND) of
+        {ok, P} -> {#{opened => #{<<"Ok">> => null}}, [], settle(St#st{extras = [P | St#st.extras]})};
+        {error, E} -> {#{opened => #{<<"Err">> => posix(connect, E)}}, [], settle(St)}
+    end;
+
+apply_op(#{<<"op">> := <<"close">>}, #st{closer = undefined, s = S} = St) ->
+    %% gen_tcp:close waits for the driver queue to empty (prim_inet
+    %% close_pend_loop): run it in a process, the step ends when it is done
+    %% or waiting.
+    Pid = spawn_link(?MODULE, closer, [self(), S]),
+    St1 = settle(St#st{closer = Pid}),
+    receive
+        {closed, S, R} -> {#{closed => result(close, R)}, [], St1#st{closer = done}}
+    after 0 ->
+        {#{closed => #{<<"Ok">> => null}}, [],
+         add_note("gen_tcp:close is still waiting for the driver queue to empty (prim_inet close_pend_loop); "
+                  "the port stays open until then", [], St1)}
+    end;
+apply_op(#{<<"op">> := <<"close">>}, St) ->
+    %% Closing again: gen_tcp:close on a closed port.
+    R = gen_tcp:close(St#st.s),
+    {#{closed => result(close, R)}, [], settle(St)};
+
+apply_op(Op, _St) ->
+    fail("unknown op ~0p", [Op]).
+
+result(_, ok) -> #{<<"Ok">> => null};
+result(What, {error, E}) -> #{<<"Err">> => posix(What, E)}.
+
+posix(_, timeout) -> timeout;
+posix(_, closed) -> closed;
+posix(_, enotconn) -> enotconn;
+posix(_, einval) -> einval;
+posix(_, system_limit) -> system_limit;
+posix(What, Other) -> fail("~p returned {error,~0p}, which the protocol cannot express", [What, Other]).
+
+send_result(ok) -> ok;
+send_result(false) -> false;
+send_result({error, {timeout, Rest}}) -> {error_rest, timeout, iolist_size(Rest)};
+send_result({error, E}) -> {error, posix(send, E)}.
+
+%% The client's view after a failed accept: EOF if the accepted fd was
+%% closed. On loopback the FIN is queued before close(2) returns; the
+%% bounded wait only decides the unexpected case.
+peer_eof(C) ->
+    case socket:recv(C, 1, [], 0) of
+        {error, closed} -> true;
+        {error, econnreset} -> true;
+        {ok, _} -> false;
+        {error, timeout} ->
+            case socket:recv(C, 1, [], 1000) of
+                {error, closed} -> true;
+                {error, econnreset} -> true;
+                _ -> false
+            end;
+        _ -> false
+    end.
+
+port_options(P) ->
+    Keys = [high_watermark, low_watermark, high_msgq_watermark, low_msgq_watermark,
+            delay_send, send_timeout, send_timeout_close, active],
+    case inet:getopts(P, Keys) of
+        {ok, L} ->
+            case [K || K <- Keys, not lists:keymember(K, 1, L)] of
+                [] ->
+                    G = fun(K) -> proplists:get_value(K, L) end,
+                    {ok, #{high => G(high_watermark), low => G(low_watermark),
+                           high_msgq => G(high_msgq_watermark), low_msgq => G(low_msgq_watermark),
+                           delay_send => G(delay_send),
+                           send_timeout => case G(send_timeout) of infinity -> infinity; T -> #{'after' => T} end,
+                           send_timeout_close => G(send_timeout_close),
+                           active => case G(active) of
+                                         false -> passive;
+                                         true -> always;
+                                         once -> once;
+                                         N when is_integer(N) -> #{count => N}
+                                     end}};
+                Missing ->
+                    {missing, fmt("inet:getopts returned no ~0p (got ~0p)", [Missing, L])}
+            end;
+        E ->
+            {missing, fmt("inet:getopts returned ~0p", [E])}
+    end.
+
+queue_size(#st{backend = socket}) -> 0;
+queue_size(#st{s = S}) ->
+    case erlang:port_info(S, queue_size) of
+        {queue_size, N} -> N;
+        undefined -> 0
+    end.
+
+drain_owner(S, Acc, St) ->
+    receive
+        {tcp, S, D} -> drain_owner(S, [#{tcp => binary_to_list(D)} | Acc], St);
+        {tcp_passive, S} -> drain_owner(S, [tcp_passive | Acc], St);
+        {tcp_closed, S} -> drain_owner(S, Acc, add_note("owner got {tcp_closed,S} (no OwnerMsg form)", [], St));
+        {tcp_error, S, E} -> drain_owner(S, Acc, add_note("owner got {tcp_error,S,~0p} (no OwnerMsg form)", [E], St))
+    after 0 ->
+        {lists:reverse(Acc), St}
+    end.
+
+%% ---------------------------------------------------------------------------
+%% time
+
+%% The BEAM's clock cannot be advanced. advance_time{by} waits in real time,
+%% but only for an event it expects: when a sender is waiting on a busy port
+%% whose send_timeout T will have expired within `by` ms of virtual time
+%% (counted from when the adapter first saw the sender waiting), wait
+%% (bounded) for that sender's reply; otherwise return at once.
+advance_time(By, #st{send_timeout = T, backend = inet} = St) when is_integer(T) ->
+    Now = erlang:monotonic_time(millisecond),
+    Due = [{Id, Since + T} || {Id, Since} <- maps:to_list(St#st.waiting_since), Since + T =< Now + By],
+    case Due of
+        [] -> settle(St);
+        _ ->
+            Deadline = lists:max([D || {_, D} <- Due]) + ?BOUND,
+            wait_replies([Id || {Id, _} <- Due], Deadline, St)
+    end;
+advance_time(_By, St) ->
+    settle(St).
+
+wait_replies(Ids, Deadline, St) ->
+    St1 = settle(St),
+    case [Id || Id <- Ids, maps:is_key(Id, St1#st.outstanding),
+                          status(Id, St1) =:= waiting] of
+        [] -> St1;
+        Left ->
+            Rem = Deadline - erlang:monotonic_time(millisecond),
+            receive
+                {send_done, Id, R} -> wait_replies(Ids, Deadline, got_done(Id, R, St1))
+            after max(0, Rem) ->
+                case Rem =< 0 of
+                    true -> fail("advance_time: the send_timeout of sender(s) ~p did not fire within its due time + ~p ms",
+                                 [Left, ?BOUND]);
+                    false -> wait_replies(Ids, Deadline, St1)
+                end
+            end
+    end.
+
+%% await_io: wait (bounded) until an I/O event changes something observable.
+await_io(St) ->
+    St0 = settle(St),
+    Snap = snapshot(St0),
+    Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
+    await_io(Snap, Deadline, St0).
+
+await_io(Snap, Deadline, St) ->
+    erlang:yield(),
+    Changed = erlang:process_info(self(), message_queue_len) =/= {message_queue_len, 0}
+        orelse queue_size(St) =/= element(1, Snap),
+    case Changed of
+        true ->
+            St1 = settle(St),
+            case snapshot(St1) =:= Snap of
+                true -> await_io(Snap, Deadline, St1);
+                false -> St1
+            end;
+        false ->
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> fail("await_io: no I/O event within ~p ms", [?BOUND]);
+                false -> await_io(Snap, Deadline, St)
+            end
+    end.
+
+%% ---------------------------------------------------------------------------
+%% reaching a stable state
+
+%% Repeat {timer barrier, I/O barrier, wait for senders to be stable} until
+%% nothing observable changes across one round.
+settle(St) -> settle(St, 0).
+
+settle(_St, Round) when Round > 200 ->
+    fail("did not reach a stable state within ~p rounds", [Round]);
+settle(St, Round) ->
+    Snap0 = snapshot(St),
+    timer_barrier(St),
+    io_barrier(St),
+    St1 = stabilize(St, erlang:monotonic_time(millisecond) + ?BOUND),
+    case snapshot(St1) of
+        Snap0 ->
+            sysmsg_barrier(St1),
+            collect(St1);
+        _ -> settle(St1, Round + 1)
+    end.
+
+%% busy_port monitor messages are delivered by ERTS's system-message
+%% dispatcher thread, asynchronously and in order. A throwaway process
+%% suspending on the sentinel port raises one more busy_port event; once it
+%% arrives every event raised before it has been delivered.
+sysmsg_barrier(#st{sentinel = {Sen, _, _}}) ->
+    H = spawn(fun() -> erlang:port_command(Sen, <<0>>) end),
+    receive
+        {monitor, H, busy_port, Sen} -> exit(H, kill), ok
+    after ?BOUND ->
+        fail("system-message barrier: no busy_port event for the sentinel within ~p ms (~0p)",
+             [?BOUND, catch erlang:process_info(H, [status, current_function])])
+    end.
+
+wait_status(P, Want, Deadline) ->
+    case erlang:process_info(P, status) of
+        {status, Want} -> ok;
+        Other ->
+            erlang:monotonic_time(millisecond) > Deadline
+                andalso fail("process ~p never reached status ~p (~0p)", [P, Want, Other]),
+            erlang:yield(),
+            wait_status(P, Want, Deadline)
+    end.
+
+snapshot(St) ->
+    {queue_size(St), [status(Id, St) || Id <- lists:seq(0, St#st.n_senders - 1)],
+     length(St#st.done), closer_status(St)}.
+
+%% Zero-delay driver timers (delay_send flush, send_timeout 0) fire before a
+%% 1 ms timer of ours; with one scheduler the port task they schedule is
+%% ahead of the I/O barrier's.
+timer_barrier(#st{timers = false}) -> ok;
+timer_barrier(_) ->
+    Ref = make_ref(),
+    erlang:send_after(1, self(), {timer_barrier, Ref}),
+    receive {timer_barrier, Ref} -> ok end.
+
+%% One byte through the probe pair: the probe port's input task is scheduled
+%% by the poll thread after every I/O event the kernel signalled before the
+%% write, and with one scheduler port tasks run in order. So when the byte
+%% arrives, every earlier ready-output/input task of S has run.
+io_barrier(#st{probe_in = In, probe_out = Out}) ->
+    ok = socket:send(Out, <<0>>),
+    receive
+        {tcp, In, _} -> ok
+    after ?BOUND ->
+        fail("I/O barrier: probe byte not delivered within ~p ms", [?BOUND])
+    end.
+
+%% Wait until every sender with a send in flight is finished, waiting for
+%% its reply or suspended (and the closer and the socket backend's server
+%% process are not runnable). Polls process_info with yields, bounded.
+stabilize(St, Deadline) ->
+    St1 = collect(St),
+    Unstable = [Id || Id <- maps:keys(St1#st.outstanding), not stable_proc(element(Id + 1, St1#st.senders))]
+        ++ [closer || is_pid(St1#st.closer), not stable_proc(St1#st.closer)]
+        ++ [server || is_pid(St1#st.s_server), not stable_proc(St1#st.s_server)],
+    case Unstable of
+        [] ->
+            St2 = collect(St1),
+            note_waiting(St2);
+        _ ->
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> fail("senders ~0p not stable within ~p ms: ~0p",
+                             [Unstable, ?BOUND,
+                              [{Id, catch erlang:process_info(element(Id + 1, St1#st.senders), [status, current_function])}
+                               || Id <- maps:keys(St1#st.outstanding)]]);
+                false ->
+                    erlang:yield(),
+                    stabilize(St1, Deadline)
+            end
+    end.
+
+stable_proc(P) ->
+    case erlang:process_info(P, [status, message_queue_len]) of
+        undefined -> true;
+        [{status, suspended}, _] -> true;
+        [{status, waiting}, {message_queue_len, _}] -> true;
+        _ -> false
+    end.
+
+note_waiting(St) ->
+    Now = erlang:monotonic_time(millisecond),
+    W = maps:fold(fun(Id, _, Acc) ->
+                          case status(Id, St) of
+                              waiting -> maps:put(Id, maps:get(Id, St#st.waiting_since, Now), Acc);
+                              _ -> Acc
+                          end
+                  end, #{}, St#st.outstanding),
+    St#st{waiting_since = W}.
+
+%% Take sender results and busy_port events from the mailbox (leaving the
+%% owner's port messages for `mailbox`).
+collect(St) ->
+    receive
+        {send_done, Id, R} -> collect(got_done(Id, R, St));
+        {monitor, Pid, busy_port, Port} when Port =:= St#st.s ->
+            case sender_id(Pid, St) of
+                undefined -> collect(add_note("busy_port event on the port under test for non-sender ~0p", [Pid], St));
+                Id -> collect(St#st{busy_events = [Id | St#st.busy_events]})
+            end;
+        {monitor, _, busy_port, _} ->
+            %% another port (e.g. the adapter's own stdout): not observed
+            collect(St);
+        {closed, S, R} when S =:= St#st.s ->
+            collect(add_note("gen_tcp:close returned ~0p", [R], St#st{closer = done}))
+    after 0 ->
+        St
+    end.
+
+got_done(Id, R, St) ->
+    {Res, St1} = case send_result(R) of
+                     {error_rest, E, N} ->
+                         {#{error => E}, add_note("sender ~p: send returned {error,{~p,Rest}} with ~p bytes unsent",
+                                                  [Id, E, N], St)};
+                     {error, E} -> {#{error => E}, St};
+                     false -> {<<"false">>, St};  % SendResult::False is the string "false"
+                     ok -> {ok, St}
+                 end,
+    St1#st{done = [{Id, Res} | St1#st.done],
+           outstanding = maps:remove(Id, St1#st.outstanding),
+           waiting_since = maps:remove(Id, St1#st.waiting_since)}.
+
+sender_id(Pid, St) ->
+    L = tuple_to_list(St#st.senders),
+    case lists:search(fun({P, _}) -> P =:= Pid end, lists:zip(L, lists:seq(0, length(L) - 1))) of
+        {value, {_, Id}} -> Id;
+        false -> undefined
+    end.
+
+status(Id, St) ->
+    case maps:is_key(Id, St#st.outstanding) of
+        false -> idle;
+        true ->
+            case erlang:process_info(element(Id + 1, St#st.senders), status) of
+                {status, suspended} -> suspended;
+                {status, waiting} -> waiting;
+                {status, Other} -> Other
+            end
+    end.
+
+closer_status(#st{closer = P}) when is_pid(P) -> erlang:process_info(P, status);
+closer_status(#st{closer = C}) -> C.
+
+observe(Reply, St) ->
+    Senders = [case status(Id, St) of
+                   S when S =:= idle; S =:= waiting; S =:= suspended -> S;
+                   Other -> fail("sender ~p in unstable state ~p at the end of the step", [Id, Other])
+               end || Id <- lists:seq(0, St#st.n_senders - 1)],
+    Obs = #{reply => Reply,
+            senders => Senders,
+            completed => [[Id, R] || {Id, R} <- lists:reverse(St#st.done)],
+            busy_port_events => lists:reverse(St#st.busy_events),
+            queue => queue_size(St),
+            busy => null,
+            msgq => null,
+            ports => erlang:system_info(port_count) - St#st.offset},
+    {Obs, St}.
+
+add_note(F, A, St) -> St#st{notes = [fmt(F, A) | St#st.notes]}.
+
+%% ---------------------------------------------------------------------------
+%% payload (reference::units::payload_byte)
+
+payload(Tag, Len) ->
+    T131 = Tag * 131,
+    << <<((T131 bxor (I * 7) bxor ((I bsr 8) * 29)) band 255)>> || I <- lists:seq(0, Len - 1) >>.
+
+%% ---------------------------------------------------------------------------
+%% I/O and JSON
+
+read_msg() ->
+    case io:get_line(standard_io, "") of
+        eof -> eof;
+        {error, E} -> log("stdin: ~p~n", [E]), eof;
+        Line ->
+            Bin = string:trim(Line, trailing, "\r\n"),
+            try json_decode(Bin)
+            catch _:_ ->
+                emit(#{type => error, message => fmt("malformed line from the harness: ~s", [Bin])}),
+                stop(2)
+            end
+    end.
+
+emit(Term) ->
+    ok = io:put_chars(standard_io, [json(Term), $\n]).
+
+fmt(F, A) ->
+    Bin = iolist_to_binary(io_lib:format(F, A)),
+    << <<(if C >= 32, C < 127 -> C; true -> $\s end)>> || <<C>> <= Bin >>.
+
+json(true) -> <<"true">>;
+json(false) -> <<"false">>;
+json(null) -> <<"null">>;
+json(I) when is_integer(I) -> integer_to_binary(I);
+json(A) when is_atom(A) -> json(atom_to_binary(A));
+json(B) when is_binary(B) -> [$", [esc(C) || <<C>> <= B], $"];
+json(L) when is_list(L) -> [$[, join([json(X) || X <- L]), $]];
+json(M) when is_map(M) ->
+    [${, join([[json(K), $:, json(V)] || {K, V} <- maps:to_list(M)]), $}].
+
+join([]) -> [];
+join([H | T]) -> [H | [[$, | X] || X <- T]].
+
+esc($") -> <<"\\\"">>;
+esc($\\) -> <<"\\\\">>;
+esc(C) when C < 32; C >= 127 -> io_lib:format("\\u~4.16.0b", [C]);
+esc(C) -> C.
+
+json_decode(Bin) ->
+    {V, Rest} = jval(ws(Bin)),
+    <<>> = ws(Rest),
+    V.
+
+ws(<<C, R/binary>>) when C =:= $\s; C =:= $\t; C =:= $\n; C =:= $\r -> ws(R);
+ws(B) -> B.
+
+jval(<<${, R/binary>>) -> jobj(ws(R), #{});
+jval(<<$[, R/binary>>) -> jarr(ws(R), []);
+jval(<<$", R/binary>>) -> jstr(R, []);
+jval(<<"true", R/binary>>) -> {true, R};
+jval(<<"false", R/binary>>) -> {false, R};
+jval(<<"null", R/binary>>) -> {null, R};
+jval(B) -> jnum(B, []).
+
+jobj(<<$}, R/binary>>, M) -> {M, R};
+jobj(B, M) ->
+    {K, R1} = jval(B),
+    true = is_binary(K),
+    <<$:, R2/binary>> = ws(R1),
+    {V, R3} = jval(ws(R2)),
+    M1 = M#{K => V},
+    case ws(R3) of
+        <<$,, R4/binary>> -> jobj(ws(R4), M1);
+        <<$}, R4/binary>> -> {M1, R4}
+    end.
+
+jarr(<<$], R/binary>>, Acc) -> {lists:reverse(Acc), R};
+jarr(B, Acc) ->
+    {V, R1} = jval(B),
+    case ws(R1) of
+        <<$,, R2/binary>> -> jarr(ws(R2), [V | Acc]);
+        <<$], R2/binary>> -> {lists:reverse([V | Acc]), R2}
+    end.
+
+jstr(<<$", R/binary>>, Acc) -> {unicode:characters_to_binary(lists:reverse(Acc)), R};
+jstr(<<$\\, $u, H:4/binary, R/binary>>, Acc) -> jstr(R, [binary_to_integer(H, 16) | Acc]);
+jstr(<<$\\, C, R/binary>>, Acc) ->
+    D = case C of $n -> $\n; $t -> $\t; $r -> $\r; $b -> $\b; $f -> $\f; _ -> C end,
+    jstr(R, [D | Acc]);
+jstr(<<C/utf8, R/binary>>, Acc) -> jstr(R, [C | Acc]).
+
+jnum(<<C, R/binary>>, Acc) when (C >= $0 andalso C =< $9) orelse C =:= $- orelse C =:= $+
+                                orelse C =:= $. orelse C =:= $e orelse C =:= $E ->
+    jnum(R, [C | Acc]);
+jnum(R, Acc) ->
+    S = lists:reverse(Acc),
+    V = case lists:any(fun(C) -> lists:member(C, ".eE") end, S) of
+            true -> list_to_float(S);
+            false -> list_to_integer(S)
+        end,
+    {V, R}.
