@@ -307,9 +307,10 @@ impl TcpDriver {
         match &r {
             Ok(n) => {
                 trace.push(Choice::Read { got: Bytes(*n) });
-                if *n == 0 {
-                    self.readable = false;
-                }
+                // Edge-triggered readiness says nothing about what is left:
+                // ask the kernel, so a drained socket is not read again
+                // before new data raises a new edge.
+                self.readable = *n > 0 && super::sys::bytes_readable(sock.as_raw_fd()).map_or(true, |left| left > 0);
             }
             Err(_) => {
                 trace.push(Choice::Read { got: Bytes(0) });

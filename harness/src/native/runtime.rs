@@ -25,6 +25,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// Poller token of the port under test.
@@ -75,6 +76,8 @@ pub struct SocketOpts {
     pub sndbuf: Option<usize>,
     /// TCP_NODELAY.
     pub nodelay: bool,
+    /// TCP_MAXSEG, set before connecting.
+    pub mss: Option<u32>,
 }
 
 /// What an accept did.
@@ -435,7 +438,7 @@ impl Runtime {
     }
 
     /// The raw fd of the port under test's socket, while open.
-    pub fn subject_fd(&self) -> Option<std::os::fd::RawFd> {
+    pub fn subject_fd(&self) -> Option<RawFd> {
         self.subject.as_ref().and_then(|p| p.driver.raw_fd())
     }
 
@@ -496,21 +499,42 @@ impl Runtime {
         Err(RuntimeError(format!("no quiescence after {MAX_ACTIVITIES} activities")))
     }
 
-    /// Block until something is runnable (at most `bound`), then quiesce.
-    pub fn await_io(&mut self, bound: Duration) -> Result<(), RuntimeError> {
+    /// Block until something is runnable or `also` (a socket outside the
+    /// runtime, e.g. the peer) is readable, at most `bound`; then quiesce.
+    pub fn await_io(&mut self, bound: Duration, also: Option<RawFd>) -> Result<(), RuntimeError> {
         let deadline = Instant::now() + bound;
-        while self.next_activity().is_none() {
+        loop {
+            self.poll_io(Some(Duration::ZERO))?;
+            if self.next_activity().is_some() {
+                break;
+            }
+            if let Some(fd) = also {
+                if sys::wait_any_readable(&[fd], Duration::ZERO)? {
+                    break;
+                }
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(RuntimeError(format!("await_io: no I/O event within {bound:?}")));
+                return Err(RuntimeError(format!("await_io: no I/O event within {bound:?}{}", self.diagnose())));
             }
             let wait = match self.timer_wait() {
                 Some(t) => t.min(left),
                 None => left,
             };
-            self.poll_io(Some(wait))?;
+            let mut fds = vec![self.poll.as_raw_fd()];
+            fds.extend(also);
+            sys::wait_any_readable(&fds, wait)?;
         }
         self.quiesce()
+    }
+
+    /// What the kernel holds for the port under test, for error messages.
+    fn diagnose(&self) -> String {
+        let Some(fd) = self.subject_fd() else { return String::new() };
+        match sys::send_queue(fd) {
+            Ok((outq, unsent)) => format!(" (port socket: {outq} bytes in the kernel send queue, {unsent} not yet sent)"),
+            Err(_) => String::new(),
+        }
     }
 
     /// One turn of a production loop: wait for I/O or the next timer (at
@@ -630,6 +654,9 @@ fn connect_nonblocking(addr: SocketAddr, o: SocketOpts) -> io::Result<TcpStream>
         sock.set_send_buffer_size(n)?;
     }
     sock.set_tcp_nodelay(o.nodelay)?;
+    if let Some(m) = o.mss {
+        sock.set_tcp_mss(m)?;
+    }
     match sock.connect(&addr.into()) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {

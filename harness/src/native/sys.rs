@@ -54,3 +54,36 @@ pub fn bytes_readable(fd: RawFd) -> io::Result<usize> {
     }
     Ok(n.max(0) as usize)
 }
+
+/// Wait until any of `fds` is readable or `bound` passes; returns whether one
+/// became ready.
+pub fn wait_any_readable(fds: &[RawFd], bound: Duration) -> io::Result<bool> {
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+    let ms = bound.as_millis().min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: `pfds` is a valid array of `pfds.len()` pollfds.
+    let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted { Ok(false) } else { Err(e) };
+    }
+    Ok(rc > 0)
+}
+
+/// Bytes in the socket's send queue (TIOCOUTQ) and of those not yet sent
+/// (SIOCOUTQNSD), for diagnostics.
+pub fn send_queue(fd: RawFd) -> io::Result<(usize, usize)> {
+    const SIOCOUTQNSD: libc::c_ulong = 0x894B;
+    let mut outq: libc::c_int = 0;
+    let mut unsent: libc::c_int = 0;
+    // SAFETY: both ioctls write one c_int through the pointer.
+    unsafe {
+        if libc::ioctl(fd, libc::TIOCOUTQ, &mut outq) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::ioctl(fd, SIOCOUTQNSD as _, &mut unsent) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok((outq.max(0) as usize, unsent.max(0) as usize))
+}
