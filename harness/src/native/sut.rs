@@ -19,11 +19,24 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-/// SO_RCVBUF requested for the peer (the kernel raises it to its minimum,
-/// 2304 bytes), so backpressure appears within kilobytes.
-const PEER_RCVBUF: usize = 1;
-/// SO_SNDBUF requested for the port under test (kernel minimum: 4608 bytes).
+/// The peer's advertised receive window is clamped (TCP_WINDOW_CLAMP, set on
+/// its listener so the very first window is small too), so backpressure
+/// appears within kilobytes.
+///
+/// The window is clamped rather than the receive buffer shrunk: a receive
+/// buffer at the kernel minimum (2304 bytes) cannot hold the loopback skbs
+/// behind the window it advertises, so it drops segments and the sender
+/// backs off its retransmission timer exponentially; draining then stalls
+/// for seconds. A clamped window over a roomy, locked buffer never drops.
+const PEER_WINDOW_CLAMP: libc::c_int = 2048;
+/// SO_RCVBUF of the peer: locked (no autotuning, which would lift the clamp)
+/// and roomy enough for the skbs of a clamped window.
+const PEER_RCVBUF: usize = 65536;
+/// SO_SNDBUF requested for the port under test (raised to the kernel
+/// minimum, 4608 bytes).
 const PORT_SNDBUF: usize = 1;
+/// TCP_MAXSEG of the port under test: none (the loopback default).
+const PORT_MSS: Option<u32> = None;
 /// Failure bound for loopback handshakes and peer writes.
 const IO_BOUND: Duration = Duration::from_secs(5);
 /// Failure bound of `AwaitIo`.
@@ -103,11 +116,7 @@ impl NativeSut {
 
         let peer_listener = peer_listener()?;
         let peer_addr = peer_listener.local_addr()?;
-        rt.connect(peer_addr, SocketOpts {
-            sndbuf: Some(std::env::var("X_SNDBUF").ok().and_then(|v| v.parse().ok()).unwrap_or(PORT_SNDBUF)),
-            nodelay: true,
-            mss: std::env::var("X_MSS").ok().and_then(|v| v.parse().ok()),
-        }, &setup.options)
+        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, mss: PORT_MSS }, &setup.options)
             .map_err(|e| open_err("connect", e))?;
         let peer = accept_bounded(&peer_listener)?;
         Ok(NativeSut {
@@ -298,7 +307,20 @@ fn open_err(what: &str, e: OpenError) -> SutError {
 fn peer_listener() -> Result<TcpListener, SutError> {
     let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
     s.set_cloexec(true)?;
-    s.set_recv_buffer_size(std::env::var("X_RCVBUF").ok().and_then(|v| v.parse().ok()).unwrap_or(PEER_RCVBUF))?;
+    s.set_recv_buffer_size(PEER_RCVBUF)?;
+    // SAFETY: setsockopt with a valid c_int option value and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_WINDOW_CLAMP,
+            &PEER_WINDOW_CLAMP as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error().into());
+    }
     s.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
     s.listen(128)?;
     s.set_nonblocking(true)?;
