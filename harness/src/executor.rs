@@ -122,6 +122,9 @@ impl Lockstep<'_> {
         if let Some(m) = compare(&prediction, &observation) {
             return Err(Failure { step: index, kind: FailureKind::Mismatch(m) });
         }
+        if let Some(Divergence { rule, what }) = self.model.take_unquiet() {
+            return Err(Failure { step: index, kind: FailureKind::Divergence { rule, what } });
+        }
         Ok(observation)
     }
 
@@ -210,7 +213,8 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
             outcome.skipped_ops += 1;
             continue;
         }
-        if let Err(f) = ls.step(op) {
+        let op = ls.model.resolve(op);
+        if let Err(f) = ls.step(&op) {
             result = Err(f);
             break;
         }

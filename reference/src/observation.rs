@@ -52,6 +52,8 @@ pub enum PeerRead {
     Data(Vec<u8>),
     WouldBlock,
     Eof,
+    /// ECONNRESET: the port's socket was closed with unread input (CL-3).
+    Reset,
 }
 
 /// What accept returned.

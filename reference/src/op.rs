@@ -12,6 +12,16 @@ pub struct SendFlags {
     pub force: bool,
 }
 
+/// A threshold a generated send can be sized against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// high_watermark minus the driver queue (WM-3's `>=`).
+    High,
+    /// high_msgq_watermark minus the msgq size (MQ-3's `>`).
+    HighMsgq,
+}
+
 /// How a case starts: one port under test connected to a peer socket the
 /// harness owns, a listener, and a few sender processes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +52,11 @@ pub enum Op {
     /// Sender `sender` calls `gen_tcp:send` (or `port_command/3` with flags)
     /// with `len` bytes of payload `tag`. Only an idle sender may send.
     Send { sender: SenderId, len: Bytes, tag: u16, flags: SendFlags },
+    /// Generated cases only: a send sized so the queue lands `delta` bytes
+    /// from `mark` (exact threshold equalities are otherwise rare). The
+    /// executor resolves it into `Send` from the model's state before any
+    /// system under test sees it; traces record the resolved `Send`.
+    SendAt { sender: SenderId, mark: Mark, delta: i8, tag: u16, flags: SendFlags },
     /// The peer reads up to `max` bytes without blocking.
     PeerRead { max: Bytes },
     /// The peer writes `len` bytes (payload `tag`) to the port's socket; the
@@ -86,7 +101,7 @@ impl Op {
     /// Short name used in reports and per-rule coverage.
     pub fn name(&self) -> &'static str {
         match self {
-            Op::Send { .. } => "send",
+            Op::Send { .. } | Op::SendAt { .. } => "send",
             Op::PeerRead { .. } => "peer_read",
             Op::PeerWrite { .. } => "peer_write",
             Op::Recv => "recv",

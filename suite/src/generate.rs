@@ -7,7 +7,7 @@
 //! executor (shared with the CLI and the external SUTs) to its traits.
 
 use proptest::prelude::*;
-use reference::op::{Op, SendFlags, Setup};
+use reference::op::{Mark, Op, SendFlags, Setup};
 use reference::options::{ActiveSetting, Opt, Timeout};
 use reference::units::{Bytes, Millis, SenderId};
 
@@ -100,6 +100,9 @@ pub fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         12 => (0u8..4, send_len(), any::<u16>(), prop::bool::weighted(0.15), prop::bool::weighted(0.1)).prop_map(
             |(s, len, tag, nosuspend, force)| Op::Send { sender: SenderId(s), len, tag, flags: SendFlags { nosuspend, force } }
+        ),
+        4 => (0u8..4, prop_oneof![Just(Mark::High), Just(Mark::HighMsgq)], -1i8..=1, any::<u16>(), prop::bool::weighted(0.1)).prop_map(
+            |(s, mark, delta, tag, nosuspend)| Op::SendAt { sender: SenderId(s), mark, delta, tag, flags: SendFlags { nosuspend, force: false } }
         ),
         6 => prop_oneof![1usize..=64, 64usize..=16384].prop_map(|m| Op::PeerRead { max: Bytes(m) }),
         6 => Just(Op::Quiesce),

@@ -138,7 +138,7 @@ impl NativeSut {
             Ok(0) if max.0 > 0 => (PeerRead::Eof, 0),
             Ok(n) => (PeerRead::Data(buf[..n].to_vec()), n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => (PeerRead::WouldBlock, 0),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => (PeerRead::Eof, 0),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => (PeerRead::Reset, 0),
             Err(e) => return Err(sut_err("peer read", e)),
         };
         self.rt.record(Choice::PeerGot { got: Bytes(got) });
@@ -214,6 +214,9 @@ impl NativeSut {
         Ok(match op {
             Op::Send { sender, len, tag, flags } => {
                 Reply::Sent(self.rt.send(*sender, *len, *tag, *flags).map_err(rt_err)?)
+            }
+            Op::SendAt { .. } => {
+                return Err(SutError("native: SendAt must be resolved by the executor".into()));
             }
             Op::PeerRead { max } => Reply::Peer(self.peer_read(*max)?),
             Op::AwaitPeer => {

@@ -98,6 +98,13 @@ impl Model {
     /// One write from the queue (WM-4, ST-2).
     fn write_from_queue(&mut self, c: &mut Choices, rule: crate::rules::RuleId) -> Result<(), Divergence> {
         self.decide(ids::ST_2);
+        if !c.more_writes() {
+            // No write where one is due: blame whatever last shaped the queue.
+            return Err(Divergence::new(
+                self.why.queue,
+                format!("{rule} expects a write of the {} queued, the system wrote nothing ({} last changed the queue)", self.queue, self.why.queue),
+            ));
+        }
         let took = c.write(rule, self.queue)?;
         self.written += took;
         self.queue -= took;
@@ -113,7 +120,7 @@ impl Model {
             }
         }
         if self.queue == Bytes::ZERO && self.life == Life::Closed {
-            self.socket_open = false; // CL-1: flushed, now the socket closes.
+            self.close_socket(); // CL-1: flushed, now the socket closes.
         }
         Ok(())
     }
@@ -167,7 +174,7 @@ impl Model {
         self.unbusy(ids::TO_1);
         if self.opts.send_timeout_close {
             self.cross(ids::TO_3);
-            self.socket_open = false;
+            self.close_socket();
             self.out.truncate(self.written);
             self.queue = Bytes::ZERO;
             self.flush_armed = false;
@@ -178,6 +185,10 @@ impl Model {
     }
 
     /// Has the peer nothing more to expect?
+    pub(super) fn peer_reset(&self) -> bool {
+        self.reset
+    }
+
     pub(super) fn peer_at_eof(&self) -> bool {
         !self.socket_open && self.peer_read == self.written
     }

@@ -79,6 +79,14 @@ impl Model {
                 format!("the peer read {got} but the kernel took only {} unread bytes", self.peer_unread()),
             ));
         }
+        if got == Bytes::ZERO && self.peer_reset() {
+            // CL-3: whatever the peer had not read is gone; the error is
+            // reported once, then reads see EOF.
+            self.peer_read = self.written;
+            let r = if self.reset_reported { PeerRead::Eof } else { PeerRead::Reset };
+            self.reset_reported = true;
+            return Ok((Reply::Peer(r), ids::CL_3));
+        }
         if got == Bytes::ZERO {
             let (r, rule) = if self.peer_at_eof() {
                 (PeerRead::Eof, if self.opts.send_timeout_close { ids::TO_3 } else { ids::CL_1 })

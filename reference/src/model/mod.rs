@@ -91,6 +91,10 @@ pub struct Model {
     life: Life,
     /// The socket is open (false after TO-3 or once a closed port flushed).
     socket_open: bool,
+    /// The socket closed with unread input: the peer was reset (CL-3).
+    reset: bool,
+    /// The peer's ECONNRESET was already reported to one of its calls.
+    reset_reported: bool,
     // --- driver queue (WM-*, DS-*, TO-*) ---
     queue: Bytes,
     out: Stream,
@@ -124,6 +128,9 @@ pub struct Model {
     why: Why,
     /// The rule of the most recent decision (for choices nobody expected).
     last_rule: RuleId,
+    /// A SCHED-1 violation of the last step, reported by the executor once
+    /// the observation itself matched.
+    unquiet: Option<Divergence>,
     /// Every rule that decided something in this case.
     touched: BTreeMap<RuleId, usize>,
     /// Interesting transitions reached (busy set/cleared, timeouts, ...).
@@ -146,6 +153,8 @@ impl Model {
             now: Millis(0),
             life: Life::Open,
             socket_open: true,
+            reset: false,
+            reset_reported: false,
             queue: Bytes::ZERO,
             out: Stream::default(),
             written: Bytes::ZERO,
@@ -182,6 +191,7 @@ impl Model {
             },
             last_rule: ids::WM_2,
             // OPT-7 (and WM-1, MQ-7 when not overridden) decide the start.
+            unquiet: None,
             touched: [ids::OPT_7, ids::WM_1, ids::MQ_7].into_iter().map(|r| (r, 1)).collect(),
             crossings: BTreeMap::new(),
         })
@@ -192,8 +202,11 @@ impl Model {
     pub fn enabled(&self, op: &Op) -> bool {
         let open = self.life == Life::Open;
         match op {
-            Op::Send { sender, .. } => matches!(self.senders.get(sender.0 as usize), Some(Sender::Idle)),
-            Op::Recv | Op::SetOpts { .. } | Op::GetOpts | Op::Mailbox | Op::PeerWrite { .. } => open,
+            Op::Send { sender, .. } | Op::SendAt { sender, .. } => matches!(self.senders.get(sender.0 as usize), Some(Sender::Idle)),
+            Op::Recv | Op::SetOpts { .. } | Op::GetOpts | Op::Mailbox => open,
+            // Data sent to a socket that already closed races the FIN with
+            // the RST it draws: a kernel timing, not a port rule. Not generated.
+            Op::PeerWrite { .. } => self.socket_open,
             Op::ContendLock => open && !self.lock_held,
             Op::ReleaseLock => self.lock_held,
             Op::CloseAccepted => self.accepted > 0,
@@ -204,6 +217,21 @@ impl Model {
                     && self.input_pending() == Bytes::ZERO
             }
             _ => true,
+        }
+    }
+
+    /// Resolve a generated `SendAt` into the `Send` it stands for now.
+    pub fn resolve(&self, op: &Op) -> Op {
+        match *op {
+            Op::SendAt { sender, mark, delta, tag, flags } => {
+                let (target, current) = match mark {
+                    crate::op::Mark::High => (self.opts.high, self.queue),
+                    crate::op::Mark::HighMsgq => (self.opts.high_msgq, self.qsz),
+                };
+                let len = (target.0 as i64 - current.0 as i64 + delta as i64).max(0) as usize;
+                Op::Send { sender, len: Bytes(len), tag, flags }
+            }
+            ref other => other.clone(),
         }
     }
 
@@ -231,6 +259,15 @@ impl Model {
         self.opts
     }
 
+    /// The socket closes now; with unread input the kernel resets (CL-3).
+    fn close_socket(&mut self) {
+        self.socket_open = false;
+        if self.input_pending() > Bytes::ZERO {
+            self.reset = true;
+            self.cross(ids::CL_3);
+        }
+    }
+
     fn input_pending(&self) -> Bytes {
         self.input.len() - self.input_received
     }
@@ -239,6 +276,12 @@ impl Model {
         self.last_rule = rule;
         *self.touched.entry(rule).or_default() += 1;
         rule
+    }
+
+    /// The quiescence violation of the last step, if any (SCHED-1 and the
+    /// rule of the activity left runnable).
+    pub fn take_unquiet(&mut self) -> Option<Divergence> {
+        self.unquiet.take()
     }
 
     /// Record an interesting transition of `rule` (coverage).
@@ -292,6 +335,7 @@ impl Model {
 
     fn apply(&mut self, op: &Op, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
         Ok(match op {
+            Op::SendAt { .. } => return Err(Divergence::new(ids::SCHED_1, "SendAt reached the model unresolved")),
             Op::Send { sender, len, tag, flags } => {
                 let p = PendingSend { sender: *sender, len: *len, tag: *tag, flags: *flags };
                 let r = self.send(p, c)?;
@@ -358,11 +402,20 @@ impl Model {
             }
             self.run_activity(a, c)?;
         }
-        if let Some(a) = self.mandatory_activity() {
+        if let Some(extra) = c.peek() {
             return Err(Divergence::new(
-                activity_rule(a),
-                format!("quiescence reached with {a:?} still runnable"),
+                self.unexpected_rule(extra),
+                format!("the system made a choice the model has no place for: {extra:?}"),
             ));
+        }
+        if let Some(a) = self.mandatory_activity() {
+            // Reported after the observation is compared: a difference in
+            // what was observed names the more specific rule.
+            let rule = match a {
+                Activity::Resume(s) => self.why.senders[s.0 as usize],
+                other => activity_rule(other),
+            };
+            self.unquiet = Some(Divergence::new(rule, format!("quiescence reached with {a:?} still runnable")));
         }
         Ok(())
     }

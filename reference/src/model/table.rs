@@ -50,7 +50,7 @@ impl Model {
         self.ports -= 1;
         self.why.ports = ids::PT_4;
         if self.queue == Bytes::ZERO {
-            self.socket_open = false;
+            self.close_socket();
         }
         (Reply::Closed(Ok(())), ids::CL_1)
     }

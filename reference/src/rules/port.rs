@@ -31,7 +31,7 @@ pub mod ids {
         RX_1 = "RX-1", RX_2 = "RX-2", RX_3 = "RX-3", RX_4 = "RX-4", RX_5 = "RX-5", RX_6 = "RX-6",
         PT_1 = "PT-1", PT_2 = "PT-2", PT_3 = "PT-3", PT_4 = "PT-4",
         ST_1 = "ST-1", ST_2 = "ST-2",
-        CL_1 = "CL-1", CL_2 = "CL-2",
+        CL_1 = "CL-1", CL_2 = "CL-2", CL_3 = "CL-3",
         SCHED_1 = "SCHED-1",
     }
 }
@@ -140,6 +140,8 @@ pub static RULES: &[Rule] = &[
          "inet_drv.c tcp_inet_stop / INET_F_DELAYED_CLOSE; prim_inet:close waits for empty_out_q; OTP close_with_pending_output"),
     port("CL-2", "A closed port leaves the port table at once, even while it still flushes queued output.",
          "erl_port.c / io.c: port_close unlinks the port from the table before the driver's delayed close completes"),
+    port("CL-3", "A socket closed (by close or send_timeout_close) with unread input sends RST instead of FIN: the peer's next read fails once with ECONNRESET, later reads see EOF, and bytes it had not read may be lost.",
+         "Linux net/ipv4/tcp.c __tcp_close (data_was_unread -> tcp_send_active_reset); KN-RST-1; seed 2011 article on RST instead of FIN"),
     // --- scheduler ---------------------------------------------------------------------------
     port("SCHED-1", "At quiescence nothing runnable is left: due flushes, runnable port tasks, resumed senders and available input have all been processed.",
          "erl_port_task.c / erl_process.c schedulers run every runnable task"),
