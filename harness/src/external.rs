@@ -448,6 +448,12 @@ impl SystemUnderTest for ExternalSut {
         if let Some(d) = &self.dead {
             return Err(SutError(format!("sut {}: session already failed: {d}", self.name)));
         }
+        if matches!(op, Op::SendAt { .. }) {
+            return Err(SutError(format!(
+                "sut {}: `send_at` must be resolved into `send` by the executor before it reaches a SUT",
+                self.name
+            )));
+        }
         let step = self.next_step;
         self.next_step += 1;
         let what = format!("step {step} ({})", op.name());

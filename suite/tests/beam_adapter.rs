@@ -40,6 +40,9 @@ fn main() {
         tests.push(trial(id("active_n_and_recv"), ERL, move || active_n(b)));
         tests.push(trial(id("delay_send"), ERL, move || delay_send(b)));
         tests.push(trial(id("close_with_queued_output"), ERL, move || close_queued(b)));
+        tests.push(trial(id("send_timeout_zero"), ERL, move || send_timeout_zero(b)));
+        tests.push(trial(id("send_timeout_close"), ERL, move || send_timeout_close(b)));
+        tests.push(trial(id("force_takes_the_reply_slot"), ERL, move || force_reply_slot(b)));
     }
     libtest_mimic::run(&args, tests).exit();
 }
@@ -164,8 +167,9 @@ impl Case {
             if last.queue.0 == 0 && last.senders.iter().all(|s| *s == SenderStatus::Idle) {
                 return Ok(done);
             }
-            // Kernel progress (zero-window probes) is the outside world.
-            let s = self.step(Op::AwaitIo)?;
+            // Bytes the kernel took are still in flight (zero-window
+            // probes, delayed ACKs): wait for the peer, the outside world.
+            let s = self.step(Op::AwaitPeer)?;
             done.extend(s.observation.completed.iter().cloned());
         }
         Err("never drained".into())
@@ -347,6 +351,13 @@ fn op_kinds(b: Backend) -> R {
     let s = c.step(Op::Mailbox)?;
     ensure!(s.observation.reply == Reply::Mailbox(vec![]), "{:?}", s.observation.reply);
     c.step(Op::Quiesce)?;
+    c.step(send(1, 10, 4))?;
+    let s = c.step(Op::AwaitPeer)?;
+    ensure!(s.observation.reply == Reply::None, "{:?}", s.observation.reply);
+    let s = c.step(Op::PeerRead { max: Bytes(100) })?;
+    ensure!(s.observation.reply == Reply::Peer(PeerRead::Data(payload(4, Bytes(10)))), "{:?}", s.observation.reply);
+    let s = c.step(Op::ContendLock);
+    ensure!(s.as_ref().err().is_some_and(|e| e.contains("unsupported")), "contend_lock: {s:?}");
     Ok(())
 }
 
@@ -638,7 +649,7 @@ fn close_queued(b: Backend) -> R {
         if eof {
             break;
         }
-        c.step(Op::AwaitIo)?;
+        c.step(Op::AwaitPeer)?;
     }
     ensure!(eof, "CL-1: the peer never saw EOF");
     // CL-1: every queued byte arrives before EOF.
@@ -654,4 +665,93 @@ fn close_queued(b: Backend) -> R {
     } else {
         expect_payloads(&c.peer, &[(1, 40000)])
     }
+}
+
+/// TO-2: with send_timeout 0 a send that would make the port busy replies
+/// {error,timeout} at once, the port does not go busy, the data stays queued.
+fn send_timeout_zero(b: Backend) -> R {
+    let opts = vec![Opt::HighWatermark(20000), Opt::LowWatermark(10000), Opt::SendTimeout(Timeout::After(Millis(0)))];
+    let mut c = Case::new(b, setup(opts, 3))?;
+    c.step(send(0, 40000, 1))?;
+    let s = c.step(send(1, 100, 2))?;
+    println!("  send_timeout 0, send onto a queue above high -> {:?}", s.observation.reply);
+    let s2 = c.step(send(2, 100, 3))?;
+    println!("  next send -> {:?}", s2.observation.reply);
+    if b == Backend::Inet {
+        ensure!(s.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Timeout))), "TO-2: {:?}", s.observation.reply);
+        ensure!(s.observation.senders[1] == SenderStatus::Idle, "{:?}", s.observation.senders);
+        // Not busy: the next send is not suspended (it times out the same way).
+        ensure!(s2.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Timeout))), "TO-2: {:?}", s2.observation.reply);
+        ensure!(s2.observation.busy_port_events.is_empty(), "port went busy");
+        c.drain_all()?;
+        // The data of the timed-out sends stays queued and is delivered.
+        return expect_payloads(&c.peer, &[(1, 40000), (2, 100), (3, 100)]);
+    }
+    Ok(())
+}
+
+/// TO-3: with send_timeout_close the timeout closes the socket and
+/// discards queued output; later sends reply {error,enotconn}.
+fn send_timeout_close(b: Backend) -> R {
+    let opts = vec![
+        Opt::HighWatermark(20000),
+        Opt::LowWatermark(10000),
+        Opt::SendTimeout(Timeout::After(Millis(200))),
+        Opt::SendTimeoutClose(true),
+    ];
+    let mut c = Case::new(b, setup(opts, 3))?;
+    c.step(send(0, 40000, 1))?;
+    c.step(send(1, 100, 2))?;
+    let s = c.step(Op::AdvanceTime { by: Millis(200) })?;
+    println!("  after the timeout: completed {:?} queue {}", s.observation.completed, s.observation.queue.0);
+    let s2 = c.step(send(2, 10, 3))?;
+    println!("  later send -> {:?}", s2.observation.reply);
+    let mut end = None;
+    for st in c.drain_peer()? {
+        if let Reply::Peer(p @ (PeerRead::Eof | PeerRead::WouldBlock)) = &st.observation.reply {
+            end = Some(p.clone());
+        }
+    }
+    println!("  peer got {} bytes then {:?}", c.peer.len(), end);
+    if b == Backend::Inet {
+        ensure!(s.observation.completed.contains(&(SenderId(1), SendResult::Error(Posix::Timeout))), "TO-3");
+        ensure!(s.observation.queue.0 == 0, "queued output discarded: queue {}", s.observation.queue.0);
+        ensure!(s2.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Enotconn))), "TO-3: {:?}", s2.observation.reply);
+        ensure!(c.peer.len() < 40100, "discarded output never reaches the peer");
+    }
+    Ok(())
+}
+
+/// WM-6: a forced send crossing high takes the single blocked-caller slot;
+/// the caller it displaced never gets a reply.
+fn force_reply_slot(b: Backend) -> R {
+    if b == Backend::Socket {
+        let mut c = Case::new(b, setup(vec![], 2))?;
+        let e = c.step(Op::Send { sender: SenderId(0), len: Bytes(1), tag: 1, flags: SendFlags { nosuspend: false, force: true } });
+        ensure!(e.as_ref().err().is_some_and(|e| e.contains("unsupported")), "{e:?}");
+        return Ok(());
+    }
+    let mut c = Case::new(b, setup(vec![Opt::HighWatermark(20000), Opt::LowWatermark(10000)], 3))?;
+    c.step(send(0, 40000, 1))?;
+    let s = c.step(send(1, 100, 2))?;
+    ensure!(s.observation.senders[1] == SenderStatus::Waiting, "{:?}", s.observation.senders);
+    let forced = Op::Send { sender: SenderId(2), len: Bytes(100), tag: 3, flags: SendFlags { nosuspend: false, force: true } };
+    let s = c.step(forced)?;
+    ensure!(s.observation.senders[2] == SenderStatus::Waiting, "the forced sender waits: {:?}", s.observation.senders);
+    let mut done = vec![];
+    loop {
+        let steps = c.drain_peer()?;
+        for st in &steps {
+            done.extend(st.observation.completed.iter().cloned());
+        }
+        if steps.last().unwrap().observation.queue.0 == 0 {
+            let senders = steps.last().unwrap().observation.senders.clone();
+            println!("  queue empty: completed {done:?}, senders {senders:?}");
+            ensure!(done == vec![(SenderId(2), SendResult::Ok)], "WM-6: {done:?}");
+            ensure!(senders[1] == SenderStatus::Waiting, "WM-6: the displaced caller still waits: {senders:?}");
+            break;
+        }
+        c.step(Op::AwaitPeer)?;
+    }
+    expect_payloads(&c.peer, &[(1, 40000), (2, 100), (3, 100)])
 }
