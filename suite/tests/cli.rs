@@ -62,3 +62,31 @@ fn unknown_sut_is_a_clear_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("unknown --sut \"nonsense\""), "{}", text(&out));
 }
+
+#[test]
+fn rps_is_a_dry_run_unless_asked_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("devices/system/cpu")).unwrap();
+    std::fs::write(root.join("devices/system/cpu/possible"), "0-35\n").unwrap();
+    std::fs::write(root.join("devices/system/cpu/online"), "0-35\n").unwrap();
+    for q in ["rx-0", "rx-1"] {
+        let d = root.join("class/net/eth9/queues").join(q);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("rps_cpus"), "00000000,00000000\n").unwrap();
+    }
+    let root_s = root.to_str().unwrap();
+    let dry = portcheck(&["rps", "--dev", "eth9", "--cpus", "0-3,33", "--sysfs-root", root_s], root);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(text(&dry).contains("dry run"), "{}", text(&dry));
+    let q0 = root.join("class/net/eth9/queues/rx-0/rps_cpus");
+    assert_eq!(std::fs::read_to_string(&q0).unwrap(), "00000000,00000000\n", "a dry run wrote");
+    let wet = portcheck(&["rps", "--dev", "eth9", "--cpus", "0-3,33", "--sysfs-root", root_s, "--write"], root);
+    assert_eq!(wet.status.code(), Some(0), "{}", text(&wet));
+    // CPUs 0-3 and 33 on 36 CPUs: 32-bit groups, most significant first; the
+    // first group is only as wide as its 4 bits (lib/vsprintf.c bitmap_string).
+    assert_eq!(std::fs::read_to_string(&q0).unwrap().trim(), "2,0000000f");
+    let missing = portcheck(&["rps", "--dev", "nosuch", "--cpus", "0", "--sysfs-root", root_s], root);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing).contains("no such device"), "{}", text(&missing));
+}

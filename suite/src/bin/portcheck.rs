@@ -72,6 +72,22 @@ enum Cmd {
     Rules,
     /// Print the kernel fingerprint and the kernel-behaviour results.
     Kernel,
+    /// Steer a device's receive packet processing (RPS) to a CPU list:
+    /// dry run unless --write.
+    Rps {
+        /// Network device, e.g. eth0.
+        #[arg(long)]
+        dev: String,
+        /// CPU list in the kernel's format, e.g. `0-3,8`.
+        #[arg(long)]
+        cpus: String,
+        /// sysfs root (a fake tree for testing).
+        #[arg(long, default_value = "/sys")]
+        sysfs_root: PathBuf,
+        /// Actually write every queues/rx-*/rps_cpus (default: report only).
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 fn progress_printer(total: u32) -> impl FnMut(u32, u32) {
@@ -101,6 +117,30 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Cmd::Kernel => suite::kernel_cmd::run(),
+        Cmd::Rps { dev, cpus, sysfs_root, write } => {
+            use harness::rps::{CpuSet, Mode, Sysfs};
+            let set = match CpuSet::parse_list(&cpus) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("portcheck rps: --cpus {cpus:?}: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mode = if write { Mode::Write } else { Mode::DryRun };
+            match Sysfs::new(&sysfs_root).apply(&dev, &set, mode) {
+                Ok(report) => {
+                    println!("{}", report.summary());
+                    if !write {
+                        println!("dry run: nothing written (pass --write to apply)");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("portcheck rps: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Run { sut, cases, seed, rules, report: rep, save, bug, shrink_limit, max_ops } => {
             let factory = match suts::factory(&sut, bug.as_deref()) {
                 Ok(f) => f,
