@@ -44,12 +44,14 @@ pub fn ready_input(
 
 /// `gen_tcp:recv(S, 0, 0)` on the port: one read of whatever has arrived.
 pub fn recv(driver: &mut TcpDriver, opts: &PortOptions, trace: &mut Vec<Choice>) -> Result<Vec<u8>, Posix> {
+    // A socket closed under the port (send_timeout_close, TO-3) is not
+    // connected; inet_drv checks that before the mode (TCP_REQ_RECV).
+    if !driver.is_open() {
+        return Err(Posix::Enotconn);
+    }
     // RX-1: no recv in active mode, and no syscall either.
     if opts.active.is_active() {
         return Err(Posix::Einval);
-    }
-    if !driver.is_open() {
-        return Err(Posix::Enotconn);
     }
     let mut buf = [0u8; INPUT_BUFFER];
     match driver.read(&mut buf, trace) {
