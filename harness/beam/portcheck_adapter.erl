@@ -87,7 +87,7 @@ hello(Backend) ->
                     loop(St);
                 {unsupported, Why} ->
                     emit(#{type => unsupported, reason => Why}),
-                    stop(0)
+                    stop(1)   % waits for EOF, so the line is surely written
             end;
         #{<<"type">> := <<"hello">>, <<"version">> := V} ->
             emit(#{type => error, message => fmt("protocol version ~p not supported (adapter speaks ~p)", [V, ?VERSION])}),
@@ -205,6 +205,9 @@ setup(Backend, Setup) ->
     %% S and the listener count as the two occupied slots of the virtual table.
     Dummies = Limit - erlang:system_info(port_count) - (Cap - 2),
     if
+        not ParallelOk, Backend =:= socket ->
+            {unsupported, <<"parallelism requested, but with {inet_backend,socket} the socket is not a port "
+                            "(no port parallelism)">>};
         not ParallelOk ->
             {unsupported, fmt("parallelism ~p requested but the port under test has ~0p "
                               "(the node's +spp decides it; gen_tcp has no option)",

