@@ -60,6 +60,11 @@ impl BeamFactory {
         Ok(BeamFactory { backend, name: format!("beam-{}", backend.arg()), dir, answer_timeout: DEFAULT_ANSWER_TIMEOUT })
     }
 
+    /// Where the compiled adapter lives (removed when the factory is dropped).
+    pub fn adapter_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The shell command for one case.
     pub fn command(&self, setup: &Setup) -> String {
         // Room for the node's own ports (stdio, port under test, listener,

@@ -46,7 +46,14 @@ fn main() {
         tests.push(trial(id("small_rules"), ERL, move || small_rules(b)));
         tests.push(trial(id("parallelism_setup"), ERL, move || parallelism_setup(b)));
     }
-    libtest_mimic::run(&args, tests).exit();
+    let conclusion = libtest_mimic::run(&args, tests);
+    // Statics are never dropped: remove the compiled adapters' temp dirs.
+    for b in [Backend::Inet, Backend::Socket] {
+        if let Some(Ok(f)) = cell(b).get() {
+            let _ = std::fs::remove_dir_all(f.adapter_dir());
+        }
+    }
+    conclusion.exit();
 }
 
 // --- helpers ---------------------------------------------------------------------------------
@@ -89,15 +96,18 @@ fn send(sender: u8, len: usize, tag: u16) -> Op {
 }
 
 /// One compiled adapter per backend for the whole run.
-fn factory(b: Backend) -> Result<&'static BeamFactory, String> {
+fn cell(b: Backend) -> &'static std::sync::OnceLock<Result<BeamFactory, String>> {
     use std::sync::OnceLock;
     static INET: OnceLock<Result<BeamFactory, String>> = OnceLock::new();
     static SOCKET: OnceLock<Result<BeamFactory, String>> = OnceLock::new();
-    let cell = match b {
+    match b {
         Backend::Inet => &INET,
         Backend::Socket => &SOCKET,
-    };
-    cell.get_or_init(|| BeamFactory::new(b).map_err(|e| e.to_string())).as_ref().map_err(|e| e.clone())
+    }
+}
+
+fn factory(b: Backend) -> Result<&'static BeamFactory, String> {
+    cell(b).get_or_init(|| BeamFactory::new(b).map_err(|e| e.to_string())).as_ref().map_err(|e| e.clone())
 }
 
 /// One case against one BEAM backend, printing each step.
