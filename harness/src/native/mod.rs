@@ -9,9 +9,19 @@
 //! - [`port_task`]: the port-task queue and its busy_msgq state (MQ-*).
 //! - [`process`]: sender processes and the run queue (SND-*).
 //! - [`receive`]: active and passive input (RX-*).
-//! - [`options`]: setopts (OPT-*).
+//! - [`options`]: setopts (OPT-*), written independently of `reference::options`.
+//! - [`lock`]: the port lock another scheduler may hold (MQ-1).
+//! - [`clock`]: the injectable clock (virtual for the harness, monotonic in production).
 //! - [`bugs`]: planted bugs.
-//! - [`sut`]: the [`crate::sut::SystemUnderTest`] adapter.
+//! - [`sut`]: the [`crate::sut::SystemUnderTest`] adapter: the peer socket,
+//!   the listener's clients, and why the peer's window is clamped.
+//!
+//! Where the runtime follows inet_drv rather than a literal reading of the
+//! rule text: the low-watermark check (WM-4) runs only after a write that
+//! took bytes (an EAGAIN leaves the queue and busy as they were, as
+//! `tcp_inet_output` does), and `recv` on a socket closed by
+//! send_timeout_close answers `enotconn` (TCP_REQ_RECV checks the connection
+//! before the mode).
 
 pub mod bugs;
 pub mod clock;
