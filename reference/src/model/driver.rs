@@ -109,7 +109,8 @@ impl Model {
         self.written += took;
         self.queue -= took;
         self.why.queue = rule;
-        if self.busy {
+        // On EAGAIN tcp_inet_output stops before driver_deq: no WM-4 check.
+        if self.busy && took > Bytes::ZERO {
             if self.queue <= self.opts.low {
                 self.unbusy(ids::WM_4);
             } else {

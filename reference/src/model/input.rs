@@ -58,6 +58,10 @@ impl Model {
 
     /// RX-1/RX-6: `gen_tcp:recv(S, 0, 0)`.
     pub(super) fn recv(&mut self, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
+        if !self.socket_open {
+            // TO-3: TCP_REQ_RECV checks the connection before the mode.
+            return Ok((Reply::Recv(Err(Posix::Enotconn)), ids::TO_3));
+        }
         if self.opts.active.is_active() {
             self.cross(ids::RX_1);
             return Ok((Reply::Recv(Err(Posix::Einval)), ids::RX_1));

@@ -396,7 +396,7 @@ impl Model {
         while let Some(a) = c.next_activity() {
             if !self.activity_enabled(a) {
                 return Err(Divergence::new(
-                    activity_rule(a),
+                    self.disabled_rule(a),
                     format!("the system ran {a:?}, which the model says cannot run now"),
                 ));
             }
@@ -460,6 +460,16 @@ impl Model {
                 self.send_timeout();
                 Ok(())
             }
+        }
+    }
+
+    /// Who says `a` cannot run: a sender resumed while the port is still
+    /// busy is blamed on the rule that keeps it busy.
+    fn disabled_rule(&self, a: Activity) -> RuleId {
+        match a {
+            Activity::Resume(_) if self.busy => self.why.busy_driver,
+            Activity::Resume(_) if self.busy_msgq => self.why.busy_msgq,
+            other => activity_rule(other),
         }
     }
 
