@@ -444,6 +444,12 @@ impl ExternalSut {
 }
 
 impl SystemUnderTest for ExternalSut {
+    fn reports_all_choices(&self) -> bool {
+        [ChoiceKind::Ran, ChoiceKind::Wrote, ChoiceKind::Read, ChoiceKind::PeerGot]
+            .iter()
+            .all(|k| self.ready().reports.contains(k))
+    }
+
     fn apply(&mut self, op: &Op) -> Result<Step, SutError> {
         if let Some(d) = &self.dead {
             return Err(SutError(format!("sut {}: session already failed: {d}", self.name)));

@@ -37,6 +37,14 @@ pub trait SystemUnderTest {
     /// Apply one op and report what happened. Must return only once the op's
     /// effects are complete (no background progress after it returns).
     fn apply(&mut self, op: &Op) -> Result<Step, SutError>;
+
+    /// Does this system report every kind of choice (writes, reads, the
+    /// scheduler's activities, the peer's reads)? The model takes them as
+    /// inputs; without them a choice-level divergence cannot be blamed on a
+    /// rule, and the executor says the case could not be checked instead.
+    fn reports_all_choices(&self) -> bool {
+        true
+    }
 }
 
 /// Creates a fresh system under test for each case (and each shrink attempt).
