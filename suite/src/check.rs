@@ -143,7 +143,6 @@ where
             break;
         }
     }
-    // Drop ops the executor skipped: the saved case replays identically.
     (best, best_out, runs)
 }
 
