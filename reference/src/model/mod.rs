@@ -214,7 +214,6 @@ impl Model {
                 open && !self.lock_held
                     && self.tasks.is_empty()
                     && self.senders.iter().all(|s| *s == Sender::Idle)
-                    && self.input_pending() == Bytes::ZERO
             }
             _ => true,
         }
