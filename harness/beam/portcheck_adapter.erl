@@ -83,7 +83,9 @@ hello(Backend) ->
                 {ok, St, Info} ->
                     emit(#{type => ready, version => ?VERSION,
                            sut => <<"beam-", (atom_to_binary(Backend))/binary>>,
-                           reports => [peer_got], info => Info}),
+                           reports => [peer_got], settles => true, real_clock => true,
+                           variant => <<"otp-", (atom_to_binary(Backend))/binary>>,
+                           info => Info}),
                     loop(St);
                 {unsupported, Why} ->
                     emit(#{type => unsupported, reason => Why}),
@@ -323,6 +325,8 @@ apply_op(#{<<"op">> := <<"peer_read">>, <<"max">> := Max}, St) ->
                                 {error, timeout} -> {would_block, 0};
                                 {error, {timeout, D}} -> {#{data => binary_to_list(D)}, byte_size(D)};
                                 {error, closed} -> {eof, 0};
+                                %% CL-3: the port's socket closed with unread input.
+                                {error, econnreset} -> {reset, 0};
                                 E -> fail("peer_read: socket:recv: ~0p", [E])
                             end
                    end,

@@ -10,7 +10,7 @@
 //! asks for port parallelism (gen_tcp has no per-socket option for it).
 
 use crate::external::{ExternalSut, DEFAULT_ANSWER_TIMEOUT};
-use crate::sut::{SutError, SutFactory, SystemUnderTest};
+use crate::sut::{Abilities, SutError, SutFactory, SystemUnderTest};
 use reference::op::Setup;
 use std::path::Path;
 use std::process::Command;
@@ -87,6 +87,11 @@ impl BeamFactory {
 impl SutFactory for BeamFactory {
     fn name(&self) -> &str {
         &self.name
+    }
+    /// The BEAM cannot hold a port's lock from outside the port; the socket
+    /// backend's socket is not a port, so `port_command/3` flags do not apply.
+    fn abilities(&self) -> Abilities {
+        Abilities { lock_contention: false, send_flags: self.backend == Backend::Inet }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
         Ok(Box::new(self.spawn(setup)?))

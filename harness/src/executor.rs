@@ -5,7 +5,7 @@
 
 use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
 use reference::choice::Choice;
-use reference::model::{compare, Divergence, Mismatch, Model};
+use reference::model::{compare, derive_set, Divergence, Mismatch, Model, Underived};
 use reference::observation::{Observation, PeerRead, Reply};
 use reference::op::{Op, Setup};
 use reference::rules::{ids, RuleId};
@@ -92,9 +92,17 @@ impl CaseOutcome {
 const DRAIN_ROUNDS: usize = 100_000;
 
 struct Lockstep<'a> {
+    /// The model, or for a system that does not report its choices the
+    /// first state of the prediction set (`sets`).
     model: Model,
+    /// The prediction set (`reference::model::derive`): every state the
+    /// observations so far leave possible. Empty when the system reports
+    /// every choice (then `model` alone is the state).
+    set: Vec<Model>,
     sut: Box<dyn SystemUnderTest + 'a>,
     trace: Vec<TraceStep>,
+    /// The system runs to quiescence within each step (`SystemUnderTest::settles`).
+    settles: bool,
     /// `PORTCHECK_TRACE=1`: print each op before it runs (to see where a
     /// system under test hangs).
     live: bool,
@@ -112,23 +120,16 @@ impl Lockstep<'_> {
             .sut
             .apply(op)
             .map_err(|SutError(e)| Failure { step: index, kind: FailureKind::Sut(e) })?;
+        if !self.set.is_empty() {
+            return self.derive(index, op, observation);
+        }
         let t = &mut self.trace[index];
         t.choices = choices;
         t.observed = Some(observation.clone());
-        let complete = self.sut.reports_all_choices();
-        let prediction = self.model.step(op, &t.choices).map_err(|Divergence { rule, what }| Failure {
-            step: index,
-            kind: if complete {
-                FailureKind::Divergence { rule, what }
-            } else {
-                // Not a rule violation: the model lacked an input. Deriving
-                // the kernel's share from observables is not implemented yet.
-                FailureKind::Sut(format!(
-                    "cannot check: this system does not report every kernel/scheduler choice the model needs \
-                     ({rule} wanted one: {what}); deriving them from observables is not implemented"
-                ))
-            },
-        })?;
+        let prediction = self
+            .model
+            .step(op, &t.choices)
+            .map_err(|Divergence { rule, what }| Failure { step: index, kind: FailureKind::Divergence { rule, what } })?;
         if let Some(m) = compare(&prediction, &observation) {
             return Err(Failure { step: index, kind: FailureKind::Mismatch(m) });
         }
@@ -136,6 +137,33 @@ impl Lockstep<'_> {
             return Err(Failure { step: index, kind: FailureKind::Divergence { rule, what } });
         }
         Ok(observation)
+    }
+
+    /// A step of a system that does not report its choices: the kernel's
+    /// and scheduler's share is derived from the observation, and the case
+    /// goes on with every state that explains it (the prediction set).
+    fn derive(&mut self, index: usize, op: &Op, observation: Observation) -> Result<Observation, Failure> {
+        let t = &mut self.trace[index];
+        t.observed = Some(observation.clone());
+        match derive_set(&self.set, op, &observation, self.settles) {
+            Ok(ds) => {
+                t.choices = ds[0].choices.clone();
+                self.model = ds[0].model.clone();
+                self.set = ds.into_iter().map(|d| d.model).collect();
+                Ok(observation)
+            }
+            Err(Underived::Mismatch(m)) => Err(Failure { step: index, kind: FailureKind::Mismatch(m) }),
+            Err(Underived::Divergence(Divergence { rule, what })) => {
+                Err(Failure { step: index, kind: FailureKind::Divergence { rule, what } })
+            }
+            Err(Underived::Budget { tried }) => Err(Failure {
+                step: index,
+                kind: FailureKind::Sut(format!(
+                    "cannot check: no explanation of this step found within {tried} model runs \
+                     (the derivation's budget; the system reports no kernel/scheduler choices)"
+                )),
+            }),
+        }
     }
 
     /// ST-1 at the end of a case: release the lock, then let the peer read
@@ -158,6 +186,11 @@ impl Lockstep<'_> {
                 idle_rounds = 0;
                 self.step(&Op::Quiesce)?;
             } else {
+                // The read itself may have settled it (an RST ends the stream).
+                let flushing = self.model.queued() > Bytes::ZERO && self.model.socket_open();
+                if !flushing && self.model.peer_unread() == Bytes::ZERO {
+                    return Ok(());
+                }
                 idle_rounds += 1;
                 if idle_rounds > 2 {
                     return Err(self.stuck());
@@ -216,7 +249,13 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
         }
     };
     let live = std::env::var_os("PORTCHECK_TRACE").is_some_and(|v| v != "0");
-    let mut ls = Lockstep { model, sut, trace: vec![], live };
+    let derive = !sut.reports_all_choices();
+    let settles = sut.settles();
+    // The variant is the system's declaration (an external one makes it in
+    // its `ready` line): the model follows it from the first step.
+    let model = model.into_variant(sut.variant()).with_real_clock(sut.real_clock());
+    let set = if derive { vec![model.clone()] } else { vec![] };
+    let mut ls = Lockstep { model, set, settles, sut, trace: vec![], live };
     let mut result = Ok(());
     for op in ops {
         if !ls.model.enabled(op) {

@@ -17,6 +17,7 @@ use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
 use reference::choice::Choice;
 use reference::observation::Observation;
 use reference::op::{Op, Setup};
+use reference::variant::Variant;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -92,6 +93,19 @@ pub struct Ready {
     /// Free-form facts for reports (runtime version, effective buffer sizes…).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub info: BTreeMap<String, String>,
+    /// Every step ends with the runtime run to quiescence (PROTOCOL.md §4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub settles: bool,
+    /// The runtime's timers run on the real clock (§4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub real_clock: bool,
+    /// The declared variant of the rules the runtime follows (§6).
+    #[serde(default, skip_serializing_if = "is_reference")]
+    pub variant: Variant,
+}
+
+fn is_reference(v: &Variant) -> bool {
+    *v == Variant::Reference
 }
 
 /// A line the SUT writes to the harness.
@@ -292,7 +306,7 @@ impl ExternalSut {
             stderr: stderr_ring,
             answer_timeout,
             next_step: 0,
-            ready: Ready { version: 0, sut: String::new(), reports: vec![], info: BTreeMap::new() },
+            ready: Ready { version: 0, sut: String::new(), reports: vec![], info: BTreeMap::new(), settles: false, real_clock: false, variant: Variant::Reference },
             dead: None,
         };
         sut.handshake(setup)?;
@@ -448,6 +462,18 @@ impl SystemUnderTest for ExternalSut {
         [ChoiceKind::Ran, ChoiceKind::Wrote, ChoiceKind::Read, ChoiceKind::PeerGot]
             .iter()
             .all(|k| self.ready().reports.contains(k))
+    }
+
+    fn settles(&self) -> bool {
+        self.ready().settles
+    }
+
+    fn variant(&self) -> Variant {
+        self.ready().variant
+    }
+
+    fn real_clock(&self) -> bool {
+        self.ready().real_clock
     }
 
     fn apply(&mut self, op: &Op) -> Result<Step, SutError> {
@@ -741,7 +767,7 @@ mod tests {
         }
         let mut info = BTreeMap::new();
         info.insert("otp_release".to_string(), "25".to_string());
-        p(j(&FromSut::Ready(Ready { version: 1, sut: "beam-inet".into(), reports: vec![ChoiceKind::PeerGot], info })));
+        p(j(&FromSut::Ready(Ready { version: 1, sut: "beam-inet".into(), reports: vec![ChoiceKind::PeerGot], info, settles: true, real_clock: true, variant: Variant::OtpInet })));
         p(j(&FromSut::Step { step: 0, observation: obs, choices: vec![Choice::PeerGot { got: Bytes(2) }], notes: vec![] }));
         p(j(&FromSut::Unsupported { step: Some(5), reason: "no lock contention on the BEAM".into() }));
         p(j(&FromSut::Error { step: Some(5), message: "peer socket vanished".into() }));

@@ -4,6 +4,7 @@
 use reference::choice::Choice;
 use reference::observation::Observation;
 use reference::op::{Op, Setup};
+use reference::variant::Variant;
 use std::fmt;
 
 /// What a system under test reports after one op: what it observed, and the
@@ -45,10 +46,78 @@ pub trait SystemUnderTest {
     fn reports_all_choices(&self) -> bool {
         true
     }
+
+    /// Does the system run itself to quiescence before answering each op
+    /// (real OTP through its adapter)? Then the model follows every op
+    /// with a quiescence in the same step.
+    fn settles(&self) -> bool {
+        false
+    }
+
+    /// Do the system's timers run on the real clock (`advance_time` cannot
+    /// move it)? Then a timer may fire in any step once armed.
+    fn real_clock(&self) -> bool {
+        false
+    }
+
+    /// The declared variant of the rules the system follows
+    /// (`reference::variant`).
+    fn variant(&self) -> Variant {
+        Variant::Reference
+    }
+}
+
+/// What a system can be asked to do. The generator does not emit what a
+/// system cannot perform faithfully (it would answer `unsupported`); the
+/// rules only those ops reach are then reported as not reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Abilities {
+    /// `contend_lock`/`release_lock`: holding the port lock from another
+    /// scheduler on demand (MQ-1).
+    pub lock_contention: bool,
+    /// `port_command/3` flags (`nosuspend`, `force`) on a send.
+    pub send_flags: bool,
+}
+
+impl Abilities {
+    pub const ALL: Abilities = Abilities { lock_contention: true, send_flags: true };
+
+    /// What the op becomes on this system: lock contention turns into a
+    /// quiescence, send flags are dropped.
+    pub fn adapt(self, op: Op) -> Op {
+        match op {
+            Op::ContendLock | Op::ReleaseLock if !self.lock_contention => Op::Quiesce,
+            Op::Send { sender, len, tag, .. } if !self.send_flags => {
+                Op::Send { sender, len, tag, flags: Default::default() }
+            }
+            Op::SendAt { sender, mark, delta, tag, .. } if !self.send_flags => {
+                Op::SendAt { sender, mark, delta, tag, flags: Default::default() }
+            }
+            other => other,
+        }
+    }
+
+    /// The ops left out, for reports.
+    pub fn missing(self) -> Vec<&'static str> {
+        let mut v = vec![];
+        if !self.lock_contention {
+            v.push("contend_lock/release_lock (MQ-1 lock contention)");
+        }
+        if !self.send_flags {
+            v.push("send flags nosuspend/force (SND-2, SND-3, MQ-6)");
+        }
+        v
+    }
 }
 
 /// Creates a fresh system under test for each case (and each shrink attempt).
 pub trait SutFactory {
     fn name(&self) -> &str;
+
+    /// What the generator may ask of this system.
+    fn abilities(&self) -> Abilities {
+        Abilities::ALL
+    }
+
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError>;
 }

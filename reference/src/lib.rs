@@ -12,3 +12,4 @@ pub mod op;
 pub mod options;
 pub mod rules;
 pub mod units;
+pub mod variant;

@@ -153,10 +153,17 @@ fn set_low(o: &mut PortOptions, v: i64) {
     o.low = v;
 }
 
-/// OPT-3: msgq watermarks below 1 are einval.
+/// What a negative msgq watermark becomes, as `inet:getopts` reads it back.
+pub const MSGQ_UNLIMITED: Bytes = Bytes(2_147_483_647);
+
+/// OPT-3: a msgq watermark of 0 or -1 is einval; any other negative one
+/// passes the driver's range check (compared as an unsigned size, where -1
+/// is the one value above the maximum) and means no limit.
 fn msgq_value(v: i64) -> Result<Bytes, Rejected> {
-    if v < 1 {
+    if v == 0 || v == -1 {
         Err(Rejected { rule: ids::OPT_3 })
+    } else if v < 0 {
+        Ok(MSGQ_UNLIMITED)
     } else {
         Ok(Bytes(v as usize))
     }

@@ -26,11 +26,17 @@ quickcheck! {
         TestResult::from_bool(o.low == Bytes(v) && o.high == Bytes((h as usize).max(v)))
     }
 
-    /// OPT-3: any msgq value < 1 rejects the list and changes nothing.
-    fn opt3_msgq_below_one_rejected(v: i32, high: bool) -> TestResult {
-        if v >= 1 { return TestResult::discard(); }
-        let opt = if high { Opt::HighMsgqWatermark(v as i64) } else { Opt::LowMsgqWatermark(v as i64) };
-        TestResult::from_bool(setopts(PortOptions::default(), &[Opt::HighWatermark(5), opt]).is_err())
+    /// OPT-3: a msgq value of 0 or -1 rejects the list and changes nothing;
+    /// any other negative one is accepted as no limit (MSGQ_UNLIMITED, as OTP 25
+    /// reads it back), raising the other limit through OPT-4 when needed.
+    fn opt3_msgq_zero_rejected_negative_unlimited(v: i32, high: bool) -> bool {
+        let opt = |v: i32| if high { Opt::HighMsgqWatermark(v as i64) } else { Opt::LowMsgqWatermark(v as i64) };
+        let zero = setopts(PortOptions::default(), &[Opt::HighWatermark(5), opt(0)]).is_err()
+            && setopts(PortOptions::default(), &[Opt::HighWatermark(5), opt(-1)]).is_err();
+        let neg = -(v.unsigned_abs().max(2) as i64).min(i32::MAX as i64) as i32;
+        let o = setopts(PortOptions::default(), &[opt(neg)]).unwrap().options;
+        let set = if high { o.high_msgq } else { o.low_msgq };
+        zero && set == reference::options::MSGQ_UNLIMITED && o.low_msgq <= o.high_msgq
     }
 
     /// OPT-4: msgq limits keep low <= high whatever order they are set in.

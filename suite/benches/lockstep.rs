@@ -129,7 +129,7 @@ fn main() {
     let times = Rc::new(RefCell::new(Times::default()));
     let timed = Timed { inner: factory, times: times.clone() };
     let mut rng = runner(seed);
-    let strategy = suite::generate::case(MAX_OPS);
+    let strategy = suite::generate::case(MAX_OPS, harness::sut::Abilities::ALL);
     let (mut generated, mut skipped, mut steps, mut failed) = (0usize, 0usize, 0usize, 0usize);
     let t = Instant::now();
     for _ in 0..cases {

@@ -64,7 +64,7 @@ fn main() {
     // Record real choices.
     let factory = NativeFactory::new(None);
     let mut rng = runner(seed);
-    let strategy = suite::generate::case(MAX_OPS);
+    let strategy = suite::generate::case(MAX_OPS, harness::sut::Abilities::ALL);
     let t0 = Instant::now();
     let mut traces = Vec::new();
     let mut failed = 0;

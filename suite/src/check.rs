@@ -89,7 +89,7 @@ fn rng(seed: u64) -> TestRunner {
 /// `progress` is called after every case with (done, total).
 pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnMut(u32, u32)) -> CheckReport {
     let mut runner = rng(cfg.seed);
-    let strategy = generate::case(cfg.max_ops);
+    let strategy = generate::case(cfg.max_ops, factory.abilities());
     let mut report = CheckReport {
         sut: factory.name().to_string(),
         seed: cfg.seed,

@@ -6,6 +6,7 @@
 //! candidate — what proptest-state-machine does, without tying the
 //! executor (shared with the CLI and the external SUTs) to its traits.
 
+use harness::sut::Abilities;
 use proptest::prelude::*;
 use reference::op::{Mark, Op, SendFlags, Setup};
 use reference::options::{ActiveSetting, Opt, Timeout};
@@ -126,7 +127,8 @@ pub fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// A whole case.
-pub fn case(max_ops: usize) -> impl Strategy<Value = (Setup, Vec<Op>)> {
-    (setup(), prop::collection::vec(op(), 1..=max_ops))
+/// A whole case, adapted to what the system can do (identical to the
+/// unadapted case for a system that can do everything, so seeds replay).
+pub fn case(max_ops: usize, abilities: Abilities) -> impl Strategy<Value = (Setup, Vec<Op>)> {
+    (setup(), prop::collection::vec(op().prop_map(move |o| abilities.adapt(o)), 1..=max_ops))
 }

@@ -149,11 +149,12 @@ impl TcpDriver {
             let e = if self.closed_by_timeout { Posix::Enotconn } else { Posix::Closed };
             return Output::Reply(SendResult::Error(e));
         }
-        // WM-5
-        if data.is_empty() {
-            return Output::Reply(SendResult::Ok);
-        }
         if self.queue.is_empty() {
+            // WM-5: nothing to write onto an empty queue. (Onto a non-empty
+            // one, zero bytes go through WM-3 like any send.)
+            if data.is_empty() {
+                return Output::Reply(SendResult::Ok);
+            }
             if opts.delay_send && !faults.has(PlantedBug::DelaySendIgnored) {
                 // DS-1: no syscall, no watermark check; flush at the next turn.
                 self.queue.extend(data);

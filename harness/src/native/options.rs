@@ -40,7 +40,7 @@ fn decode(opt: &Opt) -> Result<Cmd, Posix> {
         // OPT-1/OPT-2: negative watermarks are clamped to 0, never rejected.
         Opt::HighWatermark(v) => Cmd::High(clamp_non_negative(v)),
         Opt::LowWatermark(v) => Cmd::Low(clamp_non_negative(v)),
-        // OPT-3: a msgq watermark below 1 is einval.
+        // OPT-3: a msgq watermark of 0 or -1 is einval, other negatives are no limit.
         Opt::HighMsgqWatermark(v) => Cmd::HighMsgq(msgq_limit(v)?),
         Opt::LowMsgqWatermark(v) => Cmd::LowMsgq(msgq_limit(v)?),
         Opt::DelaySend(b) => Cmd::DelaySend(b),
@@ -62,10 +62,10 @@ fn clamp_non_negative(v: i64) -> usize {
 }
 
 fn msgq_limit(v: i64) -> Result<usize, Posix> {
-    if v >= 1 {
-        Ok(usize::try_from(v).unwrap_or(usize::MAX))
-    } else {
-        Err(Posix::Einval)
+    match v {
+        0 | -1 => Err(Posix::Einval),
+        v if v < 0 => Ok(reference::options::MSGQ_UNLIMITED.0),
+        v => Ok(usize::try_from(v).unwrap_or(usize::MAX)),
     }
 }
 

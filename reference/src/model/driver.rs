@@ -12,7 +12,7 @@ use crate::units::{Bytes, Millis};
 impl Model {
     /// A process sends. `Ok(None)`: the sender is now waiting or suspended.
     pub(super) fn send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
-        if self.life != Life::Open {
+        if self.life == Life::Closed {
             self.decide(ids::SND_6);
             return Ok(Some(SendResult::Error(Posix::Closed)));
         }
@@ -45,7 +45,7 @@ impl Model {
             self.decide(ids::TO_3);
             return Ok(Some(SendResult::Error(Posix::Enotconn)));
         }
-        if p.len == Bytes::ZERO {
+        if p.len == Bytes::ZERO && self.queue == Bytes::ZERO {
             self.decide(ids::WM_5);
             return Ok(Some(SendResult::Ok));
         }
@@ -58,7 +58,7 @@ impl Model {
                 self.flush_armed = true;
             } else {
                 // WM-2: write directly, queue the remainder unchecked.
-                let took = c.write(ids::WM_2, p.len)?;
+                let took = c.write(ids::WM_2, p.len, true)?;
                 self.written += took;
                 self.queue = p.len - took;
                 self.why.queue = self.decide(ids::WM_2);
@@ -98,14 +98,14 @@ impl Model {
     /// One write from the queue (WM-4, ST-2).
     fn write_from_queue(&mut self, c: &mut Choices, rule: crate::rules::RuleId) -> Result<(), Divergence> {
         self.decide(ids::ST_2);
-        if !c.more_writes() {
+        if !c.has_write() {
             // No write where one is due: blame whatever last shaped the queue.
             return Err(Divergence::new(
                 self.why.queue,
                 format!("{rule} expects a write of the {} queued, the system wrote nothing ({} last changed the queue)", self.queue, self.why.queue),
             ));
         }
-        let took = c.write(rule, self.queue)?;
+        let took = c.write(rule, self.queue, rule == ids::DS_2)?;
         self.written += took;
         self.queue -= took;
         self.why.queue = rule;
@@ -159,7 +159,13 @@ impl Model {
         }
         if let Some(b) = self.busy_caller.take() {
             let r = if rule == ids::WM_4 { SendResult::Ok } else { SendResult::Error(Posix::Timeout) };
-            self.complete(b, r, rule);
+            if self.variant == crate::variant::Variant::OtpInet {
+                // DIFF-INET-2: the reply is seen after the resumed senders ran.
+                self.set_sender(b, super::senders::Sender::Idle, rule);
+                self.deferred.push((b, r, rule));
+            } else {
+                self.complete(b, r, rule);
+            }
         }
         if !self.busy_msgq {
             self.resume_all(rule);

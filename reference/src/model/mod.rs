@@ -5,6 +5,7 @@
 
 mod choices;
 mod compare;
+mod derive;
 mod driver;
 mod input;
 mod senders;
@@ -13,6 +14,7 @@ mod table;
 mod tasks;
 
 pub use compare::{compare, Mismatch};
+pub use derive::{derive_set, Derivation, Underived, DERIVE_BUDGET, MAX_SET};
 
 use crate::choice::{Activity, Choice};
 use crate::observation::{Busy, Observation, OwnerMsg, Reply, SendResult};
@@ -21,7 +23,8 @@ use crate::op::{Op, SendFlags, Setup};
 use crate::options::{setopts, PortOptions};
 use crate::rules::{ids, RuleId};
 use crate::units::{Bytes, Millis, SenderId};
-use choices::Choices;
+use crate::variant::Variant;
+use choices::{Choices, Need, Pick};
 use senders::Sender;
 use std::collections::VecDeque;
 use std::fmt;
@@ -70,6 +73,9 @@ pub struct Prediction {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Life {
     Open,
+    /// DIFF-INET-3: gen_tcp:close is waiting for the queue to empty; the
+    /// port is still open to senders and in the table.
+    Closing,
     /// Closed by the user; the socket stays open until the queue is flushed (CL-1).
     Closed,
 }
@@ -85,6 +91,13 @@ struct PendingSend {
 
 #[derive(Clone, Debug)]
 pub struct Model {
+    /// Which declared variant of the rules this model follows.
+    variant: Variant,
+    /// The system's timers run on the real clock (real OTP): a send timer
+    /// may fire at any step once armed — steps take real time the model
+    /// cannot see — and must have fired once virtual time passes its
+    /// deadline (TO-1 then bounds it from above).
+    real_clock: bool,
     opts: PortOptions,
     parallelism: bool,
     now: Millis,
@@ -124,6 +137,8 @@ pub struct Model {
     listener_opts: PortOptions,
     // --- per step ---
     completed: Vec<(SenderId, SendResult, RuleId)>,
+    /// Completions seen at the end of the step (DIFF-INET-2).
+    deferred: Vec<(SenderId, SendResult, RuleId)>,
     busy_port_events: Vec<SenderId>,
     why: Why,
     /// The rule of the most recent decision (for choices nobody expected).
@@ -148,6 +163,8 @@ impl Model {
             .options;
         let n = setup.senders as usize;
         Ok(Model {
+            variant: Variant::Reference,
+            real_clock: false,
             opts,
             parallelism: setup.parallelism,
             now: Millis(0),
@@ -178,6 +195,7 @@ impl Model {
             accepted: 0,
             listener_opts,
             completed: vec![],
+            deferred: vec![],
             busy_port_events: vec![],
             why: Why {
                 reply: ids::WM_1,
@@ -195,6 +213,22 @@ impl Model {
             touched: [ids::OPT_7, ids::WM_1, ids::MQ_7].into_iter().map(|r| (r, 1)).collect(),
             crossings: BTreeMap::new(),
         })
+    }
+
+    /// The same model following a declared variant of the rules.
+    pub fn into_variant(mut self, variant: Variant) -> Model {
+        self.variant = variant;
+        self
+    }
+
+    /// The same model for a system whose timers run on the real clock.
+    pub fn with_real_clock(mut self, real: bool) -> Model {
+        self.real_clock = real;
+        self
+    }
+
+    pub fn variant(&self) -> Variant {
+        self.variant
     }
 
     /// Is `op` meaningful in the current state? (The generator only emits
@@ -318,15 +352,37 @@ impl Model {
 
     /// Apply one op with the system's choices; predict the observation.
     pub fn step(&mut self, op: &Op, choices: &[Choice]) -> Result<Prediction, Divergence> {
+        self.step_on(op, &mut Choices::new(choices), false)
+    }
+
+    /// Apply one op reading choices from `c`. `settle`: the system under
+    /// test ran itself to quiescence before answering (real OTP, through
+    /// its adapter), so the op is followed by a quiescence in the same step.
+    fn step_on(&mut self, op: &Op, c: &mut Choices, settle: bool) -> Result<Prediction, Divergence> {
         self.completed.clear();
         self.busy_port_events.clear();
-        let mut c = Choices::new(choices);
-        let (reply, reply_rule) = self.apply(op, &mut c)?;
-        if let Some(extra) = c.peek() {
-            return Err(Divergence::new(
-                self.unexpected_rule(extra),
-                format!("the system made a choice the model has no place for: {extra:?}"),
-            ));
+        let (reply, reply_rule) = self.apply(op, c)?;
+        if settle && !matches!(op, Op::Quiesce | Op::AwaitIo | Op::AdvanceTime { .. }) {
+            self.decide(ids::SCHED_1);
+            self.quiesce(c)?;
+        }
+        self.queue_emptied();
+        if !self.deferred.is_empty() {
+            if self.deferred.len() > 0 && !self.completed.is_empty() {
+                self.cross(ids::DIFF_INET_2);
+            }
+            let d = std::mem::take(&mut self.deferred);
+            self.completed.extend(d);
+        }
+        match c.leftover() {
+            None => {}
+            Some(Pick::Made(extra)) => {
+                return Err(Divergence::new(
+                    self.unexpected_rule(extra),
+                    format!("the system made a choice the model has no place for: {extra:?}"),
+                ))
+            }
+            Some(Pick::Quiet) => return Err(Divergence::new(ids::SCHED_1, "quiet where nothing could run")),
         }
         self.why.reply = reply_rule;
         Ok(self.predict(reply))
@@ -392,7 +448,7 @@ impl Model {
     /// Run enabled activities in the order the system chose, then check that
     /// nothing runnable is left (SCHED-1).
     fn quiesce(&mut self, c: &mut Choices) -> Result<(), Divergence> {
-        while let Some(a) = c.next_activity() {
+        while let Some(a) = c.next_activity()? {
             if !self.activity_enabled(a) {
                 return Err(Divergence::new(
                     self.disabled_rule(a),
@@ -426,6 +482,7 @@ impl Model {
             Activity::Input => self.input_enabled(),
             Activity::Task => self.runnable_task().is_some(),
             Activity::Resume(s) => self.resumable.front() == Some(&s),
+            Activity::SendTimeout if self.real_clock => self.busy && self.send_deadline.is_some(),
             Activity::SendTimeout => self.timeout_due(),
         }
     }

@@ -5,6 +5,7 @@ use super::{Model, PendingSend};
 use crate::observation::{SendResult, SenderStatus};
 use crate::rules::{ids, RuleId};
 use crate::units::SenderId;
+use crate::variant::Variant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sender {
@@ -48,7 +49,13 @@ impl Model {
         if !self.suspended.is_empty() {
             self.cross(ids::SND_4);
         }
-        while let Some(s) = self.suspended.pop_front() {
+        let mut order: Vec<SenderId> = self.suspended.drain(..).collect();
+        if self.variant == Variant::OtpInet && order.len() > 1 {
+            // DIFF-INET-1: the first-suspended sender retries last.
+            order.rotate_left(1);
+            self.cross(ids::DIFF_INET_1);
+        }
+        for s in order {
             self.resumable.push_back(s);
             self.why.senders[s.0 as usize] = rule;
         }

@@ -4,6 +4,7 @@ use super::{Life, Model};
 use crate::observation::{AcceptOutcome, Posix, Reply};
 use crate::rules::{ids, RuleId};
 use crate::units::Bytes;
+use crate::variant::Variant;
 
 impl Model {
     fn table_full(&self) -> bool {
@@ -42,8 +43,27 @@ impl Model {
     }
 
     /// CL-1: the port leaves the table at once; its socket closes once the
-    /// queue is flushed.
+    /// queue is flushed. DIFF-INET-3: on OTP, gen_tcp:close first waits for
+    /// the queue to empty with the port still open.
     pub(super) fn close(&mut self) -> (Reply, RuleId) {
+        if self.variant == Variant::OtpInet && self.queue > Bytes::ZERO && self.socket_open {
+            self.life = Life::Closing;
+            self.cross(ids::DIFF_INET_3);
+            return (Reply::Closed(Ok(())), ids::DIFF_INET_3);
+        }
+        self.close_now()
+    }
+
+    /// DIFF-INET-3: the queue a pending gen_tcp:close waited for is empty
+    /// (flushed, or dropped by send_timeout_close): the close goes on, once
+    /// the closing process runs — after senders the flush resumed.
+    pub(super) fn queue_emptied(&mut self) {
+        if self.life == Life::Closing && self.queue == Bytes::ZERO {
+            self.close_now();
+        }
+    }
+
+    fn close_now(&mut self) -> (Reply, RuleId) {
         self.life = Life::Closed;
         self.cross(ids::CL_2);
         self.cross(ids::CL_1);

@@ -33,6 +33,7 @@ pub mod ids {
         ST_1 = "ST-1", ST_2 = "ST-2",
         CL_1 = "CL-1", CL_2 = "CL-2", CL_3 = "CL-3",
         SCHED_1 = "SCHED-1",
+        DIFF_INET_1 = "DIFF-INET-1", DIFF_INET_2 = "DIFF-INET-2", DIFF_INET_3 = "DIFF-INET-3",
     }
 }
 
@@ -47,8 +48,8 @@ pub static RULES: &[Rule] = &[
          "inet_drv.c tcp_sendv: `if (sz+ev->size >= desc->high)` set_busy_port(port,1)"),
     port("WM-4", "After each write from the queue that took bytes (not EAGAIN), a busy port whose remaining queue is <= low_watermark clears busy, replies ok to the blocked caller and resumes suspended senders.",
          "inet_drv.c tcp_inet_output: `if (driver_deq(ix, n) <= desc->low)`"),
-    port("WM-5", "A zero-length send returns ok and changes nothing.",
-         "inet_drv.c tcp_sendv: `if (len == 0) return 0` path; reproduced on OTP 25.2.3"),
+    port("WM-5", "A zero-length send onto an empty driver queue returns ok and changes nothing; onto a non-empty queue it goes through WM-3 like any send (a queue at or above high_watermark makes the port busy and the caller waits, or times out).",
+         "inet_drv.c tcp_sendv (the queue check comes before any write); measured on OTP 25.2.3: empty queue -> ok; queue 93088 >= 8192 -> the zero-byte sender waits, with send_timeout 0 or 50 -> {error,timeout}"),
     port("WM-6", "The driver keeps one blocked-caller slot: a later send that crosses high_watermark (forced, or a queued task) takes it, and the caller it displaced never gets a reply.",
          "inet_drv.c tcp_sendv `desc->inet.busy_caller = desc->inet.caller`"),
     // --- delay_send -------------------------------------------------------------------------
@@ -98,8 +99,8 @@ pub static RULES: &[Rule] = &[
          "inet_drv.c inet_set_opts INET_LOPT_TCP_HIWTRMRK"),
     port("OPT-2", "Setting low_watermark v: v<0 becomes 0; if high < v then high = v; low = v.",
          "inet_drv.c inet_set_opts INET_LOPT_TCP_LOWTRMRK"),
-    port("OPT-3", "A msgq watermark < 1 rejects the whole setopts with einval.",
-         "inet_drv.c inet_set_opts INET_LOPT_TCP_MSGQ_HIWTRMRK/LOWTRMRK; reproduced on OTP 25.2.3"),
+    port("OPT-3", "A msgq watermark of 0 or -1 rejects the whole setopts with einval; any other negative one passes the driver's range check (the int is compared as an unsigned ErlDrvSizeT, where only -1 exceeds the maximum) and means no limit, read back as 2147483647.",
+         "inet_drv.c inet_set_opts INET_LOPT_TCP_MSGQ_HIWTRMRK/LOWTRMRK (ival < ERL_DRV_BUSY_MSGQ_LIM_MIN, unsigned comparison); measured on OTP 25.2.3: 0 and -1 -> einval; -2, -3, -100, -2^31 -> ok, getopts 2147483647"),
     port("OPT-4", "Setting low_msgq v: if high_msgq < v then high_msgq = v; setting high_msgq v: if low_msgq > v then low_msgq = v.",
          "erl_port_task.c erl_drv_busy_msgq_limits"),
     port("OPT-5", "Within one setopts the list is applied back to front, so the first listed option wins a conflict.",
@@ -145,5 +146,12 @@ pub static RULES: &[Rule] = &[
     // --- scheduler ---------------------------------------------------------------------------
     port("SCHED-1", "At quiescence nothing runnable is left: due flushes, runnable port tasks, resumed senders and available input have all been processed.",
          "erl_port_task.c / erl_process.c schedulers run every runnable task"),
+    // --- declared differences (reference::variant): OTP 25 gen_tcp, inet backend -----------------
+    port("DIFF-INET-1", "Variant otp-inet of SND-4: when the port leaves busy, the suspended senders retry in suspension order except the first-suspended one, which retries last (suspended 7,8,9,10 retry 8,9,10,7).",
+         "measured on OTP 25.2.3 through the BEAM adapter (suite/tests/beam_adapter.rs); erl_process.c resume of the port's suspended list"),
+    port("DIFF-INET-2", "Variant otp-inet of WM-4/SND-5: the blocked caller's {inet_reply,ok} is seen after the resumed senders' retries have completed, not before.",
+         "measured on OTP 25.2.3 through the BEAM adapter; inet_drv.c tcp_inet_output clears busy (resuming senders) before inet_reply to the caller is handled by it"),
+    port("DIFF-INET-3", "Variant otp-inet of CL-1/CL-2: gen_tcp:close with queued output first waits for the queue to empty (while the peer makes progress); until then the port stays open and in the table, its queue is visible, and sends from other processes are queued and delivered; then it closes as CL-1.",
+         "lib/kernel/src/prim_inet.erl close/1 -> close_pend_loop (subscribe empty_out_q, INET_CLOSE_TIMEOUT while send_pend shrinks); measured on OTP 25.2.3"),
 ];
 

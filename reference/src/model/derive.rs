@@ -1,0 +1,243 @@
+//! Deriving the kernel's and the scheduler's share from what a system shows.
+//!
+//! Real OTP does not say how many bytes each write took or in which order
+//! its port tasks ran. What it shows — the reply, the senders, the queue
+//! size, the bytes the peer read — is enough to decide which of those
+//! choices it made: the model is run on every candidate choice list (a
+//! depth-first search over [`Need`]s, extending an open list), and the
+//! *prediction set* is every resulting state whose prediction equals the
+//! observation exactly. Nothing is loosened: each candidate is judged by
+//! the same rules and the same comparison as a reported choice list, and an
+//! observation no candidate explains is a failure blamed on a rule.
+//!
+//! Candidates are kept small by what can matter (see [`Model::candidates`]):
+//! a write takes everything, or lands the queue on a value the observation
+//! or a threshold makes decisive; a write that takes nothing is tried only
+//! where it changes something; the runtime may go quiet only when nothing
+//! mandatory is left (SCHED-1). States reached along different paths are
+//! merged.
+
+use super::{compare, Choices, Divergence, Mismatch, Model, Need, Pick, Prediction};
+use crate::choice::{Activity, Choice};
+use crate::observation::{Observation, PeerRead, Reply};
+use crate::units::Bytes;
+use std::collections::BTreeSet;
+
+/// Model runs one step's derivation may spend, per state in the set.
+pub const DERIVE_BUDGET: usize = 20_000;
+
+/// One way the system's step is explained: the model after it, the choices
+/// it stands for, and the (matching) prediction.
+#[derive(Clone, Debug)]
+pub struct Derivation {
+    pub model: Model,
+    pub choices: Vec<Choice>,
+    pub prediction: Prediction,
+}
+
+/// No candidate explained the observation.
+#[derive(Clone, Debug)]
+pub enum Underived {
+    /// What the candidate that agreed on the most observables predicted
+    /// (fields in `compare`'s order; among equals, the most natural one:
+    /// the kernel taking everything, activities in the model's order).
+    Mismatch(Mismatch),
+    /// Every candidate contradicted a rule before predicting anything.
+    Divergence(Divergence),
+    /// The search ran out of budget before finding an explanation.
+    Budget { tried: usize },
+}
+
+/// How many states a prediction set keeps (the most natural first).
+pub const MAX_SET: usize = 16;
+
+/// The prediction set after a step: every state of `set` derived forward
+/// through `op` to `observed`, merged by state and capped at [`MAX_SET`].
+pub fn derive_set(set: &[Model], op: &crate::op::Op, observed: &Observation, settle: bool) -> Result<Vec<Derivation>, Underived> {
+    let mut out: Vec<Derivation> = vec![];
+    let mut keys = BTreeSet::new();
+    let mut first_err = None;
+    for m in set {
+        match m.derive(op, observed, settle) {
+            Ok(ds) => {
+                for d in ds {
+                    if out.len() < MAX_SET && keys.insert(d.model.state_key()) {
+                        out.push(d);
+                    }
+                }
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if out.is_empty() {
+        Err(first_err.unwrap_or(Underived::Budget { tried: 0 }))
+    } else {
+        Ok(out)
+    }
+}
+
+/// How far `compare` got before this mismatch (its field order).
+fn field_rank(m: &Mismatch) -> usize {
+    const ORDER: [&str; 8] = ["reply", "completed", "sender", "busy (driver", "busy (msgq", "msgq size", "queue size", "busy_port"];
+    ORDER.iter().position(|f| m.field.starts_with(f)).unwrap_or(ORDER.len())
+}
+
+impl Model {
+    /// Every way (up to the budget) this step could have gone to produce
+    /// `observed`, merged by resulting state.
+    pub fn derive(&self, op: &crate::op::Op, observed: &Observation, settle: bool) -> Result<Vec<Derivation>, Underived> {
+        let mut stack: Vec<Vec<Pick>> = vec![vec![]];
+        let mut seen_needs: BTreeSet<String> = BTreeSet::new();
+        let mut seen_ends: BTreeSet<String> = BTreeSet::new();
+        let mut found = vec![];
+        let mut first_mismatch: Option<Mismatch> = None;
+        let mut first_divergence: Option<Divergence> = None;
+        let mut tried = 0;
+        while let Some(prefix) = stack.pop() {
+            if tried == DERIVE_BUDGET {
+                return if found.is_empty() { Err(Underived::Budget { tried }) } else { Ok(found) };
+            }
+            tried += 1;
+            let mut m = self.clone();
+            let mut c = Choices::open(prefix.clone());
+            match m.step_on(op, &mut c, settle) {
+                Ok(prediction) => {
+                    if let Some(d) = m.unquiet.take() {
+                        first_divergence.get_or_insert(d);
+                        continue;
+                    }
+                    match compare(&prediction, observed) {
+                        None => {
+                            if seen_ends.insert(m.state_key()) {
+                                let choices = prefix
+                                    .iter()
+                                    .filter_map(|p| match p {
+                                        Pick::Made(c) => Some(*c),
+                                        Pick::Quiet => None,
+                                    })
+                                    .collect();
+                                found.push(Derivation { model: m, choices, prediction });
+                            }
+                        }
+                        Some(mm) => {
+                            // Keep the candidate that agreed on the most fields.
+                            if first_mismatch.as_ref().is_none_or(|b| field_rank(&mm) > field_rank(b)) {
+                                first_mismatch = Some(mm);
+                            }
+                        }
+                    }
+                }
+                Err(d) => match c.need() {
+                    None => {
+                        first_divergence.get_or_insert(d);
+                    }
+                    Some(need) => {
+                        if !m.consistent_so_far(observed) {
+                            continue;
+                        }
+                        if !seen_needs.insert(format!("{need:?} {}", m.state_key())) {
+                            continue;
+                        }
+                        // Pushed in reverse so the preferred candidate runs first.
+                        for pick in m.candidates(need, observed).into_iter().rev() {
+                            let mut next = prefix.clone();
+                            next.push(pick);
+                            stack.push(next);
+                        }
+                    }
+                },
+            }
+        }
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        Err(match (first_mismatch, first_divergence) {
+            (Some(m), _) => Underived::Mismatch(m),
+            (None, Some(d)) => Underived::Divergence(d),
+            (None, None) => Underived::Budget { tried },
+        })
+    }
+
+    /// Partial results of a step that can still end in `observed`: sends
+    /// completed and busy_port events so far are a prefix of the observed.
+    fn consistent_so_far(&self, observed: &Observation) -> bool {
+        let done: Vec<_> = self.completed.iter().map(|&(s, r, _)| (s, r)).collect();
+        observed.completed.starts_with(&done) && observed.busy_port_events.starts_with(&self.busy_port_events)
+    }
+
+    /// The choices worth trying where the model needs one, preferred first.
+    fn candidates(&self, need: Need, observed: &Observation) -> Vec<Pick> {
+        match need {
+            Need::PeerGot => {
+                let got = match &observed.reply {
+                    Reply::Peer(PeerRead::Data(d)) => d.len(),
+                    _ => 0,
+                };
+                vec![Pick::Made(Choice::PeerGot { got: Bytes(got) })]
+            }
+            // One read takes what has arrived (PeerWrite ends once its bytes
+            // are readable on the port's side).
+            Need::Read => vec![Pick::Made(Choice::Read { got: self.input_pending() })],
+            Need::Activity => {
+                let mut v = vec![];
+                if self.mandatory_activity().is_none() {
+                    v.push(Pick::Quiet);
+                }
+                let mut acts = vec![Activity::SendTimeout, Activity::DelayFlush];
+                acts.extend(self.resumable.front().map(|&s| Activity::Resume(s)));
+                acts.extend([Activity::Task, Activity::Input, Activity::Output]);
+                v.extend(acts.into_iter().filter(|&a| self.activity_enabled(a)).map(|a| Pick::Made(Choice::Ran(a))));
+                v
+            }
+            Need::Write { requested, may_refuse } => {
+                // Queue after the write = requested - took (a direct write
+                // starts from an empty queue, a queue write asks for all of
+                // it, ST-2). Where it may land: empty (everything taken),
+                // the observed queue, at low (WM-4's <=), or where a pending
+                // send's enqueue would turn it into the observed queue.
+                let q = requested.0 as i64;
+                let seen = observed.queue.0 as i64;
+                let mut lands: Vec<i64> = vec![0, seen, self.opts.low.0 as i64];
+                let pending = self
+                    .senders
+                    .iter()
+                    .filter_map(|s| match s {
+                        super::senders::Sender::Suspended(p) => Some(p.len),
+                        _ => None,
+                    })
+                    .chain(self.tasks.iter().map(|t| t.len));
+                lands.extend(pending.map(|len| seen - len.0 as i64));
+                if may_refuse {
+                    lands.push(q);
+                }
+                let mut takes: Vec<i64> = vec![];
+                for took in lands.into_iter().map(|left| q - left) {
+                    if (0..=q).contains(&took) && (took > 0 || may_refuse) && !takes.contains(&took) {
+                        takes.push(took);
+                    }
+                }
+                takes
+                    .into_iter()
+                    .map(|t| Pick::Made(Choice::Wrote { requested, accepted: Bytes(t as usize) }))
+                    .collect()
+            }
+        }
+    }
+
+    /// The state that decides everything after this point (not the rule
+    /// bookkeeping): two paths reaching the same key are the same future.
+    fn state_key(&self) -> String {
+        format!(
+            "{:?}",
+            (
+                (self.opts, self.now, self.life, self.socket_open, self.reset, self.reset_reported),
+                (self.queue, &self.out, self.written, self.peer_read, self.busy, self.busy_caller, self.send_deadline),
+                (self.flush_armed, &self.tasks, self.qsz, self.busy_msgq, self.lock_held),
+                (&self.senders, &self.suspended, &self.resumable, &self.input, self.input_received, &self.mailbox),
+                (self.ports, self.accepted, &self.completed, &self.busy_port_events, &self.deferred),
+            )
+        )
+    }
+}
