@@ -12,6 +12,7 @@
 //! - [`options`]: setopts (OPT-*), written independently of `reference::options`.
 //! - [`lock`]: the port lock another scheduler may hold (MQ-1).
 //! - [`clock`]: the injectable clock (virtual for the harness, monotonic in production).
+//! - [`close_mode`]: what closing a socket does with unread input (CL-3, KN-RST-5).
 //! - [`bugs`]: planted bugs.
 //! - [`sut`]: the [`crate::sut::SystemUnderTest`] adapter: the peer socket,
 //!   the listener's clients, and why the peer's window is clamped.
@@ -25,6 +26,7 @@
 
 pub mod bugs;
 pub mod clock;
+pub mod close_mode;
 pub mod driver_queue;
 pub mod lock;
 pub mod options;
@@ -39,5 +41,6 @@ mod sys;
 
 pub use bugs::PlantedBug;
 pub use clock::{Clock, InstantClock, VirtualClock};
+pub use close_mode::CloseMode;
 pub use runtime::Runtime;
 pub use sut::{NativeFactory, NativeSut};

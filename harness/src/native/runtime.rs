@@ -6,6 +6,7 @@
 
 use super::bugs::{Faults, PlantedBug};
 use super::clock::Clock;
+use super::close_mode::CloseMode;
 use super::driver_queue::{Output, TcpDriver, Unbusy};
 use super::options::{inherit_from_listener, setopts};
 use super::port::TcpPort;
@@ -78,6 +79,11 @@ pub struct SocketOpts {
     pub nodelay: bool,
     /// TCP_MAXSEG, set before connecting.
     pub mss: Option<u32>,
+    /// What closing the port does with input it never read: by default
+    /// close as inet_drv does (RST when input was unread, CL-3);
+    /// [`CloseMode::DrainInput`] discards it first so the peer sees FIN
+    /// (KN-RST-5).
+    pub close_mode: CloseMode,
 }
 
 /// What an accept did.
@@ -205,7 +211,7 @@ impl Runtime {
     pub fn connect(&mut self, addr: SocketAddr, sock_opts: SocketOpts, options: &[Opt]) -> Result<(), OpenError> {
         self.table.check_free().map_err(|_| OpenError::SystemLimit)?;
         let stream = connect_nonblocking(addr, sock_opts)?;
-        let driver = TcpDriver::new(stream, SUBJECT, self.poll.registry())?;
+        let driver = TcpDriver::new(stream, SUBJECT, sock_opts.close_mode, self.poll.registry())?;
         let id = self.table.insert(Slot::Subject).map_err(|_| OpenError::SystemLimit)?;
         let mut opts = PortOptions::default();
         if let Ok(out) = setopts(&opts, options) {
@@ -435,6 +441,12 @@ impl Runtime {
             Some(p) => p.driver.bytes_readable(),
             None => Ok(None),
         }
+    }
+
+    /// Input of the port under test read and discarded when its socket was
+    /// closed ([`CloseMode::DrainInput`], KN-RST-5); 0 otherwise.
+    pub fn input_discarded_on_close(&self) -> Bytes {
+        self.subject.as_ref().map_or(Bytes::ZERO, |p| p.driver.discarded_on_close())
     }
 
     /// The raw fd of the port under test's socket, while open.

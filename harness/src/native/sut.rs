@@ -116,7 +116,7 @@ impl NativeSut {
 
         let peer_listener = peer_listener()?;
         let peer_addr = peer_listener.local_addr()?;
-        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, mss: PORT_MSS }, &setup.options)
+        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, mss: PORT_MSS, ..SocketOpts::default() }, &setup.options)
             .map_err(|e| open_err("connect", e))?;
         let peer = accept_bounded(&peer_listener)?;
         Ok(NativeSut {
