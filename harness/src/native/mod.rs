@@ -13,6 +13,7 @@
 //! - [`lock`]: the port lock another scheduler may hold (MQ-1).
 //! - [`clock`]: the injectable clock (virtual for the harness, monotonic in production).
 //! - [`close_mode`]: what closing a socket does with unread input (CL-3, KN-RST-5).
+//! - [`connect`]: nonblocking connect, its outcome from SO_ERROR (KN-CONN-1/2).
 //! - [`bugs`]: planted bugs.
 //! - [`sut`]: the [`crate::sut::SystemUnderTest`] adapter: the peer socket,
 //!   the listener's clients, and why the peer's window is clamped.
@@ -27,6 +28,7 @@
 pub mod bugs;
 pub mod clock;
 pub mod close_mode;
+pub mod connect;
 pub mod driver_queue;
 pub mod lock;
 pub mod options;
@@ -39,7 +41,7 @@ pub mod runtime;
 pub mod sut;
 mod sys;
 
-pub use bugs::PlantedBug;
+pub use bugs::{Detection, PlantedBug};
 pub use clock::{Clock, InstantClock, VirtualClock};
 pub use close_mode::CloseMode;
 pub use runtime::Runtime;

@@ -14,7 +14,8 @@ use super::port_table::{PortId, PortTable};
 use super::port_task::Task;
 use super::process::{Command, Processes};
 use super::receive;
-use super::sys::{self, Want};
+use super::connect::connect_nonblocking;
+use super::sys;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use reference::choice::{Activity, Choice};
@@ -22,7 +23,6 @@ use reference::observation::{Busy, OwnerMsg, Posix, SendResult, SenderStatus};
 use reference::op::SendFlags;
 use reference::options::{Opt, PortOptions};
 use reference::units::{payload, Bytes, SenderId};
-use socket2::{Domain, Protocol, Socket, Type};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -35,8 +35,6 @@ const SUBJECT: Token = Token(0);
 const LISTENER: Token = Token(1);
 /// A quiescence that runs more activities than this is a runtime bug.
 const MAX_ACTIVITIES: usize = 1_000_000;
-/// Failure bound of a loopback connect.
-const CONNECT_BOUND: Duration = Duration::from_secs(5);
 
 /// A failure of the runtime itself (I/O in the machinery, a bound exceeded,
 /// a misuse), as opposed to a port operation's result.
@@ -210,7 +208,7 @@ impl Runtime {
     /// one setopts (an invalid list leaves the defaults).
     pub fn connect(&mut self, addr: SocketAddr, sock_opts: SocketOpts, options: &[Opt]) -> Result<(), OpenError> {
         self.table.check_free().map_err(|_| OpenError::SystemLimit)?;
-        let stream = connect_nonblocking(addr, sock_opts)?;
+        let stream = connect_nonblocking(addr, sock_opts, self.faults)?;
         let driver = TcpDriver::new(stream, SUBJECT, sock_opts.close_mode, self.poll.registry())?;
         let id = self.table.insert(Slot::Subject).map_err(|_| OpenError::SystemLimit)?;
         let mut opts = PortOptions::default();
@@ -228,7 +226,7 @@ impl Runtime {
     /// socket is created.
     pub fn open_extra(&mut self, addr: SocketAddr) -> Result<(), OpenError> {
         self.table.check_free().map_err(|_| OpenError::SystemLimit)?;
-        let sock = connect_nonblocking(addr, SocketOpts::default())?;
+        let sock = connect_nonblocking(addr, SocketOpts::default(), self.faults)?;
         self.table.insert(Slot::Extra { _sock: sock }).map_err(|_| OpenError::SystemLimit)?;
         Ok(())
     }
@@ -654,32 +652,4 @@ impl Runtime {
         self.procs.set_idle(s);
         self.trace.completed.push((s, r));
     }
-}
-
-/// A nonblocking connect on loopback: EINPROGRESS, wait for writability
-/// (bounded), then SO_ERROR.
-fn connect_nonblocking(addr: SocketAddr, o: SocketOpts) -> io::Result<TcpStream> {
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    sock.set_nonblocking(true)?;
-    sock.set_cloexec(true)?;
-    if let Some(n) = o.sndbuf {
-        sock.set_send_buffer_size(n)?;
-    }
-    sock.set_tcp_nodelay(o.nodelay)?;
-    if let Some(m) = o.mss {
-        sock.set_tcp_mss(m)?;
-    }
-    match sock.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-            if !sys::wait_ready(&sock, Want::Write, CONNECT_BOUND)? {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "connect did not complete"));
-            }
-            if let Some(e) = sock.take_error()? {
-                return Err(e);
-            }
-        }
-        Err(e) => return Err(e),
-    }
-    Ok(TcpStream::from_std(std::net::TcpStream::from(sock)))
 }
