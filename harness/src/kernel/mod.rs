@@ -15,6 +15,7 @@
 pub mod accept_exhaustion;
 pub mod accept_loop;
 pub mod connect;
+pub mod fd_limit;
 pub mod fingerprint;
 pub mod netns;
 pub mod pipe_atime;

@@ -5,7 +5,7 @@
 //! Most bugs break a port rule and the lockstep property finds them
 //! (`suite/tests/planted_bugs.rs`). Some break how the runtime handles the
 //! kernel (`KN-…` rules) on paths the lockstep cases never take (a refused
-//! connect); [`PlantedBug::detection`] names the test that catches those,
+//! connect, running out of fds); [`PlantedBug::detection`] names the test that catches those,
 //! so no list of bugs claims a catch that cannot happen.
 
 use std::fmt;
@@ -32,6 +32,10 @@ pub enum PlantedBug {
     /// KN-CONN-2: a nonblocking connect counts as connected once the socket
     /// is writable; SO_ERROR is never read, so a refused connect opens a port.
     WritableIsConnected,
+    /// KN-EMFILE-2: on EMFILE the accept path retries at once instead of
+    /// pausing, so it wakes up again and again while the process is out of
+    /// fds (the listener stays readable).
+    AcceptSpinsOnEmfile,
 }
 
 /// How the suite catches a planted bug.
@@ -56,6 +60,7 @@ impl PlantedBug {
         PlantedBug::LeakAcceptedFd,
         PlantedBug::MsgqBusyAtGe,
         PlantedBug::WritableIsConnected,
+        PlantedBug::AcceptSpinsOnEmfile,
     ];
 
     /// The bugs the lockstep property can find, in [`PlantedBug::ALL`] order.
@@ -69,6 +74,10 @@ impl PlantedBug {
             PlantedBug::WritableIsConnected => Detection::Outside {
                 test: "harness/tests/native_connect.rs",
                 why: "every lockstep case connects the port under test to a listening peer, so no connect is ever refused",
+            },
+            PlantedBug::AcceptSpinsOnEmfile => Detection::Outside {
+                test: "harness/tests/native_accept_exhaustion.rs",
+                why: "exhausting fds needs RLIMIT_NOFILE lowered in a child process, which lockstep cases never do",
             },
             _ => Detection::Lockstep,
         }
@@ -85,6 +94,7 @@ impl PlantedBug {
             PlantedBug::LeakAcceptedFd => "leak-accepted-fd",
             PlantedBug::MsgqBusyAtGe => "msgq-busy-ge",
             PlantedBug::WritableIsConnected => "writable-is-connected",
+            PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
         }
     }
 
@@ -100,6 +110,7 @@ impl PlantedBug {
             PlantedBug::LeakAcceptedFd => ids::PT_2,
             PlantedBug::MsgqBusyAtGe => ids::MQ_3,
             PlantedBug::WritableIsConnected => crate::kernel::ids::CONN_2,
+            PlantedBug::AcceptSpinsOnEmfile => crate::kernel::ids::EMFILE_2,
         }
     }
 }

@@ -8,6 +8,8 @@ use super::bugs::{Faults, PlantedBug};
 use super::clock::Clock;
 use super::close_mode::CloseMode;
 use super::driver_queue::{Output, TcpDriver, Unbusy};
+use super::listen_port::{AcceptPolicy, ListenPort};
+use crate::kernel::accept_loop::Stats;
 use super::options::{inherit_from_listener, setopts};
 use super::port::TcpPort;
 use super::port_table::{PortId, PortTable};
@@ -16,8 +18,8 @@ use super::process::{Command, Processes};
 use super::receive;
 use super::connect::connect_nonblocking;
 use super::sys;
-use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use mio::net::TcpStream;
+use mio::{Events, Poll, Token};
 use reference::choice::{Activity, Choice};
 use reference::observation::{Busy, OwnerMsg, Posix, SendResult, SenderStatus};
 use reference::op::SendFlags;
@@ -26,13 +28,11 @@ use reference::units::{payload, Bytes, SenderId};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// Poller token of the port under test.
 const SUBJECT: Token = Token(0);
-/// Poller token of the listen port.
-const LISTENER: Token = Token(1);
 /// A quiescence that runs more activities than this is a runtime bug.
 const MAX_ACTIVITIES: usize = 1_000_000;
 
@@ -123,15 +123,9 @@ enum Slot {
     /// The listen port (it lives in [`Runtime::listener`]).
     Listener,
     /// A port made by accept.
-    Accepted { _sock: TcpStream, _opts: PortOptions },
+    Accepted { sock: TcpStream, _opts: PortOptions },
     /// A port opened by connect besides the port under test.
     Extra { _sock: TcpStream },
-}
-
-#[derive(Debug)]
-struct ListenPort {
-    sock: TcpListener,
-    opts: PortOptions,
 }
 
 /// The native port runtime.
@@ -143,6 +137,8 @@ pub struct Runtime {
     table: PortTable<Slot>,
     subject: Option<TcpPort>,
     listener: Option<ListenPort>,
+    /// How the listen port's accept path waits out fd exhaustion.
+    accept_policy: AcceptPolicy,
     /// Accepted ports, most recent last.
     accepted: Vec<PortId>,
     procs: Processes,
@@ -181,6 +177,7 @@ impl Runtime {
             table: PortTable::with_capacity(table_capacity),
             subject: None,
             listener: None,
+            accept_policy: AcceptPolicy::default(),
             accepted: Vec::new(),
             procs: Processes::new(senders),
             mailbox: Vec::new(),
@@ -196,11 +193,9 @@ impl Runtime {
     pub fn listen(&mut self, addr: SocketAddr, options: &[Opt]) -> Result<SocketAddr, OpenError> {
         self.table.check_free().map_err(|_| OpenError::SystemLimit)?;
         let opts = setopts(&PortOptions::default(), options).map(|o| o.options).unwrap_or_default();
-        let mut sock = TcpListener::bind(addr)?;
-        self.poll.registry().register(&mut sock, LISTENER, Interest::READABLE)?;
-        let local = sock.local_addr()?;
+        let (port, local) = ListenPort::bind(addr, opts, self.accept_policy, self.faults)?;
         self.table.insert(Slot::Listener).map_err(|_| OpenError::SystemLimit)?;
-        self.listener = Some(ListenPort { sock, opts });
+        self.listener = Some(port);
         Ok(local)
     }
 
@@ -231,24 +226,35 @@ impl Runtime {
         Ok(())
     }
 
+    /// Set how the listen port's accept path waits out fd exhaustion
+    /// (KN-EMFILE-2); takes effect at the next [`Runtime::listen`].
+    pub fn set_accept_policy(&mut self, policy: AcceptPolicy) {
+        self.accept_policy = policy;
+    }
+
     /// `gen_tcp:accept` on the listen port: take the next connection (waiting
     /// for it at most `bound`), then create its port (PT-2, OPT-6).
     pub fn accept(&mut self, bound: Duration) -> Result<Accepted, RuntimeError> {
-        let deadline = Instant::now() + bound;
-        let sock = loop {
-            let listener = self.listener.as_ref().ok_or_else(|| RuntimeError("no listen port".into()))?;
-            match listener.sock.accept() {
-                Ok((sock, _)) => break sock,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(RuntimeError(format!("accept: no connection within {bound:?}")));
-                    }
-                    self.poll_io(Some(left))?;
-                }
-                Err(e) => return Err(e.into()),
+        match self.try_accept(bound)? {
+            Some(a) => Ok(a),
+            None => {
+                let paused = self.listener.as_ref().is_some_and(ListenPort::is_paused);
+                Err(RuntimeError(format!(
+                    "accept: no connection within {bound:?}{}",
+                    if paused { " (out of file descriptors: accept paused, connections wait in the kernel's queue)" } else { "" }
+                )))
             }
-        };
+        }
+    }
+
+    /// Like [`Runtime::accept`], but `Ok(None)` when no connection was
+    /// accepted within `wait` (zero: only one that is ready now). Out of
+    /// fds, the accept path pauses instead of spinning and the connection
+    /// stays queued (KN-EMFILE-1/2): it is accepted once the runtime
+    /// releases an fd, or at the policy's retry.
+    pub fn try_accept(&mut self, wait: Duration) -> Result<Option<Accepted>, RuntimeError> {
+        let listener = self.listener.as_mut().ok_or_else(|| RuntimeError("no listen port".into()))?;
+        let Some(sock) = listener.next_connection(wait)? else { return Ok(None) };
         if self.table.is_full() {
             // PT-2: the port cannot be created; the accepted fd is closed.
             if self.faults.has(PlantedBug::LeakAcceptedFd) {
@@ -256,24 +262,55 @@ impl Runtime {
             } else {
                 drop(sock);
             }
-            return Ok(Accepted::SystemLimit);
+            return Ok(Some(Accepted::SystemLimit));
         }
-        let listener = self.listener.as_ref().expect("listener checked above");
         let opts = inherit_from_listener(&listener.opts);
         let id = self
             .table
-            .insert(Slot::Accepted { _sock: sock, _opts: opts })
+            .insert(Slot::Accepted { sock, _opts: opts })
             .map_err(|_| RuntimeError("table full after check".into()))?;
         self.accepted.push(id);
-        Ok(Accepted::Port(opts))
+        Ok(Some(Accepted::Port(opts)))
     }
 
-    /// Close the most recently accepted port (PT-4). Returns whether there was one.
-    pub fn close_accepted(&mut self) -> bool {
-        match self.accepted.pop() {
-            Some(id) => self.table.remove(id).is_some(),
-            None => false,
+    /// Close the most recently accepted port (PT-4). Returns whether there
+    /// was one.
+    pub fn close_accepted(&mut self) -> Result<bool, RuntimeError> {
+        let Some(id) = self.accepted.pop() else { return Ok(false) };
+        let closed = self.table.remove(id).is_some();
+        if closed {
+            self.fd_released()?;
         }
+        Ok(closed)
+    }
+
+    /// What the listen port's accept path did (wakeups, accepts, EMFILEs,
+    /// pauses), and whether it is paused now.
+    pub fn accept_stats(&self) -> Option<(Stats, bool)> {
+        self.listener.as_ref().map(|l| (l.stats(), l.is_paused()))
+    }
+
+    /// The listen port's socket, e.g. to wait until a connection is queued.
+    pub fn listener_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.listener.as_ref().map(ListenPort::listener)
+    }
+
+    /// The peer address of the most recently accepted port.
+    pub fn accepted_peer(&self) -> Option<SocketAddr> {
+        let id = *self.accepted.last()?;
+        match self.table.get(id)? {
+            Slot::Accepted { sock, .. } => sock.peer_addr().ok(),
+            _ => None,
+        }
+    }
+
+    /// The runtime closed a socket: an accept path paused on EMFILE can
+    /// resume now rather than at its next retry (KN-EMFILE-2).
+    fn fd_released(&mut self) -> Result<(), RuntimeError> {
+        if let Some(l) = self.listener.as_mut() {
+            l.fd_released()?;
+        }
+        Ok(())
     }
 
     // ----- the port under test: owner operations ---------------------------------------------
@@ -403,10 +440,14 @@ impl Runtime {
         let resume = msgq_was_busy && !port.driver.is_busy();
         let resumed = if resume { port.suspended.drain() } else { Vec::new() };
         port.driver.close(self.poll.registry());
+        let socket_closed = !port.driver.is_open();
         for t in aborted {
             self.complete(t.sender, SendResult::Error(Posix::Closed));
         }
         self.procs.make_runnable(resumed);
+        if socket_closed {
+            self.fd_released()?;
+        }
         Ok(())
     }
 
@@ -503,7 +544,15 @@ impl Runtime {
             self.poll_io(Some(Duration::ZERO))?;
             match self.next_activity() {
                 None => return Ok(()),
-                Some(a) => self.run(a),
+                Some(a) => {
+                    let open_before = self.subject_fd().is_some();
+                    self.run(a);
+                    // A flushed close (CL-1) or send_timeout_close (TO-3)
+                    // closed the socket.
+                    if open_before && self.subject_fd().is_none() {
+                        self.fd_released()?;
+                    }
+                }
             }
         }
         Err(RuntimeError(format!("no quiescence after {MAX_ACTIVITIES} activities")))

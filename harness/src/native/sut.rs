@@ -70,6 +70,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::LeakAcceptedFd) => "native+leak-accepted-fd",
             Some(PlantedBug::MsgqBusyAtGe) => "native+msgq-busy-ge",
             Some(PlantedBug::WritableIsConnected) => "native+writable-is-connected",
+            Some(PlantedBug::AcceptSpinsOnEmfile) => "native+accept-spins-on-emfile",
         }
     }
 
@@ -260,7 +261,7 @@ impl NativeSut {
             }
             Op::Accept => Reply::Accept(self.accept()?),
             Op::CloseAccepted => {
-                self.rt.close_accepted();
+                self.rt.close_accepted().map_err(|e| sut_err("close accepted port", e))?;
                 self.clients.pop();
                 Reply::Closed(Ok(()))
             }
