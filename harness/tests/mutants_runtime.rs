@@ -56,7 +56,7 @@ fn send_timer_fires_on_the_monotonic_clock_in_turn() {
             Opt::LowWatermark(32),
             Opt::SendTimeout(Timeout::After(Millis(2))),
         ];
-        rt.connect(addr, SocketOpts { sndbuf: Some(1), nodelay: true, mss: None }, &opts).expect("connect");
+        rt.connect(addr, SocketOpts { sndbuf: Some(1), nodelay: true, mss: None, ..SocketOpts::default() }, &opts).expect("connect");
         // The peer accepts and never reads: the kernel soon takes nothing.
         let (_peer, _) = l.accept().expect("accept");
         // WM-2: far more than the kernel can hold; the rest is queued.

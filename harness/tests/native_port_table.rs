@@ -1,7 +1,7 @@
 //! PT-2..PT-4 and OPT-6: the table capacity is exact; accept into a full
-//! table closes the accepted fd (the client sees EOF); opening into a full
-//! table fails; closing frees a slot; accepted ports inherit the listener's
-//! options.
+//! table closes the accepted fd (the client sees EOF, and the process's fd
+//! count is unchanged); opening into a full table fails; closing frees a
+//! slot; accepted ports inherit the listener's options.
 
 mod native_support;
 use native_support::*;
@@ -10,6 +10,15 @@ use reference::observation::{AcceptOutcome, Posix, Reply};
 use reference::op::{Op, Setup};
 use reference::options::{Active, ActiveSetting, Opt, PortOptions};
 use reference::units::Bytes;
+use harness::kernel::fd_limit::open_fd_count;
+use harness::kernel::{in_child, poll_fd, Probe};
+use harness::native::runtime::{Accepted, SocketOpts};
+use harness::native::{Runtime, VirtualClock};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::time::Duration;
 
 fn three_slots(bug: Option<PlantedBug>) -> Case {
     let s = Setup {
@@ -67,4 +76,92 @@ fn a_table_too_small_for_the_case_is_a_setup_error() {
     let s = Setup { table_capacity: 1, ..Setup::default() };
     use harness::sut::SutFactory;
     assert!(harness::native::NativeFactory::new(None).start(&s).is_err());
+}
+
+/// Failure bound of the readiness waits in the fd-count scenario.
+const BOUND: Duration = Duration::from_secs(5);
+/// How long the refused client waits for EOF. A closed fd sends FIN at once
+/// on loopback; only a leaked fd makes this wait run out.
+const EOF_BOUND: Duration = Duration::from_millis(250);
+
+/// An accept into a full table, seen from the process's fd table.
+#[derive(Debug, Serialize, Deserialize)]
+struct RefusedAccept {
+    system_limit: bool,
+    /// Open fds (`/proc/self/fd`) right before and after the accept, with
+    /// the connection already queued.
+    fds_before: usize,
+    fds_after: usize,
+    ports_before: usize,
+    ports_after: usize,
+    /// The client read EOF.
+    peer_eof: bool,
+}
+
+/// Wraps an I/O error with what was being done.
+fn err(what: &'static str) -> impl Fn(std::io::Error) -> String {
+    move |e| format!("{what}: {e}")
+}
+
+/// Runs in a forked child, where no other thread opens or closes fds, so
+/// the count of `/proc/self/fd` is exact.
+fn refused_accept(bug: Option<PlantedBug>) -> Probe<RefusedAccept> {
+    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let peer_listener = TcpListener::bind(loopback).map_err(err("peer listener"))?;
+    let peer_addr = peer_listener.local_addr().map_err(err("peer addr"))?;
+    // Two slots: the listen port and the port under test fill the table.
+    let mut rt = Runtime::new(Box::new(VirtualClock::new()), 2, 1, bug).map_err(err("runtime"))?;
+    let addr = rt.listen(loopback, &[]).map_err(|e| format!("listen: {e:?}"))?;
+    rt.connect(peer_addr, SocketOpts::default(), &[]).map_err(|e| format!("connect: {e:?}"))?;
+    let (_peer, _) = peer_listener.accept().map_err(err("peer accept"))?;
+    let mut client = TcpStream::connect(addr).map_err(err("client connect"))?;
+    let listener = rt.listener_fd().ok_or("no listen port")?;
+    if poll_fd(listener, libc::POLLIN, BOUND).map_err(err("poll listener"))? & libc::POLLIN == 0 {
+        return Err("the client's connection was not queued".into());
+    }
+    let ports_before = rt.snapshot().ports;
+    let fds_before = open_fd_count().map_err(err("count fds"))?;
+    let outcome = rt.accept(BOUND).map_err(|e| e.to_string())?;
+    let fds_after = open_fd_count().map_err(err("count fds"))?;
+    let ports_after = rt.snapshot().ports;
+    let rev = poll_fd(client.as_fd(), libc::POLLIN, EOF_BOUND).map_err(err("poll client"))?;
+    let peer_eof = rev & libc::POLLIN != 0 && matches!(client.read(&mut [0u8; 1]), Ok(0));
+    Ok(RefusedAccept {
+        system_limit: outcome == Accepted::SystemLimit,
+        fds_before,
+        fds_after,
+        ports_before,
+        ports_after,
+        peer_eof,
+    })
+}
+
+/// PT-2: `system_limit`, the table unchanged, the accepted fd closed (the
+/// fd count is what it was before the accept) and the client sees EOF.
+fn check_pt2(o: &RefusedAccept) -> Result<(), String> {
+    if o.system_limit && o.ports_after == o.ports_before && o.fds_after == o.fds_before && o.peer_eof {
+        Ok(())
+    } else {
+        Err(format!(
+            "PT-2: accept into a full table: system_limit {}, ports {} -> {}, open fds {} -> {}, client saw EOF {}",
+            o.system_limit, o.ports_before, o.ports_after, o.fds_before, o.fds_after, o.peer_eof
+        ))
+    }
+}
+
+#[test]
+fn pt_2_refused_accept_leaves_the_fd_count_unchanged() {
+    let o = in_child(Duration::from_secs(20), || refused_accept(None)).unwrap_or_else(|e| panic!("{e}"));
+    println!("PT-2 observed: {o:?}");
+    check_pt2(&o).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn pt_2_planted_leak_is_caught_by_the_fd_count() {
+    let bug = PlantedBug::LeakAcceptedFd;
+    let o = in_child(Duration::from_secs(20), || refused_accept(Some(bug))).unwrap_or_else(|e| panic!("{e}"));
+    println!("{bug} observed: {o:?}");
+    let e = check_pt2(&o).expect_err("the leaked fd must be caught");
+    assert_eq!(o.fds_after, o.fds_before + 1, "{e}");
+    assert!(!o.peer_eof, "{e}");
 }

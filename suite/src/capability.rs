@@ -26,11 +26,7 @@ impl Capability {
                     Err("needs root (effective uid 0)".into())
                 }
             }
-            Capability::Netns => {
-                Capability::Root.check()?;
-                which("ip").ok_or_else(|| "needs `ip` (iproute2) on PATH".to_string())?;
-                Ok(())
-            }
+            Capability::Netns => harness::kernel::netns::capability(),
             Capability::Erl => which("erl").map(|_| ()).ok_or_else(|| {
                 "needs `erl` on PATH (apt-get install -y erlang-nox)".to_string()
             }),

@@ -13,6 +13,9 @@ pub fn factory(name: &str, bug: Option<&str>) -> Result<Box<dyn SutFactory>, Str
     match name {
         "native" => {
             let bug = bug.map(|b| b.parse().map_err(|e| format!("--bug: {e}"))).transpose()?;
+            if let Some(b) = bug {
+                lockstep_reachable(b)?;
+            }
             Ok(Box::new(harness::native::NativeFactory::new(bug)))
         }
         "beam" | "beam-socket" => {
@@ -25,5 +28,19 @@ pub fn factory(name: &str, bug: Option<&str>) -> Result<Box<dyn SutFactory>, Str
             Some(_) => Err("--sut exec:CMD needs a command".into()),
             None => Err(format!("unknown --sut {other:?} (expected native, beam, beam-socket or exec:CMD)")),
         },
+    }
+}
+
+/// A planted bug the lockstep run can never find would make `run --bug`
+/// pass and look like a miss: refuse it, and say which test catches it.
+fn lockstep_reachable(bug: harness::native::PlantedBug) -> Result<(), String> {
+    match bug.detection() {
+        harness::native::Detection::Lockstep => Ok(()),
+        harness::native::Detection::Outside { test, why } => Err(format!(
+            "--bug {bug} breaks {} outside the lockstep run's reach ({why}); {test} catches it: \
+             cargo test -p portcheck-harness --test {}",
+            bug.rule(),
+            std::path::Path::new(test).file_stem().and_then(|s| s.to_str()).unwrap_or(test)
+        )),
     }
 }

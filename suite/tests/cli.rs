@@ -56,6 +56,17 @@ fn rules_lists_every_rule_with_its_citation() {
     }
 }
 
+/// A planted bug lockstep cannot reach is refused with the test that
+/// catches it, instead of a run that passes and looks like a miss.
+#[test]
+fn a_bug_outside_lockstep_is_refused_with_its_test() {
+    let out = portcheck(&["run", "--sut", "native", "--bug", "writable-is-connected", "--cases", "1"], std::path::Path::new("."));
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("KN-CONN-2") && t.contains("harness/tests/native_connect.rs"), "{t}");
+    assert!(!t.contains("cases passed"), "no run should happen: {t}");
+}
+
 #[test]
 fn unknown_sut_is_a_clear_usage_error() {
     let out = portcheck(&["run", "--sut", "nonsense"], std::path::Path::new("."));

@@ -1,12 +1,37 @@
-//! Teeth: each planted bug in the native runtime must be found by the
-//! property, and blamed on the rule it breaks. Fixed seeds, so a run is
-//! reproducible; the case budget is a bound, not an expectation.
+//! Teeth: each planted bug in the native runtime that the lockstep property
+//! can reach must be found by it, and blamed on the rule it breaks. Fixed
+//! seeds, so a run is reproducible; the case budget is a bound, not an
+//! expectation. Bugs outside lockstep's reach (`Detection::Outside`) are
+//! caught by the harness test they name, not here.
 
-use harness::native::{NativeFactory, PlantedBug};
+use harness::native::{Detection, NativeFactory, PlantedBug};
 use reference::rules::{ids, RuleId};
 use suite::check::{check, CheckConfig};
 
+/// The bugs this file runs, one test each below.
+const CAUGHT_HERE: &[PlantedBug] = &[
+    PlantedBug::HighGtInsteadOfGe,
+    PlantedBug::LowLtInsteadOfLe,
+    PlantedBug::ResumeBeforeLow,
+    PlantedBug::DelaySendIgnored,
+    PlantedBug::DropOnSendTimeout,
+    PlantedBug::LeakAcceptedFd,
+    PlantedBug::MsgqBusyAtGe,
+];
+
+/// Every bug the runtime says lockstep catches has a test here, and this
+/// file claims no bug that lockstep cannot reach.
+#[test]
+fn every_lockstep_bug_is_tested_here() {
+    let lockstep: Vec<PlantedBug> = PlantedBug::lockstep().collect();
+    assert_eq!(lockstep, CAUGHT_HERE);
+    for b in PlantedBug::ALL.iter().filter(|b| !CAUGHT_HERE.contains(b)) {
+        assert!(matches!(b.detection(), Detection::Outside { .. }), "{b} is caught nowhere");
+    }
+}
+
 fn caught(bug: PlantedBug, rule: RuleId) {
+    assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
     let cfg = CheckConfig { cases: 400, seed: 24301, max_ops: 40, max_shrink_iters: 300 };
     let report = check(&factory, &cfg, |_, _| {});

@@ -10,6 +10,7 @@
 //! fills every free slot with /dev/null, and drives [`AcceptLoop`]s.
 
 use super::accept_loop::{AcceptLoop, Stats, Strategy};
+use super::fd_limit::Exhaustion;
 use super::{ctx, errno_name, expect, ids, in_child, poll_fd, Probe};
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -61,24 +62,6 @@ pub struct EmfileObservation {
     pub shed_client_read: String,
 }
 
-fn fill_fds() -> io::Result<Vec<OwnedFd>> {
-    let mut v = Vec::new();
-    loop {
-        // SAFETY: plain open.
-        let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            let e = io::Error::last_os_error();
-            return if e.raw_os_error() == Some(libc::EMFILE) {
-                Ok(v)
-            } else {
-                Err(e)
-            };
-        }
-        // SAFETY: fresh fd.
-        v.push(unsafe { OwnedFd::from_raw_fd(fd) });
-    }
-}
-
 fn raw_accept(l: &AcceptLoop) -> String {
     // SAFETY: accept4 on a valid listener.
     let fd = unsafe {
@@ -95,16 +78,6 @@ fn raw_accept(l: &AcceptLoop) -> String {
     // SAFETY: fresh fd; closed at once.
     drop(unsafe { OwnedFd::from_raw_fd(fd) });
     "0 (accepted)".into()
-}
-
-fn highest_open_fd() -> io::Result<i32> {
-    let mut hi = 2;
-    for e in std::fs::read_dir("/proc/self/fd")? {
-        if let Some(n) = e?.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) {
-            hi = hi.max(n);
-        }
-    }
-    Ok(hi)
 }
 
 fn new_client() -> io::Result<Socket> {
@@ -138,21 +111,9 @@ fn child_body() -> Probe<EmfileObservation> {
         ctx("socket", new_client())?,
     );
 
-    let limit = ctx("/proc/self/fd", highest_open_fd())? as u64 + 1 + 8;
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: valid out-pointer / in-pointer.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);
-        rl.rlim_cur = limit.min(rl.rlim_max);
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) < 0 {
-            return Err(format!("setrlimit: {}", io::Error::last_os_error()));
-        }
-    }
-    let mut fillers = ctx("fill fds", fill_fds())?;
-    let n_fillers = fillers.len();
+    let mut fillers = ctx("exhaust fds", Exhaustion::start(8))?;
+    let limit = fillers.limit;
+    let n_fillers = fillers.fillers();
 
     let accept_empty_queue = raw_accept(&pause);
     ctx("client connect", c1.connect(&SockAddr::from(addr)))?;
@@ -187,7 +148,7 @@ fn child_body() -> Probe<EmfileObservation> {
         != 0;
 
     // Free one fd, tell the loop, and the waiting connection is accepted.
-    fillers.pop();
+    fillers.release_one();
     ctx("fd_released", pause.fd_released())?;
     let mut got = ctx("pause loop", pause.run_until_accept(ACCEPT_BOUND))?;
     let accepted_after_release = got.len() == 1;
@@ -203,17 +164,17 @@ fn child_body() -> Probe<EmfileObservation> {
         let mut b = [0u8; 8];
         data_intact = matches!(f.read(&mut b), Ok(4)) && &b[..4] == b"ping";
         // Keep the slot in use: we are at the limit again.
-        fillers.push(OwnedFd::from(f));
+        fillers.hold(OwnedFd::from(f));
     }
 
     // The listener is still there: a new connection is accepted once an fd
     // is free (the pausing loop may be paused again, fd_released resumes).
     ctx("client2 connect", c2.connect(&SockAddr::from(addr)))?;
-    fillers.pop();
+    fillers.release_one();
     ctx("fd_released", pause.fd_released())?;
     let got = ctx("pause loop", pause.run_until_accept(ACCEPT_BOUND))?;
     let listener_alive_after = got.len() == 1;
-    fillers.extend(got); // at the limit again
+    got.into_iter().for_each(|fd| fillers.hold(fd)); // at the limit again
 
     // libuv's trick sheds the connection instead of spinning.
     ctx("client3 connect", c3.connect(&SockAddr::from(addr)))?;

@@ -59,6 +59,10 @@ pub struct AcceptLoop {
     strategy: Strategy,
     paused: bool,
     reserve: Option<OwnedFd>,
+    /// At most this many connections are accepted per turn; the rest stay
+    /// queued in the kernel (the listener is level-triggered, so the next
+    /// turn sees them).
+    batch: usize,
     pub stats: Stats,
 }
 
@@ -110,11 +114,20 @@ impl AcceptLoop {
             strategy,
             paused: false,
             reserve,
+            batch: usize::MAX,
             stats: Stats::default(),
         };
         l.ctl(libc::EPOLL_CTL_ADD, l.timer.as_raw_fd(), TIMER_TOKEN)?;
         l.ctl(libc::EPOLL_CTL_ADD, l.listener.as_raw_fd(), LISTENER_TOKEN)?;
         Ok(l)
+    }
+
+    /// Accept at most `n` (at least 1) connections per turn, leaving the
+    /// others queued in the kernel: a runtime that creates one port per
+    /// `accept` call takes one fd at a time.
+    pub fn with_batch_limit(mut self, n: usize) -> AcceptLoop {
+        self.batch = n.max(1);
+        self
     }
 
     pub fn listener(&self) -> BorrowedFd<'_> {
@@ -203,7 +216,8 @@ impl AcceptLoop {
     /// connections accepted.
     pub fn turn(&mut self, timeout: Duration) -> io::Result<Vec<OwnedFd>> {
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 4];
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // Rounded up: a sub-millisecond wait must not become a busy poll.
+        let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
         // SAFETY: valid epoll fd and buffer.
         let n = unsafe {
             libc::epoll_wait(self.ep.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, ms)
@@ -238,6 +252,9 @@ impl AcceptLoop {
 
     fn on_readable(&mut self, out: &mut Vec<OwnedFd>) -> io::Result<()> {
         loop {
+            if out.len() >= self.batch {
+                return Ok(());
+            }
             match self.accept_one() {
                 Ok(fd) => {
                     self.stats.accepted += 1;
@@ -270,6 +287,10 @@ impl AcceptLoop {
             return Ok(());
         }
         loop {
+            if out.len() >= self.batch {
+                // Accepting worked again: restore accept interest.
+                return self.resume();
+            }
             match self.accept_one() {
                 Ok(fd) => {
                     self.stats.accepted += 1;

@@ -9,8 +9,9 @@
 //! which reads SO_ERROR after the write event.
 
 use super::netns::Netns;
-use super::{ctx, errno_name, expect, ids, io_errno_name, poll_fd, poll_flags, so_error, Probe};
-use serde::Serialize;
+use super::{ctx, errno_name, expect, ids, poll_fd, poll_flags, so_error, Probe};
+use nix::errno::Errno;
+use serde::{Serialize, Serializer};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -29,8 +30,24 @@ pub enum ConnectOutcome {
     Connected,
     /// Not yet writable within the bound: still in progress.
     Pending,
-    /// Writable with SO_ERROR != 0 (errno name, e.g. `ECONNREFUSED`).
-    Failed(String),
+    /// Writable with SO_ERROR != 0: exactly that errno (`ECONNREFUSED`),
+    /// serialized by name. Also an immediate failure of connect(2).
+    Failed(#[serde(serialize_with = "errno_by_name")] Errno),
+}
+
+fn errno_by_name<S: Serializer>(e: &Errno, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&errno_name(*e as i32))
+}
+
+/// connect(2)'s own result: `Ok` when connected at once, else its errno
+/// (`EINPROGRESS` for a connect under way).
+pub type Immediate = Result<(), Errno>;
+
+fn immediate_name(i: &Immediate) -> String {
+    match i {
+        Ok(()) => "0".to_string(),
+        Err(e) => errno_name(*e as i32),
+    }
 }
 
 /// Maps writability + SO_ERROR to the connect outcome: waits up to `bound`
@@ -44,7 +61,7 @@ pub fn connect_result(fd: BorrowedFd<'_>, bound: Duration) -> io::Result<Connect
     }
     match so_error(fd)? {
         0 => Ok(ConnectOutcome::Connected),
-        e => Ok(ConnectOutcome::Failed(errno_name(e))),
+        e => Ok(ConnectOutcome::Failed(Errno::from_raw(e))),
     }
 }
 
@@ -55,21 +72,20 @@ pub fn naive_connected(fd: BorrowedFd<'_>, bound: Duration) -> io::Result<bool> 
 }
 
 /// Starts a non-blocking connect; returns the socket and connect's
-/// immediate result (`"0"`, `"EINPROGRESS"`, or another errno name).
+/// immediate result.
 pub fn start(
     addr: SocketAddr,
     setup: impl FnOnce(&Socket) -> io::Result<()>,
-) -> Probe<(Socket, String)> {
+) -> Probe<(Socket, Immediate)> {
     let s = ctx(
         "socket",
         Socket::new(Domain::for_address(addr), Type::STREAM, None),
     )?;
     ctx("O_NONBLOCK", s.set_nonblocking(true))?;
     ctx("socket options", setup(&s))?;
-    let immediate = match s.connect(&SockAddr::from(addr)) {
-        Ok(()) => "0".to_string(),
-        Err(e) => io_errno_name(&e),
-    };
+    let immediate = s
+        .connect(&SockAddr::from(addr))
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
     Ok((s, immediate))
 }
 
@@ -94,19 +110,18 @@ pub struct ConnectObservation {
 fn complete(
     case: &str,
     s: &Socket,
-    immediate: String,
+    immediate: Immediate,
     bound: Duration,
     t0: Instant,
 ) -> Probe<ConnectObservation> {
-    if immediate != "EINPROGRESS" {
-        let outcome = if immediate == "0" {
-            ConnectOutcome::Connected
-        } else {
-            ConnectOutcome::Failed(immediate.clone())
+    if immediate != Err(Errno::EINPROGRESS) {
+        let outcome = match immediate {
+            Ok(()) => ConnectOutcome::Connected,
+            Err(e) => ConnectOutcome::Failed(e),
         };
         return Ok(ConnectObservation {
             case: case.into(),
-            immediate,
+            immediate: immediate_name(&immediate),
             revents: String::new(),
             so_error: String::new(),
             outcome,
@@ -121,11 +136,11 @@ fn complete(
     } else if err == 0 {
         ConnectOutcome::Connected
     } else {
-        ConnectOutcome::Failed(errno_name(err))
+        ConnectOutcome::Failed(Errno::from_raw(err))
     };
     Ok(ConnectObservation {
         case: case.into(),
-        immediate,
+        immediate: immediate_name(&immediate),
         revents: poll_flags(rev),
         so_error: errno_name(err),
         outcome,
@@ -182,10 +197,10 @@ pub struct NaiveObservation {
 pub fn naive_is_wrong() -> Probe<NaiveObservation> {
     let (_hold, addr) = closed_port()?;
     let (s, imm) = start(addr, |_| Ok(()))?;
-    if imm != "EINPROGRESS" {
+    if imm != Err(Errno::EINPROGRESS) {
         return Err(super::violation(
             ids::CONN_2,
-            format!("expected EINPROGRESS, got {imm}"),
+            format!("expected EINPROGRESS, got {}", immediate_name(&imm)),
         ));
     }
     let naive = ctx("poll", naive_connected(s.as_fd(), LOOPBACK_BOUND))?;
@@ -200,7 +215,7 @@ pub fn naive_is_wrong() -> Probe<NaiveObservation> {
     })?;
     expect(
         ids::CONN_2,
-        o.connect_result == ConnectOutcome::Failed("ECONNREFUSED".into()),
+        o.connect_result == ConnectOutcome::Failed(Errno::ECONNREFUSED),
         || {
             format!(
                 "connect_result should report ECONNREFUSED, got {:?}",
@@ -256,7 +271,7 @@ pub fn no_route() -> Probe<ConnectObservation> {
     })??;
     expect(
         ids::CONN_4,
-        o.outcome == ConnectOutcome::Failed("ENETUNREACH".into()),
+        o.outcome == ConnectOutcome::Failed(Errno::ENETUNREACH),
         || {
             format!(
                 "expected ENETUNREACH, got immediate {} / outcome {:?}",
@@ -372,7 +387,7 @@ pub fn dropped_syn() -> Probe<DroppedSynObservation> {
     })?;
     expect(
         ids::CONN_5,
-        o.outcome == ConnectOutcome::Failed("ETIMEDOUT".into()),
+        o.outcome == ConnectOutcome::Failed(Errno::ETIMEDOUT),
         || {
             format!(
             "expected SO_ERROR = ETIMEDOUT within {TIMEOUT_BOUND:?}, got {:?} (revents {}) after {} ms",
@@ -382,7 +397,7 @@ pub fn dropped_syn() -> Probe<DroppedSynObservation> {
     )?;
     expect(
         ids::CONN_5,
-        arp.outcome == ConnectOutcome::Failed("EHOSTUNREACH".into()),
+        arp.outcome == ConnectOutcome::Failed(Errno::EHOSTUNREACH),
         || {
             format!(
             "unanswered ARP: expected SO_ERROR = EHOSTUNREACH within {TIMEOUT_BOUND:?}, got {:?} (immediate {}) after {} ms",

@@ -15,6 +15,7 @@
 pub mod accept_exhaustion;
 pub mod accept_loop;
 pub mod connect;
+pub mod fd_limit;
 pub mod fingerprint;
 pub mod netns;
 pub mod pipe_atime;
@@ -36,6 +37,7 @@ pub mod ids {
     pub const RST_2: RuleId = RuleId("KN-RST-2");
     pub const RST_3: RuleId = RuleId("KN-RST-3");
     pub const RST_4: RuleId = RuleId("KN-RST-4");
+    pub const RST_5: RuleId = RuleId("KN-RST-5");
     pub const CONN_1: RuleId = RuleId("KN-CONN-1");
     pub const CONN_2: RuleId = RuleId("KN-CONN-2");
     pub const CONN_3: RuleId = RuleId("KN-CONN-3");
@@ -56,7 +58,7 @@ pub mod ids {
     pub const FP_1: RuleId = RuleId("KN-FP-1");
 
     pub const ALL: &[RuleId] = &[
-        RST_1, RST_2, RST_3, RST_4, CONN_1, CONN_2, CONN_3, CONN_4, CONN_5, CONN_6, PIPE_1, PIPE_2,
+        RST_1, RST_2, RST_3, RST_4, RST_5, CONN_1, CONN_2, CONN_3, CONN_4, CONN_5, CONN_6, PIPE_1, PIPE_2,
         PIPE_3, PIPE_4, EMFILE_1, EMFILE_2, ENFILE_1, RPS_1, RPS_2, RPS_3, BUF_1, FP_1,
     ];
 }

@@ -15,6 +15,21 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Whether this process can make a [`Netns`]: `ip netns add` needs root
+/// (CAP_SYS_ADMIN for unshare/mount) and iproute2's `ip` on PATH. `Err`
+/// says what is missing, for a `SKIP <id>: <reason>` line.
+pub fn capability() -> Result<(), String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err("needs root (effective uid 0)".into());
+    }
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("ip").is_file()));
+    if !on_path {
+        return Err("needs `ip` (iproute2) on PATH".into());
+    }
+    Ok(())
+}
+
 /// A named network namespace that exists as long as this value.
 pub struct Netns {
     name: String,

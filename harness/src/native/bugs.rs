@@ -1,6 +1,12 @@
 //! Planted bugs: deliberate deviations from the rules, selectable at
 //! construction, so the suite can show that it catches each one. With no bug
 //! selected the runtime follows the rules exactly.
+//!
+//! Most bugs break a port rule and the lockstep property finds them
+//! (`suite/tests/planted_bugs.rs`). Some break how the runtime handles the
+//! kernel (`KN-…` rules) on paths the lockstep cases never take (a refused
+//! connect, running out of fds); [`PlantedBug::detection`] names the test that catches those,
+//! so no list of bugs claims a catch that cannot happen.
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +29,24 @@ pub enum PlantedBug {
     LeakAcceptedFd,
     /// MQ-3: msgq busy at `size >= high_msgq` instead of `>`.
     MsgqBusyAtGe,
+    /// KN-CONN-2: a nonblocking connect counts as connected once the socket
+    /// is writable; SO_ERROR is never read, so a refused connect opens a port.
+    WritableIsConnected,
+    /// KN-EMFILE-2: on EMFILE the accept path retries at once instead of
+    /// pausing, so it wakes up again and again while the process is out of
+    /// fds (the listener stays readable).
+    AcceptSpinsOnEmfile,
+}
+
+/// How the suite catches a planted bug.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detection {
+    /// The lockstep property finds it (`suite/tests/planted_bugs.rs`) and
+    /// blames [`PlantedBug::rule`].
+    Lockstep,
+    /// The lockstep property cannot reach it (`why`); the test file `test`
+    /// (a path in the workspace) catches it under [`PlantedBug::rule`].
+    Outside { test: &'static str, why: &'static str },
 }
 
 impl PlantedBug {
@@ -35,7 +59,29 @@ impl PlantedBug {
         PlantedBug::DropOnSendTimeout,
         PlantedBug::LeakAcceptedFd,
         PlantedBug::MsgqBusyAtGe,
+        PlantedBug::WritableIsConnected,
+        PlantedBug::AcceptSpinsOnEmfile,
     ];
+
+    /// The bugs the lockstep property can find, in [`PlantedBug::ALL`] order.
+    pub fn lockstep() -> impl Iterator<Item = PlantedBug> {
+        PlantedBug::ALL.iter().copied().filter(|b| b.detection() == Detection::Lockstep)
+    }
+
+    /// How the suite catches this bug.
+    pub fn detection(self) -> Detection {
+        match self {
+            PlantedBug::WritableIsConnected => Detection::Outside {
+                test: "harness/tests/native_connect.rs",
+                why: "every lockstep case connects the port under test to a listening peer, so no connect is ever refused",
+            },
+            PlantedBug::AcceptSpinsOnEmfile => Detection::Outside {
+                test: "harness/tests/native_accept_exhaustion.rs",
+                why: "exhausting fds needs RLIMIT_NOFILE lowered in a child process, which lockstep cases never do",
+            },
+            _ => Detection::Lockstep,
+        }
+    }
 
     /// The stable kebab-case name used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -47,6 +93,8 @@ impl PlantedBug {
             PlantedBug::DropOnSendTimeout => "drop-on-send-timeout",
             PlantedBug::LeakAcceptedFd => "leak-accepted-fd",
             PlantedBug::MsgqBusyAtGe => "msgq-busy-ge",
+            PlantedBug::WritableIsConnected => "writable-is-connected",
+            PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
         }
     }
 
@@ -61,6 +109,8 @@ impl PlantedBug {
             PlantedBug::DropOnSendTimeout => ids::TO_1,
             PlantedBug::LeakAcceptedFd => ids::PT_2,
             PlantedBug::MsgqBusyAtGe => ids::MQ_3,
+            PlantedBug::WritableIsConnected => crate::kernel::ids::CONN_2,
+            PlantedBug::AcceptSpinsOnEmfile => crate::kernel::ids::EMFILE_2,
         }
     }
 }
@@ -116,5 +166,21 @@ mod tests {
             assert_eq!(b.to_string(), b.name());
         }
         assert!("nope".parse::<PlantedBug>().is_err());
+    }
+
+    #[test]
+    fn lockstep_bugs_break_port_rules_and_the_others_kernel_rules() {
+        for b in PlantedBug::ALL {
+            let kernel_rule = b.rule().0.starts_with("KN-");
+            match b.detection() {
+                Detection::Lockstep => assert!(!kernel_rule, "{b}: lockstep blames port rules only"),
+                Detection::Outside { test, why } => {
+                    assert!(kernel_rule, "{b}: a port rule's bug should be caught by lockstep");
+                    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(test);
+                    assert!(path.is_file(), "{b}: {test} does not exist");
+                    assert!(!why.is_empty());
+                }
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! timer and the delayed flush, over a nonblocking kernel socket.
 
 use super::bugs::{Faults, PlantedBug};
+use super::close_mode::{drain_input, CloseMode};
 use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -58,11 +59,16 @@ pub struct TcpDriver {
     closed_by_timeout: bool,
     /// The port was closed with output pending: flush, then close (CL-1).
     closing: bool,
+    /// What closing the socket does with unread input (CL-3, KN-RST-5).
+    close_mode: CloseMode,
+    /// Input read and discarded when the socket was closed
+    /// ([`CloseMode::DrainInput`]).
+    discarded_on_close: Bytes,
 }
 
 impl TcpDriver {
     /// Take over a connected socket; registers read interest under `token`.
-    pub fn new(mut sock: TcpStream, token: Token, registry: &Registry) -> io::Result<Self> {
+    pub fn new(mut sock: TcpStream, token: Token, close_mode: CloseMode, registry: &Registry) -> io::Result<Self> {
         registry.register(&mut sock, token, Interest::READABLE)?;
         Ok(TcpDriver {
             sock: Some(sock),
@@ -77,6 +83,8 @@ impl TcpDriver {
             readable: false,
             closed_by_timeout: false,
             closing: false,
+            close_mode,
+            discarded_on_close: Bytes::ZERO,
         })
     }
 
@@ -288,10 +296,17 @@ impl TcpDriver {
         }
     }
 
-    /// Close the socket, dropping anything still queued.
+    /// Close the socket, dropping anything still queued; in
+    /// [`CloseMode::DrainInput`] the input the kernel holds is read and
+    /// discarded first, so the close sends FIN rather than RST (KN-RST-5).
     pub fn close_socket(&mut self, registry: &Registry) {
         if let Some(mut s) = self.sock.take() {
             let _ = registry.deregister(&mut s);
+            if self.close_mode == CloseMode::DrainInput {
+                let held = super::sys::bytes_readable(s.as_raw_fd()).unwrap_or(0);
+                let n = drain_input(&s, held);
+                self.discarded_on_close = Bytes(self.discarded_on_close.0 + n);
+            }
         }
         self.queue.clear();
         self.write_selected = false;
@@ -367,6 +382,12 @@ impl TcpDriver {
         if registry.reregister(sock, self.token, interest).is_ok() {
             self.write_selected = on;
         }
+    }
+
+    /// Input read and discarded when the socket was closed (0 in
+    /// [`CloseMode::Plain`]).
+    pub fn discarded_on_close(&self) -> Bytes {
+        self.discarded_on_close
     }
 
     /// Bytes the kernel holds for this socket to read (FIONREAD).

@@ -12,6 +12,10 @@
 //! - [`options`]: setopts (OPT-*), written independently of `reference::options`.
 //! - [`lock`]: the port lock another scheduler may hold (MQ-1).
 //! - [`clock`]: the injectable clock (virtual for the harness, monotonic in production).
+//! - [`close_mode`]: what closing a socket does with unread input (CL-3, KN-RST-5).
+//! - [`connect`]: nonblocking connect, its outcome from SO_ERROR (KN-CONN-1/2).
+//! - [`listen_port`]: the listen port's accept path, paused rather than
+//!   spinning when the process is out of fds (KN-EMFILE-1/2).
 //! - [`bugs`]: planted bugs.
 //! - [`sut`]: the [`crate::sut::SystemUnderTest`] adapter: the peer socket,
 //!   the listener's clients, and why the peer's window is clamped.
@@ -25,7 +29,10 @@
 
 pub mod bugs;
 pub mod clock;
+pub mod close_mode;
+pub mod connect;
 pub mod driver_queue;
+pub mod listen_port;
 pub mod lock;
 pub mod options;
 pub mod port;
@@ -37,7 +44,9 @@ pub mod runtime;
 pub mod sut;
 mod sys;
 
-pub use bugs::PlantedBug;
+pub use bugs::{Detection, PlantedBug};
 pub use clock::{Clock, InstantClock, VirtualClock};
+pub use close_mode::CloseMode;
+pub use listen_port::AcceptPolicy;
 pub use runtime::Runtime;
 pub use sut::{NativeFactory, NativeSut};

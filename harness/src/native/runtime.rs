@@ -6,36 +6,35 @@
 
 use super::bugs::{Faults, PlantedBug};
 use super::clock::Clock;
+use super::close_mode::CloseMode;
+use super::connect::connect_nonblocking;
 use super::driver_queue::{Output, TcpDriver, Unbusy};
+use super::listen_port::{AcceptPolicy, ListenPort};
 use super::options::{inherit_from_listener, setopts};
 use super::port::TcpPort;
 use super::port_table::{PortId, PortTable};
 use super::port_task::Task;
 use super::process::{Command, Processes};
 use super::receive;
-use super::sys::{self, Want};
-use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use super::sys;
+use crate::kernel::accept_loop::Stats;
+use mio::net::TcpStream;
+use mio::{Events, Poll, Token};
 use reference::choice::{Activity, Choice};
 use reference::observation::{Busy, OwnerMsg, Posix, SendResult, SenderStatus};
 use reference::op::SendFlags;
 use reference::options::{Opt, PortOptions};
 use reference::units::{payload, Bytes, SenderId};
-use socket2::{Domain, Protocol, Socket, Type};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// Poller token of the port under test.
 const SUBJECT: Token = Token(0);
-/// Poller token of the listen port.
-const LISTENER: Token = Token(1);
 /// A quiescence that runs more activities than this is a runtime bug.
 const MAX_ACTIVITIES: usize = 1_000_000;
-/// Failure bound of a loopback connect.
-const CONNECT_BOUND: Duration = Duration::from_secs(5);
 
 /// A failure of the runtime itself (I/O in the machinery, a bound exceeded,
 /// a misuse), as opposed to a port operation's result.
@@ -78,6 +77,11 @@ pub struct SocketOpts {
     pub nodelay: bool,
     /// TCP_MAXSEG, set before connecting.
     pub mss: Option<u32>,
+    /// What closing the port does with input it never read: by default
+    /// close as inet_drv does (RST when input was unread, CL-3);
+    /// [`CloseMode::DrainInput`] discards it first so the peer sees FIN
+    /// (KN-RST-5).
+    pub close_mode: CloseMode,
 }
 
 /// What an accept did.
@@ -119,15 +123,9 @@ enum Slot {
     /// The listen port (it lives in [`Runtime::listener`]).
     Listener,
     /// A port made by accept.
-    Accepted { _sock: TcpStream, _opts: PortOptions },
+    Accepted { sock: TcpStream, _opts: PortOptions },
     /// A port opened by connect besides the port under test.
     Extra { _sock: TcpStream },
-}
-
-#[derive(Debug)]
-struct ListenPort {
-    sock: TcpListener,
-    opts: PortOptions,
 }
 
 /// The native port runtime.
@@ -139,6 +137,8 @@ pub struct Runtime {
     table: PortTable<Slot>,
     subject: Option<TcpPort>,
     listener: Option<ListenPort>,
+    /// How the listen port's accept path waits out fd exhaustion.
+    accept_policy: AcceptPolicy,
     /// Accepted ports, most recent last.
     accepted: Vec<PortId>,
     procs: Processes,
@@ -177,6 +177,7 @@ impl Runtime {
             table: PortTable::with_capacity(table_capacity),
             subject: None,
             listener: None,
+            accept_policy: AcceptPolicy::default(),
             accepted: Vec::new(),
             procs: Processes::new(senders),
             mailbox: Vec::new(),
@@ -192,11 +193,9 @@ impl Runtime {
     pub fn listen(&mut self, addr: SocketAddr, options: &[Opt]) -> Result<SocketAddr, OpenError> {
         self.table.check_free().map_err(|_| OpenError::SystemLimit)?;
         let opts = setopts(&PortOptions::default(), options).map(|o| o.options).unwrap_or_default();
-        let mut sock = TcpListener::bind(addr)?;
-        self.poll.registry().register(&mut sock, LISTENER, Interest::READABLE)?;
-        let local = sock.local_addr()?;
+        let (port, local) = ListenPort::bind(addr, opts, self.accept_policy, self.faults)?;
         self.table.insert(Slot::Listener).map_err(|_| OpenError::SystemLimit)?;
-        self.listener = Some(ListenPort { sock, opts });
+        self.listener = Some(port);
         Ok(local)
     }
 
@@ -204,8 +203,8 @@ impl Runtime {
     /// one setopts (an invalid list leaves the defaults).
     pub fn connect(&mut self, addr: SocketAddr, sock_opts: SocketOpts, options: &[Opt]) -> Result<(), OpenError> {
         self.table.check_free().map_err(|_| OpenError::SystemLimit)?;
-        let stream = connect_nonblocking(addr, sock_opts)?;
-        let driver = TcpDriver::new(stream, SUBJECT, self.poll.registry())?;
+        let stream = connect_nonblocking(addr, sock_opts, self.faults)?;
+        let driver = TcpDriver::new(stream, SUBJECT, sock_opts.close_mode, self.poll.registry())?;
         let id = self.table.insert(Slot::Subject).map_err(|_| OpenError::SystemLimit)?;
         let mut opts = PortOptions::default();
         if let Ok(out) = setopts(&opts, options) {
@@ -222,29 +221,40 @@ impl Runtime {
     /// socket is created.
     pub fn open_extra(&mut self, addr: SocketAddr) -> Result<(), OpenError> {
         self.table.check_free().map_err(|_| OpenError::SystemLimit)?;
-        let sock = connect_nonblocking(addr, SocketOpts::default())?;
+        let sock = connect_nonblocking(addr, SocketOpts::default(), self.faults)?;
         self.table.insert(Slot::Extra { _sock: sock }).map_err(|_| OpenError::SystemLimit)?;
         Ok(())
+    }
+
+    /// Set how the listen port's accept path waits out fd exhaustion
+    /// (KN-EMFILE-2); takes effect at the next [`Runtime::listen`].
+    pub fn set_accept_policy(&mut self, policy: AcceptPolicy) {
+        self.accept_policy = policy;
     }
 
     /// `gen_tcp:accept` on the listen port: take the next connection (waiting
     /// for it at most `bound`), then create its port (PT-2, OPT-6).
     pub fn accept(&mut self, bound: Duration) -> Result<Accepted, RuntimeError> {
-        let deadline = Instant::now() + bound;
-        let sock = loop {
-            let listener = self.listener.as_ref().ok_or_else(|| RuntimeError("no listen port".into()))?;
-            match listener.sock.accept() {
-                Ok((sock, _)) => break sock,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(RuntimeError(format!("accept: no connection within {bound:?}")));
-                    }
-                    self.poll_io(Some(left))?;
-                }
-                Err(e) => return Err(e.into()),
+        match self.try_accept(bound)? {
+            Some(a) => Ok(a),
+            None => {
+                let paused = self.listener.as_ref().is_some_and(ListenPort::is_paused);
+                Err(RuntimeError(format!(
+                    "accept: no connection within {bound:?}{}",
+                    if paused { " (out of file descriptors: accept paused, connections wait in the kernel's queue)" } else { "" }
+                )))
             }
-        };
+        }
+    }
+
+    /// Like [`Runtime::accept`], but `Ok(None)` when no connection was
+    /// accepted within `wait` (zero: only one that is ready now). Out of
+    /// fds, the accept path pauses instead of spinning and the connection
+    /// stays queued (KN-EMFILE-1/2): it is accepted once the runtime
+    /// releases an fd, or at the policy's retry.
+    pub fn try_accept(&mut self, wait: Duration) -> Result<Option<Accepted>, RuntimeError> {
+        let listener = self.listener.as_mut().ok_or_else(|| RuntimeError("no listen port".into()))?;
+        let Some(sock) = listener.next_connection(wait)? else { return Ok(None) };
         if self.table.is_full() {
             // PT-2: the port cannot be created; the accepted fd is closed.
             if self.faults.has(PlantedBug::LeakAcceptedFd) {
@@ -252,24 +262,55 @@ impl Runtime {
             } else {
                 drop(sock);
             }
-            return Ok(Accepted::SystemLimit);
+            return Ok(Some(Accepted::SystemLimit));
         }
-        let listener = self.listener.as_ref().expect("listener checked above");
         let opts = inherit_from_listener(&listener.opts);
         let id = self
             .table
-            .insert(Slot::Accepted { _sock: sock, _opts: opts })
+            .insert(Slot::Accepted { sock, _opts: opts })
             .map_err(|_| RuntimeError("table full after check".into()))?;
         self.accepted.push(id);
-        Ok(Accepted::Port(opts))
+        Ok(Some(Accepted::Port(opts)))
     }
 
-    /// Close the most recently accepted port (PT-4). Returns whether there was one.
-    pub fn close_accepted(&mut self) -> bool {
-        match self.accepted.pop() {
-            Some(id) => self.table.remove(id).is_some(),
-            None => false,
+    /// Close the most recently accepted port (PT-4). Returns whether there
+    /// was one.
+    pub fn close_accepted(&mut self) -> Result<bool, RuntimeError> {
+        let Some(id) = self.accepted.pop() else { return Ok(false) };
+        let closed = self.table.remove(id).is_some();
+        if closed {
+            self.fd_released()?;
         }
+        Ok(closed)
+    }
+
+    /// What the listen port's accept path did (wakeups, accepts, EMFILEs,
+    /// pauses), and whether it is paused now.
+    pub fn accept_stats(&self) -> Option<(Stats, bool)> {
+        self.listener.as_ref().map(|l| (l.stats(), l.is_paused()))
+    }
+
+    /// The listen port's socket, e.g. to wait until a connection is queued.
+    pub fn listener_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.listener.as_ref().map(ListenPort::listener)
+    }
+
+    /// The peer address of the most recently accepted port.
+    pub fn accepted_peer(&self) -> Option<SocketAddr> {
+        let id = *self.accepted.last()?;
+        match self.table.get(id)? {
+            Slot::Accepted { sock, .. } => sock.peer_addr().ok(),
+            _ => None,
+        }
+    }
+
+    /// The runtime closed a socket: an accept path paused on EMFILE can
+    /// resume now rather than at its next retry (KN-EMFILE-2).
+    fn fd_released(&mut self) -> Result<(), RuntimeError> {
+        if let Some(l) = self.listener.as_mut() {
+            l.fd_released()?;
+        }
+        Ok(())
     }
 
     // ----- the port under test: owner operations ---------------------------------------------
@@ -399,10 +440,14 @@ impl Runtime {
         let resume = msgq_was_busy && !port.driver.is_busy();
         let resumed = if resume { port.suspended.drain() } else { Vec::new() };
         port.driver.close(self.poll.registry());
+        let socket_closed = !port.driver.is_open();
         for t in aborted {
             self.complete(t.sender, SendResult::Error(Posix::Closed));
         }
         self.procs.make_runnable(resumed);
+        if socket_closed {
+            self.fd_released()?;
+        }
         Ok(())
     }
 
@@ -435,6 +480,12 @@ impl Runtime {
             Some(p) => p.driver.bytes_readable(),
             None => Ok(None),
         }
+    }
+
+    /// Input of the port under test read and discarded when its socket was
+    /// closed ([`CloseMode::DrainInput`], KN-RST-5); 0 otherwise.
+    pub fn input_discarded_on_close(&self) -> Bytes {
+        self.subject.as_ref().map_or(Bytes::ZERO, |p| p.driver.discarded_on_close())
     }
 
     /// The raw fd of the port under test's socket, while open.
@@ -493,7 +544,15 @@ impl Runtime {
             self.poll_io(Some(Duration::ZERO))?;
             match self.next_activity() {
                 None => return Ok(()),
-                Some(a) => self.run(a),
+                Some(a) => {
+                    let open_before = self.subject_fd().is_some();
+                    self.run(a);
+                    // A flushed close (CL-1) or send_timeout_close (TO-3)
+                    // closed the socket.
+                    if open_before && self.subject_fd().is_none() {
+                        self.fd_released()?;
+                    }
+                }
             }
         }
         Err(RuntimeError(format!("no quiescence after {MAX_ACTIVITIES} activities")))
@@ -642,32 +701,4 @@ impl Runtime {
         self.procs.set_idle(s);
         self.trace.completed.push((s, r));
     }
-}
-
-/// A nonblocking connect on loopback: EINPROGRESS, wait for writability
-/// (bounded), then SO_ERROR.
-fn connect_nonblocking(addr: SocketAddr, o: SocketOpts) -> io::Result<TcpStream> {
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    sock.set_nonblocking(true)?;
-    sock.set_cloexec(true)?;
-    if let Some(n) = o.sndbuf {
-        sock.set_send_buffer_size(n)?;
-    }
-    sock.set_tcp_nodelay(o.nodelay)?;
-    if let Some(m) = o.mss {
-        sock.set_tcp_mss(m)?;
-    }
-    match sock.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-            if !sys::wait_ready(&sock, Want::Write, CONNECT_BOUND)? {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "connect did not complete"));
-            }
-            if let Some(e) = sock.take_error()? {
-                return Err(e);
-            }
-        }
-        Err(e) => return Err(e),
-    }
-    Ok(TcpStream::from_std(std::net::TcpStream::from(sock)))
 }

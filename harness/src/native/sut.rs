@@ -69,6 +69,8 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::DropOnSendTimeout) => "native+drop-on-send-timeout",
             Some(PlantedBug::LeakAcceptedFd) => "native+leak-accepted-fd",
             Some(PlantedBug::MsgqBusyAtGe) => "native+msgq-busy-ge",
+            Some(PlantedBug::WritableIsConnected) => "native+writable-is-connected",
+            Some(PlantedBug::AcceptSpinsOnEmfile) => "native+accept-spins-on-emfile",
         }
     }
 
@@ -116,7 +118,7 @@ impl NativeSut {
 
         let peer_listener = peer_listener()?;
         let peer_addr = peer_listener.local_addr()?;
-        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, mss: PORT_MSS }, &setup.options)
+        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, mss: PORT_MSS, ..SocketOpts::default() }, &setup.options)
             .map_err(|e| open_err("connect", e))?;
         let peer = accept_bounded(&peer_listener)?;
         Ok(NativeSut {
@@ -259,7 +261,7 @@ impl NativeSut {
             }
             Op::Accept => Reply::Accept(self.accept()?),
             Op::CloseAccepted => {
-                self.rt.close_accepted();
+                self.rt.close_accepted().map_err(|e| sut_err("close accepted port", e))?;
                 self.clients.pop();
                 Reply::Closed(Ok(()))
             }

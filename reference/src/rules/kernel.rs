@@ -24,6 +24,9 @@ pub static RULES: &[Rule] = &[
     kernel("KN-RST-4",
         "All kernels: with SO_LINGER {on, 0} and unread data, the unread-data branch wins: RST counted as TCPAbortOnClose (not TCPAbortOnData).",
         "net/ipv4/tcp.c __tcp_close(): unread data is checked before zero linger (\"Check zero linger _after_ checking for unread data\")"),
+    kernel("KN-RST-5",
+        "All kernels: FIN or RST is decided inside close() from the receive queue at that moment, so a runtime that reads and discards a socket's pending input right before close() (the native runtime's CloseMode::DrainInput) closes with FIN although its owner never read that input: the peer reads EOF (no ECONNRESET) and TCPAbortOnClose does not rise. Closed without the drain, the same socket resets the peer (KN-RST-1). Input arriving after the drain still resets.",
+        "net/ipv4/tcp.c __tcp_close(): sk_receive_queue is walked at close time (data_was_unread -> LINUX_MIB_TCPABORTONCLOSE, tcp_send_active_reset; else tcp_close_state()/tcp_send_fin()); harness/src/native/close_mode.rs; seed \"TCP链接主动关闭不发fin包奇怪行为分析\" (the squid drain loop)"),
     // --- non-blocking connect ----------------------------------------------------------------
     kernel("KN-CONN-1",
         "All kernels: non-blocking connect to a closed loopback port returns EINPROGRESS (never an immediate ECONNREFUSED); the socket then polls POLLOUT|POLLERR|POLLHUP and SO_ERROR is ECONNREFUSED.",
