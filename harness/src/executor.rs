@@ -178,7 +178,17 @@ impl Lockstep<'_> {
         for _ in 0..DRAIN_ROUNDS {
             let flushing = self.model.queued() > Bytes::ZERO && self.model.socket_open();
             if !flushing && self.model.peer_unread() == Bytes::ZERO {
-                return Ok(());
+                if !self.model.close_pending() {
+                    return Ok(());
+                }
+                // DIFF-INET-3: the closing process has yet to run; it
+                // answers the adapter when done (an event AwaitIo waits for).
+                idle_rounds += 1;
+                if idle_rounds > 2 {
+                    return Err(self.stuck());
+                }
+                self.step(&Op::AwaitIo)?;
+                continue;
             }
             let got = self.step(&Op::PeerRead { max: Bytes(1 << 16) })?;
             let progressed = matches!(got.reply, Reply::Peer(PeerRead::Data(_)));
@@ -189,7 +199,7 @@ impl Lockstep<'_> {
                 // The read itself may have settled it (an RST ends the stream).
                 let flushing = self.model.queued() > Bytes::ZERO && self.model.socket_open();
                 if !flushing && self.model.peer_unread() == Bytes::ZERO {
-                    return Ok(());
+                    continue;
                 }
                 idle_rounds += 1;
                 if idle_rounds > 2 {
@@ -215,9 +225,10 @@ impl Lockstep<'_> {
             kind: FailureKind::Divergence {
                 rule: ids::ST_1,
                 what: format!(
-                    "drain made no progress: {} queued, {} accepted by the kernel but never read by the peer",
+                    "drain made no progress: {} queued, {} accepted by the kernel but never read by the peer{}",
                     self.model.queued(),
-                    self.model.peer_unread()
+                    self.model.peer_unread(),
+                    if self.model.close_pending() { ", a pending close that never completed (DIFF-INET-3)" } else { "" }
                 ),
             },
         }

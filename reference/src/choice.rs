@@ -23,6 +23,10 @@ pub enum Activity {
     Resume(SenderId),
     /// The send timer fired (TO-1/TO-3).
     SendTimeout,
+    /// A gen_tcp:close that waited for the queue to empty went on and
+    /// closed the port (DIFF-INET-3; the closing process runs on its own
+    /// schedule).
+    PendingClose,
 }
 
 /// One choice, in the order the system under test made it.

@@ -69,13 +69,14 @@ fn msgq_limit(v: i64) -> Result<usize, Posix> {
     }
 }
 
-/// Apply `list` to `current` as one setopts. On error nothing is applied.
-pub fn setopts(current: &PortOptions, list: &[Opt]) -> Result<SetOptsOutcome, Posix> {
-    let cmds = list.iter().map(decode).collect::<Result<Vec<Cmd>, Posix>>()?;
+/// Apply `list` to `current` as one setopts. On error (OPT-3, RX-3) the
+/// options applied before the invalid one stay applied: `Err` carries them.
+pub fn setopts(current: &PortOptions, list: &[Opt]) -> Result<SetOptsOutcome, (Posix, SetOptsOutcome)> {
     let mut opts = *current;
     let mut passive_notice = false;
     // OPT-5: the driver receives the list reversed, so the first listed wins.
-    for cmd in cmds.into_iter().rev() {
+    for opt in list.iter().rev() {
+        let cmd = decode(opt).map_err(|e| (e, SetOptsOutcome { options: opts, passive_notice }))?;
         match cmd {
             Cmd::High(v) => {
                 // OPT-1
@@ -111,7 +112,9 @@ pub fn setopts(current: &PortOptions, list: &[Opt]) -> Result<SetOptsOutcome, Po
                     _ => 0,
                 };
                 let sum = count + i64::from(n);
-                let sum = i16::try_from(sum).map_err(|_| Posix::Einval)?;
+                let Ok(sum) = i16::try_from(sum) else {
+                    return Err((Posix::Einval, SetOptsOutcome { options: opts, passive_notice }));
+                };
                 if sum > 0 {
                     opts.active = Active::Count(sum);
                     passive_notice = false;
@@ -147,7 +150,7 @@ mod tests {
     use super::*;
 
     fn apply(list: &[Opt]) -> Result<PortOptions, Posix> {
-        setopts(&PortOptions::default(), list).map(|o| o.options)
+        setopts(&PortOptions::default(), list).map(|o| o.options).map_err(|(e, _)| e)
     }
 
     #[test]
@@ -186,7 +189,7 @@ mod tests {
         let o2 = setopts(&o.options, &[Opt::Active(ActiveSetting::N(-3))]).unwrap();
         assert_eq!(o2.options.active, Active::Passive);
         assert!(o2.passive_notice);
-        assert_eq!(setopts(&o.options, &[Opt::Active(ActiveSetting::N(32767))]), Err(Posix::Einval));
+        assert_eq!(setopts(&o.options, &[Opt::Active(ActiveSetting::N(32767))]).map_err(|(e, _)| e), Err(Posix::Einval));
         let o3 = setopts(&PortOptions::default(), &[Opt::Active(ActiveSetting::True)]).unwrap();
         let o4 = setopts(&o3.options, &[Opt::Active(ActiveSetting::N(2))]).unwrap();
         assert_eq!(o4.options.active, Active::Count(2));

@@ -396,16 +396,16 @@ impl Runtime {
         if port.is_closed() {
             return Ok(Err(Posix::Einval));
         }
-        match setopts(&port.opts, list) {
-            Ok(out) => {
-                port.opts = out.options;
-                if out.passive_notice {
-                    self.mailbox.push(OwnerMsg::TcpPassive);
-                }
-                Ok(Ok(()))
-            }
-            Err(e) => Ok(Err(e)),
+        let (out, result) = match setopts(&port.opts, list) {
+            Ok(out) => (out, Ok(())),
+            // OPT-3: what came before the invalid option stays applied.
+            Err((e, partial)) => (partial, Err(e)),
+        };
+        port.opts = out.options;
+        if out.passive_notice {
+            self.mailbox.push(OwnerMsg::TcpPassive);
         }
+        Ok(result)
     }
 
     /// `inet:getopts/2`.
@@ -640,6 +640,9 @@ impl Runtime {
                 receive::ready_input(&mut port.driver, &mut port.opts, &mut self.mailbox, &mut self.trace.choices);
             }
             Activity::Task => self.run_task(),
+            // The native runtime closes at once (CL-1/CL-2); it never
+            // schedules this activity (variant otp-inet only).
+            Activity::PendingClose => {}
             Activity::Resume(_) => {
                 if let Some((s, cmd)) = self.procs.next_runnable() {
                     if let Some(r) = self.port_command(s, cmd) {

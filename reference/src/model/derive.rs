@@ -95,6 +95,10 @@ impl Model {
         let mut first_mismatch: Option<Mismatch> = None;
         let mut first_divergence: Option<Divergence> = None;
         let mut tried = 0;
+        let own_send = match op {
+            crate::op::Op::Send { sender, .. } if settle => Some(*sender),
+            _ => None,
+        };
         while let Some(prefix) = stack.pop() {
             if tried == DERIVE_BUDGET {
                 return if found.is_empty() { Err(Underived::Budget { tried }) } else { Ok(found) };
@@ -105,6 +109,9 @@ impl Model {
             match m.step_on(op, &mut c, settle) {
                 Ok(prediction) => {
                     if let Some(d) = m.unquiet.take() {
+                        if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
+                            eprintln!("derive: {prefix:?} -> unquiet {d}");
+                        }
                         first_divergence.get_or_insert(d);
                         continue;
                     }
@@ -122,6 +129,9 @@ impl Model {
                             }
                         }
                         Some(mm) => {
+                            if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
+                                eprintln!("derive: {prefix:?} -> {mm:?}");
+                            }
                             // Keep the candidate that agreed on the most fields.
                             if first_mismatch.as_ref().is_none_or(|b| field_rank(&mm) > field_rank(b)) {
                                 first_mismatch = Some(mm);
@@ -131,17 +141,24 @@ impl Model {
                 }
                 Err(d) => match c.need() {
                     None => {
+                        if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
+                            eprintln!("derive: {prefix:?} -> {d}");
+                        }
                         first_divergence.get_or_insert(d);
                     }
                     Some(need) => {
-                        if !m.consistent_so_far(observed) {
+                        if !m.consistent_so_far(observed, own_send) {
                             continue;
                         }
                         if !seen_needs.insert(format!("{need:?} {}", m.state_key())) {
                             continue;
                         }
+                        let cands = m.candidates(need, observed);
+                        if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
+                            eprintln!("derive: {prefix:?} needs {need:?}: {cands:?} (busy {} deadline {:?} queue {} open {})", m.busy, m.send_deadline, m.queue, m.socket_open);
+                        }
                         // Pushed in reverse so the preferred candidate runs first.
-                        for pick in m.candidates(need, observed).into_iter().rev() {
+                        for pick in cands.into_iter().rev() {
                             let mut next = prefix.clone();
                             next.push(pick);
                             stack.push(next);
@@ -162,8 +179,13 @@ impl Model {
 
     /// Partial results of a step that can still end in `observed`: sends
     /// completed and busy_port events so far are a prefix of the observed.
-    fn consistent_so_far(&self, observed: &Observation) -> bool {
-        let done: Vec<_> = self.completed.iter().map(|&(s, r, _)| (s, r)).collect();
+    /// (`own`: the op's sender, whose completion a settled step reports in
+    /// the reply instead.)
+    fn consistent_so_far(&self, observed: &Observation, own: Option<crate::units::SenderId>) -> bool {
+        let mut done: Vec<_> = self.completed.iter().map(|&(s, r, _)| (s, r)).collect();
+        if let Some(i) = own.and_then(|o| done.iter().position(|c| c.0 == o)) {
+            done.remove(i);
+        }
         observed.completed.starts_with(&done) && observed.busy_port_events.starts_with(&self.busy_port_events)
     }
 
@@ -180,6 +202,7 @@ impl Model {
             // One read takes what has arrived (PeerWrite ends once its bytes
             // are readable on the port's side).
             Need::Read => vec![Pick::Made(Choice::Read { got: self.input_pending() })],
+            Need::Activity if self.before_op => vec![Pick::Quiet, Pick::Made(Choice::Ran(Activity::SendTimeout))],
             Need::Activity => {
                 let mut v = vec![];
                 if self.mandatory_activity().is_none() {
@@ -187,7 +210,7 @@ impl Model {
                 }
                 let mut acts = vec![Activity::SendTimeout, Activity::DelayFlush];
                 acts.extend(self.resumable.front().map(|&s| Activity::Resume(s)));
-                acts.extend([Activity::Task, Activity::Input, Activity::Output]);
+                acts.extend([Activity::Task, Activity::Input, Activity::Output, Activity::PendingClose]);
                 v.extend(acts.into_iter().filter(|&a| self.activity_enabled(a)).map(|a| Pick::Made(Choice::Ran(a))));
                 v
             }
@@ -232,7 +255,7 @@ impl Model {
         format!(
             "{:?}",
             (
-                (self.opts, self.now, self.life, self.socket_open, self.reset, self.reset_reported),
+                (self.opts, self.now, self.life, self.socket_open, self.reset, self.reset_reported, self.before_op),
                 (self.queue, &self.out, self.written, self.peer_read, self.busy, self.busy_caller, self.send_deadline),
                 (self.flush_armed, &self.tasks, self.qsz, self.busy_msgq, self.lock_held),
                 (&self.senders, &self.suspended, &self.resumable, &self.input, self.input_received, &self.mailbox),

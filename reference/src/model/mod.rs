@@ -30,6 +30,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use stream::Stream;
 
+/// The largest send a generated `SendAt` resolves to.
+pub const SEND_AT_MAX: Bytes = Bytes(1 << 16);
+
 /// The model could not accept the system's choices: they contradict `rule`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Divergence {
@@ -98,6 +101,9 @@ pub struct Model {
     /// cannot see — and must have fired once virtual time passes its
     /// deadline (TO-1 then bounds it from above).
     real_clock: bool,
+    /// Deriving whether a real-clock timer fired before the op (only the
+    /// send timer can run then).
+    before_op: bool,
     opts: PortOptions,
     parallelism: bool,
     now: Millis,
@@ -165,6 +171,7 @@ impl Model {
         Ok(Model {
             variant: Variant::Reference,
             real_clock: false,
+            before_op: false,
             opts,
             parallelism: setup.parallelism,
             now: Millis(0),
@@ -261,7 +268,9 @@ impl Model {
                     crate::op::Mark::High => (self.opts.high, self.queue),
                     crate::op::Mark::HighMsgq => (self.opts.high_msgq, self.qsz),
                 };
-                let len = (target.0 as i64 - current.0 as i64 + delta as i64).max(0) as usize;
+                // A mark out of reach (a msgq limit that means "none",
+                // OPT-3) is not chased with gigabyte sends.
+                let len = (target.0 as i64 - current.0 as i64 + delta as i64).clamp(0, SEND_AT_MAX.0 as i64) as usize;
                 Op::Send { sender, len: Bytes(len), tag, flags }
             }
             ref other => other.clone(),
@@ -361,18 +370,40 @@ impl Model {
     fn step_on(&mut self, op: &Op, c: &mut Choices, settle: bool) -> Result<Prediction, Divergence> {
         self.completed.clear();
         self.busy_port_events.clear();
+        if settle && self.real_clock && self.activity_enabled(Activity::SendTimeout) {
+            // On the real clock an armed send timer may have fired before
+            // the op reached the port (the previous step took real time).
+            self.before_op = true;
+            let a = c.next_activity()?;
+            self.before_op = false;
+            match a {
+                None => {}
+                Some(Activity::SendTimeout) => self.send_timeout(),
+                Some(other) => return Err(Divergence::new(activity_rule(other), format!("{other:?} ran before the op"))),
+            }
+        }
         let (reply, reply_rule) = self.apply(op, c)?;
         if settle && !matches!(op, Op::Quiesce | Op::AwaitIo | Op::AdvanceTime { .. }) {
             self.decide(ids::SCHED_1);
             self.quiesce(c)?;
         }
-        self.queue_emptied();
         if !self.deferred.is_empty() {
-            if self.deferred.len() > 0 && !self.completed.is_empty() {
+            if !self.completed.is_empty() {
                 self.cross(ids::DIFF_INET_2);
             }
             let d = std::mem::take(&mut self.deferred);
             self.completed.extend(d);
+        }
+        let mut reply = reply;
+        let mut reply_rule = reply_rule;
+        if let (true, Op::Send { sender, .. }, Reply::Sent(None)) = (settle, op, &reply) {
+            // A system that settles within the step reports its own send's
+            // result in the reply when it finished before the step ended.
+            if let Some(i) = self.completed.iter().position(|c| c.0 == *sender) {
+                let (_, r, rule) = self.completed.remove(i);
+                reply = Reply::Sent(Some(r));
+                reply_rule = rule;
+            }
         }
         match c.leftover() {
             None => {}
@@ -425,6 +456,12 @@ impl Model {
                 }
                 Err(rej) => {
                     self.cross(rej.rule);
+                    // What came before the invalid option stays applied.
+                    self.cross_options(opts);
+                    self.opts = rej.options;
+                    if rej.went_passive {
+                        self.mailbox.push(OwnerMsg::TcpPassive);
+                    }
                     (Reply::SetOpts(Err(crate::observation::Posix::Einval)), rej.rule)
                 }
             },
@@ -483,6 +520,7 @@ impl Model {
             Activity::Task => self.runnable_task().is_some(),
             Activity::Resume(s) => self.resumable.front() == Some(&s),
             Activity::SendTimeout if self.real_clock => self.busy && self.send_deadline.is_some(),
+            Activity::PendingClose => self.close_pending(),
             Activity::SendTimeout => self.timeout_due(),
         }
     }
@@ -514,6 +552,10 @@ impl Model {
             Activity::Resume(s) => self.resume(s, c),
             Activity::SendTimeout => {
                 self.send_timeout();
+                Ok(())
+            }
+            Activity::PendingClose => {
+                self.close_now();
                 Ok(())
             }
         }
@@ -576,5 +618,6 @@ fn activity_rule(a: Activity) -> RuleId {
         Activity::Task => ids::MQ_5,
         Activity::Resume(_) => ids::SND_4,
         Activity::SendTimeout => ids::TO_1,
+        Activity::PendingClose => ids::DIFF_INET_3,
     }
 }

@@ -55,15 +55,13 @@ impl Model {
     }
 
     /// DIFF-INET-3: the queue a pending gen_tcp:close waited for is empty
-    /// (flushed, or dropped by send_timeout_close): the close goes on, once
-    /// the closing process runs — after senders the flush resumed.
-    pub(super) fn queue_emptied(&mut self) {
-        if self.life == Life::Closing && self.queue == Bytes::ZERO {
-            self.close_now();
-        }
+    /// (flushed, or dropped by send_timeout_close): the close may go on,
+    /// once the closing process runs (`Activity::PendingClose`).
+    pub fn close_pending(&self) -> bool {
+        self.life == Life::Closing && self.queue == Bytes::ZERO
     }
 
-    fn close_now(&mut self) -> (Reply, RuleId) {
+    pub(super) fn close_now(&mut self) -> (Reply, RuleId) {
         self.life = Life::Closed;
         self.cross(ids::CL_2);
         self.cross(ids::CL_1);
