@@ -38,7 +38,8 @@
     dummies = [],
     offset,                    % port_limit - table_capacity
     outstanding = #{},         % sender id => true while its send is in flight
-    waiting_since = #{},       % sender id => monotonic ms first seen waiting
+    waiting_since = #{},       % sender id => {virtual ms, monotonic ms} first seen waiting
+    vnow = 0,                  % the model's clock: the sum of advance_time's `by`
     send_timeout = infinity,   % current send_timeout of S (ms | infinity)
     timers = false,            % delay_send or send_timeout 0 ever set: barrier timers
     done = [],                 % [{Id, Result}] finished during the step, reversed
@@ -533,22 +534,26 @@ drain_owner(S, Acc, St) ->
 %% ---------------------------------------------------------------------------
 %% time
 
-%% The BEAM's clock cannot be advanced. advance_time{by} waits in real time,
-%% but only for an event it expects: when a sender is waiting on a busy port
-%% whose send_timeout T will have expired within `by` ms of virtual time
-%% (counted from when the adapter first saw the sender waiting), wait
-%% (bounded) for that sender's reply; otherwise return at once.
-advance_time(By, #st{send_timeout = T} = St) when is_integer(T) ->
-    Now = erlang:monotonic_time(millisecond),
-    Due = [{Id, Since + T} || {Id, Since} <- maps:to_list(St#st.waiting_since), Since + T =< Now + By],
+%% The BEAM's clock cannot be advanced. advance_time{by} moves the model's
+%% (virtual) clock and waits in real time, but only for an event it
+%% expects: when a sender has been waiting on a busy port since virtual
+%% time V and its send_timeout T is due by the new virtual time (V + T =<
+%% vnow + by), the real timer must fire: wait (bounded: T real ms after the
+%% sender was first seen waiting, plus ?BOUND) for that sender's reply.
+%% Otherwise return at once. (The real timer may fire earlier than the
+%% model's clock says; the model allows that, real_clock in `ready`.)
+advance_time(By, #st{send_timeout = T, vnow = V0} = St0) when is_integer(T) ->
+    V = V0 + By,
+    St = St0#st{vnow = V},
+    Due = [{Id, RealSince + T} || {Id, {VSince, RealSince}} <- maps:to_list(St#st.waiting_since), VSince + T =< V],
     case Due of
         [] -> settle(St);
         _ ->
             Deadline = lists:max([D || {_, D} <- Due]) + ?BOUND,
             wait_replies([Id || {Id, _} <- Due], Deadline, St)
     end;
-advance_time(_By, St) ->
-    settle(St).
+advance_time(By, St) ->
+    settle(St#st{vnow = St#st.vnow + By}).
 
 wait_replies(Ids, Deadline, St) ->
     St1 = settle(St),
@@ -698,7 +703,7 @@ note_waiting(St) ->
     Now = erlang:monotonic_time(millisecond),
     W = maps:fold(fun(Id, _, Acc) ->
                           case status(Id, St) of
-                              waiting -> maps:put(Id, maps:get(Id, St#st.waiting_since, Now), Acc);
+                              waiting -> maps:put(Id, maps:get(Id, St#st.waiting_since, {St#st.vnow, Now}), Acc);
                               _ -> Acc
                           end
                   end, #{}, St#st.outstanding),

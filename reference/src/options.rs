@@ -107,6 +107,11 @@ pub struct Applied {
 /// OPT-3 and RX-3: an invalid value makes the call return einval; the
 /// options applied before it (those listed after it) stay applied.
 pub fn setopts(current: PortOptions, list: &[Opt]) -> Result<Applied, Rejected> {
+    // RX-3: an {active,N} whose N itself is outside int16 is refused by
+    // prim_inet's encoder, before the driver applies anything.
+    if list.iter().any(|o| matches!(o, Opt::Active(ActiveSetting::N(n)) if i16::try_from(*n).is_err())) {
+        return Err(Rejected { rule: ids::RX_3, options: current, went_passive: false });
+    }
     let mut o = current;
     let mut went_passive = false;
     for opt in list.iter().rev() {
@@ -135,7 +140,9 @@ pub fn setopts(current: PortOptions, list: &[Opt]) -> Result<Applied, Rejected> 
             Opt::Active(a) => {
                 let (next, passive_now) = set_active(o.active, a).map_err(|rule| Rejected { rule, options: o, went_passive })?;
                 o.active = next;
-                went_passive = passive_now;
+                // RX-4: the tcp_passive message is sent as the count reaches
+                // zero; a later option in the list cannot take it back.
+                went_passive |= passive_now;
             }
         }
     }

@@ -74,6 +74,10 @@ fn msgq_limit(v: i64) -> Result<usize, Posix> {
 pub fn setopts(current: &PortOptions, list: &[Opt]) -> Result<SetOptsOutcome, (Posix, SetOptsOutcome)> {
     let mut opts = *current;
     let mut passive_notice = false;
+    // RX-3: an N outside int16 never reaches the driver: nothing applied.
+    if list.iter().any(|o| matches!(o, Opt::Active(ActiveSetting::N(n)) if i16::try_from(*n).is_err())) {
+        return Err((Posix::Einval, SetOptsOutcome { options: opts, passive_notice }));
+    }
     // OPT-5: the driver receives the list reversed, so the first listed wins.
     for opt in list.iter().rev() {
         let cmd = decode(opt).map_err(|e| (e, SetOptsOutcome { options: opts, passive_notice }))?;
@@ -101,10 +105,8 @@ pub fn setopts(current: &PortOptions, list: &[Opt]) -> Result<SetOptsOutcome, (P
             Cmd::DelaySend(b) => opts.delay_send = b,
             Cmd::SendTimeout(t) => opts.send_timeout = t,
             Cmd::SendTimeoutClose(b) => opts.send_timeout_close = b,
-            Cmd::ActiveMode(a) => {
-                opts.active = a;
-                passive_notice = false;
-            }
+            // RX-4: a tcp_passive already sent stays sent.
+            Cmd::ActiveMode(a) => opts.active = a,
             Cmd::ActiveAdd(n) => {
                 // RX-3: additive, within int16; RX-4: <= 0 goes passive.
                 let count = match opts.active {
@@ -117,7 +119,6 @@ pub fn setopts(current: &PortOptions, list: &[Opt]) -> Result<SetOptsOutcome, (P
                 };
                 if sum > 0 {
                     opts.active = Active::Count(sum);
-                    passive_notice = false;
                 } else {
                     opts.active = Active::Passive;
                     passive_notice = true;

@@ -199,9 +199,19 @@ impl Model {
                 };
                 vec![Pick::Made(Choice::PeerGot { got: Bytes(got) })]
             }
-            // One read takes what has arrived (PeerWrite ends once its bytes
-            // are readable on the port's side).
-            Need::Read => vec![Pick::Made(Choice::Read { got: self.input_pending() })],
+            // A read takes what has arrived: everything the peer wrote, or
+            // (a passive recv, whose result shows it) only the part that had
+            // reached the port's receive queue — the rest is still on its
+            // way through loopback.
+            Need::Read => {
+                let mut v = vec![self.input_pending()];
+                if let Reply::Recv(Ok(d)) = &observed.reply {
+                    if d.len() < self.input_pending().0 {
+                        v.insert(0, Bytes(d.len()));
+                    }
+                }
+                v.into_iter().map(|got| Pick::Made(Choice::Read { got })).collect()
+            }
             Need::Activity if self.before_op => vec![Pick::Quiet, Pick::Made(Choice::Ran(Activity::SendTimeout))],
             Need::Activity => {
                 let mut v = vec![];
