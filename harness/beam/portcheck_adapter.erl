@@ -38,7 +38,7 @@
     dummies = [],
     offset,                    % port_limit - table_capacity
     outstanding = #{},         % sender id => true while its send is in flight
-    waiting_since = #{},       % sender id => {virtual ms, monotonic ms} first seen waiting
+    waiting_since = #{},       % sender id => {virtual ms, monotonic ms, send_timeout} first seen waiting
     vnow = 0,                  % the model's clock: the sum of advance_time's `by`
     send_timeout = infinity,   % current send_timeout of S (ms | infinity)
     timers = false,            % delay_send or send_timeout 0 ever set: barrier timers
@@ -542,18 +542,19 @@ drain_owner(S, Acc, St) ->
 %% sender was first seen waiting, plus ?BOUND) for that sender's reply.
 %% Otherwise return at once. (The real timer may fire earlier than the
 %% model's clock says; the model allows that, real_clock in `ready`.)
-advance_time(By, #st{send_timeout = T, vnow = V0} = St0) when is_integer(T) ->
+%% The timer is armed when the port goes busy, with the send_timeout then in
+%% effect (a later setopts does not re-arm it).
+advance_time(By, #st{vnow = V0} = St0) ->
     V = V0 + By,
     St = St0#st{vnow = V},
-    Due = [{Id, RealSince + T} || {Id, {VSince, RealSince}} <- maps:to_list(St#st.waiting_since), VSince + T =< V],
+    Due = [{Id, RealSince + T} || {Id, {VSince, RealSince, T}} <- maps:to_list(St#st.waiting_since),
+                                  is_integer(T), VSince + T =< V],
     case Due of
         [] -> settle(St);
         _ ->
             Deadline = lists:max([D || {_, D} <- Due]) + ?BOUND,
             wait_replies([Id || {Id, _} <- Due], Deadline, St)
-    end;
-advance_time(By, St) ->
-    settle(St#st{vnow = St#st.vnow + By}).
+    end.
 
 wait_replies(Ids, Deadline, St) ->
     St1 = settle(St),
@@ -703,7 +704,7 @@ note_waiting(St) ->
     Now = erlang:monotonic_time(millisecond),
     W = maps:fold(fun(Id, _, Acc) ->
                           case status(Id, St) of
-                              waiting -> maps:put(Id, maps:get(Id, St#st.waiting_since, {St#st.vnow, Now}), Acc);
+                              waiting -> maps:put(Id, maps:get(Id, St#st.waiting_since, {St#st.vnow, Now, St#st.send_timeout}), Acc);
                               _ -> Acc
                           end
                   end, #{}, St#st.outstanding),

@@ -228,20 +228,28 @@ impl Model {
                 // Queue after the write = requested - took (a direct write
                 // starts from an empty queue, a queue write asks for all of
                 // it, ST-2). Where it may land: empty (everything taken),
-                // the observed queue, at low (WM-4's <=), or where a pending
-                // send's enqueue would turn it into the observed queue.
+                // the observed queue, at low (WM-4's <=), or where pending
+                // sends' enqueues would turn it into the observed queue.
                 let q = requested.0 as i64;
                 let seen = observed.queue.0 as i64;
                 let mut lands: Vec<i64> = vec![0, seen, self.opts.low.0 as i64];
-                let pending = self
+                let pending: Vec<i64> = self
                     .senders
                     .iter()
                     .filter_map(|s| match s {
                         super::senders::Sender::Suspended(p) => Some(p.len),
                         _ => None,
                     })
-                    .chain(self.tasks.iter().map(|t| t.len));
-                lands.extend(pending.map(|len| seen - len.0 as i64));
+                    .chain(self.tasks.iter().map(|t| t.len))
+                    .map(|l| l.0 as i64)
+                    .take(8)
+                    .collect();
+                // Any of them may be enqueued after this write, in the
+                // step: every subset's sum (at most 2^8).
+                for mask in 1u32..(1 << pending.len()) {
+                    let sum: i64 = (0..pending.len()).filter(|i| mask & (1 << i) != 0).map(|i| pending[i]).sum();
+                    lands.push(seen - sum);
+                }
                 if may_refuse {
                     lands.push(q);
                 }
