@@ -348,3 +348,46 @@ fn turn_blocks_until_the_send_timer() {
     });
     assert_eq!(completed, (SenderId(1), SendResult::Error(Posix::Timeout)), "after {turns} turns");
 }
+
+/// TO-1 then DS-2 on a port closed with output pending (CL-1): the send
+/// timer fires before the delayed flush; the flush then writes the queue and
+/// the socket closes, so the peer gets every byte, then EOF. With the
+/// planted bug drop-on-send-timeout the timeout throws the queue away
+/// instead, the flush finds nothing to write, and the socket stays open:
+/// the peer sees neither data nor EOF.
+#[test]
+fn a_closed_port_flushes_after_its_send_timer() {
+    for bug in [None, Some(PlantedBug::DropOnSendTimeout)] {
+        let opts = vec![
+            Opt::DelaySend(true),
+            Opt::HighWatermark(100),
+            Opt::LowWatermark(10),
+            Opt::SendTimeout(Timeout::After(Millis(10))),
+        ];
+        let mut c = start_with(&setup(opts), bug);
+        c.send(0, 60, 1);
+        assert_eq!(c.send(1, 40, 2).observation.reply, Reply::Sent(None), "WM-3: busy");
+        assert_eq!(c.apply(Op::Close).observation.reply, Reply::Closed(Ok(())));
+        let s = c.apply(Op::AdvanceTime { by: Millis(10) });
+        assert_eq!(s.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Timeout))], "TO-1");
+        let ran: Vec<_> = s.choices.iter().filter(|c| matches!(c, Choice::Ran(_))).collect();
+        assert_eq!(ran, vec![&Choice::Ran(Activity::SendTimeout), &Choice::Ran(Activity::DelayFlush)]);
+        if bug.is_none() {
+            c.apply(Op::AwaitPeer);
+        }
+        let peer = c.apply(Op::PeerRead { max: Bytes(1000) }).observation.reply;
+        match bug {
+            None => {
+                let mut want = payload(1, Bytes(60));
+                want.extend(payload(2, Bytes(40)));
+                assert_eq!(peer, Reply::Peer(reference::observation::PeerRead::Data(want)));
+                c.apply(Op::AwaitPeer);
+                let eof = c.apply(Op::PeerRead { max: Bytes(1000) }).observation.reply;
+                assert_eq!(eof, Reply::Peer(reference::observation::PeerRead::Eof), "CL-1: then EOF");
+            }
+            Some(_) => {
+                assert_eq!(peer, Reply::Peer(reference::observation::PeerRead::WouldBlock), "dropped, not closed");
+            }
+        }
+    }
+}
