@@ -391,3 +391,25 @@ fn a_closed_port_flushes_after_its_send_timer() {
         }
     }
 }
+
+/// MQ-6 (which the generated cases do not reach): a scheduled nosuspend
+/// send that finds the driver busy when it runs is aborted and replies
+/// false. Task A, run first, makes the driver busy (WM-3 onto a queue left
+/// by a partial direct write); task B is nosuspend and runs next.
+#[test]
+fn a_scheduled_nosuspend_send_on_a_busy_driver_is_aborted() {
+    let mut c = start(&setup(vec![Opt::HighWatermark(100), Opt::LowWatermark(10)]));
+    let s = c.send(0, 200_000, 1);
+    assert_eq!(s.observation.reply, Reply::Sent(Some(SendResult::Ok)), "WM-2");
+    assert!(s.observation.queue > Bytes(100));
+    c.apply(Op::ContendLock);
+    assert_eq!(c.send(0, 10, 2).observation.reply, Reply::Sent(None), "MQ-1: scheduled");
+    let nosuspend = SendFlags { nosuspend: true, force: false };
+    assert_eq!(c.send_flags(1, 10, 3, nosuspend).observation.reply, Reply::Sent(None), "MQ-1: scheduled");
+    c.apply(Op::ReleaseLock);
+    let s = c.apply(Op::Quiesce);
+    assert_eq!(s.choices[..2], [Choice::Ran(Activity::Task), Choice::Ran(Activity::Task)], "{:?}", s.choices);
+    assert_eq!(s.observation.completed.first(), Some(&(SenderId(1), SendResult::False)), "MQ-6");
+    assert_eq!(s.observation.senders[0], SenderStatus::Waiting, "SND-5: task A made the port busy");
+    assert_eq!(s.observation.msgq, Some(Bytes(0)));
+}
