@@ -1,0 +1,415 @@
+//! The tcp driver and the event loop, at the boundaries `make mutants`
+//! found untested: which readiness the port asks the kernel for (ST-2,
+//! WM-2, WM-4), how many read syscalls active delivery makes (RX-5), a
+//! write from the queue that fails, FIONREAD on the port, a full table
+//! that opens nothing (PT-3), close with scheduled tasks (SND-6, MQ-4), the
+//! planted bugs high-gt and low-lt exactly as documented (WM-3, WM-4), and
+//! `turn` blocking until the send timer (TO-1) instead of spinning.
+//!
+//! No sleeps: every wait is a readiness wait with a failure bound.
+
+mod native_support;
+use harness::native::runtime::{OpenError, SocketOpts};
+use harness::native::{InstantClock, PlantedBug, Runtime, VirtualClock};
+use native_support::*;
+use reference::choice::{Activity, Choice};
+use reference::observation::{OwnerMsg, Posix, Reply, SendResult, SenderStatus};
+use reference::op::{Op, SendFlags, Setup};
+use reference::options::{ActiveSetting, Opt, Timeout};
+use reference::units::{payload, Bytes, Millis, SenderId};
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Failure bound of a scenario run on its own thread, and of each readiness
+/// wait: a hang fails the test instead of the test run timing out.
+const BOUND: Duration = Duration::from_secs(15);
+
+/// Run `f` on its own thread; its result, or a failure once `BOUND` passes.
+fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(BOUND).unwrap_or_else(|e| panic!("{what}: no result within the failure bound {BOUND:?} ({e})"))
+}
+
+/// A loopback listener whose accepted sockets advertise a window clamped to
+/// 2 KiB (as the SUT adapter's peer does), so a port writing to a peer that
+/// does not read stalls within kilobytes.
+fn clamped_listener() -> (TcpListener, SocketAddr) {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
+    s.set_recv_buffer_size(65536).unwrap();
+    let clamp: libc::c_int = 2048;
+    // SAFETY: setsockopt with a valid c_int and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_WINDOW_CLAMP,
+            &clamp as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "TCP_WINDOW_CLAMP: {}", io::Error::last_os_error());
+    s.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into()).unwrap();
+    s.listen(16).unwrap();
+    let l: TcpListener = s.into();
+    let a = l.local_addr().unwrap();
+    (l, a)
+}
+
+const PORT_SOCK: SocketOpts = SocketOpts { sndbuf: Some(1), nodelay: true, mss: None };
+
+/// A runtime on the virtual clock with its port connected to a peer we hold.
+fn connected(options: &[Opt]) -> (Runtime, TcpStream) {
+    let (l, addr) = clamped_listener();
+    let mut rt = Runtime::new(Box::new(VirtualClock::new()), 4, 2, None).unwrap();
+    rt.connect(addr, PORT_SOCK, options).unwrap();
+    let (peer, _) = l.accept().unwrap();
+    peer.set_nonblocking(true).unwrap();
+    (rt, peer)
+}
+
+/// Wait (bounded) until `fd` has `events` ready.
+fn wait_fd(fd: RawFd, events: libc::c_short) {
+    let mut p = libc::pollfd { fd, events, revents: 0 };
+    // SAFETY: one valid pollfd.
+    let rc = unsafe { libc::poll(&mut p, 1, BOUND.as_millis() as libc::c_int) };
+    assert!(rc > 0, "fd {fd} not ready for {events:#x} within {BOUND:?}");
+}
+
+/// Everything the peer can read right now.
+fn peer_read_all(peer: &mut TcpStream) -> usize {
+    let mut buf = vec![0u8; 65536];
+    let mut n = 0;
+    loop {
+        match peer.read(&mut buf) {
+            Ok(0) => return n,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return n,
+            Err(e) => panic!("peer read: {e}"),
+        }
+    }
+}
+
+/// The event mask the kernel's epoll holds for `fd` (from
+/// /proc/self/fdinfo of the epoll instance watching it): what the port
+/// asked to be woken for.
+fn epoll_interest(fd: RawFd) -> u32 {
+    let mut found = vec![];
+    for e in std::fs::read_dir("/proc/self/fdinfo").unwrap().flatten() {
+        let Ok(info) = std::fs::read_to_string(e.path()) else { continue };
+        for line in info.lines().filter(|l| l.starts_with("tfd:")) {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            // tfd: <fd> events: <hex> data: <hex> ...
+            if w.len() >= 4 && w[1] == fd.to_string() && w[2] == "events:" {
+                found.push(u32::from_str_radix(w[3], 16).unwrap());
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "fd {fd} should be in exactly one epoll: {found:?}");
+    found[0]
+}
+
+fn wants_write(rt: &Runtime) -> bool {
+    epoll_interest(rt.subject_fd().expect("port open")) & libc::EPOLLOUT as u32 != 0
+}
+
+/// ST-2/WM-2/WM-4 and `sock_select(FD_WRITE)`: the port asks for write
+/// readiness exactly while its driver queue holds bytes. A send the kernel
+/// takes whole leaves it off; a partial write turns it on; draining the
+/// queue turns it off again.
+#[test]
+fn write_interest_follows_the_driver_queue() {
+    bounded("write interest", || {
+        let (mut rt, mut peer) = connected(&[]);
+        assert!(!wants_write(&rt), "a fresh port asks only for input");
+        // WM-2: taken whole by the kernel, nothing queued.
+        assert_eq!(rt.send(SenderId(0), Bytes(100), 1, SendFlags::default()).unwrap(), Some(SendResult::Ok));
+        assert_eq!(rt.snapshot().queue, Bytes(0));
+        assert!(!wants_write(&rt), "nothing queued: no write interest");
+        // WM-2: far more than the kernel takes: the rest is queued.
+        assert_eq!(rt.send(SenderId(1), Bytes(200_000), 2, SendFlags::default()).unwrap(), Some(SendResult::Ok));
+        assert!(rt.snapshot().queue > Bytes(0));
+        assert!(wants_write(&rt), "bytes queued: the port waits for writability");
+        // Drain: the peer reads, the port writes from its queue.
+        let mut got = peer_read_all(&mut peer);
+        while rt.snapshot().queue > Bytes(0) {
+            rt.await_io(BOUND, Some(peer.as_raw_fd())).unwrap();
+            got += peer_read_all(&mut peer);
+            assert!(rt.snapshot().queue == Bytes(0) || wants_write(&rt), "still queued: still asking");
+        }
+        assert!(!wants_write(&rt), "queue drained: write interest dropped");
+        // Whatever the kernel still holds reaches the peer.
+        while got < 200_100 {
+            wait_fd(peer.as_raw_fd(), libc::POLLIN);
+            got += peer_read_all(&mut peer);
+        }
+        assert_eq!(got, 200_100);
+    });
+}
+
+/// A write from the queue that fails (the peer reset the connection) counts
+/// as nothing written; the runtime records it and stops instead of retrying
+/// the syscall for ever.
+#[test]
+fn a_failed_write_from_the_queue_takes_nothing_and_returns() {
+    let (choices, queue, left) = bounded("write after reset", || {
+        let (mut rt, peer) = connected(&[]);
+        rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap();
+        let queued = rt.snapshot().queue;
+        assert!(queued > Bytes(0));
+        rt.take_trace();
+        // The peer resets: SO_LINGER 0, then close.
+        Socket::from(peer).set_linger(Some(Duration::ZERO)).unwrap();
+        rt.await_io(BOUND, None).unwrap();
+        (rt.take_trace().choices, queued, rt.snapshot().queue)
+    });
+    assert_eq!(choices.first(), Some(&Choice::Ran(Activity::Output)), "{choices:?}");
+    assert!(choices.contains(&Choice::Wrote { requested: queue, accepted: Bytes(0) }), "{choices:?}");
+    assert_eq!(left, queue, "nothing was dequeued");
+}
+
+/// RX-5 with the driver's input buffer of 1460 bytes: active delivery reads
+/// until the kernel holds nothing more, and asks FIONREAD rather than make
+/// one more read that would fail with EAGAIN.
+#[test]
+fn active_delivery_reads_exactly_what_arrived() {
+    let mut c = start(&setup(vec![Opt::Active(ActiveSetting::True)]));
+    c.apply(Op::PeerWrite { len: Bytes(100), tag: 1 });
+    let s = c.apply(Op::Quiesce);
+    assert_eq!(s.choices, vec![Choice::Ran(Activity::Input), Choice::Read { got: Bytes(100) }]);
+    assert_eq!(c.apply(Op::Mailbox).observation.reply, Reply::Mailbox(vec![OwnerMsg::Tcp(payload(1, Bytes(100)))]));
+
+    c.apply(Op::PeerWrite { len: Bytes(3000), tag: 2 });
+    let s = c.apply(Op::Quiesce);
+    let r = |n| Choice::Read { got: Bytes(n) };
+    assert_eq!(s.choices, vec![Choice::Ran(Activity::Input), r(1460), r(1460), r(80)]);
+    let whole = payload(2, Bytes(3000));
+    assert_eq!(
+        c.apply(Op::Mailbox).observation.reply,
+        Reply::Mailbox(vec![
+            OwnerMsg::Tcp(whole[..1460].to_vec()),
+            OwnerMsg::Tcp(whole[1460..2920].to_vec()),
+            OwnerMsg::Tcp(whole[2920..].to_vec()),
+        ])
+    );
+    // Nothing left: a later quiescence reads nothing.
+    assert!(c.apply(Op::Quiesce).choices.is_empty());
+}
+
+/// FIONREAD on the port's socket while it is open; `None` once closed.
+#[test]
+fn bytes_readable_is_what_the_peer_sent() {
+    let (mut rt, mut peer) = connected(&[]);
+    assert_eq!(rt.subject_bytes_readable().unwrap(), Some(0));
+    peer.write_all(&[7u8; 10]).unwrap();
+    wait_fd(rt.subject_fd().unwrap(), libc::POLLIN);
+    assert_eq!(rt.subject_bytes_readable().unwrap(), Some(10));
+    rt.close().unwrap();
+    assert_eq!(rt.subject_bytes_readable().unwrap(), None, "closed: no socket");
+}
+
+/// PT-3: with the table full, connecting another port fails with
+/// system_limit before any socket is created: the target sees no
+/// connection at all.
+#[test]
+fn a_full_table_opens_nothing() {
+    let (target, addr) = clamped_listener();
+    target.set_nonblocking(true).unwrap();
+    let (l, port_addr) = clamped_listener();
+    // Two slots: the port under test and the listen port.
+    let mut rt = Runtime::new(Box::new(VirtualClock::new()), 2, 2, None).unwrap();
+    rt.listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), &[]).map_err(|e| format!("{e:?}")).unwrap();
+    rt.connect(port_addr, PORT_SOCK, &[]).map_err(|e| format!("{e:?}")).unwrap();
+    let _peer = l.accept().unwrap();
+    assert_eq!(rt.snapshot().ports, 2);
+
+    assert!(matches!(rt.open_extra(addr), Err(OpenError::SystemLimit)));
+    assert!(matches!(rt.connect(addr, PORT_SOCK, &[]), Err(OpenError::SystemLimit)));
+    assert!(matches!(rt.listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), &[]), Err(OpenError::SystemLimit)));
+    match target.accept() {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        r => panic!("PT-3: a refused open must not connect: {r:?}"),
+    }
+    assert_eq!(rt.snapshot().ports, 2);
+}
+
+/// Only the runtime's senders may send; an unknown one is a runtime error,
+/// not a crash.
+#[test]
+fn sends_from_unknown_senders_are_refused() {
+    let (mut rt, _peer) = connected(&[]);
+    assert!(rt.send(SenderId(2), Bytes(1), 1, SendFlags::default()).is_err(), "ids are 0 and 1");
+    assert!(rt.send(SenderId(9), Bytes(1), 1, SendFlags::default()).is_err());
+    assert_eq!(rt.send(SenderId(1), Bytes(1), 1, SendFlags::default()).unwrap(), Some(SendResult::Ok));
+}
+
+/// SND-6 and MQ-4 at close: scheduled tasks are aborted with
+/// `{error, closed}`; msgq-busy ends with them, so the sender suspended on
+/// it resumes, retries on the closed port and gets `{error, closed}` too.
+#[test]
+fn close_aborts_scheduled_tasks_and_resumes_the_suspended() {
+    let s = Setup { options: vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)], ..Setup::default() };
+    let mut c = start(&s);
+    c.apply(Op::ContendLock);
+    let st = c.send(0, 150, 1);
+    assert_eq!(st.observation.reply, Reply::Sent(None), "MQ-1: scheduled");
+    assert!(st.observation.busy.unwrap().msgq, "MQ-3: 150 > 100");
+    let st = c.send(1, 5, 2);
+    assert_eq!(st.observation.senders[1], SenderStatus::Suspended);
+    let st = c.apply(Op::Close);
+    assert_eq!(st.observation.completed, vec![(SenderId(0), reference::observation::SendResult::Error(Posix::Closed))]);
+    assert_eq!(st.observation.msgq, Some(Bytes(0)));
+    let st = c.apply(Op::Quiesce);
+    assert_eq!(st.choices, vec![Choice::Ran(Activity::Resume(SenderId(1)))]);
+    assert_eq!(st.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Closed))]);
+    assert_eq!(st.observation.senders, vec![SenderStatus::Idle, SenderStatus::Idle]);
+    c.apply(Op::ReleaseLock);
+}
+
+/// Sizes are exact with delay_send: sends onto the queue make no syscall
+/// until the flush (DS-1), so the queue holds precisely what was sent.
+fn delayed(high: i64, low: i64, bug: Option<PlantedBug>) -> Case {
+    start_with(&setup(vec![Opt::DelaySend(true), Opt::HighWatermark(high), Opt::LowWatermark(low)]), bug)
+}
+
+/// WM-3 is `queued_before + size >= high`; the planted bug high-gt is
+/// exactly `>`: it differs at equality and nowhere else.
+#[test]
+fn high_gt_differs_from_wm3_only_at_equality() {
+    let mut c = delayed(100, 10, None);
+    assert_eq!(c.send(0, 60, 1).observation.reply, Reply::Sent(Some(SendResult::Ok)));
+    let s = c.send(1, 40, 2);
+    assert_eq!(s.observation.reply, Reply::Sent(None), "WM-3: 60 + 40 >= 100");
+    assert!(s.observation.busy.unwrap().driver);
+
+    let mut c = delayed(100, 10, Some(PlantedBug::HighGtInsteadOfGe));
+    c.send(0, 60, 1);
+    let s = c.send(1, 39, 2);
+    assert_eq!(s.observation.reply, Reply::Sent(Some(SendResult::Ok)), "99 is below high either way");
+    let s = c.send(1, 1, 3);
+    assert_eq!(s.observation.reply, Reply::Sent(Some(SendResult::Ok)), "the bug: 100 is not > 100");
+    assert_eq!(s.observation.queue, Bytes(100));
+    let s = c.send(0, 1, 4);
+    assert_eq!(s.observation.reply, Reply::Sent(None), "the bug: 101 > 100");
+    assert!(s.observation.busy.unwrap().driver);
+}
+
+/// WM-4 is `remaining <= low`; the planted bug low-lt is exactly `<`: a
+/// queue flushed to 0 clears busy when low > 0 and never when low is 0.
+#[test]
+fn low_lt_differs_from_wm4_only_at_equality() {
+    for (low, bug, clears) in [
+        (10, None, true),
+        (0, None, true),
+        (10, Some(PlantedBug::LowLtInsteadOfLe), true),
+        (0, Some(PlantedBug::LowLtInsteadOfLe), false),
+    ] {
+        let mut c = delayed(100, low, bug);
+        c.send(0, 60, 1);
+        assert_eq!(c.send(1, 40, 2).observation.reply, Reply::Sent(None));
+        // DS-2: the flush writes all 100 bytes (a fresh socket takes them).
+        let s = c.apply(Op::Quiesce);
+        assert_eq!(s.choices, vec![Choice::Ran(Activity::DelayFlush), Choice::Wrote { requested: Bytes(100), accepted: Bytes(100) }]);
+        assert_eq!(s.observation.queue, Bytes(0));
+        let want = if clears { vec![(SenderId(1), SendResult::Ok)] } else { vec![] };
+        assert_eq!(s.observation.completed, want, "low {low}, bug {bug:?}");
+        assert_eq!(s.observation.busy.unwrap().driver, !clears, "low {low}, bug {bug:?}");
+    }
+}
+
+/// TO-1 in production: `turn(None)` blocks until the send timer is due
+/// (or I/O happens) rather than polling in a loop, and the timer then
+/// fires. Once the peer's clamped window is full no I/O happens, so a
+/// handful of turns must do; a loop that does not block would make
+/// thousands before the 300 ms timer is due.
+#[test]
+fn turn_blocks_until_the_send_timer() {
+    let (completed, turns) = bounded("turn until the send timer", || {
+        let (l, addr) = clamped_listener();
+        let mut rt = Runtime::new(Box::new(InstantClock::default()), 4, 2, None).unwrap();
+        let opts = [Opt::HighWatermark(64), Opt::LowWatermark(32), Opt::SendTimeout(Timeout::After(Millis(300)))];
+        rt.connect(addr, PORT_SOCK, &opts).unwrap();
+        let (_peer, _) = l.accept().unwrap();
+        rt.send(SenderId(0), Bytes(8 << 20), 1, SendFlags::default()).unwrap();
+        assert_eq!(rt.send(SenderId(1), Bytes(10), 2, SendFlags::default()).unwrap(), None, "WM-3: busy");
+        for turns in 1..=100 {
+            rt.turn(None).unwrap();
+            if let Some(&c) = rt.take_trace().completed.first() {
+                return (c, turns);
+            }
+        }
+        panic!("the send timer did not fire within 100 turns: the loop does not wait for it");
+    });
+    assert_eq!(completed, (SenderId(1), SendResult::Error(Posix::Timeout)), "after {turns} turns");
+}
+
+/// TO-1 then DS-2 on a port closed with output pending (CL-1): the send
+/// timer fires before the delayed flush; the flush then writes the queue and
+/// the socket closes, so the peer gets every byte, then EOF. With the
+/// planted bug drop-on-send-timeout the timeout throws the queue away
+/// instead, the flush finds nothing to write, and the socket stays open:
+/// the peer sees neither data nor EOF.
+#[test]
+fn a_closed_port_flushes_after_its_send_timer() {
+    for bug in [None, Some(PlantedBug::DropOnSendTimeout)] {
+        let opts = vec![
+            Opt::DelaySend(true),
+            Opt::HighWatermark(100),
+            Opt::LowWatermark(10),
+            Opt::SendTimeout(Timeout::After(Millis(10))),
+        ];
+        let mut c = start_with(&setup(opts), bug);
+        c.send(0, 60, 1);
+        assert_eq!(c.send(1, 40, 2).observation.reply, Reply::Sent(None), "WM-3: busy");
+        assert_eq!(c.apply(Op::Close).observation.reply, Reply::Closed(Ok(())));
+        let s = c.apply(Op::AdvanceTime { by: Millis(10) });
+        assert_eq!(s.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Timeout))], "TO-1");
+        let ran: Vec<_> = s.choices.iter().filter(|c| matches!(c, Choice::Ran(_))).collect();
+        assert_eq!(ran, vec![&Choice::Ran(Activity::SendTimeout), &Choice::Ran(Activity::DelayFlush)]);
+        if bug.is_none() {
+            c.apply(Op::AwaitPeer);
+        }
+        let peer = c.apply(Op::PeerRead { max: Bytes(1000) }).observation.reply;
+        match bug {
+            None => {
+                let mut want = payload(1, Bytes(60));
+                want.extend(payload(2, Bytes(40)));
+                assert_eq!(peer, Reply::Peer(reference::observation::PeerRead::Data(want)));
+                c.apply(Op::AwaitPeer);
+                let eof = c.apply(Op::PeerRead { max: Bytes(1000) }).observation.reply;
+                assert_eq!(eof, Reply::Peer(reference::observation::PeerRead::Eof), "CL-1: then EOF");
+            }
+            Some(_) => {
+                assert_eq!(peer, Reply::Peer(reference::observation::PeerRead::WouldBlock), "dropped, not closed");
+            }
+        }
+    }
+}
+
+/// MQ-6 (which the generated cases do not reach): a scheduled nosuspend
+/// send that finds the driver busy when it runs is aborted and replies
+/// false. Task A, run first, makes the driver busy (WM-3 onto a queue left
+/// by a partial direct write); task B is nosuspend and runs next.
+#[test]
+fn a_scheduled_nosuspend_send_on_a_busy_driver_is_aborted() {
+    let mut c = start(&setup(vec![Opt::HighWatermark(100), Opt::LowWatermark(10)]));
+    let s = c.send(0, 200_000, 1);
+    assert_eq!(s.observation.reply, Reply::Sent(Some(SendResult::Ok)), "WM-2");
+    assert!(s.observation.queue > Bytes(100));
+    c.apply(Op::ContendLock);
+    assert_eq!(c.send(0, 10, 2).observation.reply, Reply::Sent(None), "MQ-1: scheduled");
+    let nosuspend = SendFlags { nosuspend: true, force: false };
+    assert_eq!(c.send_flags(1, 10, 3, nosuspend).observation.reply, Reply::Sent(None), "MQ-1: scheduled");
+    c.apply(Op::ReleaseLock);
+    let s = c.apply(Op::Quiesce);
+    assert_eq!(s.choices[..2], [Choice::Ran(Activity::Task), Choice::Ran(Activity::Task)], "{:?}", s.choices);
+    assert_eq!(s.observation.completed.first(), Some(&(SenderId(1), SendResult::False)), "MQ-6");
+    assert_eq!(s.observation.senders[0], SenderStatus::Waiting, "SND-5: task A made the port busy");
+    assert_eq!(s.observation.msgq, Some(Bytes(0)));
+}
