@@ -62,7 +62,7 @@ fn clamped_listener() -> (TcpListener, SocketAddr) {
     (l, a)
 }
 
-const PORT_SOCK: SocketOpts = SocketOpts { sndbuf: Some(1), nodelay: true, mss: None };
+const PORT_SOCK: SocketOpts = SocketOpts { sndbuf: Some(1), nodelay: true, mss: None, close_mode: harness::native::CloseMode::Plain };
 
 /// A runtime on the virtual clock with its port connected to a peer we hold.
 fn connected(options: &[Opt]) -> (Runtime, TcpStream) {
