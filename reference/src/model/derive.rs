@@ -212,7 +212,9 @@ impl Model {
                 }
                 v.into_iter().map(|got| Pick::Made(Choice::Read { got })).collect()
             }
-            Need::Activity if self.before_op => vec![Pick::Quiet, Pick::Made(Choice::Ran(Activity::SendTimeout))],
+            Need::Activity if self.before_op => {
+                std::iter::once(Pick::Quiet).chain(self.before_op_enabled().map(|a| Pick::Made(Choice::Ran(a)))).collect()
+            }
             Need::Activity => {
                 let mut v = vec![];
                 if self.mandatory_activity().is_none() {

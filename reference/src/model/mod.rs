@@ -370,16 +370,20 @@ impl Model {
     fn step_on(&mut self, op: &Op, c: &mut Choices, settle: bool) -> Result<Prediction, Divergence> {
         self.completed.clear();
         self.busy_port_events.clear();
-        if settle && self.real_clock && self.activity_enabled(Activity::SendTimeout) {
-            // On the real clock an armed send timer may have fired before
-            // the op reached the port (the previous step took real time).
-            self.before_op = true;
-            let a = c.next_activity()?;
-            self.before_op = false;
-            match a {
-                None => {}
-                Some(Activity::SendTimeout) => self.send_timeout(),
-                Some(other) => return Err(Divergence::new(activity_rule(other), format!("{other:?} ran before the op"))),
+        if settle && self.real_clock {
+            // A real runtime on a real kernel keeps going between steps:
+            // an armed send timer may fire, and an ACK that arrived after
+            // the last answer may let the driver write, before the op
+            // reaches the port.
+            while self.before_op_enabled().next().is_some() {
+                self.before_op = true;
+                let a = c.next_activity()?;
+                self.before_op = false;
+                match a {
+                    None => break,
+                    Some(a) if self.before_op_enabled().any(|b| b == a) => self.run_activity(a, c)?,
+                    Some(other) => return Err(Divergence::new(activity_rule(other), format!("{other:?} ran before the op"))),
+                }
             }
         }
         let (reply, reply_rule) = self.apply(op, c)?;
@@ -510,6 +514,11 @@ impl Model {
             self.unquiet = Some(Divergence::new(rule, format!("quiescence reached with {a:?} still runnable")));
         }
         Ok(())
+    }
+
+    /// What may run between steps on a real clock and kernel.
+    fn before_op_enabled(&self) -> impl Iterator<Item = Activity> + '_ {
+        [Activity::SendTimeout, Activity::Output].into_iter().filter(|&a| self.activity_enabled(a))
     }
 
     fn activity_enabled(&self, a: Activity) -> bool {
