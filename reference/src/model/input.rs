@@ -1,14 +1,19 @@
 //! Receiving (RX-*): passive recv, and active delivery to the owner.
 
-use super::{Choices, Divergence, Model};
+use super::{Choices, Divergence, Life, Model};
 use crate::observation::{OwnerMsg, PeerRead, Posix, Reply};
 use crate::options::Active;
 use crate::rules::{ids, RuleId};
 use crate::units::Bytes;
 
 impl Model {
+    /// A closed port has no owner to deliver to (CL-1): its lingering
+    /// socket only flushes output.
     pub(super) fn input_enabled(&self) -> bool {
-        self.opts.active.is_active() && self.socket_open && self.input_pending() > Bytes::ZERO
+        self.life != Life::Closed
+            && self.opts.active.is_active()
+            && self.socket_open
+            && self.input_pending() > Bytes::ZERO
     }
 
     fn take_input(&mut self, got: Bytes, rule: RuleId) -> Result<Vec<u8>, Divergence> {
