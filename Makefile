@@ -28,7 +28,9 @@ bench:
 ## Mutation testing (cargo-mutants, configured in .cargo/mutants.toml) of the
 ## native runtime, the model and the option algebra, with a fixed seed and
 ## case count. Prints caught / missed / unviable / timeout and the missed
-## mutants. MUTANTS_ARGS='-F regex', '-f file' or '--shard k/n' narrows it.
+## mutants. MUTANTS_ARGS='-F regex' or '--shard k/n' narrows it ('-f file'
+## does not: cargo-mutants adds it to the config's examine_globs), e.g.
+## MUTANTS_ARGS="-F '^harness/src/native/driver_queue.rs:'".
 ##
 ## Cost per mutant per job, 2 cores: ~21 s with `cargo test`, debug info and
 ## every workspace test target built (a survivor ran every test binary in
