@@ -88,10 +88,14 @@ impl SutFactory for BeamFactory {
     fn name(&self) -> &str {
         &self.name
     }
-    /// The BEAM cannot hold a port's lock from outside the port; the socket
-    /// backend's socket is not a port, so `port_command/3` flags do not apply.
+    /// The BEAM cannot hold a port's lock from outside the port. The socket
+    /// backend's socket is not a port, so `port_command/3` flags and port
+    /// parallelism do not apply; its getopts has no watermarks (the adapter
+    /// reads them back for getopts and accept); and its recv(S, 0, 0) can
+    /// wait for data after active -> passive (DIFF-SOCK-7).
     fn abilities(&self) -> Abilities {
-        Abilities { lock_contention: false, send_flags: self.backend == Backend::Inet }
+        let inet = self.backend == Backend::Inet;
+        Abilities { lock_contention: false, send_flags: inet, recv: inet, get_opts: inet, parallelism: inet }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
         Ok(Box::new(self.spawn(setup)?))

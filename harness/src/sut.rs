@@ -77,10 +77,19 @@ pub struct Abilities {
     pub lock_contention: bool,
     /// `port_command/3` flags (`nosuspend`, `force`) on a send.
     pub send_flags: bool,
+    /// `gen_tcp:recv(S, 0, 0)` answers at once in every state (not so on
+    /// OTP's socket backend after active -> passive: DIFF-SOCK-7).
+    pub recv: bool,
+    /// getopts of every option the model knows (accept reports them too,
+    /// OPT-6): the socket backend has no watermarks to read back.
+    pub get_opts: bool,
+    /// `{parallelism, true}` in the setup (MQ-2): a port option.
+    pub parallelism: bool,
 }
 
 impl Abilities {
-    pub const ALL: Abilities = Abilities { lock_contention: true, send_flags: true };
+    pub const ALL: Abilities =
+        Abilities { lock_contention: true, send_flags: true, recv: true, get_opts: true, parallelism: true };
 
     /// What the op becomes on this system: lock contention turns into a
     /// quiescence, send flags are dropped.
@@ -93,8 +102,16 @@ impl Abilities {
             Op::SendAt { sender, mark, delta, tag, .. } if !self.send_flags => {
                 Op::SendAt { sender, mark, delta, tag, flags: Default::default() }
             }
+            Op::Recv if !self.recv => Op::Quiesce,
+            Op::GetOpts | Op::Accept | Op::CloseAccepted if !self.get_opts => Op::Quiesce,
             other => other,
         }
+    }
+
+    /// What the setup becomes on this system (unchanged for one that can do
+    /// everything, so seeds replay).
+    pub fn adapt_setup(self, setup: Setup) -> Setup {
+        Setup { parallelism: setup.parallelism && self.parallelism, ..setup }
     }
 
     /// The ops left out, for reports.
@@ -105,6 +122,15 @@ impl Abilities {
         }
         if !self.send_flags {
             v.push("send flags nosuspend/force (SND-2, SND-3, MQ-6)");
+        }
+        if !self.recv {
+            v.push("recv (RX-1, RX-6; DIFF-SOCK-7)");
+        }
+        if !self.get_opts {
+            v.push("getopts and accept (OPT-1..5 read back, OPT-6, PT-2)");
+        }
+        if !self.parallelism {
+            v.push("port parallelism (MQ-2)");
         }
         v
     }

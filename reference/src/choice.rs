@@ -27,6 +27,13 @@ pub enum Activity {
     /// closed the port (DIFF-INET-3; the closing process runs on its own
     /// schedule).
     PendingClose,
+    /// Variant otp-socket (DIFF-SOCK-3): the send timer of this sender's
+    /// pending `gen_tcp:send` fired (each send has its own).
+    Expire(SenderId),
+    /// Variant otp-socket (DIFF-SOCK-1): this sender's `gen_tcp:send`,
+    /// already finished at the socket, returned to it (senders whose sends
+    /// finished together return in any order).
+    Returned(SenderId),
 }
 
 /// One choice, in the order the system under test made it.

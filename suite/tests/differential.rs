@@ -19,7 +19,7 @@ const DEFAULT_CASES: u32 = 60;
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut tests = vec![];
-    for b in [Backend::Inet] {
+    for b in [Backend::Inet, Backend::Socket] {
         let id: &'static str = Box::leak(format!("differential/otp-{}", b.arg()).into_boxed_str());
         tests.push(trial(id, &[Capability::Erl], move || differential(b)));
     }

@@ -643,6 +643,9 @@ impl Runtime {
             // The native runtime closes at once (CL-1/CL-2); it never
             // schedules this activity (variant otp-inet only).
             Activity::PendingClose => {}
+            // Per-send timers are the socket backend's (DIFF-SOCK-3); the
+            // native runtime never reports them.
+            Activity::Expire(_) | Activity::Returned(_) => {}
             Activity::Resume(_) => {
                 if let Some((s, cmd)) = self.procs.next_runnable() {
                     if let Some(r) = self.port_command(s, cmd) {

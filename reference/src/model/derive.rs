@@ -222,10 +222,17 @@ impl Model {
                 }
                 let mut acts = vec![Activity::SendTimeout, Activity::DelayFlush];
                 acts.extend(self.resumable.front().map(|&s| Activity::Resume(s)));
+                acts.extend(self.sock_expirable().into_iter().map(Activity::Expire));
+                acts.extend(self.sock_returnable().into_iter().map(Activity::Returned));
                 acts.extend([Activity::Task, Activity::Input, Activity::Output, Activity::PendingClose]);
                 v.extend(acts.into_iter().filter(|&a| self.activity_enabled(a)).map(|a| Pick::Made(Choice::Ran(a))));
                 v
             }
+            Need::Write { requested, .. } if self.variant == crate::variant::Variant::OtpSocket => self
+                .sock_write_candidates(requested, observed)
+                .into_iter()
+                .map(|t| Pick::Made(Choice::Wrote { requested, accepted: t }))
+                .collect(),
             Need::Write { requested, may_refuse } => {
                 // Queue after the write = requested - took (a direct write
                 // starts from an empty queue, a queue write asks for all of
@@ -280,6 +287,7 @@ impl Model {
                 (self.flush_armed, &self.tasks, self.qsz, self.busy_msgq, self.lock_held),
                 (&self.senders, &self.suspended, &self.resumable, &self.input, self.input_received, &self.mailbox),
                 (self.ports, self.accepted, &self.completed, &self.busy_port_events, &self.deferred),
+                (&self.sock, &self.applied),
             )
         )
     }

@@ -12,6 +12,9 @@ use crate::units::{Bytes, Millis};
 impl Model {
     /// A process sends. `Ok(None)`: the sender is now waiting or suspended.
     pub(super) fn send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
+        if self.variant == crate::variant::Variant::OtpSocket {
+            return self.sock_send(p, c);
+        }
         if self.life == Life::Closed {
             self.decide(ids::SND_6);
             return Ok(Some(SendResult::Error(Posix::Closed)));

@@ -63,6 +63,9 @@ impl Model {
 
     /// RX-1/RX-6: `gen_tcp:recv(S, 0, 0)`.
     pub(super) fn recv(&mut self, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
+        if let Some(r) = self.sock_recv_closed() {
+            return Ok(r);
+        }
         if !self.socket_open {
             // TO-3: TCP_REQ_RECV checks the connection before the mode.
             return Ok((Reply::Recv(Err(Posix::Enotconn)), ids::TO_3));
@@ -82,6 +85,13 @@ impl Model {
     /// ST-1: the peer reads the next bytes of the stream the port wrote.
     pub(super) fn peer_read(&mut self, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
         let got = c.peer_got(ids::ST_1)?;
+        if self.variant == crate::variant::Variant::OtpSocket {
+            // DIFF-SOCK-1: the kernel's share of pending sends, as the peer's data shows it.
+            self.sock_peer_share(got, c)?;
+            if got == Bytes::ZERO {
+                self.sock_peer_nothing_more();
+            }
+        }
         if got > self.peer_unread() {
             return Err(Divergence::new(
                 ids::ST_1,

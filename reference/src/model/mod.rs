@@ -9,6 +9,7 @@ mod derive;
 mod driver;
 mod input;
 mod senders;
+mod socket_backend;
 mod stream;
 mod table;
 mod tasks;
@@ -141,6 +142,8 @@ pub struct Model {
     ports: usize,
     accepted: usize,
     listener_opts: PortOptions,
+    // --- variant otp-socket (DIFF-SOCK-*) ---
+    sock: socket_backend::SocketSide,
     // --- per step ---
     completed: Vec<(SenderId, SendResult, RuleId)>,
     /// Completions seen at the end of the step (DIFF-INET-2).
@@ -152,6 +155,12 @@ pub struct Model {
     /// A SCHED-1 violation of the last step, reported by the executor once
     /// the observation itself matched.
     unquiet: Option<Divergence>,
+    /// The op's reply once applied, until the step ends. Part of the state
+    /// the derivation merges on: two paths that reach the same state after
+    /// the op, one having run an activity before the op and one after it,
+    /// may have answered differently (a queue size read before or after a
+    /// write), so they must not be merged.
+    applied: Option<Reply>,
     /// Every rule that decided something in this case.
     touched: BTreeMap<RuleId, usize>,
     /// Interesting transitions reached (busy set/cleared, timeouts, ...).
@@ -201,6 +210,7 @@ impl Model {
             ports: 2,
             accepted: 0,
             listener_opts,
+            sock: Default::default(),
             completed: vec![],
             deferred: vec![],
             busy_port_events: vec![],
@@ -217,6 +227,7 @@ impl Model {
             last_rule: ids::WM_2,
             // OPT-7 (and WM-1, MQ-7 when not overridden) decide the start.
             unquiet: None,
+            applied: None,
             touched: [ids::OPT_7, ids::WM_1, ids::MQ_7].into_iter().map(|r| (r, 1)).collect(),
             crossings: BTreeMap::new(),
         })
@@ -282,8 +293,12 @@ impl Model {
         self.written - self.peer_read
     }
 
-    /// Bytes still in the driver queue.
+    /// Bytes still in the driver queue (on the socket backend: bytes
+    /// pending sends have still to write).
     pub fn queued(&self) -> Bytes {
+        if self.variant == Variant::OtpSocket {
+            return self.sock_pending();
+        }
         self.queue
     }
 
@@ -368,6 +383,7 @@ impl Model {
     /// test ran itself to quiescence before answering (real OTP, through
     /// its adapter), so the op is followed by a quiescence in the same step.
     fn step_on(&mut self, op: &Op, c: &mut Choices, settle: bool) -> Result<Prediction, Divergence> {
+        self.applied = None;
         self.completed.clear();
         self.busy_port_events.clear();
         if settle && self.real_clock {
@@ -387,6 +403,7 @@ impl Model {
             }
         }
         let (reply, reply_rule) = self.apply(op, c)?;
+        self.applied = Some(reply.clone());
         if settle && !matches!(op, Op::Quiesce | Op::AwaitIo | Op::AdvanceTime { .. }) {
             self.decide(ids::SCHED_1);
             self.quiesce(c)?;
@@ -420,6 +437,7 @@ impl Model {
             Some(Pick::Quiet) => return Err(Divergence::new(ids::SCHED_1, "quiet where nothing could run")),
         }
         self.why.reply = reply_rule;
+        self.applied = None;
         Ok(self.predict(reply))
     }
 
@@ -449,6 +467,7 @@ impl Model {
                 self.quiesce(c)?;
                 (Reply::None, ids::TO_1)
             }
+            Op::SetOpts { opts } if self.variant == Variant::OtpSocket => self.sock_setopts(opts),
             Op::SetOpts { opts } => match setopts(self.opts, opts) {
                 Ok(applied) => {
                     self.cross_options(opts);
@@ -524,7 +543,10 @@ impl Model {
     fn activity_enabled(&self, a: Activity) -> bool {
         match a {
             Activity::DelayFlush => self.flush_armed,
+            Activity::Output if self.variant == Variant::OtpSocket => self.sock_output_enabled(),
             Activity::Output => self.queue > Bytes::ZERO && self.socket_open && !self.flush_armed,
+            Activity::Expire(s) => self.variant == Variant::OtpSocket && self.sock_may_expire(s),
+            Activity::Returned(s) => self.variant == Variant::OtpSocket && self.sock_may_return(s),
             Activity::Input => self.input_enabled(),
             Activity::Task => self.runnable_task().is_some(),
             Activity::Resume(s) => self.resumable.front() == Some(&s),
@@ -537,6 +559,11 @@ impl Model {
     /// An activity that must run before the runtime may call itself quiet.
     /// Output is not among them: only the kernel knows when it may write.
     fn mandatory_activity(&self) -> Option<Activity> {
+        if self.variant == Variant::OtpSocket {
+            if let Some(a) = self.sock_mandatory() {
+                return Some(a);
+            }
+        }
         if self.timeout_due() {
             Some(Activity::SendTimeout)
         } else if self.flush_armed {
@@ -555,7 +582,16 @@ impl Model {
     fn run_activity(&mut self, a: Activity, c: &mut Choices) -> Result<(), Divergence> {
         match a {
             Activity::DelayFlush => self.delay_flush(c),
+            Activity::Output if self.variant == Variant::OtpSocket => self.sock_output(c),
             Activity::Output => self.output(c),
+            Activity::Expire(s) => {
+                self.sock_expire(s);
+                Ok(())
+            }
+            Activity::Returned(s) => {
+                self.sock_returned(s);
+                Ok(())
+            }
             Activity::Input => self.input(c),
             Activity::Task => self.run_task(c),
             Activity::Resume(s) => self.resume(s, c),
@@ -591,7 +627,7 @@ impl Model {
     }
 
     fn observed_queue(&self) -> Bytes {
-        if self.life == Life::Closed {
+        if self.life == Life::Closed || self.variant == Variant::OtpSocket {
             Bytes::ZERO
         } else {
             self.queue
@@ -628,5 +664,7 @@ fn activity_rule(a: Activity) -> RuleId {
         Activity::Resume(_) => ids::SND_4,
         Activity::SendTimeout => ids::TO_1,
         Activity::PendingClose => ids::DIFF_INET_3,
+        Activity::Expire(_) => ids::DIFF_SOCK_3,
+        Activity::Returned(_) => ids::DIFF_SOCK_1,
     }
 }

@@ -5,8 +5,9 @@ use crate::units::{payload_byte, Bytes};
 
 #[derive(Clone, Debug, Default)]
 pub struct Stream {
-    /// (start offset, tag, len) of every send, in stream order.
-    segments: Vec<(usize, u16, usize)>,
+    /// (start offset, tag, len, payload offset) of every send or part of
+    /// one, in stream order.
+    segments: Vec<(usize, u16, usize, usize)>,
     total: usize,
 }
 
@@ -16,15 +17,20 @@ impl Stream {
     }
 
     pub fn push(&mut self, tag: u16, len: Bytes) {
+        self.push_part(tag, Bytes::ZERO, len);
+    }
+
+    /// Append bytes `[from, from+len)` of send `tag`'s payload.
+    pub fn push_part(&mut self, tag: u16, from: Bytes, len: Bytes) {
         if len.0 > 0 {
-            self.segments.push((self.total, tag, len.0));
+            self.segments.push((self.total, tag, len.0, from.0));
             self.total += len.0;
         }
     }
 
     /// Forget everything past `at` (TO-3 discards queued output).
     pub fn truncate(&mut self, at: Bytes) {
-        self.segments.retain(|&(start, _, _)| start < at.0);
+        self.segments.retain(|&(start, _, _, _)| start < at.0);
         if let Some(last) = self.segments.last_mut() {
             last.2 = last.2.min(at.0 - last.0);
         }
@@ -36,12 +42,12 @@ impl Stream {
         let end = from.0 + len.0;
         assert!(end <= self.total, "slice past the end of the stream");
         let mut out = Vec::with_capacity(len.0);
-        let mut i = self.segments.partition_point(|&(s, _, l)| s + l <= from.0);
+        let mut i = self.segments.partition_point(|&(s, _, l, _)| s + l <= from.0);
         let mut off = from.0;
         while off < end {
-            let (start, tag, l) = self.segments[i];
+            let (start, tag, l, poff) = self.segments[i];
             let stop = end.min(start + l);
-            out.extend((off..stop).map(|o| payload_byte(tag, o - start)));
+            out.extend((off..stop).map(|o| payload_byte(tag, poff + o - start)));
             off = stop;
             i += 1;
         }

@@ -33,6 +33,9 @@ impl Model {
     }
 
     pub(super) fn open_extra(&mut self) -> (Reply, RuleId) {
+        if self.variant == Variant::OtpSocket {
+            return self.sock_open_extra();
+        }
         self.why.ports = ids::PT_3;
         if self.table_full() {
             self.cross(ids::PT_3);
@@ -46,6 +49,9 @@ impl Model {
     /// queue is flushed. DIFF-INET-3: on OTP, gen_tcp:close first waits for
     /// the queue to empty with the port still open.
     pub(super) fn close(&mut self) -> (Reply, RuleId) {
+        if self.variant == Variant::OtpSocket {
+            return self.sock_close();
+        }
         if self.variant == Variant::OtpInet && self.queue > Bytes::ZERO && self.socket_open {
             self.life = Life::Closing;
             self.cross(ids::DIFF_INET_3);

@@ -34,6 +34,9 @@ pub mod ids {
         CL_1 = "CL-1", CL_2 = "CL-2", CL_3 = "CL-3",
         SCHED_1 = "SCHED-1",
         DIFF_INET_1 = "DIFF-INET-1", DIFF_INET_2 = "DIFF-INET-2", DIFF_INET_3 = "DIFF-INET-3",
+        DIFF_SOCK_1 = "DIFF-SOCK-1", DIFF_SOCK_2 = "DIFF-SOCK-2", DIFF_SOCK_3 = "DIFF-SOCK-3",
+        DIFF_SOCK_4 = "DIFF-SOCK-4", DIFF_SOCK_5 = "DIFF-SOCK-5", DIFF_SOCK_6 = "DIFF-SOCK-6",
+        DIFF_SOCK_7 = "DIFF-SOCK-7",
     }
 }
 
@@ -153,5 +156,19 @@ pub static RULES: &[Rule] = &[
          "measured on OTP 25.2.3 through the BEAM adapter; inet_drv.c tcp_inet_output clears busy (resuming senders) before inet_reply to the caller is handled by it"),
     port("DIFF-INET-3", "Variant otp-inet of CL-1/CL-2: gen_tcp:close with queued output first waits for the queue to empty (while the peer makes progress); until then the port stays open and in the table, its queue is visible, and sends from other processes are queued and delivered; then it closes as CL-1.",
          "lib/kernel/src/prim_inet.erl close/1 -> close_pend_loop (subscribe empty_out_q, INET_CLOSE_TIMEOUT while send_pend shrinks); measured on OTP 25.2.3"),
+    // --- declared differences: OTP 25 gen_tcp with {inet_backend, socket} ----------------------
+    port("DIFF-SOCK-1", "Variant otp-socket of WM-2..WM-6, SND-1..SND-5, MQ-*: there is no driver queue, busy port or suspension. gen_tcp:send writes from the calling process and returns ok once the kernel took every byte; otherwise the caller waits (status waiting) until it has. A send while another is pending (a zero-byte one too) waits behind it, in call order, and starts writing when it is done. queue_size is 0 and no busy_port event is raised.",
+         "lib/kernel/src/gen_tcp_socket.erl send/2 -> socket:send(Socket, Data, [], SendTimeout); prim_socket_nif.c send_check_writer (writers queue); measured on OTP 25.2.3 (suite/tests/beam_adapter.rs: queue 0, later senders waiting, 30000 bytes onto an empty socket -> the caller waits; a zero-byte send behind a pending one waits, onto an idle socket returns ok)"),
+    port("DIFF-SOCK-2", "Variant otp-socket of OPT-1..OPT-5, DS-1/DS-2: high/low_watermark and high/low_msgq_watermark are accepted with any value (0 and -1 included) and ignored; delay_send is accepted and ignored (a send writes at once). A setopts list is applied front to back (the last listed option wins a conflict), and an invalid option (RX-3) replies einval with the options before it applied.",
+         "gen_tcp_socket.erl ignore_optname/1 (watermarks), server_write_opts `delay_send => false %% XXX not implemented yet`, call_setopts (in list order); measured on OTP 25.2.3: {high_msgq_watermark,0} -> ok; [{send_timeout,300},{send_timeout,infinity}] -> infinity; [{send_timeout,20},{active,40000}] -> einval with send_timeout 20"),
+    port("DIFF-SOCK-3", "Variant otp-socket of TO-1/TO-2: send_timeout applies to each send on its own, counted from its call, also while it waits behind another send. When it expires the send returns {error,{timeout,Rest}} (reported as {error,timeout}) and the unsent rest is dropped: the peer gets only what the kernel had taken, and the next pending send starts. With send_timeout 0 a send that the kernel does not take whole at once times out at once.",
+         "gen_tcp_socket.erl send_result/4, send_timeout/3 (`Leave the lingering data to the caller`); socket.erl send with a timeout; measured on OTP 25.2.3: head send of 100000 with 200 ms -> {error,{timeout,89632}}; a 3-byte send queued behind it with 0 and 50 ms -> {error,{timeout,3}} while the head still waits; a 100000-byte send with send_timeout 0 -> {error,{timeout,93088}}"),
+    port("DIFF-SOCK-4", "Variant otp-socket of TO-3: with send_timeout_close the expiring send returns {error,timeout} and closes the socket; every other pending send returns {error,closed}; later sends, recvs and setopts return {error,closed} (not enotconn).",
+         "gen_tcp_socket.erl send_timeout/3 (close_server, `We have to waste the lingering data`), handle_closed/4; measured on OTP 25.2.3: head {error,timeout}, queued send {error,closed}, later send/recv/setopts {error,closed}"),
+    port("DIFF-SOCK-5", "Variant otp-socket of CL-1/DIFF-INET-3: gen_tcp:close closes the socket at once; pending sends return {error,closed} and their unsent rest is lost; the peer gets what the kernel had taken, then EOF (or RST with unread input, CL-3). Later sends return {error,closed}.",
+         "gen_tcp_socket.erl close/1 -> close_server -> handle_close (socket_close); measured on OTP 25.2.3: a 100000-byte send and two sends behind it all return {error,closed} on close; the 40000-byte case of beam_adapter.rs close_with_queued_output delivers a prefix, then EOF"),
+    port("DIFF-SOCK-6", "Variant otp-socket of PT-2..PT-4, CL-2: the socket (and its listener) is not a port: closing it leaves the port count unchanged, and connecting another socket never fails with system_limit nor takes a table slot.",
+         "gen_tcp_socket.erl (a gen_statem and a socket NIF resource, no erlang:open_port); measured on OTP 25.2.3 through the BEAM adapter (ports 2 before and after close)"),
+    port("DIFF-SOCK-7", "Variant otp-socket of RX-6 (not generated): gen_tcp:recv(S, 0, 0) on a socket switched from active to passive while a read was pending is postponed until data arrives: the 0 ms timeout does not apply.",
+         "gen_tcp_socket.erl handle_event {recv,_,_} in state #recv{} with active false: `Receive in progress` -> postpone; measured on OTP 25.2.3 ({active,32767} then {active,false}, recv(S,0,0) did not return); excluded by harness/src/beam.rs abilities()"),
 ];
-

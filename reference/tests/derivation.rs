@@ -1,0 +1,79 @@
+//! The derivation of the kernel's and the scheduler's share
+//! (`reference::model::derive_set`) for a system that settles on a real
+//! clock (OTP through its adapter): every way a step could have gone is
+//! kept, and only those.
+
+use reference::model::{derive_set, Model};
+use reference::observation::{Observation, Reply, SendResult, SenderStatus};
+use reference::op::{Op, SendFlags, Setup};
+use reference::options::Opt;
+use reference::units::{Bytes, SenderId};
+use reference::variant::Variant;
+
+fn send(s: u8, len: usize, tag: u16) -> Op {
+    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags::default() }
+}
+
+fn seen(reply: Reply, senders: [SenderStatus; 2], queue: usize) -> Observation {
+    Observation {
+        reply,
+        senders: senders.to_vec(),
+        completed: vec![],
+        busy_port_events: vec![],
+        queue: Bytes(queue),
+        busy: None,
+        msgq: None,
+        ports: 2,
+    }
+}
+
+/// A port made busy by sender 0 (WM-3), sender 1 suspended on it (SND-1).
+fn busy_port() -> Vec<Model> {
+    use SenderStatus::*;
+    let setup = Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], ..Setup::default() };
+    let m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true);
+    let mut set = vec![m];
+    let steps = [
+        // WM-2: the kernel takes 150, the rest is queued unchecked.
+        (send(0, 300, 1), seen(Reply::Sent(Some(SendResult::Ok)), [Idle, Idle], 150)),
+        // WM-3: 150 + 10 >= 100.
+        (send(0, 10, 2), seen(Reply::Sent(None), [Waiting, Idle], 160)),
+        // SND-1.
+        (send(1, 5, 3), Observation { busy_port_events: vec![SenderId(1)], ..seen(Reply::Sent(None), [Waiting, Suspended], 160) }),
+    ];
+    for (op, obs) in &steps {
+        set = derive_set(&set, op, obs, true).unwrap_or_else(|e| panic!("{op:?}: {e:?}")).into_iter().map(|d| d.model).collect();
+    }
+    set
+}
+
+/// WM-4 before the op: an ACK that arrived after the last step let the
+/// driver write the whole queue before `queue_size` reached the port, so it
+/// reads 0; the suspended sender then retries (SND-4) and both sends end
+/// ok, the blocked caller's reply last (DIFF-INET-2). The same state is
+/// reached by writing after the op (which would have read 160): the two
+/// paths must not be merged before the step's end.
+#[test]
+fn an_output_before_the_op_shows_in_its_reply() {
+    use SenderStatus::*;
+    let obs = Observation {
+        completed: vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)],
+        ..seen(Reply::QueueSize(Bytes(0)), [Idle, Idle], 0)
+    };
+    let after = derive_set(&busy_port(), &Op::QueueSize, &obs, true);
+    assert!(after.is_ok(), "WM-4: the write before the op is not derived: {:?}", after.err());
+}
+
+/// The same step, seen with the write after the op: also derived; and a
+/// queue size no write explains is not.
+#[test]
+fn a_queue_size_no_write_explains_is_refused() {
+    use SenderStatus::*;
+    let late = Observation {
+        completed: vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)],
+        ..seen(Reply::QueueSize(Bytes(160)), [Idle, Idle], 0)
+    };
+    assert!(derive_set(&busy_port(), &Op::QueueSize, &late, true).is_ok(), "WM-4 after the op");
+    let wrong = Observation { ..seen(Reply::QueueSize(Bytes(161)), [Waiting, Suspended], 160) };
+    assert!(derive_set(&busy_port(), &Op::QueueSize, &wrong, true).is_err(), "a queue of 161 was accepted");
+}
