@@ -1,6 +1,7 @@
-//! The seed articles' experiments on real OTP 25 (`gen_tcp`, inet driver),
+//! The seed articles' experiments on real OTP 25 (`gen_tcp`, inet driver,
+//! and two on `{inet_backend, socket}` showing its declared differences),
 //! every step predicted by the model through the derivation of the kernel's
-//! share (variant otp-inet), and recorded as snapshots next to the native
+//! share (variants otp-inet, otp-socket), and recorded as snapshots next to the native
 //! runtime's (`seed_scenarios.rs`): which send blocks and what unblocks it.
 //! Without `erl` each trial prints `SKIP <id>: <reason>`.
 //!
@@ -25,6 +26,8 @@ fn main() {
         trial("seed/otp-inet/high_watermark_2_one_byte_sends", erl, high_watermark_2),
         trial("seed/otp-inet/send_timeout_data_still_delivered", erl, send_timeout),
         trial("seed/otp-inet/accept_into_full_table", erl, accept_full_table),
+        trial("seed/otp-socket/high_watermark_2_one_byte_sends", erl, socket_high_watermark_2),
+        trial("seed/otp-socket/send_timeout_rest_dropped", erl, socket_send_timeout),
     ];
     libtest_mimic::run(&args, tests).exit();
 }
@@ -50,7 +53,11 @@ fn send(s: u8, len: usize, tag: u16) -> Op {
 }
 
 fn run(options: Vec<Opt>, senders: u8, ops: &[Op]) -> Result<(Vec<Opt>, CaseOutcome), String> {
-    let factory = BeamFactory::new(Backend::Inet).map_err(|e| e.to_string())?;
+    run_on(Backend::Inet, options, senders, ops)
+}
+
+fn run_on(backend: Backend, options: Vec<Opt>, senders: u8, ops: &[Op]) -> Result<(Vec<Opt>, CaseOutcome), String> {
+    let factory = BeamFactory::new(backend).map_err(|e| e.to_string())?;
     let setup = Setup { options: options.clone(), senders, ..Setup::default() };
     let out = run_case(&factory, &setup, ops);
     if !out.passed() {
@@ -79,11 +86,12 @@ fn shape(options: Vec<Opt>, out: &CaseOutcome) -> Shape {
 }
 
 fn snapshot<T: Serialize>(name: &str, value: &T) -> R {
+    let backend = if name.starts_with("seed_otp_socket") { "{inet_backend, socket}" } else { "inet driver" };
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         insta::with_settings!({
             snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
-            description => "Seed scenario on real OTP 25 (inet driver), every step predicted by the model. Regenerate with `make snapshots` and review.",
+            description => format!("Seed scenario on real OTP 25 ({backend}), every step predicted by the model. Regenerate with `make snapshots` and review."),
         }, {
             insta::assert_yaml_snapshot!(name, value);
         });
@@ -150,4 +158,34 @@ fn accept_full_table() -> R {
         return Err(format!("PT-2: {replies:?}"));
     }
     snapshot("seed_otp_inet_accept_into_full_table", &replies)
+}
+
+/// The article's `{high_watermark,2}` client with 1-byte sends, on the
+/// socket backend: the watermark is accepted and ignored (DIFF-SOCK-2) and
+/// each byte goes straight to an idle socket, so the 7th byte that blocks
+/// on the inet driver does not block here, nor any other (DIFF-SOCK-1).
+fn socket_high_watermark_2() -> R {
+    let ops: Vec<Op> = (0..10).map(|i| send(0, 1, i)).collect();
+    let (o, out) = run_on(Backend::Socket, vec![Opt::HighWatermark(2), Opt::LowWatermark(1)], 2, &ops)?;
+    let s = shape(o, &out);
+    if s.first_blocked.is_some() || s.sends.len() != ops.len() {
+        return Err(format!("DIFF-SOCK-2: a 1-byte send blocked on an ignored watermark: {:?}", s.sends));
+    }
+    snapshot("seed_otp_socket_high_watermark_2_one_byte_sends", &s)
+}
+
+/// send_timeout on the socket backend: a send larger than the kernel takes
+/// waits in its caller (DIFF-SOCK-1), expires with {error,timeout}, and
+/// its unsent rest is dropped (DIFF-SOCK-3) — the executor's drain checks
+/// that the peer gets only what the kernel took (ST-1), where the inet
+/// driver delivers it all (TO-1).
+fn socket_send_timeout() -> R {
+    let opts = vec![Opt::SendTimeout(Timeout::After(Millis(50)))];
+    let ops = vec![send(0, 100_000, 1), Op::AdvanceTime { by: Millis(50) }];
+    let (o, out) = run_on(Backend::Socket, opts, 2, &ops)?;
+    let s = shape(o, &out);
+    if s.first_blocked != Some(1) || s.unblocked_result.as_deref() != Some("Error(Timeout)") {
+        return Err(format!("DIFF-SOCK-3: {:?} then {:?}", s.sends, s.unblocked_result));
+    }
+    snapshot("seed_otp_socket_send_timeout_rest_dropped", &s)
 }

@@ -14,6 +14,7 @@ impl Model {
             && self.opts.active.is_active()
             && self.socket_open
             && self.input_pending() > Bytes::ZERO
+            && self.sock_readable()
     }
 
     fn take_input(&mut self, got: Bytes, rule: RuleId) -> Result<Vec<u8>, Divergence> {

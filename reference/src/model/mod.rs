@@ -161,6 +161,9 @@ pub struct Model {
     /// may have answered differently (a queue size read before or after a
     /// write), so they must not be merged.
     applied: Option<Reply>,
+    /// The setup's options as listed, for a variant that applies them
+    /// differently (DIFF-SOCK-8).
+    setup_options: Vec<crate::options::Opt>,
     /// Every rule that decided something in this case.
     touched: BTreeMap<RuleId, usize>,
     /// Interesting transitions reached (busy set/cleared, timeouts, ...).
@@ -228,6 +231,7 @@ impl Model {
             // OPT-7 (and WM-1, MQ-7 when not overridden) decide the start.
             unquiet: None,
             applied: None,
+            setup_options: setup.options.clone(),
             touched: [ids::OPT_7, ids::WM_1, ids::MQ_7].into_iter().map(|r| (r, 1)).collect(),
             crossings: BTreeMap::new(),
         })
@@ -236,6 +240,11 @@ impl Model {
     /// The same model following a declared variant of the rules.
     pub fn into_variant(mut self, variant: Variant) -> Model {
         self.variant = variant;
+        if variant == Variant::OtpSocket {
+            let options = std::mem::take(&mut self.setup_options);
+            self.sock_setup(&options);
+            self.setup_options = options;
+        }
         self
     }
 

@@ -93,6 +93,22 @@ pub(super) struct SocketSide {
     /// (sender, result, rule, must return before quiescence).
     returning: Vec<(SenderId, SendResult, RuleId, bool)>,
     ctx: WriteCtx,
+    /// SO_RCVLOWAT as set through `low_watermark` (DIFF-SOCK-8); `None`:
+    /// the kernel's default of 1.
+    rcvlowat: Option<Bytes>,
+}
+
+/// DIFF-SOCK-8: the receive low-water mark `{low_watermark, v}` sets.
+/// Linux (`sock_setsockopt` SO_RCVLOWAT, `tcp_set_rcvlowat`) turns a
+/// negative value into INT_MAX, caps it at half of `tcp_rmem[2]` (16 MiB
+/// here) and turns 0 into 1. No case sends a cap's worth of input, so a
+/// negative value stands for "never readable" (`usize::MAX`).
+pub(super) fn rcvlowat_of(v: i64) -> Bytes {
+    match v {
+        v if v < 0 => Bytes(usize::MAX),
+        0 => Bytes(1),
+        v => Bytes(v as usize),
+    }
 }
 
 impl Model {
@@ -378,7 +394,12 @@ impl Model {
         self.cross(ids::DIFF_SOCK_2);
         for o in list {
             match o {
-                Opt::HighWatermark(_) | Opt::LowWatermark(_) | Opt::HighMsgqWatermark(_) | Opt::LowMsgqWatermark(_) => continue,
+                Opt::LowWatermark(v) => {
+                    self.cross(ids::DIFF_SOCK_8);
+                    self.sock.rcvlowat = Some(rcvlowat_of(*v));
+                    continue;
+                }
+                Opt::HighWatermark(_) | Opt::HighMsgqWatermark(_) | Opt::LowMsgqWatermark(_) => continue,
                 Opt::Active(crate::options::ActiveSetting::N(_)) => self.cross(ids::RX_3),
                 _ => {}
             }
@@ -434,6 +455,20 @@ impl Model {
             }
         }
         self.sock_flush();
+    }
+
+    /// DIFF-SOCK-8: the socket is readable (and its owner gets a tcp
+    /// message) only once the receive queue holds SO_RCVLOWAT bytes.
+    pub(super) fn sock_readable(&self) -> bool {
+        !self.socket() || self.input_pending() >= self.sock.rcvlowat.unwrap_or(Bytes(1))
+    }
+
+    /// The setup's options, applied at connect (one setopts, front to
+    /// back): the last `low_watermark` sets SO_RCVLOWAT (DIFF-SOCK-8).
+    pub(super) fn sock_setup(&mut self, options: &[Opt]) {
+        if let Some(v) = options.iter().rev().find_map(|o| if let Opt::LowWatermark(v) = o { Some(*v) } else { None }) {
+            self.sock.rcvlowat = Some(rcvlowat_of(v));
+        }
     }
 
     /// recv on a socket closed by send_timeout_close (DIFF-SOCK-4).
