@@ -148,6 +148,17 @@ impl Model {
                     }
                     Some(need) => {
                         if !m.consistent_so_far(observed, own_send) {
+                            // Remembered like a mismatch, so that a step no
+                            // candidate explains names what went wrong.
+                            let mm = Mismatch {
+                                rule: m.completed.last().map_or(crate::rules::ids::SCHED_1, |c| c.2),
+                                field: "completed (so far)".into(),
+                                expected: format!("{:?} ({:?} busy_port events)", m.completed.iter().map(|&(s, r, _)| (s, r)).collect::<Vec<_>>(), m.busy_port_events),
+                                observed: format!("{:?} ({:?} busy_port events)", observed.completed, observed.busy_port_events),
+                            };
+                            if first_mismatch.as_ref().is_none_or(|b| field_rank(&mm) > field_rank(b)) {
+                                first_mismatch = Some(mm);
+                            }
                             continue;
                         }
                         if !seen_needs.insert(format!("{need:?} {}", m.state_key())) {

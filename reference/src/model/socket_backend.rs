@@ -33,6 +33,10 @@ pub(super) struct Writer {
     len: Bytes,
     /// When its send_timeout expires (virtual time), if it has one.
     deadline: Option<Millis>,
+    /// send_timeout_close as it was at the call: gen_tcp_socket's send/2
+    /// reads the socket's options (`{otp,meta}`) once, in the caller, and
+    /// acts on them when its send times out (DIFF-SOCK-4).
+    close_on_timeout: bool,
 }
 
 /// How much of a send the kernel took, as far as the model knows.
@@ -139,7 +143,7 @@ impl Model {
             Timeout::After(t) => Some(Millis(self.now.0 + t.0)),
             Timeout::Infinity => None,
         };
-        let w = Writer { sender: p.sender, tag: p.tag, len: p.len, deadline };
+        let w = Writer { sender: p.sender, tag: p.tag, len: p.len, deadline, close_on_timeout: self.opts.send_timeout_close };
         let zero_timeout = self.opts.send_timeout == Timeout::After(Millis(0));
         if !self.sock.writers.is_empty() {
             // Waits behind the pending send (a zero-byte one too).
@@ -320,15 +324,15 @@ impl Model {
     /// (else it is the op's reply, returned).
     fn sock_expired(&mut self, w: Writer, complete: bool) -> SendResult {
         let r = SendResult::Error(Posix::Timeout);
-        if self.opts.send_timeout_close {
+        if w.close_on_timeout {
             self.cross(ids::DIFF_SOCK_4);
             self.sock.closed = true;
             self.sock_abort_all(ids::DIFF_SOCK_4);
             self.close_socket();
             self.why.senders[w.sender.0 as usize] = ids::DIFF_SOCK_4;
         }
-        let rule = if self.opts.send_timeout_close { ids::DIFF_SOCK_4 } else { ids::DIFF_SOCK_3 };
-        if complete && self.opts.send_timeout_close {
+        let rule = if w.close_on_timeout { ids::DIFF_SOCK_4 } else { ids::DIFF_SOCK_3 };
+        if complete && w.close_on_timeout {
             // It returns once the socket's server has stopped: after the
             // aborted sends, possibly steps later (measured).
             self.sock.returning.push((w.sender, r, rule, false));
