@@ -37,6 +37,7 @@ impl Model {
                 return Ok(());
             }
             let got = c.read(ids::RX_5)?;
+            self.sock_read_done();
             if got == Bytes::ZERO {
                 return Ok(());
             }

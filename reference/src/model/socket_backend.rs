@@ -100,6 +100,10 @@ pub(super) struct SocketSide {
     /// SO_RCVLOWAT as set through `low_watermark` (DIFF-SOCK-8); `None`:
     /// the kernel's default of 1.
     rcvlowat: Option<Bytes>,
+    /// The socket just turned active with input waiting: gen_tcp_socket's
+    /// first recv is a nonblocking read, which takes whatever is there,
+    /// below SO_RCVLOWAT too (DIFF-SOCK-8; only readiness waits for it).
+    fresh_recv: bool,
 }
 
 /// DIFF-SOCK-8: the receive low-water mark `{low_watermark, v}` sets.
@@ -409,6 +413,9 @@ impl Model {
             }
             match setopts(self.opts, std::slice::from_ref(o)) {
                 Ok(applied) => {
+                    if !self.opts.active.is_active() && applied.options.active.is_active() && self.input_pending() > Bytes::ZERO {
+                        self.sock.fresh_recv = true;
+                    }
                     self.opts = applied.options;
                     if applied.went_passive {
                         self.mailbox.push(crate::observation::OwnerMsg::TcpPassive);
@@ -462,9 +469,15 @@ impl Model {
     }
 
     /// DIFF-SOCK-8: the socket is readable (and its owner gets a tcp
-    /// message) only once the receive queue holds SO_RCVLOWAT bytes.
+    /// message) only once the receive queue holds SO_RCVLOWAT bytes, or
+    /// right after it turned active.
     pub(super) fn sock_readable(&self) -> bool {
-        !self.socket() || self.input_pending() >= self.sock.rcvlowat.unwrap_or(Bytes(1))
+        !self.socket() || self.sock.fresh_recv || self.input_pending() >= self.sock.rcvlowat.unwrap_or(Bytes(1))
+    }
+
+    /// The server read: from now on it waits for readiness.
+    pub(super) fn sock_read_done(&mut self) {
+        self.sock.fresh_recv = false;
     }
 
     /// The setup's options, applied at connect (one setopts, front to
