@@ -128,8 +128,10 @@ pub fn junit(r: &crate::check::CheckReport, shown: &BTreeMap<RuleId, RuleTally>)
 /// A plain-text table of every port rule.
 pub fn table(t: &BTreeMap<RuleId, RuleTally>) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{:<8} {:>7} {:>7} {:>7} {:>9}  {:<12} statement", "rule", "cases", "passed", "failed", "crossings", "verdict");
-    for r in catalogue().into_iter().filter(|r| r.area == Area::Port && t.contains_key(&r.id)) {
+    let rows: Vec<_> = catalogue().into_iter().filter(|r| r.area == Area::Port && t.contains_key(&r.id)).collect();
+    let w = rows.iter().map(|r| r.id.to_string().len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(s, "{:<w$} {:>7} {:>7} {:>7} {:>9}  {:<12} statement", "rule", "cases", "passed", "failed", "crossings", "verdict");
+    for r in rows {
         let e = t.get(&r.id);
         let d = e.cloned().unwrap_or_default();
         let mut stmt = r.statement.to_string();
@@ -137,7 +139,7 @@ pub fn table(t: &BTreeMap<RuleId, RuleTally>) -> String {
             stmt.truncate(67);
             stmt.push_str("...");
         }
-        let _ = writeln!(s, "{:<8} {:>7} {:>7} {:>7} {:>9}  {:<12} {}", r.id, d.cases, d.passed, d.failed, d.crossings, verdict(r.id, e), stmt);
+        let _ = writeln!(s, "{:<w$} {:>7} {:>7} {:>7} {:>9}  {:<12} {}", r.id.to_string(), d.cases, d.passed, d.failed, d.crossings, verdict(r.id, e), stmt);
     }
     s
 }
