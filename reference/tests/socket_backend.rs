@@ -1,0 +1,92 @@
+//! Variant otp-socket (OTP 25 `gen_tcp` with `{inet_backend, socket}`), as
+//! the derivation sees it through the BEAM adapter's observations: the
+//! DIFF-SOCK rules accept what OTP was measured to do, and refuse what the
+//! inet driver would have done instead.
+
+use reference::model::{derive_set, Model};
+use reference::observation::{Observation, OwnerMsg, Reply, SendResult, SenderStatus};
+use reference::op::{Op, SendFlags, Setup};
+use reference::options::{ActiveSetting, Opt};
+use reference::units::{payload_byte, Bytes, SenderId};
+use reference::variant::Variant;
+
+const IDLE: [SenderStatus; 2] = [SenderStatus::Idle, SenderStatus::Idle];
+
+fn model(options: Vec<Opt>) -> Vec<Model> {
+    let setup = Setup { options, ..Setup::default() };
+    vec![Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket).with_real_clock(true)]
+}
+
+fn seen(reply: Reply) -> Observation {
+    Observation {
+        reply,
+        senders: IDLE.to_vec(),
+        completed: vec![],
+        busy_port_events: vec![],
+        queue: Bytes::ZERO,
+        busy: None,
+        msgq: None,
+        ports: 2,
+    }
+}
+
+/// Derive `op` to `obs` from every state of `set`; the new set, or why not.
+fn step(set: &[Model], op: Op, obs: Observation) -> Result<Vec<Model>, String> {
+    derive_set(set, &op, &obs, true).map(|ds| ds.into_iter().map(|d| d.model).collect()).map_err(|e| format!("{op:?}: {e:?}"))
+}
+
+fn send(s: u8, len: usize, tag: u16) -> Op {
+    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags::default() }
+}
+
+fn tcp(tag: u16, from: usize, len: usize) -> OwnerMsg {
+    OwnerMsg::Tcp((from..from + len).map(|i| payload_byte(tag, i)).collect())
+}
+
+/// DIFF-SOCK-1/2: `{high_watermark,2}` is ignored and there is no driver
+/// queue: 1-byte sends onto an idle socket return ok, `queue_size` is 0.
+#[test]
+fn diff_sock_2_watermarks_block_no_send() {
+    let mut set = model(vec![Opt::HighWatermark(2), Opt::LowWatermark(1)]);
+    for tag in 0..4 {
+        set = step(&set, send(0, 1, tag), seen(Reply::Sent(Some(SendResult::Ok)))).expect("DIFF-SOCK-2");
+    }
+    assert!(step(&set, Op::QueueSize, seen(Reply::QueueSize(Bytes(1)))).is_err(), "DIFF-SOCK-1: a driver queue");
+    step(&set, Op::QueueSize, seen(Reply::QueueSize(Bytes::ZERO))).expect("DIFF-SOCK-1: queue_size 0");
+}
+
+/// DIFF-SOCK-8: with `{low_watermark,10}` (SO_RCVLOWAT 10) an active
+/// socket delivers 5 bytes only once 10 are waiting.
+#[test]
+fn diff_sock_8_active_delivery_waits_for_rcvlowat() {
+    let mut set = model(vec![Opt::LowWatermark(10)]);
+    set = step(&set, Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, seen(Reply::SetOpts(Ok(())))).expect("setopts");
+    set = step(&set, Op::PeerWrite { len: Bytes(5), tag: 7 }, seen(Reply::None)).expect("peer write");
+    assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 5)]))).is_err(), "DIFF-SOCK-8: 5 < SO_RCVLOWAT delivered");
+    set = step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).expect("DIFF-SOCK-8: nothing below SO_RCVLOWAT");
+    set = step(&set, Op::PeerWrite { len: Bytes(5), tag: 7 }, seen(Reply::None)).expect("peer write");
+    let both = OwnerMsg::Tcp((0..5).chain(0..5).map(|i| payload_byte(7, i)).collect());
+    step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![both]))).expect("DIFF-SOCK-8: 10 bytes, one message");
+}
+
+/// DIFF-SOCK-8: a socket turning active reads what is waiting at once (its
+/// first recv is nonblocking), below SO_RCVLOWAT too.
+#[test]
+fn diff_sock_8_turning_active_reads_what_waits() {
+    let mut set = model(vec![Opt::LowWatermark(113)]);
+    set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 3 }, seen(Reply::None)).expect("peer write");
+    set = step(&set, Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, seen(Reply::SetOpts(Ok(())))).expect("setopts");
+    assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).is_err(), "DIFF-SOCK-8: the first read was held back");
+    step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(3, 0, 1)]))).expect("DIFF-SOCK-8: the waiting byte is delivered");
+}
+
+/// DIFF-SOCK-6: the socket is not a port: a table of two (the socket and
+/// the listener) still opens another.
+#[test]
+fn diff_sock_6_no_table_slot() {
+    let setup = Setup { table_capacity: 2, ..Setup::default() };
+    let set = vec![Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket).with_real_clock(true)];
+    step(&set, Op::OpenExtra, seen(Reply::Opened(Ok(())))).expect("DIFF-SOCK-6");
+    let inet = vec![Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true)];
+    assert!(step(&inet, Op::OpenExtra, seen(Reply::Opened(Ok(())))).is_err(), "PT-3 on the inet driver");
+}
