@@ -544,32 +544,48 @@ drain_owner(S, Acc, St) ->
 %% model's clock says; the model allows that, real_clock in `ready`.)
 %% The timer is armed when the port goes busy, with the send_timeout then in
 %% effect (a later setopts does not re-arm it).
+%%
+%% The inet driver keeps one busy caller and one send timer per port: a
+%% send that makes the port busy again while it is busy (a force send)
+%% takes both over, and the earlier caller's reply is never sent. So on the
+%% inet backend only the senders that became waiting last can hold the
+%% timer, and the reply of one of them is what is waited for. The socket
+%% backend times each send on its own: every due sender is waited for.
 advance_time(By, #st{vnow = V0} = St0) ->
     V = V0 + By,
     St = St0#st{vnow = V},
-    Due = [{Id, RealSince + T} || {Id, {VSince, RealSince, T}} <- maps:to_list(St#st.waiting_since),
+    Waiting = maps:to_list(St#st.waiting_since),
+    Holders = case St#st.backend of
+                  socket -> Waiting;
+                  inet ->
+                      Last = lists:max([-1 | [R || {_, {_, R, _}} <- Waiting]]),
+                      [W || {_, {_, R, _}} = W <- Waiting, R =:= Last]
+              end,
+    Due = [{Id, RealSince + T} || {Id, {VSince, RealSince, T}} <- Holders,
                                   is_integer(T), VSince + T =< V],
+    Need = case St#st.backend of socket -> all; inet -> any end,
     case Due of
         [] -> settle(St);
         _ ->
             Deadline = lists:max([D || {_, D} <- Due]) + ?BOUND,
-            wait_replies([Id || {Id, _} <- Due], Deadline, St)
+            wait_replies([Id || {Id, _} <- Due], Need, Deadline, St)
     end.
 
-wait_replies(Ids, Deadline, St) ->
+wait_replies(Ids, Need, Deadline, St) ->
     St1 = settle(St),
-    case [Id || Id <- Ids, maps:is_key(Id, St1#st.outstanding),
-                          status(Id, St1) =:= waiting] of
+    Left = [Id || Id <- Ids, maps:is_key(Id, St1#st.outstanding), status(Id, St1) =:= waiting],
+    case Left of
         [] -> St1;
-        Left ->
+        _ when Need =:= any, length(Left) < length(Ids) -> St1;
+        _ ->
             Rem = Deadline - erlang:monotonic_time(millisecond),
             receive
-                {send_done, Id, R} -> wait_replies(Ids, Deadline, got_done(Id, R, St1))
+                {send_done, Id, R} -> wait_replies(Ids, Need, Deadline, got_done(Id, R, St1))
             after max(0, Rem) ->
                 case Rem =< 0 of
                     true -> fail("advance_time: the send_timeout of sender(s) ~p did not fire within its due time + ~p ms",
                                  [Left, ?BOUND]);
-                    false -> wait_replies(Ids, Deadline, St1)
+                    false -> wait_replies(Ids, Need, Deadline, St1)
                 end
             end
     end.
