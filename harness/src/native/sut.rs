@@ -8,6 +8,7 @@ use super::clock::VirtualClock;
 use super::lock::PortLockGuard;
 use super::runtime::{Accepted, OpenError, Runtime, SocketOpts};
 use super::sys::{self, Want};
+use super::tcp_table;
 use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
 use reference::choice::Choice;
 use reference::observation::{AcceptOutcome, Observation, PeerRead, Posix, Reply};
@@ -41,8 +42,9 @@ const PORT_MSS: Option<u32> = None;
 const IO_BOUND: Duration = Duration::from_secs(5);
 /// Failure bound of `AwaitIo`.
 const AWAIT_BOUND: Duration = Duration::from_secs(10);
-/// How long a client of a refused accept waits to see EOF. A closed fd
-/// sends FIN at once on loopback; only a leaked fd makes this wait run out.
+/// How long a client of a refused accept waits to see EOF once the kernel
+/// shows its server end closed. A closed fd sends FIN at once on loopback;
+/// a leaked one is found in the kernel's socket table without waiting.
 const EOF_BOUND: Duration = Duration::from_millis(250);
 
 /// Creates native runtimes, optionally with a planted bug.
@@ -193,7 +195,7 @@ impl NativeSut {
                 Ok(AcceptOutcome::Accepted(opts))
             }
             Accepted::SystemLimit => {
-                let peer_eof = sees_eof(&client)?;
+                let peer_eof = sees_eof(&client, self.listen_addr)?;
                 Ok(AcceptOutcome::Failed { error: Posix::SystemLimit, peer_eof })
             }
         }
@@ -353,8 +355,19 @@ fn accept_bounded(l: &TcpListener) -> Result<TcpStream, SutError> {
     }
 }
 
-/// Whether a client sees EOF (its server end closed) within `EOF_BOUND`.
-fn sees_eof(client: &TcpStream) -> Result<bool, SutError> {
+/// Whether a client of `server` (the listen address) sees EOF: its server
+/// end closed (PT-2). An end the kernel still holds open without a FIN sent
+/// (the runtime kept the fd, or never accepted the connection) cannot give
+/// one: that is decided at once from the kernel's socket table. A closed end
+/// has sent its FIN (or RST) inside `close()`; the client sees it arrive,
+/// waiting at most `EOF_BOUND`.
+fn sees_eof(client: &TcpStream, server: SocketAddr) -> Result<bool, SutError> {
+    if let (SocketAddr::V4(server), SocketAddr::V4(me)) = (server, client.local_addr()?) {
+        let st = tcp_table::state(server, me).map_err(|e| sut_err("read /proc/net/tcp", e))?;
+        if st.is_some_and(tcp_table::sent_no_fin) {
+            return Ok(false);
+        }
+    }
     if !sys::wait_ready(client, Want::Read, EOF_BOUND)? {
         return Ok(false);
     }
