@@ -413,3 +413,45 @@ fn a_scheduled_nosuspend_send_on_a_busy_driver_is_aborted() {
     assert_eq!(s.observation.senders[0], SenderStatus::Waiting, "SND-5: task A made the port busy");
     assert_eq!(s.observation.msgq, Some(Bytes(0)));
 }
+
+/// WM-4 checks the low watermark after a write from the queue that took
+/// bytes; a write that took none (here the peer reset the connection, so
+/// the writev failed) leaves busy as it was, even with the queue below low.
+/// Setopts raises low above the queue while the port is busy, so the next
+/// write from the queue decides: one that took bytes clears busy and
+/// replies to the blocked caller; one that took none does neither.
+#[test]
+fn wm4_checks_low_only_after_a_write_that_took_bytes() {
+    for reset in [false, true] {
+        let (completed, busy, choices) = bounded("WM-4 after a write from the queue", move || {
+            let (mut rt, mut peer) = connected(&[]);
+            assert_eq!(rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap(), Some(SendResult::Ok), "WM-2");
+            assert_eq!(rt.send(SenderId(1), Bytes(10), 2, SendFlags::default()).unwrap(), None, "WM-3: busy");
+            rt.setopts(&[Opt::HighWatermark(1 << 21), Opt::LowWatermark(1 << 20)]).unwrap().unwrap();
+            let s = rt.snapshot();
+            assert!(s.busy.driver && s.queue < Bytes(1 << 20), "busy, the queue now below low: {s:?}");
+            rt.take_trace();
+            if reset {
+                Socket::from(peer).set_linger(Some(Duration::ZERO)).unwrap();
+            } else {
+                wait_fd(peer.as_raw_fd(), libc::POLLIN);
+                assert!(peer_read_all(&mut peer) > 0);
+            }
+            rt.await_io(BOUND, None).unwrap();
+            let t = rt.take_trace();
+            (t.completed, rt.snapshot().busy.driver, t.choices)
+        });
+        let took: Vec<usize> = choices
+            .iter()
+            .filter_map(|c| if let Choice::Wrote { accepted, .. } = c { Some(accepted.0) } else { None })
+            .collect();
+        if reset {
+            assert_eq!(took, vec![0], "the write failed: {choices:?}");
+            assert!(completed.is_empty() && busy, "WM-4: no bytes taken, still busy: {completed:?} {choices:?}");
+        } else {
+            assert!(!took.is_empty() && took[0] > 0, "{choices:?}");
+            assert_eq!(completed, vec![(SenderId(1), SendResult::Ok)], "WM-4: bytes taken, queue <= low: {choices:?}");
+            assert!(!busy);
+        }
+    }
+}
