@@ -455,3 +455,36 @@ fn wm4_checks_low_only_after_a_write_that_took_bytes() {
         }
     }
 }
+
+/// MQ-4 and SND-4 at close: closing aborts the port's tasks, which ends a
+/// msgq-busy state, but a sender suspended on the busy *driver* stays
+/// suspended while the closed port still flushes (CL-1): only leaving
+/// driver-busy resumes it. Once the flush brings the queue to low, the
+/// blocked caller gets its reply and the suspended sender retries on the
+/// closed port: `{error, closed}` (SND-6).
+#[test]
+fn close_keeps_senders_suspended_on_a_busy_driver_until_it_flushes() {
+    let (after_close, completed) = bounded("close with a busy driver", || {
+        let (mut rt, mut peer) = connected(&[]);
+        assert_eq!(rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap(), Some(SendResult::Ok), "WM-2");
+        assert_eq!(rt.send(SenderId(0), Bytes(10), 2, SendFlags::default()).unwrap(), None, "WM-3: busy");
+        assert_eq!(rt.send(SenderId(1), Bytes(5), 3, SendFlags::default()).unwrap(), None, "SND-1: suspended");
+        assert!(!rt.snapshot().busy.msgq);
+        rt.take_trace();
+        rt.close().unwrap();
+        rt.quiesce().unwrap();
+        let after_close = (rt.snapshot().senders, rt.take_trace().completed);
+        // CL-1: the peer reads; the closed port flushes its queue.
+        let mut completed = vec![];
+        while completed.len() < 2 {
+            wait_fd(peer.as_raw_fd(), libc::POLLIN);
+            peer_read_all(&mut peer);
+            rt.await_io(BOUND, Some(peer.as_raw_fd())).unwrap();
+            completed.extend(rt.take_trace().completed);
+        }
+        (after_close, completed)
+    });
+    assert_eq!(after_close.0, vec![SenderStatus::Waiting, SenderStatus::Suspended], "MQ-4/SND-4: {after_close:?}");
+    assert!(after_close.1.is_empty(), "{after_close:?}");
+    assert_eq!(completed, vec![(SenderId(0), SendResult::Ok), (SenderId(1), SendResult::Error(Posix::Closed))], "WM-4, SND-4, SND-6");
+}
