@@ -124,3 +124,33 @@ fn rules_are_counted_as_they_decide_and_cross() {
     assert_eq!(m.crossings().get(&ids::OPT_4), Some(&2));
     assert_eq!(m.crossings().get(&ids::OPT_5), Some(&1), "OPT-5: a list of two");
 }
+
+/// The crossings of OPT-1, OPT-2 and RX-3 in the report: OPT-1 is crossed
+/// when a new high_watermark drags low down (v < low) or is clamped (v < 0);
+/// OPT-2 when a new low_watermark pushes high up (v > high) or is clamped;
+/// RX-3 by any `{active, N}`. Defaults: low 4096, high 8192 (WM-1).
+#[test]
+fn option_crossings_are_exactly_the_rule_edges() {
+    let crossed = |before: Vec<Opt>, set: Opt, rule| {
+        let mut m = model(before);
+        let was = m.crossings().get(&rule).copied().unwrap_or(0);
+        m.step(&Op::SetOpts { opts: vec![set.clone()] }, &[]).unwrap();
+        m.crossings().get(&rule).copied().unwrap_or(0) - was
+    };
+    assert_eq!(crossed(vec![], Opt::HighWatermark(4095), ids::OPT_1), 1, "high below low");
+    assert_eq!(crossed(vec![], Opt::HighWatermark(4096), ids::OPT_1), 0, "high == low");
+    assert_eq!(crossed(vec![], Opt::HighWatermark(5000), ids::OPT_1), 0, "high above low");
+    assert_eq!(crossed(vec![], Opt::HighWatermark(-5), ids::OPT_1), 1, "negative high");
+    assert_eq!(crossed(vec![Opt::LowWatermark(0)], Opt::HighWatermark(0), ids::OPT_1), 0, "0 with low 0");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(8193), ids::OPT_2), 1, "low above high");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(8192), ids::OPT_2), 0, "low == high");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(100), ids::OPT_2), 0, "low below high");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(0), ids::OPT_2), 0, "low 0");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(-1), ids::OPT_2), 1, "negative low");
+    assert_eq!(
+        crossed(vec![], Opt::Active(reference::options::ActiveSetting::N(5)), ids::RX_3),
+        1,
+        "{{active, N}}"
+    );
+    assert_eq!(crossed(vec![], Opt::DelaySend(true), ids::OPT_5), 0, "a list of one");
+}
