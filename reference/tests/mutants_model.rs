@@ -114,9 +114,14 @@ fn rules_are_counted_as_they_decide_and_cross() {
     assert_eq!(m.touched().get(&ids::WM_1), Some(&1), "WM-1 decides the start");
     assert!(m.crossings().is_empty());
     m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    assert_eq!(m.touched().get(&ids::WM_2), Some(&1), "WM-2 decided the queue once");
     m.step(&send(0, 1, 2), &[]).unwrap();
     assert_eq!(m.crossings().get(&ids::WM_3), Some(&1), "WM-3: busy set once");
-    assert!(m.touched().get(&ids::WM_3).is_some_and(|&n| n >= 1));
+    // WM-3 decided the busy state and crossed into it: counted twice.
+    assert_eq!(m.touched().get(&ids::WM_3), Some(&2));
+    // SND-5 (the caller waits) is a crossing and nothing else.
+    assert_eq!(m.crossings().get(&ids::SND_5), Some(&1));
+    assert_eq!(m.touched().get(&ids::SND_5), Some(&1));
     let mut m = model(vec![]);
     m.step(&Op::SetOpts { opts: vec![Opt::HighMsgqWatermark(100)] }, &[]).unwrap();
     assert_eq!(m.crossings().get(&ids::OPT_4), Some(&1), "OPT-4: a msgq watermark set");
