@@ -159,3 +159,40 @@ fn option_crossings_are_exactly_the_rule_edges() {
     );
     assert_eq!(crossed(vec![], Opt::DelaySend(true), ids::OPT_5), 0, "a list of one");
 }
+
+/// Blame: a sender the system resumed while the port is still busy is
+/// blamed on the rule that keeps it busy (the driver's WM-3, the msgq's
+/// MQ-3), not on resumption in general.
+#[test]
+fn an_early_resume_is_blamed_on_what_keeps_the_port_busy() {
+    use reference::choice::Activity;
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&send(0, 1, 2), &[]).unwrap();
+    m.step(&send(1, 1, 3), &[]).unwrap();
+    let e = m.clone().step(&Op::Quiesce, &[Choice::Ran(Activity::Resume(SenderId(1)))]).unwrap_err();
+    assert_eq!(e.rule, ids::WM_3, "{e}");
+
+    let mut m = model(vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)]);
+    m.step(&Op::ContendLock, &[]).unwrap();
+    m.step(&send(0, 150, 1), &[]).unwrap();
+    let p = m.step(&send(1, 1, 2), &[]).unwrap();
+    assert_eq!(p.observation.senders[1], SenderStatus::Suspended, "SND-1 on the msgq-busy port");
+    let e = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Resume(SenderId(1)))]).unwrap_err();
+    assert_eq!(e.rule, ids::MQ_3, "{e}");
+}
+
+/// Blame: a write the model has no place for is blamed on DS-1 while
+/// delay_send is on (it should have waited for the flush), and otherwise on
+/// the rule that decided last.
+#[test]
+fn an_unexpected_write_is_blamed_on_delay_send_when_it_is_on() {
+    let mut m = model(vec![]);
+    m.step(&Op::SetOpts { opts: vec![Opt::DelaySend(true)] }, &[]).unwrap();
+    let e = m.clone().step(&Op::GetOpts, &[wrote(10, 10)]).unwrap_err();
+    assert_eq!(e.rule, ids::DS_1, "{e}");
+    let mut m = model(vec![]);
+    m.step(&Op::SetOpts { opts: vec![Opt::DelaySend(false)] }, &[]).unwrap();
+    let e = m.step(&Op::GetOpts, &[wrote(10, 10)]).unwrap_err();
+    assert_ne!(e.rule, ids::DS_1, "{e}");
+}
