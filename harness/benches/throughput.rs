@@ -277,11 +277,12 @@ fn main() {
                 );
                 rows.push((w, r, p.mbps));
                 // The runtime takes (len, tag), not bytes: it synthesizes
-                // each send's payload (reference::units::payload) itself.
+                // each send's payload (harness::native::payload, the bytes
+                // of reference::units::payload) itself.
                 let k = (n / w).min(1 << 16);
                 let t = Instant::now();
                 for i in 0..k {
-                    std::hint::black_box(reference::units::payload(i as u16, Bytes(w)));
+                    std::hint::black_box(harness::native::payload::payload(i as u16, Bytes(w)));
                 }
                 let per = t.elapsed().as_secs_f64() / k as f64;
                 let port_per = w as f64 / (p.mbps * 1e6);

@@ -413,3 +413,78 @@ fn a_scheduled_nosuspend_send_on_a_busy_driver_is_aborted() {
     assert_eq!(s.observation.senders[0], SenderStatus::Waiting, "SND-5: task A made the port busy");
     assert_eq!(s.observation.msgq, Some(Bytes(0)));
 }
+
+/// WM-4 checks the low watermark after a write from the queue that took
+/// bytes; a write that took none (here the peer reset the connection, so
+/// the writev failed) leaves busy as it was, even with the queue below low.
+/// Setopts raises low above the queue while the port is busy, so the next
+/// write from the queue decides: one that took bytes clears busy and
+/// replies to the blocked caller; one that took none does neither.
+#[test]
+fn wm4_checks_low_only_after_a_write_that_took_bytes() {
+    for reset in [false, true] {
+        let (completed, busy, choices) = bounded("WM-4 after a write from the queue", move || {
+            let (mut rt, mut peer) = connected(&[]);
+            assert_eq!(rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap(), Some(SendResult::Ok), "WM-2");
+            assert_eq!(rt.send(SenderId(1), Bytes(10), 2, SendFlags::default()).unwrap(), None, "WM-3: busy");
+            rt.setopts(&[Opt::HighWatermark(1 << 21), Opt::LowWatermark(1 << 20)]).unwrap().unwrap();
+            let s = rt.snapshot();
+            assert!(s.busy.driver && s.queue < Bytes(1 << 20), "busy, the queue now below low: {s:?}");
+            rt.take_trace();
+            if reset {
+                Socket::from(peer).set_linger(Some(Duration::ZERO)).unwrap();
+            } else {
+                wait_fd(peer.as_raw_fd(), libc::POLLIN);
+                assert!(peer_read_all(&mut peer) > 0);
+            }
+            rt.await_io(BOUND, None).unwrap();
+            let t = rt.take_trace();
+            (t.completed, rt.snapshot().busy.driver, t.choices)
+        });
+        let took: Vec<usize> = choices
+            .iter()
+            .filter_map(|c| if let Choice::Wrote { accepted, .. } = c { Some(accepted.0) } else { None })
+            .collect();
+        if reset {
+            assert_eq!(took, vec![0], "the write failed: {choices:?}");
+            assert!(completed.is_empty() && busy, "WM-4: no bytes taken, still busy: {completed:?} {choices:?}");
+        } else {
+            assert!(!took.is_empty() && took[0] > 0, "{choices:?}");
+            assert_eq!(completed, vec![(SenderId(1), SendResult::Ok)], "WM-4: bytes taken, queue <= low: {choices:?}");
+            assert!(!busy);
+        }
+    }
+}
+
+/// MQ-4 and SND-4 at close: closing aborts the port's tasks, which ends a
+/// msgq-busy state, but a sender suspended on the busy *driver* stays
+/// suspended while the closed port still flushes (CL-1): only leaving
+/// driver-busy resumes it. Once the flush brings the queue to low, the
+/// blocked caller gets its reply and the suspended sender retries on the
+/// closed port: `{error, closed}` (SND-6).
+#[test]
+fn close_keeps_senders_suspended_on_a_busy_driver_until_it_flushes() {
+    let (after_close, completed) = bounded("close with a busy driver", || {
+        let (mut rt, mut peer) = connected(&[]);
+        assert_eq!(rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap(), Some(SendResult::Ok), "WM-2");
+        assert_eq!(rt.send(SenderId(0), Bytes(10), 2, SendFlags::default()).unwrap(), None, "WM-3: busy");
+        assert_eq!(rt.send(SenderId(1), Bytes(5), 3, SendFlags::default()).unwrap(), None, "SND-1: suspended");
+        assert!(!rt.snapshot().busy.msgq);
+        rt.take_trace();
+        rt.close().unwrap();
+        rt.quiesce().unwrap();
+        let after_close = (rt.snapshot().senders, rt.take_trace().completed);
+        // CL-1: the peer reads; the closed port flushes its queue.
+        let mut completed = vec![];
+        while completed.len() < 2 {
+            wait_fd(peer.as_raw_fd(), libc::POLLIN);
+            peer_read_all(&mut peer);
+            rt.await_io(BOUND, Some(peer.as_raw_fd())).unwrap();
+            completed.extend(rt.take_trace().completed);
+        }
+        (after_close, completed)
+    });
+    assert_eq!(after_close.0, vec![SenderStatus::Waiting, SenderStatus::Suspended], "MQ-4/SND-4: {after_close:?}");
+    assert!(after_close.1.is_empty(), "{after_close:?}");
+    assert_eq!(completed, vec![(SenderId(0), SendResult::Ok), (SenderId(1), SendResult::Error(Posix::Closed))], "WM-4, SND-4, SND-6");
+}

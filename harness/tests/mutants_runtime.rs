@@ -102,3 +102,33 @@ fn an_unknown_bug_name_lists_the_known_ones() {
         assert!(msg.contains(b.name()), "{msg} should list {}", b.name());
     }
 }
+
+/// The runtime's own diagnostics: an `await_io` that sees nothing says so
+/// (the error's text is its message), with what the kernel still holds for
+/// the port; the runtime's Debug names its ports.
+#[test]
+fn a_fruitless_await_says_what_the_kernel_holds() {
+    let (l, addr) = listener();
+    let mut rt = Runtime::new(Box::new(VirtualClock::new()), 4, 2, None).expect("runtime");
+    rt.connect(addr, SocketOpts::default(), &[Opt::Active(reference::options::ActiveSetting::False)]).expect("connect");
+    let (_peer, _) = l.accept().expect("accept");
+    // Nothing can happen: no output queued, no input, no timer.
+    let e = rt.await_io(Duration::from_millis(1), None).expect_err("nothing to do");
+    let msg = e.to_string();
+    assert!(msg.starts_with("await_io: no I/O event within"), "{msg}");
+    assert!(msg.contains("(port socket: 0 bytes in the kernel send queue, 0 not yet sent)"), "{msg}");
+    let shown = format!("{rt:?}");
+    assert!(shown.starts_with("Runtime") && shown.contains("ports: 1"), "{shown}");
+}
+
+/// The factory's name is what reports and failure files call the system:
+/// `native`, or `native+<bug>` with a planted bug.
+#[test]
+fn the_factory_names_the_system_and_its_bug() {
+    use harness::native::NativeFactory;
+    use harness::sut::SutFactory;
+    assert_eq!(NativeFactory::new(None).name(), "native");
+    for b in PlantedBug::ALL {
+        assert_eq!(NativeFactory::new(Some(*b)).name(), format!("native+{}", b.name()));
+    }
+}

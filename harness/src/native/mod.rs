@@ -10,12 +10,15 @@
 //! - [`process`]: sender processes and the run queue (SND-*).
 //! - [`receive`]: active and passive input (RX-*).
 //! - [`options`]: setopts (OPT-*), written independently of `reference::options`.
+//! - [`payload`]: a send's payload bytes (ST-1), from a precomputed period.
 //! - [`lock`]: the port lock another scheduler may hold (MQ-1).
 //! - [`clock`]: the injectable clock (virtual for the harness, monotonic in production).
 //! - [`close_mode`]: what closing a socket does with unread input (CL-3, KN-RST-5).
 //! - [`connect`]: nonblocking connect, its outcome from SO_ERROR (KN-CONN-1/2).
 //! - [`listen_port`]: the listen port's accept path, paused rather than
 //!   spinning when the process is out of fds (KN-EMFILE-1/2).
+//! - [`tcp_table`]: a connection end's state in the kernel's socket table
+//!   (`/proc/net/tcp`), for the adapter's PT-2 check.
 //! - [`bugs`]: planted bugs.
 //! - [`sut`]: the [`crate::sut::SystemUnderTest`] adapter: the peer socket,
 //!   the listener's clients, and why the peer's window is clamped.
@@ -35,6 +38,7 @@ pub mod driver_queue;
 pub mod listen_port;
 pub mod lock;
 pub mod options;
+pub mod payload;
 pub mod port;
 pub mod port_table;
 pub mod port_task;
@@ -43,6 +47,7 @@ pub mod receive;
 pub mod runtime;
 pub mod sut;
 mod sys;
+pub mod tcp_table;
 
 pub use bugs::{Detection, PlantedBug};
 pub use clock::{Clock, InstantClock, VirtualClock};

@@ -8,6 +8,7 @@ use super::clock::VirtualClock;
 use super::lock::PortLockGuard;
 use super::runtime::{Accepted, OpenError, Runtime, SocketOpts};
 use super::sys::{self, Want};
+use super::tcp_table;
 use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
 use reference::choice::Choice;
 use reference::observation::{AcceptOutcome, Observation, PeerRead, Posix, Reply};
@@ -41,8 +42,9 @@ const PORT_MSS: Option<u32> = None;
 const IO_BOUND: Duration = Duration::from_secs(5);
 /// Failure bound of `AwaitIo`.
 const AWAIT_BOUND: Duration = Duration::from_secs(10);
-/// How long a client of a refused accept waits to see EOF. A closed fd
-/// sends FIN at once on loopback; only a leaked fd makes this wait run out.
+/// How long a client of a refused accept waits to see EOF once the kernel
+/// shows its server end closed. A closed fd sends FIN at once on loopback;
+/// a leaked one is found in the kernel's socket table without waiting.
 const EOF_BOUND: Duration = Duration::from_millis(250);
 
 /// Creates native runtimes, optionally with a planted bug.
@@ -193,7 +195,7 @@ impl NativeSut {
                 Ok(AcceptOutcome::Accepted(opts))
             }
             Accepted::SystemLimit => {
-                let peer_eof = sees_eof(&client)?;
+                let peer_eof = sees_eof(&client, self.listen_addr)?;
                 Ok(AcceptOutcome::Failed { error: Posix::SystemLimit, peer_eof })
             }
         }
@@ -353,8 +355,19 @@ fn accept_bounded(l: &TcpListener) -> Result<TcpStream, SutError> {
     }
 }
 
-/// Whether a client sees EOF (its server end closed) within `EOF_BOUND`.
-fn sees_eof(client: &TcpStream) -> Result<bool, SutError> {
+/// Whether a client of `server` (the listen address) sees EOF: its server
+/// end closed (PT-2). An end the kernel still holds open without a FIN sent
+/// (the runtime kept the fd, or never accepted the connection) cannot give
+/// one: that is decided at once from the kernel's socket table. A closed end
+/// has sent its FIN (or RST) inside `close()`; the client sees it arrive,
+/// waiting at most `EOF_BOUND`.
+fn sees_eof(client: &TcpStream, server: SocketAddr) -> Result<bool, SutError> {
+    if let (SocketAddr::V4(server), SocketAddr::V4(me)) = (server, client.local_addr()?) {
+        let st = tcp_table::state(server, me).map_err(|e| sut_err("read /proc/net/tcp", e))?;
+        if st.is_some_and(tcp_table::sent_no_fin) {
+            return Ok(false);
+        }
+    }
     if !sys::wait_ready(client, Want::Read, EOF_BOUND)? {
         return Ok(false);
     }
@@ -366,5 +379,94 @@ fn sees_eof(client: &TcpStream) -> Result<bool, SutError> {
         Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
         Err(e) => Err(sut_err("client read", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The adapter's bounded helpers on real loopback sockets. Where a wait
+    //! must be fed while it blocks, the test first waits until the waiting
+    //! thread is inside poll(2) (`/proc/self/task/<tid>/syscall`); no sleeps.
+    use super::*;
+    use std::sync::mpsc;
+
+    const BOUND: Duration = Duration::from_secs(10);
+
+    /// Until thread `tid` blocks in poll/ppoll, unless `done` says it
+    /// already returned (then that result, which the caller fails on).
+    fn until_in_poll<T>(tid: libc::pid_t, done: &mpsc::Receiver<T>) -> Option<T> {
+        let polls: &[&str] = if cfg!(target_arch = "x86_64") { &["7", "271"] } else { &["73"] };
+        let deadline = Instant::now() + BOUND;
+        loop {
+            if let Ok(r) = done.try_recv() {
+                return Some(r);
+            }
+            let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap_or_default();
+            if polls.contains(&s.split_whitespace().next().unwrap_or("")) {
+                return None;
+            }
+            assert!(Instant::now() < deadline, "thread {tid} never blocked in poll");
+            std::thread::yield_now();
+        }
+    }
+
+    /// The peer's accept waits (in poll, not spinning) for a connection that
+    /// comes after it started, and hands it over nonblocking with
+    /// TCP_NODELAY.
+    #[test]
+    fn accept_bounded_waits_for_a_later_connection() {
+        let l = peer_listener().unwrap();
+        let addr = l.local_addr().unwrap();
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let (tx, rx) = mpsc::channel();
+        let h = std::thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            tid_tx.send(unsafe { libc::gettid() }).unwrap();
+            let r = accept_bounded(&l).map(|s| (s.nodelay().unwrap(), (&s).read(&mut [0u8; 1]).map_err(|e| e.kind())));
+            let _ = tx.send(r.map_err(|e| e.0));
+        });
+        let tid = tid_rx.recv().unwrap();
+        assert_eq!(until_in_poll(tid, &rx), None, "accept returned before any connection came");
+        let _c = TcpStream::connect(addr).unwrap();
+        let (nodelay, read) = rx.recv_timeout(BOUND).unwrap().expect("accepted");
+        assert!(nodelay);
+        assert_eq!(read, Err(io::ErrorKind::WouldBlock), "nonblocking");
+        h.join().unwrap();
+    }
+
+    /// An accept error other than EAGAIN/EINTR is reported as what it is
+    /// at once (here EMFILE, in a child whose fds are all taken), not
+    /// waited out as a timeout.
+    #[test]
+    fn accept_bounded_reports_other_errors() {
+        use crate::kernel::fd_limit::Exhaustion;
+        let r: crate::kernel::Probe<String> = crate::kernel::in_child(BOUND, || {
+            let l = peer_listener().map_err(|e| e.0)?;
+            let _c = TcpStream::connect(l.local_addr().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+            let _ex = Exhaustion::start(0).map_err(|e| e.to_string())?;
+            match accept_bounded(&l) {
+                Ok(_) => Err("accepted with no fd free".into()),
+                Err(e) => Ok(e.0),
+            }
+        });
+        let msg = r.expect("child");
+        assert!(msg.starts_with("native: peer accept: ") && msg.contains("Too many open files"), "{msg}");
+    }
+
+    /// PT-2 seen from the client: a server end closed over unread data
+    /// resets the connection (CL-3), which is EOF as far as PT-2 goes; a
+    /// server end held open is not.
+    #[test]
+    fn sees_eof_of_a_reset_and_not_of_an_open_end() {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = l.local_addr().unwrap();
+        let mut c = TcpStream::connect(addr).unwrap();
+        let (s, _) = l.accept().unwrap();
+        assert!(!sees_eof(&c, addr).unwrap(), "open end: no EOF");
+        c.write_all(b"unread").unwrap();
+        // The bytes are in the server end's receive queue before it closes.
+        assert!(sys::wait_ready(&s, Want::Read, BOUND).unwrap());
+        drop(s);
+        assert!(sees_eof(&c, addr).unwrap(), "RST counts as the end closed");
     }
 }

@@ -1,0 +1,36 @@
+//! The native SUT adapter's peer, where the generated cases do not take
+//! it (the model disables PeerWrite once the port's socket closed):
+//! writing to a port whose socket is gone. The bytes can go nowhere; the
+//! peer's writes fail once the port's kernel has answered with RST, and the
+//! adapter takes that as "nothing will arrive", not as a failure of the
+//! system under test.
+
+mod native_support;
+use native_support::*;
+use reference::observation::{PeerRead, Reply};
+use reference::op::Op;
+use reference::units::Bytes;
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BOUND: Duration = Duration::from_secs(15);
+
+#[test]
+fn peer_writes_to_a_closed_port_go_nowhere() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut c = start(&setup(vec![]));
+        assert_eq!(c.apply(Op::Close).observation.reply, Reply::Closed(Ok(())));
+        // CL-1: the queue was empty, so the socket closed at once; the
+        // peer sees EOF.
+        c.apply(Op::AwaitPeer);
+        assert_eq!(c.apply(Op::PeerRead { max: Bytes(100) }).observation.reply, Reply::Peer(PeerRead::Eof));
+        // More than the peer's socket takes in one write (no ACK will
+        // come to grow its buffer): the first segment reaches the closed
+        // socket, whose kernel answers RST, and the peer's next write
+        // fails (ECONNRESET, then EPIPE).
+        let r = c.sut.apply(&Op::PeerWrite { len: Bytes(4 << 20), tag: 1 }).map(|s| s.observation.reply);
+        let _ = tx.send(r.map_err(|e| e.0));
+    });
+    assert_eq!(rx.recv_timeout(BOUND).expect("no hang"), Ok(Reply::None));
+}

@@ -1,0 +1,198 @@
+//! The model's surface that the lockstep property uses without checking
+//! it: which ops are enabled (the generator and the shrinker only emit
+//! those), how a `SendAt` resolves, the accessors the executor and the
+//! derivation read, and the per-rule counts the report's table prints
+//! (cases in which a rule decided something, crossings). Written to kill
+//! mutants `make mutants` found missed; each assertion names its rule.
+
+use reference::choice::Choice;
+use reference::model::{Divergence, Model};
+use reference::observation::SenderStatus;
+use reference::op::{Mark, Op, SendFlags, Setup};
+use reference::options::Opt;
+use reference::rules::ids;
+use reference::units::{Bytes, SenderId};
+use reference::variant::Variant;
+
+fn send(s: u8, len: usize, tag: u16) -> Op {
+    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags::default() }
+}
+
+fn send_at(mark: Mark, delta: i8) -> Op {
+    Op::SendAt { sender: SenderId(0), mark, delta, tag: 1, flags: SendFlags::default() }
+}
+
+fn wrote(requested: usize, accepted: usize) -> Choice {
+    Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) }
+}
+
+fn model(options: Vec<Opt>) -> Model {
+    Model::new(&Setup { options, ..Setup::default() }).expect("valid setup")
+}
+
+#[test]
+fn a_divergence_prints_its_rule_and_what() {
+    assert_eq!(Divergence::new(ids::WM_3, "queue 9000 >= 8192").to_string(), "[WM-3] queue 9000 >= 8192");
+}
+
+#[test]
+fn the_model_keeps_its_variant() {
+    assert_eq!(model(vec![]).variant(), Variant::Reference);
+    assert_eq!(model(vec![]).into_variant(Variant::OtpInet).variant(), Variant::OtpInet);
+    assert_eq!(model(vec![]).into_variant(Variant::OtpSocket).variant(), Variant::OtpSocket);
+}
+
+/// MQ-1 (lock), PT-4 (close accepted), CL-1/SND-6 (close): ops that make
+/// sense only in some states are enabled only there.
+#[test]
+fn ops_are_enabled_only_where_they_mean_something() {
+    let mut m = model(vec![]);
+    assert!(!m.enabled(&Op::ReleaseLock), "no lock held");
+    assert!(!m.enabled(&Op::CloseAccepted), "PT-4: nothing accepted");
+    assert!(m.enabled(&Op::Close) && m.enabled(&Op::ContendLock));
+    m.step(&Op::ContendLock, &[]).unwrap();
+    assert!(m.enabled(&Op::ReleaseLock) && !m.enabled(&Op::ContendLock));
+    assert!(!m.enabled(&Op::Close), "not while another scheduler holds the lock");
+    m.step(&Op::ReleaseLock, &[]).unwrap();
+    assert!(m.enabled(&Op::Close));
+    m.step(&Op::Accept, &[]).unwrap();
+    assert!(m.enabled(&Op::CloseAccepted), "PT-4: one accepted port");
+    // WM-2 then WM-3: S0 waits on the busy port; no close while it does.
+    m.step(&send(0, 10_000, 1), &[wrote(10_000, 0)]).unwrap();
+    assert!(m.enabled(&Op::Close));
+    m.step(&send(0, 1, 2), &[]).unwrap();
+    assert!(!m.enabled(&Op::Close), "a sender is not idle");
+    assert!(!m.enabled(&send(0, 1, 3)) && m.enabled(&send(1, 1, 3)), "SND-5: S0 waits, S1 may send");
+}
+
+/// `SendAt` resolves to the send that brings the driver queue to
+/// high_watermark + delta (WM-3's edge), or the msgq to high_msgq + delta
+/// (MQ-3's), clamped to 0..=SEND_AT_MAX.
+#[test]
+fn send_at_resolves_relative_to_the_mark() {
+    let mut m = model(vec![Opt::HighWatermark(5000), Opt::LowWatermark(100), Opt::HighMsgqWatermark(3000)]);
+    let len = |m: &Model, op: Op| match m.resolve(&op) {
+        Op::Send { len, .. } => len.0,
+        other => panic!("resolved to {other:?}"),
+    };
+    assert_eq!(len(&m, send_at(Mark::High, 0)), 5000);
+    m.step(&send(1, 1200, 1), &[wrote(1200, 0)]).unwrap();
+    assert_eq!(m.queued(), Bytes(1200), "WM-2: nothing taken, all queued");
+    assert_eq!(len(&m, send_at(Mark::High, 0)), 3800);
+    assert_eq!(len(&m, send_at(Mark::High, 7)), 3807);
+    assert_eq!(len(&m, send_at(Mark::High, -7)), 3793);
+    assert_eq!(len(&m, send_at(Mark::HighMsgq, 3)), 3003);
+    let m = model(vec![Opt::HighWatermark(10), Opt::LowWatermark(5)]);
+    assert_eq!(len(&m, send_at(Mark::High, -100)), 0, "clamped at 0");
+    let m = model(vec![Opt::HighWatermark(1 << 20), Opt::LowWatermark(5)]);
+    assert_eq!(len(&m, send_at(Mark::High, 0)), reference::model::SEND_AT_MAX.0, "clamped at SEND_AT_MAX");
+    assert_eq!(m.resolve(&send(0, 5, 9)), send(0, 5, 9), "a plain send stays as it is");
+}
+
+#[test]
+fn accessors_say_what_the_model_holds() {
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    assert_eq!(m.options().high, Bytes(4000));
+    assert_eq!(m.options().low, Bytes(1000));
+    assert!(m.socket_open());
+    assert_eq!(m.idle_senders(), vec![SenderId(0), SenderId(1)]);
+    let p = m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    assert_eq!(m.queued(), Bytes(5000));
+    assert_eq!(p.observation.senders, vec![SenderStatus::Idle, SenderStatus::Idle]);
+    m.step(&send(0, 1, 2), &[]).unwrap();
+    assert_eq!(m.idle_senders(), vec![SenderId(1)], "SND-5: S0 waits");
+    let mut m = model(vec![]);
+    m.step(&Op::Close, &[]).unwrap();
+    assert!(!m.socket_open(), "CL-1: an empty queue closes the socket at once");
+}
+
+/// The report's per-rule counts: a rule that decided something once
+/// counts 1, a crossing reached once counts 1.
+#[test]
+fn rules_are_counted_as_they_decide_and_cross() {
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    assert_eq!(m.touched().get(&ids::WM_1), Some(&1), "WM-1 decides the start");
+    assert!(m.crossings().is_empty());
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    assert_eq!(m.touched().get(&ids::WM_2), Some(&1), "WM-2 decided the queue once");
+    m.step(&send(0, 1, 2), &[]).unwrap();
+    assert_eq!(m.crossings().get(&ids::WM_3), Some(&1), "WM-3: busy set once");
+    // WM-3 decided the busy state and crossed into it: counted twice.
+    assert_eq!(m.touched().get(&ids::WM_3), Some(&2));
+    // SND-5 (the caller waits) is a crossing and nothing else.
+    assert_eq!(m.crossings().get(&ids::SND_5), Some(&1));
+    assert_eq!(m.touched().get(&ids::SND_5), Some(&1));
+    let mut m = model(vec![]);
+    m.step(&Op::SetOpts { opts: vec![Opt::HighMsgqWatermark(100)] }, &[]).unwrap();
+    assert_eq!(m.crossings().get(&ids::OPT_4), Some(&1), "OPT-4: a msgq watermark set");
+    m.step(&Op::SetOpts { opts: vec![Opt::LowMsgqWatermark(50), Opt::HighWatermark(9000)] }, &[]).unwrap();
+    assert_eq!(m.crossings().get(&ids::OPT_4), Some(&2));
+    assert_eq!(m.crossings().get(&ids::OPT_5), Some(&1), "OPT-5: a list of two");
+}
+
+/// The crossings of OPT-1, OPT-2 and RX-3 in the report: OPT-1 is crossed
+/// when a new high_watermark drags low down (v < low) or is clamped (v < 0);
+/// OPT-2 when a new low_watermark pushes high up (v > high) or is clamped;
+/// RX-3 by any `{active, N}`. Defaults: low 4096, high 8192 (WM-1).
+#[test]
+fn option_crossings_are_exactly_the_rule_edges() {
+    let crossed = |before: Vec<Opt>, set: Opt, rule| {
+        let mut m = model(before);
+        let was = m.crossings().get(&rule).copied().unwrap_or(0);
+        m.step(&Op::SetOpts { opts: vec![set.clone()] }, &[]).unwrap();
+        m.crossings().get(&rule).copied().unwrap_or(0) - was
+    };
+    assert_eq!(crossed(vec![], Opt::HighWatermark(4095), ids::OPT_1), 1, "high below low");
+    assert_eq!(crossed(vec![], Opt::HighWatermark(4096), ids::OPT_1), 0, "high == low");
+    assert_eq!(crossed(vec![], Opt::HighWatermark(5000), ids::OPT_1), 0, "high above low");
+    assert_eq!(crossed(vec![], Opt::HighWatermark(-5), ids::OPT_1), 1, "negative high");
+    assert_eq!(crossed(vec![Opt::LowWatermark(0)], Opt::HighWatermark(0), ids::OPT_1), 0, "0 with low 0");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(8193), ids::OPT_2), 1, "low above high");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(8192), ids::OPT_2), 0, "low == high");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(100), ids::OPT_2), 0, "low below high");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(0), ids::OPT_2), 0, "low 0");
+    assert_eq!(crossed(vec![], Opt::LowWatermark(-1), ids::OPT_2), 1, "negative low");
+    assert_eq!(
+        crossed(vec![], Opt::Active(reference::options::ActiveSetting::N(5)), ids::RX_3),
+        1,
+        "{{active, N}}"
+    );
+    assert_eq!(crossed(vec![], Opt::DelaySend(true), ids::OPT_5), 0, "a list of one");
+}
+
+/// Blame: a sender the system resumed while the port is still busy is
+/// blamed on the rule that keeps it busy (the driver's WM-3, the msgq's
+/// MQ-3), not on resumption in general.
+#[test]
+fn an_early_resume_is_blamed_on_what_keeps_the_port_busy() {
+    use reference::choice::Activity;
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&send(0, 1, 2), &[]).unwrap();
+    m.step(&send(1, 1, 3), &[]).unwrap();
+    let e = m.clone().step(&Op::Quiesce, &[Choice::Ran(Activity::Resume(SenderId(1)))]).unwrap_err();
+    assert_eq!(e.rule, ids::WM_3, "{e}");
+
+    let mut m = model(vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)]);
+    m.step(&Op::ContendLock, &[]).unwrap();
+    m.step(&send(0, 150, 1), &[]).unwrap();
+    let p = m.step(&send(1, 1, 2), &[]).unwrap();
+    assert_eq!(p.observation.senders[1], SenderStatus::Suspended, "SND-1 on the msgq-busy port");
+    let e = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Resume(SenderId(1)))]).unwrap_err();
+    assert_eq!(e.rule, ids::MQ_3, "{e}");
+}
+
+/// Blame: a write the model has no place for is blamed on DS-1 while
+/// delay_send is on (it should have waited for the flush), and otherwise on
+/// the rule that decided last.
+#[test]
+fn an_unexpected_write_is_blamed_on_delay_send_when_it_is_on() {
+    let mut m = model(vec![]);
+    m.step(&Op::SetOpts { opts: vec![Opt::DelaySend(true)] }, &[]).unwrap();
+    let e = m.clone().step(&Op::GetOpts, &[wrote(10, 10)]).unwrap_err();
+    assert_eq!(e.rule, ids::DS_1, "{e}");
+    let mut m = model(vec![]);
+    m.step(&Op::SetOpts { opts: vec![Opt::DelaySend(false)] }, &[]).unwrap();
+    let e = m.step(&Op::GetOpts, &[wrote(10, 10)]).unwrap_err();
+    assert_ne!(e.rule, ids::DS_1, "{e}");
+}
