@@ -557,8 +557,10 @@ advance_time(By, #st{vnow = V0} = St0) ->
     Waiting = maps:to_list(St#st.waiting_since),
     Holders = case St#st.backend of
                   socket -> Waiting;
+                  inet when Waiting =:= [] -> [];
                   inet ->
-                      Last = lists:max([-1 | [R || {_, {_, R, _}} <- Waiting]]),
+                      %% (monotonic time may be negative: no sentinel)
+                      Last = lists:max([R || {_, {_, R, _}} <- Waiting]),
                       [W || {_, {_, R, _}} = W <- Waiting, R =:= Last]
               end,
     Due = [{Id, RealSince + T} || {Id, {VSince, RealSince, T}} <- Holders,
