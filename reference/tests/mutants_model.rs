@@ -196,3 +196,43 @@ fn an_unexpected_write_is_blamed_on_delay_send_when_it_is_on() {
     let e = m.step(&Op::GetOpts, &[wrote(10, 10)]).unwrap_err();
     assert_ne!(e.rule, ids::DS_1, "{e}");
 }
+
+/// Blame in the comparison: a getopts reply that differs is blamed on the
+/// option rule of the field that differs (OPT-1 watermarks, OPT-4 msgq
+/// watermarks, RX-3 the active count, OPT-5 otherwise); a sender status
+/// that differs names that sender and the rule behind its status.
+#[test]
+fn a_mismatch_names_the_field_and_its_rule() {
+    use reference::model::compare;
+    use reference::observation::Reply;
+    use reference::options::Active;
+    use reference::units::Bytes;
+    let mut m = model(vec![]);
+    let p = m.step(&Op::GetOpts, &[]).unwrap();
+    let Reply::Opts(opts) = p.observation.reply.clone() else { panic!("getopts replies options") };
+    let differs = |f: &dyn Fn(&mut reference::options::PortOptions)| {
+        let mut o = opts;
+        f(&mut o);
+        let mut seen = p.observation.clone();
+        seen.reply = Reply::Opts(o);
+        compare(&p, &seen).expect("a difference").rule
+    };
+    assert_eq!(differs(&|o| o.high = Bytes(1)), ids::OPT_1);
+    assert_eq!(differs(&|o| o.low = Bytes(1)), ids::OPT_1);
+    assert_eq!(differs(&|o| o.high_msgq = Bytes(1)), ids::OPT_4);
+    assert_eq!(differs(&|o| o.low_msgq = Bytes(1)), ids::OPT_4);
+    assert_eq!(differs(&|o| o.active = Active::Count(3)), ids::RX_3);
+    assert_eq!(differs(&|o| o.delay_send = !o.delay_send), ids::OPT_5);
+    assert!(compare(&p, &p.observation).is_none());
+
+    // S1 waits on the busy port (WM-3); a system that shows it idle is
+    // wrong about S1, under WM-3.
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    let p = m.step(&send(1, 1, 2), &[]).unwrap();
+    assert_eq!(p.observation.senders, vec![SenderStatus::Idle, SenderStatus::Waiting]);
+    let mut seen = p.observation.clone();
+    seen.senders[1] = SenderStatus::Idle;
+    let mm = compare(&p, &seen).expect("a difference");
+    assert_eq!((mm.field.as_str(), mm.rule), ("sender S1 status", ids::WM_3));
+}
