@@ -236,3 +236,44 @@ fn a_mismatch_names_the_field_and_its_rule() {
     let mm = compare(&p, &seen).expect("a difference");
     assert_eq!((mm.field.as_str(), mm.rule), ("sender S1 status", ids::WM_3));
 }
+
+/// SND-3's crossing: a force send that goes through a busy port; not a
+/// force send on a port that is not busy.
+#[test]
+fn snd3_is_crossed_by_force_on_a_busy_port_only() {
+    let force = SendFlags { nosuspend: false, force: true };
+    let fsend = |s: u8, len: usize, tag: u16| Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: force };
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    m.step(&fsend(1, 10, 1), &[wrote(10, 10)]).unwrap();
+    assert_eq!(m.crossings().get(&ids::SND_3), None, "not busy: nothing forced through");
+    m.step(&send(0, 5000, 2), &[wrote(5000, 0)]).unwrap();
+    m.step(&send(0, 1, 3), &[]).unwrap();
+    let p = m.step(&fsend(1, 10, 4), &[]).unwrap();
+    assert_ne!(p.observation.senders[1], SenderStatus::Suspended, "SND-3: forced through, not suspended");
+    assert!(p.observation.busy_port_events.is_empty());
+    assert_eq!(m.crossings().get(&ids::SND_3), Some(&1));
+}
+
+/// WM-4 in the model: the low-watermark check follows a write from the
+/// queue that took bytes, on a busy port only. A write that took nothing
+/// leaves busy as it was although the queue is below a raised low; a
+/// write on a port that is not busy crosses nothing.
+#[test]
+fn wm4_follows_a_write_that_took_bytes_on_a_busy_port() {
+    use reference::choice::Activity;
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&send(0, 10, 2), &[]).unwrap();
+    m.step(&Op::SetOpts { opts: vec![Opt::HighWatermark(20000), Opt::LowWatermark(10000)] }, &[]).unwrap();
+    let p = m.clone().step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5010, 0)]).unwrap();
+    assert!(p.observation.busy.unwrap().driver && p.observation.completed.is_empty(), "EAGAIN: still busy");
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5010, 10)]).unwrap();
+    assert!(!p.observation.busy.unwrap().driver, "WM-4: 5000 <= 10000 after a write that took bytes");
+    assert_eq!(p.observation.completed, vec![(SenderId(0), reference::observation::SendResult::Ok)]);
+
+    let mut m = model(vec![Opt::HighWatermark(40000), Opt::LowWatermark(20000)]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5000, 100)]).unwrap();
+    assert!(p.observation.completed.is_empty());
+    assert_eq!(m.crossings().get(&ids::WM_4), None, "not busy: WM-4 not crossed");
+}
