@@ -277,3 +277,54 @@ fn wm4_follows_a_write_that_took_bytes_on_a_busy_port() {
     assert!(p.observation.completed.is_empty());
     assert_eq!(m.crossings().get(&ids::WM_4), None, "not busy: WM-4 not crossed");
 }
+
+/// ST-2: an output activity may write more than once (until EAGAIN), each
+/// write asking for what is left; a write with nothing left is an error.
+#[test]
+fn an_output_activity_may_write_until_the_queue_is_empty() {
+    use reference::choice::Activity;
+    let mut m = model(vec![]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    let p = m.clone().step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5000, 3000), wrote(2000, 2000)]).unwrap();
+    assert_eq!(p.observation.queue, Bytes(0));
+    let e = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5000, 5000), wrote(0, 0)]).unwrap_err();
+    assert_eq!(e.rule, ids::ST_2, "{e}");
+}
+
+/// TO-4's crossing: leaving busy through the low watermark (WM-4) cancels
+/// an armed send timer; a timer that fires (TO-1) is not cancelled.
+#[test]
+fn to4_is_crossed_when_wm4_cancels_the_send_timer() {
+    use reference::choice::Activity;
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let busy = || {
+        let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000), Opt::SendTimeout(Timeout::After(Millis(50)))]);
+        m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+        m.step(&send(0, 10, 2), &[]).unwrap();
+        m
+    };
+    let mut m = busy();
+    m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5010, 5010)]).unwrap();
+    assert_eq!(m.crossings().get(&ids::TO_4), Some(&1), "WM-4 cancelled the timer");
+    let mut m = busy();
+    m.step(&Op::AdvanceTime { by: Millis(50) }, &[Choice::Ran(Activity::SendTimeout)]).unwrap();
+    assert_eq!(m.crossings().get(&ids::TO_4), None, "the timer fired: nothing cancelled");
+    assert_eq!(m.crossings().get(&ids::TO_1), Some(&1));
+}
+
+/// RX-5: an input activity may read less than what arrived, one message
+/// per read, as the driver's 1460-byte buffer does.
+#[test]
+fn an_input_activity_reads_part_of_what_arrived() {
+    use reference::choice::Activity;
+    use reference::observation::{OwnerMsg, Reply};
+    let mut m = model(vec![Opt::Active(reference::options::ActiveSetting::True)]);
+    m.step(&Op::PeerWrite { len: Bytes(3000), tag: 7 }, &[]).unwrap();
+    let read = |n| Choice::Read { got: Bytes(n) };
+    m.step(&Op::Quiesce, &[Choice::Ran(Activity::Input), read(1460), read(1460), read(80)]).unwrap();
+    let p = m.step(&Op::Mailbox, &[]).unwrap();
+    let Reply::Mailbox(msgs) = p.observation.reply else { panic!("a mailbox") };
+    let sizes: Vec<usize> = msgs.iter().map(|m| if let OwnerMsg::Tcp(d) = m { d.len() } else { 0 }).collect();
+    assert_eq!(sizes, vec![1460, 1460, 80]);
+}
