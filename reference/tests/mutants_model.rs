@@ -328,3 +328,75 @@ fn an_input_activity_reads_part_of_what_arrived() {
     let sizes: Vec<usize> = msgs.iter().map(|m| if let OwnerMsg::Tcp(d) = m { d.len() } else { 0 }).collect();
     assert_eq!(sizes, vec![1460, 1460, 80]);
 }
+
+fn busy_with_suspended(variant: Variant, senders: u8, suspended: &[u8]) -> Model {
+    let setup = Setup { options: vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)], senders, ..Setup::default() };
+    let mut m = Model::new(&setup).unwrap().into_variant(variant);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&send(0, 10, 2), &[]).unwrap();
+    for &s in suspended {
+        let p = m.step(&send(s, 5, 3), &[]).unwrap();
+        assert_eq!(p.observation.senders[s as usize], SenderStatus::Suspended, "SND-1");
+    }
+    m
+}
+
+/// SND-4 is crossed when leaving busy resumes someone, not otherwise; on
+/// OTP's inet driver the first-suspended sender retries last (DIFF-INET-1),
+/// which needs two of them.
+#[test]
+fn resumption_order_and_its_crossings() {
+    use reference::choice::Activity;
+    let flush = |extra: &[Choice]| {
+        let mut v = vec![Choice::Ran(Activity::Output), wrote(5010, 5010)];
+        v.extend_from_slice(extra);
+        v
+    };
+    let resume = |s: u8| Choice::Ran(Activity::Resume(SenderId(s)));
+    let mut m = busy_with_suspended(Variant::Reference, 2, &[]);
+    m.step(&Op::Quiesce, &flush(&[])).unwrap();
+    assert_eq!(m.crossings().get(&ids::SND_4), None, "nobody to resume");
+    let mut m = busy_with_suspended(Variant::Reference, 3, &[1, 2]);
+    m.step(&Op::Quiesce, &flush(&[resume(1), wrote(5, 5), resume(2), wrote(5, 5)])).unwrap();
+    assert_eq!(m.crossings().get(&ids::SND_4), Some(&1), "SND-4: in suspension order");
+
+    let m = busy_with_suspended(Variant::OtpInet, 3, &[1, 2]);
+    let e = m.clone().step(&Op::Quiesce, &flush(&[resume(1), wrote(5, 5), resume(2), wrote(5, 5)])).unwrap_err();
+    assert_eq!(e.rule, ids::SND_4, "S1 may not retry first: {e}");
+    let mut m2 = m;
+    m2.step(&Op::Quiesce, &flush(&[resume(2), wrote(5, 5), resume(1), wrote(5, 5)])).unwrap();
+    assert_eq!(m2.crossings().get(&ids::DIFF_INET_1), Some(&1));
+    let mut m = busy_with_suspended(Variant::OtpInet, 2, &[1]);
+    m.step(&Op::Quiesce, &flush(&[resume(1), wrote(5, 5)])).unwrap();
+    assert_eq!(m.crossings().get(&ids::DIFF_INET_1), None, "one sender: no order to change");
+}
+
+/// DIFF-INET-3: on OTP's inet driver, gen_tcp:close with queued output
+/// waits for the queue to empty, and only then may the close go on; with
+/// nothing queued it closes at once.
+#[test]
+fn otp_close_waits_for_the_queue() {
+    use reference::choice::Activity;
+    let mut m = model(vec![]).into_variant(Variant::OtpInet);
+    m.step(&Op::Close, &[]).unwrap();
+    assert!(!m.socket_open() && !m.close_pending(), "nothing queued: closed at once");
+    let mut m = model(vec![]).into_variant(Variant::OtpInet);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&Op::Close, &[]).unwrap();
+    assert!(m.socket_open() && !m.close_pending(), "DIFF-INET-3: waiting for the queue");
+    m.step(&Op::AwaitIo, &[Choice::Ran(Activity::Output), wrote(5000, 5000)]).unwrap();
+    assert!(m.close_pending(), "the queue is empty: the close may go on");
+}
+
+/// MQ-3's crossing is entering msgq-busy, once, however many sends then
+/// add to the msgq.
+#[test]
+fn mq3_is_crossed_once_per_busy_period() {
+    let mut m = model(vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)]);
+    m.step(&Op::ContendLock, &[]).unwrap();
+    m.step(&send(0, 150, 1), &[]).unwrap();
+    assert_eq!(m.crossings().get(&ids::MQ_3), Some(&1));
+    let force = SendFlags { nosuspend: false, force: true };
+    m.step(&Op::Send { sender: SenderId(1), len: Bytes(10), tag: 2, flags: force }, &[]).unwrap();
+    assert_eq!(m.crossings().get(&ids::MQ_3), Some(&1), "still the same busy period");
+}
