@@ -400,3 +400,17 @@ fn mq3_is_crossed_once_per_busy_period() {
     m.step(&Op::Send { sender: SenderId(1), len: Bytes(10), tag: 2, flags: force }, &[]).unwrap();
     assert_eq!(m.crossings().get(&ids::MQ_3), Some(&1), "still the same busy period");
 }
+
+/// MQ-5's crossing is a task that runs past a plain task waiting for busy
+/// to clear; a task run in order crosses nothing.
+#[test]
+fn mq5_is_crossed_only_when_a_task_runs_out_of_order() {
+    use reference::choice::Activity;
+    let mut m = model(vec![]);
+    m.step(&Op::ContendLock, &[]).unwrap();
+    m.step(&send(0, 10, 1), &[]).unwrap();
+    m.step(&Op::ReleaseLock, &[]).unwrap();
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Task), wrote(10, 10)]).unwrap();
+    assert_eq!(p.observation.completed, vec![(SenderId(0), reference::observation::SendResult::Ok)]);
+    assert_eq!(m.crossings().get(&ids::MQ_5), None);
+}
