@@ -196,3 +196,267 @@ fn an_unexpected_write_is_blamed_on_delay_send_when_it_is_on() {
     let e = m.step(&Op::GetOpts, &[wrote(10, 10)]).unwrap_err();
     assert_ne!(e.rule, ids::DS_1, "{e}");
 }
+
+/// Blame in the comparison: a getopts reply that differs is blamed on the
+/// option rule of the field that differs (OPT-1 watermarks, OPT-4 msgq
+/// watermarks, RX-3 the active count, OPT-5 otherwise); a sender status
+/// that differs names that sender and the rule behind its status.
+#[test]
+fn a_mismatch_names_the_field_and_its_rule() {
+    use reference::model::compare;
+    use reference::observation::Reply;
+    use reference::options::Active;
+    use reference::units::Bytes;
+    let mut m = model(vec![]);
+    let p = m.step(&Op::GetOpts, &[]).unwrap();
+    let Reply::Opts(opts) = p.observation.reply.clone() else { panic!("getopts replies options") };
+    let differs = |f: &dyn Fn(&mut reference::options::PortOptions)| {
+        let mut o = opts;
+        f(&mut o);
+        let mut seen = p.observation.clone();
+        seen.reply = Reply::Opts(o);
+        compare(&p, &seen).expect("a difference").rule
+    };
+    assert_eq!(differs(&|o| o.high = Bytes(1)), ids::OPT_1);
+    assert_eq!(differs(&|o| o.low = Bytes(1)), ids::OPT_1);
+    assert_eq!(differs(&|o| o.high_msgq = Bytes(1)), ids::OPT_4);
+    assert_eq!(differs(&|o| o.low_msgq = Bytes(1)), ids::OPT_4);
+    assert_eq!(differs(&|o| o.active = Active::Count(3)), ids::RX_3);
+    assert_eq!(differs(&|o| o.delay_send = !o.delay_send), ids::OPT_5);
+    assert!(compare(&p, &p.observation).is_none());
+
+    // S1 waits on the busy port (WM-3); a system that shows it idle is
+    // wrong about S1, under WM-3.
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    let p = m.step(&send(1, 1, 2), &[]).unwrap();
+    assert_eq!(p.observation.senders, vec![SenderStatus::Idle, SenderStatus::Waiting]);
+    let mut seen = p.observation.clone();
+    seen.senders[1] = SenderStatus::Idle;
+    let mm = compare(&p, &seen).expect("a difference");
+    assert_eq!((mm.field.as_str(), mm.rule), ("sender S1 status", ids::WM_3));
+}
+
+/// SND-3's crossing: a force send that goes through a busy port; not a
+/// force send on a port that is not busy.
+#[test]
+fn snd3_is_crossed_by_force_on_a_busy_port_only() {
+    let force = SendFlags { nosuspend: false, force: true };
+    let fsend = |s: u8, len: usize, tag: u16| Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: force };
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    m.step(&fsend(1, 10, 1), &[wrote(10, 10)]).unwrap();
+    assert_eq!(m.crossings().get(&ids::SND_3), None, "not busy: nothing forced through");
+    m.step(&send(0, 5000, 2), &[wrote(5000, 0)]).unwrap();
+    m.step(&send(0, 1, 3), &[]).unwrap();
+    let p = m.step(&fsend(1, 10, 4), &[]).unwrap();
+    assert_ne!(p.observation.senders[1], SenderStatus::Suspended, "SND-3: forced through, not suspended");
+    assert!(p.observation.busy_port_events.is_empty());
+    assert_eq!(m.crossings().get(&ids::SND_3), Some(&1));
+}
+
+/// WM-4 in the model: the low-watermark check follows a write from the
+/// queue that took bytes, on a busy port only. A write that took nothing
+/// leaves busy as it was although the queue is below a raised low; a
+/// write on a port that is not busy crosses nothing.
+#[test]
+fn wm4_follows_a_write_that_took_bytes_on_a_busy_port() {
+    use reference::choice::Activity;
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&send(0, 10, 2), &[]).unwrap();
+    m.step(&Op::SetOpts { opts: vec![Opt::HighWatermark(20000), Opt::LowWatermark(10000)] }, &[]).unwrap();
+    let p = m.clone().step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5010, 0)]).unwrap();
+    assert!(p.observation.busy.unwrap().driver && p.observation.completed.is_empty(), "EAGAIN: still busy");
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5010, 10)]).unwrap();
+    assert!(!p.observation.busy.unwrap().driver, "WM-4: 5000 <= 10000 after a write that took bytes");
+    assert_eq!(p.observation.completed, vec![(SenderId(0), reference::observation::SendResult::Ok)]);
+
+    let mut m = model(vec![Opt::HighWatermark(40000), Opt::LowWatermark(20000)]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5000, 100)]).unwrap();
+    assert!(p.observation.completed.is_empty());
+    assert_eq!(m.crossings().get(&ids::WM_4), None, "not busy: WM-4 not crossed");
+}
+
+/// ST-2: an output activity may write more than once (until EAGAIN), each
+/// write asking for what is left; a write with nothing left is an error.
+#[test]
+fn an_output_activity_may_write_until_the_queue_is_empty() {
+    use reference::choice::Activity;
+    let mut m = model(vec![]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    let p = m.clone().step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5000, 3000), wrote(2000, 2000)]).unwrap();
+    assert_eq!(p.observation.queue, Bytes(0));
+    let e = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5000, 5000), wrote(0, 0)]).unwrap_err();
+    assert_eq!(e.rule, ids::ST_2, "{e}");
+}
+
+/// TO-4's crossing: leaving busy through the low watermark (WM-4) cancels
+/// an armed send timer; a timer that fires (TO-1) is not cancelled.
+#[test]
+fn to4_is_crossed_when_wm4_cancels_the_send_timer() {
+    use reference::choice::Activity;
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let busy = || {
+        let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000), Opt::SendTimeout(Timeout::After(Millis(50)))]);
+        m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+        m.step(&send(0, 10, 2), &[]).unwrap();
+        m
+    };
+    let mut m = busy();
+    m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5010, 5010)]).unwrap();
+    assert_eq!(m.crossings().get(&ids::TO_4), Some(&1), "WM-4 cancelled the timer");
+    let mut m = busy();
+    m.step(&Op::AdvanceTime { by: Millis(50) }, &[Choice::Ran(Activity::SendTimeout)]).unwrap();
+    assert_eq!(m.crossings().get(&ids::TO_4), None, "the timer fired: nothing cancelled");
+    assert_eq!(m.crossings().get(&ids::TO_1), Some(&1));
+}
+
+/// RX-5: an input activity may read less than what arrived, one message
+/// per read, as the driver's 1460-byte buffer does.
+#[test]
+fn an_input_activity_reads_part_of_what_arrived() {
+    use reference::choice::Activity;
+    use reference::observation::{OwnerMsg, Reply};
+    let mut m = model(vec![Opt::Active(reference::options::ActiveSetting::True)]);
+    m.step(&Op::PeerWrite { len: Bytes(3000), tag: 7 }, &[]).unwrap();
+    let read = |n| Choice::Read { got: Bytes(n) };
+    m.step(&Op::Quiesce, &[Choice::Ran(Activity::Input), read(1460), read(1460), read(80)]).unwrap();
+    let p = m.step(&Op::Mailbox, &[]).unwrap();
+    let Reply::Mailbox(msgs) = p.observation.reply else { panic!("a mailbox") };
+    let sizes: Vec<usize> = msgs.iter().map(|m| if let OwnerMsg::Tcp(d) = m { d.len() } else { 0 }).collect();
+    assert_eq!(sizes, vec![1460, 1460, 80]);
+}
+
+fn busy_with_suspended(variant: Variant, senders: u8, suspended: &[u8]) -> Model {
+    let setup = Setup { options: vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)], senders, ..Setup::default() };
+    let mut m = Model::new(&setup).unwrap().into_variant(variant);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&send(0, 10, 2), &[]).unwrap();
+    for &s in suspended {
+        let p = m.step(&send(s, 5, 3), &[]).unwrap();
+        assert_eq!(p.observation.senders[s as usize], SenderStatus::Suspended, "SND-1");
+    }
+    m
+}
+
+/// SND-4 is crossed when leaving busy resumes someone, not otherwise; on
+/// OTP's inet driver the first-suspended sender retries last (DIFF-INET-1),
+/// which needs two of them.
+#[test]
+fn resumption_order_and_its_crossings() {
+    use reference::choice::Activity;
+    let flush = |extra: &[Choice]| {
+        let mut v = vec![Choice::Ran(Activity::Output), wrote(5010, 5010)];
+        v.extend_from_slice(extra);
+        v
+    };
+    let resume = |s: u8| Choice::Ran(Activity::Resume(SenderId(s)));
+    let mut m = busy_with_suspended(Variant::Reference, 2, &[]);
+    m.step(&Op::Quiesce, &flush(&[])).unwrap();
+    assert_eq!(m.crossings().get(&ids::SND_4), None, "nobody to resume");
+    let mut m = busy_with_suspended(Variant::Reference, 3, &[1, 2]);
+    m.step(&Op::Quiesce, &flush(&[resume(1), wrote(5, 5), resume(2), wrote(5, 5)])).unwrap();
+    assert_eq!(m.crossings().get(&ids::SND_4), Some(&1), "SND-4: in suspension order");
+
+    let m = busy_with_suspended(Variant::OtpInet, 3, &[1, 2]);
+    let e = m.clone().step(&Op::Quiesce, &flush(&[resume(1), wrote(5, 5), resume(2), wrote(5, 5)])).unwrap_err();
+    assert_eq!(e.rule, ids::SND_4, "S1 may not retry first: {e}");
+    let mut m2 = m;
+    m2.step(&Op::Quiesce, &flush(&[resume(2), wrote(5, 5), resume(1), wrote(5, 5)])).unwrap();
+    assert_eq!(m2.crossings().get(&ids::DIFF_INET_1), Some(&1));
+    let mut m = busy_with_suspended(Variant::OtpInet, 2, &[1]);
+    m.step(&Op::Quiesce, &flush(&[resume(1), wrote(5, 5)])).unwrap();
+    assert_eq!(m.crossings().get(&ids::DIFF_INET_1), None, "one sender: no order to change");
+}
+
+/// DIFF-INET-3: on OTP's inet driver, gen_tcp:close with queued output
+/// waits for the queue to empty, and only then may the close go on; with
+/// nothing queued it closes at once.
+#[test]
+fn otp_close_waits_for_the_queue() {
+    use reference::choice::Activity;
+    let mut m = model(vec![]).into_variant(Variant::OtpInet);
+    m.step(&Op::Close, &[]).unwrap();
+    assert!(!m.socket_open() && !m.close_pending(), "nothing queued: closed at once");
+    let mut m = model(vec![]).into_variant(Variant::OtpInet);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&Op::Close, &[]).unwrap();
+    assert!(m.socket_open() && !m.close_pending(), "DIFF-INET-3: waiting for the queue");
+    m.step(&Op::AwaitIo, &[Choice::Ran(Activity::Output), wrote(5000, 5000)]).unwrap();
+    assert!(m.close_pending(), "the queue is empty: the close may go on");
+}
+
+/// MQ-3's crossing is entering msgq-busy, once, however many sends then
+/// add to the msgq.
+#[test]
+fn mq3_is_crossed_once_per_busy_period() {
+    let mut m = model(vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)]);
+    m.step(&Op::ContendLock, &[]).unwrap();
+    m.step(&send(0, 150, 1), &[]).unwrap();
+    assert_eq!(m.crossings().get(&ids::MQ_3), Some(&1));
+    let force = SendFlags { nosuspend: false, force: true };
+    m.step(&Op::Send { sender: SenderId(1), len: Bytes(10), tag: 2, flags: force }, &[]).unwrap();
+    assert_eq!(m.crossings().get(&ids::MQ_3), Some(&1), "still the same busy period");
+}
+
+/// MQ-5's crossing is a task that runs past a plain task waiting for busy
+/// to clear; a task run in order crosses nothing.
+#[test]
+fn mq5_is_crossed_only_when_a_task_runs_out_of_order() {
+    use reference::choice::Activity;
+    let mut m = model(vec![]);
+    m.step(&Op::ContendLock, &[]).unwrap();
+    m.step(&send(0, 10, 1), &[]).unwrap();
+    m.step(&Op::ReleaseLock, &[]).unwrap();
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Task), wrote(10, 10)]).unwrap();
+    assert_eq!(p.observation.completed, vec![(SenderId(0), reference::observation::SendResult::Ok)]);
+    assert_eq!(m.crossings().get(&ids::MQ_5), None);
+}
+
+/// MQ-5/MQ-6: a nosuspend task runs past a plain task that waits for the
+/// busy driver (MQ-5 crossed), and is aborted with `false` (MQ-6).
+#[test]
+fn a_nosuspend_task_runs_past_a_waiting_plain_task() {
+    use reference::choice::Activity;
+    use reference::observation::SendResult;
+    let setup = Setup { options: vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)], senders: 3, ..Setup::default() };
+    let mut m = Model::new(&setup).unwrap();
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&Op::ContendLock, &[]).unwrap();
+    let flags = |nosuspend, force| SendFlags { nosuspend, force };
+    m.step(&Op::Send { sender: SenderId(0), len: Bytes(10), tag: 2, flags: flags(false, true) }, &[]).unwrap();
+    m.step(&send(1, 10, 3), &[]).unwrap();
+    m.step(&Op::Send { sender: SenderId(2), len: Bytes(10), tag: 4, flags: flags(true, false) }, &[]).unwrap();
+    m.step(&Op::ReleaseLock, &[]).unwrap();
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Task), Choice::Ran(Activity::Task)]).unwrap();
+    assert_eq!(p.observation.completed, vec![(SenderId(2), SendResult::False)], "MQ-6");
+    assert_eq!(p.observation.senders, vec![SenderStatus::Waiting, SenderStatus::Waiting, SenderStatus::Idle]);
+    assert_eq!(m.crossings().get(&ids::MQ_5), Some(&1), "MQ-5: S1's task waits, S2's ran past it");
+}
+
+/// MQ-4 is strict: a msgq size equal to low_msgq keeps msgq-busy, so a
+/// sender suspended on it may not resume yet.
+#[test]
+fn mq4_keeps_msgq_busy_at_low() {
+    use reference::choice::Activity;
+    let setup = Setup { options: vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)], senders: 3, ..Setup::default() };
+    let mut m = Model::new(&setup).unwrap();
+    m.step(&Op::ContendLock, &[]).unwrap();
+    m.step(&send(0, 60, 1), &[]).unwrap();
+    let p = m.step(&send(1, 50, 2), &[]).unwrap();
+    assert!(p.observation.busy.unwrap().msgq, "MQ-3: 110 > 100");
+    let p = m.step(&send(2, 5, 3), &[]).unwrap();
+    assert_eq!(p.observation.senders[2], SenderStatus::Suspended);
+    m.step(&Op::ReleaseLock, &[]).unwrap();
+    // After the first task the msgq holds 50 = low: still busy.
+    let e = m
+        .clone()
+        .step(&Op::Quiesce, &[Choice::Ran(Activity::Task), wrote(60, 60), Choice::Ran(Activity::Resume(SenderId(2)))])
+        .unwrap_err();
+    assert_eq!(e.rule, ids::MQ_4, "{e}");
+    let resume = Choice::Ran(Activity::Resume(SenderId(2)));
+    let all = [Choice::Ran(Activity::Task), wrote(60, 60), Choice::Ran(Activity::Task), wrote(50, 50), resume, wrote(5, 5)];
+    m.step(&Op::Quiesce, &all).unwrap();
+}
