@@ -298,7 +298,7 @@ impl Model {
                 (self.flush_armed, &self.tasks, self.qsz, self.busy_msgq, self.lock_held),
                 (&self.senders, &self.suspended, &self.resumable, &self.input, self.input_received, &self.mailbox),
                 (self.ports, self.accepted, &self.completed, &self.busy_port_events, &self.deferred),
-                (&self.sock, &self.applied),
+                (&self.sock, &self.applied, self.close_notice, self.slot_held),
             )
         )
     }

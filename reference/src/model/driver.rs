@@ -112,6 +112,7 @@ impl Model {
         self.written += took;
         self.queue -= took;
         self.why.queue = rule;
+        self.note_empty_queue();
         // On EAGAIN tcp_inet_output stops before driver_deq: no WM-4 check.
         if self.busy && took > Bytes::ZERO {
             if self.queue <= self.opts.low {
@@ -124,6 +125,9 @@ impl Model {
             }
         }
         if self.queue == Bytes::ZERO && self.life == Life::Closed {
+            if std::mem::take(&mut self.slot_held) {
+                self.ports -= 1; // DIFF-INET-3: flushed, the port leaves the table.
+            }
             self.close_socket(); // CL-1: flushed, now the socket closes.
         }
         Ok(())

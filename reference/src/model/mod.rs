@@ -161,6 +161,11 @@ pub struct Model {
     /// may have answered differently (a queue size read before or after a
     /// write), so they must not be merged.
     applied: Option<Reply>,
+    /// DIFF-INET-3: the queue emptied while gen_tcp:close waited; the
+    /// closer has its `{empty_out_q,S}` and will close.
+    close_notice: bool,
+    /// DIFF-INET-3: the closed port keeps its table slot until flushed.
+    slot_held: bool,
     /// The setup's options as listed, for a variant that applies them
     /// differently (DIFF-SOCK-8).
     setup_options: Vec<crate::options::Opt>,
@@ -231,6 +236,8 @@ impl Model {
             // OPT-7 (and WM-1, MQ-7 when not overridden) decide the start.
             unquiet: None,
             applied: None,
+            close_notice: false,
+            slot_held: false,
             setup_options: setup.options.clone(),
             touched: [ids::OPT_7, ids::WM_1, ids::MQ_7].into_iter().map(|r| (r, 1)).collect(),
             crossings: BTreeMap::new(),
@@ -546,7 +553,7 @@ impl Model {
 
     /// What may run between steps on a real clock and kernel.
     fn before_op_enabled(&self) -> impl Iterator<Item = Activity> + '_ {
-        [Activity::SendTimeout, Activity::Output].into_iter().filter(|&a| self.activity_enabled(a))
+        [Activity::SendTimeout, Activity::Output, Activity::PendingClose].into_iter().filter(|&a| self.activity_enabled(a))
     }
 
     fn activity_enabled(&self, a: Activity) -> bool {
@@ -609,6 +616,13 @@ impl Model {
                 Ok(())
             }
             Activity::PendingClose => {
+                // The closer's port_close: a blocked caller's reply is never
+                // sent (its send stays waiting), and the send timer goes
+                // with the port (DIFF-INET-3).
+                if self.busy_caller.take().is_some() {
+                    self.cross(ids::DIFF_INET_3);
+                }
+                self.send_deadline = None;
                 self.close_now();
                 Ok(())
             }
@@ -635,8 +649,11 @@ impl Model {
         }
     }
 
+    /// DIFF-INET-3: on OTP a port closed with output queued stays in
+    /// ERTS's port table while its driver flushes, and port_info still
+    /// reports the queue.
     fn observed_queue(&self) -> Bytes {
-        if self.life == Life::Closed || self.variant == Variant::OtpSocket {
+        if (self.life == Life::Closed && self.variant != Variant::OtpInet) || self.variant == Variant::OtpSocket {
             Bytes::ZERO
         } else {
             self.queue

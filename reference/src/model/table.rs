@@ -64,14 +64,32 @@ impl Model {
     /// (flushed, or dropped by send_timeout_close): the close may go on,
     /// once the closing process runs (`Activity::PendingClose`).
     pub fn close_pending(&self) -> bool {
-        self.life == Life::Closing && self.queue == Bytes::ZERO
+        self.life == Life::Closing && (self.queue == Bytes::ZERO || self.close_notice)
+    }
+
+    /// DIFF-INET-3: the driver tells the waiting closer `{empty_out_q,S}`
+    /// when the queue empties, and the closer then `port_close`s — even if
+    /// output was queued again in between (prim_inet.erl close_pend_loop
+    /// does not look at the queue again). The port then closes as CL-1,
+    /// flushing what is queued.
+    pub(super) fn note_empty_queue(&mut self) {
+        if self.life == Life::Closing && self.queue == Bytes::ZERO {
+            self.close_notice = true;
+        }
     }
 
     pub(super) fn close_now(&mut self) -> (Reply, RuleId) {
         self.life = Life::Closed;
         self.cross(ids::CL_2);
         self.cross(ids::CL_1);
-        self.ports -= 1;
+        if self.variant == Variant::OtpInet && self.queue > Bytes::ZERO && self.socket_open {
+            // DIFF-INET-3: ERTS keeps a port closed with output queued in
+            // its table until the driver has flushed it.
+            self.slot_held = true;
+            self.cross(ids::DIFF_INET_3);
+        } else {
+            self.ports -= 1;
+        }
         self.why.ports = ids::PT_4;
         if self.queue == Bytes::ZERO {
             self.close_socket();
