@@ -392,23 +392,7 @@ mod tests {
 
     const BOUND: Duration = Duration::from_secs(10);
 
-    /// Until thread `tid` blocks in poll/ppoll, unless `done` says it
-    /// already returned (then that result, which the caller fails on).
-    fn until_in_poll<T>(tid: libc::pid_t, done: &mpsc::Receiver<T>) -> Option<T> {
-        let polls: &[&str] = if cfg!(target_arch = "x86_64") { &["7", "271"] } else { &["73"] };
-        let deadline = Instant::now() + BOUND;
-        loop {
-            if let Ok(r) = done.try_recv() {
-                return Some(r);
-            }
-            let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap_or_default();
-            if polls.contains(&s.split_whitespace().next().unwrap_or("")) {
-                return None;
-            }
-            assert!(Instant::now() < deadline, "thread {tid} never blocked in poll");
-            std::thread::yield_now();
-        }
-    }
+    use crate::native::sys::tests::until_in_poll;
 
     /// The peer's accept waits (in poll, not spinning) for a connection that
     /// comes after it started, and hands it over nonblocking with

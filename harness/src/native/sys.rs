@@ -89,7 +89,7 @@ pub fn send_queue(fd: RawFd) -> io::Result<(usize, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The wrappers against real loopback sockets. Where a wait must be
     //! interrupted or fed while it blocks, the test first waits until the
     //! waiting thread is inside poll(2) (`/proc/self/task/<tid>/syscall`);
@@ -112,7 +112,8 @@ mod tests {
 
     /// Until thread `tid` blocks in poll/ppoll, unless `done` says it
     /// already returned (then that result, which the caller fails on).
-    fn until_in_poll<T>(tid: libc::pid_t, done: &mpsc::Receiver<T>) -> Option<T> {
+    /// (Also used by the adapter's tests in `sut.rs`.)
+    pub(crate) fn until_in_poll<T>(tid: libc::pid_t, done: &mpsc::Receiver<T>) -> Option<T> {
         let polls: &[&str] = if cfg!(target_arch = "x86_64") { &["7", "271"] } else { &["73"] };
         let deadline = Instant::now() + BOUND;
         loop {
