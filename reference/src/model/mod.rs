@@ -166,9 +166,6 @@ pub struct Model {
     close_notice: bool,
     /// DIFF-INET-3: the closed port keeps its table slot until flushed.
     slot_held: bool,
-    /// The setup's options as listed, for a variant that applies them
-    /// differently (DIFF-SOCK-8).
-    setup_options: Vec<crate::options::Opt>,
     /// Every rule that decided something in this case.
     touched: BTreeMap<RuleId, usize>,
     /// Interesting transitions reached (busy set/cleared, timeouts, ...).
@@ -238,20 +235,22 @@ impl Model {
             applied: None,
             close_notice: false,
             slot_held: false,
-            setup_options: setup.options.clone(),
             touched: [ids::OPT_7, ids::WM_1, ids::MQ_7].into_iter().map(|r| (r, 1)).collect(),
             crossings: BTreeMap::new(),
-        })
+        }
+        .with_socket_setup(&setup.options))
+    }
+
+    /// What the setup's options mean to the socket backend (DIFF-SOCK-8),
+    /// kept for the variant otp-socket; unused by the others.
+    fn with_socket_setup(mut self, options: &[crate::options::Opt]) -> Model {
+        self.sock_setup(options);
+        self
     }
 
     /// The same model following a declared variant of the rules.
     pub fn into_variant(mut self, variant: Variant) -> Model {
         self.variant = variant;
-        if variant == Variant::OtpSocket {
-            let options = std::mem::take(&mut self.setup_options);
-            self.sock_setup(&options);
-            self.setup_options = options;
-        }
         self
     }
 
