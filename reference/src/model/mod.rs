@@ -566,7 +566,7 @@ impl Model {
             Activity::Task => self.runnable_task().is_some(),
             Activity::Resume(s) => self.resumable.front() == Some(&s),
             Activity::SendTimeout if self.real_clock => self.busy && self.send_deadline.is_some(),
-            Activity::PendingClose => self.close_pending(),
+            Activity::PendingClose => self.close_pending() || self.sock_close_requested(),
             Activity::SendTimeout => self.timeout_due(),
         }
     }
@@ -612,6 +612,10 @@ impl Model {
             Activity::Resume(s) => self.resume(s, c),
             Activity::SendTimeout => {
                 self.send_timeout();
+                Ok(())
+            }
+            Activity::PendingClose if self.sock_close_requested() => {
+                self.sock_server_closes();
                 Ok(())
             }
             Activity::PendingClose => {

@@ -100,6 +100,9 @@ pub(super) struct SocketSide {
     /// SO_RCVLOWAT as set through `low_watermark` (DIFF-SOCK-8); `None`:
     /// the kernel's default of 1.
     rcvlowat: Option<Bytes>,
+    /// A send timed out with send_timeout_close; the server has yet to
+    /// close the socket (DIFF-SOCK-4).
+    close_requested: bool,
     /// The socket just turned active with input waiting: gen_tcp_socket's
     /// first recv is a nonblocking read, which takes whatever is there,
     /// below SO_RCVLOWAT too (DIFF-SOCK-8; only readiness waits for it).
@@ -286,6 +289,9 @@ impl Model {
         if let Some(w) = self.sock.writers.iter().find(|w| w.deadline.is_some_and(|d| d <= self.now)) {
             return Some(Activity::Expire(w.sender));
         }
+        if self.sock_close_requested() {
+            return Some(Activity::PendingClose);
+        }
         if let Some(r) = self.sock.returning.iter().find(|r| r.3) {
             return Some(Activity::Returned(r.0));
         }
@@ -317,7 +323,7 @@ impl Model {
         }
         self.cross(ids::DIFF_SOCK_3);
         self.sock_expired(w, true);
-        if i == 0 && !self.sock.closed {
+        if i == 0 && !self.sock.closed && !self.sock.close_requested {
             self.sock_start_next();
         }
     }
@@ -329,10 +335,11 @@ impl Model {
     fn sock_expired(&mut self, w: Writer, complete: bool) -> SendResult {
         let r = SendResult::Error(Posix::Timeout);
         if w.close_on_timeout {
+            // The caller asks the socket's server to close; until the
+            // server has (`Activity::PendingClose`), the other pending
+            // sends' own timers may still fire: they return timeout too.
             self.cross(ids::DIFF_SOCK_4);
-            self.sock.closed = true;
-            self.sock_abort_all(ids::DIFF_SOCK_4);
-            self.close_socket();
+            self.sock.close_requested = true;
             self.why.senders[w.sender.0 as usize] = ids::DIFF_SOCK_4;
         }
         let rule = if w.close_on_timeout { ids::DIFF_SOCK_4 } else { ids::DIFF_SOCK_3 };
@@ -347,6 +354,20 @@ impl Model {
             self.decide(rule);
         }
         r
+    }
+
+    /// DIFF-SOCK-4: the server closes the socket a timed-out send asked it
+    /// to close; the sends still pending return {error,closed}.
+    pub(super) fn sock_close_requested(&self) -> bool {
+        self.socket() && self.sock.close_requested && !self.sock.closed
+    }
+
+    pub(super) fn sock_server_closes(&mut self) {
+        self.sock.closed = true;
+        self.sock_abort_all(ids::DIFF_SOCK_4);
+        if self.socket_open {
+            self.close_socket();
+        }
     }
 
     /// Every pending send returns {error,closed}, in call order.
