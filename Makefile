@@ -2,7 +2,7 @@
 CARGO ?= cargo
 CASES ?=
 
-.PHONY: run test bench snapshots mutants build
+.PHONY: run test bench snapshots mutants corpus build
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -52,7 +52,7 @@ mutants: MUTANTS_TIMEOUT ?= 60
 mutants: MUTANTS_ARGS ?=
 mutants: MUTANTS_ENV = INSTA_UPDATE=no PORTCHECK_SEED=$(MUTANTS_SEED) PROPTEST_CASES=$(MUTANTS_CASES)
 mutants: MUTANTS_TESTS = --lib --test 'native_*' --test 'mutants_*' --test lockstep --test planted_bugs \
-	--test seed_scenarios --test option_algebra --test watermark_crossing
+	--test seed_scenarios --test option_algebra --test watermark_crossing --test otp_corpus
 mutants:
 	@command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked
 	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
@@ -68,6 +68,21 @@ mutants:
 	  printf "caught %.1f%% of %d viable mutants (%.1f%% counting timeouts as caught)\n", 100*c/v, v, 100*(c+t)/v }'; \
 	if [ -s mutants.out/missed.txt ]; then echo "missed:"; sed 's/^/  /' mutants.out/missed.txt; fi; \
 	case $$s in 0|2|3) exit 0;; *) exit $$s;; esac
+
+## Record the OTP corpus again from real OTP 25 (needs `erl`): the cases
+## suite/tests/otp_corpus.rs plays back. Fixed seeds; only passing cases are
+## kept, and a run that fails says so and keeps the corpus file it replaces.
+## Review the test's output before committing the new files.
+CORPUS_CASES ?= 150
+corpus:
+	$(CARGO) build -q -p portcheck
+	@set -e; for s in beam:101 beam-socket:202; do sut=$${s%%:*}; seed=$${s##*:}; \
+	  out=suite/corpus/$$sut-$$seed.jsonl.gz; \
+	  ./target/debug/portcheck run --sut $$sut --cases $(CORPUS_CASES) --seed $$seed --shrink-limit 0 \
+	    --record suite/corpus/new-$$sut.jsonl.gz >/dev/null 2>&1 || { echo "corpus: $$sut seed $$seed did not pass; $$out kept"; \
+	    rm -f suite/corpus/new-$$sut.jsonl.gz; exit 1; }; \
+	  mv suite/corpus/new-$$sut.jsonl.gz $$out; echo "corpus: $$out"; done
+	./target/debug/portcheck corpus suite/corpus/*.jsonl.gz | grep -E 'cases|predicted|FAILED'
 
 ## Regenerate snapshots on purpose, then review the diff.
 snapshots:

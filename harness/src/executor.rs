@@ -3,7 +3,7 @@
 //! the first divergence with its rule, expected vs observed, and the trace.
 //! Every system under test is driven by this one executor.
 
-use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
+use crate::sut::{Declared, Step, SutError, SutFactory, SystemUnderTest};
 use reference::choice::Choice;
 use reference::model::{compare, derive_set, Divergence, Mismatch, Model, Underived};
 use reference::observation::{Observation, PeerRead, Reply};
@@ -70,6 +70,8 @@ impl fmt::Display for Failure {
 #[derive(Clone, Debug, Serialize)]
 pub struct CaseOutcome {
     pub setup: Setup,
+    /// What the system declared about itself (variant, clock, settling).
+    pub declared: Declared,
     pub trace: Vec<TraceStep>,
     pub failure: Option<Failure>,
     /// Rules that decided something, with counts.
@@ -239,6 +241,7 @@ impl Lockstep<'_> {
 pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutcome {
     let mut outcome = CaseOutcome {
         setup: setup.clone(),
+        declared: Declared::default(),
         trace: vec![],
         failure: None,
         touched: BTreeMap::new(),
@@ -259,6 +262,7 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
             return outcome;
         }
     };
+    outcome.declared = Declared::of(sut.as_ref());
     let live = std::env::var_os("PORTCHECK_TRACE").is_some_and(|v| v != "0");
     let derive = !sut.reports_all_choices();
     let settles = sut.settles();

@@ -5,6 +5,7 @@ pub mod beam;
 pub mod executor;
 pub mod external;
 pub mod native;
+pub mod recording;
 pub mod sut;
 pub mod kernel;
 pub mod rps;

@@ -33,6 +33,29 @@ impl From<std::io::Error> for SutError {
     }
 }
 
+/// What a system under test declares about itself (the trait's
+/// `reports_all_choices`, `settles`, `real_clock`, `variant`), as data: the
+/// executor keeps it with every case so a recording plays back under the
+/// same terms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Declared {
+    pub variant: Variant,
+    pub reports_all_choices: bool,
+    pub settles: bool,
+    pub real_clock: bool,
+}
+
+impl Declared {
+    pub fn of(sut: &dyn SystemUnderTest) -> Declared {
+        Declared {
+            variant: sut.variant(),
+            reports_all_choices: sut.reports_all_choices(),
+            settles: sut.settles(),
+            real_clock: sut.real_clock(),
+        }
+    }
+}
+
 /// A running system under test, set up for one case.
 pub trait SystemUnderTest {
     /// Apply one op and report what happened. Must return only once the op's

@@ -90,3 +90,43 @@ fn diff_sock_6_no_table_slot() {
     let inet = vec![Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true)];
     assert!(step(&inet, Op::OpenExtra, seen(Reply::Opened(Ok(())))).is_err(), "PT-3 on the inet driver");
 }
+
+/// DIFF-SOCK-4: a head send that times out with send_timeout_close asks the
+/// socket's server to close; until the server has, the socket is handed to
+/// the next pending send, which may write. Its write is its own: the model
+/// once kept the timed-out send's piece as the writing one and computed the
+/// next send's rest from it (a subtraction past zero, found by recording
+/// OTP seed 202 on the socket backend).
+#[test]
+fn diff_sock_4_next_send_writes_before_the_server_closes() {
+    use reference::choice::{Activity, Choice};
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let setup = Setup {
+        options: vec![Opt::SendTimeout(Timeout::After(Millis(5))), Opt::SendTimeoutClose(true)],
+        senders: 2,
+        ..Setup::default()
+    };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    let wrote = |requested: usize, accepted: usize| Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) };
+    m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("DIFF-SOCK-1: 40 of 100 taken, the caller waits");
+    m.step(&send(1, 10, 2), &[]).expect("DIFF-SOCK-1: waits behind the first");
+    let p = m
+        .step(
+            &Op::AdvanceTime { by: Millis(5) },
+            &[
+                Choice::Ran(Activity::Expire(SenderId(0))),
+                Choice::Ran(Activity::Output),
+                wrote(10, 10),
+                Choice::Ran(Activity::PendingClose),
+                Choice::Ran(Activity::Returned(SenderId(1))),
+                Choice::Ran(Activity::Returned(SenderId(0))),
+            ],
+        )
+        .expect("DIFF-SOCK-4: the next send writes its own 10 bytes before the close");
+    assert_eq!(
+        p.observation.completed,
+        vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Error(reference::observation::Posix::Timeout))],
+        "DIFF-SOCK-1/4: the second send completed, the first timed out"
+    );
+}

@@ -21,6 +21,8 @@ pub struct CheckConfig {
     pub max_ops: usize,
     /// Upper bound on shrink attempts.
     pub max_shrink_iters: u32,
+    /// Keep every passing case as a `Recording` (`portcheck run --record`).
+    pub record: bool,
 }
 
 impl CheckConfig {
@@ -29,7 +31,7 @@ impl CheckConfig {
     pub fn from_env(default_cases: u32) -> CheckConfig {
         let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
         let seed = std::env::var("PORTCHECK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(fresh_seed);
-        CheckConfig { cases, seed, max_ops: 40, max_shrink_iters: 2000 }
+        CheckConfig { cases, seed, max_ops: 40, max_shrink_iters: 2000, record: false }
     }
 }
 
@@ -77,6 +79,9 @@ pub struct CheckReport {
     pub passed: u32,
     pub tally: BTreeMap<RuleId, RuleTally>,
     pub counterexample: Option<Counterexample>,
+    /// The passing cases as run, when `CheckConfig::record` is set.
+    #[serde(skip)]
+    pub recordings: Vec<harness::recording::Recording>,
 }
 
 fn rng(seed: u64) -> TestRunner {
@@ -97,6 +102,7 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         passed: 0,
         tally: BTreeMap::new(),
         counterexample: None,
+        recordings: vec![],
     };
     for i in 0..cfg.cases {
         let mut tree = strategy.new_tree(&mut runner).expect("strategy never rejects");
@@ -107,6 +113,9 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         progress(i + 1, cfg.cases);
         if out.passed() {
             report.passed += 1;
+            if cfg.record {
+                report.recordings.extend(harness::recording::Recording::of(factory.name(), &ops, &out));
+            }
             continue;
         }
         let original_ops = ops.len();

@@ -3,6 +3,7 @@
 
 pub mod capability;
 pub mod check;
+pub mod corpus;
 pub mod environment;
 pub mod generate;
 pub mod kernel_cmd;

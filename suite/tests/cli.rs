@@ -101,3 +101,30 @@ fn rps_is_a_dry_run_unless_asked_to_write() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing).contains("no such device"), "{}", text(&missing));
 }
+
+/// `run --record` keeps the passing cases; `corpus` plays them back and
+/// prints the per-rule table; a damaged corpus is a usage error naming the
+/// file's line.
+#[test]
+fn a_recorded_run_plays_back_as_a_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = portcheck(&["run", "--sut", "native", "--cases", "12", "--seed", "9", "--record", "c.jsonl.gz"], dir.path());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("recorded 12 passing cases: c.jsonl.gz"), "{t}");
+    let back = portcheck(&["corpus", "c.jsonl.gz"], dir.path());
+    let t = text(&back);
+    assert_eq!(back.status.code(), Some(0), "{t}");
+    assert!(t.contains("12 cases recorded from native (seed 9)") && t.contains("12 of 12 recorded cases predicted"), "{t}");
+    assert!(t.contains("ST-1"), "the per-rule table: {t}");
+
+    let plain = portcheck(&["run", "--sut", "native", "--cases", "2", "--seed", "9", "--record", "c.jsonl"], dir.path());
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain));
+    let mut lines = std::fs::read_to_string(dir.path().join("c.jsonl")).unwrap();
+    lines.push_str("{\"not\": \"a case\"}\n");
+    std::fs::write(dir.path().join("c.jsonl"), lines).unwrap();
+    let bad = portcheck(&["corpus", "c.jsonl"], dir.path());
+    let t = text(&bad);
+    assert_eq!(bad.status.code(), Some(2), "{t}");
+    assert!(t.contains("c.jsonl:4: not a recorded case"), "{t}");
+}

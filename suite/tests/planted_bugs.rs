@@ -33,7 +33,7 @@ fn every_lockstep_bug_is_tested_here() {
 fn caught(bug: PlantedBug, rule: RuleId) {
     assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
-    let cfg = CheckConfig { cases: 400, seed: 24301, max_ops: 40, max_shrink_iters: 300 };
+    let cfg = CheckConfig { cases: 400, seed: 24301, max_ops: 40, max_shrink_iters: 300, record: false };
     let report = check(&factory, &cfg, |_, _| {});
     let cx = report.counterexample.unwrap_or_else(|| panic!("planted bug {bug} not found in {} cases (seed {})", cfg.cases, cfg.seed));
     println!("{bug}: found at case {} of seed {}, shrunk to {} ops", cx.case_index, cx.seed, cx.shrunk.ops.len());

@@ -323,7 +323,11 @@ impl Model {
         }
         self.cross(ids::DIFF_SOCK_3);
         self.sock_expired(w, true);
-        if i == 0 && !self.sock.closed && !self.sock.close_requested {
+        // The socket is handed to the next pending send even when this one
+        // asked the server to close it: until the server has
+        // (`Activity::PendingClose`) that send may write, and its piece
+        // must be the writing one (`sock_output` reads it).
+        if i == 0 && !self.sock.closed {
             self.sock_start_next();
         }
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use suite::check::{check, replay, CheckConfig, SavedCase};
 use suite::environment::Environment;
-use suite::{report, saved, suts, trace};
+use suite::{corpus, report, saved, suts, trace};
 
 #[derive(Parser)]
 #[command(name = "portcheck", about = "Property-based conformance checks for Erlang-style ports over real sockets")]
@@ -54,6 +54,18 @@ enum Cmd {
         /// Longest op sequence generated per case.
         #[arg(long, default_value_t = 40)]
         max_ops: usize,
+        /// Keep every passing case, with what the system observed, as a
+        /// corpus file (JSON lines) that `portcheck corpus` re-checks
+        /// without the system.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
+    /// Check the model against recorded cases (`run --record`): the
+    /// executor plays each back; no system runs.
+    Corpus {
+        /// Corpus files (`.jsonl`).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Replay a failure from its seed or from a saved trace file.
     Replay {
@@ -141,7 +153,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Run { sut, cases, seed, rules, report: rep, save, bug, shrink_limit, max_ops } => {
+        Cmd::Run { sut, cases, seed, rules, report: rep, save, bug, shrink_limit, max_ops, record } => {
             let factory = match suts::factory(&sut, bug.as_deref()) {
                 Ok(f) => f,
                 Err(e) => {
@@ -153,6 +165,7 @@ fn main() -> ExitCode {
             cfg.cases = cases;
             cfg.max_shrink_iters = shrink_limit;
             cfg.max_ops = max_ops;
+            cfg.record = record.is_some();
             if let Some(s) = seed {
                 cfg.seed = s;
             }
@@ -163,6 +176,21 @@ fn main() -> ExitCode {
             println!("{} of {} cases passed (seed {})", result.passed, result.cases, result.seed);
             let env = Environment::current(sut.starts_with("beam"));
             let mut code = ExitCode::SUCCESS;
+            if let Some(path) = &record {
+                let header = corpus::CorpusHeader {
+                    format: corpus::FORMAT_VERSION,
+                    sut: sut.clone(),
+                    seed: result.seed,
+                    environment: env.clone(),
+                };
+                match corpus::write(path, &header, &result.recordings) {
+                    Ok(()) => println!("recorded {} passing cases: {}", result.recordings.len(), path.display()),
+                    Err(e) => {
+                        eprintln!("portcheck: --record {}: {e}", path.display());
+                        code = ExitCode::from(2);
+                    }
+                }
+            }
             if let Some(cx) = &result.counterexample {
                 code = ExitCode::FAILURE;
                 println!(
@@ -198,6 +226,33 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
                 println!("report: {}", pair[1]);
+            }
+            code
+        }
+        Cmd::Corpus { files } => {
+            let here = Environment::current(true);
+            let mut code = ExitCode::SUCCESS;
+            for path in files {
+                let c = match corpus::read(&path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("portcheck: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                println!("{}: {} cases recorded from {} (seed {})", path.display(), c.recordings.len(), c.header.sut, c.header.seed);
+                for d in c.header.environment.differences(&here) {
+                    println!("note: recorded in another environment: {d} (the observations are the recorded ones)");
+                }
+                let r = corpus::check(&c);
+                println!("\n{}", report::table(&r.tally));
+                println!("{} of {} recorded cases predicted by the model", r.passed, r.cases);
+                if let Some((i, out)) = r.failures.first() {
+                    code = ExitCode::FAILURE;
+                    let rule = out.failure.as_ref().and_then(|f| f.rule()).map(|r| r.to_string());
+                    println!("\nFAILED: recorded case {} (line {}), rule {}:", i, i + 2, rule.as_deref().unwrap_or("none"));
+                    print!("{}", trace::lines(out));
+                }
             }
             code
         }
