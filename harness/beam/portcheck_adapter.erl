@@ -37,7 +37,8 @@
     sentinel,                  % permanently busy port: system-message barrier
     dummies = [],
     offset,                    % port_limit - table_capacity
-    outstanding = #{},         % sender id => true while its send is in flight
+    outstanding = #{},         % sender id => monotonic ms its send was issued, while in flight
+    armed_at,                  % inet: latest issue time of a send that held the busy-caller slot
     waiting_since = #{},       % sender id => {virtual ms, monotonic ms, send_timeout} first seen waiting
     vnow = 0,                  % the model's clock: the sum of advance_time's `by`
     send_timeout = infinity,   % current send_timeout of S (ms | infinity)
@@ -313,8 +314,9 @@ apply_op(#{<<"op">> := <<"send">>, <<"sender">> := Id, <<"len">> := Len, <<"tag"
             {unsupported, fmt("send with ~0p: erlang:port_command/3 flags need a port; "
                               "with {inet_backend,socket} the socket is not a port", [Flags])};
         _ ->
+            Issued = erlang:monotonic_time(millisecond),
             element(Id + 1, St#st.senders) ! {send, payload(Tag, Len), Flags},
-            St1 = settle(St#st{outstanding = maps:put(Id, true, St#st.outstanding)}),
+            St1 = settle(St#st{outstanding = maps:put(Id, Issued, St#st.outstanding)}),
             {{own_send, Id}, [], St1}
     end;
 
@@ -549,7 +551,10 @@ drain_owner(S, Acc, St) ->
 %% send that makes the port busy again while it is busy (a force send)
 %% takes both over, and the earlier caller's reply is never sent. So on the
 %% inet backend only the senders that became waiting last can hold the
-%% timer, and the reply of one of them is what is waited for. The socket
+%% timer, and the reply of one of them is what is waited for; and not even
+%% they when a send issued after they were seen waiting held the slot since
+%% (it was seen waiting, or it timed out: `armed_at`), for they were
+%% displaced. The socket
 %% backend times each send on its own: every due sender is waited for.
 advance_time(By, #st{vnow = V0} = St0) ->
     V = V0 + By,
@@ -561,7 +566,8 @@ advance_time(By, #st{vnow = V0} = St0) ->
                   inet ->
                       %% (monotonic time may be negative: no sentinel)
                       Last = lists:max([R || {_, {_, R, _}} <- Waiting]),
-                      [W || {_, {_, R, _}} = W <- Waiting, R =:= Last]
+                      [W || {_, {_, R, _}} = W <- Waiting, R =:= Last,
+                            St#st.armed_at =:= undefined orelse R >= St#st.armed_at]
               end,
     Due = [{Id, RealSince + T} || {Id, {VSince, RealSince, T}} <- Holders,
                                   is_integer(T), VSince + T =< V],
@@ -720,13 +726,22 @@ stable_proc(P) ->
 
 note_waiting(St) ->
     Now = erlang:monotonic_time(millisecond),
-    W = maps:fold(fun(Id, _, Acc) ->
+    {W, Armed} = maps:fold(fun(Id, Issued, {Acc, A}) ->
                           case status(Id, St) of
-                              waiting -> maps:put(Id, maps:get(Id, St#st.waiting_since, {St#st.vnow, Now, St#st.send_timeout}), Acc);
-                              _ -> Acc
+                              waiting ->
+                                  A1 = case maps:is_key(Id, St#st.waiting_since) of
+                                           true -> A;
+                                           false -> later(A, Issued)
+                                       end,
+                                  {maps:put(Id, maps:get(Id, St#st.waiting_since, {St#st.vnow, Now, St#st.send_timeout}), Acc), A1};
+                              _ -> {Acc, A}
                           end
-                  end, #{}, St#st.outstanding),
-    St#st{waiting_since = W}.
+                  end, {#{}, St#st.armed_at}, St#st.outstanding),
+    St#st{waiting_since = W, armed_at = Armed}.
+
+later(A, undefined) -> A;
+later(undefined, T) -> T;
+later(A, T) -> max(A, T).
 
 %% Take sender results and busy_port events from the mailbox (leaving the
 %% owner's port messages for `mailbox`).
@@ -756,7 +771,13 @@ got_done(Id, R, St) ->
                      false -> {<<"false">>, St};  % SendResult::False is the string "false"
                      ok -> {ok, St}
                  end,
-    St1#st{done = [{Id, Res} | St1#st.done],
+    %% A send that timed out held the busy-caller slot (inet): a caller
+    %% seen waiting before it was issued was displaced.
+    Armed = case Res of
+                #{error := timeout} -> later(St1#st.armed_at, maps:get(Id, St1#st.outstanding, undefined));
+                _ -> St1#st.armed_at
+            end,
+    St1#st{done = [{Id, Res} | St1#st.done], armed_at = Armed,
            outstanding = maps:remove(Id, St1#st.outstanding),
            waiting_since = maps:remove(Id, St1#st.waiting_since)}.
 

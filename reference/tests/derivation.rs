@@ -77,3 +77,53 @@ fn a_queue_size_no_write_explains_is_refused() {
     let wrong = Observation { ..seen(Reply::QueueSize(Bytes(161)), [Waiting, Suspended], 160) };
     assert!(derive_set(&busy_port(), &Op::QueueSize, &wrong, true).is_err(), "a queue of 161 was accepted");
 }
+
+/// TO-1 between steps, and what it sets off: on the real clock the busy
+/// caller's send timer may fire after the last answer and before the op
+/// reaches the port; it clears busy, so the suspended sender resumes and
+/// retries (SND-4) before the op too — making the port busy again, so the
+/// op's own send is suspended. Measured on OTP 25 (the cases kept as
+/// `suite/regressions/beam-inet-42.json` and `-53.json`); the model once let
+/// only the timer, not the resumed retry, run before the op.
+#[test]
+fn a_send_timer_between_steps_resumes_senders_before_the_op() {
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    use SenderStatus::*;
+    let obs = |reply, senders: [SenderStatus; 3], queue| Observation { senders: senders.to_vec(), ..seen(reply, [Idle, Idle], queue) };
+    let setup = Setup {
+        options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(6)))],
+        senders: 3,
+        ..Setup::default()
+    };
+    let mut set = vec![Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true)];
+    let steps = [
+        // WM-2: the kernel takes 150, the rest is queued unchecked.
+        (send(0, 300, 1), obs(Reply::Sent(Some(SendResult::Ok)), [Idle, Idle, Idle], 150)),
+        // WM-3: sender 1 is the busy caller; its send timer is armed.
+        (send(1, 10, 2), obs(Reply::Sent(None), [Idle, Waiting, Idle], 160)),
+        // SND-1: sender 2 is suspended.
+        (send(2, 5, 3), Observation { busy_port_events: vec![SenderId(2)], ..obs(Reply::Sent(None), [Idle, Waiting, Suspended], 160) }),
+    ];
+    for (op, o) in &steps {
+        set = derive_set(&set, op, o, true).unwrap_or_else(|e| panic!("{op:?}: {e:?}")).into_iter().map(|d| d.model).collect();
+    }
+    // Before sender 0's send reaches the port: sender 1 times out, sender 2
+    // retries (160 + 5 >= 100: busy again, sender 2 the busy caller); then
+    // sender 0's send finds the port busy and is suspended.
+    let seen_after = Observation {
+        completed: vec![(SenderId(1), SendResult::Error(reference::observation::Posix::Timeout))],
+        busy_port_events: vec![SenderId(0)],
+        ..obs(Reply::Sent(None), [Suspended, Idle, Waiting], 165)
+    };
+    derive_set(&set, &send(0, 7, 4), &seen_after, true).expect("TO-1 and SND-4 before the op");
+    // The resumed sender may as well retry after the op: sender 0 goes
+    // through first (queue 167, sender 0 the busy caller), sender 2 is
+    // suspended again.
+    let retry_after = Observation {
+        completed: vec![(SenderId(1), SendResult::Error(reference::observation::Posix::Timeout))],
+        busy_port_events: vec![SenderId(2)],
+        ..obs(Reply::Sent(None), [Waiting, Idle, Suspended], 167)
+    };
+    derive_set(&set, &send(0, 7, 4), &retry_after, true).expect("the timer before the op, the retry after it");
+}

@@ -130,3 +130,33 @@ fn diff_sock_4_next_send_writes_before_the_server_closes() {
         "DIFF-SOCK-1/4: the second send completed, the first timed out"
     );
 }
+
+/// DIFF-SOCK-4 with `{send_timeout,0}`: a send the kernel does not take
+/// whole times out in its own call, but with send_timeout_close its caller
+/// waits until the socket's server has closed the socket, and returns
+/// timeout after that (measured: regression
+/// beam-socket-9657213360833449307, an 8191-byte send left waiting).
+#[test]
+fn diff_sock_4_zero_timeout_close_waits_for_the_server() {
+    use reference::choice::{Activity, Choice};
+    use reference::observation::Posix;
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let setup = Setup {
+        options: vec![Opt::SendTimeout(Timeout::After(Millis(0))), Opt::SendTimeoutClose(true)],
+        senders: 2,
+        ..Setup::default()
+    };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    let p = m
+        .step(&send(0, 100, 1), &[Choice::Wrote { requested: Bytes(100), accepted: Bytes(40) }])
+        .expect("DIFF-SOCK-3: a partial write with send_timeout 0");
+    assert_eq!(p.observation.reply, Reply::Sent(None), "DIFF-SOCK-4: the caller waits for the server's close");
+    assert_eq!(p.observation.senders[0], SenderStatus::Waiting, "DIFF-SOCK-4");
+    let p = m
+        .step(&Op::Quiesce, &[Choice::Ran(Activity::PendingClose), Choice::Ran(Activity::Returned(SenderId(0)))])
+        .expect("DIFF-SOCK-4: the server closes, then the caller returns");
+    assert_eq!(p.observation.completed, vec![(SenderId(0), SendResult::Error(Posix::Timeout))], "DIFF-SOCK-4");
+    let p = m.step(&send(1, 5, 2), &[]).expect("a send after the close");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))), "DIFF-SOCK-4: later sends closed");
+}

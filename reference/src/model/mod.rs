@@ -552,7 +552,14 @@ impl Model {
 
     /// What may run between steps on a real clock and kernel.
     fn before_op_enabled(&self) -> impl Iterator<Item = Activity> + '_ {
-        [Activity::SendTimeout, Activity::Output, Activity::PendingClose].into_iter().filter(|&a| self.activity_enabled(a))
+        // A send timer that fired between steps cleared busy (TO-1) and
+        // resumed the suspended senders, which retry on their own schedule:
+        // before the op reaches the port too (unexplained beam-inet-42/43).
+        let resume = self.resumable.front().map(|&s| Activity::Resume(s));
+        [Activity::SendTimeout, Activity::Output, Activity::PendingClose]
+            .into_iter()
+            .chain(resume)
+            .filter(|&a| self.activity_enabled(a))
     }
 
     fn activity_enabled(&self, a: Activity) -> bool {
