@@ -1,7 +1,7 @@
 //! A byte stream made of tagged sends (ST-1): the model knows, for every
 //! offset, which send's payload byte belongs there.
 
-use crate::units::{payload_byte, Bytes};
+use crate::units::{extend_payload, Bytes};
 
 #[derive(Clone, Debug, Default)]
 pub struct Stream {
@@ -47,7 +47,7 @@ impl Stream {
         while off < end {
             let (start, tag, l, poff) = self.segments[i];
             let stop = end.min(start + l);
-            out.extend((off..stop).map(|o| payload_byte(tag, poff + o - start)));
+            extend_payload(&mut out, tag, poff + off - start, stop - off);
             off = stop;
             i += 1;
         }
