@@ -160,3 +160,78 @@ fn diff_sock_4_zero_timeout_close_waits_for_the_server() {
     let p = m.step(&send(1, 5, 2), &[]).expect("a send after the close");
     assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))), "DIFF-SOCK-4: later sends closed");
 }
+
+fn wrote(requested: usize, accepted: usize) -> reference::choice::Choice {
+    reference::choice::Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) }
+}
+
+fn ran(a: reference::choice::Activity) -> reference::choice::Choice {
+    reference::choice::Choice::Ran(a)
+}
+
+/// DIFF-SOCK-1: a pending send's process writes only what the kernel has
+/// not taken yet, each time its socket turns writable, and returns ok once
+/// the kernel took the last byte; the peer then reads the whole send.
+#[test]
+fn diff_sock_1_the_rest_is_written_piece_by_piece() {
+    use reference::choice::{Activity, Choice};
+    let setup = Setup { senders: 2, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    let p = m.step(&send(0, 100, 5), &[wrote(100, 40)]).expect("40 of 100 taken");
+    assert_eq!(p.observation.reply, Reply::Sent(None), "DIFF-SOCK-1: the caller waits");
+    let p = m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(60, 20)]).expect("the rest is 60; 20 more taken");
+    assert!(p.observation.completed.is_empty(), "DIFF-SOCK-1: 40 still to write");
+    assert!(m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(60, 60)]).is_err(), "DIFF-SOCK-1: the rest is 40, not 60");
+    let p = m
+        .step(&Op::Quiesce, &[ran(Activity::Output), wrote(40, 40), ran(Activity::Returned(SenderId(0)))])
+        .expect("the last 40");
+    assert_eq!(p.observation.completed, vec![(SenderId(0), SendResult::Ok)], "DIFF-SOCK-1: ok once all is taken");
+    let p = m.step(&Op::PeerRead { max: Bytes(1000) }, &[Choice::PeerGot { got: Bytes(100) }]).expect("the peer reads");
+    assert_eq!(
+        p.observation.reply,
+        Reply::Peer(reference::observation::PeerRead::Data((0..100).map(|i| payload_byte(5, i)).collect())),
+        "ST-1"
+    );
+}
+
+/// DIFF-SOCK-3: the timer of a send waiting behind another fires first: it
+/// returns timeout and the head keeps writing its own rest (its piece stays
+/// the writing one).
+#[test]
+fn diff_sock_3_a_waiting_send_times_out_behind_the_head() {
+    use reference::choice::Activity;
+    use reference::observation::Posix;
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let setup = Setup { senders: 2, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("the head waits, no timer");
+    m.step(&Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::After(Millis(5)))] }, &[]).expect("setopts");
+    m.step(&send(1, 10, 2), &[]).expect("waits behind, timer 5 ms");
+    let p = m
+        .step(&Op::AdvanceTime { by: Millis(5) }, &[ran(Activity::Expire(SenderId(1)))])
+        .expect("DIFF-SOCK-3: the waiting send's timer");
+    assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Timeout))], "DIFF-SOCK-3");
+    m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(60, 60), ran(Activity::Returned(SenderId(0)))])
+        .expect("DIFF-SOCK-1: the head writes its own rest of 60");
+}
+
+/// DIFF-SOCK-1: a zero-byte send that becomes the head writes nothing and
+/// returns ok when its turn comes, whatever pieces of earlier sends the
+/// model still tracks (here the timed-out head's, 10 bytes of it taken).
+#[test]
+fn diff_sock_1_a_zero_byte_head_writes_nothing() {
+    use reference::choice::Activity;
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let setup = Setup { options: vec![Opt::SendTimeout(Timeout::After(Millis(5)))], senders: 3, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    m.step(&send(1, 50, 2), &[wrote(50, 10)]).expect("10 of 50 taken, timer 5 ms");
+    m.step(&Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::Infinity)] }, &[]).expect("setopts");
+    m.step(&send(2, 0, 3), &[]).expect("a zero-byte send waits behind, no timer");
+    m.step(&Op::AdvanceTime { by: Millis(5) }, &[ran(Activity::Expire(SenderId(1)))]).expect("DIFF-SOCK-3: the head's rest dropped");
+    let p = m
+        .step(&Op::Quiesce, &[ran(Activity::Output), ran(Activity::Returned(SenderId(2)))])
+        .expect("DIFF-SOCK-1: the zero-byte head writes nothing");
+    assert_eq!(p.observation.completed, vec![(SenderId(2), SendResult::Ok)], "DIFF-SOCK-1");
+}
