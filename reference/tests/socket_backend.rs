@@ -159,6 +159,29 @@ fn diff_sock_4_zero_timeout_close_waits_for_the_server() {
     assert_eq!(p.observation.completed, vec![(SenderId(0), SendResult::Error(Posix::Timeout))], "DIFF-SOCK-4");
     let p = m.step(&send(1, 5, 2), &[]).expect("a send after the close");
     assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))), "DIFF-SOCK-4: later sends closed");
+    let p = m.step(&Op::Recv, &[]).expect("a recv after the close");
+    assert_eq!(p.observation.reply, Reply::Recv(Err(Posix::Closed)), "DIFF-SOCK-4: recv closed, not enotconn");
+}
+
+/// DIFF-SOCK-8: a `low_watermark` in the setup (applied at connect) sets
+/// SO_RCVLOWAT as a setopts does: an active socket holds 5 bytes back.
+#[test]
+fn diff_sock_8_the_setups_low_watermark_sets_rcvlowat() {
+    let mut set = model(vec![Opt::LowWatermark(10), Opt::Active(ActiveSetting::True)]);
+    set = step(&set, Op::PeerWrite { len: Bytes(5), tag: 7 }, seen(Reply::None)).expect("peer write");
+    assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 5)]))).is_err(), "DIFF-SOCK-8: 5 < SO_RCVLOWAT 10 delivered");
+    step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).expect("DIFF-SOCK-8: nothing below SO_RCVLOWAT");
+}
+
+/// DIFF-SOCK-2: setopts on the socket backend goes through the option
+/// algebra, and `{active,N}` is a crossing of RX-3 there too (the report's
+/// crossings column).
+#[test]
+fn diff_sock_2_active_n_crosses_rx_3() {
+    let setup = Setup::default();
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    m.step(&Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::N(3))] }, &[]).expect("setopts");
+    assert!(m.crossings().contains_key(&reference::rules::ids::RX_3), "RX-3 crossed: {:?}", m.crossings());
 }
 
 fn wrote(requested: usize, accepted: usize) -> reference::choice::Choice {

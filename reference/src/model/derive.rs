@@ -295,6 +295,7 @@ impl Model {
             (
                 (self.opts, self.now, self.life, self.socket_open, self.reset, self.reset_reported, self.before_op),
                 (self.queue, &self.out, self.written, self.peer_read, self.busy, self.busy_caller, self.send_deadline),
+                (&self.more_timers, self.last_busy_caller, &self.stale, &self.detached, self.deaf),
                 (self.flush_armed, &self.tasks, self.qsz, self.busy_msgq, self.lock_held),
                 (&self.senders, &self.suspended, &self.resumable, &self.input, self.input_received, &self.mailbox),
                 (self.ports, self.accepted, &self.completed, &self.busy_port_events, &self.deferred),

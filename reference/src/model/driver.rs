@@ -88,8 +88,9 @@ impl Model {
                 self.why.senders[displaced.0 as usize] = ids::WM_6;
             }
             if let Timeout::After(t) = self.opts.send_timeout {
-                self.send_deadline = Some(Millis(self.now.0 + t.0));
+                self.arm_send_timer(Millis(self.now.0 + t.0));
             }
+            self.last_busy_caller = Some(s);
             self.set_sender(s, super::senders::Sender::Waiting, ids::WM_3);
             self.cross(ids::SND_5);
             return Ok(None);
@@ -156,22 +157,50 @@ impl Model {
         Ok(())
     }
 
+    /// Arm the send timer of a send that made the port busy (TO-1). The
+    /// reference driver keeps one; the inet driver adds one per busy
+    /// branch taken, the earlier ones still armed (DIFF-INET-4).
+    fn arm_send_timer(&mut self, at: Millis) {
+        match self.send_deadline {
+            Some(d) if self.variant == crate::variant::Variant::OtpInet => {
+                self.cross(ids::DIFF_INET_4);
+                let mut all = std::mem::take(&mut self.more_timers);
+                all.push(d);
+                all.push(at);
+                all.sort();
+                self.send_deadline = Some(all.remove(0));
+                self.more_timers = all;
+            }
+            _ => self.send_deadline = Some(at),
+        }
+    }
+
+    /// The earliest send timer is gone (fired or cancelled): the next one
+    /// armed, if any (DIFF-INET-4), is the earliest now.
+    fn drop_earliest_timer(&mut self) -> Option<Millis> {
+        let gone = self.send_deadline.take();
+        if !self.more_timers.is_empty() {
+            self.send_deadline = Some(self.more_timers.remove(0));
+        }
+        gone
+    }
+
     /// WM-4/TO-1: leave busy, answer the blocked caller, resume senders.
     fn unbusy(&mut self, rule: crate::rules::RuleId) {
         self.cross(rule);
         self.busy = false;
         self.why.busy_driver = rule;
-        if self.send_deadline.take().is_some() && rule == ids::WM_4 {
+        if self.drop_earliest_timer().is_some() && rule == ids::WM_4 {
             self.cross(ids::TO_4);
         }
         if let Some(b) = self.busy_caller.take() {
             let r = if rule == ids::WM_4 { SendResult::Ok } else { SendResult::Error(Posix::Timeout) };
-            if self.variant == crate::variant::Variant::OtpInet {
+            if self.variant == crate::variant::Variant::OtpInet && !self.detached[b.0 as usize] {
                 // DIFF-INET-2: the reply is seen after the resumed senders ran.
                 self.set_sender(b, super::senders::Sender::Idle, rule);
                 self.deferred.push((b, r, rule));
             } else {
-                self.complete(b, r, rule);
+                self.deliver(b, r, rule);
             }
         }
         if !self.busy_msgq {
@@ -185,7 +214,17 @@ impl Model {
 
     /// TO-1 (and TO-3 with send_timeout_close).
     pub(super) fn send_timeout(&mut self) {
-        self.unbusy(ids::TO_1);
+        if self.busy {
+            self.unbusy(ids::TO_1);
+        } else {
+            // DIFF-INET-4: a timer left armed after busy cleared fires and
+            // answers the last busy caller.
+            self.cross(ids::DIFF_INET_4);
+            self.drop_earliest_timer();
+            if let Some(b) = self.last_busy_caller {
+                self.stale_timeout(b);
+            }
+        }
         if self.opts.send_timeout_close {
             self.cross(ids::TO_3);
             self.close_socket();

@@ -12,6 +12,7 @@ impl Model {
     pub(super) fn input_enabled(&self) -> bool {
         self.life != Life::Closed
             && self.opts.active.is_active()
+            && !self.deaf
             && self.socket_open
             && self.input_pending() > Bytes::ZERO
             && self.sock_readable()

@@ -122,7 +122,23 @@ pub struct Model {
     peer_read: Bytes,
     busy: bool,
     busy_caller: Option<SenderId>,
+    /// The earliest armed send timer.
     send_deadline: Option<Millis>,
+    /// Variant otp-inet (DIFF-INET-4): later timers armed by sends that took
+    /// the busy branch while one was armed (sorted); they outlive busy.
+    more_timers: Vec<Millis>,
+    /// Variant otp-inet (DIFF-INET-4): the driver's `busy_caller` is never
+    /// cleared; a leftover timer answers it.
+    last_busy_caller: Option<SenderId>,
+    /// Variant otp-inet (DIFF-INET-4): replies in each sender's mailbox that
+    /// no send of its took yet, oldest first.
+    stale: Vec<VecDeque<SendResult>>,
+    /// Variant otp-inet (DIFF-INET-5): a rejected setopts made the socket
+    /// active without turning its read readiness on: it reads nothing.
+    deaf: bool,
+    /// Variant otp-inet (DIFF-INET-4): the sender returned a stale reply
+    /// while its own was pending: that reply goes to its mailbox.
+    detached: Vec<bool>,
     flush_armed: bool,
     // --- port tasks (MQ-*) ---
     tasks: VecDeque<PendingSend>,
@@ -200,6 +216,11 @@ impl Model {
             busy: false,
             busy_caller: None,
             send_deadline: None,
+            more_timers: vec![],
+            last_busy_caller: None,
+            stale: vec![VecDeque::new(); n],
+            detached: vec![false; n],
+            deaf: false,
             flush_armed: false,
             tasks: VecDeque::new(),
             qsz: Bytes::ZERO,
@@ -462,7 +483,10 @@ impl Model {
             Op::Send { sender, len, tag, flags } => {
                 let p = PendingSend { sender: *sender, len: *len, tag: *tag, flags: *flags };
                 let r = self.send(p, c)?;
-                (Reply::Sent(r), self.last_rule)
+                match self.take_reply(*sender, r) {
+                    (r, true) => (Reply::Sent(r), ids::DIFF_INET_4),
+                    (r, false) => (Reply::Sent(r), self.last_rule),
+                }
             }
             Op::PeerRead { .. } => self.peer_read(c)?,
             Op::PeerWrite { len, tag } => {
@@ -486,6 +510,11 @@ impl Model {
             Op::SetOpts { opts } => match setopts(self.opts, opts) {
                 Ok(applied) => {
                     self.cross_options(opts);
+                    if self.deaf && !same_active_mode(self.opts.active, applied.options.active) {
+                        // DIFF-INET-5: the active mode changed: readiness follows it again.
+                        self.deaf = false;
+                        self.cross(ids::DIFF_INET_5);
+                    }
                     self.opts = applied.options;
                     if applied.went_passive {
                         self.mailbox.push(OwnerMsg::TcpPassive);
@@ -494,6 +523,13 @@ impl Model {
                 }
                 Err(rej) => {
                     self.cross(rej.rule);
+                    if self.variant == Variant::OtpInet && !self.opts.active.is_active() && rej.options.active.is_active() {
+                        // DIFF-INET-5: inet_set_opts returns before it turns
+                        // the read readiness on.
+                        self.deaf = true;
+                        self.cross(ids::DIFF_INET_5);
+                        self.decide(ids::DIFF_INET_5);
+                    }
                     // What came before the invalid option stays applied.
                     self.cross_options(opts);
                     self.opts = rej.options;
@@ -572,7 +608,9 @@ impl Model {
             Activity::Input => self.input_enabled(),
             Activity::Task => self.runnable_task().is_some(),
             Activity::Resume(s) => self.resumable.front() == Some(&s),
-            Activity::SendTimeout if self.real_clock => self.busy && self.send_deadline.is_some(),
+            Activity::SendTimeout if self.real_clock => {
+                self.send_deadline.is_some() && (self.busy || self.variant == Variant::OtpInet)
+            }
             Activity::PendingClose => self.close_pending() || self.sock_close_requested(),
             Activity::SendTimeout => self.timeout_due(),
         }
@@ -633,6 +671,7 @@ impl Model {
                     self.cross(ids::DIFF_INET_3);
                 }
                 self.send_deadline = None;
+                self.more_timers.clear();
                 self.close_now();
                 Ok(())
             }
@@ -703,4 +742,10 @@ fn activity_rule(a: Activity) -> RuleId {
         Activity::Expire(_) => ids::DIFF_SOCK_3,
         Activity::Returned(_) => ids::DIFF_SOCK_1,
     }
+}
+
+/// DIFF-INET-5: the driver's active modes (passive, once, N, always); a
+/// change between them turns the read readiness on or off again.
+fn same_active_mode(a: crate::options::Active, b: crate::options::Active) -> bool {
+    std::mem::discriminant(&a) == std::mem::discriminant(&b)
 }

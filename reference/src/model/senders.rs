@@ -30,6 +30,64 @@ impl Model {
         self.why.senders[s.0 as usize] = rule;
     }
 
+    /// DIFF-INET-4: what the sender's `receive {inet_reply,S,_}` takes once
+    /// its `port_command` returned: the oldest reply in its mailbox. `own`
+    /// is the send's own reply (`None`: still to come). Returns what the
+    /// send returns, and whether that was a stale reply.
+    pub(super) fn take_reply(&mut self, s: SenderId, own: Option<SendResult>) -> (Option<SendResult>, bool) {
+        let i = s.0 as usize;
+        if self.variant != Variant::OtpInet || self.stale[i].is_empty() {
+            return (own, false);
+        }
+        match own {
+            // port_command itself answered (false, or badarg on a closed
+            // port): no receive.
+            Some(SendResult::False) => (own, false),
+            Some(SendResult::Error(crate::observation::Posix::Closed)) if self.life == super::Life::Closed => (own, false),
+            Some(r) => {
+                self.stale[i].push_back(r);
+                self.cross(ids::DIFF_INET_4);
+                (self.stale[i].pop_front(), true)
+            }
+            None if self.senders[i] == Sender::Waiting => {
+                self.detached[i] = true;
+                self.set_sender(s, Sender::Idle, ids::DIFF_INET_4);
+                self.cross(ids::DIFF_INET_4);
+                (self.stale[i].pop_front(), true)
+            }
+            None => (None, false),
+        }
+    }
+
+    /// A reply reaches a sender after the op that made its send: it
+    /// completes the send, or (DIFF-INET-4) lands in the mailbox of a
+    /// sender that already returned a stale reply instead.
+    pub(super) fn deliver(&mut self, s: SenderId, r: SendResult, rule: RuleId) {
+        let i = s.0 as usize;
+        if self.detached[i] {
+            self.detached[i] = false;
+            self.stale[i].push_back(r);
+            self.why.senders[i] = ids::DIFF_INET_4;
+        } else {
+            self.complete(s, r, rule);
+        }
+    }
+
+    /// DIFF-INET-4: a leftover send timer answers the last busy caller with
+    /// {error,timeout}: taken at once if it is waiting for a reply (its own
+    /// then lands in its mailbox), kept in its mailbox otherwise.
+    pub(super) fn stale_timeout(&mut self, s: SenderId) {
+        let i = s.0 as usize;
+        let r = SendResult::Error(crate::observation::Posix::Timeout);
+        if self.senders[i] == Sender::Waiting && !self.detached[i] {
+            self.complete(s, r, ids::DIFF_INET_4);
+            self.detached[i] = true;
+        } else {
+            self.stale[i].push_back(r);
+            self.why.senders[i] = ids::DIFF_INET_4;
+        }
+    }
+
     /// A send finished outside the op that made it.
     pub(super) fn complete(&mut self, s: SenderId, r: SendResult, rule: RuleId) {
         self.set_sender(s, Sender::Idle, rule);
@@ -68,9 +126,12 @@ impl Model {
             return Err(super::Divergence::new(ids::SND_4, format!("{s} resumed but was not suspended")));
         };
         self.set_sender(s, Sender::Idle, ids::SND_4);
-        if let Some(r) = self.send(p, c)? {
-            let rule = self.last_rule;
-            self.complete(s, r, rule);
+        let r = self.send(p, c)?;
+        let rule = self.last_rule;
+        match self.take_reply(s, r) {
+            (Some(r), true) => self.complete(s, r, ids::DIFF_INET_4),
+            (Some(r), false) => self.complete(s, r, rule),
+            (None, _) => {}
         }
         Ok(())
     }

@@ -49,7 +49,7 @@ impl Model {
         };
         if let Some(r) = result {
             let rule = self.last_rule;
-            self.complete(t.sender, r, rule);
+            self.deliver(t.sender, r, rule);
         }
         // MQ-4: after execution, strictly below low clears msgq-busy.
         self.qsz -= t.len;

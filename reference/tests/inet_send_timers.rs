@@ -1,0 +1,131 @@
+//! Variant otp-inet, DIFF-INET-4: the inet driver's send timers and the
+//! replies they leave in a sender's mailbox (OTP 25.2.3 `inet_drv.c`
+//! tcp_sendv / tcp_inet_output / tcp_inet_send_timeout, `prim_inet:send/3`).
+//! The kernel's and the scheduler's choices are given explicitly, so each
+//! test pins one consequence of the rule.
+
+use reference::choice::{Activity, Choice};
+use reference::model::Model;
+use reference::observation::{Posix, Reply, SendResult, SenderStatus};
+use reference::op::{Op, SendFlags, Setup};
+use reference::options::{Opt, Timeout};
+use reference::units::{Bytes, Millis, SenderId};
+use reference::variant::Variant;
+
+fn send(s: u8, len: usize, tag: u16) -> Op {
+    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags::default() }
+}
+
+fn force(s: u8, len: usize, tag: u16) -> Op {
+    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags { nosuspend: false, force: true } }
+}
+
+fn wrote(requested: usize, accepted: usize) -> Choice {
+    Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) }
+}
+
+const TIMEOUT: SendResult = SendResult::Error(Posix::Timeout);
+
+/// A port made busy by sender 1 (timer A due at 5 ms), then a force send by
+/// sender 2 at 2 ms that takes the busy branch again (timer B due at 7 ms,
+/// sender 2 the busy caller, sender 1 displaced), then the queue drains
+/// below the low watermark: sender 2 gets ok and only timer A is cancelled.
+fn leftover_timer(variant: Variant) -> Model {
+    let setup = Setup {
+        options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))],
+        senders: 3,
+        ..Setup::default()
+    };
+    let mut m = Model::new(&setup).expect("setup").into_variant(variant).with_real_clock(true);
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    let p = m.step(&send(1, 10, 2), &[]).expect("WM-3: busy");
+    assert_eq!(p.observation.senders[1], SenderStatus::Waiting, "WM-3: sender 1 is the busy caller");
+    m.step(&Op::AdvanceTime { by: Millis(2) }, &[]).expect("no timer due");
+    let p = m.step(&force(2, 5, 3), &[]).expect("SND-3/WM-6: the force send takes the busy branch");
+    assert_eq!(p.observation.senders[2], SenderStatus::Waiting, "WM-6: sender 2 is the busy caller now");
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(165, 165)]).expect("WM-4: the queue drains");
+    assert_eq!(p.observation.completed, vec![(SenderId(2), SendResult::Ok)], "WM-4: the busy caller gets ok");
+    assert_eq!(p.observation.senders[1], SenderStatus::Waiting, "WM-6: the displaced caller never hears back");
+    m
+}
+
+/// DIFF-INET-4: timer B outlives busy; when it fires it leaves
+/// {error,timeout} in sender 2's mailbox, and sender 2's next send — a
+/// direct write onto an empty queue — returns that at once; its own ok is
+/// what the send after it returns.
+#[test]
+fn diff_inet_4_a_leftover_timer_poisons_the_last_busy_callers_next_send() {
+    let mut m = leftover_timer(Variant::OtpInet);
+    let p = m
+        .step(&Op::AdvanceTime { by: Millis(5) }, &[Choice::Ran(Activity::SendTimeout)])
+        .expect("DIFF-INET-4: timer B fires with the port not busy");
+    assert!(p.observation.completed.is_empty(), "DIFF-INET-4: nobody is waiting for it");
+    let p = m.step(&send(2, 29, 4), &[wrote(29, 29)]).expect("WM-2: a direct write");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(TIMEOUT)), "DIFF-INET-4: the stale timeout comes first");
+    assert_eq!(p.why.reply, reference::rules::ids::DIFF_INET_4, "the reply is blamed on DIFF-INET-4");
+    let p = m.step(&send(2, 4, 5), &[wrote(4, 4)]).expect("WM-2 again");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Ok)), "DIFF-INET-4: then the previous send's ok");
+    let p = m.step(&send(0, 4, 6), &[wrote(4, 4)]).expect("another sender");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Ok)), "WM-2: other senders are unaffected");
+}
+
+/// The reference driver (TO-4): leaving busy cancels the send timer; none
+/// is left to fire, and the next send is answered by its own reply.
+#[test]
+fn to_4_the_reference_driver_leaves_no_timer_armed() {
+    let mut m = leftover_timer(Variant::Reference);
+    assert!(
+        m.step(&Op::AdvanceTime { by: Millis(5) }, &[Choice::Ran(Activity::SendTimeout)]).is_err(),
+        "TO-4: no timer is armed after busy cleared"
+    );
+    let mut m = leftover_timer(Variant::Reference);
+    m.step(&Op::AdvanceTime { by: Millis(5) }, &[]).expect("nothing fires");
+    let p = m.step(&send(2, 29, 4), &[wrote(29, 29)]).expect("WM-2");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Ok)), "WM-2");
+}
+
+/// DIFF-INET-4: the earlier timer stays armed while the force sender is the
+/// busy caller, so it may time that caller out before its own timer's due.
+#[test]
+fn diff_inet_4_the_earlier_timer_times_out_the_new_busy_caller() {
+    let setup = Setup {
+        options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))],
+        senders: 3,
+        ..Setup::default()
+    };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true);
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2");
+    m.step(&send(1, 10, 2), &[]).expect("WM-3: busy, timer A at 5 ms");
+    m.step(&Op::AdvanceTime { by: Millis(2) }, &[]).expect("no timer due");
+    m.step(&force(2, 5, 3), &[]).expect("timer B at 7 ms");
+    let p = m
+        .step(&Op::AdvanceTime { by: Millis(3) }, &[Choice::Ran(Activity::SendTimeout)])
+        .expect("DIFF-INET-4: timer A fires first, at 5 ms");
+    assert_eq!(p.observation.completed, vec![(SenderId(2), TIMEOUT)], "TO-1: it answers the current busy caller");
+    let p = m
+        .step(&Op::AdvanceTime { by: Millis(2) }, &[Choice::Ran(Activity::SendTimeout)])
+        .expect("DIFF-INET-4: timer B still fires, at 7 ms");
+    assert!(p.observation.completed.is_empty(), "DIFF-INET-4: into sender 2's mailbox");
+    // 165 + 1 >= 100: sender 2 is the busy caller again, but its receive
+    // takes the stale timeout at once; its own reply will land in its
+    // mailbox.
+    let p = m.step(&send(2, 1, 4), &[]).expect("WM-3");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(TIMEOUT)), "DIFF-INET-4: the stale timeout");
+    assert_eq!(p.observation.senders[2], SenderStatus::Idle, "DIFF-INET-4: sender 2 returned");
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(166, 166)]).expect("WM-4");
+    assert!(p.observation.completed.is_empty(), "DIFF-INET-4: the ok goes to sender 2's mailbox, not to a waiting send");
+    let p = m.step(&send(2, 1, 5), &[wrote(1, 1)]).expect("WM-2");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Ok)), "DIFF-INET-4: the previous send's ok");
+}
+
+/// SCHED-1 for a system that does not settle (the native runtime): what
+/// ran between steps is reported in the next quiescence, never before an
+/// op — even on the real clock with a timer armed.
+#[test]
+fn sched_1_no_activity_before_the_op_without_settling() {
+    let mut m = leftover_timer(Variant::OtpInet);
+    assert!(
+        m.step(&send(0, 4, 9), &[Choice::Ran(Activity::SendTimeout), wrote(4, 4)]).is_err(),
+        "SCHED-1: a timer reported before a send of a system that does not settle"
+    );
+}
