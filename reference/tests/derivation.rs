@@ -127,3 +127,23 @@ fn a_send_timer_between_steps_resumes_senders_before_the_op() {
     };
     derive_set(&set, &send(0, 7, 4), &retry_after, true).expect("the timer before the op, the retry after it");
 }
+
+/// When no candidate explains a step, the failure names the candidate that
+/// agreed on the most observables (compare's field order), not the first
+/// one tried: here staying quiet already disagrees on the completions,
+/// while writing the queue (WM-4) predicts them and disagrees only on
+/// sender 0, which the observation shows still waiting.
+#[test]
+fn an_unexplained_step_reports_the_furthest_mismatch() {
+    use reference::model::Underived;
+    use SenderStatus::*;
+    let set = busy_port();
+    let obs = Observation {
+        completed: vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)],
+        ..seen(Reply::None, [Waiting, Idle], 0)
+    };
+    match derive_set(&set, &Op::Quiesce, &obs, true) {
+        Err(Underived::Mismatch(m)) => assert!(m.field.starts_with("sender"), "reported {m:?}"),
+        other => panic!("explained: {:?}", other.map(|ds| ds.len())),
+    }
+}
