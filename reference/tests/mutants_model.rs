@@ -388,6 +388,23 @@ fn otp_close_waits_for_the_queue() {
     assert!(m.close_pending(), "the queue is empty: the close may go on");
 }
 
+/// DIFF-INET-3: the closer's `{empty_out_q,S}` notice counts from the close
+/// on — a queue that emptied before gen_tcp:close was called is no notice —
+/// and once given it stands, even after output was queued again.
+#[test]
+fn otp_close_notice_counts_from_the_close() {
+    use reference::choice::Activity;
+    let mut m = model(vec![]).into_variant(Variant::OtpInet);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    m.step(&Op::AwaitIo, &[Choice::Ran(Activity::Output), wrote(5000, 5000)]).unwrap();
+    m.step(&send(0, 3000, 2), &[wrote(3000, 0)]).unwrap();
+    m.step(&Op::Close, &[]).unwrap();
+    assert!(!m.close_pending(), "DIFF-INET-3: the queue that emptied before the close is no notice");
+    m.step(&Op::AwaitIo, &[Choice::Ran(Activity::Output), wrote(3000, 3000)]).unwrap();
+    m.step(&send(1, 100, 3), &[wrote(100, 0)]).unwrap();
+    assert!(m.close_pending(), "DIFF-INET-3: the notice stands after the queue refilled");
+}
+
 /// MQ-3's crossing is entering msgq-busy, once, however many sends then
 /// add to the msgq.
 #[test]

@@ -36,8 +36,6 @@ const PEER_RCVBUF: usize = 65536;
 /// SO_SNDBUF requested for the port under test (raised to the kernel
 /// minimum, 4608 bytes).
 const PORT_SNDBUF: usize = 1;
-/// TCP_MAXSEG of the port under test: none (the loopback default).
-const PORT_MSS: Option<u32> = None;
 /// Failure bound for loopback handshakes and peer writes.
 const IO_BOUND: Duration = Duration::from_secs(5);
 /// Failure bound of `AwaitIo`.
@@ -120,7 +118,7 @@ impl NativeSut {
 
         let peer_listener = peer_listener()?;
         let peer_addr = peer_listener.local_addr()?;
-        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, mss: PORT_MSS, ..SocketOpts::default() }, &setup.options)
+        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, ..SocketOpts::default() }, &setup.options)
             .map_err(|e| open_err("connect", e))?;
         let peer = accept_bounded(&peer_listener)?;
         Ok(NativeSut {
