@@ -2,7 +2,7 @@
 CARGO ?= cargo
 CASES ?=
 
-.PHONY: run test bench snapshots mutants corpus build
+.PHONY: run test bench snapshots mutants mutants-summary corpus build
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -63,12 +63,20 @@ mutants:
 	$(MUTANTS_ENV) $(CARGO) nextest run --workspace --cargo-profile mutants --profile mutants $(MUTANTS_TESTS)
 	@s=0; $(MUTANTS_ENV) env -u CARGO_TARGET_DIR $(CARGO) mutants --baseline skip --jobs $(MUTANTS_JOBS) \
 	  --timeout $(MUTANTS_TIMEOUT) --build-timeout 1200 $(MUTANTS_ARGS) || s=$$?; \
-	n() { cat mutants.out/$$1.txt 2>/dev/null | wc -l; }; \
+	$(MAKE) -s mutants-summary; \
+	case $$s in 0|2|3) exit 0;; *) exit $$s;; esac
+
+## The figures of the last (or an interrupted) `make mutants`, from
+## mutants.out/. With MUTANTS_ARGS=--shuffle the mutants run in random order,
+## so an interrupted run's figures are those of a uniform random sample.
+mutants-summary:
+	@n() { cat mutants.out/$$1.txt 2>/dev/null | wc -l; }; \
+	total=$$(grep -o '"package"' mutants.out/mutants.json 2>/dev/null | wc -l); \
+	echo "tested $$(($$(n caught) + $$(n missed) + $$(n unviable) + $$(n timeout))) of $$total mutants"; \
 	echo "caught $$(n caught)  missed $$(n missed)  unviable $$(n unviable)  timeout $$(n timeout)"; \
 	awk -v c=$$(n caught) -v m=$$(n missed) -v t=$$(n timeout) 'BEGIN { v = c + m + t; if (v) \
 	  printf "caught %.1f%% of %d viable mutants (%.1f%% counting timeouts as caught)\n", 100*c/v, v, 100*(c+t)/v }'; \
-	if [ -s mutants.out/missed.txt ]; then echo "missed:"; sed 's/^/  /' mutants.out/missed.txt; fi; \
-	case $$s in 0|2|3) exit 0;; *) exit $$s;; esac
+	if [ -s mutants.out/missed.txt ]; then echo "missed:"; sed 's/^/  /' mutants.out/missed.txt; fi
 
 ## Record the OTP corpus again from real OTP 25 (needs `erl`): the cases
 ## suite/tests/otp_corpus.rs plays back. Fixed seeds; only passing cases are
