@@ -258,3 +258,17 @@ fn diff_sock_1_a_zero_byte_head_writes_nothing() {
         .expect("DIFF-SOCK-1: the zero-byte head writes nothing");
     assert_eq!(p.observation.completed, vec![(SenderId(2), SendResult::Ok)], "DIFF-SOCK-1");
 }
+
+/// DIFF-SOCK-1: the peer's read shows how much of a pending send the kernel
+/// took, also when bytes of an earlier, finished send come first in it.
+#[test]
+fn diff_sock_1_a_peer_read_shows_the_pending_sends_share() {
+    use reference::observation::PeerRead;
+    let mut set = model(vec![]);
+    set = step(&set, send(0, 10, 1), seen(Reply::Sent(Some(SendResult::Ok)))).expect("all 10 taken");
+    let waiting = |reply| Observation { senders: vec![SenderStatus::Idle, SenderStatus::Waiting], ..seen(reply) };
+    set = step(&set, send(1, 100, 2), waiting(Reply::Sent(None))).expect("DIFF-SOCK-1: the caller waits");
+    let data: Vec<u8> = (0..10).map(|i| payload_byte(1, i)).chain((0..40).map(|i| payload_byte(2, i))).collect();
+    step(&set, Op::PeerRead { max: Bytes(50) }, waiting(Reply::Peer(PeerRead::Data(data))))
+        .expect("ST-1: 10 of the first send, then 40 of the pending one");
+}
