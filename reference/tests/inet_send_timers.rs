@@ -26,11 +26,11 @@ fn wrote(requested: usize, accepted: usize) -> Choice {
 
 const TIMEOUT: SendResult = SendResult::Error(Posix::Timeout);
 
-/// A port made busy by sender 1 (timer A due at 5 ms), then a force send by
-/// sender 2 at 2 ms that takes the busy branch again (timer B due at 7 ms,
-/// sender 2 the busy caller, sender 1 displaced), then the queue drains
-/// below the low watermark: sender 2 gets ok and only timer A is cancelled.
-fn leftover_timer(variant: Variant) -> Model {
+/// `force_onto_busy`, then the queue drains below the low watermark:
+/// sender 2 gets ok and only timer A is cancelled.
+/// 150 queued, sender 1 the busy caller (timer A due at 5 ms), then at 2 ms
+/// sender 2's force send takes the busy branch again (timer B due at 7 ms).
+fn force_onto_busy(variant: Variant) -> Model {
     let setup = Setup {
         options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))],
         senders: 3,
@@ -43,6 +43,11 @@ fn leftover_timer(variant: Variant) -> Model {
     m.step(&Op::AdvanceTime { by: Millis(2) }, &[]).expect("no timer due");
     let p = m.step(&force(2, 5, 3), &[]).expect("SND-3/WM-6: the force send takes the busy branch");
     assert_eq!(p.observation.senders[2], SenderStatus::Waiting, "WM-6: sender 2 is the busy caller now");
+    m
+}
+
+fn leftover_timer(variant: Variant) -> Model {
+    let mut m = force_onto_busy(variant);
     let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(165, 165)]).expect("WM-4: the queue drains");
     assert_eq!(p.observation.completed, vec![(SenderId(2), SendResult::Ok)], "WM-4: the busy caller gets ok");
     assert_eq!(p.observation.senders[1], SenderStatus::Waiting, "WM-6: the displaced caller never hears back");
@@ -88,16 +93,7 @@ fn to_4_the_reference_driver_leaves_no_timer_armed() {
 /// busy caller, so it may time that caller out before its own timer's due.
 #[test]
 fn diff_inet_4_the_earlier_timer_times_out_the_new_busy_caller() {
-    let setup = Setup {
-        options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))],
-        senders: 3,
-        ..Setup::default()
-    };
-    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true);
-    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2");
-    m.step(&send(1, 10, 2), &[]).expect("WM-3: busy, timer A at 5 ms");
-    m.step(&Op::AdvanceTime { by: Millis(2) }, &[]).expect("no timer due");
-    m.step(&force(2, 5, 3), &[]).expect("timer B at 7 ms");
+    let mut m = force_onto_busy(Variant::OtpInet);
     let p = m
         .step(&Op::AdvanceTime { by: Millis(3) }, &[Choice::Ran(Activity::SendTimeout)])
         .expect("DIFF-INET-4: timer A fires first, at 5 ms");

@@ -17,6 +17,21 @@ fn model(options: Vec<Opt>) -> Vec<Model> {
     vec![Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket).with_real_clock(true)]
 }
 
+/// The model alone, on the socket backend's rules, for tests that give the
+/// kernel's and the scheduler's choices explicitly (virtual clock).
+fn explicit(options: Vec<Opt>, senders: u8) -> Model {
+    let setup = Setup { options, senders, ..Setup::default() };
+    Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket)
+}
+
+fn wrote(requested: usize, accepted: usize) -> reference::choice::Choice {
+    reference::choice::Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) }
+}
+
+fn ran(a: reference::choice::Activity) -> reference::choice::Choice {
+    reference::choice::Choice::Ran(a)
+}
+
 fn seen(reply: Reply) -> Observation {
     Observation {
         reply,
@@ -102,13 +117,7 @@ fn diff_sock_4_next_send_writes_before_the_server_closes() {
     use reference::choice::{Activity, Choice};
     use reference::options::Timeout;
     use reference::units::Millis;
-    let setup = Setup {
-        options: vec![Opt::SendTimeout(Timeout::After(Millis(5))), Opt::SendTimeoutClose(true)],
-        senders: 2,
-        ..Setup::default()
-    };
-    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
-    let wrote = |requested: usize, accepted: usize| Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) };
+    let mut m = explicit(vec![Opt::SendTimeout(Timeout::After(Millis(5))), Opt::SendTimeoutClose(true)], 2);
     m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("DIFF-SOCK-1: 40 of 100 taken, the caller waits");
     m.step(&send(1, 10, 2), &[]).expect("DIFF-SOCK-1: waits behind the first");
     let p = m
@@ -142,12 +151,7 @@ fn diff_sock_4_zero_timeout_close_waits_for_the_server() {
     use reference::observation::Posix;
     use reference::options::Timeout;
     use reference::units::Millis;
-    let setup = Setup {
-        options: vec![Opt::SendTimeout(Timeout::After(Millis(0))), Opt::SendTimeoutClose(true)],
-        senders: 2,
-        ..Setup::default()
-    };
-    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    let mut m = explicit(vec![Opt::SendTimeout(Timeout::After(Millis(0))), Opt::SendTimeoutClose(true)], 2);
     let p = m
         .step(&send(0, 100, 1), &[Choice::Wrote { requested: Bytes(100), accepted: Bytes(40) }])
         .expect("DIFF-SOCK-3: a partial write with send_timeout 0");
@@ -178,18 +182,9 @@ fn diff_sock_8_the_setups_low_watermark_sets_rcvlowat() {
 /// crossings column).
 #[test]
 fn diff_sock_2_active_n_crosses_rx_3() {
-    let setup = Setup::default();
-    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    let mut m = explicit(vec![], 2);
     m.step(&Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::N(3))] }, &[]).expect("setopts");
     assert!(m.crossings().contains_key(&reference::rules::ids::RX_3), "RX-3 crossed: {:?}", m.crossings());
-}
-
-fn wrote(requested: usize, accepted: usize) -> reference::choice::Choice {
-    reference::choice::Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) }
-}
-
-fn ran(a: reference::choice::Activity) -> reference::choice::Choice {
-    reference::choice::Choice::Ran(a)
 }
 
 /// DIFF-SOCK-1: a pending send's process writes only what the kernel has
@@ -198,8 +193,7 @@ fn ran(a: reference::choice::Activity) -> reference::choice::Choice {
 #[test]
 fn diff_sock_1_the_rest_is_written_piece_by_piece() {
     use reference::choice::{Activity, Choice};
-    let setup = Setup { senders: 2, ..Setup::default() };
-    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    let mut m = explicit(vec![], 2);
     let p = m.step(&send(0, 100, 5), &[wrote(100, 40)]).expect("40 of 100 taken");
     assert_eq!(p.observation.reply, Reply::Sent(None), "DIFF-SOCK-1: the caller waits");
     let p = m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(60, 20)]).expect("the rest is 60; 20 more taken");
@@ -226,8 +220,7 @@ fn diff_sock_3_a_waiting_send_times_out_behind_the_head() {
     use reference::observation::Posix;
     use reference::options::Timeout;
     use reference::units::Millis;
-    let setup = Setup { senders: 2, ..Setup::default() };
-    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    let mut m = explicit(vec![], 2);
     m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("the head waits, no timer");
     m.step(&Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::After(Millis(5)))] }, &[]).expect("setopts");
     m.step(&send(1, 10, 2), &[]).expect("waits behind, timer 5 ms");
@@ -247,8 +240,7 @@ fn diff_sock_1_a_zero_byte_head_writes_nothing() {
     use reference::choice::Activity;
     use reference::options::Timeout;
     use reference::units::Millis;
-    let setup = Setup { options: vec![Opt::SendTimeout(Timeout::After(Millis(5)))], senders: 3, ..Setup::default() };
-    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket);
+    let mut m = explicit(vec![Opt::SendTimeout(Timeout::After(Millis(5)))], 3);
     m.step(&send(1, 50, 2), &[wrote(50, 10)]).expect("10 of 50 taken, timer 5 ms");
     m.step(&Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::Infinity)] }, &[]).expect("setopts");
     m.step(&send(2, 0, 3), &[]).expect("a zero-byte send waits behind, no timer");
