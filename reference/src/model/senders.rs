@@ -41,9 +41,9 @@ impl Model {
         }
         match own {
             // port_command itself answered (false, or badarg on a closed
-            // port): no receive.
-            Some(SendResult::False) => (own, false),
-            Some(SendResult::Error(crate::observation::Posix::Closed)) if self.life == super::Life::Closed => (own, false),
+            // port: on this backend {error,closed} comes only from SND-6):
+            // no receive.
+            Some(SendResult::False | SendResult::Error(crate::observation::Posix::Closed)) => (own, false),
             Some(r) => {
                 self.stale[i].push_back(r);
                 self.cross(ids::DIFF_INET_4);
