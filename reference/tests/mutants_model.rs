@@ -403,6 +403,13 @@ fn otp_close_notice_counts_from_the_close() {
     m.step(&Op::AwaitIo, &[Choice::Ran(Activity::Output), wrote(3000, 3000)]).unwrap();
     m.step(&send(1, 100, 3), &[wrote(100, 0)]).unwrap();
     assert!(m.close_pending(), "DIFF-INET-3: the notice stands after the queue refilled");
+    let closed = m.step(&Op::Quiesce, &[Choice::Ran(Activity::PendingClose)]).unwrap();
+    let flushed = m.step(&Op::AwaitIo, &[Choice::Ran(Activity::Output), wrote(100, 100)]).unwrap();
+    assert_eq!(
+        flushed.observation.ports + 1,
+        closed.observation.ports,
+        "DIFF-INET-3: closed with 100 queued, the port keeps its slot until they are flushed"
+    );
 }
 
 /// MQ-3's crossing is entering msgq-busy, once, however many sends then
