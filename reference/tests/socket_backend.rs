@@ -264,3 +264,19 @@ fn diff_sock_1_a_peer_read_shows_the_pending_sends_share() {
     step(&set, Op::PeerRead { max: Bytes(50) }, waiting(Reply::Peer(PeerRead::Data(data))))
         .expect("ST-1: 10 of the first send, then 40 of the pending one");
 }
+
+/// DIFF-SOCK-1: a pending send's share can be all but its last byte (with
+/// all of it, the send would have returned ok).
+#[test]
+fn diff_sock_1_a_pending_share_may_be_all_but_one_byte() {
+    use reference::observation::PeerRead;
+    let waiting = |reply| Observation { senders: vec![SenderStatus::Waiting, SenderStatus::Idle], ..seen(reply) };
+    let mut set = model(vec![]);
+    set = step(&set, send(0, 100, 1), waiting(Reply::Sent(None))).expect("DIFF-SOCK-1: the caller waits");
+    let data: Vec<u8> = (0..99).map(|i| payload_byte(1, i)).collect();
+    set = step(&set, Op::PeerRead { max: Bytes(1000) }, waiting(Reply::Peer(PeerRead::Data(data)))).expect("99 of 100 taken");
+    assert!(
+        step(&set, Op::PeerRead { max: Bytes(1000) }, waiting(Reply::Peer(PeerRead::Data(vec![payload_byte(1, 99)])))).is_err(),
+        "DIFF-SOCK-1: the last byte taken while the caller still waits"
+    );
+}
