@@ -280,3 +280,20 @@ fn diff_sock_1_a_pending_share_may_be_all_but_one_byte() {
         "DIFF-SOCK-1: the last byte taken while the caller still waits"
     );
 }
+
+/// SCHED-1 on the socket backend: a send timer that is due must fire before
+/// the runtime may call itself quiet (DIFF-SOCK-3), as must the return of a
+/// finished send.
+#[test]
+fn sched_1_a_due_send_timer_fires_before_quiet() {
+    use reference::choice::Activity;
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let mut m = explicit(vec![Opt::SendTimeout(Timeout::After(Millis(5)))], 2);
+    m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("40 of 100 taken, timer 5 ms");
+    let mut quiet = m.clone();
+    quiet.step(&Op::AdvanceTime { by: Millis(5) }, &[]).expect("the prediction itself");
+    assert!(quiet.take_unquiet().is_some(), "SCHED-1: quiet with the due timer unfired");
+    m.step(&Op::AdvanceTime { by: Millis(5) }, &[ran(Activity::Expire(SenderId(0)))]).expect("DIFF-SOCK-3: it fires");
+    assert!(m.take_unquiet().is_none(), "SCHED-1: nothing left");
+}
