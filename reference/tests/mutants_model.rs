@@ -484,3 +484,15 @@ fn mq4_keeps_msgq_busy_at_low() {
     let all = [Choice::Ran(Activity::Task), wrote(60, 60), Choice::Ran(Activity::Task), wrote(50, 50), resume, wrote(5, 5)];
     m.step(&Op::Quiesce, &all).unwrap();
 }
+
+/// A runtime that reports Output without a write is blamed on the rule that
+/// last shaped the queue (here WM-2's unchecked remainder), not on the
+/// output rule itself.
+#[test]
+fn output_without_a_write_is_blamed_on_what_shaped_the_queue() {
+    use reference::choice::Activity;
+    let mut m = model(vec![]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
+    let d = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output)]).expect_err("an Output that wrote nothing");
+    assert_eq!(d.rule, ids::WM_2, "{d:?}");
+}
