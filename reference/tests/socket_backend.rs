@@ -297,3 +297,12 @@ fn sched_1_a_due_send_timer_fires_before_quiet() {
     m.step(&Op::AdvanceTime { by: Millis(5) }, &[ran(Activity::Expire(SenderId(0)))]).expect("DIFF-SOCK-3: it fires");
     assert!(m.take_unquiet().is_none(), "SCHED-1: nothing left");
 }
+
+/// DIFF-SOCK-8: `{low_watermark,0}` is SO_RCVLOWAT 0, which Linux turns
+/// into 1: one waiting byte is delivered.
+#[test]
+fn diff_sock_8_low_watermark_zero_delivers_a_byte() {
+    let mut set = model(vec![Opt::LowWatermark(0), Opt::Active(ActiveSetting::True)]);
+    set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 7 }, seen(Reply::None)).expect("peer write");
+    step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 1)]))).expect("DIFF-SOCK-8: SO_RCVLOWAT 1");
+}
