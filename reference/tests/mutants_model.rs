@@ -496,3 +496,17 @@ fn output_without_a_write_is_blamed_on_what_shaped_the_queue() {
     let d = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output)]).expect_err("an Output that wrote nothing");
     assert_eq!(d.rule, ids::WM_2, "{d:?}");
 }
+
+/// TO-1 on a virtual clock: the send timer fires only once it is due; a
+/// runtime that reports it earlier is refused.
+#[test]
+fn to_1_no_send_timeout_before_it_is_due() {
+    use reference::choice::Activity;
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let mut m = model(vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))]);
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).unwrap();
+    m.step(&send(1, 10, 2), &[]).unwrap();
+    assert!(m.clone().step(&Op::AdvanceTime { by: Millis(4) }, &[Choice::Ran(Activity::SendTimeout)]).is_err(), "TO-1: 4 ms of 5");
+    m.step(&Op::AdvanceTime { by: Millis(5) }, &[Choice::Ran(Activity::SendTimeout)]).expect("TO-1: due at 5 ms");
+}
