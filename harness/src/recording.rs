@@ -21,6 +21,7 @@ use reference::choice::Choice;
 use reference::observation::Observation;
 use reference::op::{Op, Setup};
 use serde::{Deserialize, Serialize};
+use std::rc::Rc;
 
 /// One step of a recorded case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +76,7 @@ impl Recording {
     /// model must predict every recorded observation, and the executor must
     /// ask for exactly the recorded ops, no more and no fewer.
     pub fn check(&self) -> CaseOutcome {
-        let factory = Playback { recording: self.clone() };
+        let factory = Playback { recording: Rc::new(self.clone()) };
         let mut out = run_case(&factory, &self.setup, &self.ops);
         if out.passed() && out.trace.len() != self.steps.len() {
             out.failure = Some(crate::executor::Failure {
@@ -95,7 +96,7 @@ impl Recording {
 
 /// A system under test that answers with a recording.
 pub struct Playback {
-    pub recording: Recording,
+    pub recording: Rc<Recording>,
 }
 
 impl SutFactory for Playback {
@@ -110,12 +111,12 @@ impl SutFactory for Playback {
                 self.recording.sut
             )));
         }
-        Ok(Box::new(PlaybackSut { recording: self.recording.clone(), next: 0 }))
+        Ok(Box::new(PlaybackSut { recording: Rc::clone(&self.recording), next: 0 }))
     }
 }
 
 struct PlaybackSut {
-    recording: Recording,
+    recording: Rc<Recording>,
     next: usize,
 }
 
