@@ -147,3 +147,21 @@ fn an_unexplained_step_reports_the_furthest_mismatch() {
         other => panic!("explained: {:?}", other.map(|ds| ds.len())),
     }
 }
+
+/// The same for a candidate cut short because its completions already
+/// disagree: it agreed further (on the reply) than one whose reply differs,
+/// so it is the one reported.
+#[test]
+fn a_pruned_candidate_that_agreed_further_is_reported() {
+    use reference::model::Underived;
+    use SenderStatus::*;
+    let set = busy_port();
+    let obs = Observation {
+        completed: vec![(SenderId(0), SendResult::Ok)],
+        ..seen(Reply::QueueSize(Bytes::ZERO), [Idle, Idle], 0)
+    };
+    match derive_set(&set, &Op::QueueSize, &obs, true) {
+        Err(Underived::Mismatch(m)) => assert!(m.field.starts_with("completed"), "reported {m:?}"),
+        other => panic!("explained: {:?}", other.map(|ds| ds.len())),
+    }
+}
