@@ -39,6 +39,7 @@ pub struct Netns {
 impl Netns {
     /// `ip netns add portcheck-<pid>x<seq>-<tag>`, with `lo` up.
     pub fn new(tag: &str) -> Probe<Netns> {
+        remove_orphans();
         let name = format!("portcheck-{}-{tag}", super::unique_tag());
         ip(&["netns", "add", &name])?;
         // From here on the guard owns the namespace: an early return deletes it.
@@ -141,6 +142,32 @@ impl Drop for Netns {
     }
 }
 
+/// Deletes the namespaces an earlier test process of ours created and could
+/// not delete: one killed in flight (nextest's fail-fast, a timeout, a
+/// SIGKILL) never runs `Drop`. A namespace is ours by its name,
+/// `portcheck-<pid>x<n>-<tag>` (`unique_tag`), and orphaned when no process
+/// `<pid>` is alive; anyone else's is never touched.
+fn remove_orphans() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else { return };
+    for name in entries.flatten().filter_map(|e| e.file_name().into_string().ok()) {
+        let Some(pid) = orphan_pid(&name) else { continue };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            if let Err(e) = ip(&["netns", "del", &name]) {
+                eprintln!("warning: could not delete the orphaned netns {name}: {e}");
+            }
+        }
+    }
+}
+
+/// The pid in `portcheck-<pid>x<n>-<tag>`, if `name` has that form.
+fn orphan_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("portcheck-")?;
+    let (pid, after) = rest.split_once('x')?;
+    let (seq, _tag) = after.split_once('-')?;
+    seq.parse::<u32>().ok()?;
+    pid.parse().ok()
+}
+
 /// Runs `ip <args…>`, returning stdout or an error naming the command.
 pub fn ip(args: &[&str]) -> Probe<String> {
     let out = Command::new("ip")
@@ -210,5 +237,23 @@ impl Drop for VethPair<'_> {
     fn drop(&mut self) {
         // Best effort: the namespace's deletion removes it anyway.
         let _ = self.ns_a.ip(&["link", "del", &self.a]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::orphan_pid;
+
+    /// Only names made by `Netns::new` (`portcheck-<pid>x<n>-<tag>`) are
+    /// taken for ours: anything else is never deleted.
+    #[test]
+    fn orphan_pid_reads_only_our_names() {
+        assert_eq!(orphan_pid("portcheck-4066x0-nclose"), Some(4066));
+        assert_eq!(orphan_pid("portcheck-12x7-rps-veth"), Some(12));
+        assert_eq!(orphan_pid("portcheck-12-nclose"), None);
+        assert_eq!(orphan_pid("portcheck-12xa-nclose"), None);
+        assert_eq!(orphan_pid("portcheck-12x3"), None);
+        assert_eq!(orphan_pid("other-4066x0-nclose"), None);
+        assert_eq!(orphan_pid("cni-4066x0-x"), None);
     }
 }
