@@ -29,6 +29,7 @@
     s_server,                  % socket backend: the gen_tcp_socket server pid
     closer,                    % pid of the process running gen_tcp:close(S)
     peer,                      % raw socket, peer end of S
+    peer_reset = false,        % await_peer's peek took the peer's ECONNRESET: the next peer_read reports it
     lsock, lport,              % gen_tcp listener
     xsock, xport,              % raw listener for open_extra
     extras = [],               % ports opened by open_extra
@@ -320,6 +321,10 @@ apply_op(#{<<"op">> := <<"send">>, <<"sender">> := Id, <<"len">> := Len, <<"tag"
             {{own_send, Id}, [], St1}
     end;
 
+apply_op(#{<<"op">> := <<"peer_read">>}, #st{peer_reset = true} = St) ->
+    %% The reset await_peer's peek consumed (the kernel reports it once).
+    {#{peer => reset}, [#{peer_got => #{got => 0}}], settle(St#st{peer_reset = false})};
+
 apply_op(#{<<"op">> := <<"peer_read">>, <<"max">> := Max}, St) ->
     {Reply, Got} = case Max of
                        0 -> {would_block, 0};
@@ -363,14 +368,17 @@ apply_op(#{<<"op">> := <<"await_io">>}, St) ->
     {none, [], await_io(St)};
 
 apply_op(#{<<"op">> := <<"await_peer">>}, St) ->
-    %% A peeking read blocks until the peer's socket is readable (data or EOF).
-    case socket:recv(St#st.peer, 1, [peek], ?BOUND) of
-        {ok, _} -> ok;
-        {error, closed} -> ok;
-        {error, timeout} -> fail("await_peer: the peer's socket not readable within ~p ms", [?BOUND]);
-        E -> fail("await_peer: socket:recv: ~0p", [E])
-    end,
-    {none, [], settle(St)};
+    %% A peeking read blocks until the peer's socket is readable (data, EOF
+    %% or a reset). A reset is reported by the kernel once, here, so it is
+    %% kept for the next peer_read (CL-3).
+    Reset = case socket:recv(St#st.peer, 1, [peek], ?BOUND) of
+                {ok, _} -> false;
+                {error, closed} -> false;
+                {error, econnreset} -> true;
+                {error, timeout} -> fail("await_peer: the peer's socket not readable within ~p ms", [?BOUND]);
+                E -> fail("await_peer: socket:recv: ~0p", [E])
+            end,
+    {none, [], settle(St#st{peer_reset = St#st.peer_reset orelse Reset})};
 
 apply_op(#{<<"op">> := <<"advance_time">>, <<"by">> := By}, St) ->
     {none, [], advance_time(By, St)};
