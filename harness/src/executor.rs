@@ -262,15 +262,14 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
             return outcome;
         }
     };
-    outcome.declared = Declared::of(sut.as_ref());
+    let declared = Declared::of(sut.as_ref());
+    outcome.declared = declared;
     let live = std::env::var_os("PORTCHECK_TRACE").is_some_and(|v| v != "0");
-    let derive = !sut.reports_all_choices();
-    let settles = sut.settles();
     // The variant is the system's declaration (an external one makes it in
     // its `ready` line): the model follows it from the first step.
-    let model = model.into_variant(sut.variant()).with_real_clock(sut.real_clock());
-    let set = if derive { vec![model.clone()] } else { vec![] };
-    let mut ls = Lockstep { model, set, settles, sut, trace: vec![], live };
+    let model = model.into_variant(declared.variant).with_real_clock(declared.real_clock);
+    let set = if declared.reports_all_choices { vec![] } else { vec![model.clone()] };
+    let mut ls = Lockstep { model, set, settles: declared.settles, sut, trace: vec![], live };
     let mut result = Ok(());
     for op in ops {
         if !ls.model.enabled(op) {
