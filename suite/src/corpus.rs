@@ -113,3 +113,18 @@ pub fn check(corpus: &Corpus) -> CorpusCheck {
     }
     c
 }
+
+impl CorpusCheck {
+    /// The first recorded case the model no longer predicts: where it is in
+    /// the file, the rule it failed under, and its trace.
+    pub fn first_failure(&self) -> Option<String> {
+        let (i, out) = self.failures.first()?;
+        let rule = out.failure.as_ref().and_then(|f| f.rule()).map(|r| r.to_string());
+        Some(format!(
+            "recorded case {i} (line {}), rule {}:\n{}",
+            i + 2,
+            rule.as_deref().unwrap_or("none (playback)"),
+            crate::trace::lines(out)
+        ))
+    }
+}

@@ -247,11 +247,9 @@ fn main() -> ExitCode {
                 let r = corpus::check(&c);
                 println!("\n{}", report::table(&r.tally));
                 println!("{} of {} recorded cases predicted by the model", r.passed, r.cases);
-                if let Some((i, out)) = r.failures.first() {
+                if let Some(f) = r.first_failure() {
                     code = ExitCode::FAILURE;
-                    let rule = out.failure.as_ref().and_then(|f| f.rule()).map(|r| r.to_string());
-                    println!("\nFAILED: recorded case {} (line {}), rule {}:", i, i + 2, rule.as_deref().unwrap_or("none"));
-                    print!("{}", trace::lines(out));
+                    print!("\nFAILED: {f}");
                 }
             }
             code
