@@ -51,9 +51,8 @@ mutants: MUTANTS_JOBS ?= 2
 mutants: MUTANTS_TIMEOUT ?= 60
 mutants: MUTANTS_ARGS ?=
 mutants: MUTANTS_ENV = INSTA_UPDATE=no PORTCHECK_SEED=$(MUTANTS_SEED) PROPTEST_CASES=$(MUTANTS_CASES)
-mutants: MUTANTS_TESTS = --lib --test 'native_*' --test 'mutants_*' --test lockstep --test planted_bugs \
-	--test seed_scenarios --test option_algebra --test watermark_crossing --test otp_corpus \
-	--test socket_backend --test derivation --test inet_send_timers --test inet_setopts_readiness
+mutants: MUTANTS_TESTS = --lib --test native --test native_close --test mutants --test 'mutants_*' \
+	--test model --test lockstep --test planted_bugs --test seed_scenarios --test otp_corpus
 mutants:
 	@command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked
 	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked

@@ -63,7 +63,7 @@ fn a_bug_outside_lockstep_is_refused_with_its_test() {
     let out = portcheck(&["run", "--sut", "native", "--bug", "writable-is-connected", "--cases", "1"], std::path::Path::new("."));
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
-    assert!(t.contains("KN-CONN-2") && t.contains("harness/tests/native_connect.rs"), "{t}");
+    assert!(t.contains("KN-CONN-2") && t.contains("harness/tests/native/connect.rs"), "{t}");
     assert!(!t.contains("cases passed"), "no run should happen: {t}");
 }
 

@@ -72,11 +72,11 @@ impl PlantedBug {
     pub fn detection(self) -> Detection {
         match self {
             PlantedBug::WritableIsConnected => Detection::Outside {
-                test: "harness/tests/native_connect.rs",
+                test: "harness/tests/native/connect.rs",
                 why: "every lockstep case connects the port under test to a listening peer, so no connect is ever refused",
             },
             PlantedBug::AcceptSpinsOnEmfile => Detection::Outside {
-                test: "harness/tests/native_accept_exhaustion.rs",
+                test: "harness/tests/native/accept_exhaustion.rs",
                 why: "exhausting fds needs RLIMIT_NOFILE lowered in a child process, which lockstep cases never do",
             },
             _ => Detection::Lockstep,

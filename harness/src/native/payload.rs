@@ -11,7 +11,7 @@
 //!
 //! and a payload is one precomputed period of the tag-0 bytes, repeated and
 //! XORed with one byte: a copy the compiler vectorizes instead of a formula
-//! per byte. `harness/tests/mutants_payload.rs` checks it against the
+//! per byte. `harness/tests/mutants/payload.rs` checks it against the
 //! definition (several periods, every tag).
 
 use reference::units::{payload_byte, Bytes};

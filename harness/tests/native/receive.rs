@@ -1,7 +1,6 @@
 //! RX-1..RX-6: passive recv, {active,once}, {active,N} and {active,true}.
 
-mod native_support;
-use native_support::*;
+use crate::support::*;
 use reference::choice::{Activity, Choice};
 use reference::observation::{OwnerMsg, Posix, Reply};
 use reference::op::Op;

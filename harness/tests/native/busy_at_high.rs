@@ -3,8 +3,7 @@
 //! suspended, and draining to the low watermark answers the one and resumes
 //! the others, with every byte delivered in order.
 
-mod native_support;
-use native_support::*;
+use crate::support::*;
 use reference::observation::{Reply, SendResult, SenderStatus};
 use reference::op::SendFlags;
 use reference::options::Opt;

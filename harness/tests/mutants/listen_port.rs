@@ -2,7 +2,7 @@
 //! untested: its wakeup bound for enormous waits, its pause state when fds
 //! are plentiful, and a wait that goes on while accept is paused
 //! (KN-EMFILE-1/2). The exhaustion scenario runs in a forked child with a
-//! lowered RLIMIT_NOFILE, as in native_accept_exhaustion.rs.
+//! lowered RLIMIT_NOFILE, as in native/accept_exhaustion.rs.
 
 use harness::kernel::fd_limit::Exhaustion;
 use harness::kernel::{in_child, poll_fd, Probe};

@@ -3,8 +3,7 @@
 //! count is unchanged); opening into a full table fails; closing frees a
 //! slot; accepted ports inherit the listener's options.
 
-mod native_support;
-use native_support::*;
+use crate::support::*;
 use harness::native::PlantedBug;
 use reference::observation::{AcceptOutcome, Posix, Reply};
 use reference::op::{Op, Setup};

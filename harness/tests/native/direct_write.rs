@@ -1,8 +1,7 @@
 //! WM-2: a send onto an empty driver queue is one write syscall; the reply
 //! is ok at once and the peer gets the payload.
 
-mod native_support;
-use native_support::*;
+use crate::support::*;
 use reference::choice::Choice;
 use reference::observation::{Reply, SendResult, SenderStatus};
 use reference::units::{payload, Bytes};

@@ -1,8 +1,7 @@
 //! DS-1/DS-2: with delay_send, sends onto an empty queue make no syscall;
 //! the flush at the next quiescence writes the whole queue in one write.
 
-mod native_support;
-use native_support::*;
+use crate::support::*;
 use harness::native::PlantedBug;
 use reference::choice::{Activity, Choice};
 use reference::observation::{Reply, SendResult};

@@ -8,10 +8,9 @@
 //!
 //! No sleeps: every wait is a readiness wait with a failure bound.
 
-mod native_support;
 use harness::native::runtime::{OpenError, SocketOpts};
 use harness::native::{InstantClock, PlantedBug, Runtime, VirtualClock};
-use native_support::*;
+use crate::support::*;
 use reference::choice::{Activity, Choice};
 use reference::observation::{OwnerMsg, Posix, Reply, SendResult, SenderStatus};
 use reference::op::{Op, SendFlags, Setup};

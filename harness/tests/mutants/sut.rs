@@ -5,8 +5,7 @@
 //! adapter takes that as "nothing will arrive", not as a failure of the
 //! system under test.
 
-mod native_support;
-use native_support::*;
+use crate::support::*;
 use reference::observation::{PeerRead, Reply};
 use reference::op::Op;
 use reference::units::Bytes;

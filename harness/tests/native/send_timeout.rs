@@ -2,8 +2,7 @@
 //! deadline, answers the blocked caller with a timeout and keeps (or, with
 //! send_timeout_close, discards) the queued data.
 
-mod native_support;
-use native_support::*;
+use crate::support::*;
 use harness::native::PlantedBug;
 use reference::choice::{Activity, Choice};
 use reference::observation::{PeerRead, Posix, Reply, SendResult, SenderStatus};

@@ -3,8 +3,7 @@
 //! and clear below low_msgq (strict); tasks run FIFO at quiescence once the
 //! lock is free, and the suspended sender resumes after them.
 
-mod native_support;
-use native_support::*;
+use crate::support::*;
 use harness::native::PlantedBug;
 use reference::choice::{Activity, Choice};
 use reference::observation::{Reply, SendResult, SenderStatus};
