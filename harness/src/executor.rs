@@ -286,8 +286,8 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
         result = ls.drain();
     }
     outcome.failure = result.err();
-    outcome.touched = ls.model.touched().clone();
-    outcome.crossings = ls.model.crossings().clone();
+    outcome.touched = ls.model.touched();
+    outcome.crossings = ls.model.crossings();
     outcome.trace = ls.trace;
     outcome
 }

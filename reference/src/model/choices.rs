@@ -35,22 +35,38 @@ pub enum Need {
     PeerGot,
 }
 
-pub struct Choices {
-    list: Vec<Pick>,
+/// The list read from, borrowed: a step reads its choices once, in order,
+/// and the model steps millions of times (no copy per step).
+#[derive(Clone, Copy)]
+enum List<'a> {
+    /// A system's complete report.
+    Closed(&'a [Choice]),
+    /// A derivation's prefix.
+    Open(&'a [Pick]),
+}
+
+pub struct Choices<'a> {
+    list: List<'a>,
     pos: usize,
-    open: bool,
     need: Option<Need>,
 }
 
-impl Choices {
+impl<'a> Choices<'a> {
     /// The complete list a system reported.
-    pub fn new(list: &[Choice]) -> Self {
-        Choices { list: list.iter().copied().map(Pick::Made).collect(), pos: 0, open: false, need: None }
+    pub fn new(list: &'a [Choice]) -> Self {
+        Choices { list: List::Closed(list), pos: 0, need: None }
     }
 
     /// A prefix the derivation is extending.
-    pub fn open(list: Vec<Pick>) -> Self {
-        Choices { list, pos: 0, open: true, need: None }
+    pub fn open(list: &'a [Pick]) -> Self {
+        Choices { list: List::Open(list), pos: 0, need: None }
+    }
+
+    fn get(&self, i: usize) -> Option<Pick> {
+        match self.list {
+            List::Closed(l) => l.get(i).map(|&c| Pick::Made(c)),
+            List::Open(l) => l.get(i).copied(),
+        }
     }
 
     /// What the model needed when the open list ran out (then the step
@@ -60,7 +76,7 @@ impl Choices {
     }
 
     fn at_open_end(&self) -> bool {
-        self.open && self.pos == self.list.len()
+        matches!(self.list, List::Open(l) if self.pos == l.len())
     }
 
     fn needs(&mut self, n: Need) -> Divergence {
@@ -69,8 +85,8 @@ impl Choices {
     }
 
     pub fn peek(&self) -> Option<Choice> {
-        match self.list.get(self.pos) {
-            Some(Pick::Made(c)) => Some(*c),
+        match self.get(self.pos) {
+            Some(Pick::Made(c)) => Some(c),
             _ => None,
         }
     }
@@ -80,10 +96,10 @@ impl Choices {
         if self.at_open_end() {
             return Err(self.needs(Need::Activity));
         }
-        match self.list.get(self.pos) {
+        match self.get(self.pos) {
             Some(Pick::Made(Choice::Ran(a))) => {
                 self.pos += 1;
-                Ok(Some(*a))
+                Ok(Some(a))
             }
             Some(Pick::Quiet) => {
                 self.pos += 1;
@@ -160,6 +176,6 @@ impl Choices {
 
     /// Entries not consumed (a closed list must be used up).
     pub fn leftover(&self) -> Option<Pick> {
-        self.list.get(self.pos).copied()
+        self.get(self.pos)
     }
 }

@@ -105,7 +105,7 @@ impl Model {
             }
             tried += 1;
             let mut m = self.clone();
-            let mut c = Choices::open(prefix.clone());
+            let mut c = Choices::open(&prefix);
             match m.step_on(op, &mut c, settle) {
                 Ok(prediction) => {
                     if let Some(d) = m.unquiet.take() {

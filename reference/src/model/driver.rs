@@ -85,7 +85,7 @@ impl Model {
             if let Some(displaced) = self.busy_caller.replace(s) {
                 // WM-6: the displaced caller never hears back.
                 self.cross(ids::WM_6);
-                self.why.senders[displaced.0 as usize] = ids::WM_6;
+                self.why_sender(displaced.0 as usize, ids::WM_6);
             }
             if let Timeout::After(t) = self.opts.send_timeout {
                 self.arm_send_timer(Millis(self.now.0 + t.0));
@@ -121,7 +121,7 @@ impl Model {
             } else {
                 self.why.busy_driver = ids::WM_4;
                 if let Some(b) = self.busy_caller {
-                    self.why.senders[b.0 as usize] = ids::WM_4;
+                    self.why_sender(b.0 as usize, ids::WM_4);
                 }
             }
         }

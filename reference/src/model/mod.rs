@@ -12,6 +12,7 @@ mod senders;
 mod socket_backend;
 mod stream;
 mod table;
+mod tally;
 mod tasks;
 
 pub use compare::{compare, Mismatch};
@@ -29,7 +30,9 @@ use choices::{Choices, Need, Pick};
 use senders::Sender;
 use std::collections::VecDeque;
 use std::fmt;
+use std::rc::Rc;
 use stream::Stream;
+use tally::Tally;
 
 /// The largest send a generated `SendAt` resolves to.
 pub const SEND_AT_MAX: Bytes = Bytes(1 << 16);
@@ -61,7 +64,9 @@ pub struct Why {
     pub busy_driver: RuleId,
     pub busy_msgq: RuleId,
     pub msgq: RuleId,
-    pub senders: Vec<RuleId>,
+    /// Shared with the model: a prediction copies it once per step, and a
+    /// sender's rule changes far less often than that.
+    pub senders: Rc<[RuleId]>,
     pub completed: Vec<RuleId>,
     pub ports: RuleId,
 }
@@ -183,9 +188,9 @@ pub struct Model {
     /// DIFF-INET-3: the closed port keeps its table slot until flushed.
     slot_held: bool,
     /// Every rule that decided something in this case.
-    touched: BTreeMap<RuleId, usize>,
+    touched: Tally,
     /// Interesting transitions reached (busy set/cleared, timeouts, ...).
-    crossings: BTreeMap<RuleId, usize>,
+    crossings: Tally,
 }
 
 impl Model {
@@ -246,7 +251,7 @@ impl Model {
                 busy_driver: ids::WM_3,
                 busy_msgq: ids::MQ_3,
                 msgq: ids::MQ_3,
-                senders: vec![ids::SND_5; n],
+                senders: vec![ids::SND_5; n].into(),
                 completed: vec![],
                 ports: ids::PT_3,
             },
@@ -256,8 +261,8 @@ impl Model {
             applied: None,
             close_notice: false,
             slot_held: false,
-            touched: [ids::OPT_7, ids::WM_1, ids::MQ_7].into_iter().map(|r| (r, 1)).collect(),
-            crossings: BTreeMap::new(),
+            touched: Tally::once(&[ids::OPT_7, ids::WM_1, ids::MQ_7]),
+            crossings: Tally::default(),
         }
         .with_socket_setup(&setup.options))
     }
@@ -367,7 +372,7 @@ impl Model {
 
     fn decide(&mut self, rule: RuleId) -> RuleId {
         self.last_rule = rule;
-        *self.touched.entry(rule).or_default() += 1;
+        self.touched.bump(rule);
         rule
     }
 
@@ -377,10 +382,16 @@ impl Model {
         self.unquiet.take()
     }
 
+    /// The rule behind sender `i`'s status (copied on write: predictions
+    /// hold the previous list).
+    fn why_sender(&mut self, i: usize, rule: RuleId) {
+        Rc::make_mut(&mut self.why.senders)[i] = rule;
+    }
+
     /// Record an interesting transition of `rule` (coverage).
     fn cross(&mut self, rule: RuleId) {
-        *self.touched.entry(rule).or_default() += 1;
-        *self.crossings.entry(rule).or_default() += 1;
+        self.touched.bump(rule);
+        self.crossings.bump(rule);
     }
 
     /// OPT-*: which option rules a setopts list exercised.
@@ -401,13 +412,13 @@ impl Model {
     }
 
     /// Rules that decided something in this case, with counts.
-    pub fn touched(&self) -> &BTreeMap<RuleId, usize> {
-        &self.touched
+    pub fn touched(&self) -> BTreeMap<RuleId, usize> {
+        self.touched.to_map()
     }
 
     /// Interesting transitions reached in this case, with counts.
-    pub fn crossings(&self) -> &BTreeMap<RuleId, usize> {
-        &self.crossings
+    pub fn crossings(&self) -> BTreeMap<RuleId, usize> {
+        self.crossings.to_map()
     }
 
     /// Apply one op with the system's choices; predict the observation.
@@ -439,7 +450,11 @@ impl Model {
             }
         }
         let (reply, reply_rule) = self.apply(op, c)?;
-        self.applied = Some(reply.clone());
+        if settle {
+            // Only a settling step quiesces after the op, where the
+            // derivation merges on it.
+            self.applied = Some(reply.clone());
+        }
         if settle && !matches!(op, Op::Quiesce | Op::AwaitIo | Op::AdvanceTime { .. }) {
             self.decide(ids::SCHED_1);
             self.quiesce(c)?;

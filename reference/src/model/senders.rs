@@ -27,7 +27,7 @@ impl Sender {
 impl Model {
     pub(super) fn set_sender(&mut self, s: SenderId, state: Sender, rule: RuleId) {
         self.senders[s.0 as usize] = state;
-        self.why.senders[s.0 as usize] = rule;
+        self.why_sender(s.0 as usize, rule);
     }
 
     /// DIFF-INET-4: what the sender's `receive {inet_reply,S,_}` takes once
@@ -67,7 +67,7 @@ impl Model {
         if self.detached[i] {
             self.detached[i] = false;
             self.stale[i].push_back(r);
-            self.why.senders[i] = ids::DIFF_INET_4;
+            self.why_sender(i, ids::DIFF_INET_4);
         } else {
             self.complete(s, r, rule);
         }
@@ -84,7 +84,7 @@ impl Model {
             self.detached[i] = true;
         } else {
             self.stale[i].push_back(r);
-            self.why.senders[i] = ids::DIFF_INET_4;
+            self.why_sender(i, ids::DIFF_INET_4);
         }
     }
 
@@ -115,7 +115,7 @@ impl Model {
         }
         for s in order {
             self.resumable.push_back(s);
-            self.why.senders[s.0 as usize] = rule;
+            self.why_sender(s.0 as usize, rule);
         }
     }
 

@@ -252,7 +252,7 @@ impl Model {
             if w.len > Bytes::ZERO {
                 self.sock.pieces.push_back(Piece { tag: w.tag, len: w.len, pushed: Bytes::ZERO, share: Share::Writing });
             }
-            self.why.senders[w.sender.0 as usize] = ids::DIFF_SOCK_1;
+            self.why_sender(w.sender.0 as usize, ids::DIFF_SOCK_1);
         }
     }
 
@@ -360,7 +360,7 @@ impl Model {
             // sends' own timers may still fire: they return timeout too.
             self.cross(ids::DIFF_SOCK_4);
             self.sock.close_requested = true;
-            self.why.senders[w.sender.0 as usize] = ids::DIFF_SOCK_4;
+            self.why_sender(w.sender.0 as usize, ids::DIFF_SOCK_4);
         }
         let rule = if w.close_on_timeout { ids::DIFF_SOCK_4 } else { ids::DIFF_SOCK_3 };
         if complete && w.close_on_timeout {
