@@ -132,3 +132,39 @@ fn the_factory_names_the_system_and_its_bug() {
         assert_eq!(NativeFactory::new(Some(*b)).name(), format!("native+{}", b.name()));
     }
 }
+
+/// `close` while sends wait as port tasks (msgq busy) and the driver queue
+/// is busy too: the aborted tasks clear msgq busy, but the closed port is
+/// still flushing its queue (CL-1) and stays busy, so a suspended sender
+/// stays suspended (SND-1); it resumes once the flush leaves busy (SND-4).
+/// Only when msgq busy was the last reason does close resume it at once.
+#[test]
+fn close_with_the_driver_still_busy_resumes_no_one() {
+    use crate::support::*;
+    use reference::observation::{Reply, SenderStatus};
+    use reference::op::{Op, Setup};
+    let seen = bounded("close with both busy", || {
+        let s = Setup { senders: 3, options: vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)], ..Setup::default() };
+        let mut c = start(&s);
+        // The peer reads nothing: past what the kernel's buffers hold, the
+        // send stays queued (WM-2), and the next one makes the port busy (WM-3).
+        c.send(0, 64 << 20, 1);
+        let busy = c.send(0, 10, 2).observation.busy.expect("native shows busy");
+        c.apply(Op::ContendLock);
+        let forced = c.send_flags(1, 200, 3, SendFlags { force: true, nosuspend: false }).observation;
+        let third = c.send(2, 10, 4).observation;
+        let closed = c.apply(Op::Close).observation;
+        // Whatever close made runnable runs now.
+        let after = c.apply(Op::Quiesce).observation;
+        (busy, forced, third, closed, after)
+    });
+    let (busy, forced, third, closed, after) = seen;
+    assert!(busy.driver, "WM-3: the driver queue is busy: {busy:?}");
+    assert!(forced.busy.is_some_and(|b| b.msgq), "MQ-3: the forced send waits as a task over high_msgq: {forced:?}");
+    assert_eq!(third.senders[2], SenderStatus::Suspended, "SND-1");
+    assert_eq!(closed.reply, Reply::Closed(Ok(())));
+    assert!(closed.busy.is_some_and(|b| b.driver && !b.msgq), "CL-1: still flushing, the tasks aborted: {closed:?}");
+    assert_eq!(closed.senders[2], SenderStatus::Suspended, "SND-1: the driver queue is still busy");
+    assert_eq!(after.senders[2], SenderStatus::Suspended, "SND-4: nothing left busy, no one resumed: {after:?}");
+    assert!(after.completed.is_empty(), "no send finished: {after:?}");
+}

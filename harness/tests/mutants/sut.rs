@@ -33,3 +33,24 @@ fn peer_writes_to_a_closed_port_go_nowhere() {
     });
     assert_eq!(rx.recv_timeout(BOUND).expect("no hang"), Ok(Reply::None));
 }
+
+/// A peer read of at most 0 bytes reads nothing and says nothing about the
+/// stream: recv(2) with an empty buffer returns 0 when bytes wait (EAGAIN
+/// when none do), so that 0 is not end of stream. (Generated cases read at
+/// least one byte; the adapter still answers this one truthfully.)
+#[test]
+fn a_zero_byte_peer_read_is_not_end_of_stream() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut c = start(&setup(vec![]));
+        let empty = c.apply(Op::PeerRead { max: Bytes(0) }).observation.reply;
+        c.send(0, 10, 1);
+        c.apply(Op::AwaitPeer);
+        let waiting = c.apply(Op::PeerRead { max: Bytes(0) }).observation.reply;
+        let _ = tx.send((empty, waiting, c.peer_read_all()));
+    });
+    let (empty, waiting, rest) = rx.recv_timeout(BOUND).expect("peer reads within the failure bound");
+    assert_eq!(empty, Reply::Peer(PeerRead::WouldBlock), "ST-1: nothing sent yet");
+    assert_eq!(waiting, Reply::Peer(PeerRead::Data(vec![])), "ST-1: 10 bytes wait, none asked for");
+    assert_eq!(rest.len(), 10, "ST-1: the 10 bytes are still there");
+}

@@ -229,6 +229,48 @@ fn freed_elsewhere() -> Probe<FreedElsewhere> {
     })
 }
 
+/// Scenario 3: while accept is paused, the port under test runs an
+/// activity that closes nothing (a delay_send flush): no fd was released,
+/// so accept stays paused.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ActivityWhilePaused {
+    exhausted: Exhausted,
+    /// The flush wrote the 16 queued bytes: the peer read them.
+    peer_got: usize,
+    stats_after: Stats,
+    paused_after: bool,
+}
+
+fn activity_while_paused() -> Probe<ActivityWhilePaused> {
+    use reference::op::SendFlags;
+    use reference::options::Opt;
+    use reference::units::{Bytes, SenderId};
+    use std::io::Read;
+    let policy = AcceptPolicy { retry_after: RETRY_NEVER_IN_TEST };
+    let peer_listener = ctx("peer listener", TcpListener::bind(loopback()))?;
+    let mut rt = ctx("runtime", Runtime::new(Box::new(VirtualClock::new()), 8, 1, None))?;
+    rt.set_accept_policy(policy);
+    let addr = rt.listen(loopback(), &[]).map_err(|e| format!("listen: {e:?}"))?;
+    let peer_addr = ctx("peer addr", peer_listener.local_addr())?;
+    rt.connect(peer_addr, SocketOpts::default(), &[Opt::DelaySend(true)]).map_err(|e| format!("connect: {e:?}"))?;
+    let (mut peer, _) = ctx("peer accept", peer_listener.accept())?;
+    let c1 = client()?;
+
+    let ex = ctx("exhaust fds", Exhaustion::start(4))?;
+    ctx("client 1 connect", c1.connect(&SockAddr::from(addr)))?;
+    await_queued(&rt)?;
+    let exhausted = exhausted_phase(&mut rt, &ex, policy, 1)?;
+    // DS-1: queued without a write; the flush runs at quiescence (DS-2).
+    rt.send(SenderId(0), Bytes(16), 1, SendFlags::default()).map_err(|e| e.to_string())?;
+    rt.quiesce().map_err(|e| e.to_string())?;
+    let (stats_after, paused_after) = accept_stats(&rt)?;
+    ctx("peer read timeout", peer.set_read_timeout(Some(BOUND)))?;
+    let mut buf = [0u8; 16];
+    ctx("peer read", peer.read_exact(&mut buf))?;
+    drop(ex);
+    Ok(ActivityWhilePaused { exhausted, peer_got: buf.len(), stats_after, paused_after })
+}
+
 fn expect(rule: RuleId, cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
     if cond {
         Ok(())
@@ -337,4 +379,21 @@ fn kn_emfile_2_planted_accept_spins_on_emfile_is_caught() {
             assert_eq!(o.exhausted.stats.wakeups, u64::from(ATTEMPTS_WHILE_EXHAUSTED), "one wakeup per attempt");
         }
     }
+}
+
+/// KN-EMFILE-2: the runtime resumes a paused accept when it closed an fd,
+/// not after every activity it runs.
+#[test]
+fn kn_emfile_2_an_activity_that_closes_nothing_leaves_accept_paused() {
+    let o = run_in_child(activity_while_paused);
+    println!("KN-EMFILE-2 observed: {}", serde_json::to_string(&o).unwrap());
+    check_no_spin(&o.exhausted).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.peer_got, 16, "DS-2: the flush ran");
+    assert!(
+        o.paused_after && o.stats_after.resumes == o.exhausted.stats.resumes,
+        "KN-EMFILE-2: a flush that closed nothing resumed accept (paused {}, resumes {} -> {})",
+        o.paused_after,
+        o.exhausted.stats.resumes,
+        o.stats_after.resumes
+    );
 }
