@@ -1,0 +1,55 @@
+//! Variant otp-inet, DIFF-INET-2: when the port leaves busy, the blocked
+//! caller's `{inet_reply,ok}` is seen after the senders that resumed have
+//! run (OTP 25.2.3: `tcp_inet_output` resumes the suspended processes
+//! before `inet_reply_ok` reaches the caller's mailbox). The rule is
+//! crossed, and counted, only where it orders something: another send
+//! finished in the same step.
+
+use reference::choice::{Activity, Choice};
+use reference::model::Model;
+use reference::observation::SendResult;
+use reference::op::{Op, SendFlags, Setup};
+use reference::options::Opt;
+use reference::rules::ids;
+use reference::units::{Bytes, SenderId};
+use reference::variant::Variant;
+
+fn send(s: u8, len: usize, tag: u16) -> Op {
+    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags::default() }
+}
+
+fn wrote(n: usize, took: usize) -> Choice {
+    Choice::Wrote { requested: Bytes(n), accepted: Bytes(took) }
+}
+
+/// 150 queued, then sender 0 the busy caller (WM-3).
+fn busy() -> Model {
+    let setup = Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 2, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet);
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&send(0, 10, 2), &[]).expect("WM-3: busy");
+    m
+}
+
+#[test]
+fn the_blocked_callers_reply_follows_the_resumed_sender() {
+    let mut m = busy();
+    m.step(&send(1, 5, 3), &[]).expect("SND-1: sender 1 suspends");
+    let p = m
+        .step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(160, 160), Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5)])
+        .expect("WM-4 then SND-4");
+    assert_eq!(
+        p.observation.completed,
+        vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)],
+        "DIFF-INET-2: the resumed sender's ok first"
+    );
+    assert_eq!(m.crossings().get(&ids::DIFF_INET_2), Some(&1), "DIFF-INET-2 ordered two replies: {:?}", m.crossings());
+}
+
+#[test]
+fn a_reply_alone_orders_nothing() {
+    let mut m = busy();
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(160, 160)]).expect("WM-4");
+    assert_eq!(p.observation.completed, vec![(SenderId(0), SendResult::Ok)], "WM-4: the busy caller's ok");
+    assert_eq!(m.crossings().get(&ids::DIFF_INET_2), None, "nothing to order: {:?}", m.crossings());
+}
