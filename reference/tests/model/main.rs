@@ -7,6 +7,7 @@
 //! links once.
 
 mod derivation;
+mod disabled_activity;
 mod inet_reply_order;
 mod inet_send_timers;
 mod inet_setopts_readiness;

@@ -1,0 +1,62 @@
+//! SCHED-1's other half: a system that reports running an activity the
+//! rules do not allow at that point has diverged, under the rule that says
+//! when the activity may run. Generated cases from a correct runtime never
+//! report one, so each case here feeds the model one by hand.
+
+use reference::choice::{Activity, Choice};
+use reference::model::{Divergence, Model};
+use reference::op::{Op, SendFlags, Setup};
+use reference::options::Opt;
+use reference::rules::{ids, RuleId};
+use reference::units::{Bytes, SenderId};
+use reference::variant::Variant;
+
+fn model(options: Vec<Opt>, variant: Variant) -> Model {
+    let setup = Setup { options, senders: 1, ..Setup::default() };
+    Model::new(&setup).expect("setup").into_variant(variant)
+}
+
+fn send(len: usize) -> Op {
+    Op::Send { sender: SenderId(0), len: Bytes(len), tag: 1, flags: SendFlags::default() }
+}
+
+fn refused(m: &mut Model, a: Activity) -> Divergence {
+    match m.step(&Op::Quiesce, &[Choice::Ran(a)]) {
+        Ok(p) => panic!("{a:?} accepted where it cannot run: {p:?}"),
+        Err(d) => d,
+    }
+}
+
+fn assert_rule(d: &Divergence, rule: RuleId) {
+    assert_eq!(d.rule, rule, "{d}");
+}
+
+/// WM-4: output runs only with bytes queued on an open socket.
+#[test]
+fn output_with_nothing_queued() {
+    let mut m = model(vec![], Variant::Reference);
+    assert_rule(&refused(&mut m, Activity::Output), ids::WM_4);
+}
+
+/// DS-2: while the delay_send flush is armed, the queue waits for it, not
+/// for writability.
+#[test]
+fn output_before_the_delay_send_flush() {
+    let mut m = model(vec![Opt::DelaySend(true)], Variant::Reference);
+    m.step(&send(10), &[]).expect("DS-1: queued without a write");
+    assert_rule(&refused(&mut m, Activity::Output), ids::WM_4);
+}
+
+/// DIFF-SOCK-3: a send timer expires only for a send that is pending.
+#[test]
+fn expiry_without_a_pending_send() {
+    let mut m = model(vec![], Variant::OtpSocket);
+    assert_rule(&refused(&mut m, Activity::Expire(SenderId(0))), ids::DIFF_SOCK_3);
+}
+
+/// DIFF-SOCK-1: a caller returns only from a send that finished.
+#[test]
+fn return_without_a_finished_send() {
+    let mut m = model(vec![], Variant::OtpSocket);
+    assert_rule(&refused(&mut m, Activity::Returned(SenderId(0))), ids::DIFF_SOCK_1);
+}
