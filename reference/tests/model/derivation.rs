@@ -165,3 +165,21 @@ fn a_pruned_candidate_that_agreed_further_is_reported() {
         other => panic!("explained: {:?}", other.map(|ds| ds.len())),
     }
 }
+
+/// Two paths to one state are one future: the prediction set keeps each
+/// state once (merged by state, not by the path that reached it), so the
+/// same set given twice derives the same number of states.
+#[test]
+fn a_state_reached_twice_is_kept_once() {
+    use SenderStatus::*;
+    let set = busy_port();
+    let twice: Vec<Model> = set.iter().chain(set.iter()).cloned().collect();
+    let obs = Observation {
+        completed: vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)],
+        ..seen(Reply::QueueSize(Bytes(160)), [Idle, Idle], 0)
+    };
+    let once = derive_set(&set, &Op::QueueSize, &obs, true).expect("WM-4 after the op").len();
+    let doubled = derive_set(&twice, &Op::QueueSize, &obs, true).expect("WM-4 after the op").len();
+    assert!(once < reference::model::MAX_SET, "{once} states: the cap would hide a duplicate");
+    assert_eq!(doubled, once, "the same states, twice, kept once");
+}
