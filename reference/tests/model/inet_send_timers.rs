@@ -125,3 +125,26 @@ fn sched_1_no_activity_before_the_op_without_settling() {
         "SCHED-1: a timer reported before a send of a system that does not settle"
     );
 }
+
+/// TO-1/WM-6 on the reference driver, on the virtual clock: it keeps one
+/// send timer, which the force send that took the busy branch re-armed for
+/// itself (due at 7 ms), so nothing is due at 5 ms, when the inet driver's
+/// earlier timer would fire (DIFF-INET-4, above).
+#[test]
+fn to_1_the_reference_driver_keeps_one_timer_rearmed() {
+    let setup = Setup {
+        options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))],
+        senders: 3,
+        ..Setup::default()
+    };
+    let mut m = Model::new(&setup).expect("setup");
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&send(1, 10, 2), &[]).expect("WM-3: busy, timer due at 5 ms");
+    m.step(&Op::AdvanceTime { by: Millis(2) }, &[]).expect("nothing due at 2 ms");
+    m.step(&force(2, 5, 3), &[]).expect("SND-3/WM-6: the force send re-arms the timer, due at 7 ms");
+    m.step(&Op::AdvanceTime { by: Millis(3) }, &[]).expect("TO-1: nothing due at 5 ms");
+    assert_eq!(m.take_unquiet(), None, "TO-1: nothing was left to run at 5 ms");
+    let p = m.step(&Op::AdvanceTime { by: Millis(2) }, &[Choice::Ran(Activity::SendTimeout)]).expect("TO-1: due at 7 ms");
+    assert_eq!(m.take_unquiet(), None);
+    assert_eq!(p.observation.completed, vec![(SenderId(2), TIMEOUT)], "TO-1: the busy caller times out");
+}
