@@ -60,3 +60,18 @@ fn return_without_a_finished_send() {
     let mut m = model(vec![], Variant::OtpSocket);
     assert_rule(&refused(&mut m, Activity::Returned(SenderId(0))), ids::DIFF_SOCK_1);
 }
+
+/// OPT-2/RX-5 on the inet driver: `low_watermark` is a mark of the send
+/// queue, not of input, so 10 bytes below it are delivered at once; only
+/// the socket backend turns it into SO_RCVLOWAT (DIFF-SOCK-8).
+#[test]
+fn input_below_low_watermark_is_read_on_the_inet_driver() {
+    use reference::observation::{OwnerMsg, Reply};
+    use reference::options::ActiveSetting;
+    let mut m = model(vec![Opt::LowWatermark(30)], Variant::Reference);
+    m.step(&Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, &[]).expect("OPT-5");
+    m.step(&Op::PeerWrite { len: Bytes(10), tag: 9 }, &[]).expect("RX-6");
+    m.step(&Op::Quiesce, &[Choice::Ran(Activity::Input), Choice::Read { got: Bytes(10) }]).expect("RX-5: readable with 10 < 30 bytes");
+    let p = m.step(&Op::Mailbox, &[]).expect("RX-5");
+    assert!(matches!(&p.observation.reply, Reply::Mailbox(v) if matches!(v.as_slice(), [OwnerMsg::Tcp(d)] if d.len() == 10)), "{:?}", p.observation.reply);
+}

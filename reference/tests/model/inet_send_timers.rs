@@ -148,3 +148,17 @@ fn to_1_the_reference_driver_keeps_one_timer_rearmed() {
     assert_eq!(m.take_unquiet(), None);
     assert_eq!(p.observation.completed, vec![(SenderId(2), TIMEOUT)], "TO-1: the busy caller times out");
 }
+
+/// DIFF-INET-4: a stale reply waits in the mailbox of a sender whose next
+/// send is suspended (SND-1): `port_command` has not returned, so no
+/// receive has taken anything yet.
+#[test]
+fn diff_inet_4_a_suspended_send_takes_no_stale_reply() {
+    let mut m = leftover_timer(Variant::OtpInet);
+    m.step(&Op::AdvanceTime { by: Millis(5) }, &[Choice::Ran(Activity::SendTimeout)]).expect("DIFF-INET-4: timer B fires");
+    m.step(&send(0, 300, 6), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&send(1, 10, 7), &[]).expect("WM-3: busy again");
+    let p = m.step(&send(2, 5, 8), &[]).expect("SND-1");
+    assert_eq!(p.observation.reply, Reply::Sent(None), "SND-1: suspended, no reply yet");
+    assert_eq!(p.observation.senders[2], SenderStatus::Suspended, "SND-1");
+}
