@@ -196,8 +196,10 @@ fn diff_sock_1_the_rest_is_written_piece_by_piece() {
     let mut m = explicit(vec![], 2);
     let p = m.step(&send(0, 100, 5), &[wrote(100, 40)]).expect("40 of 100 taken");
     assert_eq!(p.observation.reply, Reply::Sent(None), "DIFF-SOCK-1: the caller waits");
+    assert_eq!(m.queued(), Bytes(60), "DIFF-SOCK-1: 60 bytes still to write");
     let p = m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(60, 20)]).expect("the rest is 60; 20 more taken");
     assert!(p.observation.completed.is_empty(), "DIFF-SOCK-1: 40 still to write");
+    assert_eq!(m.queued(), Bytes(40), "DIFF-SOCK-1: 40 bytes still to write");
     assert!(m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(60, 60)]).is_err(), "DIFF-SOCK-1: the rest is 40, not 60");
     let p = m
         .step(&Op::Quiesce, &[ran(Activity::Output), wrote(40, 40), ran(Activity::Returned(SenderId(0)))])
@@ -305,4 +307,17 @@ fn diff_sock_8_low_watermark_zero_delivers_a_byte() {
     let mut set = model(vec![Opt::LowWatermark(0), Opt::Active(ActiveSetting::True)]);
     set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 7 }, seen(Reply::None)).expect("peer write");
     step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 1)]))).expect("DIFF-SOCK-8: SO_RCVLOWAT 1");
+}
+
+/// DIFF-SOCK-1 as the derivation sees it: the kernel's share of a waiting
+/// send shows only in the peer's data. Once the peer read 40 of its 100
+/// bytes, 60 are still to write.
+#[test]
+fn diff_sock_1_a_share_the_peer_read_is_no_longer_pending() {
+    use reference::choice::Choice;
+    let mut m = explicit(vec![], 1);
+    m.step(&send(0, 100, 5), &[wrote(100, 0)]).expect("DIFF-SOCK-1: the share is left to the peer's data");
+    assert_eq!(m.queued(), Bytes(100));
+    m.step(&Op::PeerRead { max: Bytes(1000) }, &[Choice::PeerGot { got: Bytes(40) }, wrote(100, 40)]).expect("ST-1: 40 read");
+    assert_eq!(m.queued(), Bytes(60), "DIFF-SOCK-1: 60 bytes still to write");
 }
