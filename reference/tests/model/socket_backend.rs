@@ -92,7 +92,11 @@ fn diff_sock_8_turning_active_reads_what_waits() {
     set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 3 }, seen(Reply::None)).expect("peer write");
     set = step(&set, Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, seen(Reply::SetOpts(Ok(())))).expect("setopts");
     assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).is_err(), "DIFF-SOCK-8: the first read was held back");
-    step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(3, 0, 1)]))).expect("DIFF-SOCK-8: the waiting byte is delivered");
+    set = step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(3, 0, 1)]))).expect("DIFF-SOCK-8: the waiting byte is delivered");
+    // Only that first read: from then on readiness waits for SO_RCVLOWAT.
+    set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 4 }, seen(Reply::None)).expect("peer write");
+    assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(4, 0, 1)]))).is_err(), "DIFF-SOCK-8: 1 < SO_RCVLOWAT delivered");
+    step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).expect("DIFF-SOCK-8: nothing below SO_RCVLOWAT");
 }
 
 /// DIFF-SOCK-6: the socket is not a port: a table of two (the socket and
@@ -320,4 +324,15 @@ fn diff_sock_1_a_share_the_peer_read_is_no_longer_pending() {
     assert_eq!(m.queued(), Bytes(100));
     m.step(&Op::PeerRead { max: Bytes(1000) }, &[Choice::PeerGot { got: Bytes(40) }, wrote(100, 40)]).expect("ST-1: 40 read");
     assert_eq!(m.queued(), Bytes(60), "DIFF-SOCK-1: 60 bytes still to write");
+}
+
+/// A passive recv on an open socket reads (RX-6); only after
+/// send_timeout_close closed it does recv return {error,closed} (DIFF-SOCK-4).
+#[test]
+fn rx_6_recv_on_an_open_socket_reads() {
+    use reference::choice::Choice;
+    let mut m = explicit(vec![], 1);
+    m.step(&Op::PeerWrite { len: Bytes(5), tag: 2 }, &[]).expect("RX-6");
+    let p = m.step(&Op::Recv, &[Choice::Read { got: Bytes(5) }]).expect("RX-6: a read");
+    assert_eq!(p.observation.reply, Reply::Recv(Ok((0..5).map(|i| payload_byte(2, i)).collect())), "RX-6");
 }
