@@ -32,13 +32,13 @@ bench:
 ## does not: cargo-mutants adds it to the config's examine_globs), e.g.
 ## MUTANTS_ARGS="-F '^harness/src/native/driver_queue.rs:'".
 ##
-## Cost per mutant per job, 2 cores: ~21 s with `cargo test`, debug info and
-## every workspace test target built (a survivor ran every test binary in
-## turn, ~15 s; a hang cost the 180 s timeout); now ~2.5 s to build and
-## ~1-2 s to be caught (see .cargo/mutants.toml for why), 12 s for a
-## survivor, 60 s for a hang (5x a full test run). The first mutant of each
-## job builds the copied tree from scratch (~3 min). Use MUTANTS_JOBS=1
-## while the machine is busy with something else.
+## Cost, 2 cores, 2 jobs (the full run of 2026-11-25, with other work beside
+## it part of the time): 1,261 mutants in 95 min, ~13 a minute; per mutant
+## and job ~5.8 s to build (both jobs build at once) and ~2.8 s of tests:
+## most are caught by the quick tests nextest runs first, a survivor costs
+## ~10 s, a hang the 60 s timeout (5x a full test run). The first mutant of
+## each job builds the copied tree from scratch (~3 min). Use
+## MUTANTS_JOBS=1 while the machine is busy with something else.
 ##
 ## The target list below is the baseline's copy of additional_cargo_args in
 ## .cargo/mutants.toml: keep the two in step. cargo-mutants' own baseline
