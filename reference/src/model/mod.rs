@@ -299,7 +299,7 @@ impl Model {
             Op::Recv | Op::SetOpts { .. } | Op::GetOpts | Op::Mailbox => open,
             // Data sent to a socket that already closed races the FIN with
             // the RST it draws: a kernel timing, not a port rule. Not generated.
-            Op::PeerWrite { .. } => self.socket_open && !self.sock_close_lags(),
+            Op::PeerWrite { .. } => self.socket_open,
             Op::ContendLock => open && !self.lock_held,
             Op::ReleaseLock => self.lock_held,
             Op::CloseAccepted => self.accepted > 0,
@@ -626,7 +626,7 @@ impl Model {
             Activity::SendTimeout if self.real_clock => {
                 self.send_deadline.is_some() && (self.busy || self.variant == Variant::OtpInet)
             }
-            Activity::PendingClose => self.close_pending() || self.sock_close_requested() || self.sock_close_lags(),
+            Activity::PendingClose => self.close_pending() || self.sock_close_requested(),
             Activity::SendTimeout => self.timeout_due(),
         }
     }
@@ -676,10 +676,6 @@ impl Model {
             }
             Activity::PendingClose if self.sock_close_requested() => {
                 self.sock_server_closes();
-                Ok(())
-            }
-            Activity::PendingClose if self.sock_close_lags() => {
-                self.sock_fd_released();
                 Ok(())
             }
             Activity::PendingClose => {

@@ -107,13 +107,6 @@ pub(super) struct SocketSide {
     /// first recv is a nonblocking read, which takes whatever is there,
     /// below SO_RCVLOWAT too (DIFF-SOCK-8; only readiness waits for it).
     fresh_recv: bool,
-    /// A send on this socket timed out: the NIF may have left a write
-    /// select on it, and close then releases the fd only once the select
-    /// is stopped (DIFF-SOCK-5).
-    timed_out: bool,
-    /// gen_tcp:close returned, the fd is not closed yet: the peer's FIN
-    /// comes with `Activity::PendingClose` (DIFF-SOCK-5).
-    close_lagging: bool,
 }
 
 /// DIFF-SOCK-8: the receive low-water mark `{low_watermark, v}` sets.
@@ -361,7 +354,6 @@ impl Model {
     /// (else it is the op's reply, returned).
     fn sock_expired(&mut self, w: Writer, complete: bool) -> SendResult {
         let r = SendResult::Error(Posix::Timeout);
-        self.sock.timed_out = true;
         if w.close_on_timeout {
             // The caller asks the socket's server to close; until the
             // server has (`Activity::PendingClose`), the other pending
@@ -388,18 +380,6 @@ impl Model {
     /// to close; the sends still pending return {error,closed}.
     pub(super) fn sock_close_requested(&self) -> bool {
         self.socket() && self.sock.close_requested && !self.sock.closed
-    }
-
-    /// DIFF-SOCK-5: the fd of a closed socket is still to be released.
-    pub(super) fn sock_close_lags(&self) -> bool {
-        self.socket() && self.sock.close_lagging
-    }
-
-    /// DIFF-SOCK-5: the NIF released the fd: the peer gets its FIN (or RST).
-    pub(super) fn sock_fd_released(&mut self) {
-        self.sock.close_lagging = false;
-        self.cross(ids::DIFF_SOCK_5);
-        self.close_socket();
     }
 
     pub(super) fn sock_server_closes(&mut self) {
@@ -439,12 +419,7 @@ impl Model {
         self.life = Life::Closed;
         self.cross(ids::DIFF_SOCK_5);
         self.sock_abort_all(ids::DIFF_SOCK_5);
-        if self.socket_open && self.sock.timed_out {
-            // Measured (regression beam-socket-16803180870457928098): after
-            // a send with send_timeout 0 timed out, the peer read nothing,
-            // not EOF, right after gen_tcp:close returned.
-            self.sock.close_lagging = true;
-        } else if self.socket_open {
+        if self.socket_open {
             self.close_socket();
         }
         self.why.ports = ids::DIFF_SOCK_6;
