@@ -77,6 +77,24 @@ fn local(s: &Socket) -> Option<SocketAddr> {
     s.local_addr().ok().and_then(|a| a.as_socket())
 }
 
+/// A runtime (virtual clock, table of 8, one sender) listening on loopback
+/// with `policy`.
+fn listening_runtime(policy: AcceptPolicy, bug: Option<PlantedBug>) -> Probe<(Runtime, SocketAddr)> {
+    let mut rt = ctx("runtime", Runtime::new(Box::new(VirtualClock::new()), 8, 1, bug))?;
+    rt.set_accept_policy(policy);
+    let addr = rt.listen(loopback(), &[]).map_err(|e| format!("listen: {e:?}"))?;
+    Ok((rt, addr))
+}
+
+/// The runtime's port under test, connected to a peer of the test's: an fd
+/// the runtime can release later. Returns the peer's end.
+fn connect_subject(rt: &mut Runtime, options: &[reference::options::Opt]) -> Probe<std::net::TcpStream> {
+    let peer_listener = ctx("peer listener", TcpListener::bind(loopback()))?;
+    let peer_addr = ctx("peer addr", peer_listener.local_addr())?;
+    rt.connect(peer_addr, SocketOpts::default(), options).map_err(|e| format!("connect: {e:?}"))?;
+    Ok(ctx("peer accept", peer_listener.accept())?.0)
+}
+
 /// The exhausted phase, common to both scenarios.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Exhausted {
@@ -141,14 +159,8 @@ struct ReleasedByRuntime {
 
 fn released_by_runtime(bug: Option<PlantedBug>) -> Probe<ReleasedByRuntime> {
     let policy = AcceptPolicy { retry_after: RETRY_NEVER_IN_TEST };
-    let peer_listener = ctx("peer listener", TcpListener::bind(loopback()))?;
-    let mut rt = ctx("runtime", Runtime::new(Box::new(VirtualClock::new()), 8, 1, bug))?;
-    rt.set_accept_policy(policy);
-    let addr = rt.listen(loopback(), &[]).map_err(|e| format!("listen: {e:?}"))?;
-    // The port under test: an fd the runtime can release later.
-    let peer_addr = ctx("peer addr", peer_listener.local_addr())?;
-    rt.connect(peer_addr, SocketOpts::default(), &[]).map_err(|e| format!("connect: {e:?}"))?;
-    let (_peer, _) = ctx("peer accept", peer_listener.accept())?;
+    let (mut rt, addr) = listening_runtime(policy, bug)?;
+    let _peer = connect_subject(&mut rt, &[])?;
     let (c1, c2) = (client()?, client()?);
 
     let ex = ctx("exhaust fds", Exhaustion::start(4))?;
@@ -201,9 +213,7 @@ struct FreedElsewhere {
 
 fn freed_elsewhere() -> Probe<FreedElsewhere> {
     let policy = AcceptPolicy { retry_after: RETRY_SOON };
-    let mut rt = ctx("runtime", Runtime::new(Box::new(VirtualClock::new()), 8, 1, None))?;
-    rt.set_accept_policy(policy);
-    let addr = rt.listen(loopback(), &[]).map_err(|e| format!("listen: {e:?}"))?;
+    let (mut rt, addr) = listening_runtime(policy, None)?;
     let c1 = client()?;
     let mut ex = ctx("exhaust fds", Exhaustion::start(4))?;
     ctx("client connect", c1.connect(&SockAddr::from(addr)))?;
@@ -247,13 +257,8 @@ fn activity_while_paused() -> Probe<ActivityWhilePaused> {
     use reference::units::{Bytes, SenderId};
     use std::io::Read;
     let policy = AcceptPolicy { retry_after: RETRY_NEVER_IN_TEST };
-    let peer_listener = ctx("peer listener", TcpListener::bind(loopback()))?;
-    let mut rt = ctx("runtime", Runtime::new(Box::new(VirtualClock::new()), 8, 1, None))?;
-    rt.set_accept_policy(policy);
-    let addr = rt.listen(loopback(), &[]).map_err(|e| format!("listen: {e:?}"))?;
-    let peer_addr = ctx("peer addr", peer_listener.local_addr())?;
-    rt.connect(peer_addr, SocketOpts::default(), &[Opt::DelaySend(true)]).map_err(|e| format!("connect: {e:?}"))?;
-    let (mut peer, _) = ctx("peer accept", peer_listener.accept())?;
+    let (mut rt, addr) = listening_runtime(policy, None)?;
+    let mut peer = connect_subject(&mut rt, &[Opt::DelaySend(true)])?;
     let c1 = client()?;
 
     let ex = ctx("exhaust fds", Exhaustion::start(4))?;
