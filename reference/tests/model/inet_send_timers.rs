@@ -31,12 +31,18 @@ const TIMEOUT: SendResult = SendResult::Error(Posix::Timeout);
 /// 150 queued, sender 1 the busy caller (timer A due at 5 ms), then at 2 ms
 /// sender 2's force send takes the busy branch again (timer B due at 7 ms).
 fn force_onto_busy(variant: Variant) -> Model {
+    force_onto_busy_on(variant, true)
+}
+
+/// The same on the real clock (timers may fire once armed) or the virtual
+/// one (exactly when due).
+fn force_onto_busy_on(variant: Variant, real_clock: bool) -> Model {
     let setup = Setup {
         options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))],
         senders: 3,
         ..Setup::default()
     };
-    let mut m = Model::new(&setup).expect("setup").into_variant(variant).with_real_clock(true);
+    let mut m = Model::new(&setup).expect("setup").into_variant(variant).with_real_clock(real_clock);
     m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
     let p = m.step(&send(1, 10, 2), &[]).expect("WM-3: busy");
     assert_eq!(p.observation.senders[1], SenderStatus::Waiting, "WM-3: sender 1 is the busy caller");
@@ -132,16 +138,7 @@ fn sched_1_no_activity_before_the_op_without_settling() {
 /// earlier timer would fire (DIFF-INET-4, above).
 #[test]
 fn to_1_the_reference_driver_keeps_one_timer_rearmed() {
-    let setup = Setup {
-        options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))],
-        senders: 3,
-        ..Setup::default()
-    };
-    let mut m = Model::new(&setup).expect("setup");
-    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
-    m.step(&send(1, 10, 2), &[]).expect("WM-3: busy, timer due at 5 ms");
-    m.step(&Op::AdvanceTime { by: Millis(2) }, &[]).expect("nothing due at 2 ms");
-    m.step(&force(2, 5, 3), &[]).expect("SND-3/WM-6: the force send re-arms the timer, due at 7 ms");
+    let mut m = force_onto_busy_on(Variant::Reference, false);
     m.step(&Op::AdvanceTime { by: Millis(3) }, &[]).expect("TO-1: nothing due at 5 ms");
     assert_eq!(m.take_unquiet(), None, "TO-1: nothing was left to run at 5 ms");
     let p = m.step(&Op::AdvanceTime { by: Millis(2) }, &[Choice::Ran(Activity::SendTimeout)]).expect("TO-1: due at 7 ms");
