@@ -2,7 +2,7 @@
 CARGO ?= cargo
 CASES ?=
 
-.PHONY: run test bench snapshots mutants mutants-summary corpus build
+.PHONY: run test lint bench snapshots mutants mutants-summary corpus build
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -11,9 +11,15 @@ build:
 run:
 	$(CARGO) run --release -q -p portcheck -- run --sut native $(if $(CASES),--cases $(CASES))
 
-## Every test (unit, property, kernel, CLI, snapshots). CI runs this.
-test:
+## Every test (unit, property, kernel, CLI, snapshots), after the format
+## and lint checks. CI runs this.
+test: lint
 	INSTA_UPDATE=no $(CARGO) test --workspace --no-fail-fast
+
+## rustfmt (rustfmt.toml) and clippy with warnings as errors, on every target.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -q -- -D warnings
 
 ## Benchmarks: figures are printed (never asserted), with the machine they
 ## came from. A few minutes. See README.md, "Benchmarks".

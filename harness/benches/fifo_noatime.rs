@@ -16,23 +16,13 @@ use harness::kernel::KernelRelease;
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
     // special. With a filter argument that does not match, do nothing.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     if !args.is_empty() && !args.iter().any(|a| "fifo_noatime".contains(a.as_str())) {
         return;
     }
-    let n: usize = std::env::var("PORTCHECK_BENCH_BYTES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300_000);
+    let n: usize = std::env::var("PORTCHECK_BENCH_BYTES").ok().and_then(|s| s.parse().ok()).unwrap_or(300_000);
     match KernelRelease::running() {
-        Ok(r) => println!(
-            "kernel {} (anonymous pipes update timestamps: {})",
-            r.raw,
-            !r.at_least(6, 15)
-        ),
+        Ok(r) => println!("kernel {} (anonymous pipes update timestamps: {})", r.raw, !r.at_least(6, 15)),
         Err(e) => println!("kernel release unknown: {e}"),
     }
     let mut failed = false;

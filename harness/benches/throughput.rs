@@ -23,8 +23,8 @@
 //! (`PORTCHECK_BENCH_SCALE=F` multiplies the byte counts;
 //! `PORTCHECK_BENCH_ONLY=port` runs only the port, e.g. under a profiler.)
 
-use harness::native::{InstantClock, Runtime};
 use harness::native::runtime::SocketOpts;
+use harness::native::{InstantClock, Runtime};
 use reference::observation::SendResult;
 use reference::op::SendFlags;
 use reference::units::{Bytes, SenderId};
@@ -42,7 +42,11 @@ fn machine() -> String {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
     let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("machine: kernel {}, {} cpus, {}", release.trim(), n, cpu)
@@ -67,7 +71,12 @@ fn reader(total: usize) -> (SocketAddr, JoinHandle<std::io::Result<Instant>>) {
         let mut got = 0;
         while got < total {
             match s.read(&mut buf)? {
-                0 => return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("EOF after {got} of {total}"))),
+                0 => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("EOF after {got} of {total}"),
+                    ))
+                }
                 n => got += n,
             }
         }
@@ -243,7 +252,8 @@ fn main() {
     }
     for &(w, n) in &sizes {
         // Interleaved (raw, port, raw, port, ...) so drift hits both alike.
-        let (mut r, mut p): (Result<f64, String>, Result<PortRun, String>) = (Err("no run".into()), Err("no run".into()));
+        let (mut r, mut p): (Result<f64, String>, Result<PortRun, String>) =
+            (Err("no run".into()), Err("no run".into()));
         for _ in 0..REPS {
             let ri = raw(w, n).map_err(|e| e.to_string());
             let pi = port(w, n);
@@ -293,7 +303,11 @@ fn main() {
                     label(w),
                     w as f64 / per / 1e6,
                     per * 1e6,
-                    if rest > 0.0 { format!("{:.0} MB/s, {:.0}% of raw", w as f64 / rest / 1e6, 100.0 * w as f64 / rest / 1e6 / r) } else { "n/a".into() }
+                    if rest > 0.0 {
+                        format!("{:.0} MB/s, {:.0}% of raw", w as f64 / rest / 1e6, 100.0 * w as f64 / rest / 1e6 / r)
+                    } else {
+                        "n/a".into()
+                    }
                 );
             }
             (r, p) => {

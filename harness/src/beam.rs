@@ -57,7 +57,12 @@ impl BeamFactory {
         let src = dir.path().join("portcheck_adapter.erl");
         std::fs::write(&src, ADAPTER_SOURCE).map_err(|e| SutError(format!("beam adapter: write {src:?}: {e}")))?;
         compile(&src, dir.path())?;
-        Ok(BeamFactory { backend, name: format!("beam-{}", backend.arg()), dir, answer_timeout: DEFAULT_ANSWER_TIMEOUT })
+        Ok(BeamFactory {
+            backend,
+            name: format!("beam-{}", backend.arg()),
+            dir,
+            answer_timeout: DEFAULT_ANSWER_TIMEOUT,
+        })
     }
 
     /// Where the compiled adapter lives (removed when the factory is dropped).

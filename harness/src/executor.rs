@@ -118,20 +118,18 @@ impl Lockstep<'_> {
             eprintln!("portcheck: step {index}: {op:?}");
         }
         self.trace.push(TraceStep { index, op: op.clone(), choices: vec![], observed: None });
-        let Step { observation, choices } = self
-            .sut
-            .apply(op)
-            .map_err(|SutError(e)| Failure { step: index, kind: FailureKind::Sut(e) })?;
+        let Step { observation, choices } =
+            self.sut.apply(op).map_err(|SutError(e)| Failure { step: index, kind: FailureKind::Sut(e) })?;
         if !self.set.is_empty() {
             return self.derive(index, op, observation);
         }
         let t = &mut self.trace[index];
         t.choices = choices;
         t.observed = Some(observation.clone());
-        let prediction = self
-            .model
-            .step(op, &t.choices)
-            .map_err(|Divergence { rule, what }| Failure { step: index, kind: FailureKind::Divergence { rule, what } })?;
+        let prediction = self.model.step(op, &t.choices).map_err(|Divergence { rule, what }| Failure {
+            step: index,
+            kind: FailureKind::Divergence { rule, what },
+        })?;
         if let Some(m) = compare(&prediction, &observation) {
             return Err(Failure { step: index, kind: FailureKind::Mismatch(m) });
         }
@@ -230,7 +228,11 @@ impl Lockstep<'_> {
                     "drain made no progress: {} queued, {} accepted by the kernel but never read by the peer{}",
                     self.model.queued(),
                     self.model.peer_unread(),
-                    if self.model.close_pending() { ", a pending close that never completed (DIFF-INET-3)" } else { "" }
+                    if self.model.close_pending() {
+                        ", a pending close that never completed (DIFF-INET-3)"
+                    } else {
+                        ""
+                    }
                 ),
             },
         }

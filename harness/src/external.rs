@@ -306,7 +306,15 @@ impl ExternalSut {
             stderr: stderr_ring,
             answer_timeout,
             next_step: 0,
-            ready: Ready { version: 0, sut: String::new(), reports: vec![], info: BTreeMap::new(), settles: false, real_clock: false, variant: Variant::Reference },
+            ready: Ready {
+                version: 0,
+                sut: String::new(),
+                reports: vec![],
+                info: BTreeMap::new(),
+                settles: false,
+                real_clock: false,
+                variant: Variant::Reference,
+            },
             dead: None,
         };
         sut.handshake(setup)?;
@@ -767,8 +775,21 @@ mod tests {
         }
         let mut info = BTreeMap::new();
         info.insert("otp_release".to_string(), "25".to_string());
-        p(j(&FromSut::Ready(Ready { version: 1, sut: "beam-inet".into(), reports: vec![ChoiceKind::PeerGot], info, settles: true, real_clock: true, variant: Variant::OtpInet })));
-        p(j(&FromSut::Step { step: 0, observation: obs, choices: vec![Choice::PeerGot { got: Bytes(2) }], notes: vec![] }));
+        p(j(&FromSut::Ready(Ready {
+            version: 1,
+            sut: "beam-inet".into(),
+            reports: vec![ChoiceKind::PeerGot],
+            info,
+            settles: true,
+            real_clock: true,
+            variant: Variant::OtpInet,
+        })));
+        p(j(&FromSut::Step {
+            step: 0,
+            observation: obs,
+            choices: vec![Choice::PeerGot { got: Bytes(2) }],
+            notes: vec![],
+        }));
         p(j(&FromSut::Unsupported { step: Some(5), reason: "no lock contention on the BEAM".into() }));
         p(j(&FromSut::Error { step: Some(5), message: "peer socket vanished".into() }));
         p(j(&FromSut::Error { step: None, message: "bad hello".into() }));

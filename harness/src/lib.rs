@@ -4,8 +4,8 @@
 pub mod beam;
 pub mod executor;
 pub mod external;
+pub mod kernel;
 pub mod native;
 pub mod recording;
-pub mod sut;
-pub mod kernel;
 pub mod rps;
+pub mod sut;

@@ -59,9 +59,7 @@ impl Recording {
         let steps = outcome
             .trace
             .iter()
-            .map(|t| {
-                Some(RecordedStep { op: t.op.clone(), observed: t.observed.clone()?, choices: t.choices.clone() })
-            })
+            .map(|t| Some(RecordedStep { op: t.op.clone(), observed: t.observed.clone()?, choices: t.choices.clone() }))
             .collect::<Option<Vec<_>>>()?;
         Some(Recording {
             sut: sut.to_string(),

@@ -116,8 +116,7 @@ impl CpuSet {
                 if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(ListError(format!("{item:?} is not a CPU number or range")));
                 }
-                t.parse()
-                    .map_err(|_| ListError(format!("{t:?} is too large")))
+                t.parse().map_err(|_| ListError(format!("{t:?} is too large")))
             };
             match item.split_once('-') {
                 Some((a, b)) => {
@@ -147,11 +146,7 @@ impl CpuSet {
             while it.peek() == Some(&(end + 1)) {
                 end = it.next().unwrap();
             }
-            out.push(if start == end {
-                format!("{start}")
-            } else {
-                format!("{start}-{end}")
-            });
+            out.push(if start == end { format!("{start}") } else { format!("{start}-{end}") });
         }
         out.join(",")
     }
@@ -177,11 +172,7 @@ impl CpuSet {
             for cpu in self.0.range(g * 32..(g + 1) * 32) {
                 word |= 1 << (cpu - g * 32);
             }
-            let width = if g == groups - 1 {
-                first_bits.div_ceil(4)
-            } else {
-                8
-            } as usize;
+            let width = if g == groups - 1 { first_bits.div_ceil(4) } else { 8 } as usize;
             out.push(format!("{word:0width$x}"));
         }
         Ok(out.join(","))
@@ -345,11 +336,7 @@ impl ApplyReport {
                 q.queue,
                 q.before,
                 after,
-                if q.changed {
-                    " (changed)"
-                } else {
-                    " (unchanged)"
-                }
+                if q.changed { " (changed)" } else { " (unchanged)" }
             );
         }
         s
@@ -368,9 +355,7 @@ pub struct Sysfs {
 }
 
 fn read_trim(p: &Path) -> Result<String, RpsError> {
-    std::fs::read_to_string(p)
-        .map(|s| s.trim().to_string())
-        .map_err(|e| RpsError::Io(p.to_path_buf(), e))
+    std::fs::read_to_string(p).map(|s| s.trim().to_string()).map_err(|e| RpsError::Io(p.to_path_buf(), e))
 }
 
 impl Sysfs {
@@ -386,8 +371,7 @@ impl Sysfs {
     /// `devices/system/cpu/possible`.
     pub fn nr_cpu_ids(&self) -> Result<u32, RpsError> {
         let p = self.root.join("devices/system/cpu/possible");
-        let set =
-            CpuSet::parse_list(&read_trim(&p)?).map_err(|e| RpsError::BadCpuList(p.clone(), e))?;
+        let set = CpuSet::parse_list(&read_trim(&p)?).map_err(|e| RpsError::BadCpuList(p.clone(), e))?;
         Ok(set.max().map_or(0, |m| m + 1))
     }
 
@@ -431,28 +415,16 @@ impl Sysfs {
     /// errno; the others are still applied.
     pub fn apply(&self, dev: &str, cpus: &CpuSet, mode: Mode) -> Result<ApplyReport, RpsError> {
         let nbits = self.nr_cpu_ids()?;
-        let wanted = cpus.to_mask(nbits).map_err(|_| RpsError::CpuOutOfRange {
-            cpus: cpus.to_list(),
-            nr_cpu_ids: nbits,
-        })?;
+        let wanted =
+            cpus.to_mask(nbits).map_err(|_| RpsError::CpuOutOfRange { cpus: cpus.to_list(), nr_cpu_ids: nbits })?;
         self.apply_raw(dev, &wanted, Some(cpus), mode)
     }
 
     /// Writes `mask` text as given (possibly malformed, to see what the
     /// kernel does with it) to every rx queue of `dev`.
-    pub fn apply_raw(
-        &self,
-        dev: &str,
-        mask: &str,
-        cpus: Option<&CpuSet>,
-        mode: Mode,
-    ) -> Result<ApplyReport, RpsError> {
+    pub fn apply_raw(&self, dev: &str, mask: &str, cpus: Option<&CpuSet>, mode: Mode) -> Result<ApplyReport, RpsError> {
         let nbits = self.nr_cpu_ids()?;
-        let show = |t: &str| {
-            CpuSet::parse_mask(t, nbits)
-                .map(|c| c.to_list())
-                .map_err(|e| e.to_string())
-        };
+        let show = |t: &str| CpuSet::parse_mask(t, nbits).map(|c| c.to_list()).map_err(|e| e.to_string());
         let mut queues = Vec::new();
         for (queue, path) in self.rx_queues(dev)? {
             let before = read_trim(&path)?;
@@ -497,9 +469,7 @@ impl Sysfs {
             device: dev.to_string(),
             mode,
             nr_cpu_ids: nbits,
-            wanted_list: cpus
-                .map(|c| c.to_list())
-                .unwrap_or_else(|| format!("raw {mask:?}")),
+            wanted_list: cpus.map(|c| c.to_list()).unwrap_or_else(|| format!("raw {mask:?}")),
             wanted_mask: mask.to_string(),
             queues,
         })
@@ -523,10 +493,7 @@ mod tests {
         assert_eq!(set("5").to_list(), "5");
         assert_eq!(set("0,1,2,4,5,7").to_list(), "0-2,4-5,7");
         for bad in ["3-1", "a", "1,,2", "-1", "1-", "0x3", "1 2"] {
-            assert!(
-                CpuSet::parse_list(bad).is_err(),
-                "{bad:?} should be rejected"
-            );
+            assert!(CpuSet::parse_list(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 
@@ -552,10 +519,7 @@ mod tests {
         assert_eq!(set("63").to_mask(64).unwrap(), "80000000,00000000");
         // 256 CPUs: eight groups
         let m = set("0,255").to_mask(256).unwrap();
-        assert_eq!(
-            m,
-            "80000000,00000000,00000000,00000000,00000000,00000000,00000000,00000001"
-        );
+        assert_eq!(m, "80000000,00000000,00000000,00000000,00000000,00000000,00000000,00000001");
         assert_eq!(CpuSet::parse_mask(&m, 256).unwrap(), set("0,255"));
         assert_eq!(set("").to_mask(256).unwrap(), ["00000000"; 8].join(","));
     }
@@ -599,15 +563,9 @@ mod tests {
     #[test]
     fn mask_round_trips_for_many_sizes() {
         for nbits in [1u32, 2, 3, 4, 5, 31, 32, 33, 63, 64, 65, 255, 256] {
-            let cpus: CpuSet = (0..nbits)
-                .filter(|c| c % 3 == 0 || c + 1 == nbits)
-                .collect();
+            let cpus: CpuSet = (0..nbits).filter(|c| c % 3 == 0 || c + 1 == nbits).collect();
             let m = cpus.to_mask(nbits).unwrap();
-            assert_eq!(
-                CpuSet::parse_mask(&m, nbits).unwrap(),
-                cpus,
-                "nbits {nbits} mask {m}"
-            );
+            assert_eq!(CpuSet::parse_mask(&m, nbits).unwrap(), cpus, "nbits {nbits} mask {m}");
             assert_eq!(m.split(',').count() as u32, nbits.div_ceil(32));
         }
     }
@@ -618,11 +576,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let cpu = d.path().join("devices/system/cpu");
         std::fs::create_dir_all(&cpu).unwrap();
-        let list = if ncpu == 1 {
-            "0".to_string()
-        } else {
-            format!("0-{}", ncpu - 1)
-        };
+        let list = if ncpu == 1 { "0".to_string() } else { format!("0-{}", ncpu - 1) };
         std::fs::write(cpu.join("possible"), format!("{list}\n")).unwrap();
         std::fs::write(cpu.join("online"), format!("{list}\n")).unwrap();
         let q = d.path().join("class/net").join(dev).join("queues");
@@ -640,28 +594,13 @@ mod tests {
     fn apply_on_fake_trees() {
         for ncpu in [1u32, 2, 33, 64, 256] {
             let zero = CpuSet::new().to_mask(ncpu).unwrap();
-            let t = fake(
-                ncpu,
-                "eth0",
-                &[
-                    ("rx-0", &zero),
-                    ("rx-1", &zero),
-                    ("rx-10", &zero),
-                    ("tx-0", ""),
-                ],
-            );
+            let t = fake(ncpu, "eth0", &[("rx-0", &zero), ("rx-1", &zero), ("rx-10", &zero), ("tx-0", "")]);
             let s = Sysfs::new(t.path());
             assert_eq!(s.nr_cpu_ids().unwrap(), ncpu);
             let want: CpuSet = [0, ncpu - 1].into_iter().collect();
             let dry = s.apply("eth0", &want, Mode::DryRun).unwrap();
             assert_eq!(dry.queues.len(), 3);
-            assert_eq!(
-                dry.queues
-                    .iter()
-                    .map(|q| q.queue.as_str())
-                    .collect::<Vec<_>>(),
-                ["rx-0", "rx-1", "rx-10"]
-            );
+            assert_eq!(dry.queues.iter().map(|q| q.queue.as_str()).collect::<Vec<_>>(), ["rx-0", "rx-1", "rx-10"]);
             assert!(dry.queues.iter().all(|q| q.changed && q.after.is_none()));
             // Dry run wrote nothing.
             let rx0 = t.path().join("class/net/eth0/queues/rx-0/rps_cpus");
@@ -669,10 +608,7 @@ mod tests {
             let w = s.apply("eth0", &want, Mode::Write).unwrap();
             assert_eq!(w.changed_queues(), 3, "{}", w.summary());
             for q in &w.queues {
-                assert_eq!(
-                    q.after.as_deref(),
-                    Some(want.to_mask(ncpu).unwrap().as_str())
-                );
+                assert_eq!(q.after.as_deref(), Some(want.to_mask(ncpu).unwrap().as_str()));
                 assert_eq!(q.after_cpus, Some(Ok(want.to_list())));
             }
             // Applying again changes nothing.
@@ -680,10 +616,7 @@ mod tests {
             assert_eq!(again.changed_queues(), 0);
             // A CPU beyond nr_cpu_ids is refused before touching anything.
             let too_big: CpuSet = [ncpu].into_iter().collect();
-            assert!(matches!(
-                s.apply("eth0", &too_big, Mode::Write),
-                Err(RpsError::CpuOutOfRange { .. })
-            ));
+            assert!(matches!(s.apply("eth0", &too_big, Mode::Write), Err(RpsError::CpuOutOfRange { .. })));
         }
     }
 
@@ -694,27 +627,14 @@ mod tests {
         let r = s.apply("eth0", &set("1"), Mode::DryRun).unwrap();
         assert_eq!(r.queues[0].before_cpus, Err("EINVAL".into()));
         assert_eq!(r.queues[1].before_cpus, Err("EOVERFLOW".into()));
-        assert!(
-            r.summary().contains("rx-0: zz -> 2 (dry run) (changed)"),
-            "{}",
-            r.summary()
-        );
+        assert!(r.summary().contains("rx-0: zz -> 2 (dry run) (changed)"), "{}", r.summary());
         // Missing device, device without queues.
-        assert!(matches!(
-            s.apply("nope", &set("1"), Mode::DryRun),
-            Err(RpsError::NoDevice(_))
-        ));
+        assert!(matches!(s.apply("nope", &set("1"), Mode::DryRun), Err(RpsError::NoDevice(_))));
         let t2 = fake(2, "eth1", &[("tx-0", "")]);
         let s2 = Sysfs::new(t2.path());
-        assert!(matches!(
-            s2.apply("eth1", &set("1"), Mode::DryRun),
-            Err(RpsError::NoRxQueues(_))
-        ));
+        assert!(matches!(s2.apply("eth1", &set("1"), Mode::DryRun), Err(RpsError::NoRxQueues(_))));
         std::fs::remove_dir_all(t2.path().join("class/net/eth1/queues")).unwrap();
-        assert!(matches!(
-            s2.apply("eth1", &set("1"), Mode::DryRun),
-            Err(RpsError::NoRxQueues(_))
-        ));
+        assert!(matches!(s2.apply("eth1", &set("1"), Mode::DryRun), Err(RpsError::NoRxQueues(_))));
         // No cpu/possible: an I/O error naming the file.
         std::fs::remove_file(t.path().join("devices/system/cpu/possible")).unwrap();
         let e = s.apply("eth0", &set("1"), Mode::DryRun).unwrap_err();

@@ -79,11 +79,8 @@ fn observe(mode: CloseMode, count: bool) -> Probe<Observed> {
         return Err(format!("the port holds {held_at_close} bytes, expected {}", UNREAD.len()));
     }
 
-    let before = if count {
-        Some((tcp_ext_counter("TCPAbortOnClose")?, tcp_ext_counter("TCPAbortOnData")?))
-    } else {
-        None
-    };
+    let before =
+        if count { Some((tcp_ext_counter("TCPAbortOnClose")?, tcp_ext_counter("TCPAbortOnData")?)) } else { None };
     rt.close().map_err(|e| format!("close: {e}"))?;
 
     let rev = ctx("poll peer", poll_fd(peer.as_fd(), libc::POLLIN | libc::POLLRDHUP, BOUND))?;
@@ -126,7 +123,10 @@ fn expect(rule: RuleId, cond: bool, msg: impl FnOnce() -> String) -> Result<(), 
 fn check_plain(o: &Observed) -> Result<(), String> {
     expect(ids::RST_1, o.discarded == 0, || format!("plain close discarded {} bytes", o.discarded))?;
     expect(ids::RST_1, o.first_read == Err("ECONNRESET".into()), || {
-        format!("plain close with {} unread bytes: peer's first read expected ECONNRESET, got {:?} (revents {})", o.held_at_close, o.first_read, o.peer_revents)
+        format!(
+            "plain close with {} unread bytes: peer's first read expected ECONNRESET, got {:?} (revents {})",
+            o.held_at_close, o.first_read, o.peer_revents
+        )
     })?;
     expect(ids::RST_1, o.second_read == Ok(0), || {
         format!("after the reset the peer's next read should be EOF, got {:?}", o.second_read)
@@ -195,7 +195,10 @@ fn main() {
             check_drain(&o)?;
             let d = counters(&o)?;
             expect(ids::RST_5, d.on_close == 0 && d.on_data == 0, || {
-                format!("expected no abort counted; got TCPAbortOnClose +{} and TCPAbortOnData +{}", d.on_close, d.on_data)
+                format!(
+                    "expected no abort counted; got TCPAbortOnClose +{} and TCPAbortOnData +{}",
+                    d.on_close, d.on_data
+                )
             })
         }),
     ];

@@ -138,7 +138,8 @@ pub fn setopts(current: PortOptions, list: &[Opt]) -> Result<Applied, Rejected> 
             Opt::SendTimeout(t) => o.send_timeout = t,
             Opt::SendTimeoutClose(b) => o.send_timeout_close = b,
             Opt::Active(a) => {
-                let (next, passive_now) = set_active(o.active, a).map_err(|rule| Rejected { rule, options: o, went_passive })?;
+                let (next, passive_now) =
+                    set_active(o.active, a).map_err(|rule| Rejected { rule, options: o, went_passive })?;
                 o.active = next;
                 // RX-4: the tcp_passive message is sent as the count reaches
                 // zero; a later option in the list cannot take it back.

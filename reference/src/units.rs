@@ -124,7 +124,8 @@ mod tests {
                 for len in [0usize, 1, 55, 256, 257, 1000] {
                     let mut out = vec![9u8];
                     extend_payload(&mut out, tag, from, len);
-                    let want: Vec<u8> = std::iter::once(9u8).chain((from..from + len).map(|i| payload_byte(tag, i))).collect();
+                    let want: Vec<u8> =
+                        std::iter::once(9u8).chain((from..from + len).map(|i| payload_byte(tag, i))).collect();
                     assert_eq!(out, want, "tag {tag} from {from} len {len}");
                 }
             }

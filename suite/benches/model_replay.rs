@@ -32,7 +32,11 @@ fn machine() -> String {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
     let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("machine: kernel {}, {} cpus, {}", release.trim(), n, cpu)
@@ -147,11 +151,12 @@ fn main() {
     }
     let secs = t.elapsed().as_secs_f64();
     let news = traces.len() as f64 * reps as f64;
+    println!("model: {steps} steps ({reps} replays of {} traces, {news:.0} Model::new) in {secs:.3}s", traces.len());
     println!(
-        "model: {steps} steps ({reps} replays of {} traces, {news:.0} Model::new) in {secs:.3}s",
-        traces.len()
+        "model: {:.2} million steps/s ({:.0} ns/step) [goal >= 10 million/s]",
+        steps as f64 / secs / 1e6,
+        secs * 1e9 / steps as f64
     );
-    println!("model: {:.2} million steps/s ({:.0} ns/step) [goal >= 10 million/s]", steps as f64 / secs / 1e6, secs * 1e9 / steps as f64);
 
     // The same, per op kind (one timed pass each, to show which ops cost).
     let mut per_kind: std::collections::BTreeMap<&'static str, (usize, f64)> = Default::default();

@@ -27,9 +27,9 @@ impl Capability {
                 }
             }
             Capability::Netns => harness::kernel::netns::capability(),
-            Capability::Erl => which("erl").map(|_| ()).ok_or_else(|| {
-                "needs `erl` on PATH (apt-get install -y erlang-nox)".to_string()
-            }),
+            Capability::Erl => which("erl")
+                .map(|_| ())
+                .ok_or_else(|| "needs `erl` on PATH (apt-get install -y erlang-nox)".to_string()),
         }
     }
 }

@@ -120,7 +120,8 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         }
         let original_ops = ops.len();
         let (shrunk, outcome, shrink_runs) = shrink(factory, &mut tree, SavedCase { setup, ops }, out, cfg);
-        report.counterexample = Some(Counterexample { seed: cfg.seed, case_index: i, original_ops, shrunk, outcome, shrink_runs });
+        report.counterexample =
+            Some(Counterexample { seed: cfg.seed, case_index: i, original_ops, shrunk, outcome, shrink_runs });
         break;
     }
     report
@@ -128,7 +129,13 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
 
 /// proptest's simplify/complicate walk, keeping a candidate only if it
 /// fails under the same rule (so shrinking cannot slide to another bug).
-fn shrink<T>(factory: &dyn SutFactory, tree: &mut T, mut best: SavedCase, mut best_out: CaseOutcome, cfg: &CheckConfig) -> (SavedCase, CaseOutcome, u32)
+fn shrink<T>(
+    factory: &dyn SutFactory,
+    tree: &mut T,
+    mut best: SavedCase,
+    mut best_out: CaseOutcome,
+    cfg: &CheckConfig,
+) -> (SavedCase, CaseOutcome, u32)
 where
     T: ValueTree<Value = (Setup, Vec<Op>)>,
 {

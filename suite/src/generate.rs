@@ -130,5 +130,8 @@ pub fn op() -> impl Strategy<Value = Op> {
 /// A whole case, adapted to what the system can do (identical to the
 /// unadapted case for a system that can do everything, so seeds replay).
 pub fn case(max_ops: usize, abilities: Abilities) -> impl Strategy<Value = (Setup, Vec<Op>)> {
-    (setup().prop_map(move |s| abilities.adapt_setup(s)), prop::collection::vec(op().prop_map(move |o| abilities.adapt(o)), 1..=max_ops))
+    (
+        setup().prop_map(move |s| abilities.adapt_setup(s)),
+        prop::collection::vec(op().prop_map(move |o| abilities.adapt(o)), 1..=max_ops),
+    )
 }

@@ -20,7 +20,7 @@ pub struct RuleTally {
 
 pub fn tally(t: &mut BTreeMap<RuleId, RuleTally>, out: &CaseOutcome) {
     let blamed = out.failure.as_ref().and_then(|f| f.rule());
-    for (rule, _) in &out.touched {
+    for rule in out.touched.keys() {
         let e = t.entry(*rule).or_default();
         e.cases += 1;
         if out.passed() {
@@ -44,7 +44,10 @@ pub fn tally(t: &mut BTreeMap<RuleId, RuleTally>, out: &CaseOutcome) {
 /// call them passed.
 pub const CROSSING_RULES: &[RuleId] = {
     use reference::rules::ids::*;
-    &[WM_3, WM_4, DS_2, TO_1, TO_2, TO_3, MQ_3, MQ_4, MQ_6, SND_1, SND_4, RX_1, RX_2, RX_4, PT_2, PT_3, PT_4, OPT_6, CL_1]
+    &[
+        WM_3, WM_4, DS_2, TO_1, TO_2, TO_3, MQ_3, MQ_4, MQ_6, SND_1, SND_4, RX_1, RX_2, RX_4, PT_2, PT_3, PT_4, OPT_6,
+        CL_1,
+    ]
 };
 
 /// The verdict of a rule over a run.
@@ -68,26 +71,54 @@ pub fn filter(t: &BTreeMap<RuleId, RuleTally>, patterns: &[String]) -> BTreeMap<
 
 /// The Markdown report: summary, per-rule table, and the counterexample as
 /// a sequence diagram.
-pub fn markdown(r: &crate::check::CheckReport, shown: &BTreeMap<RuleId, RuleTally>, env: &crate::environment::Environment) -> String {
+pub fn markdown(
+    r: &crate::check::CheckReport,
+    shown: &BTreeMap<RuleId, RuleTally>,
+    env: &crate::environment::Environment,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# portcheck report: `{}`\n", r.sut);
     let _ = writeln!(s, "- seed: `{}`\n- cases: {} run, {} passed", r.seed, r.cases, r.passed);
-    let _ = writeln!(s, "- kernel: {} (min sndbuf {}, min rcvbuf {})", env.kernel_release, env.min_sndbuf, env.min_rcvbuf);
+    let _ =
+        writeln!(s, "- kernel: {} (min sndbuf {}, min rcvbuf {})", env.kernel_release, env.min_sndbuf, env.min_rcvbuf);
     if let Some(otp) = &env.otp_release {
         let _ = writeln!(s, "- OTP: {otp}");
     }
-    let _ = writeln!(s, "\n| rule | cases | passed | failed | crossings | verdict | statement |\n|---|---:|---:|---:|---:|---|---|");
+    let _ = writeln!(
+        s,
+        "\n| rule | cases | passed | failed | crossings | verdict | statement |\n|---|---:|---:|---:|---:|---|---|"
+    );
     for (id, t) in shown {
         let st = reference::rules::rule(*id).map(|r| r.statement).unwrap_or("");
-        let _ = writeln!(s, "| {id} | {} | {} | {} | {} | {} | {} |", t.cases, t.passed, t.failed, t.crossings, verdict(*id, Some(t)), st);
+        let _ = writeln!(
+            s,
+            "| {id} | {} | {} | {} | {} | {} | {} |",
+            t.cases,
+            t.passed,
+            t.failed,
+            t.crossings,
+            verdict(*id, Some(t)),
+            st
+        );
     }
     if let Some(cx) = &r.counterexample {
         let rule = cx.rule();
-        let _ = writeln!(s, "\n## Failure under {}\n", rule.map(|r| r.to_string()).unwrap_or_else(|| "no rule (system failure)".into()));
+        let _ = writeln!(
+            s,
+            "\n## Failure under {}\n",
+            rule.map(|r| r.to_string()).unwrap_or_else(|| "no rule (system failure)".into())
+        );
         if let Some(ru) = rule.and_then(reference::rules::rule) {
             let _ = writeln!(s, "> **{}**: {}  \n> cite: {}\n", ru.id, ru.statement, ru.citation);
         }
-        let _ = writeln!(s, "Shrunk from {} to {} ops (case {} of seed {}).\n", cx.original_ops, cx.shrunk.ops.len(), cx.case_index, cx.seed);
+        let _ = writeln!(
+            s,
+            "Shrunk from {} to {} ops (case {} of seed {}).\n",
+            cx.original_ops,
+            cx.shrunk.ops.len(),
+            cx.case_index,
+            cx.seed
+        );
         s.push_str(&crate::trace::mermaid(&cx.outcome));
         let _ = writeln!(s, "\n```text\n{}```", crate::trace::lines(&cx.outcome));
     }
@@ -111,8 +142,18 @@ pub fn junit(r: &crate::check::CheckReport, shown: &BTreeMap<RuleId, RuleTally>)
         let _ = write!(s, "  <testcase classname=\"portcheck.{}\" name=\"{id}\">", xml(&r.sut));
         match verdict(*id, Some(t)) {
             "FAILED" => {
-                let msg = r.counterexample.as_ref().and_then(|c| c.outcome.failure.as_ref()).map(|f| f.to_string()).unwrap_or_default();
-                let _ = write!(s, "<failure message=\"{}\">{}</failure>", xml(&msg), xml(&r.counterexample.as_ref().map(|c| crate::trace::lines(&c.outcome)).unwrap_or_default()));
+                let msg = r
+                    .counterexample
+                    .as_ref()
+                    .and_then(|c| c.outcome.failure.as_ref())
+                    .map(|f| f.to_string())
+                    .unwrap_or_default();
+                let _ = write!(
+                    s,
+                    "<failure message=\"{}\">{}</failure>",
+                    xml(&msg),
+                    xml(&r.counterexample.as_ref().map(|c| crate::trace::lines(&c.outcome)).unwrap_or_default())
+                );
             }
             v if v.starts_with("not") => {
                 let _ = write!(s, "<skipped message=\"{v}\"/>");
@@ -130,7 +171,11 @@ pub fn table(t: &BTreeMap<RuleId, RuleTally>) -> String {
     let mut s = String::new();
     let rows: Vec<_> = catalogue().into_iter().filter(|r| r.area == Area::Port && t.contains_key(&r.id)).collect();
     let w = rows.iter().map(|r| r.id.to_string().len()).max().unwrap_or(4).max(4);
-    let _ = writeln!(s, "{:<w$} {:>7} {:>7} {:>7} {:>9}  {:<12} statement", "rule", "cases", "passed", "failed", "crossings", "verdict");
+    let _ = writeln!(
+        s,
+        "{:<w$} {:>7} {:>7} {:>7} {:>9}  {:<12} statement",
+        "rule", "cases", "passed", "failed", "crossings", "verdict"
+    );
     for r in rows {
         let e = t.get(&r.id);
         let d = e.cloned().unwrap_or_default();
@@ -139,7 +184,17 @@ pub fn table(t: &BTreeMap<RuleId, RuleTally>) -> String {
             stmt.truncate(67);
             stmt.push_str("...");
         }
-        let _ = writeln!(s, "{:<w$} {:>7} {:>7} {:>7} {:>9}  {:<12} {}", r.id.to_string(), d.cases, d.passed, d.failed, d.crossings, verdict(r.id, e), stmt);
+        let _ = writeln!(
+            s,
+            "{:<w$} {:>7} {:>7} {:>7} {:>9}  {:<12} {}",
+            r.id.to_string(),
+            d.cases,
+            d.passed,
+            d.failed,
+            d.crossings,
+            verdict(r.id, e),
+            stmt
+        );
     }
     s
 }

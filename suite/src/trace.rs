@@ -122,7 +122,9 @@ pub fn mermaid(out: &CaseOutcome) -> String {
         }
         if let Some(f) = fail.filter(|f| f.step == t.index) {
             let text = match &f.kind {
-                FailureKind::Mismatch(m) => format!("DIVERGES [{}] {}: expected {} observed {}", m.rule, m.field, m.expected, m.observed),
+                FailureKind::Mismatch(m) => {
+                    format!("DIVERGES [{}] {}: expected {} observed {}", m.rule, m.field, m.expected, m.observed)
+                }
                 FailureKind::Divergence { rule, what } => format!("DIVERGES [{rule}] {what}"),
                 FailureKind::Sut(e) => format!("SUT FAILED: {e}"),
             };

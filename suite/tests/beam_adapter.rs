@@ -219,8 +219,8 @@ fn malformed_line() -> R {
 
 fn silent_sut_killed() -> R {
     // Answers the handshake, then reads forever and never answers.
-    let f = script(READY, "echo about to go silent >&2; cat >/dev/null")
-        .with_answer_timeout(Duration::from_millis(300));
+    let f =
+        script(READY, "echo about to go silent >&2; cat >/dev/null").with_answer_timeout(Duration::from_millis(300));
     let mut sut = f.spawn(&Setup::default()).map_err(|e| e.to_string())?;
     let t = Instant::now();
     let e = sut.apply(&Op::GetOpts).err().ok_or("expected a timeout")?.to_string();
@@ -329,11 +329,15 @@ fn op_kinds(b: Backend) -> R {
     ensure!(s.observation.reply == Reply::SetOpts(Ok(())), "{:?}", s.observation.reply);
     let s = c.step(Op::SetOpts { opts: vec![Opt::HighMsgqWatermark(0)] })?;
     match b {
-        Backend::Inet => ensure!(s.observation.reply == Reply::SetOpts(Err(Posix::Einval)), "OPT-3: {:?}", s.observation.reply),
+        Backend::Inet => {
+            ensure!(s.observation.reply == Reply::SetOpts(Err(Posix::Einval)), "OPT-3: {:?}", s.observation.reply)
+        }
         // Observed: gen_tcp_socket ignores the msgq watermarks, 0 included.
         Backend::Socket => ensure!(s.observation.reply == Reply::SetOpts(Ok(())), "{:?}", s.observation.reply),
     }
-    let s = c.step(Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::After(Millis(300))), Opt::SendTimeout(Timeout::Infinity)] })?;
+    let s = c.step(Op::SetOpts {
+        opts: vec![Opt::SendTimeout(Timeout::After(Millis(300))), Opt::SendTimeout(Timeout::Infinity)],
+    })?;
     ensure!(s.observation.reply == Reply::SetOpts(Ok(())), "{:?}", s.observation.reply);
     match c.sut.apply(&Op::GetOpts) {
         Ok(s) => {
@@ -419,9 +423,15 @@ fn watermarks_5000(b: Backend) -> R {
         }
     }
     let blocked = blocked.ok_or("no send blocked")?;
-    println!("  queues {queues:?}; send {blocked} blocked (kernel share {})", (blocked as usize + 1) * 5000 - queues[blocked as usize]);
+    println!(
+        "  queues {queues:?}; send {blocked} blocked (kernel share {})",
+        (blocked as usize + 1) * 5000 - queues[blocked as usize]
+    );
     if b == Backend::Inet {
-        ensure!(queues.windows(2).take(blocked as usize).skip(1).all(|w| w[1] == w[0] + 5000), "queue grows by 5000: {queues:?}");
+        ensure!(
+            queues.windows(2).take(blocked as usize).skip(1).all(|w| w[1] == w[0] + 5000),
+            "queue grows by 5000: {queues:?}"
+        );
     }
     let done = c.drain_all()?;
     let mut order: Vec<u8> = done.iter().map(|(id, _)| id.0).collect();
@@ -539,7 +549,11 @@ fn accept_full_table(b: Backend) -> R {
     ensure!(s.observation.reply == Reply::Closed(Ok(())), "{:?}", s.observation.reply);
     ensure!(s.observation.ports == 2, "PT-4: ports {} after close", s.observation.ports);
     let s = c.step(Op::Accept)?;
-    ensure!(matches!(s.observation.reply, Reply::Accept(AcceptOutcome::Accepted(_))), "PT-4: {:?}", s.observation.reply);
+    ensure!(
+        matches!(s.observation.reply, Reply::Accept(AcceptOutcome::Accepted(_))),
+        "PT-4: {:?}",
+        s.observation.reply
+    );
     Ok(())
 }
 
@@ -549,7 +563,11 @@ fn send_timeout(b: Backend) -> R {
     let opts = vec![Opt::HighWatermark(20000), Opt::LowWatermark(10000), Opt::SendTimeout(Timeout::After(Millis(300)))];
     let mut c = Case::new(b, setup(opts, 3))?;
     let s = c.step(send(0, 40000, 1))?; // onto an empty queue: ok, queue ~31.5k
-    ensure!(s.observation.reply == Reply::Sent(Some(SendResult::Ok)) || b == Backend::Socket, "{:?}", s.observation.reply);
+    ensure!(
+        s.observation.reply == Reply::Sent(Some(SendResult::Ok)) || b == Backend::Socket,
+        "{:?}",
+        s.observation.reply
+    );
     let mut timed_out = vec![];
     if s.observation.reply != Reply::Sent(Some(SendResult::Ok)) {
         timed_out.extend(s.observation.completed.iter().cloned());
@@ -580,7 +598,12 @@ fn send_timeout(b: Backend) -> R {
 
 fn nosuspend_force(b: Backend) -> R {
     let mut c = Case::new(b, setup(vec![Opt::HighWatermark(2)], 4))?;
-    let s = c.step(Op::Send { sender: SenderId(0), len: Bytes(30000), tag: 1, flags: SendFlags { nosuspend: true, force: false } });
+    let s = c.step(Op::Send {
+        sender: SenderId(0),
+        len: Bytes(30000),
+        tag: 1,
+        flags: SendFlags { nosuspend: true, force: false },
+    });
     let s = match s {
         Ok(s) => s,
         Err(e) => {
@@ -591,10 +614,20 @@ fn nosuspend_force(b: Backend) -> R {
     };
     ensure!(s.observation.reply == Reply::Sent(Some(SendResult::Ok)), "{:?}", s.observation.reply);
     c.step(send(1, 1, 2))?; // blocks: port busy
-    let s = c.step(Op::Send { sender: SenderId(2), len: Bytes(5), tag: 3, flags: SendFlags { nosuspend: true, force: false } })?;
+    let s = c.step(Op::Send {
+        sender: SenderId(2),
+        len: Bytes(5),
+        tag: 3,
+        flags: SendFlags { nosuspend: true, force: false },
+    })?;
     ensure!(s.observation.reply == Reply::Sent(Some(SendResult::False)), "SND-2: {:?}", s.observation.reply);
     let q = s.observation.queue.0;
-    let s = c.step(Op::Send { sender: SenderId(3), len: Bytes(5), tag: 4, flags: SendFlags { nosuspend: false, force: true } })?;
+    let s = c.step(Op::Send {
+        sender: SenderId(3),
+        len: Bytes(5),
+        tag: 4,
+        flags: SendFlags { nosuspend: false, force: true },
+    })?;
     println!("  force onto a busy port -> {:?}, queue {} -> {}", s.observation.reply, q, s.observation.queue.0);
     // Went through (not suspended, not refused): it crossed high again and
     // waits in the blocked-caller slot (WM-6). The queue can also have
@@ -632,7 +665,11 @@ fn active_n(b: Backend) -> R {
     if b == Backend::Inet {
         ensure!(s.observation.reply == Reply::SetOpts(Err(Posix::Einval)), "RX-3");
         let s = c.step(Op::GetOpts)?;
-        ensure!(matches!(&s.observation.reply, Reply::Opts(o) if o.active == Active::Count(32767)), "{:?}", s.observation.reply);
+        ensure!(
+            matches!(&s.observation.reply, Reply::Opts(o) if o.active == Active::Count(32767)),
+            "{:?}",
+            s.observation.reply
+        );
     }
     Ok(())
 }
@@ -651,9 +688,16 @@ fn delay_send(b: Backend) -> R {
 fn close_queued(b: Backend) -> R {
     let mut c = Case::new(b, setup(vec![], 2))?;
     let s = c.step(send(0, 40000, 1))?;
-    ensure!(s.observation.reply == Reply::Sent(Some(SendResult::Ok)) || b == Backend::Socket, "{:?}", s.observation.reply);
+    ensure!(
+        s.observation.reply == Reply::Sent(Some(SendResult::Ok)) || b == Backend::Socket,
+        "{:?}",
+        s.observation.reply
+    );
     let s = c.step(Op::Close)?;
-    println!("  close with {} queued -> {:?}; completed {:?}", s.observation.queue.0, s.observation.reply, s.observation.completed);
+    println!(
+        "  close with {} queued -> {:?}; completed {:?}",
+        s.observation.queue.0, s.observation.reply, s.observation.completed
+    );
     // Observed on OTP 25.2.3 (inet): gen_tcp:close/1 first waits for the
     // driver queue to empty (prim_inet close_pend_loop) and the port stays
     // open meanwhile, so a send issued during that wait is still queued and
@@ -700,10 +744,18 @@ fn send_timeout_zero(b: Backend) -> R {
     let s2 = c.step(send(2, 100, 3))?;
     println!("  next send -> {:?}", s2.observation.reply);
     if b == Backend::Inet {
-        ensure!(s.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Timeout))), "TO-2: {:?}", s.observation.reply);
+        ensure!(
+            s.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Timeout))),
+            "TO-2: {:?}",
+            s.observation.reply
+        );
         ensure!(s.observation.senders[1] == SenderStatus::Idle, "{:?}", s.observation.senders);
         // Not busy: the next send is not suspended (it times out the same way).
-        ensure!(s2.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Timeout))), "TO-2: {:?}", s2.observation.reply);
+        ensure!(
+            s2.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Timeout))),
+            "TO-2: {:?}",
+            s2.observation.reply
+        );
         ensure!(s2.observation.busy_port_events.is_empty(), "port went busy");
         c.drain_all()?;
         // The data of the timed-out sends stays queued and is delivered.
@@ -738,7 +790,11 @@ fn send_timeout_close(b: Backend) -> R {
     if b == Backend::Inet {
         ensure!(s.observation.completed.contains(&(SenderId(1), SendResult::Error(Posix::Timeout))), "TO-3");
         ensure!(s.observation.queue.0 == 0, "queued output discarded: queue {}", s.observation.queue.0);
-        ensure!(s2.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Enotconn))), "TO-3: {:?}", s2.observation.reply);
+        ensure!(
+            s2.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Enotconn))),
+            "TO-3: {:?}",
+            s2.observation.reply
+        );
         ensure!(c.peer.len() < 40100, "discarded output never reaches the peer");
     }
     Ok(())
@@ -749,7 +805,12 @@ fn send_timeout_close(b: Backend) -> R {
 fn force_reply_slot(b: Backend) -> R {
     if b == Backend::Socket {
         let mut c = Case::new(b, setup(vec![], 2))?;
-        let e = c.step(Op::Send { sender: SenderId(0), len: Bytes(1), tag: 1, flags: SendFlags { nosuspend: false, force: true } });
+        let e = c.step(Op::Send {
+            sender: SenderId(0),
+            len: Bytes(1),
+            tag: 1,
+            flags: SendFlags { nosuspend: false, force: true },
+        });
         ensure!(e.as_ref().err().is_some_and(|e| e.contains("unsupported")), "{e:?}");
         return Ok(());
     }
@@ -757,7 +818,8 @@ fn force_reply_slot(b: Backend) -> R {
     c.step(send(0, 40000, 1))?;
     let s = c.step(send(1, 100, 2))?;
     ensure!(s.observation.senders[1] == SenderStatus::Waiting, "{:?}", s.observation.senders);
-    let forced = Op::Send { sender: SenderId(2), len: Bytes(100), tag: 3, flags: SendFlags { nosuspend: false, force: true } };
+    let forced =
+        Op::Send { sender: SenderId(2), len: Bytes(100), tag: 3, flags: SendFlags { nosuspend: false, force: true } };
     let s = c.step(forced)?;
     ensure!(s.observation.senders[2] == SenderStatus::Waiting, "the forced sender waits: {:?}", s.observation.senders);
     let mut done = vec![];
@@ -803,20 +865,36 @@ fn small_rules(b: Backend) -> R {
                 send_timeout_close: true,
                 active: Active::Once,
             };
-            ensure!(s.observation.reply == Reply::Accept(AcceptOutcome::Accepted(want)), "OPT-6: {:?}", s.observation.reply);
+            ensure!(
+                s.observation.reply == Reply::Accept(AcceptOutcome::Accepted(want)),
+                "OPT-6: {:?}",
+                s.observation.reply
+            );
         }
         Err(e) => ensure!(b == Backend::Socket && e.contains("unsupported"), "{e}"),
     }
     let s = c.step(send(0, 0, 1))?;
-    ensure!(s.observation.reply == Reply::Sent(Some(SendResult::Ok)) && s.observation.queue.0 == 0, "WM-5: {:?}", s.observation);
+    ensure!(
+        s.observation.reply == Reply::Sent(Some(SendResult::Ok)) && s.observation.queue.0 == 0,
+        "WM-5: {:?}",
+        s.observation
+    );
     c.step(Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::Once)] })?;
     c.step(Op::PeerWrite { len: Bytes(5), tag: 1 })?;
     c.step(Op::PeerWrite { len: Bytes(5), tag: 2 })?;
     let s = c.step(Op::Mailbox)?;
     use reference::observation::OwnerMsg;
-    ensure!(s.observation.reply == Reply::Mailbox(vec![OwnerMsg::Tcp(payload(1, Bytes(5)))]), "RX-2: {:?}", s.observation.reply);
+    ensure!(
+        s.observation.reply == Reply::Mailbox(vec![OwnerMsg::Tcp(payload(1, Bytes(5)))]),
+        "RX-2: {:?}",
+        s.observation.reply
+    );
     let s = c.step(Op::Recv)?;
-    ensure!(s.observation.reply == Reply::Recv(Ok(payload(2, Bytes(5)))), "passive after once: {:?}", s.observation.reply);
+    ensure!(
+        s.observation.reply == Reply::Recv(Ok(payload(2, Bytes(5)))),
+        "passive after once: {:?}",
+        s.observation.reply
+    );
     let before = c.step(Op::QueueSize)?.observation.ports;
     let s = c.step(Op::Close)?;
     ensure!(s.observation.reply == Reply::Closed(Ok(())), "{:?}", s.observation.reply);
@@ -824,7 +902,11 @@ fn small_rules(b: Backend) -> R {
         ensure!(s.observation.ports == before - 1, "PT-4: ports {} -> {}", before, s.observation.ports);
     }
     let s = c.step(send(1, 10, 3))?;
-    ensure!(s.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Closed))), "SND-6: {:?}", s.observation.reply);
+    ensure!(
+        s.observation.reply == Reply::Sent(Some(SendResult::Error(Posix::Closed))),
+        "SND-6: {:?}",
+        s.observation.reply
+    );
     Ok(())
 }
 

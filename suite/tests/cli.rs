@@ -14,7 +14,28 @@ fn text(o: &Output) -> String {
 fn planted_bug_fails_the_run_with_its_rule_and_replays() {
     let dir = tempfile::tempdir().unwrap();
     let out = portcheck(
-        &["run", "--sut", "native", "--bug", "high-gt", "--cases", "300", "--seed", "24301", "--save", "fail.json", "--report", "md", "report.md", "--report", "junit", "junit.xml", "--report", "json", "report.json"],
+        &[
+            "run",
+            "--sut",
+            "native",
+            "--bug",
+            "high-gt",
+            "--cases",
+            "300",
+            "--seed",
+            "24301",
+            "--save",
+            "fail.json",
+            "--report",
+            "md",
+            "report.md",
+            "--report",
+            "junit",
+            "junit.xml",
+            "--report",
+            "json",
+            "report.json",
+        ],
         dir.path(),
     );
     let t = text(&out);
@@ -22,10 +43,14 @@ fn planted_bug_fails_the_run_with_its_rule_and_replays() {
     assert!(t.contains("FAILED under rule WM-3"), "{t}");
     assert!(t.contains("portcheck replay --sut native --bug high-gt --trace fail.json"), "{t}");
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
-    assert!(md.contains("## Failure under WM-3") && md.contains("sequenceDiagram") && md.contains("DIVERGES [WM-3]"), "{md}");
+    assert!(
+        md.contains("## Failure under WM-3") && md.contains("sequenceDiagram") && md.contains("DIVERGES [WM-3]"),
+        "{md}"
+    );
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
     assert!(junit.contains("name=\"WM-3\"><failure"), "{junit}");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(json["seed"], 24301);
 
     // The saved trace replays the failure by value with the bug, and passes without it.
@@ -60,7 +85,10 @@ fn rules_lists_every_rule_with_its_citation() {
 /// catches it, instead of a run that passes and looks like a miss.
 #[test]
 fn a_bug_outside_lockstep_is_refused_with_its_test() {
-    let out = portcheck(&["run", "--sut", "native", "--bug", "writable-is-connected", "--cases", "1"], std::path::Path::new("."));
+    let out = portcheck(
+        &["run", "--sut", "native", "--bug", "writable-is-connected", "--cases", "1"],
+        std::path::Path::new("."),
+    );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(t.contains("KN-CONN-2") && t.contains("harness/tests/native/connect.rs"), "{t}");
@@ -108,17 +136,22 @@ fn rps_is_a_dry_run_unless_asked_to_write() {
 #[test]
 fn a_recorded_run_plays_back_as_a_corpus() {
     let dir = tempfile::tempdir().unwrap();
-    let out = portcheck(&["run", "--sut", "native", "--cases", "12", "--seed", "9", "--record", "c.jsonl.gz"], dir.path());
+    let out =
+        portcheck(&["run", "--sut", "native", "--cases", "12", "--seed", "9", "--record", "c.jsonl.gz"], dir.path());
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("recorded 12 passing cases: c.jsonl.gz"), "{t}");
     let back = portcheck(&["corpus", "c.jsonl.gz"], dir.path());
     let t = text(&back);
     assert_eq!(back.status.code(), Some(0), "{t}");
-    assert!(t.contains("12 cases recorded from native (seed 9)") && t.contains("12 of 12 recorded cases predicted"), "{t}");
+    assert!(
+        t.contains("12 cases recorded from native (seed 9)") && t.contains("12 of 12 recorded cases predicted"),
+        "{t}"
+    );
     assert!(t.contains("ST-1"), "the per-rule table: {t}");
 
-    let plain = portcheck(&["run", "--sut", "native", "--cases", "2", "--seed", "9", "--record", "c.jsonl"], dir.path());
+    let plain =
+        portcheck(&["run", "--sut", "native", "--cases", "2", "--seed", "9", "--record", "c.jsonl"], dir.path());
     assert_eq!(plain.status.code(), Some(0), "{}", text(&plain));
     let mut lines = std::fs::read_to_string(dir.path().join("c.jsonl")).unwrap();
     lines.push_str("{\"not\": \"a case\"}\n");

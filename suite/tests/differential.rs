@@ -37,9 +37,13 @@ fn differential(b: Backend) -> Result<(), String> {
     println!("differential {name}: seed {} ({} cases); replay with PORTCHECK_SEED={}", cfg.seed, cfg.cases, cfg.seed);
     let report = check(&factory, &cfg, |_, _| {});
     if let Some(cx) = &report.counterexample {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("regressions/{name}-{}.json", cx.seed));
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("regressions/{name}-{}.json", cx.seed));
         let env = suite::environment::Environment::current(true);
-        let _ = saved::write(&path, &saved::SavedTrace::new(if b == Backend::Inet { "beam" } else { "beam-socket" }, cx, env));
+        let _ = saved::write(
+            &path,
+            &saved::SavedTrace::new(if b == Backend::Inet { "beam" } else { "beam-socket" }, cx, env),
+        );
         return Err(format!(
             "{name}, seed {}: rule {:?}; minimal case saved to {} (commit it as a regression once explained)\n{}",
             cx.seed,

@@ -7,9 +7,7 @@
 //! Every fd, child, netns and temp dir a probe makes is released by RAII
 //! guards in the harness, also when the probe fails.
 
-use harness::kernel::{
-    accept_exhaustion, connect, fingerprint, pipe_atime, rps_probe, rst, sockbuf, KernelRelease,
-};
+use harness::kernel::{accept_exhaustion, connect, fingerprint, pipe_atime, rps_probe, rst, sockbuf, KernelRelease};
 use libtest_mimic::{Arguments, Completion, Trial};
 use serde::Serialize;
 use suite::capability::{trial, Capability};
@@ -19,21 +17,12 @@ const NETNS: &[Capability] = &[Capability::Netns];
 
 /// Prints `<id> observed: <json>`.
 fn report<T: Serialize>(id: &str, what: &T) {
-    println!(
-        "{id} observed: {}",
-        serde_json::to_string(what).unwrap_or_else(|e| format!("<{e}>"))
-    );
+    println!("{id} observed: {}", serde_json::to_string(what).unwrap_or_else(|e| format!("<{e}>")));
 }
 
 /// Makes sure every failure message names the rule (setup errors too).
 fn named<T>(id: &str, r: Result<T, String>) -> Result<T, String> {
-    r.map_err(|e| {
-        if e.starts_with("KN-") {
-            e
-        } else {
-            format!("{id}: {e}")
-        }
-    })
+    r.map_err(|e| if e.starts_with("KN-") { e } else { format!("{id}: {e}") })
 }
 
 /// A trial that runs `probe`, reports its observation, and fails with the
@@ -115,10 +104,7 @@ fn main() {
         Trial::test("KN-EMFILE-1+2", || {
             let o = named("KN-EMFILE-1", accept_exhaustion::observe())?;
             report("KN-EMFILE", &o);
-            Ok(both(
-                accept_exhaustion::check_emfile(&o),
-                accept_exhaustion::check_loop(&o),
-            )?)
+            Ok(both(accept_exhaustion::check_emfile(&o), accept_exhaustion::check_loop(&o))?)
         }),
         Trial::ignorable_test("KN-ENFILE-1", || {
             let reason = accept_exhaustion::enfile_skip_reason();
@@ -137,10 +123,7 @@ fn main() {
             }
             report("KN-RPS", &o);
             if o.steered.is_none() {
-                println!(
-                    "SKIP KN-RPS-3: needs at least two online CPUs (online: {})",
-                    o.online
-                );
+                println!("SKIP KN-RPS-3: needs at least two online CPUs (online: {})", o.online);
             }
             both(rps_probe::check_masks(&o), rps_probe::check_effect(&o))
         }),

@@ -17,7 +17,8 @@ fn native_runtime_agrees_with_the_model() {
     println!("lockstep: seed {} ({} cases); replay with PORTCHECK_SEED={}", cfg.seed, cfg.cases, cfg.seed);
     let report = check(&factory, &cfg, |_, _| {});
     if let Some(cx) = &report.counterexample {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("regressions/native-{}.json", cx.seed));
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("regressions/native-{}.json", cx.seed));
         let env = suite::environment::Environment::current(false);
         let _ = saved::write(&path, &saved::SavedTrace::new("native", cx, env));
         panic!(

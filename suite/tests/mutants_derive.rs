@@ -29,7 +29,8 @@ struct Hidden {
 
 impl Hidden {
     fn new(bug: Option<PlantedBug>, settle: bool) -> Self {
-        let name = format!("{}, choices hidden{}", NativeFactory::new(bug).name(), if settle { ", settling" } else { "" });
+        let name =
+            format!("{}, choices hidden{}", NativeFactory::new(bug).name(), if settle { ", settling" } else { "" });
         Hidden { bug, settle, name }
     }
 }
@@ -95,7 +96,11 @@ fn run(bug: Option<PlantedBug>, settle: bool, cases: u32) -> CheckReport {
 fn explained(settle: bool) {
     let r = run(None, settle, 150);
     if let Some(cx) = &r.counterexample {
-        panic!("the derivation failed to explain the native runtime ({}):\n{}", r.sut, suite::trace::lines(&cx.outcome));
+        panic!(
+            "the derivation failed to explain the native runtime ({}):\n{}",
+            r.sut,
+            suite::trace::lines(&cx.outcome)
+        );
     }
     assert_eq!(r.passed, 150);
 }

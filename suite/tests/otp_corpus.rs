@@ -38,7 +38,10 @@ fn the_model_predicts_every_recorded_otp_case() {
         *per_sut.entry(c.header.sut.clone()).or_default() += r.passed;
     }
     for sut in ["beam", "beam-socket"] {
-        assert!(per_sut.get(sut).copied().unwrap_or(0) > 0, "no recorded {sut} cases in suite/corpus: run `make corpus`");
+        assert!(
+            per_sut.get(sut).copied().unwrap_or(0) > 0,
+            "no recorded {sut} cases in suite/corpus: run `make corpus`"
+        );
     }
 }
 

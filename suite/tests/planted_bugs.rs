@@ -35,7 +35,9 @@ fn caught(bug: PlantedBug, rule: RuleId) {
     let factory = NativeFactory::new(Some(bug));
     let cfg = CheckConfig { cases: 400, seed: 24301, max_ops: 40, max_shrink_iters: 300, record: false };
     let report = check(&factory, &cfg, |_, _| {});
-    let cx = report.counterexample.unwrap_or_else(|| panic!("planted bug {bug} not found in {} cases (seed {})", cfg.cases, cfg.seed));
+    let cx = report
+        .counterexample
+        .unwrap_or_else(|| panic!("planted bug {bug} not found in {} cases (seed {})", cfg.cases, cfg.seed));
     println!("{bug}: found at case {} of seed {}, shrunk to {} ops", cx.case_index, cx.seed, cx.shrunk.ops.len());
     println!("{}", suite::trace::lines(&cx.outcome));
     assert_eq!(cx.rule(), Some(rule), "planted bug {bug} blamed on the wrong rule");

@@ -48,7 +48,14 @@ fn summarize(options: Vec<Opt>, out: &CaseOutcome) -> Scenario {
                 Reply::Sent(Some(r)) => format!("{r:?}"),
                 _ => format!("blocked ({:?})", o.senders[sender.0 as usize]),
             };
-            sends.push(SendRow { send: sends.len() + 1, sender: sender.0, len: len.0, returned, queue_after: o.queue.0, statuses: o.senders.clone() });
+            sends.push(SendRow {
+                send: sends.len() + 1,
+                sender: sender.0,
+                len: len.0,
+                returned,
+                queue_after: o.queue.0,
+                statuses: o.senders.clone(),
+            });
         }
         if unblocked.is_none() {
             if let Some((_, r)) = o.completed.iter().find(|(s, _)| *s == SenderId(0)) {
@@ -91,7 +98,11 @@ fn seed_watermark_20000_10000() {
     let mut ops: Vec<Op> = (0..5).map(|i| send(0, 5000, i)).collect();
     ops.push(send(1, 100, 99));
     let s = run(options, ops);
-    assert_eq!(s.sends.iter().filter(|r| r.returned.starts_with("blocked")).count(), 2, "one send waits, one is suspended");
+    assert_eq!(
+        s.sends.iter().filter(|r| r.returned.starts_with("blocked")).count(),
+        2,
+        "one send waits, one is suspended"
+    );
     snapshot("seed_watermark_20000_10000", &s);
 }
 
@@ -107,9 +118,17 @@ fn seed_high_watermark_2_one_byte_sends() {
     ops.push(Op::PeerRead { max: Bytes(1) });
     ops.push(Op::Quiesce);
     let s = run(options, ops);
-    let blocked = s.sends.iter().position(|r| r.returned.starts_with("blocked")).expect("a 1-byte send blocks once the kernel is full");
+    let blocked = s
+        .sends
+        .iter()
+        .position(|r| r.returned.starts_with("blocked"))
+        .expect("a 1-byte send blocks once the kernel is full");
     assert!(blocked >= 1, "the first byte goes straight to the kernel");
-    assert_eq!(s.sends[blocked - 1].queue_after, 1, "the byte before the blocked one was queued (the kernel refused it)");
+    assert_eq!(
+        s.sends[blocked - 1].queue_after,
+        1,
+        "the byte before the blocked one was queued (the kernel refused it)"
+    );
     assert_eq!(s.sends[blocked].queue_after, 2, "queued_before 1 + 1 >= high 2");
     assert_eq!(s.unblocked_result.as_deref(), Some("Ok"));
     println!("send {} of 1 byte blocked (the article saw the 7th)", blocked + 1);
@@ -120,7 +139,11 @@ fn seed_high_watermark_2_one_byte_sends() {
 /// still delivered (TO-1; the executor's drain checks ST-1).
 #[test]
 fn seed_send_timeout_data_still_delivered() {
-    let options = vec![Opt::HighWatermark(4096), Opt::LowWatermark(1024), Opt::SendTimeout(reference::options::Timeout::After(reference::units::Millis(50)))];
+    let options = vec![
+        Opt::HighWatermark(4096),
+        Opt::LowWatermark(1024),
+        Opt::SendTimeout(reference::options::Timeout::After(reference::units::Millis(50))),
+    ];
     let ops = vec![send(0, 8192, 1), send(0, 8192, 2), Op::AdvanceTime { by: reference::units::Millis(50) }];
     let s = run(options, ops);
     assert_eq!(s.unblocked_result.as_deref(), Some("Error(Timeout)"));
@@ -134,7 +157,8 @@ fn seed_accept_into_full_table() {
     let setup = Setup { table_capacity: 3, ..Setup::default() };
     let out = run_case(&NativeFactory::new(None), &setup, &[Op::Accept, Op::Accept]);
     assert!(out.passed(), "{}", suite::trace::lines(&out));
-    let replies: Vec<_> = out.trace.iter().filter(|t| t.op == Op::Accept).map(|t| t.observed.as_ref().unwrap().reply.clone()).collect();
+    let replies: Vec<_> =
+        out.trace.iter().filter(|t| t.op == Op::Accept).map(|t| t.observed.as_ref().unwrap().reply.clone()).collect();
     insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
         insta::assert_yaml_snapshot!("seed_accept_into_full_table", replies);
     });

@@ -100,7 +100,7 @@ fn snapshot<T: Serialize>(name: &str, value: &T) -> R {
 }
 
 /// 20,000/10,000 with 5,000-byte sends: the send that brings the queue to
-/// >= 20,000 blocks (WM-3), the other sender is suspended (SND-1), and the
+/// at least 20,000 blocks (WM-3), the other sender is suspended (SND-1), and the
 /// peer's reads unblock both (WM-4).
 fn watermark_20000_10000() -> R {
     // OTP's kernel takes more of the first sends than the native runtime's
@@ -153,7 +153,12 @@ fn accept_full_table() -> R {
     if !out.passed() {
         return Err(suite::trace::lines(&out));
     }
-    let replies: Vec<Reply> = out.trace.iter().filter(|t| t.op == Op::Accept).filter_map(|t| t.observed.as_ref().map(|o| o.reply.clone())).collect();
+    let replies: Vec<Reply> = out
+        .trace
+        .iter()
+        .filter(|t| t.op == Op::Accept)
+        .filter_map(|t| t.observed.as_ref().map(|o| o.reply.clone()))
+        .collect();
     if !matches!(replies.last(), Some(Reply::Accept(AcceptOutcome::Failed { .. }))) {
         return Err(format!("PT-2: {replies:?}"));
     }

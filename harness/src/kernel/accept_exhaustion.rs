@@ -65,12 +65,7 @@ pub struct EmfileObservation {
 fn raw_accept(l: &AcceptLoop) -> String {
     // SAFETY: accept4 on a valid listener.
     let fd = unsafe {
-        libc::accept4(
-            l.listener().as_raw_fd(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            libc::SOCK_CLOEXEC,
-        )
+        libc::accept4(l.listener().as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC)
     };
     if fd < 0 {
         return errno_name(io::Error::last_os_error().raw_os_error().unwrap_or(0));
@@ -88,28 +83,10 @@ fn child_body() -> Probe<EmfileObservation> {
     let listener = ctx("listen", TcpListener::bind("127.0.0.1:0"))?;
     let addr: SocketAddr = ctx("local_addr", listener.local_addr())?;
     let lfd = OwnedFd::from(listener);
-    let mut naive = ctx(
-        "naive loop",
-        AcceptLoop::new(ctx("dup", lfd.try_clone())?, Strategy::Naive),
-    )?;
-    let mut shed = ctx(
-        "shed loop",
-        AcceptLoop::new(ctx("dup", lfd.try_clone())?, Strategy::ReserveAndShed),
-    )?;
-    let mut pause = ctx(
-        "pause loop",
-        AcceptLoop::new(
-            lfd,
-            Strategy::PauseAccept {
-                backoff_ms: PAUSE_BACKOFF_MS,
-            },
-        ),
-    )?;
-    let (c1, c2, c3) = (
-        ctx("socket", new_client())?,
-        ctx("socket", new_client())?,
-        ctx("socket", new_client())?,
-    );
+    let mut naive = ctx("naive loop", AcceptLoop::new(ctx("dup", lfd.try_clone())?, Strategy::Naive))?;
+    let mut shed = ctx("shed loop", AcceptLoop::new(ctx("dup", lfd.try_clone())?, Strategy::ReserveAndShed))?;
+    let mut pause = ctx("pause loop", AcceptLoop::new(lfd, Strategy::PauseAccept { backoff_ms: PAUSE_BACKOFF_MS }))?;
+    let (c1, c2, c3) = (ctx("socket", new_client())?, ctx("socket", new_client())?, ctx("socket", new_client())?);
 
     let mut fillers = ctx("exhaust fds", Exhaustion::start(8))?;
     let limit = fillers.limit;
@@ -118,19 +95,12 @@ fn child_body() -> Probe<EmfileObservation> {
     let accept_empty_queue = raw_accept(&pause);
     ctx("client connect", c1.connect(&SockAddr::from(addr)))?;
     ctx("client send", c1.send(b"ping"))?;
-    let rev = ctx(
-        "poll listener",
-        poll_fd(pause.listener(), libc::POLLIN, ACCEPT_BOUND),
-    )?;
+    let rev = ctx("poll listener", poll_fd(pause.listener(), libc::POLLIN, ACCEPT_BOUND))?;
     if rev & libc::POLLIN == 0 {
         return Err("the connection did not reach the accept queue".into());
     }
     let accept_with_waiting_connection = raw_accept(&pause);
-    let readable = ctx(
-        "poll",
-        poll_fd(pause.listener(), libc::POLLIN, Duration::ZERO),
-    )? & libc::POLLIN
-        != 0;
+    let readable = ctx("poll", poll_fd(pause.listener(), libc::POLLIN, Duration::ZERO))? & libc::POLLIN != 0;
 
     let got = ctx("naive loop", naive.run_for(NAIVE_WINDOW))?;
     if !got.is_empty() {
@@ -141,11 +111,7 @@ fn child_body() -> Probe<EmfileObservation> {
         return Err("the pausing loop accepted while exhausted".into());
     }
     let pause_in_window = pause.stats;
-    let still_queued = ctx(
-        "poll",
-        poll_fd(pause.listener(), libc::POLLIN, Duration::ZERO),
-    )? & libc::POLLIN
-        != 0;
+    let still_queued = ctx("poll", poll_fd(pause.listener(), libc::POLLIN, Duration::ZERO))? & libc::POLLIN != 0;
 
     // Free one fd, tell the loop, and the waiting connection is accepted.
     fillers.release_one();
@@ -221,80 +187,57 @@ pub fn observe() -> Probe<EmfileObservation> {
 /// KN-EMFILE-1: EMFILE while a connection waits; it stays queued and is
 /// accepted (the same one, data intact) once an fd is freed.
 pub fn check_emfile(o: &EmfileObservation) -> Probe<()> {
-    expect(
-        ids::EMFILE_1,
-        o.accept_with_waiting_connection == "EMFILE",
-        || {
-            format!(
-                "accept at RLIMIT_NOFILE with a waiting connection: expected EMFILE, got {}",
-                o.accept_with_waiting_connection
-            )
-        },
-    )?;
-    expect(ids::EMFILE_1, o.accept_empty_queue == "EMFILE", || {
-        format!("accept at RLIMIT_NOFILE with an empty queue: expected EMFILE (fd reserved first), got {}", o.accept_empty_queue)
+    expect(ids::EMFILE_1, o.accept_with_waiting_connection == "EMFILE", || {
+        format!(
+            "accept at RLIMIT_NOFILE with a waiting connection: expected EMFILE, got {}",
+            o.accept_with_waiting_connection
+        )
     })?;
-    expect(
-        ids::EMFILE_1,
-        o.listener_readable_while_exhausted && o.still_queued_after_loops,
-        || "the connection should stay queued (listener POLLIN) while exhausted".into(),
-    )?;
-    expect(
-        ids::EMFILE_1,
-        o.accepted_after_release && o.accepted_peer_matches && o.data_intact,
-        || {
-            format!(
-                "after freeing one fd: accepted {}, same peer {}, data intact {}",
-                o.accepted_after_release, o.accepted_peer_matches, o.data_intact
-            )
-        },
-    )
+    expect(ids::EMFILE_1, o.accept_empty_queue == "EMFILE", || {
+        format!(
+            "accept at RLIMIT_NOFILE with an empty queue: expected EMFILE (fd reserved first), got {}",
+            o.accept_empty_queue
+        )
+    })?;
+    expect(ids::EMFILE_1, o.listener_readable_while_exhausted && o.still_queued_after_loops, || {
+        "the connection should stay queued (listener POLLIN) while exhausted".into()
+    })?;
+    expect(ids::EMFILE_1, o.accepted_after_release && o.accepted_peer_matches && o.data_intact, || {
+        format!(
+            "after freeing one fd: accepted {}, same peer {}, data intact {}",
+            o.accepted_after_release, o.accepted_peer_matches, o.data_intact
+        )
+    })
 }
 
 /// KN-EMFILE-2: the naive loop spins; the pausing loop's wakeups stay
 /// under the bound, and it keeps both the listener and the connection; the
 /// shedding loop does not spin either.
 pub fn check_loop(o: &EmfileObservation) -> Probe<()> {
-    expect(
-        ids::EMFILE_2,
-        o.naive.wakeups > 2 * o.pause_wakeup_bound,
-        || {
-            format!(
+    expect(ids::EMFILE_2, o.naive.wakeups > 2 * o.pause_wakeup_bound, || {
+        format!(
             "a naive level-triggered loop was expected to spin (listener stays readable), but woke only {} times in {} ms",
             o.naive.wakeups, o.naive_window_ms
         )
-        },
-    )?;
-    expect(
-        ids::EMFILE_2,
-        o.pause.wakeups <= o.pause_wakeup_bound,
-        || {
-            format!(
-                "pausing accept loop woke {} times in {} ms while exhausted (bound {})",
-                o.pause.wakeups, o.pause_window_ms, o.pause_wakeup_bound
-            )
-        },
-    )?;
-    expect(
-        ids::EMFILE_2,
-        o.accepted_after_release && o.listener_alive_after,
-        || {
-            format!(
-                "pausing loop lost something: connection accepted {}, listener alive {}",
-                o.accepted_after_release, o.listener_alive_after
-            )
-        },
-    )?;
-    expect(
-        ids::EMFILE_2,
-        o.shed.shed == 1 && o.shed.wakeups <= 3,
-        || {
-            format!(
-                "reserve-and-shed loop: shed {} connections with {} wakeups (expected 1, <= 3)",
-                o.shed.shed, o.shed.wakeups
-            )
-        },
-    )
+    })?;
+    expect(ids::EMFILE_2, o.pause.wakeups <= o.pause_wakeup_bound, || {
+        format!(
+            "pausing accept loop woke {} times in {} ms while exhausted (bound {})",
+            o.pause.wakeups, o.pause_window_ms, o.pause_wakeup_bound
+        )
+    })?;
+    expect(ids::EMFILE_2, o.accepted_after_release && o.listener_alive_after, || {
+        format!(
+            "pausing loop lost something: connection accepted {}, listener alive {}",
+            o.accepted_after_release, o.listener_alive_after
+        )
+    })?;
+    expect(ids::EMFILE_2, o.shed.shed == 1 && o.shed.wakeups <= 3, || {
+        format!(
+            "reserve-and-shed loop: shed {} connections with {} wakeups (expected 1, <= 3)",
+            o.shed.shed, o.shed.wakeups
+        )
+    })
 }
 
 /// Why KN-ENFILE-1 is always skipped.

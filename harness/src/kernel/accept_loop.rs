@@ -97,11 +97,7 @@ impl AcceptLoop {
         // SAFETY: fcntl on a valid fd.
         unsafe {
             let fl = cvt(libc::fcntl(listener.as_raw_fd(), libc::F_GETFL))?;
-            cvt(libc::fcntl(
-                listener.as_raw_fd(),
-                libc::F_SETFL,
-                fl | libc::O_NONBLOCK,
-            ))?;
+            cvt(libc::fcntl(listener.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK))?;
         }
         let reserve = match strategy {
             Strategy::ReserveAndShed => Some(open_reserve()?),
@@ -139,39 +135,23 @@ impl AcceptLoop {
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, token: u64) -> io::Result<()> {
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: token,
-        };
+        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
         // SAFETY: valid epoll fd and event.
         cvt(unsafe { libc::epoll_ctl(self.ep.as_raw_fd(), op, fd, &mut ev) }).map(drop)
     }
 
     fn arm_timer(&self, after: Duration) -> io::Result<()> {
         let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: libc::timespec {
-                tv_sec: after.as_secs() as i64,
-                tv_nsec: after.subsec_nanos() as i64,
-            },
+            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            it_value: libc::timespec { tv_sec: after.as_secs() as i64, tv_nsec: after.subsec_nanos() as i64 },
         };
         // SAFETY: valid timerfd and spec.
-        cvt(unsafe {
-            libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut())
-        })
-        .map(drop)
+        cvt(unsafe { libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) }).map(drop)
     }
 
     fn pause(&mut self, backoff: Duration) -> io::Result<()> {
         if !self.paused {
-            self.ctl(
-                libc::EPOLL_CTL_DEL,
-                self.listener.as_raw_fd(),
-                LISTENER_TOKEN,
-            )?;
+            self.ctl(libc::EPOLL_CTL_DEL, self.listener.as_raw_fd(), LISTENER_TOKEN)?;
             self.paused = true;
             self.stats.pauses += 1;
         }
@@ -181,11 +161,7 @@ impl AcceptLoop {
     fn resume(&mut self) -> io::Result<()> {
         if self.paused {
             self.arm_timer(Duration::ZERO)?; // disarm
-            self.ctl(
-                libc::EPOLL_CTL_ADD,
-                self.listener.as_raw_fd(),
-                LISTENER_TOKEN,
-            )?;
+            self.ctl(libc::EPOLL_CTL_ADD, self.listener.as_raw_fd(), LISTENER_TOKEN)?;
             self.paused = false;
             self.stats.resumes += 1;
         }
@@ -219,16 +195,10 @@ impl AcceptLoop {
         // Rounded up: a sub-millisecond wait must not become a busy poll.
         let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
         // SAFETY: valid epoll fd and buffer.
-        let n = unsafe {
-            libc::epoll_wait(self.ep.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, ms)
-        };
+        let n = unsafe { libc::epoll_wait(self.ep.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, ms) };
         if n < 0 {
             let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::Interrupted {
-                Ok(Vec::new())
-            } else {
-                Err(e)
-            };
+            return if e.kind() == io::ErrorKind::Interrupted { Ok(Vec::new()) } else { Err(e) };
         }
         if n == 0 {
             return Ok(Vec::new());
@@ -267,9 +237,7 @@ impl AcceptLoop {
                         self.stats.exhausted += 1;
                         return match self.strategy {
                             Strategy::Naive => Ok(()),
-                            Strategy::PauseAccept { backoff_ms } => {
-                                self.pause(Duration::from_millis(backoff_ms))
-                            }
+                            Strategy::PauseAccept { backoff_ms } => self.pause(Duration::from_millis(backoff_ms)),
                             Strategy::ReserveAndShed => self.shed(),
                         };
                     }

@@ -73,19 +73,11 @@ pub fn naive_connected(fd: BorrowedFd<'_>, bound: Duration) -> io::Result<bool> 
 
 /// Starts a non-blocking connect; returns the socket and connect's
 /// immediate result.
-pub fn start(
-    addr: SocketAddr,
-    setup: impl FnOnce(&Socket) -> io::Result<()>,
-) -> Probe<(Socket, Immediate)> {
-    let s = ctx(
-        "socket",
-        Socket::new(Domain::for_address(addr), Type::STREAM, None),
-    )?;
+pub fn start(addr: SocketAddr, setup: impl FnOnce(&Socket) -> io::Result<()>) -> Probe<(Socket, Immediate)> {
+    let s = ctx("socket", Socket::new(Domain::for_address(addr), Type::STREAM, None))?;
     ctx("O_NONBLOCK", s.set_nonblocking(true))?;
     ctx("socket options", setup(&s))?;
-    let immediate = s
-        .connect(&SockAddr::from(addr))
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+    let immediate = s.connect(&SockAddr::from(addr)).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
     Ok((s, immediate))
 }
 
@@ -107,13 +99,7 @@ pub struct ConnectObservation {
     pub elapsed_ms_rounded: u64,
 }
 
-fn complete(
-    case: &str,
-    s: &Socket,
-    immediate: Immediate,
-    bound: Duration,
-    t0: Instant,
-) -> Probe<ConnectObservation> {
+fn complete(case: &str, s: &Socket, immediate: Immediate, bound: Duration, t0: Instant) -> Probe<ConnectObservation> {
     if immediate != Err(Errno::EINPROGRESS) {
         let outcome = match immediate {
             Ok(()) => ConnectOutcome::Connected,
@@ -152,15 +138,8 @@ fn complete(
 /// but not listening, so a SYN to it is answered with RST.
 fn closed_port() -> Probe<(Socket, SocketAddr)> {
     let s = ctx("socket", Socket::new(Domain::IPV4, Type::STREAM, None))?;
-    ctx(
-        "bind",
-        s.bind(&SockAddr::from(
-            "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
-        )),
-    )?;
-    let a = ctx("local_addr", s.local_addr())?
-        .as_socket()
-        .ok_or("not inet")?;
+    ctx("bind", s.bind(&SockAddr::from("127.0.0.1:0".parse::<SocketAddr>().unwrap())))?;
+    let a = ctx("local_addr", s.local_addr())?.as_socket().ok_or("not inet")?;
     Ok((s, a))
 }
 
@@ -172,10 +151,7 @@ pub fn closed_loopback() -> Probe<ConnectObservation> {
     let (s, imm) = start(addr, |_| Ok(()))?;
     let o = complete("closed loopback port", &s, imm, LOOPBACK_BOUND, t0)?;
     expect(ids::CONN_1, o.immediate == "EINPROGRESS", || {
-        format!(
-            "connect to a closed loopback port returned {} (expected EINPROGRESS)",
-            o.immediate
-        )
+        format!("connect to a closed loopback port returned {} (expected EINPROGRESS)", o.immediate)
     })?;
     expect(ids::CONN_1, o.revents.contains("POLLOUT"), || {
         format!("expected POLLOUT after the refusal, got {}", o.revents)
@@ -198,31 +174,17 @@ pub fn naive_is_wrong() -> Probe<NaiveObservation> {
     let (_hold, addr) = closed_port()?;
     let (s, imm) = start(addr, |_| Ok(()))?;
     if imm != Err(Errno::EINPROGRESS) {
-        return Err(super::violation(
-            ids::CONN_2,
-            format!("expected EINPROGRESS, got {}", immediate_name(&imm)),
-        ));
+        return Err(super::violation(ids::CONN_2, format!("expected EINPROGRESS, got {}", immediate_name(&imm))));
     }
     let naive = ctx("poll", naive_connected(s.as_fd(), LOOPBACK_BOUND))?;
     let outcome = ctx("connect_result", connect_result(s.as_fd(), LOOPBACK_BOUND))?;
-    let o = NaiveObservation {
-        naive_says_connected: naive,
-        connect_result: outcome,
-    };
+    let o = NaiveObservation { naive_says_connected: naive, connect_result: outcome };
     expect(ids::CONN_2, o.naive_says_connected, || {
-        "the refused socket was expected to be writable (that is what makes the naive check wrong)"
-            .into()
+        "the refused socket was expected to be writable (that is what makes the naive check wrong)".into()
     })?;
-    expect(
-        ids::CONN_2,
-        o.connect_result == ConnectOutcome::Failed(Errno::ECONNREFUSED),
-        || {
-            format!(
-                "connect_result should report ECONNREFUSED, got {:?}",
-                o.connect_result
-            )
-        },
-    )?;
+    expect(ids::CONN_2, o.connect_result == ConnectOutcome::Failed(Errno::ECONNREFUSED), || {
+        format!("connect_result should report ECONNREFUSED, got {:?}", o.connect_result)
+    })?;
     Ok(o)
 }
 
@@ -235,27 +197,15 @@ pub fn listening_loopback() -> Probe<ConnectObservation> {
     let (s, imm) = start(addr, |_| Ok(()))?;
     let o = complete("listening loopback port", &s, imm, LOOPBACK_BOUND, t0)?;
     expect(ids::CONN_3, o.immediate == "EINPROGRESS", || {
-        format!(
-            "connect to a listening loopback port returned {} (expected EINPROGRESS)",
-            o.immediate
-        )
+        format!("connect to a listening loopback port returned {} (expected EINPROGRESS)", o.immediate)
     })?;
-    expect(
-        ids::CONN_3,
-        o.so_error == "0" && o.outcome == ConnectOutcome::Connected,
-        || {
-            format!(
-                "expected SO_ERROR 0 (connected), got {} / {:?}",
-                o.so_error, o.outcome
-            )
-        },
-    )?;
+    expect(ids::CONN_3, o.so_error == "0" && o.outcome == ConnectOutcome::Connected, || {
+        format!("expected SO_ERROR 0 (connected), got {} / {:?}", o.so_error, o.outcome)
+    })?;
     // A second socket through connect_result agrees.
     let (s2, _) = start(addr, |_| Ok(()))?;
     let r = ctx("connect_result", connect_result(s2.as_fd(), LOOPBACK_BOUND))?;
-    expect(ids::CONN_3, r == ConnectOutcome::Connected, || {
-        format!("connect_result said {r:?}")
-    })?;
+    expect(ids::CONN_3, r == ConnectOutcome::Connected, || format!("connect_result said {r:?}"))?;
     Ok(o)
 }
 
@@ -269,16 +219,9 @@ pub fn no_route() -> Probe<ConnectObservation> {
         let (s, imm) = start("10.77.0.1:9".parse().unwrap(), |_| Ok(()))?;
         complete("no route (netns with only lo)", &s, imm, LOOPBACK_BOUND, t0)
     })??;
-    expect(
-        ids::CONN_4,
-        o.outcome == ConnectOutcome::Failed(Errno::ENETUNREACH),
-        || {
-            format!(
-                "expected ENETUNREACH, got immediate {} / outcome {:?}",
-                o.immediate, o.outcome
-            )
-        },
-    )?;
+    expect(ids::CONN_4, o.outcome == ConnectOutcome::Failed(Errno::ENETUNREACH), || {
+        format!("expected ENETUNREACH, got immediate {} / outcome {:?}", o.immediate, o.outcome)
+    })?;
     Ok(o)
 }
 
@@ -305,10 +248,7 @@ pub fn route_types() -> Probe<Vec<ConnectObservation>> {
     })??;
     for (o, want) in obs.iter().zip(["EHOSTUNREACH", "EINVAL", "EACCES"]) {
         expect(ids::CONN_6, o.immediate == want, || {
-            format!(
-                "{}: expected an immediate {want}, got {} / {:?}",
-                o.case, o.immediate, o.outcome
-            )
+            format!("{}: expected an immediate {want}, got {} / {:?}", o.case, o.immediate, o.outcome)
         })?;
     }
     Ok(obs)
@@ -334,29 +274,15 @@ pub struct DroppedSynObservation {
 /// report EHOSTUNREACH (ICMP host unreachable from `arp_error_report`).
 pub fn dropped_syn() -> Probe<DroppedSynObservation> {
     let ns = Netns::new("synDrop")?;
-    ns.ip(&[
-        "link", "add", "pcd0", "type", "veth", "peer", "name", "pcd1",
-    ])?;
+    ns.ip(&["link", "add", "pcd0", "type", "veth", "peer", "name", "pcd1"])?;
     ns.ip(&["addr", "add", "10.79.0.1/24", "dev", "pcd0"])?;
     ns.ip(&["link", "set", "pcd0", "up"])?;
     ns.ip(&["link", "set", "pcd1", "up"])?;
-    ns.ip(&[
-        "neigh",
-        "add",
-        "10.79.0.2",
-        "lladdr",
-        "02:00:5e:00:53:99",
-        "nud",
-        "permanent",
-        "dev",
-        "pcd0",
-    ])?;
+    ns.ip(&["neigh", "add", "10.79.0.2", "lladdr", "02:00:5e:00:53:99", "nud", "permanent", "dev", "pcd0"])?;
     let zeroed = ns.sysctl("net/ipv4/tcp_syn_linear_timeouts", "0")?;
     let syncnt = 1;
     let (o, arp) = ns.run(move || -> Probe<(ConnectObservation, ConnectObservation)> {
-        let opts = |s: &Socket| {
-            super::setsockopt_int(s.as_fd(), libc::IPPROTO_TCP, libc::TCP_SYNCNT, syncnt)
-        };
+        let opts = |s: &Socket| super::setsockopt_int(s.as_fd(), libc::IPPROTO_TCP, libc::TCP_SYNCNT, syncnt);
         let t0 = Instant::now();
         let (s, imm) = start("10.79.0.2:9".parse().unwrap(), opts)?;
         // Started together, so the two waits overlap: 10.79.0.3 has no
@@ -366,49 +292,22 @@ pub fn dropped_syn() -> Probe<DroppedSynObservation> {
         let (s2, imm2) = start("10.79.0.3:9".parse().unwrap(), |s: &Socket| {
             super::setsockopt_int(s.as_fd(), libc::IPPROTO_TCP, libc::TCP_SYNCNT, 4)
         })?;
-        let o = complete(
-            "SYN silently dropped (veth, bogus permanent neighbour)",
-            &s,
-            imm,
-            TIMEOUT_BOUND,
-            t0,
-        )?;
-        let a = complete(
-            "ARP unanswered (veth peer without the address)",
-            &s2,
-            imm2,
-            TIMEOUT_BOUND,
-            t0,
-        )?;
+        let o = complete("SYN silently dropped (veth, bogus permanent neighbour)", &s, imm, TIMEOUT_BOUND, t0)?;
+        let a = complete("ARP unanswered (veth peer without the address)", &s2, imm2, TIMEOUT_BOUND, t0)?;
         Ok((o, a))
     })??;
-    expect(ids::CONN_5, o.immediate == "EINPROGRESS", || {
-        format!("expected EINPROGRESS, got {}", o.immediate)
-    })?;
-    expect(
-        ids::CONN_5,
-        o.outcome == ConnectOutcome::Failed(Errno::ETIMEDOUT),
-        || {
-            format!(
+    expect(ids::CONN_5, o.immediate == "EINPROGRESS", || format!("expected EINPROGRESS, got {}", o.immediate))?;
+    expect(ids::CONN_5, o.outcome == ConnectOutcome::Failed(Errno::ETIMEDOUT), || {
+        format!(
             "expected SO_ERROR = ETIMEDOUT within {TIMEOUT_BOUND:?}, got {:?} (revents {}) after {} ms",
             o.outcome, o.revents, o.elapsed_ms_rounded
         )
-        },
-    )?;
-    expect(
-        ids::CONN_5,
-        arp.outcome == ConnectOutcome::Failed(Errno::EHOSTUNREACH),
-        || {
-            format!(
+    })?;
+    expect(ids::CONN_5, arp.outcome == ConnectOutcome::Failed(Errno::EHOSTUNREACH), || {
+        format!(
             "unanswered ARP: expected SO_ERROR = EHOSTUNREACH within {TIMEOUT_BOUND:?}, got {:?} (immediate {}) after {} ms",
             arp.outcome, arp.immediate, arp.elapsed_ms_rounded
         )
-        },
-    )?;
-    Ok(DroppedSynObservation {
-        connect: o,
-        arp_failure: arp,
-        tcp_syncnt: syncnt,
-        syn_linear_timeouts_zeroed: zeroed,
-    })
+    })?;
+    Ok(DroppedSynObservation { connect: o, arp_failure: arp, tcp_syncnt: syncnt, syn_linear_timeouts_zeroed: zeroed })
 }

@@ -114,16 +114,8 @@ pub fn collect() -> Probe<KernelFingerprint> {
     for (rule, key, mode) in [
         ("KN-RST-1", "unread data", CloseMode::Unread),
         ("KN-RST-2", "drained", CloseMode::Drained),
-        (
-            "KN-RST-3",
-            "drained, SO_LINGER {1,0}",
-            CloseMode::DrainedLinger0,
-        ),
-        (
-            "KN-RST-4",
-            "unread data, SO_LINGER {1,0}",
-            CloseMode::UnreadLinger0,
-        ),
+        ("KN-RST-3", "drained, SO_LINGER {1,0}", CloseMode::DrainedLinger0),
+        ("KN-RST-4", "unread data, SO_LINGER {1,0}", CloseMode::UnreadLinger0),
     ] {
         let o = rst::observe(mode)?;
         let checked = match mode {
@@ -139,35 +131,20 @@ pub fn collect() -> Probe<KernelFingerprint> {
     let mut conn = BTreeMap::new();
     let r = connect::closed_loopback();
     note(&mut holds, "KN-CONN-1", &r);
-    conn.insert(
-        "closed loopback port".to_string(),
-        text_or_err(&r, connect_text),
-    );
+    conn.insert("closed loopback port".to_string(), text_or_err(&r, connect_text));
     let naive = connect::naive_is_wrong();
     note(&mut holds, "KN-CONN-2", &naive);
-    let writable_while_refused = naive
-        .as_ref()
-        .map(|n| n.naive_says_connected)
-        .unwrap_or(false);
+    let writable_while_refused = naive.as_ref().map(|n| n.naive_says_connected).unwrap_or(false);
     let r = connect::listening_loopback();
     note(&mut holds, "KN-CONN-3", &r);
-    conn.insert(
-        "listening loopback port".to_string(),
-        text_or_err(&r, connect_text),
-    );
+    conn.insert("listening loopback port".to_string(), text_or_err(&r, connect_text));
     let r = connect::no_route();
     note(&mut holds, "KN-CONN-4", &r);
     conn.insert("no route".to_string(), text_or_err(&r, connect_text));
     let r = connect::dropped_syn();
     note(&mut holds, "KN-CONN-5", &r);
-    conn.insert(
-        "SYNs dropped, TCP_SYNCNT=1".to_string(),
-        text_or_err(&r, |o| connect_text(&o.connect)),
-    );
-    conn.insert(
-        "ARP unanswered".to_string(),
-        text_or_err(&r, |o| connect_text(&o.arp_failure)),
-    );
+    conn.insert("SYNs dropped, TCP_SYNCNT=1".to_string(), text_or_err(&r, |o| connect_text(&o.connect)));
+    conn.insert("ARP unanswered".to_string(), text_or_err(&r, |o| connect_text(&o.arp_failure)));
     let r = connect::route_types();
     note(&mut holds, "KN-CONN-6", &r);
     match &r {
@@ -184,12 +161,7 @@ pub fn collect() -> Probe<KernelFingerprint> {
     let mut pipes = BTreeMap::new();
     for (rule, key, kind, noatime) in [
         ("KN-PIPE-1", "anonymous pipe", PipeKind::Anonymous, false),
-        (
-            "KN-PIPE-1",
-            "anonymous pipe, reader O_NOATIME",
-            PipeKind::Anonymous,
-            true,
-        ),
+        ("KN-PIPE-1", "anonymous pipe, reader O_NOATIME", PipeKind::Anonymous, true),
         ("KN-PIPE-2", "FIFO", PipeKind::Fifo, false),
         ("KN-PIPE-3", "FIFO, reader O_NOATIME", PipeKind::Fifo, true),
     ] {
@@ -198,11 +170,7 @@ pub fn collect() -> Probe<KernelFingerprint> {
         pipes.insert(
             key.to_string(),
             text_or_err(&r, |(o, _)| {
-                format!(
-                    "write changes {}; read changes {}",
-                    changed_text(&o.after_write),
-                    changed_text(&o.after_read)
-                )
+                format!("write changes {}; read changes {}", changed_text(&o.after_write), changed_text(&o.after_read))
             }),
         );
     }
@@ -219,25 +187,11 @@ pub fn collect() -> Probe<KernelFingerprint> {
     };
 
     let em = accept_exhaustion::observe()?;
-    note(
-        &mut holds,
-        "KN-EMFILE-1",
-        &accept_exhaustion::check_emfile(&em),
-    );
-    note(
-        &mut holds,
-        "KN-EMFILE-2",
-        &accept_exhaustion::check_loop(&em),
-    );
+    note(&mut holds, "KN-EMFILE-1", &accept_exhaustion::check_emfile(&em));
+    note(&mut holds, "KN-EMFILE-2", &accept_exhaustion::check_loop(&em));
     let mut accept = BTreeMap::new();
-    accept.insert(
-        "accept, connection waiting".to_string(),
-        em.accept_with_waiting_connection.clone(),
-    );
-    accept.insert(
-        "accept, empty queue".to_string(),
-        em.accept_empty_queue.clone(),
-    );
+    accept.insert("accept, connection waiting".to_string(), em.accept_with_waiting_connection.clone());
+    accept.insert("accept, empty queue".to_string(), em.accept_empty_queue.clone());
     accept.insert(
         "connection stays queued".to_string(),
         (em.listener_readable_while_exhausted && em.still_queued_after_loops).to_string(),
@@ -250,11 +204,7 @@ pub fn collect() -> Probe<KernelFingerprint> {
         "naive level-triggered loop spins".to_string(),
         (em.naive.wakeups > 2 * em.pause_wakeup_bound).to_string(),
     );
-    let shed_read = if em.shed_client_read == "0" {
-        "EOF".to_string()
-    } else {
-        em.shed_client_read.clone()
-    };
+    let shed_read = if em.shed_client_read == "0" { "EOF".to_string() } else { em.shed_client_read.clone() };
     accept.insert("reserve-and-shed: shed client reads".to_string(), shed_read);
 
     let ro = rps_probe::observe()?;
@@ -272,49 +222,20 @@ pub fn collect() -> Probe<KernelFingerprint> {
         Err(e) => e.clone(),
     };
     let kernel_says = |input: &str| -> String {
-        ro.writes
-            .iter()
-            .find(|w| w.input == input)
-            .map(|w| shown(&w.kernel))
-            .unwrap_or_else(|| "not tried".into())
+        ro.writes.iter().find(|w| w.input == input).map(|w| shown(&w.kernel)).unwrap_or_else(|| "not tried".into())
     };
     rps.insert("non-hex (zz)".to_string(), kernel_says("zz"));
     rps.insert("0x prefix (0x3)".to_string(), kernel_says("0x3"));
-    rps.insert(
-        "non-digit after 8 digits (x00000001)".to_string(),
-        kernel_says("x00000001"),
-    );
+    rps.insert("non-digit after 8 digits (x00000001)".to_string(), kernel_says("x00000001"));
     rps.insert("0".to_string(), kernel_says("0"));
-    let over_input = crate::rps::CpuSet::from_iter([ro.nr_cpu_ids])
-        .to_mask(ro.nr_cpu_ids + 1)
-        .unwrap_or_default();
-    let over = ro
-        .writes
-        .iter()
-        .find(|w| w.input == over_input)
-        .map(|w| w.kernel.clone());
-    rps.insert(
-        "bit at nr_cpu_ids".to_string(),
-        over.map(|k| shown(&k))
-            .unwrap_or_else(|| "not tried".into()),
-    );
-    let extra = ro
-        .writes
-        .iter()
-        .find(|w| w.input.contains(',') && w.input.ends_with(",1"));
-    rps.insert(
-        "one group too many".to_string(),
-        extra
-            .map(|w| shown(&w.kernel))
-            .unwrap_or_else(|| "not tried".into()),
-    );
+    let over_input = crate::rps::CpuSet::from_iter([ro.nr_cpu_ids]).to_mask(ro.nr_cpu_ids + 1).unwrap_or_default();
+    let over = ro.writes.iter().find(|w| w.input == over_input).map(|w| w.kernel.clone());
+    rps.insert("bit at nr_cpu_ids".to_string(), over.map(|k| shown(&k)).unwrap_or_else(|| "not tried".into()));
+    let extra = ro.writes.iter().find(|w| w.input.contains(',') && w.input.ends_with(",1"));
+    rps.insert("one group too many".to_string(), extra.map(|w| shown(&w.kernel)).unwrap_or_else(|| "not tried".into()));
     rps.insert(
         "steering shows in received_rps".to_string(),
-        if ro.steered.is_none() {
-            "n/a (fewer than 2 CPUs)".to_string()
-        } else {
-            effect.is_ok().to_string()
-        },
+        if ro.steered.is_none() { "n/a (fewer than 2 CPUs)".to_string() } else { effect.is_ok().to_string() },
     );
     if ro.steered.is_some() {
         note(&mut holds, "KN-RPS-3", &effect);

@@ -58,8 +58,8 @@ pub mod ids {
     pub const FP_1: RuleId = RuleId("KN-FP-1");
 
     pub const ALL: &[RuleId] = &[
-        RST_1, RST_2, RST_3, RST_4, RST_5, CONN_1, CONN_2, CONN_3, CONN_4, CONN_5, CONN_6, PIPE_1, PIPE_2,
-        PIPE_3, PIPE_4, EMFILE_1, EMFILE_2, ENFILE_1, RPS_1, RPS_2, RPS_3, BUF_1, FP_1,
+        RST_1, RST_2, RST_3, RST_4, RST_5, CONN_1, CONN_2, CONN_3, CONN_4, CONN_5, CONN_6, PIPE_1, PIPE_2, PIPE_3,
+        PIPE_4, EMFILE_1, EMFILE_2, ENFILE_1, RPS_1, RPS_2, RPS_3, BUF_1, FP_1,
     ];
 }
 
@@ -139,29 +139,17 @@ impl KernelRelease {
     /// Parses `6.18.44-fc-v669`, `6.15`, `5.10.0-28-amd64`, `6.16-rc1`.
     pub fn parse(raw: &str) -> Option<KernelRelease> {
         let raw = raw.trim();
-        let mut nums = raw
-            .split(|c: char| !c.is_ascii_digit())
-            .take(3)
-            .map(|s| s.parse::<u32>().ok());
+        let mut nums = raw.split(|c: char| !c.is_ascii_digit()).take(3).map(|s| s.parse::<u32>().ok());
         let major = nums.next()??;
         let minor = nums.next()??;
         // The patch level is present only when the third field follows a dot.
         let rest = &raw[raw.find('.')? + 1..];
         let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
         let patch = match rest.strip_prefix('.') {
-            Some(p) => p
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
+            Some(p) => p.split(|c: char| !c.is_ascii_digit()).next().and_then(|s| s.parse().ok()).unwrap_or(0),
             None => 0,
         };
-        Some(KernelRelease {
-            raw: raw.to_string(),
-            major,
-            minor,
-            patch,
-        })
+        Some(KernelRelease { raw: raw.to_string(), major, minor, patch })
     }
 
     /// The running kernel (`uname(2)`).
@@ -184,18 +172,10 @@ impl KernelRelease {
 
 /// Polls one fd for `events` until any of them (or an error/hangup) is
 /// reported or `bound` passes. Returns the revents (0 on timeout).
-pub fn poll_fd(
-    fd: BorrowedFd<'_>,
-    events: libc::c_short,
-    bound: Duration,
-) -> io::Result<libc::c_short> {
+pub fn poll_fd(fd: BorrowedFd<'_>, events: libc::c_short, bound: Duration) -> io::Result<libc::c_short> {
     let deadline = Instant::now() + bound;
     loop {
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events,
-            revents: 0,
-        };
+        let mut p = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
         let left = deadline.saturating_duration_since(Instant::now());
         let ms = left.as_millis().min(i32::MAX as u128) as i32;
         // SAFETY: one valid pollfd.
@@ -229,11 +209,7 @@ pub fn poll_flags(revents: libc::c_short) -> String {
         (libc::POLLNVAL, "POLLNVAL"),
         (libc::POLLRDHUP, "POLLRDHUP"),
     ];
-    let v: Vec<&str> = names
-        .iter()
-        .filter(|(b, _)| revents & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let v: Vec<&str> = names.iter().filter(|(b, _)| revents & b != 0).map(|(_, n)| *n).collect();
     if v.is_empty() {
         "0".into()
     } else {
@@ -251,15 +227,7 @@ pub fn getsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32) -> io::Result<i3
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: v and len are valid for the call.
-    let r = unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            level,
-            opt,
-            (&mut v as *mut i32).cast(),
-            &mut len,
-        )
-    };
+    let r = unsafe { libc::getsockopt(fd.as_raw_fd(), level, opt, (&mut v as *mut i32).cast(), &mut len) };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -309,12 +277,8 @@ pub fn parse_netstat(text: &str, group: &str, name: &str) -> Option<u64> {
 /// (`/proc/thread-self/net/netstat`; `/proc/self/net` would be the thread
 /// group leader's namespace).
 pub fn tcp_ext_counter(name: &str) -> Probe<u64> {
-    let text = ctx(
-        "read /proc/thread-self/net/netstat",
-        std::fs::read_to_string("/proc/thread-self/net/netstat"),
-    )?;
-    parse_netstat(&text, "TcpExt", name)
-        .ok_or_else(|| format!("TcpExt {name} not in /proc/thread-self/net/netstat"))
+    let text = ctx("read /proc/thread-self/net/netstat", std::fs::read_to_string("/proc/thread-self/net/netstat"))?;
+    parse_netstat(&text, "TcpExt", name).ok_or_else(|| format!("TcpExt {name} not in /proc/thread-self/net/netstat"))
 }
 
 /// A unique, short tag for names made by this test run (netns names, veth
@@ -329,31 +293,21 @@ pub fn unique_tag() -> String {
 /// The number of CPUs the kernel can ever have (`nr_cpu_ids`): one more
 /// than the highest CPU in `/sys/devices/system/cpu/possible`.
 pub fn nr_cpu_ids() -> Probe<u32> {
-    let s = ctx(
-        "read cpu/possible",
-        std::fs::read_to_string("/sys/devices/system/cpu/possible"),
-    )?;
-    let set =
-        crate::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/possible {s:?}: {e}"))?;
-    set.max()
-        .map(|m| m + 1)
-        .ok_or_else(|| "cpu/possible is empty".to_string())
+    let s = ctx("read cpu/possible", std::fs::read_to_string("/sys/devices/system/cpu/possible"))?;
+    let set = crate::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/possible {s:?}: {e}"))?;
+    set.max().map(|m| m + 1).ok_or_else(|| "cpu/possible is empty".to_string())
 }
 
 /// Online CPUs.
 pub fn online_cpus() -> Probe<crate::rps::CpuSet> {
-    let s = ctx(
-        "read cpu/online",
-        std::fs::read_to_string("/sys/devices/system/cpu/online"),
-    )?;
+    let s = ctx("read cpu/online", std::fs::read_to_string("/sys/devices/system/cpu/online"))?;
     crate::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/online {s:?}: {e}"))
 }
 
 /// Pins the calling thread to one CPU.
 pub fn pin_thread_to_cpu(cpu: u32) -> Probe<()> {
     let mut set = nix::sched::CpuSet::new();
-    set.set(cpu as usize)
-        .map_err(|e| format!("CpuSet::set({cpu}): {e}"))?;
+    set.set(cpu as usize).map_err(|e| format!("CpuSet::set({cpu}): {e}"))?;
     nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
         .map_err(|e| format!("sched_setaffinity(cpu {cpu}): {e}"))
 }
@@ -425,18 +379,11 @@ where
         drop(rd);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
             .unwrap_or_else(|_| Err("child panicked".to_string()));
-        let json = serde_json::to_vec(&r)
-            .unwrap_or_else(|e| format!("{{\"Err\":\"encode: {e}\"}}").into_bytes());
+        let json = serde_json::to_vec(&r).unwrap_or_else(|e| format!("{{\"Err\":\"encode: {e}\"}}").into_bytes());
         let mut off = 0;
         while off < json.len() {
             // SAFETY: writing our buffer to our pipe.
-            let n = unsafe {
-                libc::write(
-                    wr.as_raw_fd(),
-                    json[off..].as_ptr().cast(),
-                    json.len() - off,
-                )
-            };
+            let n = unsafe { libc::write(wr.as_raw_fd(), json[off..].as_ptr().cast(), json.len() - off) };
             if n <= 0 {
                 break;
             }
@@ -467,8 +414,8 @@ where
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         return Err(format!("child exited with status {status:#x}"));
     }
-    let r: Probe<T> = serde_json::from_slice(&buf)
-        .map_err(|e| format!("child result {:?}: {e}", String::from_utf8_lossy(&buf)))?;
+    let r: Probe<T> =
+        serde_json::from_slice(&buf).map_err(|e| format!("child result {:?}: {e}", String::from_utf8_lossy(&buf)))?;
     r
 }
 
@@ -509,10 +456,7 @@ mod tests {
     fn kernel_ids_are_catalogued() {
         for id in ids::ALL {
             let rule = reference::rules::rule(*id);
-            assert!(
-                rule.is_some(),
-                "{id} is used by harness::kernel but not catalogued"
-            );
+            assert!(rule.is_some(), "{id} is used by harness::kernel but not catalogued");
         }
     }
 

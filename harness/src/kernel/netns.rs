@@ -22,8 +22,7 @@ pub fn capability() -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {
         return Err("needs root (effective uid 0)".into());
     }
-    let on_path = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("ip").is_file()));
+    let on_path = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("ip").is_file()));
     if !on_path {
         return Err("needs `ip` (iproute2) on PATH".into());
     }
@@ -100,10 +99,7 @@ impl Netns {
     /// exec` does); `f` receives that sysfs's root. The mount disappears
     /// with the thread's mount namespace; the host's /sys is untouched.
     pub fn run_with_sysfs<T: Send, F: FnOnce(&Path) -> T + Send>(&self, f: F) -> Probe<T> {
-        let dir = tempfile::Builder::new()
-            .prefix("portcheck-sysfs-")
-            .tempdir()
-            .map_err(|e| format!("tempdir: {e}"))?;
+        let dir = tempfile::Builder::new().prefix("portcheck-sysfs-").tempdir().map_err(|e| format!("tempdir: {e}"))?;
         let mnt = dir.path().to_path_buf();
         let r = self.run(move || -> Probe<T> {
             use nix::mount::{mount, MsFlags};
@@ -115,14 +111,8 @@ impl Netns {
             // Keep our mounts from propagating back to the host.
             mount::<str, str, str, str>(None, "/", None, MsFlags::MS_REC | MsFlags::MS_SLAVE, None)
                 .map_err(|e| format!("mount --make-rslave /: {e}"))?;
-            mount::<str, Path, str, str>(
-                Some("sysfs"),
-                mnt.as_path(),
-                Some("sysfs"),
-                MsFlags::empty(),
-                None,
-            )
-            .map_err(|e| format!("mount sysfs on {}: {e}", mnt.display()))?;
+            mount::<str, Path, str, str>(Some("sysfs"), mnt.as_path(), Some("sysfs"), MsFlags::empty(), None)
+                .map_err(|e| format!("mount sysfs on {}: {e}", mnt.display()))?;
             Ok(f(&mnt))
         })?;
         // The thread has exited, its mount namespace (and the sysfs mount in
@@ -170,10 +160,7 @@ fn orphan_pid(name: &str) -> Option<u32> {
 
 /// Runs `ip <args…>`, returning stdout or an error naming the command.
 pub fn ip(args: &[&str]) -> Probe<String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
     if !out.status.success() {
         return Err(format!(
             "ip {} failed ({}): {}",
@@ -198,33 +185,10 @@ pub struct VethPair<'a> {
 }
 
 impl<'a> VethPair<'a> {
-    pub fn new(
-        ns_a: &'a Netns,
-        ns_b: &'a Netns,
-        addr_a: &str,
-        addr_b: &str,
-    ) -> Probe<VethPair<'a>> {
+    pub fn new(ns_a: &'a Netns, ns_b: &'a Netns, addr_a: &str, addr_b: &str) -> Probe<VethPair<'a>> {
         let (a, b) = ("pcva".to_string(), "pcvb".to_string());
-        ns_a.ip(&[
-            "link",
-            "add",
-            &a,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &b,
-            "netns",
-            ns_b.name(),
-        ])?;
-        let pair = VethPair {
-            ns_a,
-            ns_b,
-            a,
-            b,
-            addr_a: addr_a.to_string(),
-            addr_b: addr_b.to_string(),
-        };
+        ns_a.ip(&["link", "add", &a, "type", "veth", "peer", "name", &b, "netns", ns_b.name()])?;
+        let pair = VethPair { ns_a, ns_b, a, b, addr_a: addr_a.to_string(), addr_b: addr_b.to_string() };
         ns_a.ip(&["addr", "add", &format!("{addr_a}/24"), "dev", &pair.a])?;
         ns_b.ip(&["addr", "add", &format!("{addr_b}/24"), "dev", &pair.b])?;
         ns_a.ip(&["link", "set", &pair.a, "up"])?;

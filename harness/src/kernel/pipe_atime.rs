@@ -25,10 +25,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// 2000-01-01T00:00:00Z.
-const PAST: libc::timespec = libc::timespec {
-    tv_sec: 946_684_800,
-    tv_nsec: 0,
-};
+const PAST: libc::timespec = libc::timespec { tv_sec: 946_684_800, tv_nsec: 0 };
 
 /// The first release where anonymous pipes stopped updating timestamps.
 pub const ANON_PIPE_NO_TIMES_SINCE: (u32, u32) = (6, 15);
@@ -65,10 +62,7 @@ fn set_past(fd: BorrowedFd<'_>) -> Probe<Times> {
     let t = ctx("fstat", times(fd))?;
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: valid out-pointer.
         unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut now) };
         if (now.tv_sec, now.tv_nsec) > t.ctime {
@@ -91,11 +85,7 @@ pub struct Changed {
 
 impl Changed {
     fn between(a: Times, b: Times) -> Changed {
-        Changed {
-            atime: a.atime != b.atime,
-            mtime: a.mtime != b.mtime,
-            ctime: a.ctime != b.ctime,
-        }
+        Changed { atime: a.atime != b.atime, mtime: a.mtime != b.mtime, ctime: a.ctime != b.ctime }
     }
 }
 
@@ -132,24 +122,16 @@ pub enum AtimePolicy {
 }
 
 pub fn atime_policy(dir: &Path) -> Probe<AtimePolicy> {
-    let v =
-        nix::sys::statvfs::statvfs(dir).map_err(|e| format!("statvfs {}: {e}", dir.display()))?;
-    Ok(
-        if v.flags().contains(nix::sys::statvfs::FsFlags::ST_NOATIME) {
-            AtimePolicy::NoAtime
-        } else {
-            AtimePolicy::Updates
-        },
-    )
+    let v = nix::sys::statvfs::statvfs(dir).map_err(|e| format!("statvfs {}: {e}", dir.display()))?;
+    Ok(if v.flags().contains(nix::sys::statvfs::FsFlags::ST_NOATIME) {
+        AtimePolicy::NoAtime
+    } else {
+        AtimePolicy::Updates
+    })
 }
 
 /// The expectation for `kind` on `release` (and the FIFO mount's policy).
-pub fn expected(
-    kind: PipeKind,
-    reader_noatime: bool,
-    release: &KernelRelease,
-    policy: AtimePolicy,
-) -> Expectation {
+pub fn expected(kind: PipeKind, reader_noatime: bool, release: &KernelRelease, policy: AtimePolicy) -> Expectation {
     let (maj, min) = ANON_PIPE_NO_TIMES_SINCE;
     match kind {
         PipeKind::Anonymous if release.at_least(maj, min) => Expectation {
@@ -238,18 +220,16 @@ pub fn mkfifo(path: &Path, mode: u32) -> Probe<()> {
         .map_err(|e| format!("chmod {}: {e}", path.display()))
 }
 
-fn write_then_read(
-    kind: PipeKind,
-    r: &mut File,
-    w: &mut File,
-    noatime: bool,
-) -> Probe<PipeObservation> {
+fn write_then_read(kind: PipeKind, r: &mut File, w: &mut File, noatime: bool) -> Probe<PipeObservation> {
     if noatime {
         let (err, set) = set_noatime(r.as_fd());
         if err != 0 || !set {
             return Err(super::violation(
                 ids::PIPE_4,
-                format!("owner's fcntl(F_SETFL, O_NOATIME) on the {kind:?} reader: {} (flag set: {set})", errno_name(err)),
+                format!(
+                    "owner's fcntl(F_SETFL, O_NOATIME) on the {kind:?} reader: {} (flag set: {set})",
+                    errno_name(err)
+                ),
             ));
         }
     }
@@ -282,11 +262,8 @@ pub fn fifo_dir() -> Probe<tempfile::TempDir> {
         None => b.tempdir(),
     }
     .map_err(|e| format!("tempdir: {e}"))?;
-    std::fs::set_permissions(
-        d.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .map_err(|e| format!("chmod tempdir: {e}"))?;
+    std::fs::set_permissions(d.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(|e| format!("chmod tempdir: {e}"))?;
     Ok(d)
 }
 
@@ -298,10 +275,7 @@ pub fn probe(kind: PipeKind, noatime: bool) -> Probe<(PipeObservation, Expectati
     let (o, policy) = match kind {
         PipeKind::Anonymous => {
             let (mut r, mut w) = pipe_pair()?;
-            (
-                write_then_read(kind, &mut r, &mut w, noatime)?,
-                AtimePolicy::Updates,
-            )
+            (write_then_read(kind, &mut r, &mut w, noatime)?, AtimePolicy::Updates)
         }
         PipeKind::Fifo => {
             let dir = fifo_dir()?;
@@ -318,16 +292,12 @@ pub fn probe(kind: PipeKind, noatime: bool) -> Probe<(PipeObservation, Expectati
         (PipeKind::Fifo, false) => ids::PIPE_2,
         (PipeKind::Fifo, true) => ids::PIPE_3,
     };
-    expect(
-        rule,
-        o.after_write == e.after_write && o.after_read == e.after_read,
-        || {
-            format!(
+    expect(rule, o.after_write == e.after_write && o.after_read == e.after_read, || {
+        format!(
             "{kind:?} (reader O_NOATIME: {noatime}) on {}: expected write {:?} / read {:?} ({}), observed write {:?} / read {:?}",
             release.raw, e.after_write, e.after_read, e.why, o.after_write, o.after_read
         )
-        },
-    )?;
+    })?;
     Ok((o, e))
 }
 
@@ -361,29 +331,18 @@ unsafe fn noatime_child(fifo: *const libc::c_char, out: i32) -> ! {
         let mut p = [0i32; 2];
         if libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) == 0 {
             let fl = libc::fcntl(p[0], libc::F_GETFL);
-            res[1] = if libc::fcntl(p[0], libc::F_SETFL, fl | libc::O_NOATIME) < 0 {
-                errno()
-            } else {
-                0
-            };
+            res[1] = if libc::fcntl(p[0], libc::F_SETFL, fl | libc::O_NOATIME) < 0 { errno() } else { 0 };
         } else {
             res[1] = -errno();
         }
         let fd = libc::open(fifo, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC);
         if fd >= 0 {
             let fl = libc::fcntl(fd, libc::F_GETFL);
-            res[2] = if libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NOATIME) < 0 {
-                errno()
-            } else {
-                0
-            };
+            res[2] = if libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NOATIME) < 0 { errno() } else { 0 };
         } else {
             res[2] = -errno();
         }
-        let fd2 = libc::open(
-            fifo,
-            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOATIME,
-        );
+        let fd2 = libc::open(fifo, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOATIME);
         res[3] = if fd2 < 0 { errno() } else { 0 };
     }
     libc::write(out, res.as_ptr().cast(), std::mem::size_of_val(&res));
@@ -396,11 +355,7 @@ pub fn noatime_permission() -> Probe<NoatimePermission> {
     mkfifo(&path, 0o666)?;
     let (r, _w) = open_fifo(&path)?;
     let (owner_err, owner_set) = set_noatime(r.as_fd());
-    let owner = if owner_err == 0 && owner_set {
-        "accepted".to_string()
-    } else {
-        errno_name(owner_err)
-    };
+    let owner = if owner_err == 0 && owner_set { "accepted".to_string() } else { errno_name(owner_err) };
 
     let cpath = CString::new(path.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
     let (mut rd, wr) = pipe_pair()?;
@@ -419,14 +374,9 @@ pub fn noatime_permission() -> Probe<NoatimePermission> {
     let mut buf = [0u8; 16];
     let n = rd.read(&mut buf).unwrap_or(0);
     if n != 16 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!(
-            "privilege-dropping child failed (status {status:#x}, {n} result bytes)"
-        ));
+        return Err(format!("privilege-dropping child failed (status {status:#x}, {n} result bytes)"));
     }
-    let v: Vec<i32> = buf
-        .chunks(4)
-        .map(|c| i32::from_ne_bytes(c.try_into().unwrap()))
-        .collect();
+    let v: Vec<i32> = buf.chunks(4).map(|c| i32::from_ne_bytes(c.try_into().unwrap())).collect();
     let show = |e: i32| match e {
         0 => "accepted".to_string(),
         e if e < 0 => format!("setup failed: {}", errno_name(-e)),
@@ -441,36 +391,21 @@ pub fn noatime_permission() -> Probe<NoatimePermission> {
     expect(ids::PIPE_4, o.owner_root_on_fifo == "accepted", || {
         format!("owner's F_SETFL O_NOATIME: {}", o.owner_root_on_fifo)
     })?;
-    expect(
-        ids::PIPE_4,
-        o.unprivileged_owner_on_own_pipe == "accepted",
-        || {
-            format!(
-                "uid 65534 on its own pipe: {}",
-                o.unprivileged_owner_on_own_pipe
-            )
-        },
-    )?;
-    expect(
-        ids::PIPE_4,
-        o.non_owner_fcntl_on_root_fifo == "EPERM",
-        || {
-            format!(
-                "uid 65534 F_SETFL O_NOATIME on a root-owned FIFO: expected EPERM, got {}",
-                o.non_owner_fcntl_on_root_fifo
-            )
-        },
-    )?;
-    expect(
-        ids::PIPE_4,
-        o.non_owner_open_noatime_on_root_fifo == "EPERM",
-        || {
-            format!(
-                "uid 65534 open(O_NOATIME) of a root-owned FIFO: expected EPERM, got {}",
-                o.non_owner_open_noatime_on_root_fifo
-            )
-        },
-    )?;
+    expect(ids::PIPE_4, o.unprivileged_owner_on_own_pipe == "accepted", || {
+        format!("uid 65534 on its own pipe: {}", o.unprivileged_owner_on_own_pipe)
+    })?;
+    expect(ids::PIPE_4, o.non_owner_fcntl_on_root_fifo == "EPERM", || {
+        format!(
+            "uid 65534 F_SETFL O_NOATIME on a root-owned FIFO: expected EPERM, got {}",
+            o.non_owner_fcntl_on_root_fifo
+        )
+    })?;
+    expect(ids::PIPE_4, o.non_owner_open_noatime_on_root_fifo == "EPERM", || {
+        format!(
+            "uid 65534 open(O_NOATIME) of a root-owned FIFO: expected EPERM, got {}",
+            o.non_owner_open_noatime_on_root_fifo
+        )
+    })?;
     Ok(o)
 }
 
@@ -574,11 +509,7 @@ mod tests {
     fn expectation_is_keyed_on_the_release() {
         let new = KernelRelease::parse("6.15.0").unwrap();
         let old = KernelRelease::parse("6.14.11").unwrap();
-        let none = Changed {
-            atime: false,
-            mtime: false,
-            ctime: false,
-        };
+        let none = Changed { atime: false, mtime: false, ctime: false };
         let e = expected(PipeKind::Anonymous, false, &new, AtimePolicy::Updates);
         assert_eq!((e.after_write, e.after_read), (none, none));
         let e = expected(PipeKind::Anonymous, false, &old, AtimePolicy::Updates);

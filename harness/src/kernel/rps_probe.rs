@@ -71,18 +71,13 @@ fn cases(n: u32, online: &CpuSet) -> Vec<(String, Result<String, String>)> {
     let mut v: Vec<String> = vec![
         "0".into(),
         CpuSet::from_iter(online.iter()).to_mask(n).unwrap(),
-        CpuSet::from_iter([online.max().unwrap_or(0)])
-            .to_mask(n)
-            .unwrap(),
+        CpuSet::from_iter([online.max().unwrap_or(0)]).to_mask(n).unwrap(),
         "00000001".into(),
         // one bit at nr_cpu_ids
         CpuSet::from_iter([n]).to_mask(n + 1).unwrap(),
         "ff".into(),
         // one group more than nr_cpu_ids needs
-        std::iter::repeat_n("0", groups)
-            .chain(["1"])
-            .collect::<Vec<_>>()
-            .join(","),
+        std::iter::repeat_n("0", groups).chain(["1"]).collect::<Vec<_>>().join(","),
         "zz".into(),
         "0x3".into(),
         "3g".into(),
@@ -98,26 +93,15 @@ fn cases(n: u32, online: &CpuSet) -> Vec<(String, Result<String, String>)> {
         .collect()
 }
 
-fn write_case(
-    sys: &Sysfs,
-    dev: &str,
-    input: &str,
-    predicted: Result<String, String>,
-) -> Probe<WriteCase> {
-    let r = sys
-        .apply_raw(dev, input, None, Mode::Write)
-        .map_err(|e| e.to_string())?;
+fn write_case(sys: &Sysfs, dev: &str, input: &str, predicted: Result<String, String>) -> Probe<WriteCase> {
+    let r = sys.apply_raw(dev, input, None, Mode::Write).map_err(|e| e.to_string())?;
     let q = r.queues.first().ok_or("no rx queue")?;
     let kernel = match (&q.write_error, &q.after) {
         (Some(e), _) => Err(e.clone()),
         (None, Some(a)) => Ok(a.clone()),
         (None, None) => Err("no readback".into()),
     };
-    Ok(WriteCase {
-        input: input.to_string(),
-        predicted,
-        kernel,
-    })
+    Ok(WriteCase { input: input.to_string(), predicted, kernel })
 }
 
 fn per_cpu(v: &[Softnet], n: usize, f: impl Fn(&Softnet) -> u64) -> Vec<u64> {
@@ -130,17 +114,8 @@ fn per_cpu(v: &[Softnet], n: usize, f: impl Fn(&Softnet) -> u64) -> Vec<u64> {
     out
 }
 
-fn burst(
-    sys: &Sysfs,
-    mask: &str,
-    sender_cpu: u32,
-    tx: &UdpSocket,
-    rx: &UdpSocket,
-    ncpu: usize,
-) -> Probe<Burst> {
-    let r = sys
-        .apply_raw("pcvb", mask, None, Mode::Write)
-        .map_err(|e| e.to_string())?;
+fn burst(sys: &Sysfs, mask: &str, sender_cpu: u32, tx: &UdpSocket, rx: &UdpSocket, ncpu: usize) -> Probe<Burst> {
+    let r = sys.apply_raw("pcvb", mask, None, Mode::Write).map_err(|e| e.to_string())?;
     if let Some(e) = r.queues.iter().find_map(|q| q.write_error.clone()) {
         return Err(format!("writing rps_cpus {mask}: {e}"));
     }
@@ -166,10 +141,7 @@ fn burst(
     let mut delivered = 0;
     let mut buf = [0u8; 64];
     while delivered < sent {
-        let rev = ctx(
-            "poll receiver",
-            poll_fd(rx.as_fd(), libc::POLLIN, Duration::from_millis(500)),
-        )?;
+        let rev = ctx("poll receiver", poll_fd(rx.as_fd(), libc::POLLIN, Duration::from_millis(500)))?;
         if rev == 0 {
             break;
         }
@@ -182,25 +154,15 @@ fn burst(
     let rps0 = per_cpu(&sn0, ncpu, |s| s.received_rps);
     let rps1 = per_cpu(&sn1, ncpu, |s| s.received_rps);
     let d = si1.delta(&si0);
-    let net_rx = d
-        .row("NET_RX")
-        .map(|r| r.counts.clone())
-        .unwrap_or_default();
+    let net_rx = d.row("NET_RX").map(|r| r.counts.clone()).unwrap_or_default();
     Ok(Burst {
         rps_cpus: mask.to_string(),
         sender_cpu,
         sent,
         delivered,
-        received_rps_delta: rps1
-            .iter()
-            .zip(&rps0)
-            .map(|(a, b)| a.saturating_sub(*b))
-            .collect(),
+        received_rps_delta: rps1.iter().zip(&rps0).map(|(a, b)| a.saturating_sub(*b)).collect(),
         net_rx_delta: net_rx,
-        net_rx_summary: d
-            .imbalance("NET_RX")
-            .map(|i| i.to_string())
-            .unwrap_or_default(),
+        net_rx_summary: d.imbalance("NET_RX").map(|i| i.to_string()).unwrap_or_default(),
     })
 }
 
@@ -225,22 +187,13 @@ fn in_b(sys_root: &Path, tx: &UdpSocket, rx: &UdpSocket) -> Probe<RpsObservation
         writes.push(write_case(&sys, "pcvb", &input, predicted)?);
     }
     let target = online.max().unwrap_or(0);
-    let apply = sys
-        .apply("pcvb", &CpuSet::from_iter([target]), Mode::Write)
-        .map_err(|e| e.to_string())?;
+    let apply = sys.apply("pcvb", &CpuSet::from_iter([target]), Mode::Write).map_err(|e| e.to_string())?;
 
     let (control, steered) = if online.len() >= 2 {
         let sender = online.iter().next().unwrap();
         let ncpu = n as usize;
         let control = burst(&sys, "0", sender, tx, rx, ncpu)?;
-        let steered = burst(
-            &sys,
-            &CpuSet::from_iter([target]).to_mask(n).unwrap(),
-            sender,
-            tx,
-            rx,
-            ncpu,
-        )?;
+        let steered = burst(&sys, &CpuSet::from_iter([target]).to_mask(n).unwrap(), sender, tx, rx, ncpu)?;
         (Some(control), Some(steered))
     } else {
         (None, None)
@@ -264,9 +217,7 @@ pub fn observe() -> Probe<RpsObservation> {
     let ns_a = Netns::new("rpsA")?;
     let ns_b = Netns::new("rpsB")?;
     let veth = VethPair::new(&ns_a, &ns_b, "10.80.0.1", "10.80.0.2")?;
-    let rx = ns_b
-        .run(|| UdpSocket::bind("10.80.0.2:0"))?
-        .map_err(|e| format!("bind receiver in B: {e}"))?;
+    let rx = ns_b.run(|| UdpSocket::bind("10.80.0.2:0"))?.map_err(|e| format!("bind receiver in B: {e}"))?;
     let rx_addr = ctx("local_addr", rx.local_addr())?;
     // Room for a whole burst (SO_RCVBUFFORCE: root).
     let _ = super::setsockopt_int(rx.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 8 << 20);
@@ -280,10 +231,7 @@ pub fn observe() -> Probe<RpsObservation> {
         .map_err(|e| format!("sender in A: {e}"))?;
     // Warm up (ARP) and prove the path works before measuring.
     ctx("warm-up send", tx.send(b"warm"))?;
-    let rev = ctx(
-        "poll",
-        poll_fd(rx.as_fd(), libc::POLLIN, Duration::from_secs(5)),
-    )?;
+    let rev = ctx("poll", poll_fd(rx.as_fd(), libc::POLLIN, Duration::from_secs(5)))?;
     if rev == 0 {
         return Err("no packet crossed the veth within 5 s".into());
     }
@@ -298,11 +246,7 @@ pub fn observe() -> Probe<RpsObservation> {
 /// and their errnos; both as the model in `rps.rs` predicts.
 pub fn check_masks(o: &RpsObservation) -> Probe<()> {
     for w in &o.writes {
-        let rule = if w.predicted.is_ok() {
-            ids::RPS_1
-        } else {
-            ids::RPS_2
-        };
+        let rule = if w.predicted.is_ok() { ids::RPS_1 } else { ids::RPS_2 };
         expect(rule, w.kernel == w.predicted, || {
             format!(
                 "rps_cpus <- {:?} (nr_cpu_ids {}): predicted {:?}, kernel {:?}",
@@ -311,16 +255,9 @@ pub fn check_masks(o: &RpsObservation) -> Probe<()> {
         })?;
     }
     let q = o.apply.queues.first().ok_or("no queue in apply report")?;
-    expect(
-        ids::RPS_1,
-        q.after.as_deref() == Some(o.apply.wanted_mask.as_str()),
-        || {
-            format!(
-                "apply wrote {} and read back {:?}",
-                o.apply.wanted_mask, q.after
-            )
-        },
-    )
+    expect(ids::RPS_1, q.after.as_deref() == Some(o.apply.wanted_mask.as_str()), || {
+        format!("apply wrote {} and read back {:?}", o.apply.wanted_mask, q.after)
+    })
 }
 
 /// KN-RPS-3: steering raises the target CPU's received_rps far above the
@@ -329,29 +266,16 @@ pub fn check_effect(o: &RpsObservation) -> Probe<()> {
     let (Some(c), Some(s)) = (&o.control, &o.steered) else {
         return Ok(());
     };
-    let target = CpuSet::parse_mask(&s.rps_cpus, o.nr_cpu_ids)
-        .ok()
-        .and_then(|c| c.max())
-        .unwrap_or(0) as usize;
+    let target = CpuSet::parse_mask(&s.rps_cpus, o.nr_cpu_ids).ok().and_then(|c| c.max()).unwrap_or(0) as usize;
     let on_target = s.received_rps_delta.get(target).copied().unwrap_or(0);
-    let elsewhere: u64 = s
-        .received_rps_delta
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != target)
-        .map(|(_, v)| v)
-        .sum();
+    let elsewhere: u64 = s.received_rps_delta.iter().enumerate().filter(|(i, _)| *i != target).map(|(_, v)| v).sum();
     let control_target = c.received_rps_delta.get(target).copied().unwrap_or(0);
-    expect(
-        ids::RPS_3,
-        on_target as usize >= s.sent / 20 && on_target > 5 * (elsewhere + 1),
-        || {
-            format!(
+    expect(ids::RPS_3, on_target as usize >= s.sent / 20 && on_target > 5 * (elsewhere + 1), || {
+        format!(
             "steering to CPU{target}: received_rps deltas {:?} for {} packets sent from CPU{} (want CPU{target} >= {} and > 5x the rest)",
             s.received_rps_delta, s.sent, s.sender_cpu, s.sent / 20
         )
-        },
-    )?;
+    })?;
     expect(ids::RPS_3, control_target * 5 < on_target, || {
         format!(
             "with rps_cpus=0 CPU{target} still got {control_target} RPS IPIs (steered: {on_target}); RPS off should steer nothing"

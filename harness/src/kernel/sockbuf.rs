@@ -20,23 +20,11 @@ pub struct MinBuffers {
 
 pub fn observe() -> Probe<MinBuffers> {
     let s = ctx("socket", Socket::new(Domain::IPV4, Type::STREAM, None))?;
-    ctx(
-        "SO_SNDBUF=1",
-        setsockopt_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF, 1),
-    )?;
-    ctx(
-        "SO_RCVBUF=1",
-        setsockopt_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, 1),
-    )?;
+    ctx("SO_SNDBUF=1", setsockopt_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF, 1))?;
+    ctx("SO_RCVBUF=1", setsockopt_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, 1))?;
     Ok(MinBuffers {
-        sndbuf: ctx(
-            "SO_SNDBUF",
-            getsockopt_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF),
-        )?,
-        rcvbuf: ctx(
-            "SO_RCVBUF",
-            getsockopt_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF),
-        )?,
+        sndbuf: ctx("SO_SNDBUF", getsockopt_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF))?,
+        rcvbuf: ctx("SO_RCVBUF", getsockopt_int(s.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF))?,
     })
 }
 
@@ -45,16 +33,10 @@ pub fn observe() -> Probe<MinBuffers> {
 pub fn probe() -> Probe<MinBuffers> {
     let b = observe()?;
     expect(ids::BUF_1, b.sndbuf > 1 && b.rcvbuf > 1, || {
-        format!(
-            "setting 1 should give the kernel minimum, read back sndbuf {} rcvbuf {}",
-            b.sndbuf, b.rcvbuf
-        )
+        format!("setting 1 should give the kernel minimum, read back sndbuf {} rcvbuf {}", b.sndbuf, b.rcvbuf)
     })?;
     expect(ids::BUF_1, b.sndbuf == 2 * b.rcvbuf, || {
-        format!(
-            "expected SOCK_MIN_SNDBUF = 2 x SOCK_MIN_RCVBUF, got {} and {}",
-            b.sndbuf, b.rcvbuf
-        )
+        format!("expected SOCK_MIN_SNDBUF = 2 x SOCK_MIN_RCVBUF, got {} and {}", b.sndbuf, b.rcvbuf)
     })?;
     Ok(b)
 }

@@ -59,33 +59,19 @@ impl std::fmt::Display for ParseError {
 
 /// Parses `/proc/softirqs` or `/proc/interrupts` text.
 pub fn parse_table(text: &str) -> Result<Table, ParseError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let (hl, header) = lines.next().ok_or(ParseError {
-        line: 1,
-        msg: "empty input".into(),
-    })?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (hl, header) = lines.next().ok_or(ParseError { line: 1, msg: "empty input".into() })?;
     let cpus: Vec<String> = header.split_whitespace().map(str::to_string).collect();
     if cpus.is_empty() || !cpus.iter().all(|c| c.starts_with("CPU")) {
-        return Err(ParseError {
-            line: hl + 1,
-            msg: format!("header is not a list of CPUs: {header:?}"),
-        });
+        return Err(ParseError { line: hl + 1, msg: format!("header is not a list of CPUs: {header:?}") });
     }
     let mut rows = Vec::new();
     for (i, line) in lines {
-        let (label, rest) = line.split_once(':').ok_or(ParseError {
-            line: i + 1,
-            msg: format!("no `label:` in {line:?}"),
-        })?;
+        let (label, rest) =
+            line.split_once(':').ok_or(ParseError { line: i + 1, msg: format!("no `label:` in {line:?}") })?;
         let label = label.trim();
         if label.is_empty() || label.contains(char::is_whitespace) {
-            return Err(ParseError {
-                line: i + 1,
-                msg: format!("bad label {label:?}"),
-            });
+            return Err(ParseError { line: i + 1, msg: format!("bad label {label:?}") });
         }
         let mut counts = Vec::new();
         let mut rest = rest;
@@ -96,23 +82,13 @@ pub fn parse_table(text: &str) -> Result<Table, ParseError> {
             if tok.is_empty() || !tok.bytes().all(|b| b.is_ascii_digit()) {
                 break;
             }
-            counts.push(tok.parse().map_err(|e| ParseError {
-                line: i + 1,
-                msg: format!("{tok:?}: {e}"),
-            })?);
+            counts.push(tok.parse().map_err(|e| ParseError { line: i + 1, msg: format!("{tok:?}: {e}") })?);
             rest = &t[end..];
         }
         if counts.is_empty() {
-            return Err(ParseError {
-                line: i + 1,
-                msg: format!("row {label:?} has no counts"),
-            });
+            return Err(ParseError { line: i + 1, msg: format!("row {label:?} has no counts") });
         }
-        rows.push(Row {
-            label: label.to_string(),
-            counts,
-            description: rest.trim().to_string(),
-        });
+        rows.push(Row { label: label.to_string(), counts, description: rest.trim().to_string() });
     }
     Ok(Table { cpus, rows })
 }
@@ -134,21 +110,12 @@ impl Table {
                     .counts
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| {
-                        c.saturating_sub(old.and_then(|o| o.counts.get(i)).copied().unwrap_or(0))
-                    })
+                    .map(|(i, c)| c.saturating_sub(old.and_then(|o| o.counts.get(i)).copied().unwrap_or(0)))
                     .collect();
-                Row {
-                    label: r.label.clone(),
-                    counts,
-                    description: r.description.clone(),
-                }
+                Row { label: r.label.clone(), counts, description: r.description.clone() }
             })
             .collect();
-        Table {
-            cpus: self.cpus.clone(),
-            rows,
-        }
+        Table { cpus: self.cpus.clone(), rows }
     }
 
     /// The imbalance of one row.
@@ -159,11 +126,7 @@ impl Table {
 
     /// One line per requested row that exists.
     pub fn summary(&self, labels: &[&str]) -> String {
-        labels
-            .iter()
-            .filter_map(|l| self.imbalance(l))
-            .map(|i| i.to_string() + "\n")
-            .collect()
+        labels.iter().filter_map(|l| self.imbalance(l)).map(|i| i.to_string() + "\n").collect()
     }
 }
 
@@ -193,20 +156,12 @@ impl std::fmt::Display for Imbalance {
             self.label,
             self.total,
             self.cpus_counted,
-            if self.truncated {
-                " (row truncated)"
-            } else {
-                ""
-            },
+            if self.truncated { " (row truncated)" } else { "" },
             self.busiest,
             self.busiest_count,
             self.busiest_share * 100.0,
             self.max_over_mean,
-            if self.cold_cpus.is_empty() {
-                "none".to_string()
-            } else {
-                self.cold_cpus.join(",")
-            }
+            if self.cold_cpus.is_empty() { "none".to_string() } else { self.cold_cpus.join(",") }
         )
     }
 }
@@ -214,11 +169,7 @@ impl std::fmt::Display for Imbalance {
 pub fn imbalance(label: &str, cpus: &[String], counts: &[u64]) -> Imbalance {
     let total: u64 = counts.iter().sum();
     let n = counts.len().max(1);
-    let (bi, &bc) = counts
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
-        .unwrap_or((0, &0));
+    let (bi, &bc) = counts.iter().enumerate().max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i))).unwrap_or((0, &0));
     let mean = total as f64 / n as f64;
     let cold = counts
         .iter()
@@ -233,11 +184,7 @@ pub fn imbalance(label: &str, cpus: &[String], counts: &[u64]) -> Imbalance {
         truncated: counts.len() < cpus.len(),
         busiest: cpus.get(bi).cloned().unwrap_or_else(|| format!("col{bi}")),
         busiest_count: bc,
-        busiest_share: if total == 0 {
-            0.0
-        } else {
-            bc as f64 / total as f64
-        },
+        busiest_share: if total == 0 { 0.0 } else { bc as f64 / total as f64 },
         max_over_mean: if total == 0 { 0.0 } else { bc as f64 / mean },
         cold_cpus: cold,
     }
@@ -259,31 +206,17 @@ pub struct Softnet {
 /// Parses `/proc/net/softnet_stat`.
 pub fn parse_softnet(text: &str) -> Result<Vec<Softnet>, ParseError> {
     let mut v = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let cols: Vec<u64> = line
             .split_whitespace()
             .map(|t| u64::from_str_radix(t, 16))
             .collect::<Result<_, _>>()
-            .map_err(|e| ParseError {
-                line: i + 1,
-                msg: format!("{line:?}: {e}"),
-            })?;
+            .map_err(|e| ParseError { line: i + 1, msg: format!("{line:?}: {e}") })?;
         if cols.len() < 10 {
-            return Err(ParseError {
-                line: i + 1,
-                msg: format!("{} columns, expected >= 10", cols.len()),
-            });
+            return Err(ParseError { line: i + 1, msg: format!("{} columns, expected >= 10", cols.len()) });
         }
         v.push(Softnet {
-            cpu: if cols.len() >= 13 {
-                cols[12] as u32
-            } else {
-                v.len() as u32
-            },
+            cpu: if cols.len() >= 13 { cols[12] as u32 } else { v.len() as u32 },
             processed: cols[0],
             dropped: cols[1],
             time_squeeze: cols[2],
@@ -295,20 +228,17 @@ pub fn parse_softnet(text: &str) -> Result<Vec<Softnet>, ParseError> {
 }
 
 pub fn read_softirqs() -> Result<Table, String> {
-    let t =
-        std::fs::read_to_string("/proc/softirqs").map_err(|e| format!("/proc/softirqs: {e}"))?;
+    let t = std::fs::read_to_string("/proc/softirqs").map_err(|e| format!("/proc/softirqs: {e}"))?;
     parse_table(&t).map_err(|e| format!("/proc/softirqs: {e}"))
 }
 
 pub fn read_interrupts() -> Result<Table, String> {
-    let t = std::fs::read_to_string("/proc/interrupts")
-        .map_err(|e| format!("/proc/interrupts: {e}"))?;
+    let t = std::fs::read_to_string("/proc/interrupts").map_err(|e| format!("/proc/interrupts: {e}"))?;
     parse_table(&t).map_err(|e| format!("/proc/interrupts: {e}"))
 }
 
 pub fn read_softnet() -> Result<Vec<Softnet>, String> {
-    let t = std::fs::read_to_string("/proc/net/softnet_stat")
-        .map_err(|e| format!("softnet_stat: {e}"))?;
+    let t = std::fs::read_to_string("/proc/net/softnet_stat").map_err(|e| format!("softnet_stat: {e}"))?;
     parse_softnet(&t).map_err(|e| format!("softnet_stat: {e}"))
 }
 
@@ -365,39 +295,23 @@ MIS:          0
     #[test]
     fn article_softirqs() {
         let t = parse_table(ARTICLE_SOFTIRQS).unwrap();
-        assert_eq!(
-            t.cpus,
-            ["CPU0", "CPU1", "CPU2", "CPU3", "CPU4", "CPU5", "CPU6"]
-        );
+        assert_eq!(t.cpus, ["CPU0", "CPU1", "CPU2", "CPU3", "CPU4", "CPU5", "CPU6"]);
         assert_eq!(t.rows.len(), 10);
         let net_rx = t.row("NET_RX").unwrap();
-        assert_eq!(
-            net_rx.counts,
-            [1898437808, 2857018450, 580117978, 26443, 11820, 15545]
-        );
+        assert_eq!(net_rx.counts, [1898437808, 2857018450, 580117978, 26443, 11820, 15545]);
         assert_eq!(t.row("BLOCK_IOPOLL").unwrap().counts.len(), 7);
         let i = t.imbalance("NET_RX").unwrap();
         assert_eq!(i.total, 5_335_628_044);
         assert_eq!(i.busiest, "CPU1");
         assert!(i.truncated);
-        assert!(
-            (i.busiest_share - 0.5355).abs() < 0.001,
-            "{}",
-            i.busiest_share
-        );
+        assert!((i.busiest_share - 0.5355).abs() < 0.001, "{}", i.busiest_share);
         assert!(i.max_over_mean > 3.0, "{i}");
         assert_eq!(i.cold_cpus, ["CPU3", "CPU4", "CPU5"]);
         // TIMER is spread evenly: the contrast the article draws.
         let timer = t.imbalance("TIMER").unwrap();
-        assert!(
-            timer.max_over_mean < 1.4 && timer.cold_cpus.is_empty(),
-            "{timer}"
-        );
+        assert!(timer.max_over_mean < 1.4 && timer.cold_cpus.is_empty(), "{timer}");
         let s = t.summary(&["NET_RX", "NET_TX", "TIMER"]);
-        assert!(
-            s.starts_with("NET_RX: total 5335628044 over 6 CPUs (row truncated); busiest CPU1"),
-            "{s}"
-        );
+        assert!(s.starts_with("NET_RX: total 5335628044 over 6 CPUs (row truncated); busiest CPU1"), "{s}");
         assert_eq!(s.lines().count(), 3);
     }
 
@@ -418,18 +332,12 @@ MIS:          0
         assert_eq!(t.cpus, ["CPU0", "CPU1"]);
         let r = t.row("38").unwrap();
         assert_eq!(r.counts, [0, 2312]);
-        assert_eq!(
-            r.description,
-            "PCI-MSIX-0000:00:03.0   1-edge      virtio2-input.0"
-        );
+        assert_eq!(r.description, "PCI-MSIX-0000:00:03.0   1-edge      virtio2-input.0");
         let r = t.row("24").unwrap();
         assert_eq!(r.description, "IO-APIC   5-edge      ACPI:Ged");
         assert_eq!(t.row("LOC").unwrap().description, "Local timer interrupts");
         let err = t.row("ERR").unwrap();
-        assert_eq!(
-            (err.counts.as_slice(), err.description.as_str()),
-            (&[0u64][..], "")
-        );
+        assert_eq!((err.counts.as_slice(), err.description.as_str()), (&[0u64][..], ""));
         let i = t.imbalance("38").unwrap();
         assert_eq!((i.busiest.as_str(), i.busiest_share), ("CPU1", 1.0));
     }
@@ -450,10 +358,7 @@ MIS:          0
         let v = parse_softnet(text).unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!((v[0].cpu, v[0].processed), (0, 0x14));
-        assert_eq!(
-            (v[1].cpu, v[1].processed, v[1].dropped, v[1].time_squeeze),
-            (1, 0xea9, 1, 2)
-        );
+        assert_eq!((v[1].cpu, v[1].processed, v[1].dropped, v[1].time_squeeze), (1, 0xea9, 1, 2));
         assert_eq!(v[1].received_rps, 1969);
         assert!(parse_softnet("zz\n").is_err());
         assert!(parse_softnet("0 1 2\n").is_err());

@@ -136,11 +136,7 @@ impl std::error::Error for UnknownBug {}
 impl FromStr for PlantedBug {
     type Err = UnknownBug;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PlantedBug::ALL
-            .iter()
-            .copied()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| UnknownBug(s.to_string()))
+        PlantedBug::ALL.iter().copied().find(|b| b.name() == s).ok_or_else(|| UnknownBug(s.to_string()))
     }
 }
 

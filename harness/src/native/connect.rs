@@ -61,9 +61,8 @@ fn completion(sock: &Socket, faults: Faults) -> io::Result<()> {
     match connect_result(sock.as_fd(), CONNECT_BOUND)? {
         ConnectOutcome::Connected => Ok(()),
         ConnectOutcome::Failed(errno) => Err(io::Error::from(errno)),
-        ConnectOutcome::Pending => Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("connect still in progress after {CONNECT_BOUND:?}"),
-        )),
+        ConnectOutcome::Pending => {
+            Err(io::Error::new(io::ErrorKind::TimedOut, format!("connect still in progress after {CONNECT_BOUND:?}")))
+        }
     }
 }

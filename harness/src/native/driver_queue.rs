@@ -181,11 +181,8 @@ impl TcpDriver {
         let before = self.queue.len();
         self.queue.extend(data);
         let after = before + data.len();
-        let crosses = if faults.has(PlantedBug::HighGtInsteadOfGe) {
-            after > opts.high.0
-        } else {
-            after >= opts.high.0
-        };
+        let crosses =
+            if faults.has(PlantedBug::HighGtInsteadOfGe) { after > opts.high.0 } else { after >= opts.high.0 };
         if !crosses {
             return Output::Reply(SendResult::Ok);
         }

@@ -69,7 +69,12 @@ impl std::fmt::Debug for ListenPort {
 impl ListenPort {
     /// Bind and listen on `addr` (loopback in every test); returns the port
     /// and the bound address.
-    pub fn bind(addr: SocketAddr, opts: PortOptions, policy: AcceptPolicy, faults: Faults) -> io::Result<(ListenPort, SocketAddr)> {
+    pub fn bind(
+        addr: SocketAddr,
+        opts: PortOptions,
+        policy: AcceptPolicy,
+        faults: Faults,
+    ) -> io::Result<(ListenPort, SocketAddr)> {
         let listener = std::net::TcpListener::bind(addr)?;
         let local = listener.local_addr()?;
         let strategy = if faults.has(PlantedBug::AcceptSpinsOnEmfile) {

@@ -190,7 +190,10 @@ mod tests {
         let o2 = setopts(&o.options, &[Opt::Active(ActiveSetting::N(-3))]).unwrap();
         assert_eq!(o2.options.active, Active::Passive);
         assert!(o2.passive_notice);
-        assert_eq!(setopts(&o.options, &[Opt::Active(ActiveSetting::N(32767))]).map_err(|(e, _)| e), Err(Posix::Einval));
+        assert_eq!(
+            setopts(&o.options, &[Opt::Active(ActiveSetting::N(32767))]).map_err(|(e, _)| e),
+            Err(Posix::Einval)
+        );
         let o3 = setopts(&PortOptions::default(), &[Opt::Active(ActiveSetting::True)]).unwrap();
         let o4 = setopts(&o3.options, &[Opt::Active(ActiveSetting::N(2))]).unwrap();
         assert_eq!(o4.options.active, Active::Count(2));

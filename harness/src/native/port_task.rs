@@ -62,11 +62,8 @@ impl TaskQueue {
     pub fn schedule(&mut self, task: Task, limits: MsgqLimits, faults: Faults) {
         self.size += task.cmd.len;
         self.tasks.push_back(task);
-        let over = if faults.has(PlantedBug::MsgqBusyAtGe) {
-            self.size >= limits.high
-        } else {
-            self.size > limits.high
-        };
+        let over =
+            if faults.has(PlantedBug::MsgqBusyAtGe) { self.size >= limits.high } else { self.size > limits.high };
         if over {
             self.busy = true;
         }

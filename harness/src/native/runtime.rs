@@ -164,12 +164,7 @@ impl fmt::Debug for Runtime {
 impl Runtime {
     /// A runtime with a port table of exactly `table_capacity` slots and
     /// `senders` sender processes.
-    pub fn new(
-        clock: Box<dyn Clock>,
-        table_capacity: usize,
-        senders: u8,
-        bug: Option<PlantedBug>,
-    ) -> io::Result<Self> {
+    pub fn new(clock: Box<dyn Clock>, table_capacity: usize, senders: u8, bug: Option<PlantedBug>) -> io::Result<Self> {
         Ok(Runtime {
             poll: Poll::new()?,
             events: Events::with_capacity(64),
@@ -242,7 +237,11 @@ impl Runtime {
                 let paused = self.listener.as_ref().is_some_and(ListenPort::is_paused);
                 Err(RuntimeError(format!(
                     "accept: no connection within {bound:?}{}",
-                    if paused { " (out of file descriptors: accept paused, connections wait in the kernel's queue)" } else { "" }
+                    if paused {
+                        " (out of file descriptors: accept paused, connections wait in the kernel's queue)"
+                    } else {
+                        ""
+                    }
                 )))
             }
         }
@@ -322,7 +321,13 @@ impl Runtime {
 
     /// `gen_tcp:send` / `port_command/3` by sender `s`. `Some(result)` when
     /// the call returned; `None` when the sender now waits or is suspended.
-    pub fn send(&mut self, s: SenderId, len: Bytes, tag: u16, flags: SendFlags) -> Result<Option<SendResult>, RuntimeError> {
+    pub fn send(
+        &mut self,
+        s: SenderId,
+        len: Bytes,
+        tag: u16,
+        flags: SendFlags,
+    ) -> Result<Option<SendResult>, RuntimeError> {
         if !self.procs.exists(s) {
             return Err(RuntimeError(format!("no sender {s}")));
         }
@@ -367,8 +372,7 @@ impl Runtime {
             return None;
         };
         let data = payload(cmd.tag, cmd.len);
-        let out =
-            port.driver.outputv(s, &data, &port.opts, now, faults, &mut self.trace.choices, self.poll.registry());
+        let out = port.driver.outputv(s, &data, &port.opts, now, faults, &mut self.trace.choices, self.poll.registry());
         drop(guard);
         match out {
             Output::Reply(r) => {
@@ -465,11 +469,7 @@ impl Runtime {
 
     pub fn snapshot(&self) -> Snapshot {
         let (queue, busy, msgq) = match &self.subject {
-            Some(p) => (
-                if p.is_closed() { Bytes::ZERO } else { p.driver.queue_len() },
-                p.busy(),
-                p.tasks.size(),
-            ),
+            Some(p) => (if p.is_closed() { Bytes::ZERO } else { p.driver.queue_len() }, p.busy(), p.tasks.size()),
             None => (Bytes::ZERO, Busy { driver: false, msgq: false }, Bytes::ZERO),
         };
         Snapshot { senders: self.procs.statuses(), queue, busy, msgq, ports: self.table.len() }
@@ -592,7 +592,9 @@ impl Runtime {
     fn diagnose(&self) -> String {
         let Some(fd) = self.subject_fd() else { return String::new() };
         match sys::send_queue(fd) {
-            Ok((outq, unsent)) => format!(" (port socket: {outq} bytes in the kernel send queue, {unsent} not yet sent)"),
+            Ok((outq, unsent)) => {
+                format!(" (port socket: {outq} bytes in the kernel send queue, {unsent} not yet sent)")
+            }
             Err(_) => String::new(),
         }
     }

@@ -118,8 +118,12 @@ impl NativeSut {
 
         let peer_listener = peer_listener()?;
         let peer_addr = peer_listener.local_addr()?;
-        rt.connect(peer_addr, SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, ..SocketOpts::default() }, &setup.options)
-            .map_err(|e| open_err("connect", e))?;
+        rt.connect(
+            peer_addr,
+            SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, ..SocketOpts::default() },
+            &setup.options,
+        )
+        .map_err(|e| open_err("connect", e))?;
         let peer = accept_bounded(&peer_listener)?;
         Ok(NativeSut {
             rt,

@@ -249,7 +249,10 @@ pub(crate) mod tests {
             wrote += n;
         }
         let (outq, unsent) = send_queue(sock.as_raw_fd()).unwrap();
-        assert!(outq > 1000 && outq <= wrote && unsent > 0 && unsent <= outq, "wrote {wrote}: outq {outq}, unsent {unsent}");
+        assert!(
+            outq > 1000 && outq <= wrote && unsent > 0 && unsent <= outq,
+            "wrote {wrote}: outq {outq}, unsent {unsent}"
+        );
         assert!(send_queue(-1).is_err());
     }
 }

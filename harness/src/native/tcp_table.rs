@@ -42,9 +42,7 @@ pub fn state_in(table: &str, local: SocketAddrV4, remote: SocketAddrV4) -> Optio
     table.lines().skip(1).find_map(|line| {
         let mut f = line.split_whitespace().skip(1);
         match (f.next(), f.next(), f.next()) {
-            (Some(fl), Some(fr), Some(st)) if fl == l && fr == r => {
-                u8::from_str_radix(st, 16).ok()
-            }
+            (Some(fl), Some(fr), Some(st)) if fl == l && fr == r => u8::from_str_radix(st, 16).ok(),
             _ => None,
         }
     })

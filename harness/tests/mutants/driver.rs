@@ -8,9 +8,9 @@
 //!
 //! No sleeps: every wait is a readiness wait with a failure bound.
 
+use crate::support::*;
 use harness::native::runtime::{OpenError, SocketOpts};
 use harness::native::{InstantClock, PlantedBug, Runtime, VirtualClock};
-use crate::support::*;
 use reference::choice::{Activity, Choice};
 use reference::observation::{OwnerMsg, Posix, Reply, SendResult, SenderStatus};
 use reference::op::{Op, SendFlags, Setup};
@@ -61,7 +61,8 @@ fn clamped_listener() -> (TcpListener, SocketAddr) {
     (l, a)
 }
 
-const PORT_SOCK: SocketOpts = SocketOpts { sndbuf: Some(1), nodelay: true, mss: None, close_mode: harness::native::CloseMode::Plain };
+const PORT_SOCK: SocketOpts =
+    SocketOpts { sndbuf: Some(1), nodelay: true, mss: None, close_mode: harness::native::CloseMode::Plain };
 
 /// A runtime on the virtual clock with its port connected to a peer we hold.
 fn connected(options: &[Opt]) -> (Runtime, TcpStream) {
@@ -314,7 +315,10 @@ fn low_lt_differs_from_wm4_only_at_equality() {
         assert_eq!(c.send(1, 40, 2).observation.reply, Reply::Sent(None));
         // DS-2: the flush writes all 100 bytes (a fresh socket takes them).
         let s = c.apply(Op::Quiesce);
-        assert_eq!(s.choices, vec![Choice::Ran(Activity::DelayFlush), Choice::Wrote { requested: Bytes(100), accepted: Bytes(100) }]);
+        assert_eq!(
+            s.choices,
+            vec![Choice::Ran(Activity::DelayFlush), Choice::Wrote { requested: Bytes(100), accepted: Bytes(100) }]
+        );
         assert_eq!(s.observation.queue, Bytes(0));
         let want = if clears { vec![(SenderId(1), SendResult::Ok)] } else { vec![] };
         assert_eq!(s.observation.completed, want, "low {low}, bug {bug:?}");
@@ -424,7 +428,11 @@ fn wm4_checks_low_only_after_a_write_that_took_bytes() {
     for reset in [false, true] {
         let (completed, busy, choices) = bounded("WM-4 after a write from the queue", move || {
             let (mut rt, mut peer) = connected(&[]);
-            assert_eq!(rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap(), Some(SendResult::Ok), "WM-2");
+            assert_eq!(
+                rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap(),
+                Some(SendResult::Ok),
+                "WM-2"
+            );
             assert_eq!(rt.send(SenderId(1), Bytes(10), 2, SendFlags::default()).unwrap(), None, "WM-3: busy");
             rt.setopts(&[Opt::HighWatermark(1 << 21), Opt::LowWatermark(1 << 20)]).unwrap().unwrap();
             let s = rt.snapshot();
@@ -465,7 +473,11 @@ fn wm4_checks_low_only_after_a_write_that_took_bytes() {
 fn close_keeps_senders_suspended_on_a_busy_driver_until_it_flushes() {
     let (after_close, completed) = bounded("close with a busy driver", || {
         let (mut rt, mut peer) = connected(&[]);
-        assert_eq!(rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap(), Some(SendResult::Ok), "WM-2");
+        assert_eq!(
+            rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap(),
+            Some(SendResult::Ok),
+            "WM-2"
+        );
         assert_eq!(rt.send(SenderId(0), Bytes(10), 2, SendFlags::default()).unwrap(), None, "WM-3: busy");
         assert_eq!(rt.send(SenderId(1), Bytes(5), 3, SendFlags::default()).unwrap(), None, "SND-1: suspended");
         assert!(!rt.snapshot().busy.msgq);
@@ -485,5 +497,9 @@ fn close_keeps_senders_suspended_on_a_busy_driver_until_it_flushes() {
     });
     assert_eq!(after_close.0, vec![SenderStatus::Waiting, SenderStatus::Suspended], "MQ-4/SND-4: {after_close:?}");
     assert!(after_close.1.is_empty(), "{after_close:?}");
-    assert_eq!(completed, vec![(SenderId(0), SendResult::Ok), (SenderId(1), SendResult::Error(Posix::Closed))], "WM-4, SND-4, SND-6");
+    assert_eq!(
+        completed,
+        vec![(SenderId(0), SendResult::Ok), (SenderId(1), SendResult::Error(Posix::Closed))],
+        "WM-4, SND-4, SND-6"
+    );
 }

@@ -8,12 +8,12 @@ use harness::kernel::fd_limit::Exhaustion;
 use harness::kernel::{in_child, poll_fd, Probe};
 use harness::native::bugs::Faults;
 use harness::native::listen_port::ListenPort;
-use harness::native::{AcceptPolicy, Runtime, VirtualClock};
-use reference::options::PortOptions;
-use socket2::{Domain, SockAddr, Socket, Type};
 use harness::native::runtime::SocketOpts;
+use harness::native::{AcceptPolicy, Runtime, VirtualClock};
 use reference::op::SendFlags;
+use reference::options::PortOptions;
 use reference::units::{Bytes, SenderId};
+use socket2::{Domain, SockAddr, Socket, Type};
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -53,7 +53,8 @@ fn accept_is_not_paused_while_fds_are_free() {
 /// options and whether accept is paused.
 #[test]
 fn a_listen_port_shows_its_state() {
-    let (lp, _) = ListenPort::bind(loopback(), PortOptions::default(), AcceptPolicy::default(), Faults::default()).expect("bind");
+    let (lp, _) =
+        ListenPort::bind(loopback(), PortOptions::default(), AcceptPolicy::default(), Faults::default()).expect("bind");
     let shown = format!("{lp:?}");
     assert!(shown.starts_with("ListenPort") && shown.contains("paused: false") && shown.contains("opts"), "{shown}");
 }
@@ -82,7 +83,14 @@ fn a_wait_goes_on_while_accept_is_paused() {
         let elapsed = t0.elapsed();
         let (stats, paused) = rt.accept_stats().ok_or("no listen port")?;
         let bound = policy.max_wakeups_while_exhausted(elapsed);
-        Ok((got.is_none() && paused, elapsed >= wait, stats.exhausted, elapsed.as_millis() as u64, stats.wakeups, bound))
+        Ok((
+            got.is_none() && paused,
+            elapsed >= wait,
+            stats.exhausted,
+            elapsed.as_millis() as u64,
+            stats.wakeups,
+            bound,
+        ))
     });
     let (none_and_paused, waited, exhausted, ms, wakeups, bound) = r.expect("child");
     assert!(none_and_paused, "KN-EMFILE-1: out of fds, nothing accepted and accept paused");
@@ -137,4 +145,3 @@ fn accept_stays_paused_while_no_fd_is_released() {
     assert!(paused_after, "KN-EMFILE-2: no fd released, accept still paused");
     assert_eq!(resumes_after, resumes_before, "KN-EMFILE-2: no resume without a released fd");
 }
-

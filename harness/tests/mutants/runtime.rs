@@ -51,12 +51,9 @@ fn send_timer_fires_on_the_monotonic_clock_in_turn() {
     let (l, addr) = listener();
     let result = bounded("send timer on the monotonic clock", move || {
         let mut rt = Runtime::new(Box::new(InstantClock::default()), 4, 2, None).expect("runtime");
-        let opts = [
-            Opt::HighWatermark(64),
-            Opt::LowWatermark(32),
-            Opt::SendTimeout(Timeout::After(Millis(2))),
-        ];
-        rt.connect(addr, SocketOpts { sndbuf: Some(1), nodelay: true, mss: None, ..SocketOpts::default() }, &opts).expect("connect");
+        let opts = [Opt::HighWatermark(64), Opt::LowWatermark(32), Opt::SendTimeout(Timeout::After(Millis(2)))];
+        rt.connect(addr, SocketOpts { sndbuf: Some(1), nodelay: true, mss: None, ..SocketOpts::default() }, &opts)
+            .expect("connect");
         // The peer accepts and never reads: the kernel soon takes nothing.
         let (_peer, _) = l.accept().expect("accept");
         // WM-2: far more than the kernel can hold; the rest is queued.
@@ -144,7 +141,11 @@ fn close_with_the_driver_still_busy_resumes_no_one() {
     use reference::observation::{Reply, SenderStatus};
     use reference::op::{Op, Setup};
     let seen = bounded("close with both busy", || {
-        let s = Setup { senders: 3, options: vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)], ..Setup::default() };
+        let s = Setup {
+            senders: 3,
+            options: vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)],
+            ..Setup::default()
+        };
         let mut c = start(&s);
         // The peer reads nothing: past what the kernel's buffers hold, the
         // send stays queued (WM-2), and the next one makes the port busy (WM-3).

@@ -200,8 +200,10 @@ fn abort_all_returns_every_task_in_order() {
 fn which_task_runs_on_a_busy_driver() {
     let mut q = TaskQueue::default();
     let plain = task(0, 1);
-    let nosuspend = Task { sender: SenderId(1), cmd: Command { flags: SendFlags { nosuspend: true, force: false }, ..cmd(1) } };
-    let force = Task { sender: SenderId(2), cmd: Command { flags: SendFlags { nosuspend: false, force: true }, ..cmd(1) } };
+    let nosuspend =
+        Task { sender: SenderId(1), cmd: Command { flags: SendFlags { nosuspend: true, force: false }, ..cmd(1) } };
+    let force =
+        Task { sender: SenderId(2), cmd: Command { flags: SendFlags { nosuspend: false, force: true }, ..cmd(1) } };
     q.schedule(plain, LIMITS, Faults(None));
     assert_eq!(q.next_runnable(true), None);
     assert_eq!(q.next_runnable(false), Some(0));

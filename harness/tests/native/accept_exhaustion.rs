@@ -349,7 +349,10 @@ fn kn_emfile_2_runtime_retries_when_an_fd_is_freed_elsewhere() {
     println!("KN-EMFILE-2 observed: {}", serde_json::to_string(&o).unwrap());
     let r = check_no_spin(&o.exhausted).and_then(|()| check_kept(&o.exhausted)).and_then(|()| {
         expect(ids::EMFILE_2, o.accepted && o.same_connection, || {
-            format!("after an fd was freed elsewhere: accepted {}, the same connection {}", o.accepted, o.same_connection)
+            format!(
+                "after an fd was freed elsewhere: accepted {}, the same connection {}",
+                o.accepted, o.same_connection
+            )
         })
     });
     r.unwrap_or_else(|e| panic!("{e}"));

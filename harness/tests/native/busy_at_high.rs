@@ -15,7 +15,7 @@ fn busy_case() -> Case {
     let s = c.send(0, 10_000, 1);
     assert_eq!(s.observation.reply, Reply::Sent(Some(SendResult::Ok)));
     assert!(s.observation.queue > Bytes(100), "the kernel took almost everything: {:?}", s.choices);
-    assert_eq!(s.observation.busy.unwrap().driver, false);
+    assert!(!s.observation.busy.unwrap().driver);
     // WM-3: onto a non-empty queue past high: busy, the caller waits.
     let s = c.send(1, 10, 2);
     assert_eq!(s.observation.reply, Reply::Sent(None));
@@ -49,7 +49,7 @@ fn crossing_sender_waits_others_suspend_and_all_resume_in_order() {
     assert!(got == want, "ST-1: the peer got the sends out of order");
     let last = steps.last().unwrap();
     assert_eq!(last.observation.senders, vec![SenderStatus::Idle; 2]);
-    assert_eq!(last.observation.busy.unwrap().driver, false);
+    assert!(!last.observation.busy.unwrap().driver);
 }
 
 #[test]

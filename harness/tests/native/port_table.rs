@@ -4,15 +4,15 @@
 //! slot; accepted ports inherit the listener's options.
 
 use crate::support::*;
+use harness::kernel::fd_limit::open_fd_count;
+use harness::kernel::{in_child, poll_fd, Probe};
+use harness::native::runtime::{Accepted, SocketOpts};
 use harness::native::PlantedBug;
+use harness::native::{Runtime, VirtualClock};
 use reference::observation::{AcceptOutcome, Posix, Reply};
 use reference::op::{Op, Setup};
 use reference::options::{Active, ActiveSetting, Opt, PortOptions};
 use reference::units::Bytes;
-use harness::kernel::fd_limit::open_fd_count;
-use harness::kernel::{in_child, poll_fd, Probe};
-use harness::native::runtime::{Accepted, SocketOpts};
-use harness::native::{Runtime, VirtualClock};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -36,10 +36,7 @@ fn accepted_port_inherits_and_full_table_refuses() {
     assert_eq!(s.observation.reply, Reply::Accept(AcceptOutcome::Accepted(want)));
     assert_eq!(s.observation.ports, 3);
     let s = c.apply(Op::Accept);
-    assert_eq!(
-        s.observation.reply,
-        Reply::Accept(AcceptOutcome::Failed { error: Posix::SystemLimit, peer_eof: true })
-    );
+    assert_eq!(s.observation.reply, Reply::Accept(AcceptOutcome::Failed { error: Posix::SystemLimit, peer_eof: true }));
     assert_eq!(s.observation.ports, 3);
     assert_eq!(c.apply(Op::OpenExtra).observation.reply, Reply::Opened(Err(Posix::SystemLimit)));
     let s = c.apply(Op::CloseAccepted);

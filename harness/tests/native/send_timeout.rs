@@ -36,7 +36,7 @@ fn timeout_answers_the_caller_and_keeps_the_data() {
     let s = c.apply(Op::AdvanceTime { by: Millis(1) });
     assert_eq!(s.choices.first(), Some(&Choice::Ran(Activity::SendTimeout)));
     assert_eq!(s.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Timeout))]);
-    assert_eq!(s.observation.busy.unwrap().driver, false);
+    assert!(!s.observation.busy.unwrap().driver);
     assert_eq!(s.observation.queue, queued, "TO-1: the data stays queued");
     let (got, _) = c.drain();
     let mut want = payload(1, Bytes(10_000));
@@ -50,7 +50,7 @@ fn send_timeout_zero_replies_timeout_at_once_without_busy() {
     c.send(0, 10_000, 1);
     let s = c.send(1, 10, 2);
     assert_eq!(s.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Timeout))));
-    assert_eq!(s.observation.busy.unwrap().driver, false);
+    assert!(!s.observation.busy.unwrap().driver);
     assert_eq!(s.observation.senders[1], SenderStatus::Idle);
 }
 

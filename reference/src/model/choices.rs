@@ -128,7 +128,10 @@ impl<'a> Choices<'a> {
                 }
                 Ok(accepted)
             }
-            other => Err(Divergence::new(rule, format!("expected a write of {requested} here, the system reported {other:?}"))),
+            other => Err(Divergence::new(
+                rule,
+                format!("expected a write of {requested} here, the system reported {other:?}"),
+            )),
         }
     }
 

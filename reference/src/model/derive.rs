@@ -53,7 +53,12 @@ pub const MAX_SET: usize = 16;
 
 /// The prediction set after a step: every state of `set` derived forward
 /// through `op` to `observed`, merged by state and capped at [`MAX_SET`].
-pub fn derive_set(set: &[Model], op: &crate::op::Op, observed: &Observation, settle: bool) -> Result<Vec<Derivation>, Underived> {
+pub fn derive_set(
+    set: &[Model],
+    op: &crate::op::Op,
+    observed: &Observation,
+    settle: bool,
+) -> Result<Vec<Derivation>, Underived> {
     let mut out: Vec<Derivation> = vec![];
     let mut keys = BTreeSet::new();
     let mut first_err = None;
@@ -80,14 +85,20 @@ pub fn derive_set(set: &[Model], op: &crate::op::Op, observed: &Observation, set
 
 /// How far `compare` got before this mismatch (its field order).
 fn field_rank(m: &Mismatch) -> usize {
-    const ORDER: [&str; 8] = ["reply", "completed", "sender", "busy (driver", "busy (msgq", "msgq size", "queue size", "busy_port"];
+    const ORDER: [&str; 8] =
+        ["reply", "completed", "sender", "busy (driver", "busy (msgq", "msgq size", "queue size", "busy_port"];
     ORDER.iter().position(|f| m.field.starts_with(f)).unwrap_or(ORDER.len())
 }
 
 impl Model {
     /// Every way (up to the budget) this step could have gone to produce
     /// `observed`, merged by resulting state.
-    pub fn derive(&self, op: &crate::op::Op, observed: &Observation, settle: bool) -> Result<Vec<Derivation>, Underived> {
+    pub fn derive(
+        &self,
+        op: &crate::op::Op,
+        observed: &Observation,
+        settle: bool,
+    ) -> Result<Vec<Derivation>, Underived> {
         let mut stack: Vec<Vec<Pick>> = vec![vec![]];
         let mut seen_needs: BTreeSet<String> = BTreeSet::new();
         let mut seen_ends: BTreeSet<String> = BTreeSet::new();
@@ -139,43 +150,52 @@ impl Model {
                         }
                     }
                 }
-                Err(d) => match c.need() {
-                    None => {
-                        if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
-                            eprintln!("derive: {prefix:?} -> {d}");
-                        }
-                        first_divergence.get_or_insert(d);
-                    }
-                    Some(need) => {
-                        if !m.consistent_so_far(observed, own_send) {
-                            // Remembered like a mismatch, so that a step no
-                            // candidate explains names what went wrong.
-                            let mm = Mismatch {
-                                rule: m.completed.last().map_or(crate::rules::ids::SCHED_1, |c| c.2),
-                                field: "completed (so far)".into(),
-                                expected: format!("{:?} ({:?} busy_port events)", m.completed.iter().map(|&(s, r, _)| (s, r)).collect::<Vec<_>>(), m.busy_port_events),
-                                observed: format!("{:?} ({:?} busy_port events)", observed.completed, observed.busy_port_events),
-                            };
-                            if first_mismatch.as_ref().is_none_or(|b| field_rank(&mm) > field_rank(b)) {
-                                first_mismatch = Some(mm);
+                Err(d) => {
+                    match c.need() {
+                        None => {
+                            if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
+                                eprintln!("derive: {prefix:?} -> {d}");
                             }
-                            continue;
+                            first_divergence.get_or_insert(d);
                         }
-                        if !seen_needs.insert(format!("{need:?} {}", m.state_key())) {
-                            continue;
-                        }
-                        let cands = m.candidates(need, observed);
-                        if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
-                            eprintln!("derive: {prefix:?} needs {need:?}: {cands:?} (busy {} deadline {:?} queue {} open {})", m.busy, m.send_deadline, m.queue, m.socket_open);
-                        }
-                        // Pushed in reverse so the preferred candidate runs first.
-                        for pick in cands.into_iter().rev() {
-                            let mut next = prefix.clone();
-                            next.push(pick);
-                            stack.push(next);
+                        Some(need) => {
+                            if !m.consistent_so_far(observed, own_send) {
+                                // Remembered like a mismatch, so that a step no
+                                // candidate explains names what went wrong.
+                                let mm = Mismatch {
+                                    rule: m.completed.last().map_or(crate::rules::ids::SCHED_1, |c| c.2),
+                                    field: "completed (so far)".into(),
+                                    expected: format!(
+                                        "{:?} ({:?} busy_port events)",
+                                        m.completed.iter().map(|&(s, r, _)| (s, r)).collect::<Vec<_>>(),
+                                        m.busy_port_events
+                                    ),
+                                    observed: format!(
+                                        "{:?} ({:?} busy_port events)",
+                                        observed.completed, observed.busy_port_events
+                                    ),
+                                };
+                                if first_mismatch.as_ref().is_none_or(|b| field_rank(&mm) > field_rank(b)) {
+                                    first_mismatch = Some(mm);
+                                }
+                                continue;
+                            }
+                            if !seen_needs.insert(format!("{need:?} {}", m.state_key())) {
+                                continue;
+                            }
+                            let cands = m.candidates(need, observed);
+                            if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
+                                eprintln!("derive: {prefix:?} needs {need:?}: {cands:?} (busy {} deadline {:?} queue {} open {})", m.busy, m.send_deadline, m.queue, m.socket_open);
+                            }
+                            // Pushed in reverse so the preferred candidate runs first.
+                            for pick in cands.into_iter().rev() {
+                                let mut next = prefix.clone();
+                                next.push(pick);
+                                stack.push(next);
+                            }
                         }
                     }
-                },
+                }
             }
         }
         if !found.is_empty() {
@@ -223,9 +243,9 @@ impl Model {
                 }
                 v.into_iter().map(|got| Pick::Made(Choice::Read { got })).collect()
             }
-            Need::Activity if self.before_op => {
-                std::iter::once(Pick::Quiet).chain(self.before_op_enabled().map(|a| Pick::Made(Choice::Ran(a)))).collect()
-            }
+            Need::Activity if self.before_op => std::iter::once(Pick::Quiet)
+                .chain(self.before_op_enabled().map(|a| Pick::Made(Choice::Ran(a))))
+                .collect(),
             Need::Activity => {
                 let mut v = vec![];
                 if self.mandatory_activity().is_none() {

@@ -106,7 +106,10 @@ impl Model {
             // No write where one is due: blame whatever last shaped the queue.
             return Err(Divergence::new(
                 self.why.queue,
-                format!("{rule} expects a write of the {} queued, the system wrote nothing ({} last changed the queue)", self.queue, self.why.queue),
+                format!(
+                    "{rule} expects a write of the {} queued, the system wrote nothing ({} last changed the queue)",
+                    self.queue, self.why.queue
+                ),
             ));
         }
         let took = c.write(rule, self.queue, rule == ids::DS_2)?;

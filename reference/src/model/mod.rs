@@ -20,7 +20,6 @@ pub use derive::{derive_set, Derivation, Underived, DERIVE_BUDGET, MAX_SET};
 
 use crate::choice::{Activity, Choice};
 use crate::observation::{Busy, Observation, OwnerMsg, Reply, SendResult};
-use std::collections::BTreeMap;
 use crate::op::{Op, SendFlags, Setup};
 use crate::options::{setopts, PortOptions};
 use crate::rules::{ids, RuleId};
@@ -28,6 +27,7 @@ use crate::units::{Bytes, Millis, SenderId};
 use crate::variant::Variant;
 use choices::{Choices, Need, Pick};
 use senders::Sender;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
@@ -295,7 +295,9 @@ impl Model {
     pub fn enabled(&self, op: &Op) -> bool {
         let open = self.life == Life::Open;
         match op {
-            Op::Send { sender, .. } | Op::SendAt { sender, .. } => matches!(self.senders.get(sender.0 as usize), Some(Sender::Idle)),
+            Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
+                matches!(self.senders.get(sender.0 as usize), Some(Sender::Idle))
+            }
             Op::Recv | Op::SetOpts { .. } | Op::GetOpts | Op::Mailbox => open,
             // Data sent to a socket that already closed races the FIN with
             // the RST it draws: a kernel timing, not a port rule. Not generated.
@@ -304,9 +306,7 @@ impl Model {
             Op::ReleaseLock => self.lock_held,
             Op::CloseAccepted => self.accepted > 0,
             Op::Close => {
-                open && !self.lock_held
-                    && self.tasks.is_empty()
-                    && self.senders.iter().all(|s| *s == Sender::Idle)
+                open && !self.lock_held && self.tasks.is_empty() && self.senders.iter().all(|s| *s == Sender::Idle)
             }
             _ => true,
         }
@@ -445,7 +445,9 @@ impl Model {
                 match a {
                     None => break,
                     Some(a) if self.before_op_enabled().any(|b| b == a) => self.run_activity(a, c)?,
-                    Some(other) => return Err(Divergence::new(activity_rule(other), format!("{other:?} ran before the op"))),
+                    Some(other) => {
+                        return Err(Divergence::new(activity_rule(other), format!("{other:?} ran before the op")))
+                    }
                 }
             }
         }
@@ -538,7 +540,10 @@ impl Model {
                 }
                 Err(rej) => {
                     self.cross(rej.rule);
-                    if self.variant == Variant::OtpInet && !self.opts.active.is_active() && rej.options.active.is_active() {
+                    if self.variant == Variant::OtpInet
+                        && !self.opts.active.is_active()
+                        && rej.options.active.is_active()
+                    {
                         // DIFF-INET-5: inet_set_opts returns before it turns
                         // the read readiness on.
                         self.deaf = true;

@@ -150,7 +150,13 @@ impl Model {
             Timeout::After(t) => Some(Millis(self.now.0 + t.0)),
             Timeout::Infinity => None,
         };
-        let w = Writer { sender: p.sender, tag: p.tag, len: p.len, deadline, close_on_timeout: self.opts.send_timeout_close };
+        let w = Writer {
+            sender: p.sender,
+            tag: p.tag,
+            len: p.len,
+            deadline,
+            close_on_timeout: self.opts.send_timeout_close,
+        };
         let zero_timeout = self.opts.send_timeout == Timeout::After(Millis(0));
         if !self.sock.writers.is_empty() {
             // Waits behind the pending send (a zero-byte one too).
@@ -207,7 +213,10 @@ impl Model {
             return Err(Divergence::new(ids::ST_1, "the kernel took bytes of no pending send"));
         };
         if p.pushed + took > p.max() {
-            return Err(Divergence::new(ids::DIFF_SOCK_1, format!("the kernel took {} of a {}-byte send that has not completed", p.pushed + took, p.len)));
+            return Err(Divergence::new(
+                ids::DIFF_SOCK_1,
+                format!("the kernel took {} of a {}-byte send that has not completed", p.pushed + took, p.len),
+            ));
         }
         self.out.push_part(p.tag, p.pushed, took);
         p.pushed += took;
@@ -250,7 +259,12 @@ impl Model {
     fn sock_start_next(&mut self) {
         if let Some(&w) = self.sock.writers.front() {
             if w.len > Bytes::ZERO {
-                self.sock.pieces.push_back(Piece { tag: w.tag, len: w.len, pushed: Bytes::ZERO, share: Share::Writing });
+                self.sock.pieces.push_back(Piece {
+                    tag: w.tag,
+                    len: w.len,
+                    pushed: Bytes::ZERO,
+                    share: Share::Writing,
+                });
             }
             self.why_sender(w.sender.0 as usize, ids::DIFF_SOCK_1);
         }
@@ -260,14 +274,18 @@ impl Model {
     /// kernel took the rest of its send.
     pub(super) fn sock_output(&mut self, c: &mut Choices) -> Result<(), Divergence> {
         let w = *self.sock.writers.front().expect("checked by activity_enabled");
-        let pushed = if w.len > Bytes::ZERO { self.sock.pieces.back().map_or(Bytes::ZERO, |p| p.pushed) } else { Bytes::ZERO };
+        let pushed =
+            if w.len > Bytes::ZERO { self.sock.pieces.back().map_or(Bytes::ZERO, |p| p.pushed) } else { Bytes::ZERO };
         let rest = w.len - pushed;
         if rest > Bytes::ZERO {
             self.sock.ctx = WriteCtx::Rest;
             let took = c.write(ids::DIFF_SOCK_1, rest, false)?;
             if took < rest {
                 if self.sock.pieces.len() != 1 {
-                    return Err(Divergence::new(ids::DIFF_SOCK_1, "a partial write behind a send whose share is not known"));
+                    return Err(Divergence::new(
+                        ids::DIFF_SOCK_1,
+                        "a partial write behind a send whose share is not known",
+                    ));
                 }
                 return self.sock_push_share(took);
             }
@@ -304,10 +322,7 @@ impl Model {
     /// Whose send timer may fire now (DIFF-SOCK-3): on the real clock any
     /// armed one, otherwise those due.
     pub(super) fn sock_may_expire(&self, s: SenderId) -> bool {
-        self.sock
-            .writers
-            .iter()
-            .any(|w| w.sender == s && w.deadline.is_some_and(|d| self.real_clock || d <= self.now))
+        self.sock.writers.iter().any(|w| w.sender == s && w.deadline.is_some_and(|d| self.real_clock || d <= self.now))
     }
 
     pub(super) fn sock_expirable(&self) -> Vec<SenderId> {
@@ -454,7 +469,10 @@ impl Model {
             }
             match setopts(self.opts, std::slice::from_ref(o)) {
                 Ok(applied) => {
-                    if !self.opts.active.is_active() && applied.options.active.is_active() && self.input_pending() > Bytes::ZERO {
+                    if !self.opts.active.is_active()
+                        && applied.options.active.is_active()
+                        && self.input_pending() > Bytes::ZERO
+                    {
                         self.sock.fresh_recv = true;
                     }
                     self.opts = applied.options;
@@ -538,7 +556,11 @@ impl Model {
     }
 
     /// The derivation's candidates for a write on this backend.
-    pub(super) fn sock_write_candidates(&self, requested: Bytes, observed: &crate::observation::Observation) -> Vec<Bytes> {
+    pub(super) fn sock_write_candidates(
+        &self,
+        requested: Bytes,
+        observed: &crate::observation::Observation,
+    ) -> Vec<Bytes> {
         match self.sock.ctx {
             // All of it (the send returns ok), or a share the peer's data
             // will show (the sender waits).

@@ -25,7 +25,11 @@ impl Tally {
 
     /// Count `rule` once more.
     pub fn bump(&mut self, rule: RuleId) {
-        let at = self.0.iter().position(|(r, _)| std::ptr::eq(r.0, rule.0)).or_else(|| self.0.iter().position(|(r, _)| *r == rule));
+        let at = self
+            .0
+            .iter()
+            .position(|(r, _)| std::ptr::eq(r.0, rule.0))
+            .or_else(|| self.0.iter().position(|(r, _)| *r == rule));
         match at {
             Some(i) => self.0[i].1 += 1,
             None => self.0.push((rule, 1)),

@@ -41,7 +41,6 @@ pub mod ids {
     }
 }
 
-
 pub static RULES: &[Rule] = &[
     // --- driver send queue and watermarks -------------------------------------------------
     port("WM-1", "Defaults: high_watermark 8192, low_watermark 4096 bytes.",

@@ -39,10 +39,17 @@ fn busy_port() -> Vec<Model> {
         // WM-3: 150 + 10 >= 100.
         (send(0, 10, 2), seen(Reply::Sent(None), [Waiting, Idle], 160)),
         // SND-1.
-        (send(1, 5, 3), Observation { busy_port_events: vec![SenderId(1)], ..seen(Reply::Sent(None), [Waiting, Suspended], 160) }),
+        (
+            send(1, 5, 3),
+            Observation { busy_port_events: vec![SenderId(1)], ..seen(Reply::Sent(None), [Waiting, Suspended], 160) },
+        ),
     ];
     for (op, obs) in &steps {
-        set = derive_set(&set, op, obs, true).unwrap_or_else(|e| panic!("{op:?}: {e:?}")).into_iter().map(|d| d.model).collect();
+        set = derive_set(&set, op, obs, true)
+            .unwrap_or_else(|e| panic!("{op:?}: {e:?}"))
+            .into_iter()
+            .map(|d| d.model)
+            .collect();
     }
     set
 }
@@ -90,7 +97,10 @@ fn a_send_timer_between_steps_resumes_senders_before_the_op() {
     use reference::options::Timeout;
     use reference::units::Millis;
     use SenderStatus::*;
-    let obs = |reply, senders: [SenderStatus; 3], queue| Observation { senders: senders.to_vec(), ..seen(reply, [Idle, Idle], queue) };
+    let obs = |reply, senders: [SenderStatus; 3], queue| Observation {
+        senders: senders.to_vec(),
+        ..seen(reply, [Idle, Idle], queue)
+    };
     let setup = Setup {
         options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(6)))],
         senders: 3,
@@ -103,10 +113,20 @@ fn a_send_timer_between_steps_resumes_senders_before_the_op() {
         // WM-3: sender 1 is the busy caller; its send timer is armed.
         (send(1, 10, 2), obs(Reply::Sent(None), [Idle, Waiting, Idle], 160)),
         // SND-1: sender 2 is suspended.
-        (send(2, 5, 3), Observation { busy_port_events: vec![SenderId(2)], ..obs(Reply::Sent(None), [Idle, Waiting, Suspended], 160) }),
+        (
+            send(2, 5, 3),
+            Observation {
+                busy_port_events: vec![SenderId(2)],
+                ..obs(Reply::Sent(None), [Idle, Waiting, Suspended], 160)
+            },
+        ),
     ];
     for (op, o) in &steps {
-        set = derive_set(&set, op, o, true).unwrap_or_else(|e| panic!("{op:?}: {e:?}")).into_iter().map(|d| d.model).collect();
+        set = derive_set(&set, op, o, true)
+            .unwrap_or_else(|e| panic!("{op:?}: {e:?}"))
+            .into_iter()
+            .map(|d| d.model)
+            .collect();
     }
     // Before sender 0's send reaches the port: sender 1 times out, sender 2
     // retries (160 + 5 >= 100: busy again, sender 2 the busy caller); then
@@ -190,4 +210,3 @@ fn a_state_reached_twice_is_kept_once() {
     assert!(once < reference::model::MAX_SET, "{once} states: the cap would hide a duplicate");
     assert_eq!(doubled, once, "the same states, twice, kept once");
 }
-

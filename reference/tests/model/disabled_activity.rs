@@ -71,7 +71,12 @@ fn input_below_low_watermark_is_read_on_the_inet_driver() {
     let mut m = model(vec![Opt::LowWatermark(30)], Variant::Reference);
     m.step(&Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, &[]).expect("OPT-5");
     m.step(&Op::PeerWrite { len: Bytes(10), tag: 9 }, &[]).expect("RX-6");
-    m.step(&Op::Quiesce, &[Choice::Ran(Activity::Input), Choice::Read { got: Bytes(10) }]).expect("RX-5: readable with 10 < 30 bytes");
+    m.step(&Op::Quiesce, &[Choice::Ran(Activity::Input), Choice::Read { got: Bytes(10) }])
+        .expect("RX-5: readable with 10 < 30 bytes");
     let p = m.step(&Op::Mailbox, &[]).expect("RX-5");
-    assert!(matches!(&p.observation.reply, Reply::Mailbox(v) if matches!(v.as_slice(), [OwnerMsg::Tcp(d)] if d.len() == 10)), "{:?}", p.observation.reply);
+    assert!(
+        matches!(&p.observation.reply, Reply::Mailbox(v) if matches!(v.as_slice(), [OwnerMsg::Tcp(d)] if d.len() == 10)),
+        "{:?}",
+        p.observation.reply
+    );
 }

@@ -36,7 +36,10 @@ fn the_blocked_callers_reply_follows_the_resumed_sender() {
     let mut m = busy();
     m.step(&send(1, 5, 3), &[]).expect("SND-1: sender 1 suspends");
     let p = m
-        .step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(160, 160), Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5)])
+        .step(
+            &Op::Quiesce,
+            &[Choice::Ran(Activity::Output), wrote(160, 160), Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5)],
+        )
         .expect("WM-4 then SND-4");
     assert_eq!(
         p.observation.completed,

@@ -115,7 +115,10 @@ fn diff_inet_4_the_earlier_timer_times_out_the_new_busy_caller() {
     assert_eq!(p.observation.reply, Reply::Sent(Some(TIMEOUT)), "DIFF-INET-4: the stale timeout");
     assert_eq!(p.observation.senders[2], SenderStatus::Idle, "DIFF-INET-4: sender 2 returned");
     let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(166, 166)]).expect("WM-4");
-    assert!(p.observation.completed.is_empty(), "DIFF-INET-4: the ok goes to sender 2's mailbox, not to a waiting send");
+    assert!(
+        p.observation.completed.is_empty(),
+        "DIFF-INET-4: the ok goes to sender 2's mailbox, not to a waiting send"
+    );
     let p = m.step(&send(2, 1, 5), &[wrote(1, 1)]).expect("WM-2");
     assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Ok)), "DIFF-INET-4: the previous send's ok");
 }
@@ -141,7 +144,8 @@ fn to_1_the_reference_driver_keeps_one_timer_rearmed() {
     let mut m = force_onto_busy_on(Variant::Reference, false);
     m.step(&Op::AdvanceTime { by: Millis(3) }, &[]).expect("TO-1: nothing due at 5 ms");
     assert_eq!(m.take_unquiet(), None, "TO-1: nothing was left to run at 5 ms");
-    let p = m.step(&Op::AdvanceTime { by: Millis(2) }, &[Choice::Ran(Activity::SendTimeout)]).expect("TO-1: due at 7 ms");
+    let p =
+        m.step(&Op::AdvanceTime { by: Millis(2) }, &[Choice::Ran(Activity::SendTimeout)]).expect("TO-1: due at 7 ms");
     assert_eq!(m.take_unquiet(), None);
     assert_eq!(p.observation.completed, vec![(SenderId(2), TIMEOUT)], "TO-1: the busy caller times out");
 }
@@ -152,7 +156,8 @@ fn to_1_the_reference_driver_keeps_one_timer_rearmed() {
 #[test]
 fn diff_inet_4_a_suspended_send_takes_no_stale_reply() {
     let mut m = leftover_timer(Variant::OtpInet);
-    m.step(&Op::AdvanceTime { by: Millis(5) }, &[Choice::Ran(Activity::SendTimeout)]).expect("DIFF-INET-4: timer B fires");
+    m.step(&Op::AdvanceTime { by: Millis(5) }, &[Choice::Ran(Activity::SendTimeout)])
+        .expect("DIFF-INET-4: timer B fires");
     m.step(&send(0, 300, 6), &[wrote(300, 150)]).expect("WM-2: 150 queued");
     m.step(&send(1, 10, 7), &[]).expect("WM-3: busy again");
     let p = m.step(&send(2, 5, 8), &[]).expect("SND-1");

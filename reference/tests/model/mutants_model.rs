@@ -139,7 +139,7 @@ fn option_crossings_are_exactly_the_rule_edges() {
     let crossed = |before: Vec<Opt>, set: Opt, rule| {
         let mut m = model(before);
         let was = m.crossings().get(&rule).copied().unwrap_or(0);
-        m.step(&Op::SetOpts { opts: vec![set.clone()] }, &[]).unwrap();
+        m.step(&Op::SetOpts { opts: vec![set] }, &[]).unwrap();
         m.crossings().get(&rule).copied().unwrap_or(0) - was
     };
     assert_eq!(crossed(vec![], Opt::HighWatermark(4095), ids::OPT_1), 1, "high below low");
@@ -152,11 +152,7 @@ fn option_crossings_are_exactly_the_rule_edges() {
     assert_eq!(crossed(vec![], Opt::LowWatermark(100), ids::OPT_2), 0, "low below high");
     assert_eq!(crossed(vec![], Opt::LowWatermark(0), ids::OPT_2), 0, "low 0");
     assert_eq!(crossed(vec![], Opt::LowWatermark(-1), ids::OPT_2), 1, "negative low");
-    assert_eq!(
-        crossed(vec![], Opt::Active(reference::options::ActiveSetting::N(5)), ids::RX_3),
-        1,
-        "{{active, N}}"
-    );
+    assert_eq!(crossed(vec![], Opt::Active(reference::options::ActiveSetting::N(5)), ids::RX_3), 1, "{{active, N}}");
     assert_eq!(crossed(vec![], Opt::DelaySend(true), ids::OPT_5), 0, "a list of one");
 }
 
@@ -285,7 +281,8 @@ fn an_output_activity_may_write_until_the_queue_is_empty() {
     use reference::choice::Activity;
     let mut m = model(vec![]);
     m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
-    let p = m.clone().step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5000, 3000), wrote(2000, 2000)]).unwrap();
+    let p =
+        m.clone().step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5000, 3000), wrote(2000, 2000)]).unwrap();
     assert_eq!(p.observation.queue, Bytes(0));
     let e = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5000, 5000), wrote(0, 0)]).unwrap_err();
     assert_eq!(e.rule, ids::ST_2, "{e}");
@@ -299,7 +296,11 @@ fn to4_is_crossed_when_wm4_cancels_the_send_timer() {
     use reference::options::Timeout;
     use reference::units::Millis;
     let busy = || {
-        let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000), Opt::SendTimeout(Timeout::After(Millis(50)))]);
+        let mut m = model(vec![
+            Opt::HighWatermark(4000),
+            Opt::LowWatermark(1000),
+            Opt::SendTimeout(Timeout::After(Millis(50))),
+        ]);
         m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
         m.step(&send(0, 10, 2), &[]).unwrap();
         m
@@ -445,7 +446,8 @@ fn mq5_is_crossed_only_when_a_task_runs_out_of_order() {
 fn a_nosuspend_task_runs_past_a_waiting_plain_task() {
     use reference::choice::Activity;
     use reference::observation::SendResult;
-    let setup = Setup { options: vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)], senders: 3, ..Setup::default() };
+    let setup =
+        Setup { options: vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)], senders: 3, ..Setup::default() };
     let mut m = Model::new(&setup).unwrap();
     m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).unwrap();
     m.step(&Op::ContendLock, &[]).unwrap();
@@ -465,7 +467,8 @@ fn a_nosuspend_task_runs_past_a_waiting_plain_task() {
 #[test]
 fn mq4_keeps_msgq_busy_at_low() {
     use reference::choice::Activity;
-    let setup = Setup { options: vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)], senders: 3, ..Setup::default() };
+    let setup =
+        Setup { options: vec![Opt::HighMsgqWatermark(100), Opt::LowMsgqWatermark(50)], senders: 3, ..Setup::default() };
     let mut m = Model::new(&setup).unwrap();
     m.step(&Op::ContendLock, &[]).unwrap();
     m.step(&send(0, 60, 1), &[]).unwrap();
@@ -481,7 +484,8 @@ fn mq4_keeps_msgq_busy_at_low() {
         .unwrap_err();
     assert_eq!(e.rule, ids::MQ_4, "{e}");
     let resume = Choice::Ran(Activity::Resume(SenderId(2)));
-    let all = [Choice::Ran(Activity::Task), wrote(60, 60), Choice::Ran(Activity::Task), wrote(50, 50), resume, wrote(5, 5)];
+    let all =
+        [Choice::Ran(Activity::Task), wrote(60, 60), Choice::Ran(Activity::Task), wrote(50, 50), resume, wrote(5, 5)];
     m.step(&Op::Quiesce, &all).unwrap();
 }
 
@@ -504,9 +508,13 @@ fn to_1_no_send_timeout_before_it_is_due() {
     use reference::choice::Activity;
     use reference::options::Timeout;
     use reference::units::Millis;
-    let mut m = model(vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))]);
+    let mut m =
+        model(vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(5)))]);
     m.step(&send(0, 300, 1), &[wrote(300, 150)]).unwrap();
     m.step(&send(1, 10, 2), &[]).unwrap();
-    assert!(m.clone().step(&Op::AdvanceTime { by: Millis(4) }, &[Choice::Ran(Activity::SendTimeout)]).is_err(), "TO-1: 4 ms of 5");
+    assert!(
+        m.clone().step(&Op::AdvanceTime { by: Millis(4) }, &[Choice::Ran(Activity::SendTimeout)]).is_err(),
+        "TO-1: 4 ms of 5"
+    );
     m.step(&Op::AdvanceTime { by: Millis(5) }, &[Choice::Ran(Activity::SendTimeout)]).expect("TO-1: due at 5 ms");
 }

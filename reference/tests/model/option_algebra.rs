@@ -57,7 +57,7 @@ quickcheck! {
     fn pt1_table_size(req: Option<u32>, rl: u32) -> bool {
         let n = port_table_size(req.map(u64::from), u64::from(rl));
         (1024..=(1 << 27) - 1).contains(&n) && (n.is_power_of_two() || n == (1 << 27) - 1)
-            && req.map_or(true, |r| n >= u64::from(r).min((1 << 27) - 1))
+            && req.is_none_or(|r| n >= u64::from(r).min((1 << 27) - 1))
     }
 }
 

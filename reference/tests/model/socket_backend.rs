@@ -47,7 +47,9 @@ fn seen(reply: Reply) -> Observation {
 
 /// Derive `op` to `obs` from every state of `set`; the new set, or why not.
 fn step(set: &[Model], op: Op, obs: Observation) -> Result<Vec<Model>, String> {
-    derive_set(set, &op, &obs, true).map(|ds| ds.into_iter().map(|d| d.model).collect()).map_err(|e| format!("{op:?}: {e:?}"))
+    derive_set(set, &op, &obs, true)
+        .map(|ds| ds.into_iter().map(|d| d.model).collect())
+        .map_err(|e| format!("{op:?}: {e:?}"))
 }
 
 fn send(s: u8, len: usize, tag: u16) -> Op {
@@ -75,9 +77,13 @@ fn diff_sock_2_watermarks_block_no_send() {
 #[test]
 fn diff_sock_8_active_delivery_waits_for_rcvlowat() {
     let mut set = model(vec![Opt::LowWatermark(10)]);
-    set = step(&set, Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, seen(Reply::SetOpts(Ok(())))).expect("setopts");
+    set = step(&set, Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, seen(Reply::SetOpts(Ok(()))))
+        .expect("setopts");
     set = step(&set, Op::PeerWrite { len: Bytes(5), tag: 7 }, seen(Reply::None)).expect("peer write");
-    assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 5)]))).is_err(), "DIFF-SOCK-8: 5 < SO_RCVLOWAT delivered");
+    assert!(
+        step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 5)]))).is_err(),
+        "DIFF-SOCK-8: 5 < SO_RCVLOWAT delivered"
+    );
     set = step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).expect("DIFF-SOCK-8: nothing below SO_RCVLOWAT");
     set = step(&set, Op::PeerWrite { len: Bytes(5), tag: 7 }, seen(Reply::None)).expect("peer write");
     let both = OwnerMsg::Tcp((0..5).chain(0..5).map(|i| payload_byte(7, i)).collect());
@@ -90,12 +96,20 @@ fn diff_sock_8_active_delivery_waits_for_rcvlowat() {
 fn diff_sock_8_turning_active_reads_what_waits() {
     let mut set = model(vec![Opt::LowWatermark(113)]);
     set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 3 }, seen(Reply::None)).expect("peer write");
-    set = step(&set, Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, seen(Reply::SetOpts(Ok(())))).expect("setopts");
-    assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).is_err(), "DIFF-SOCK-8: the first read was held back");
-    set = step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(3, 0, 1)]))).expect("DIFF-SOCK-8: the waiting byte is delivered");
+    set = step(&set, Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, seen(Reply::SetOpts(Ok(()))))
+        .expect("setopts");
+    assert!(
+        step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).is_err(),
+        "DIFF-SOCK-8: the first read was held back"
+    );
+    set = step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(3, 0, 1)])))
+        .expect("DIFF-SOCK-8: the waiting byte is delivered");
     // Only that first read: from then on readiness waits for SO_RCVLOWAT.
     set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 4 }, seen(Reply::None)).expect("peer write");
-    assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(4, 0, 1)]))).is_err(), "DIFF-SOCK-8: 1 < SO_RCVLOWAT delivered");
+    assert!(
+        step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(4, 0, 1)]))).is_err(),
+        "DIFF-SOCK-8: 1 < SO_RCVLOWAT delivered"
+    );
     step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).expect("DIFF-SOCK-8: nothing below SO_RCVLOWAT");
 }
 
@@ -166,7 +180,11 @@ fn diff_sock_4_zero_timeout_close_waits_for_the_server() {
         .expect("DIFF-SOCK-4: the server closes, then the caller returns");
     assert_eq!(p.observation.completed, vec![(SenderId(0), SendResult::Error(Posix::Timeout))], "DIFF-SOCK-4");
     let p = m.step(&send(1, 5, 2), &[]).expect("a send after the close");
-    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))), "DIFF-SOCK-4: later sends closed");
+    assert_eq!(
+        p.observation.reply,
+        Reply::Sent(Some(SendResult::Error(Posix::Closed))),
+        "DIFF-SOCK-4: later sends closed"
+    );
     let p = m.step(&Op::Recv, &[]).expect("a recv after the close");
     assert_eq!(p.observation.reply, Reply::Recv(Err(Posix::Closed)), "DIFF-SOCK-4: recv closed, not enotconn");
 }
@@ -177,7 +195,10 @@ fn diff_sock_4_zero_timeout_close_waits_for_the_server() {
 fn diff_sock_8_the_setups_low_watermark_sets_rcvlowat() {
     let mut set = model(vec![Opt::LowWatermark(10), Opt::Active(ActiveSetting::True)]);
     set = step(&set, Op::PeerWrite { len: Bytes(5), tag: 7 }, seen(Reply::None)).expect("peer write");
-    assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 5)]))).is_err(), "DIFF-SOCK-8: 5 < SO_RCVLOWAT 10 delivered");
+    assert!(
+        step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 5)]))).is_err(),
+        "DIFF-SOCK-8: 5 < SO_RCVLOWAT 10 delivered"
+    );
     step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).expect("DIFF-SOCK-8: nothing below SO_RCVLOWAT");
 }
 
@@ -204,7 +225,10 @@ fn diff_sock_1_the_rest_is_written_piece_by_piece() {
     let p = m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(60, 20)]).expect("the rest is 60; 20 more taken");
     assert!(p.observation.completed.is_empty(), "DIFF-SOCK-1: 40 still to write");
     assert_eq!(m.queued(), Bytes(40), "DIFF-SOCK-1: 40 bytes still to write");
-    assert!(m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(60, 60)]).is_err(), "DIFF-SOCK-1: the rest is 40, not 60");
+    assert!(
+        m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(60, 60)]).is_err(),
+        "DIFF-SOCK-1: the rest is 40, not 60"
+    );
     let p = m
         .step(&Op::Quiesce, &[ran(Activity::Output), wrote(40, 40), ran(Activity::Returned(SenderId(0)))])
         .expect("the last 40");
@@ -250,7 +274,8 @@ fn diff_sock_1_a_zero_byte_head_writes_nothing() {
     m.step(&send(1, 50, 2), &[wrote(50, 10)]).expect("10 of 50 taken, timer 5 ms");
     m.step(&Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::Infinity)] }, &[]).expect("setopts");
     m.step(&send(2, 0, 3), &[]).expect("a zero-byte send waits behind, no timer");
-    m.step(&Op::AdvanceTime { by: Millis(5) }, &[ran(Activity::Expire(SenderId(1)))]).expect("DIFF-SOCK-3: the head's rest dropped");
+    m.step(&Op::AdvanceTime { by: Millis(5) }, &[ran(Activity::Expire(SenderId(1)))])
+        .expect("DIFF-SOCK-3: the head's rest dropped");
     let p = m
         .step(&Op::Quiesce, &[ran(Activity::Output), ran(Activity::Returned(SenderId(2)))])
         .expect("DIFF-SOCK-1: the zero-byte head writes nothing");
@@ -280,9 +305,11 @@ fn diff_sock_1_a_pending_share_may_be_all_but_one_byte() {
     let mut set = model(vec![]);
     set = step(&set, send(0, 100, 1), waiting(Reply::Sent(None))).expect("DIFF-SOCK-1: the caller waits");
     let data: Vec<u8> = (0..99).map(|i| payload_byte(1, i)).collect();
-    set = step(&set, Op::PeerRead { max: Bytes(1000) }, waiting(Reply::Peer(PeerRead::Data(data)))).expect("99 of 100 taken");
+    set = step(&set, Op::PeerRead { max: Bytes(1000) }, waiting(Reply::Peer(PeerRead::Data(data))))
+        .expect("99 of 100 taken");
     assert!(
-        step(&set, Op::PeerRead { max: Bytes(1000) }, waiting(Reply::Peer(PeerRead::Data(vec![payload_byte(1, 99)])))).is_err(),
+        step(&set, Op::PeerRead { max: Bytes(1000) }, waiting(Reply::Peer(PeerRead::Data(vec![payload_byte(1, 99)]))))
+            .is_err(),
         "DIFF-SOCK-1: the last byte taken while the caller still waits"
     );
 }
@@ -322,7 +349,8 @@ fn diff_sock_1_a_share_the_peer_read_is_no_longer_pending() {
     let mut m = explicit(vec![], 1);
     m.step(&send(0, 100, 5), &[wrote(100, 0)]).expect("DIFF-SOCK-1: the share is left to the peer's data");
     assert_eq!(m.queued(), Bytes(100));
-    m.step(&Op::PeerRead { max: Bytes(1000) }, &[Choice::PeerGot { got: Bytes(40) }, wrote(100, 40)]).expect("ST-1: 40 read");
+    m.step(&Op::PeerRead { max: Bytes(1000) }, &[Choice::PeerGot { got: Bytes(40) }, wrote(100, 40)])
+        .expect("ST-1: 40 read");
     assert_eq!(m.queued(), Bytes(60), "DIFF-SOCK-1: 60 bytes still to write");
 }
 

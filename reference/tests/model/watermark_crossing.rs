@@ -11,10 +11,7 @@ use reference::rules::ids;
 use reference::units::{Bytes, SenderId};
 
 fn setup() -> Setup {
-    Setup {
-        options: vec![Opt::HighWatermark(20000), Opt::LowWatermark(10000)],
-        ..Setup::default()
-    }
+    Setup { options: vec![Opt::HighWatermark(20000), Opt::LowWatermark(10000)], ..Setup::default() }
 }
 
 fn send(s: u8, len: usize) -> Op {
@@ -60,13 +57,15 @@ fn seed_article_fifth_send_blocks() {
     // S0's blocked send is answered (WM-4); S1's retried send goes through.
     assert_eq!(p.observation.completed, vec![(SenderId(0), SendResult::Ok), (SenderId(1), SendResult::Ok)]);
     assert_eq!(p.why.completed[0], ids::WM_4);
-    assert_eq!(p.observation.senders, vec![SenderStatus::Idle, SenderStatus::Idle, ]);
+    assert_eq!(p.observation.senders, vec![SenderStatus::Idle, SenderStatus::Idle,]);
 }
 
 #[test]
 fn equality_at_high_blocks_and_one_less_does_not() {
     for (second, blocks) in [(99, false), (100, true)] {
-        let mut m = Model::new(&Setup { options: vec![Opt::HighWatermark(101), Opt::LowWatermark(0)], ..Setup::default() }).unwrap();
+        let mut m =
+            Model::new(&Setup { options: vec![Opt::HighWatermark(101), Opt::LowWatermark(0)], ..Setup::default() })
+                .unwrap();
         m.step(&send(0, 1), &[Choice::Wrote { requested: Bytes(1), accepted: Bytes(0) }]).unwrap();
         let p = m.step(&send(0, second), &[]).unwrap();
         assert_eq!(p.observation.reply == Reply::Sent(None), blocks, "1 + {second} vs high 101");
@@ -75,7 +74,8 @@ fn equality_at_high_blocks_and_one_less_does_not() {
 
 #[test]
 fn quiescence_with_a_resumable_sender_left_is_a_divergence() {
-    let mut m = Model::new(&Setup { options: vec![Opt::HighWatermark(2), Opt::LowWatermark(0)], ..Setup::default() }).unwrap();
+    let mut m =
+        Model::new(&Setup { options: vec![Opt::HighWatermark(2), Opt::LowWatermark(0)], ..Setup::default() }).unwrap();
     m.step(&send(0, 1), &[Choice::Wrote { requested: Bytes(1), accepted: Bytes(0) }]).unwrap();
     m.step(&send(0, 1), &[]).unwrap();
     m.step(&send(1, 1), &[]).unwrap();

@@ -196,7 +196,11 @@ fn main() -> ExitCode {
                 println!(
                     "\nFAILED under rule {} (case {} of seed {}, shrunk from {} to {} ops in {} runs):\n",
                     cx.rule().map(|r| r.to_string()).unwrap_or_else(|| "none (system failure)".into()),
-                    cx.case_index, cx.seed, cx.original_ops, cx.shrunk.ops.len(), cx.shrink_runs
+                    cx.case_index,
+                    cx.seed,
+                    cx.original_ops,
+                    cx.shrunk.ops.len(),
+                    cx.shrink_runs
                 );
                 print!("{}", trace::lines(&cx.outcome));
                 let path = save.unwrap_or_else(|| PathBuf::from(format!("portcheck-failure-{}.json", cx.seed)));
@@ -206,7 +210,11 @@ fn main() -> ExitCode {
                 }
                 let bugarg = bug.as_ref().map(|b| format!(" --bug {b}")).unwrap_or_default();
                 println!("replay: portcheck replay --sut {sut}{bugarg} --trace {}", path.display());
-                println!("        portcheck replay --sut {sut}{bugarg} --seed {} --cases {}", cx.seed, cx.case_index + 1);
+                println!(
+                    "        portcheck replay --sut {sut}{bugarg} --seed {} --cases {}",
+                    cx.seed,
+                    cx.case_index + 1
+                );
             }
             for pair in rep.chunks(2) {
                 let fmt = match ReportFormat::from_str(&pair[0], true) {
@@ -240,7 +248,13 @@ fn main() -> ExitCode {
                         return ExitCode::from(2);
                     }
                 };
-                println!("{}: {} cases recorded from {} (seed {})", path.display(), c.recordings.len(), c.header.sut, c.header.seed);
+                println!(
+                    "{}: {} cases recorded from {} (seed {})",
+                    path.display(),
+                    c.recordings.len(),
+                    c.header.sut,
+                    c.header.seed
+                );
                 for d in c.header.environment.differences(&here) {
                     println!("note: recorded in another environment: {d} (the observations are the recorded ones)");
                 }
