@@ -35,6 +35,20 @@ impl CheckConfig {
     }
 }
 
+impl CheckConfig {
+    /// The gate's configuration (`make test`): a fixed seed, so the same tree
+    /// gives the same verdict. `PORTCHECK_SEED=random` opts into a fresh
+    /// seed, a number into that seed; `PROPTEST_CASES` sets the case count.
+    pub fn gate(default_cases: u32, default_seed: u64) -> Result<CheckConfig, String> {
+        let seed = match std::env::var("PORTCHECK_SEED") {
+            Err(_) => default_seed,
+            Ok(v) if v == "random" => fresh_seed(),
+            Ok(v) => v.parse().map_err(|_| format!("PORTCHECK_SEED={v:?}: expected a number or `random`"))?,
+        };
+        Ok(CheckConfig { seed, ..CheckConfig::from_env(default_cases) })
+    }
+}
+
 /// A random seed from the OS.
 pub fn fresh_seed() -> u64 {
     let mut b = [0u8; 8];

@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod environment;
 pub mod generate;
 pub mod kernel_cmd;
+pub mod known;
 pub mod report;
 pub mod saved;
 pub mod suts;

@@ -1,7 +1,9 @@
-//! The lockstep property: random cases against the native runtime, every
-//! observation predicted by the model. Prints its seed; `PORTCHECK_SEED`
-//! replays it, `PROPTEST_CASES` raises the case count. Committed regressions
-//! (suite/regressions/*.json) replay first.
+//! The lockstep property: generated cases against the native runtime, every
+//! observation predicted by the model. The gate's seed is fixed (the same
+//! tree gives the same verdict); `PORTCHECK_SEED=random` or a number opts
+//! into other cases, `PROPTEST_CASES` raises the case count. Committed
+//! regressions (suite/regressions/native-*.json) replay too; a new failure is
+//! saved under suite/regressions/new/ for review.
 
 use harness::native::NativeFactory;
 use suite::check::{check, replay, CheckConfig};
@@ -10,19 +12,23 @@ use suite::{saved, trace};
 /// Default case count: keeps `make test` well under two minutes warm.
 const DEFAULT_CASES: u32 = 150;
 
+/// The gate's seed (the one `make mutants` uses).
+const GATE_SEED: u64 = 4242;
+
 #[test]
 fn native_runtime_agrees_with_the_model() {
     let factory = NativeFactory::new(None);
-    let cfg = CheckConfig::from_env(DEFAULT_CASES);
+    let cfg = CheckConfig::gate(DEFAULT_CASES, GATE_SEED).unwrap_or_else(|e| panic!("{e}"));
     println!("lockstep: seed {} ({} cases); replay with PORTCHECK_SEED={}", cfg.seed, cfg.cases, cfg.seed);
     let report = check(&factory, &cfg, |_, _| {});
     if let Some(cx) = &report.counterexample {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("regressions/native-{}.json", cx.seed));
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions/new");
+        let path = dir.join(format!("native-{}.json", cx.seed));
         let env = suite::environment::Environment::current(false);
+        let _ = std::fs::create_dir_all(&dir);
         let _ = saved::write(&path, &saved::SavedTrace::new("native", cx, env));
         panic!(
-            "seed {}: rule {:?} violated; minimal case saved to {} (commit it as a regression)\n{}",
+            "seed {}: rule {:?} violated; minimal case saved to {} (review it, then move it up as a regression)\n{}",
             cx.seed,
             cx.rule(),
             path.display(),

@@ -1,0 +1,118 @@
+//! Known divergences, kept as data (`suite/regressions/known.json`), the way
+//! rustls' BoGo shim keeps its disabled tests: each names a committed case,
+//! the rule it fails under, the step, when it was found and why it is not
+//! fixed yet. The gate replays every one of them, so nothing is forgotten
+//! and nothing hides:
+//!
+//! - an **unexplained** case (`suite/regressions/unexplained/`) must still
+//!   fail, under its rule at its step. If it passes, or fails anywhere else,
+//!   the gate fails and says what to do;
+//! - a **timing** case (a committed regression whose outcome depends on a
+//!   real-clock order the model does not allow yet) must pass, or fail at
+//!   exactly its declared step under exactly its declared rule. It is
+//!   reported as such, never counted as passed.
+//!
+//! A case not listed here is an ordinary regression: it must pass.
+
+use reference::rules::RuleId;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Which kind of known divergence an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Fails every time; not explained yet.
+    Unexplained,
+    /// Passes or fails at one declared point, depending on real-clock order.
+    Timing,
+}
+
+/// One entry of `known.json`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Known {
+    pub kind: Kind,
+    pub rule: RuleId,
+    pub step: usize,
+    pub found: String,
+    pub reason: String,
+}
+
+/// `known.json`: case file (relative to `suite/regressions/`) to its entry.
+pub type KnownSet = BTreeMap<String, Known>;
+
+pub fn load(path: &Path) -> Result<KnownSet, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// What a replay of a listed (or unlisted) case came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// An ordinary regression that passed, or a timing case that passed.
+    Passed,
+    /// A known case failed exactly as declared.
+    AsDeclared,
+    /// The gate must fail: the message says what happened and what to do.
+    Unexpected(String),
+}
+
+/// Judge one replay: `failure` is `None` if the case passed, else the
+/// failing step and the rule it was blamed on (`None` for a failure of the
+/// system under test, which no entry ever covers).
+pub fn judge(known: Option<&Known>, failure: Option<(usize, Option<RuleId>)>) -> Verdict {
+    let matches = |k: &Known, f: (usize, Option<RuleId>)| f.0 == k.step && f.1 == Some(k.rule);
+    match (known, failure) {
+        (None, None) => Verdict::Passed,
+        (None, Some(_)) => Verdict::Unexpected("fails again".into()),
+        (Some(k), None) if k.kind == Kind::Timing => Verdict::Passed,
+        (Some(k), None) => Verdict::Unexpected(format!(
+            "was expected to fail at step {} under {} but now passes: if the model was fixed on purpose, \
+             move the case up to suite/regressions/ and delete its entry in known.json",
+            k.step, k.rule
+        )),
+        (Some(k), Some(f)) if matches(k, f) => Verdict::AsDeclared,
+        (Some(k), Some((step, rule))) => Verdict::Unexpected(format!(
+            "was expected to {} at step {} under {}, but failed at step {step} under {}",
+            if k.kind == Kind::Timing { "pass or fail" } else { "fail" },
+            k.step,
+            k.rule,
+            rule.map_or_else(|| "no rule (the system under test failed)".to_string(), |r| r.to_string())
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reference::rules::ids;
+
+    fn entry(kind: Kind) -> Known {
+        Known { kind, rule: ids::WM_3, step: 12, found: "test".into(), reason: "test".into() }
+    }
+
+    #[test]
+    fn an_unlisted_case_must_pass() {
+        assert_eq!(judge(None, None), Verdict::Passed);
+        assert!(matches!(judge(None, Some((3, Some(ids::WM_3)))), Verdict::Unexpected(_)));
+    }
+
+    #[test]
+    fn an_unexplained_case_must_fail_as_declared() {
+        let k = entry(Kind::Unexplained);
+        assert_eq!(judge(Some(&k), Some((12, Some(ids::WM_3)))), Verdict::AsDeclared);
+        assert!(matches!(judge(Some(&k), None), Verdict::Unexpected(m) if m.contains("now passes")));
+        assert!(matches!(judge(Some(&k), Some((12, Some(ids::WM_2)))), Verdict::Unexpected(_)));
+        assert!(matches!(judge(Some(&k), Some((11, Some(ids::WM_3)))), Verdict::Unexpected(_)));
+    }
+
+    #[test]
+    fn a_timing_case_passes_or_fails_only_as_declared() {
+        let k = entry(Kind::Timing);
+        assert_eq!(judge(Some(&k), None), Verdict::Passed);
+        assert_eq!(judge(Some(&k), Some((12, Some(ids::WM_3)))), Verdict::AsDeclared);
+        assert!(matches!(judge(Some(&k), Some((13, Some(ids::WM_3)))), Verdict::Unexpected(_)));
+        assert!(matches!(judge(Some(&k), Some((12, None))), Verdict::Unexpected(m) if m.contains("system under test")));
+    }
+}
