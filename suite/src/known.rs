@@ -5,12 +5,16 @@
 //! and nothing hides:
 //!
 //! - an **unexplained** case (`suite/regressions/unexplained/`) must still
-//!   fail, under its rule at its step. If it passes, or fails anywhere else,
-//!   the gate fails and says what to do;
+//!   fail under its rule. If it passes, or fails under another rule (or the
+//!   system under test fails), the gate fails and says what to do;
 //! - a **timing** case (a committed regression whose outcome depends on a
-//!   real-clock order the model does not allow yet) must pass, or fail at
-//!   exactly its declared step under exactly its declared rule. It is
-//!   reported as such, never counted as passed.
+//!   real-clock order the model does not allow yet) must pass, or fail under
+//!   its declared rule. It is reported as such, never counted as passed.
+//!
+//! Only the rule is matched, not the step: measured under load (2026-12-03,
+//! load 19 on 2 cores), `unexplained/beam-inet-1181432860460492476.json`
+//! failed at step 14 once in 10 replays instead of step 12, under the same
+//! rule. The entry's `step` says where it was seen.
 //!
 //! A case not listed here is an ordinary regression: it must pass.
 
@@ -34,6 +38,8 @@ pub enum Kind {
 pub struct Known {
     pub kind: Kind,
     pub rule: RuleId,
+    /// Where the failure was seen (informative: under load a replay may
+    /// fail a step earlier or later, under the same rule).
     pub step: usize,
     pub found: String,
     pub reason: String,
@@ -62,21 +68,20 @@ pub enum Verdict {
 /// failing step and the rule it was blamed on (`None` for a failure of the
 /// system under test, which no entry ever covers).
 pub fn judge(known: Option<&Known>, failure: Option<(usize, Option<RuleId>)>) -> Verdict {
-    let matches = |k: &Known, f: (usize, Option<RuleId>)| f.0 == k.step && f.1 == Some(k.rule);
+    let matches = |k: &Known, f: (usize, Option<RuleId>)| f.1 == Some(k.rule);
     match (known, failure) {
         (None, None) => Verdict::Passed,
         (None, Some(_)) => Verdict::Unexpected("fails again".into()),
         (Some(k), None) if k.kind == Kind::Timing => Verdict::Passed,
         (Some(k), None) => Verdict::Unexpected(format!(
-            "was expected to fail at step {} under {} but now passes: if the model was fixed on purpose, \
+            "was expected to fail under {} (seen at step {}) but now passes: if the model was fixed on purpose, \
              move the case up to suite/regressions/ and delete its entry in known.json",
-            k.step, k.rule
+            k.rule, k.step
         )),
         (Some(k), Some(f)) if matches(k, f) => Verdict::AsDeclared,
         (Some(k), Some((step, rule))) => Verdict::Unexpected(format!(
-            "was expected to {} at step {} under {}, but failed at step {step} under {}",
+            "was expected to {} under {}, but failed at step {step} under {}",
             if k.kind == Kind::Timing { "pass or fail" } else { "fail" },
-            k.step,
             k.rule,
             rule.map_or_else(|| "no rule (the system under test failed)".to_string(), |r| r.to_string())
         )),
@@ -104,7 +109,7 @@ mod tests {
         assert_eq!(judge(Some(&k), Some((12, Some(ids::WM_3)))), Verdict::AsDeclared);
         assert!(matches!(judge(Some(&k), None), Verdict::Unexpected(m) if m.contains("now passes")));
         assert!(matches!(judge(Some(&k), Some((12, Some(ids::WM_2)))), Verdict::Unexpected(_)));
-        assert!(matches!(judge(Some(&k), Some((11, Some(ids::WM_3)))), Verdict::Unexpected(_)));
+        assert_eq!(judge(Some(&k), Some((14, Some(ids::WM_3)))), Verdict::AsDeclared);
     }
 
     #[test]
@@ -112,7 +117,7 @@ mod tests {
         let k = entry(Kind::Timing);
         assert_eq!(judge(Some(&k), None), Verdict::Passed);
         assert_eq!(judge(Some(&k), Some((12, Some(ids::WM_3)))), Verdict::AsDeclared);
-        assert!(matches!(judge(Some(&k), Some((13, Some(ids::WM_3)))), Verdict::Unexpected(_)));
+        assert!(matches!(judge(Some(&k), Some((12, Some(ids::WM_4)))), Verdict::Unexpected(_)));
         assert!(matches!(judge(Some(&k), Some((12, None))), Verdict::Unexpected(m) if m.contains("system under test")));
     }
 }
