@@ -120,8 +120,8 @@ fn replay_regressions(factory: &BeamFactory, name: &str) -> Result<(), String> {
             Verdict::AsDeclared => {
                 let k = entry.expect("only a listed case fails as declared");
                 println!(
-                    "KNOWN {key}: fails at step {} under {} as declared ({:?}): {}",
-                    k.step, k.rule, k.kind, k.reason
+                    "KNOWN {key}: fails under {} as declared ({:?}, seen at step {}): {}",
+                    k.rule, k.kind, k.step, k.reason
                 );
                 declared += 1;
             }
