@@ -39,6 +39,8 @@ fn main() {
     for b in [Backend::Inet, Backend::Socket] {
         let id: &'static str = Box::leak(format!("differential/otp-{}", b.arg()).into_boxed_str());
         tests.push(trial(id, &[Capability::Erl], move || differential(b)));
+        let id: &'static str = Box::leak(format!("differential/otp-{}/under-load", b.arg()).into_boxed_str());
+        tests.push(trial(id, &[Capability::Erl], move || under_load(b)));
     }
     libtest_mimic::run(&args, tests).exit();
 }
@@ -72,6 +74,79 @@ fn differential(b: Backend) -> Result<(), String> {
         return Err(format!("{} of {} cases passed", report.passed, report.cases));
     }
     Ok(())
+}
+
+/// Cases per backend run again with CPU load beside them.
+const UNDER_LOAD_CASES: u32 = 20;
+
+/// The first gate cases again, with two CPU-bound threads beside them (the
+/// machine kind has 2 cores): a timing the model does not allow shows up
+/// here before it shows up in a user's CI. Same seed, so the same cases;
+/// only the timing differs.
+fn under_load(b: Backend) -> Result<(), String> {
+    let factory = BeamFactory::new(b).map_err(|e| e.to_string())?;
+    let mut cfg = CheckConfig::gate(UNDER_LOAD_CASES, gate_seed(b))?;
+    cfg.cases = cfg.cases.min(UNDER_LOAD_CASES);
+    let load = CpuLoad::start(2);
+    println!(
+        "differential beam-{} under load ({} busy threads): seed {} ({} cases)",
+        b.arg(),
+        load.threads(),
+        cfg.seed,
+        cfg.cases
+    );
+    let report = check(&factory, &cfg, |_, _| {});
+    drop(load);
+    match &report.counterexample {
+        Some(cx) => Err(format!(
+            "beam-{} under load, seed {}: rule {:?} (these cases pass without load: a timing the model does not allow)\n{}",
+            b.arg(),
+            cx.seed,
+            cx.rule(),
+            trace::lines(&cx.outcome)
+        )),
+        None if report.passed != report.cases => Err(format!("{} of {} cases passed", report.passed, report.cases)),
+        None => Ok(()),
+    }
+}
+
+/// CPU-bound threads that spin until dropped. Threads, not processes, so an
+/// interrupted test leaves nothing running.
+struct CpuLoad {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl CpuLoad {
+    fn start(n: usize) -> CpuLoad {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                    }
+                })
+            })
+            .collect();
+        CpuLoad { stop, threads }
+    }
+
+    fn threads(&self) -> usize {
+        self.threads.len()
+    }
+}
+
+impl Drop for CpuLoad {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 fn sut_name(b: Backend) -> &'static str {
