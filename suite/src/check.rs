@@ -155,7 +155,11 @@ where
 {
     let want = best_out.failure.as_ref().and_then(|f| f.rule());
     let mut runs = 0;
-    if cfg.max_shrink_iters == 0 || !tree.simplify() {
+    // A failure of the system under test (crash, hang, protocol violation)
+    // is reported as found, with its trace: it names no rule to keep while
+    // shrinking, and each attempt at a hang would wait the full answer bound
+    // (issue 13: a hanging system fails within 30 s in total).
+    if want.is_none() || cfg.max_shrink_iters == 0 || !tree.simplify() {
         return (best, best_out, runs);
     }
     while runs < cfg.max_shrink_iters {
