@@ -3,7 +3,6 @@
 //! that fails under the same rule, and tally results per rule.
 
 use crate::generate;
-use crate::report::RuleTally;
 use harness::executor::{run_case, CaseOutcome};
 use harness::sut::SutFactory;
 use proptest::strategy::{Strategy, ValueTree};
@@ -84,7 +83,43 @@ pub struct CheckReport {
     pub recordings: Vec<harness::recording::Recording>,
 }
 
-fn rng(seed: u64) -> TestRunner {
+/// How one rule fared over a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RuleTally {
+    /// Cases in which the rule decided something.
+    pub cases: u32,
+    pub passed: u32,
+    /// Cases whose failure was blamed on this rule.
+    pub failed: u32,
+    /// Interesting transitions of this rule reached, over all cases.
+    pub crossings: u32,
+}
+
+/// Adds one case's outcome to the per-rule tallies.
+pub fn tally(t: &mut BTreeMap<RuleId, RuleTally>, out: &CaseOutcome) {
+    let blamed = out.failure.as_ref().and_then(|f| f.rule());
+    for rule in out.touched.keys() {
+        let e = t.entry(*rule).or_default();
+        e.cases += 1;
+        if out.passed() {
+            e.passed += 1;
+        }
+    }
+    for (rule, n) in &out.crossings {
+        t.entry(*rule).or_default().crossings += *n as u32;
+    }
+    if let Some(r) = blamed {
+        let e = t.entry(r).or_default();
+        e.failed += 1;
+        if !out.touched.contains_key(&r) {
+            e.cases += 1;
+        }
+    }
+}
+
+/// The proptest runner `check` draws its cases from: the same seed gives
+/// the same cases (the benches replay a run's cases with it).
+pub fn runner(seed: u64) -> TestRunner {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
@@ -93,7 +128,7 @@ fn rng(seed: u64) -> TestRunner {
 /// Run `cfg.cases` cases; stop at the first failure and shrink it.
 /// `progress` is called after every case with (done, total).
 pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnMut(u32, u32)) -> CheckReport {
-    let mut runner = rng(cfg.seed);
+    let mut runner = runner(cfg.seed);
     let strategy = generate::case(cfg.max_ops, factory.abilities());
     let mut report = CheckReport {
         sut: factory.name().to_string(),
@@ -109,7 +144,7 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         let (setup, ops) = tree.current();
         let out = run_case(factory, &setup, &ops);
         report.cases += 1;
-        crate::report::tally(&mut report.tally, &out);
+        tally(&mut report.tally, &out);
         progress(i + 1, cfg.cases);
         if out.passed() {
             report.passed += 1;
