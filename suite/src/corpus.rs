@@ -8,8 +8,8 @@
 //! --record FILE` writes one; `portcheck corpus FILE…` and
 //! `suite/tests/otp_corpus.rs` check the model against it.
 
-use crate::check::{tally, RuleTally};
 use crate::environment::Environment;
+use crate::tally::{tally, RuleTally};
 use harness::executor::CaseOutcome;
 use harness::recording::Recording;
 use reference::rules::RuleId;

@@ -9,4 +9,5 @@ pub mod environment;
 pub mod generate;
 pub mod report;
 pub mod saved;
+pub mod tally;
 pub mod trace;

@@ -1,7 +1,8 @@
-//! Rendering a run's per-rule tallies (`check::RuleTally`): verdicts, the
+//! Rendering a run's per-rule tallies (`tally::RuleTally`): verdicts, the
 //! terminal table, Markdown and JUnit reports.
 
-use crate::check::{CheckReport, RuleTally};
+use crate::check::CheckReport;
+use crate::tally::RuleTally;
 use reference::rules::{catalogue, Area, RuleId};
 use std::collections::BTreeMap;
 use std::fmt::Write;
