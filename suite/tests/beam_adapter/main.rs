@@ -7,6 +7,8 @@
 use harness::beam::Backend;
 use suite::capability::{trial, Capability};
 
+/// `ensure!(cond, "format", args…)`: fail the trial with that message
+/// unless `cond` holds. (Defined before the modules that use it.)
 macro_rules! ensure {
     ($c:expr, $($f:tt)*) => {
         if !$c {

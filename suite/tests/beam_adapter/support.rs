@@ -12,6 +12,7 @@ use std::time::Instant;
 
 pub type R = Result<(), String>;
 
+/// A plain send (no flags) of `len` bytes of payload `tag`.
 pub fn send(sender: u8, len: usize, tag: u16) -> Op {
     Op::Send { sender: SenderId(sender), len: Bytes(len), tag, flags: SendFlags::default() }
 }
