@@ -61,7 +61,7 @@ mutants: MUTANTS_JOBS ?= 2
 mutants: MUTANTS_TIMEOUT ?= 60
 mutants: MUTANTS_ARGS ?=
 mutants: MUTANTS_ENV = INSTA_UPDATE=no PORTCHECK_SEED=$(MUTANTS_SEED) PROPTEST_CASES=$(MUTANTS_CASES)
-mutants: MUTANTS_TESTS = --lib --test native --test native_close --test mutants --test 'mutants_*' \
+mutants: MUTANTS_TESTS = --lib --test native --test native_close --test mutants --test derived_choices \
 	--test model --test lockstep --test planted_bugs --test seed_scenarios --test otp_corpus
 mutants:
 	@command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked

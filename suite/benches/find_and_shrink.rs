@@ -12,20 +12,7 @@
 use harness::native::{Detection, NativeFactory, PlantedBug};
 use std::time::Instant;
 use suite::check::{check, CheckConfig};
-
-fn machine() -> String {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("machine: kernel {}, {} cpus, {}", release.trim(), n, cpu)
-}
+use suite::environment::machine;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();

@@ -16,39 +16,18 @@ use harness::executor::run_case;
 use harness::native::NativeFactory;
 use harness::sut::{Step, SutError, SutFactory, SystemUnderTest};
 use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use reference::op::{Op, Setup};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use suite::check::{check, CheckConfig};
+use suite::check::{check, runner, CheckConfig};
+use suite::environment::machine;
 
 const MAX_OPS: usize = 40;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn machine() -> String {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("machine: kernel {}, {} cpus, {}", release.trim(), n, cpu)
-}
-
-/// The same RNG `suite::check` builds from a seed.
-fn runner(seed: u64) -> TestRunner {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
 }
 
 #[derive(Default)]

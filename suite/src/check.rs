@@ -3,7 +3,7 @@
 //! that fails under the same rule, and tally results per rule.
 
 use crate::generate;
-use crate::report::RuleTally;
+use crate::tally::{tally, RuleTally};
 use harness::executor::{run_case, CaseOutcome};
 use harness::sut::SutFactory;
 use proptest::strategy::{Strategy, ValueTree};
@@ -98,7 +98,9 @@ pub struct CheckReport {
     pub recordings: Vec<harness::recording::Recording>,
 }
 
-fn rng(seed: u64) -> TestRunner {
+/// The proptest runner `check` draws its cases from: the same seed gives
+/// the same cases (the benches replay a run's cases with it).
+pub fn runner(seed: u64) -> TestRunner {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
@@ -107,7 +109,7 @@ fn rng(seed: u64) -> TestRunner {
 /// Run `cfg.cases` cases; stop at the first failure and shrink it.
 /// `progress` is called after every case with (done, total).
 pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnMut(u32, u32)) -> CheckReport {
-    let mut runner = rng(cfg.seed);
+    let mut runner = runner(cfg.seed);
     let strategy = generate::case(cfg.max_ops, factory.abilities());
     let mut report = CheckReport {
         sut: factory.name().to_string(),
@@ -123,7 +125,7 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         let (setup, ops) = tree.current();
         let out = run_case(factory, &setup, &ops);
         report.cases += 1;
-        crate::report::tally(&mut report.tally, &out);
+        tally(&mut report.tally, &out);
         progress(i + 1, cfg.cases);
         if out.passed() {
             report.passed += 1;

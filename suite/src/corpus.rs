@@ -9,7 +9,7 @@
 //! `suite/tests/otp_corpus.rs` check the model against it.
 
 use crate::environment::Environment;
-use crate::report::{tally, RuleTally};
+use crate::tally::{tally, RuleTally};
 use harness::executor::CaseOutcome;
 use harness::recording::Recording;
 use reference::rules::RuleId;
@@ -119,11 +119,11 @@ impl CorpusCheck {
     /// the file, the rule it failed under, and its trace.
     pub fn first_failure(&self) -> Option<String> {
         let (i, out) = self.failures.first()?;
-        let rule = out.failure.as_ref().and_then(|f| f.rule()).map(|r| r.to_string());
+        let rule = out.failure.as_ref().and_then(|f| f.rule());
         Some(format!(
             "recorded case {i} (line {}), rule {}:\n{}",
             i + 2,
-            rule.as_deref().unwrap_or("none (playback)"),
+            rule.map_or("none (playback)", |r| r.0),
             crate::trace::lines(out)
         ))
     }

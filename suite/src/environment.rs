@@ -43,6 +43,22 @@ impl Environment {
     }
 }
 
+/// The machine a benchmark ran on, as one line: kernel release, CPU count
+/// and CPU model.
+pub fn machine() -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("machine: kernel {}, {} cpus, {}", release.trim(), n, cpu)
+}
+
 fn min_buffers() -> std::io::Result<(usize, usize)> {
     let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
     use std::os::fd::AsRawFd;

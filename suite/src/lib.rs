@@ -1,14 +1,14 @@
 //! The conformance suite: case generation, the property runner, capability
-//! checks and reports.
+//! checks and reports; `cli` is the `portcheck` command's.
 
 pub mod capability;
 pub mod check;
+pub mod cli;
 pub mod corpus;
 pub mod environment;
 pub mod generate;
-pub mod kernel_cmd;
 pub mod known;
 pub mod report;
 pub mod saved;
-pub mod suts;
+pub mod tally;
 pub mod trace;

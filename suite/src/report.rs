@@ -1,43 +1,11 @@
-//! Per-rule tallies and their rendering.
+//! Rendering a run's per-rule tallies (`tally::RuleTally`): verdicts, the
+//! terminal table, Markdown and JUnit reports.
 
-use harness::executor::CaseOutcome;
+use crate::check::CheckReport;
+use crate::tally::RuleTally;
 use reference::rules::{catalogue, Area, RuleId};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-/// How one rule fared over a run.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct RuleTally {
-    /// Cases in which the rule decided something.
-    pub cases: u32,
-    pub passed: u32,
-    /// Cases whose failure was blamed on this rule.
-    pub failed: u32,
-    /// Interesting transitions of this rule reached, over all cases.
-    pub crossings: u32,
-}
-
-pub fn tally(t: &mut BTreeMap<RuleId, RuleTally>, out: &CaseOutcome) {
-    let blamed = out.failure.as_ref().and_then(|f| f.rule());
-    for rule in out.touched.keys() {
-        let e = t.entry(*rule).or_default();
-        e.cases += 1;
-        if out.passed() {
-            e.passed += 1;
-        }
-    }
-    for (rule, n) in &out.crossings {
-        t.entry(*rule).or_default().crossings += *n as u32;
-    }
-    if let Some(r) = blamed {
-        let e = t.entry(r).or_default();
-        e.failed += 1;
-        if !out.touched.contains_key(&r) {
-            e.cases += 1;
-        }
-    }
-}
 
 /// Rules whose interesting transition (busy set or cleared, a timeout
 /// firing, a suspension or resumption...) must be reached before a run may
@@ -71,11 +39,7 @@ pub fn filter(t: &BTreeMap<RuleId, RuleTally>, patterns: &[String]) -> BTreeMap<
 
 /// The Markdown report: summary, per-rule table, and the counterexample as
 /// a sequence diagram.
-pub fn markdown(
-    r: &crate::check::CheckReport,
-    shown: &BTreeMap<RuleId, RuleTally>,
-    env: &crate::environment::Environment,
-) -> String {
+pub fn markdown(r: &CheckReport, shown: &BTreeMap<RuleId, RuleTally>, env: &crate::environment::Environment) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# portcheck report: `{}`\n", r.sut);
     let _ = writeln!(s, "- seed: `{}`\n- cases: {} run, {} passed", r.seed, r.cases, r.passed);
@@ -103,11 +67,7 @@ pub fn markdown(
     }
     if let Some(cx) = &r.counterexample {
         let rule = cx.rule();
-        let _ = writeln!(
-            s,
-            "\n## Failure under {}\n",
-            rule.map(|r| r.to_string()).unwrap_or_else(|| "no rule (system failure)".into())
-        );
+        let _ = writeln!(s, "\n## Failure under {}\n", rule.map_or("no rule (system failure)", |r| r.0));
         if let Some(ru) = rule.and_then(reference::rules::rule) {
             let _ = writeln!(s, "> **{}**: {}  \n> cite: {}\n", ru.id, ru.statement, ru.citation);
         }
@@ -131,7 +91,7 @@ fn xml(s: &str) -> String {
 
 /// JUnit XML: one testcase per rule; failed rules carry the failure, rules
 /// never reached are skipped.
-pub fn junit(r: &crate::check::CheckReport, shown: &BTreeMap<RuleId, RuleTally>) -> String {
+pub fn junit(r: &CheckReport, shown: &BTreeMap<RuleId, RuleTally>) -> String {
     let failures = shown.values().filter(|t| t.failed > 0).count();
     let skipped = shown.iter().filter(|(id, t)| verdict(**id, Some(t)).starts_with("not")).count();
     let mut s = format!(

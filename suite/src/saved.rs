@@ -5,6 +5,7 @@
 use crate::check::Counterexample;
 use crate::environment::Environment;
 use reference::op::{Op, Setup};
+use reference::rules::RuleId;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -17,8 +18,9 @@ pub struct SavedTrace {
     pub sut: String,
     pub seed: u64,
     pub case_index: u32,
-    /// The rule the failure was blamed on.
-    pub rule: Option<String>,
+    /// The rule the failure was blamed on (its ID as a string in the file;
+    /// an ID the catalogue does not know is refused on reading).
+    pub rule: Option<RuleId>,
     pub failure: Option<String>,
     pub environment: Environment,
     pub setup: Setup,
@@ -32,7 +34,7 @@ impl SavedTrace {
             sut: sut.to_string(),
             seed: cx.seed,
             case_index: cx.case_index,
-            rule: cx.rule().map(|r| r.to_string()),
+            rule: cx.rule(),
             failure: cx.outcome.failure.as_ref().map(|f| f.to_string()),
             environment,
             setup: cx.shrunk.setup.clone(),

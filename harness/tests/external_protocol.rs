@@ -1,0 +1,133 @@
+//! The external system-under-test protocol (`harness/PROTOCOL.md`): its
+//! error paths, against tiny shell-script systems under test. No `erl`
+//! needed. (The BEAM adapter, which speaks this protocol, is tested on real
+//! OTP in `suite/tests/beam_adapter/`.)
+
+use harness::external::{unsupported_reason, ExternalFactory};
+use harness::sut::{SutError, SystemUnderTest};
+use reference::observation::Reply;
+use reference::op::{Op, Setup};
+use std::time::{Duration, Instant};
+
+/// A shell-script SUT: `body` runs after the handshake answer.
+fn script(ready: &str, body: &str) -> ExternalFactory {
+    let cmd = format!("read hello; echo '{ready}'; {body}");
+    ExternalFactory::new("sh-sut", cmd).with_answer_timeout(Duration::from_secs(5))
+}
+
+const READY: &str = r#"{"type":"ready","version":1,"sut":"sh"}"#;
+
+fn start_err(f: &ExternalFactory) -> SutError {
+    match f.spawn(&Setup::default()) {
+        Ok(_) => panic!("handshake should fail"),
+        Err(e) => e,
+    }
+}
+
+fn apply_err(f: &ExternalFactory, op: &Op) -> SutError {
+    let mut sut = f.spawn(&Setup::default()).unwrap_or_else(|e| panic!("handshake: {e}"));
+    match sut.apply(op) {
+        Ok(s) => panic!("expected an error, got {s:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn malformed_line() {
+    let f = script(READY, "read op; echo 'this is {not json'; cat >/dev/null");
+    let e = apply_err(&f, &Op::Quiesce).to_string();
+    println!("{e}");
+    assert!(e.contains("step 0 (quiesce)"), "does not name the step: {e}");
+    assert!(e.contains("malformed"), "does not say malformed: {e}");
+    assert!(e.contains("this is {not json"), "does not quote the line: {e}");
+    assert!(unsupported_reason(&SutError(e.clone())).is_none(), "malformed is not a capability gap");
+}
+
+#[test]
+fn silent_sut_killed() {
+    // Answers the handshake, then reads forever and never answers.
+    let f =
+        script(READY, "echo about to go silent >&2; cat >/dev/null").with_answer_timeout(Duration::from_millis(300));
+    let mut sut = f.spawn(&Setup::default()).unwrap_or_else(|e| panic!("{e}"));
+    let t = Instant::now();
+    let e = sut.apply(&Op::GetOpts).expect_err("expected a timeout").to_string();
+    println!("{e}");
+    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
+    assert!(e.contains("no answer within 300ms"), "{e}");
+    assert!(e.contains("killed"), "{e}");
+    assert!(e.contains("step 0 (getopts)"), "{e}");
+    assert!(e.contains("about to go silent"), "no stderr tail: {e}");
+    // The session is dead afterwards.
+    let e2 = sut.apply(&Op::GetOpts).expect_err("dead session answered").to_string();
+    assert!(e2.contains("already failed"), "{e2}");
+}
+
+#[test]
+fn early_exit_stderr_tail() {
+    let f = script(READY, "read op; i=1; while [ $i -le 30 ]; do echo \"boom line $i\" >&2; i=$((i+1)); done; exit 3");
+    let e = apply_err(&f, &Op::Quiesce).to_string();
+    println!("{e}");
+    assert!(e.contains("exited early"), "{e}");
+    assert!(e.contains("exit status 3"), "{e}");
+    assert!(e.contains("boom line 30"), "missing the last line: {e}");
+    assert!(e.contains("boom line 11"), "missing line 11 of the last 20: {e}");
+    assert!(!e.contains("boom line 10\n"), "kept more than 20 lines: {e}");
+    assert!(e.contains("10 earlier lines dropped"), "{e}");
+}
+
+#[test]
+fn exit_during_handshake() {
+    let f = ExternalFactory::new("sh-sut", "echo cannot start >&2; exit 7");
+    let e = start_err(&f).to_string();
+    println!("{e}");
+    assert!(e.contains("handshake"), "{e}");
+    assert!(e.contains("exit status 7"), "{e}");
+    assert!(e.contains("cannot start"), "{e}");
+}
+
+#[test]
+fn version_mismatch() {
+    let f = script(r#"{"type":"ready","version":2,"sut":"future"}"#, "cat >/dev/null");
+    let e = start_err(&f).to_string();
+    println!("{e}");
+    assert!(e.contains("version 2"), "{e}");
+}
+
+#[test]
+fn unsupported_is_declared() {
+    let f = script(
+        READY,
+        r#"read op; echo '{"type":"unsupported","step":0,"reason":"no locks here"}';
+           read op; echo '{"type":"step","step":1,"observation":{"reply":"none","senders":["idle","idle"],"completed":[],"busy_port_events":[],"queue":0,"busy":null,"msgq":null,"ports":2}}';
+           cat >/dev/null"#,
+    );
+    let mut sut = f.spawn(&Setup::default()).unwrap_or_else(|e| panic!("{e}"));
+    let e = sut.apply(&Op::ContendLock).expect_err("expected unsupported");
+    println!("{e}");
+    assert!(unsupported_reason(&e).is_some_and(|r| r.contains("no locks here")), "{e}");
+    // The session stays usable: the next op gets its answer.
+    let s = sut.apply(&Op::Quiesce).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.observation.reply == Reply::None && s.choices.is_empty(), "{s:?}");
+}
+
+#[test]
+fn undeclared_choice_kind() {
+    let f = script(
+        READY,
+        r#"read op; echo '{"type":"step","step":0,"observation":{"reply":"none","senders":["idle","idle"],"completed":[],"busy_port_events":[],"queue":0,"busy":null,"msgq":null,"ports":2},"choices":[{"wrote":{"requested":1,"accepted":1}}]}'; cat >/dev/null"#,
+    );
+    let e = apply_err(&f, &Op::Quiesce).to_string();
+    println!("{e}");
+    assert!(e.contains("not declared"), "{e}");
+}
+
+#[test]
+fn wrong_step() {
+    let f = script(
+        READY,
+        r#"read op; echo '{"type":"step","step":4,"observation":{"reply":"none","senders":["idle","idle"],"completed":[],"busy_port_events":[],"queue":0,"busy":null,"msgq":null,"ports":2}}'; cat >/dev/null"#,
+    );
+    let e = apply_err(&f, &Op::Quiesce).to_string();
+    println!("{e}");
+    assert!(e.contains("answer is for step 4"), "{e}");
+}

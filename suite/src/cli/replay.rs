@@ -1,0 +1,71 @@
+//! `portcheck replay`: a failure again, from its seed or from a saved trace.
+
+use super::sut_arg;
+use crate::check::{check, replay, CheckConfig, SavedCase};
+use crate::environment::Environment;
+use crate::{saved, trace};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    #[arg(long, default_value = "native")]
+    sut: String,
+    #[arg(long, conflicts_with = "trace")]
+    seed: Option<u64>,
+    #[arg(long, default_value_t = 200)]
+    cases: u32,
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    #[arg(long)]
+    bug: Option<String>,
+}
+
+pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug }: ReplayArgs) -> ExitCode {
+    let factory = match sut_arg::factory(&sut, bug.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("portcheck: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = if let Some(path) = file {
+        let saved = match saved::read(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("portcheck: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        };
+        let here = Environment::current(saved.environment.otp_release.is_some());
+        for d in saved.environment.differences(&here) {
+            println!("note: environment differs: {d}");
+        }
+        if let Some(r) = saved.rule {
+            println!("saved failure was under rule {r}");
+        }
+        replay(factory.as_ref(), &SavedCase { setup: saved.setup, ops: saved.ops })
+    } else {
+        let Some(seed) = seed else {
+            eprintln!("portcheck: replay needs --seed or --trace");
+            return ExitCode::from(2);
+        };
+        let cfg = CheckConfig { cases, seed, ..CheckConfig::from_env(cases) };
+        let r = check(factory.as_ref(), &cfg, |_, _| {});
+        match r.counterexample {
+            Some(cx) => cx.outcome,
+            None => {
+                println!("seed {seed}: all {} cases passed", r.cases);
+                return ExitCode::SUCCESS;
+            }
+        }
+    };
+    print!("{}", trace::lines(&outcome));
+    if outcome.passed() {
+        println!("replay passed");
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,163 @@
+//! `portcheck run`: random cases in lockstep with the model, a per-rule
+//! table, the shrunk failure saved as a trace, reports on request.
+
+use super::sut_arg;
+use crate::check::{check, CheckConfig, CheckReport, Counterexample};
+use crate::environment::Environment;
+use crate::{corpus, report, saved, trace};
+use clap::{Args, ValueEnum};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// native | beam | beam-socket | exec:'CMD'
+    #[arg(long, default_value = "native")]
+    sut: String,
+    #[arg(long, default_value_t = 200)]
+    cases: u32,
+    /// Seed (printed on every run; the same seed replays the same cases).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Only show these rules in the table (e.g. `WM-*,TO-2`). Failures
+    /// under other rules still fail the run.
+    #[arg(long, value_delimiter = ',')]
+    rules: Vec<String>,
+    /// Write a report: `--report md PATH` (also json, junit).
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "PATH"])]
+    report: Vec<String>,
+    /// Where to save a failing case (default: portcheck-failure-<seed>.json).
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Plant a known bug in the native runtime (for demonstrating detection).
+    #[arg(long)]
+    bug: Option<String>,
+    /// At most this many shrink attempts (0: report the case as found).
+    #[arg(long, default_value_t = 2000)]
+    shrink_limit: u32,
+    /// Longest op sequence generated per case.
+    #[arg(long, default_value_t = 40)]
+    max_ops: usize,
+    /// Keep every passing case, with what the system observed, as a
+    /// corpus file (JSON lines) that `portcheck corpus` re-checks
+    /// without the system.
+    #[arg(long)]
+    record: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Md,
+    Json,
+    Junit,
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    let RunArgs { sut, cases, seed, rules, report: rep, save, bug, shrink_limit, max_ops, record } = args;
+    let factory = match sut_arg::factory(&sut, bug.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("portcheck: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut cfg = CheckConfig::from_env(cases);
+    cfg.cases = cases;
+    cfg.max_shrink_iters = shrink_limit;
+    cfg.max_ops = max_ops;
+    cfg.record = record.is_some();
+    if let Some(s) = seed {
+        cfg.seed = s;
+    }
+    println!("portcheck run --sut {sut} --cases {} --seed {}", cfg.cases, cfg.seed);
+    let result = check(factory.as_ref(), &cfg, progress_printer(cfg.cases));
+    let shown = report::filter(&result.tally, &rules);
+    println!("\n{}", report::table(&shown));
+    println!("{} of {} cases passed (seed {})", result.passed, result.cases, result.seed);
+    let env = Environment::current(sut.starts_with("beam"));
+    let mut code = ExitCode::SUCCESS;
+    if let Some(path) = &record {
+        if let Err(e) = write_corpus(path, &sut, &result, &env) {
+            eprintln!("portcheck: --record {}: {e}", path.display());
+            code = ExitCode::from(2);
+        }
+    }
+    if let Some(cx) = &result.counterexample {
+        code = ExitCode::FAILURE;
+        print_failure(cx, &sut, bug.as_deref(), save, &env);
+    }
+    for pair in rep.chunks(2) {
+        let fmt = match ReportFormat::from_str(&pair[0], true) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("portcheck: --report: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let text = match fmt {
+            ReportFormat::Md => report::markdown(&result, &shown, &env),
+            ReportFormat::Json => serde_json::to_string_pretty(&result).expect("report serializes"),
+            ReportFormat::Junit => report::junit(&result, &shown),
+        };
+        if let Err(e) = std::fs::write(&pair[1], text) {
+            eprintln!("portcheck: writing {}: {e}", pair[1]);
+            return ExitCode::from(2);
+        }
+        println!("report: {}", pair[1]);
+    }
+    code
+}
+
+/// `--record`: the passing cases as a corpus file.
+fn write_corpus(path: &Path, sut: &str, result: &CheckReport, env: &Environment) -> std::io::Result<()> {
+    let header = corpus::CorpusHeader {
+        format: corpus::FORMAT_VERSION,
+        sut: sut.to_string(),
+        seed: result.seed,
+        environment: env.clone(),
+    };
+    corpus::write(path, &header, &result.recordings)?;
+    println!("recorded {} passing cases: {}", result.recordings.len(), path.display());
+    Ok(())
+}
+
+/// The shrunk failure: its trace, where it was saved, how to replay it.
+fn print_failure(cx: &Counterexample, sut: &str, bug: Option<&str>, save: Option<PathBuf>, env: &Environment) {
+    println!(
+        "\nFAILED under rule {} (case {} of seed {}, shrunk from {} to {} ops in {} runs):\n",
+        cx.rule().map_or("none (system failure)", |r| r.0),
+        cx.case_index,
+        cx.seed,
+        cx.original_ops,
+        cx.shrunk.ops.len(),
+        cx.shrink_runs
+    );
+    print!("{}", trace::lines(&cx.outcome));
+    let path = save.unwrap_or_else(|| PathBuf::from(format!("portcheck-failure-{}.json", cx.seed)));
+    match saved::write(&path, &saved::SavedTrace::new(sut, cx, env.clone())) {
+        Ok(()) => println!("\nsaved trace: {}", path.display()),
+        Err(e) => eprintln!("portcheck: could not save the trace: {e}"),
+    }
+    let bugarg = bug.map(|b| format!(" --bug {b}")).unwrap_or_default();
+    println!("replay: portcheck replay --sut {sut}{bugarg} --trace {}", path.display());
+    println!("        portcheck replay --sut {sut}{bugarg} --seed {} --cases {}", cx.seed, cx.case_index + 1);
+}
+
+/// Progress on stderr: a bar on a terminal, a line every tenth otherwise.
+fn progress_printer(total: u32) -> impl FnMut(u32, u32) {
+    let tty = std::io::stderr().is_terminal();
+    let step = (total / 10).max(1);
+    move |done, total| {
+        if tty {
+            let w = 30;
+            let filled = (done as usize * w) / total.max(1) as usize;
+            eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(w - filled));
+            if done == total {
+                eprintln!();
+            }
+        } else if done % step == 0 || done == total {
+            eprintln!("progress: {done}/{total} cases");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The BEAM adapter on real OTP: every op kind against the adapter, and the
+//! seed scenarios as plain observations, on both gen_tcp backends. Each
+//! trial prints `SKIP <id>: <reason>` without `erl`. (The external
+//! protocol's error paths, which need no `erl`, are tested next to the
+//! protocol: `harness/tests/external_protocol.rs`.)
+
+use harness::beam::Backend;
+use suite::capability::{trial, Capability};
+
+/// `ensure!(cond, "format", args…)`: fail the trial with that message
+/// unless `cond` holds. (Defined before the modules that use it.)
+macro_rules! ensure {
+    ($c:expr, $($f:tt)*) => {
+        if !$c {
+            return Err(format!($($f)*));
+        }
+    };
+}
+
+mod support;
+
+mod accept;
+mod close;
+mod op_kinds;
+mod receive;
+mod send_timeout;
+mod watermarks;
+
+const ERL: &[Capability] = &[Capability::Erl];
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut tests = vec![];
+    for b in [Backend::Inet, Backend::Socket] {
+        let n = b.arg();
+        let id = |s: &str| -> &'static str { Box::leak(format!("beam/{n}/{s}").into_boxed_str()) };
+        tests.push(trial(id("op_kinds"), ERL, move || op_kinds::op_kinds(b)));
+        tests.push(trial(id("watermarks_5000_byte_sends"), ERL, move || watermarks::watermarks_5000(b)));
+        tests.push(trial(id("high_watermark_2_one_byte_sends"), ERL, move || watermarks::high_watermark_2(b)));
+        tests.push(trial(id("accept_into_full_table"), ERL, move || accept::accept_full_table(b)));
+        tests.push(trial(id("send_timeout_data_still_delivered"), ERL, move || send_timeout::send_timeout(b)));
+        tests.push(trial(id("nosuspend_and_force"), ERL, move || watermarks::nosuspend_force(b)));
+        tests.push(trial(id("active_n_and_recv"), ERL, move || receive::active_n(b)));
+        tests.push(trial(id("delay_send"), ERL, move || watermarks::delay_send(b)));
+        tests.push(trial(id("close_with_queued_output"), ERL, move || close::close_queued(b)));
+        tests.push(trial(id("send_timeout_zero"), ERL, move || send_timeout::send_timeout_zero(b)));
+        tests.push(trial(id("send_timeout_close"), ERL, move || send_timeout::send_timeout_close(b)));
+        tests.push(trial(id("force_takes_the_reply_slot"), ERL, move || watermarks::force_reply_slot(b)));
+        tests.push(trial(id("small_rules"), ERL, move || op_kinds::small_rules(b)));
+        tests.push(trial(id("parallelism_setup"), ERL, move || op_kinds::parallelism_setup(b)));
+    }
+    let conclusion = libtest_mimic::run(&args, tests);
+    // Statics are never dropped: remove the compiled adapters' temp dirs.
+    for b in [Backend::Inet, Backend::Socket] {
+        if let Some(Ok(f)) = support::cell(b).get() {
+            let _ = std::fs::remove_dir_all(f.adapter_dir());
+        }
+    }
+    conclusion.exit();
+}

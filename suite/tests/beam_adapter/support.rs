@@ -1,0 +1,127 @@
+//! What every BEAM trial uses: one compiled adapter per backend, `Case`
+//! (one case, printing each step), and payload checks.
+
+use harness::beam::{Backend, BeamFactory};
+use harness::external::ExternalSut;
+use harness::sut::{Step, SutFactory, SystemUnderTest};
+use reference::observation::{PeerRead, Reply, SendResult, SenderStatus};
+use reference::op::{Op, SendFlags, Setup};
+use reference::options::Opt;
+use reference::units::{payload, Bytes, SenderId};
+use std::time::Instant;
+
+pub type R = Result<(), String>;
+
+/// A plain send (no flags) of `len` bytes of payload `tag`.
+pub fn send(sender: u8, len: usize, tag: u16) -> Op {
+    Op::Send { sender: SenderId(sender), len: Bytes(len), tag, flags: SendFlags::default() }
+}
+
+/// One compiled adapter per backend for the whole run.
+pub fn cell(b: Backend) -> &'static std::sync::OnceLock<Result<BeamFactory, String>> {
+    use std::sync::OnceLock;
+    static INET: OnceLock<Result<BeamFactory, String>> = OnceLock::new();
+    static SOCKET: OnceLock<Result<BeamFactory, String>> = OnceLock::new();
+    match b {
+        Backend::Inet => &INET,
+        Backend::Socket => &SOCKET,
+    }
+}
+
+pub fn factory(b: Backend) -> Result<&'static BeamFactory, String> {
+    cell(b).get_or_init(|| BeamFactory::new(b).map_err(|e| e.to_string())).as_ref().map_err(|e| e.clone())
+}
+
+/// One case against one BEAM backend, printing each step.
+pub struct Case {
+    pub sut: ExternalSut,
+    steps: usize,
+    /// Every byte the peer read, in order.
+    pub peer: Vec<u8>,
+}
+
+impl Case {
+    pub fn new(b: Backend, setup: Setup) -> Result<Case, String> {
+        let f = factory(b)?;
+        let sut = f.spawn(&setup).map_err(|e| e.to_string())?;
+        println!("[{}] ready: {:?}", f.name(), sut.ready().info);
+        Ok(Case { sut, steps: 0, peer: vec![] })
+    }
+
+    pub fn step(&mut self, op: Op) -> Result<Step, String> {
+        let t = Instant::now();
+        let s = self.sut.apply(&op).map_err(|e| e.to_string())?;
+        let o = &s.observation;
+        if let Reply::Peer(PeerRead::Data(d)) = &o.reply {
+            self.peer.extend_from_slice(d);
+        }
+        let reply = match &o.reply {
+            Reply::Peer(PeerRead::Data(d)) => format!("peer data {} bytes", d.len()),
+            Reply::Mailbox(m) => format!("mailbox {} msgs", m.len()),
+            r => format!("{r:?}"),
+        };
+        println!(
+            "  {:>2} {:<44} -> {reply}; senders {:?} completed {:?} busy_port {:?} queue {} ports {} ({} ms)",
+            self.steps,
+            format!("{op:?}").chars().take(44).collect::<String>(),
+            o.senders,
+            o.completed,
+            o.busy_port_events,
+            o.queue.0,
+            o.ports,
+            t.elapsed().as_millis()
+        );
+        self.steps += 1;
+        Ok(s)
+    }
+
+    /// Reads until the peer would block (every read is its own step).
+    pub fn drain_peer(&mut self) -> Result<Vec<Step>, String> {
+        let mut out = vec![];
+        for _ in 0..1000 {
+            let s = self.step(Op::PeerRead { max: Bytes(65536) })?;
+            let stop = matches!(s.observation.reply, Reply::Peer(PeerRead::WouldBlock | PeerRead::Eof));
+            out.push(s);
+            if stop {
+                return Ok(out);
+            }
+        }
+        Err("peer never ran dry".into())
+    }
+
+    /// Reads until every sender is idle and the queue is empty; collects completions.
+    pub fn drain_all(&mut self) -> Result<Vec<(SenderId, SendResult)>, String> {
+        let mut done = vec![];
+        for _ in 0..200 {
+            let steps = self.drain_peer()?;
+            for s in &steps {
+                done.extend(s.observation.completed.iter().cloned());
+            }
+            let last = &steps.last().unwrap().observation;
+            if last.queue.0 == 0 && last.senders.iter().all(|s| *s == SenderStatus::Idle) {
+                return Ok(done);
+            }
+            // Bytes the kernel took are still in flight (zero-window
+            // probes, delayed ACKs): wait for the peer, the outside world.
+            let s = self.step(Op::AwaitPeer)?;
+            done.extend(s.observation.completed.iter().cloned());
+        }
+        Err("never drained".into())
+    }
+}
+
+pub fn setup(options: Vec<Opt>, senders: u8) -> Setup {
+    Setup { options, senders, ..Setup::default() }
+}
+
+pub fn expect_payloads(peer: &[u8], sends: &[(u16, usize)]) -> R {
+    let mut want = vec![];
+    for &(tag, len) in sends {
+        want.extend(payload(tag, Bytes(len)));
+    }
+    ensure!(peer.len() == want.len(), "peer got {} bytes, expected {}", peer.len(), want.len());
+    if let Some(i) = (0..want.len()).find(|&i| peer[i] != want[i]) {
+        return Err(format!("peer stream differs at byte {i}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! Saved traces (`suite::saved`) as files: every committed regression,
+//! `unexplained/` included, still reads with its rule a catalogued
+//! `RuleId`, and a trace naming a rule the catalogue does not know is
+//! refused rather than read as a new rule.
+
+use std::path::{Path, PathBuf};
+use suite::saved;
+
+fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            json_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_committed_regression_reads() {
+    let mut files = vec![];
+    json_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions"), &mut files);
+    assert!(!files.is_empty(), "no regressions found");
+    for path in &files {
+        let t = saved::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if let Some(rule) = t.rule {
+            assert!(reference::rules::rule(rule).is_some(), "{}: rule {rule} not catalogued", path.display());
+        }
+    }
+    println!("{} saved traces read", files.len());
+}
+
+#[test]
+fn an_uncatalogued_rule_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions/native-8481573192862872669.json");
+    let text = std::fs::read_to_string(committed).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["rule"] = "WM-99".into();
+    let path = dir.path().join("t.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    let e = saved::read(&path).expect_err("an unknown rule id reads");
+    assert!(e.contains("unknown rule id \"WM-99\""), "{e}");
+}
