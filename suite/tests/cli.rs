@@ -90,7 +90,7 @@ fn a_bug_outside_lockstep_is_refused_with_its_test() {
         std::path::Path::new("."),
     );
     let t = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert_eq!(out.status.code(), Some(3), "{t}");
     assert!(t.contains("KN-CONN-2") && t.contains("harness/tests/native/connect.rs"), "{t}");
     assert!(!t.contains("cases passed"), "no run should happen: {t}");
 }
@@ -98,7 +98,7 @@ fn a_bug_outside_lockstep_is_refused_with_its_test() {
 #[test]
 fn unknown_sut_is_a_clear_usage_error() {
     let out = portcheck(&["run", "--sut", "nonsense"], std::path::Path::new("."));
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("unknown --sut \"nonsense\""), "{}", text(&out));
 }
 
@@ -126,7 +126,7 @@ fn rps_is_a_dry_run_unless_asked_to_write() {
     // first group is only as wide as its 4 bits (lib/vsprintf.c bitmap_string).
     assert_eq!(std::fs::read_to_string(&q0).unwrap().trim(), "2,0000000f");
     let missing = portcheck(&["rps", "--dev", "nosuch", "--cpus", "0", "--sysfs-root", root_s], root);
-    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(missing.status.code(), Some(3));
     assert!(text(&missing).contains("no such device"), "{}", text(&missing));
 }
 
@@ -158,6 +158,44 @@ fn a_recorded_run_plays_back_as_a_corpus() {
     std::fs::write(dir.path().join("c.jsonl"), lines).unwrap();
     let bad = portcheck(&["corpus", "c.jsonl"], dir.path());
     let t = text(&bad);
-    assert_eq!(bad.status.code(), Some(2), "{t}");
+    assert_eq!(bad.status.code(), Some(3), "{t}");
     assert!(t.contains("c.jsonl:4: not a recorded case"), "{t}");
+}
+
+/// The exit statuses a CI script acts on (`portcheck --help`): 0 passed,
+/// 1 a rule failed, 2 the system under test failed, 3 usage or environment.
+#[test]
+fn exit_statuses_name_the_kind_of_failure() {
+    let here = std::path::Path::new(".");
+    let help = portcheck(&["--help"], here);
+    assert_eq!(help.status.code(), Some(0), "{}", text(&help));
+    assert!(text(&help).contains("Exit status: 0 passed; 1 a divergence"), "{}", text(&help));
+    let bad_arg = portcheck(&["run", "--cases", "many"], here);
+    assert_eq!(bad_arg.status.code(), Some(3), "{}", text(&bad_arg));
+    let no_such = portcheck(&["replay", "--sut", "native", "--trace", "/nonexistent/t.json"], here);
+    assert_eq!(no_such.status.code(), Some(3), "{}", text(&no_such));
+    // A system under test that crashes at its first op: status 2, no rule.
+    let dir = tempfile::tempdir().unwrap();
+    let crash = format!("exec:read hello; echo '{READY}'; read op; echo dying >&2; exit 3");
+    let out = portcheck(&["run", "--sut", &crash, "--cases", "5", "--seed", "1"], dir.path());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("THE SYSTEM UNDER TEST FAILED") && t.contains("no rule is blamed"), "{t}");
+    assert!(t.contains("exit status 3") && t.contains("dying"), "the adapter's evidence: {t}");
+    assert!(!t.contains("FAILED under rule"), "{t}");
+}
+
+const READY: &str = r#"{"type":"ready","version":1,"sut":"sh"}"#;
+
+/// A system under test that hangs fails once, after the answer bound, and
+/// is not shrunk: every shrink attempt would wait the bound again (issue
+/// 13: a hang fails within 30 s in total; measured ~10 s).
+#[test]
+fn a_hanging_system_fails_once_without_shrinking() {
+    let dir = tempfile::tempdir().unwrap();
+    let hang = format!("exec:read hello; echo '{READY}'; cat >/dev/null");
+    let out = portcheck(&["run", "--sut", &hang, "--cases", "5", "--seed", "1"], dir.path());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("no answer within") && t.contains("not shrunk"), "{t}");
 }

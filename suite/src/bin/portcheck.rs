@@ -4,10 +4,20 @@
 
 use clap::Parser;
 use std::process::ExitCode;
+use suite::cli::exit::Exit;
 use suite::cli::{self, Cli, Cmd};
 
 fn main() -> ExitCode {
-    match Cli::parse().cmd {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print and succeed; a usage error is status 3
+        // (clap's own is 2, which here means the system under test failed).
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Usage.into() } else { Exit::Passed.into() };
+        }
+    };
+    match cli.cmd {
         Cmd::Run(args) => cli::run::run(args),
         Cmd::Corpus(args) => cli::corpus::run(args),
         Cmd::Replay(args) => cli::replay::run(args),

@@ -1,6 +1,7 @@
 //! `portcheck corpus`: check the model against recorded cases
 //! (`crate::corpus`); no system runs.
 
+use super::exit::Exit;
 use crate::corpus;
 use crate::environment::Environment;
 use crate::report;
@@ -23,7 +24,7 @@ pub fn run(CorpusArgs { files }: CorpusArgs) -> ExitCode {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("portcheck: {e}");
-                return ExitCode::from(2);
+                return Exit::Usage.into();
             }
         };
         println!(
@@ -40,7 +41,7 @@ pub fn run(CorpusArgs { files }: CorpusArgs) -> ExitCode {
         println!("\n{}", report::table(&r.tally));
         println!("{} of {} recorded cases predicted by the model", r.passed, r.cases);
         if let Some(f) = r.first_failure() {
-            code = ExitCode::FAILURE;
+            code = Exit::Diverged.into();
             print!("\nFAILED: {f}");
         }
     }

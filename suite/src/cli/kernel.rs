@@ -1,6 +1,7 @@
 //! `portcheck kernel`: the kernel fingerprint (KN-* rules), as the kernel
 //! probes measure it on this machine.
 
+use super::exit::Exit;
 use std::process::ExitCode;
 
 pub fn run() -> ExitCode {
@@ -15,12 +16,12 @@ pub fn run() -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 println!("rules that do not hold on this kernel: {}", broken.join(", "));
-                ExitCode::FAILURE
+                Exit::Diverged.into()
             }
         }
         Err(e) => {
             eprintln!("portcheck kernel: {e}");
-            ExitCode::from(2)
+            Exit::Usage.into()
         }
     }
 }

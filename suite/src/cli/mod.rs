@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod corpus;
+pub mod exit;
 pub mod kernel;
 pub mod replay;
 pub mod rps;
@@ -12,7 +13,11 @@ pub mod run;
 pub mod sut_arg;
 
 #[derive(Parser)]
-#[command(name = "portcheck", about = "Property-based conformance checks for Erlang-style ports over real sockets")]
+#[command(
+    name = "portcheck",
+    about = "Property-based conformance checks for Erlang-style ports over real sockets",
+    after_help = exit::HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,

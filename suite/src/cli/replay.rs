@@ -1,5 +1,6 @@
 //! `portcheck replay`: a failure again, from its seed or from a saved trace.
 
+use super::exit::Exit;
 use super::sut_arg;
 use crate::check::{check, replay, CheckConfig, SavedCase};
 use crate::environment::Environment;
@@ -27,7 +28,7 @@ pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug }: ReplayArgs) -> Exi
         Ok(f) => f,
         Err(e) => {
             eprintln!("portcheck: {e}");
-            return ExitCode::from(2);
+            return Exit::Usage.into();
         }
     };
     let outcome = if let Some(path) = file {
@@ -35,7 +36,7 @@ pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug }: ReplayArgs) -> Exi
             Ok(s) => s,
             Err(e) => {
                 eprintln!("portcheck: {}: {e}", path.display());
-                return ExitCode::from(2);
+                return Exit::Usage.into();
             }
         };
         let here = Environment::current(saved.environment.otp_release.is_some());
@@ -49,7 +50,7 @@ pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug }: ReplayArgs) -> Exi
     } else {
         let Some(seed) = seed else {
             eprintln!("portcheck: replay needs --seed or --trace");
-            return ExitCode::from(2);
+            return Exit::Usage.into();
         };
         let cfg = CheckConfig { cases, seed, ..CheckConfig::from_env(cases) };
         let r = check(factory.as_ref(), &cfg, |_, _| {});
@@ -66,6 +67,6 @@ pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug }: ReplayArgs) -> Exi
         println!("replay passed");
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        Exit::of_failure(outcome.failure.as_ref().and_then(|f| f.rule())).into()
     }
 }

@@ -1,6 +1,7 @@
 //! `portcheck rps`: steer a device's receive packet processing to a CPU
 //! list (`harness::rps`), a dry run unless `--write`.
 
+use super::exit::Exit;
 use clap::Args;
 use harness::rps::{CpuSet, Mode, Sysfs};
 use std::path::PathBuf;
@@ -27,7 +28,7 @@ pub fn run(RpsArgs { dev, cpus, sysfs_root, write }: RpsArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("portcheck rps: --cpus {cpus:?}: {e}");
-            return ExitCode::from(2);
+            return Exit::Usage.into();
         }
     };
     let mode = if write { Mode::Write } else { Mode::DryRun };
@@ -41,7 +42,7 @@ pub fn run(RpsArgs { dev, cpus, sysfs_root, write }: RpsArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("portcheck rps: {e}");
-            ExitCode::FAILURE
+            Exit::Usage.into()
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `portcheck run`: random cases in lockstep with the model, a per-rule
 //! table, the shrunk failure saved as a trace, reports on request.
 
+use super::exit::Exit;
 use super::sut_arg;
 use crate::check::{check, CheckConfig, CheckReport, Counterexample};
 use crate::environment::Environment;
@@ -59,7 +60,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(f) => f,
         Err(e) => {
             eprintln!("portcheck: {e}");
-            return ExitCode::from(2);
+            return Exit::Usage.into();
         }
     };
     let mut cfg = CheckConfig::from_env(cases);
@@ -80,11 +81,11 @@ pub fn run(args: RunArgs) -> ExitCode {
     if let Some(path) = &record {
         if let Err(e) = write_corpus(path, &sut, &result, &env) {
             eprintln!("portcheck: --record {}: {e}", path.display());
-            code = ExitCode::from(2);
+            code = Exit::Usage.into();
         }
     }
     if let Some(cx) = &result.counterexample {
-        code = ExitCode::FAILURE;
+        code = Exit::of_failure(cx.rule()).into();
         print_failure(cx, &sut, bug.as_deref(), save, &env);
     }
     for pair in rep.chunks(2) {
@@ -92,7 +93,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("portcheck: --report: {e}");
-                return ExitCode::from(2);
+                return Exit::Usage.into();
             }
         };
         let text = match fmt {
@@ -102,7 +103,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         };
         if let Err(e) = std::fs::write(&pair[1], text) {
             eprintln!("portcheck: writing {}: {e}", pair[1]);
-            return ExitCode::from(2);
+            return Exit::Usage.into();
         }
         println!("report: {}", pair[1]);
     }
@@ -124,15 +125,21 @@ fn write_corpus(path: &Path, sut: &str, result: &CheckReport, env: &Environment)
 
 /// The shrunk failure: its trace, where it was saved, how to replay it.
 fn print_failure(cx: &Counterexample, sut: &str, bug: Option<&str>, save: Option<PathBuf>, env: &Environment) {
-    println!(
-        "\nFAILED under rule {} (case {} of seed {}, shrunk from {} to {} ops in {} runs):\n",
-        cx.rule().map_or("none (system failure)", |r| r.0),
-        cx.case_index,
-        cx.seed,
-        cx.original_ops,
-        cx.shrunk.ops.len(),
-        cx.shrink_runs
-    );
+    match cx.rule() {
+        Some(rule) => println!(
+            "\nFAILED under rule {rule} (case {} of seed {}, shrunk from {} to {} ops in {} runs):\n",
+            cx.case_index,
+            cx.seed,
+            cx.original_ops,
+            cx.shrunk.ops.len(),
+            cx.shrink_runs
+        ),
+        // Exit status 2, no rule blamed, not shrunk (check::shrink).
+        None => println!(
+            "\nTHE SYSTEM UNDER TEST FAILED (case {} of seed {}, {} ops, not shrunk); no rule is blamed:\n",
+            cx.case_index, cx.seed, cx.original_ops
+        ),
+    }
     print!("{}", trace::lines(&cx.outcome));
     let path = save.unwrap_or_else(|| PathBuf::from(format!("portcheck-failure-{}.json", cx.seed)));
     match saved::write(&path, &saved::SavedTrace::new(sut, cx, env.clone())) {
