@@ -4,8 +4,8 @@
 //! on both gen_tcp backends. BEAM tests print `SKIP <id>: <reason>` without
 //! `erl`.
 
-use harness::beam::{Backend, BeamFactory};
-use harness::external::{unsupported_reason, ExternalFactory, ExternalSut};
+use harness::sut::beam::{Backend, BeamFactory};
+use harness::sut::external::{unsupported_reason, ExternalFactory, ExternalSut};
 use harness::sut::{Step, SutError, SutFactory, SystemUnderTest};
 use reference::observation::{AcceptOutcome, PeerRead, Posix, Reply, SendResult, SenderStatus};
 use reference::op::{Op, SendFlags, Setup};

@@ -7,7 +7,7 @@
 //! regressions (`suite/regressions/beam-*.json`) replay first. Without
 //! `erl` each trial prints `SKIP <id>: <reason>`.
 
-use harness::beam::{Backend, BeamFactory};
+use harness::sut::beam::{Backend, BeamFactory};
 use suite::capability::{trial, Capability};
 use suite::check::{check, replay, CheckConfig, SavedCase};
 use suite::{saved, trace};

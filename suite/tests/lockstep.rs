@@ -3,7 +3,7 @@
 //! replays it, `PROPTEST_CASES` raises the case count. Committed regressions
 //! (suite/regressions/*.json) replay first.
 
-use harness::native::NativeFactory;
+use harness::sut::native::NativeFactory;
 use suite::check::{check, replay, CheckConfig};
 use suite::{saved, trace};
 

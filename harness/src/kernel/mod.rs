@@ -19,6 +19,7 @@ pub mod fd_limit;
 pub mod fingerprint;
 pub mod netns;
 pub mod pipe_atime;
+pub mod rps;
 pub mod rps_probe;
 pub mod rst;
 pub mod sockbuf;
@@ -294,14 +295,14 @@ pub fn unique_tag() -> String {
 /// than the highest CPU in `/sys/devices/system/cpu/possible`.
 pub fn nr_cpu_ids() -> Probe<u32> {
     let s = ctx("read cpu/possible", std::fs::read_to_string("/sys/devices/system/cpu/possible"))?;
-    let set = crate::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/possible {s:?}: {e}"))?;
+    let set = crate::kernel::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/possible {s:?}: {e}"))?;
     set.max().map(|m| m + 1).ok_or_else(|| "cpu/possible is empty".to_string())
 }
 
 /// Online CPUs.
-pub fn online_cpus() -> Probe<crate::rps::CpuSet> {
+pub fn online_cpus() -> Probe<crate::kernel::rps::CpuSet> {
     let s = ctx("read cpu/online", std::fs::read_to_string("/sys/devices/system/cpu/online"))?;
-    crate::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/online {s:?}: {e}"))
+    crate::kernel::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/online {s:?}: {e}"))
 }
 
 /// Pins the calling thread to one CPU.

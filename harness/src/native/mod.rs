@@ -20,8 +20,6 @@
 //! - [`tcp_table`]: a connection end's state in the kernel's socket table
 //!   (`/proc/net/tcp`), for the adapter's PT-2 check.
 //! - [`bugs`]: planted bugs.
-//! - [`sut`]: the [`crate::sut::SystemUnderTest`] adapter: the peer socket,
-//!   the listener's clients, and why the peer's window is clamped.
 //!
 //! Where the runtime follows inet_drv rather than a literal reading of the
 //! rule text: the low-watermark check (WM-4) runs only after a write that
@@ -45,8 +43,7 @@ pub mod port_task;
 pub mod process;
 pub mod receive;
 pub mod runtime;
-pub mod sut;
-mod sys;
+pub mod sys;
 pub mod tcp_table;
 
 pub use bugs::{Detection, PlantedBug};
@@ -54,4 +51,3 @@ pub use clock::{Clock, InstantClock, VirtualClock};
 pub use close_mode::CloseMode;
 pub use listen_port::AcceptPolicy;
 pub use runtime::Runtime;
-pub use sut::{NativeFactory, NativeSut};

@@ -122,7 +122,7 @@ fn a_fruitless_await_says_what_the_kernel_holds() {
 /// `native`, or `native+<bug>` with a planted bug.
 #[test]
 fn the_factory_names_the_system_and_its_bug() {
-    use harness::native::NativeFactory;
+    use harness::sut::native::NativeFactory;
     use harness::sut::SutFactory;
     assert_eq!(NativeFactory::new(None).name(), "native");
     for b in PlantedBug::ALL {

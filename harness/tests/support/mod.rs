@@ -2,7 +2,7 @@
 //! drain the peer without sleeping (readiness waits only).
 #![allow(dead_code)]
 
-use harness::native::{NativeFactory, PlantedBug};
+use harness::sut::native::{NativeFactory, PlantedBug};
 use harness::sut::{Step, SutFactory, SystemUnderTest};
 use reference::choice::{Activity, Choice};
 use reference::observation::{PeerRead, Reply};

@@ -130,7 +130,7 @@ fn main() -> ExitCode {
         }
         Cmd::Kernel => suite::kernel_cmd::run(),
         Cmd::Rps { dev, cpus, sysfs_root, write } => {
-            use harness::rps::{CpuSet, Mode, Sysfs};
+            use harness::kernel::rps::{CpuSet, Mode, Sysfs};
             let set = match CpuSet::parse_list(&cpus) {
                 Ok(s) => s,
                 Err(e) => {

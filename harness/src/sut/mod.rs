@@ -1,5 +1,13 @@
 //! The one interface every system under test implements. The executor
 //! (`crate::executor`) drives any `SystemUnderTest` the same way.
+//!
+//! - [`native`]: the adapter of the native runtime (`portcheck-native`).
+//! - [`external`]: a system in another process, over `harness/PROTOCOL.md`.
+//! - [`beam`]: real OTP, through the external protocol.
+
+pub mod beam;
+pub mod external;
+pub mod native;
 
 use reference::choice::Choice;
 use reference::observation::Observation;

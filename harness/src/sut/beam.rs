@@ -9,7 +9,7 @@
 //! down to `table_capacity - 2` free slots) and `+spp true` when the setup
 //! asks for port parallelism (gen_tcp has no per-socket option for it).
 
-use crate::external::{ExternalSut, DEFAULT_ANSWER_TIMEOUT};
+use super::external::{ExternalSut, DEFAULT_ANSWER_TIMEOUT};
 use crate::sut::{Abilities, SutError, SutFactory, SystemUnderTest};
 use reference::op::Setup;
 use std::path::Path;
@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// The adapter's source, embedded so the factory works from any directory.
-pub const ADAPTER_SOURCE: &str = include_str!("../beam/portcheck_adapter.erl");
+pub const ADAPTER_SOURCE: &str = include_str!("../../beam/portcheck_adapter.erl");
 
 /// Which gen_tcp implementation the port under test uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

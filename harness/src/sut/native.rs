@@ -3,12 +3,12 @@
 //! port, the sender processes), applies ops, and reports each step's
 //! observation and choices.
 
-use super::bugs::PlantedBug;
-use super::clock::VirtualClock;
-use super::lock::PortLockGuard;
-use super::runtime::{Accepted, OpenError, Runtime, SocketOpts};
-use super::sys::{self, Want};
-use super::tcp_table;
+pub use crate::native::bugs::{Detection, PlantedBug};
+use crate::native::clock::VirtualClock;
+use crate::native::lock::PortLockGuard;
+use crate::native::runtime::{Accepted, OpenError, Runtime, SocketOpts};
+use crate::native::sys::{self, Want};
+use crate::native::tcp_table;
 use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
 use reference::choice::Choice;
 use reference::observation::{AcceptOutcome, Observation, PeerRead, Posix, Reply};
