@@ -4,6 +4,5 @@
 
 pub mod executor;
 pub mod kernel;
-pub mod native;
 pub mod recording;
 pub mod sut;

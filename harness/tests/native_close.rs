@@ -12,9 +12,9 @@
 
 use harness::kernel::netns::{self, Netns};
 use harness::kernel::{ids, io_errno_name, poll_fd, poll_flags, tcp_ext_counter, Probe};
-use harness::native::runtime::SocketOpts;
-use harness::native::{CloseMode, Runtime, VirtualClock};
 use libtest_mimic::{Arguments, Completion, Trial};
+use native::SocketOpts;
+use native::{CloseMode, Runtime, VirtualClock};
 use reference::rules::RuleId;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};

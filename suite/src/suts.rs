@@ -2,6 +2,7 @@
 
 use harness::sut::beam::{Backend, BeamFactory};
 use harness::sut::external::ExternalFactory;
+use harness::sut::native::BugTable;
 use harness::sut::SutFactory;
 
 /// `native`, `beam`, `beam-socket` or `exec:CMD`; `bug` plants a known bug

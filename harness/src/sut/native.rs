@@ -1,15 +1,24 @@
 //! The native runtime as a system under test: sets a case up (the port under
 //! test connected over loopback to a peer socket this adapter owns, a listen
 //! port, the sender processes), applies ops, and reports each step's
-//! observation and choices.
+//! observation and choices, in the reference vocabulary ([`convert`]
+//! translates the runtime's own).
+//!
+//! - [`bugs`]: which rule each planted bug breaks, and what catches it.
+//! - [`tcp_table`]: a connection end's state in the kernel's socket table
+//!   (`/proc/net/tcp`), for the PT-2 check.
 
-pub use crate::native::bugs::{Detection, PlantedBug};
-use crate::native::clock::VirtualClock;
-use crate::native::lock::PortLockGuard;
-use crate::native::runtime::{Accepted, OpenError, Runtime, SocketOpts};
-use crate::native::sys::{self, Want};
-use crate::native::tcp_table;
+pub mod bugs;
+pub mod convert;
+pub mod tcp_table;
+
 use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
+pub use bugs::{BugTable, Detection};
+use convert::{to_bytes, to_flags, to_millis, to_opts, to_sender};
+use native::lock::PortLockGuard;
+use native::sys::{self, Want};
+pub use native::PlantedBug;
+use native::{Accepted, OpenError, Runtime, SocketOpts, VirtualClock};
 use reference::choice::Choice;
 use reference::observation::{AcceptOutcome, Observation, PeerRead, Posix, Reply};
 use reference::op::{Op, Setup};
@@ -97,6 +106,8 @@ pub struct NativeSut {
     clients: Vec<TcpStream>,
     /// The port lock, while another "scheduler" (the harness) holds it.
     contended: Option<PortLockGuard>,
+    /// The peer's reads in this step (the runtime records only its own).
+    peer_choices: Vec<Choice>,
 }
 
 fn sut_err(what: &str, e: impl std::fmt::Display) -> SutError {
@@ -114,14 +125,14 @@ impl NativeSut {
         let clock = VirtualClock::new();
         let mut rt = Runtime::new(Box::new(clock.clone()), setup.table_capacity, setup.senders, bug)?;
         let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let listen_addr = rt.listen(loopback, &setup.listener_options).map_err(|e| open_err("listen", e))?;
+        let listen_addr = rt.listen(loopback, &to_opts(&setup.listener_options)).map_err(|e| open_err("listen", e))?;
 
         let peer_listener = peer_listener()?;
         let peer_addr = peer_listener.local_addr()?;
         rt.connect(
             peer_addr,
             SocketOpts { sndbuf: Some(PORT_SNDBUF), nodelay: true, ..SocketOpts::default() },
-            &setup.options,
+            &to_opts(&setup.options),
         )
         .map_err(|e| open_err("connect", e))?;
         let peer = accept_bounded(&peer_listener)?;
@@ -135,6 +146,7 @@ impl NativeSut {
             listen_addr,
             clients: Vec::new(),
             contended: None,
+            peer_choices: Vec::new(),
         })
     }
 
@@ -147,7 +159,7 @@ impl NativeSut {
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => (PeerRead::Reset, 0),
             Err(e) => return Err(sut_err("peer read", e)),
         };
-        self.rt.record(Choice::PeerGot { got: Bytes(got) });
+        self.peer_choices.push(Choice::PeerGot { got: Bytes(got) });
         Ok(reply)
     }
 
@@ -194,7 +206,7 @@ impl NativeSut {
         match self.rt.accept(IO_BOUND).map_err(|e| sut_err("accept", e))? {
             Accepted::Port(opts) => {
                 self.clients.push(client);
-                Ok(AcceptOutcome::Accepted(opts))
+                Ok(AcceptOutcome::Accepted(convert::port_options(opts)))
             }
             Accepted::SystemLimit => {
                 let peer_eof = sees_eof(&client, self.listen_addr)?;
@@ -218,9 +230,12 @@ impl NativeSut {
     fn reply(&mut self, op: &Op) -> Result<Reply, SutError> {
         let rt_err = |e| sut_err(op.name(), e);
         Ok(match op {
-            Op::Send { sender, len, tag, flags } => {
-                Reply::Sent(self.rt.send(*sender, *len, *tag, *flags).map_err(rt_err)?)
-            }
+            Op::Send { sender, len, tag, flags } => Reply::Sent(
+                self.rt
+                    .send(to_sender(*sender), to_bytes(*len), *tag, to_flags(*flags))
+                    .map_err(rt_err)?
+                    .map(convert::send_result),
+            ),
             Op::SendAt { .. } => {
                 return Err(SutError("native: SendAt must be resolved by the executor".into()));
             }
@@ -235,8 +250,8 @@ impl NativeSut {
                 self.peer_write(*len, *tag)?;
                 Reply::None
             }
-            Op::Recv => Reply::Recv(self.rt.recv().map_err(rt_err)?),
-            Op::Mailbox => Reply::Mailbox(self.rt.take_mailbox()),
+            Op::Recv => Reply::Recv(self.rt.recv().map_err(rt_err)?.map_err(convert::posix)),
+            Op::Mailbox => Reply::Mailbox(self.rt.take_mailbox().into_iter().map(convert::owner_msg).collect()),
             Op::Quiesce => {
                 self.rt.quiesce().map_err(rt_err)?;
                 Reply::None
@@ -246,13 +261,15 @@ impl NativeSut {
                 Reply::None
             }
             Op::AdvanceTime { by } => {
-                self.clock.advance(*by);
+                self.clock.advance(to_millis(*by));
                 self.rt.quiesce().map_err(rt_err)?;
                 Reply::None
             }
-            Op::SetOpts { opts } => Reply::SetOpts(self.rt.setopts(opts).map_err(rt_err)?),
-            Op::GetOpts => Reply::Opts(self.rt.getopts().map_err(rt_err)?),
-            Op::QueueSize => Reply::QueueSize(self.rt.queue_size().map_err(rt_err)?),
+            Op::SetOpts { opts } => {
+                Reply::SetOpts(self.rt.setopts(&to_opts(opts)).map_err(rt_err)?.map_err(convert::posix))
+            }
+            Op::GetOpts => Reply::Opts(convert::port_options(self.rt.getopts().map_err(rt_err)?)),
+            Op::QueueSize => Reply::QueueSize(convert::bytes(self.rt.queue_size().map_err(rt_err)?)),
             Op::ContendLock => {
                 let lock = self.rt.port_lock().map_err(rt_err)?;
                 let guard = lock.try_lock().ok_or_else(|| SutError("native: port lock already held".into()))?;
@@ -288,18 +305,24 @@ impl SystemUnderTest for NativeSut {
         let reply = self.reply(op)?;
         let trace = self.rt.take_trace();
         let snap = self.rt.snapshot();
+        let mut choices: Vec<Choice> = trace.actions.into_iter().map(convert::choice).collect();
+        choices.append(&mut self.peer_choices);
         Ok(Step {
             observation: Observation {
                 reply,
-                senders: snap.senders,
-                completed: trace.completed,
-                busy_port_events: trace.busy_port_events,
-                queue: snap.queue,
-                busy: Some(snap.busy),
-                msgq: Some(snap.msgq),
+                senders: snap.senders.into_iter().map(convert::sender_status).collect(),
+                completed: trace
+                    .completed
+                    .into_iter()
+                    .map(|(s, r)| (convert::sender(s), convert::send_result(r)))
+                    .collect(),
+                busy_port_events: trace.busy_port_events.into_iter().map(convert::sender).collect(),
+                queue: convert::bytes(snap.queue),
+                busy: Some(convert::busy(snap.busy)),
+                msgq: Some(convert::bytes(snap.msgq)),
                 ports: snap.ports,
             },
-            choices: trace.choices,
+            choices,
         })
     }
 }
@@ -394,7 +417,23 @@ mod tests {
 
     const BOUND: Duration = Duration::from_secs(10);
 
-    use crate::native::sys::tests::until_in_poll;
+    /// Until thread `tid` blocks in poll/ppoll, unless `done` says it
+    /// already returned (then that result, which the caller fails on).
+    fn until_in_poll<T>(tid: libc::pid_t, done: &mpsc::Receiver<T>) -> Option<T> {
+        let polls: &[&str] = if cfg!(target_arch = "x86_64") { &["7", "271"] } else { &["73"] };
+        let deadline = Instant::now() + BOUND;
+        loop {
+            if let Ok(r) = done.try_recv() {
+                return Some(r);
+            }
+            let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap_or_default();
+            if polls.contains(&s.split_whitespace().next().unwrap_or("")) {
+                return None;
+            }
+            assert!(Instant::now() < deadline, "thread {tid} never blocked in poll");
+            std::thread::yield_now();
+        }
+    }
 
     /// The peer's accept waits (in poll, not spinning) for a connection that
     /// comes after it started, and hands it over nonblocking with

@@ -14,11 +14,12 @@
 //! failure bounds only. The wakeup bound comes from the accept policy
 //! (`AcceptPolicy::max_wakeups_while_exhausted`), not from a rate.
 
-use harness::kernel::accept_loop::Stats;
 use harness::kernel::fd_limit::Exhaustion;
 use harness::kernel::{getsockopt_int, ids, in_child, poll_fd, Probe};
-use harness::native::runtime::{Accepted, SocketOpts};
-use harness::native::{AcceptPolicy, PlantedBug, Runtime, VirtualClock};
+use harness::sut::native::BugTable;
+use native::accept_loop::Stats;
+use native::{AcceptPolicy, PlantedBug, Runtime, VirtualClock};
+use native::{Accepted, SocketOpts};
 use reference::rules::RuleId;
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -88,7 +89,7 @@ fn listening_runtime(policy: AcceptPolicy, bug: Option<PlantedBug>) -> Probe<(Ru
 
 /// The runtime's port under test, connected to a peer of the test's: an fd
 /// the runtime can release later. Returns the peer's end.
-fn connect_subject(rt: &mut Runtime, options: &[reference::options::Opt]) -> Probe<std::net::TcpStream> {
+fn connect_subject(rt: &mut Runtime, options: &[native::Opt]) -> Probe<std::net::TcpStream> {
     let peer_listener = ctx("peer listener", TcpListener::bind(loopback()))?;
     let peer_addr = ctx("peer addr", peer_listener.local_addr())?;
     rt.connect(peer_addr, SocketOpts::default(), options).map_err(|e| format!("connect: {e:?}"))?;
@@ -252,9 +253,7 @@ struct ActivityWhilePaused {
 }
 
 fn activity_while_paused() -> Probe<ActivityWhilePaused> {
-    use reference::op::SendFlags;
-    use reference::options::Opt;
-    use reference::units::{Bytes, SenderId};
+    use native::{Bytes, Opt, SendFlags, SenderId};
     use std::io::Read;
     let policy = AcceptPolicy { retry_after: RETRY_NEVER_IN_TEST };
     let (mut rt, addr) = listening_runtime(policy, None)?;

@@ -6,9 +6,9 @@
 use crate::support::*;
 use harness::kernel::fd_limit::open_fd_count;
 use harness::kernel::{in_child, poll_fd, Probe};
-use harness::native::runtime::{Accepted, SocketOpts};
-use harness::native::PlantedBug;
-use harness::native::{Runtime, VirtualClock};
+use harness::sut::native::PlantedBug;
+use native::{Accepted, SocketOpts};
+use native::{Runtime, VirtualClock};
 use reference::observation::{AcceptOutcome, Posix, Reply};
 use reference::op::{Op, Setup};
 use reference::options::{Active, ActiveSetting, Opt, PortOptions};
