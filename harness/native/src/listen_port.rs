@@ -6,7 +6,7 @@
 //! stays queued and the listener stays readable. A level-triggered loop
 //! that just retries spins; an edge-triggered one (mio) that waits for the
 //! next edge never accepts the waiting connection until another one
-//! arrives. The runtime therefore accepts through the harness's
+//! arrives. The runtime therefore accepts through its
 //! [`AcceptLoop`] with [`Strategy::PauseAccept`] (nginx's
 //! `ngx_disable_accept_events`): on EMFILE it drops accept interest and
 //! retries when the runtime releases an fd ([`ListenPort::fd_released`]) or

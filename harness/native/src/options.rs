@@ -1,7 +1,9 @@
-//! `inet:setopts/2` as the runtime implements it (OPT-*, RX-3, RX-4).
+//! A port's option set and `inet:setopts/2` as the runtime implements it
+//! (OPT-*, RX-3, RX-4).
 //!
-//! Written independently of the reference model's option algebra on purpose: the suite checks
-//! the two against each other. The list is decoded first (so one bad value
+//! Written independently of the reference model's option algebra on
+//! purpose: the suite checks the two against each other (the harness's
+//! adapter translates the types). The list is decoded first (so one bad value
 //! rejects everything, OPT-3/RX-3) into driver commands, which are then
 //! executed back to front, the order in which `prim_inet` hands them to the
 //! driver (OPT-5).

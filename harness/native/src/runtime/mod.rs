@@ -4,8 +4,8 @@
 //! runnable (SCHED-1), logging each as `Action::Ran` followed by the
 //! syscalls it made.
 //!
-//! - [`owner`]: the owner's operations on the port under test.
-//! - [`scheduler`]: the scheduler and what each activity does.
+//! - `owner`: the owner's operations on the port under test.
+//! - `scheduler`: the scheduler and what each activity does.
 
 mod owner;
 mod scheduler;
