@@ -14,16 +14,16 @@
 //! failure bounds only. The wakeup bound comes from the accept policy
 //! (`AcceptPolicy::max_wakeups_while_exhausted`), not from a rate.
 
+use crate::support::loopback;
 use harness::kernel::fd_limit::Exhaustion;
-use harness::kernel::{getsockopt_int, ids, in_child, poll_fd, Probe};
+use harness::kernel::{ctx, expect, getsockopt_int, ids, in_child, poll_fd, Probe};
 use harness::sut::native::BugTable;
 use native::accept_loop::Stats;
 use native::{AcceptPolicy, PlantedBug, Runtime, VirtualClock};
 use native::{Accepted, SocketOpts};
-use reference::rules::RuleId;
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, SockAddr, Socket, Type};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 /// Failure bound of each readiness wait and of each child.
@@ -39,14 +39,6 @@ const RETRY_NEVER_IN_TEST: Duration = Duration::from_secs(3600);
 /// A short retry interval, for the scenario where an fd is freed outside
 /// the runtime.
 const RETRY_SOON: Duration = Duration::from_millis(20);
-
-fn ctx<T>(what: &str, r: std::io::Result<T>) -> Probe<T> {
-    r.map_err(|e| format!("{what}: {e}"))
-}
-
-fn loopback() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
-}
 
 fn client() -> Probe<Socket> {
     ctx("client socket", Socket::new(Domain::IPV4, Type::STREAM, None))
@@ -273,14 +265,6 @@ fn activity_while_paused() -> Probe<ActivityWhilePaused> {
     ctx("peer read", peer.read_exact(&mut buf))?;
     drop(ex);
     Ok(ActivityWhilePaused { exhausted, peer_got: buf.len(), stats_after, paused_after })
-}
-
-fn expect(rule: RuleId, cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
-    if cond {
-        Ok(())
-    } else {
-        Err(format!("{rule}: {}", msg()))
-    }
 }
 
 /// KN-EMFILE-2: while out of fds the accept path woke no more often than

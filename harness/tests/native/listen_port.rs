@@ -4,6 +4,7 @@
 //! (KN-EMFILE-1/2). The exhaustion scenario runs in a forked child with a
 //! lowered RLIMIT_NOFILE, as in native/accept_exhaustion.rs.
 
+use crate::support::loopback;
 use harness::kernel::fd_limit::Exhaustion;
 use harness::kernel::{in_child, poll_fd, Probe};
 use native::bugs::Faults;
@@ -13,16 +14,12 @@ use native::{AcceptPolicy, Runtime, VirtualClock};
 use native::{Bytes, PortOptions, SendFlags, SenderId};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 const BOUND: Duration = Duration::from_secs(5);
 const CHILD_BOUND: Duration = Duration::from_secs(20);
-
-fn loopback() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
-}
 
 /// KN-EMFILE-2: the bound on wakeups while exhausted grows with the time
 /// exhausted and saturates rather than overflow.

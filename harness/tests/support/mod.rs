@@ -9,6 +9,7 @@ use reference::observation::{PeerRead, Reply};
 use reference::op::{Op, SendFlags, Setup};
 use reference::options::Opt;
 use reference::units::{Bytes, SenderId};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -100,4 +101,9 @@ pub fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'st
         let _ = tx.send(f());
     });
     rx.recv_timeout(BOUND).unwrap_or_else(|e| panic!("{what}: no result within the failure bound {BOUND:?} ({e})"))
+}
+
+/// Loopback, any free port.
+pub fn loopback() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
 }

@@ -3,6 +3,7 @@
 //! delivers no tcp message (RX-5 delivers received bytes, and there are
 //! none); a passive recv finds no bytes available (RX-6).
 
+use crate::support::listener;
 use native::Bytes;
 use native::SocketOpts;
 use native::{Action, Activity};
@@ -10,15 +11,15 @@ use native::{ActiveSetting, Opt};
 use native::{OwnerMsg, Posix};
 use native::{Runtime, VirtualClock};
 use std::io::Write;
-use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 const BOUND: Duration = Duration::from_secs(5);
 
 fn connected(active: ActiveSetting) -> (Runtime, TcpStream) {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind loopback");
+    let (l, addr) = listener();
     let mut rt = Runtime::new(Box::new(VirtualClock::new()), 4, 1, None).expect("runtime");
-    rt.connect(l.local_addr().unwrap(), SocketOpts::default(), &[Opt::Active(active)]).expect("connect");
+    rt.connect(addr, SocketOpts::default(), &[Opt::Active(active)]).expect("connect");
     let (peer, _) = l.accept().expect("accept");
     (rt, peer)
 }

@@ -7,10 +7,10 @@
 //! No sleeps: the test waits until the loop's thread is inside
 //! `epoll_wait` (its `/proc/self/task/<tid>/syscall`), then signals it.
 
+use crate::support::listener;
 use native::SocketOpts;
 use native::{ActiveSetting, Opt};
 use native::{Runtime, VirtualClock};
-use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::thread::JoinHandleExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -42,8 +42,7 @@ fn a_signal_during_turn_is_a_wakeup_not_an_error() {
         libc::sigemptyset(&mut sa.sa_mask);
         assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
     }
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind loopback");
-    let addr = l.local_addr().unwrap();
+    let (l, addr) = listener();
     let (tid_tx, tid_rx) = mpsc::channel();
     let (res_tx, res_rx) = mpsc::channel();
     let h = std::thread::spawn(move || {
