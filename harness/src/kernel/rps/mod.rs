@@ -2,15 +2,10 @@
 //! kernel's mask format, and applying a CPU set to every
 //! `queues/rx-*/rps_cpus` of a device under a configurable sysfs root.
 //!
-//! The mask format is what `show_rps_map()` prints (net/core/net-sysfs.c,
-//! `"%*pb"` over `nr_cpu_ids` bits, lib/vsprintf.c `bitmap_string()`): hex,
-//! comma-separated 32-bit groups, most significant first, every group 8
-//! digits wide except the first, which is as wide as the remaining bits need
-//! (2 CPUs: `3`; 33 CPUs: `1,00000000`; 64: `ffffffff,ffffffff`). Parsing
-//! follows `bitmap_parse()` (lib/bitmap-str.c): groups are read from the
-//! end; a non-hex digit is EINVAL; a group of more than 8 digits, more
-//! groups than `nr_cpu_ids` needs, or a bit at or beyond `nr_cpu_ids` is
-//! EOVERFLOW.
+//! - `cpuset`: [`CpuSet`], CPU lists and the kernel's mask format
+//!   (`show_rps_map()`/`bitmap_parse()`).
+//! - here: [`Sysfs::apply`], reading and writing every `rps_cpus` of a
+//!   device.
 //!
 //! Seed: yufeng, "MYSQL数据库网卡软中断不平衡问题及解决方案" (2012), which
 //! spread NET_RX with `echo f > /sys/class/net/em1/queues/rx-$i/rps_cpus`.
