@@ -293,11 +293,6 @@ impl NativeSut {
             }
         })
     }
-
-    /// The runtime, for tests that look inside.
-    pub fn runtime(&self) -> &Runtime {
-        &self.rt
-    }
 }
 
 impl SystemUnderTest for NativeSut {
