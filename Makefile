@@ -32,7 +32,7 @@ bench:
 	$(CARGO) bench -q -p portcheck --bench model_replay
 	$(CARGO) bench -q -p portcheck --bench lockstep
 	$(CARGO) bench -q -p portcheck --bench find_and_shrink
-	$(CARGO) bench -q -p portcheck-harness --bench throughput
+	$(CARGO) bench -q -p portcheck-native --bench throughput
 	$(CARGO) bench -q -p portcheck-harness --bench fifo_noatime
 
 ## Mutation testing (cargo-mutants, configured in .cargo/mutants.toml) of the
@@ -40,7 +40,7 @@ bench:
 ## case count. Prints caught / missed / unviable / timeout and the missed
 ## mutants. MUTANTS_ARGS='-F regex' or '--shard k/n' narrows it ('-f file'
 ## does not: cargo-mutants adds it to the config's examine_globs), e.g.
-## MUTANTS_ARGS="-F '^harness/src/native/driver_queue.rs:'".
+## MUTANTS_ARGS="-F '^harness/native/src/driver_queue.rs:'".
 ##
 ## Cost, 2 cores, 2 jobs (the full run of 2026-11-25, with other work beside
 ## it part of the time): 1,261 mutants in 95 min, ~13 a minute; per mutant
@@ -61,7 +61,7 @@ mutants: MUTANTS_JOBS ?= 2
 mutants: MUTANTS_TIMEOUT ?= 60
 mutants: MUTANTS_ARGS ?=
 mutants: MUTANTS_ENV = INSTA_UPDATE=no PORTCHECK_SEED=$(MUTANTS_SEED) PROPTEST_CASES=$(MUTANTS_CASES)
-mutants: MUTANTS_TESTS = --lib --test native --test native_close --test mutants --test derived_choices \
+mutants: MUTANTS_TESTS = --lib --test native --test native_close --test runtime --test derived_choices \
 	--test model --test lockstep --test planted_bugs --test seed_scenarios --test otp_corpus
 mutants:
 	@command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install cargo-mutants --locked

@@ -1,7 +1,7 @@
 %% portcheck BEAM adapter: speaks harness/PROTOCOL.md (version 1) on
 %% stdin/stdout and drives real gen_tcp on this node.
 %%
-%% Started by harness/src/beam.rs as
+%% Started by harness/src/sut/beam.rs as
 %%   erl +S 1 +Q <n> [+spp true] -noshell -pa <dir> -run portcheck_adapter main inet|socket
 %%
 %% The world of a case: the port under test S (gen_tcp, {sndbuf,4608}),

@@ -29,7 +29,7 @@ pub enum FailureKind {
     /// The observation differs from the prediction.
     Mismatch(Mismatch),
     /// The system's own choices contradict a rule.
-    Divergence { rule: RuleId, what: String },
+    Divergence(#[serde(serialize_with = "divergence_fields")] Divergence),
     /// The system under test failed (crash, I/O error, bound exceeded).
     Sut(String),
 }
@@ -41,12 +41,27 @@ pub struct Failure {
     pub kind: FailureKind,
 }
 
+impl From<Divergence> for FailureKind {
+    fn from(d: Divergence) -> Self {
+        FailureKind::Divergence(d)
+    }
+}
+
+/// A divergence serializes as its two fields (`{"rule": …, "what": …}`).
+fn divergence_fields<S: serde::Serializer>(d: &Divergence, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut st = s.serialize_struct("Divergence", 2)?;
+    st.serialize_field("rule", &d.rule)?;
+    st.serialize_field("what", &d.what)?;
+    st.end()
+}
+
 impl Failure {
     /// The rule the failure is blamed on (`None` for a system failure).
     pub fn rule(&self) -> Option<RuleId> {
         match &self.kind {
             FailureKind::Mismatch(m) => Some(m.rule),
-            FailureKind::Divergence { rule, .. } => Some(*rule),
+            FailureKind::Divergence(d) => Some(d.rule),
             FailureKind::Sut(_) => None,
         }
     }
@@ -60,7 +75,7 @@ impl fmt::Display for Failure {
                 "step {}: [{}] {}: expected {}, observed {}",
                 self.step, m.rule, m.field, m.expected, m.observed
             ),
-            FailureKind::Divergence { rule, what } => write!(f, "step {}: [{}] {}", self.step, rule, what),
+            FailureKind::Divergence(d) => write!(f, "step {}: {}", self.step, d),
             FailureKind::Sut(e) => write!(f, "step {}: system under test failed: {}", self.step, e),
         }
     }
@@ -126,15 +141,12 @@ impl Lockstep<'_> {
         let t = &mut self.trace[index];
         t.choices = choices;
         t.observed = Some(observation.clone());
-        let prediction = self.model.step(op, &t.choices).map_err(|Divergence { rule, what }| Failure {
-            step: index,
-            kind: FailureKind::Divergence { rule, what },
-        })?;
+        let prediction = self.model.step(op, &t.choices).map_err(|d| Failure { step: index, kind: d.into() })?;
         if let Some(m) = compare(&prediction, &observation) {
             return Err(Failure { step: index, kind: FailureKind::Mismatch(m) });
         }
-        if let Some(Divergence { rule, what }) = self.model.take_unquiet() {
-            return Err(Failure { step: index, kind: FailureKind::Divergence { rule, what } });
+        if let Some(d) = self.model.take_unquiet() {
+            return Err(Failure { step: index, kind: d.into() });
         }
         Ok(observation)
     }
@@ -153,9 +165,7 @@ impl Lockstep<'_> {
                 Ok(observation)
             }
             Err(Underived::Mismatch(m)) => Err(Failure { step: index, kind: FailureKind::Mismatch(m) }),
-            Err(Underived::Divergence(Divergence { rule, what })) => {
-                Err(Failure { step: index, kind: FailureKind::Divergence { rule, what } })
-            }
+            Err(Underived::Divergence(d)) => Err(Failure { step: index, kind: d.into() }),
             Err(Underived::Budget { tried }) => Err(Failure {
                 step: index,
                 kind: FailureKind::Sut(format!(
@@ -222,9 +232,9 @@ impl Lockstep<'_> {
     fn stuck(&self) -> Failure {
         Failure {
             step: self.trace.len().saturating_sub(1),
-            kind: FailureKind::Divergence {
-                rule: ids::ST_1,
-                what: format!(
+            kind: FailureKind::from(Divergence::new(
+                ids::ST_1,
+                format!(
                     "drain made no progress: {} queued, {} accepted by the kernel but never read by the peer{}",
                     self.model.queued(),
                     self.model.peer_unread(),
@@ -234,7 +244,7 @@ impl Lockstep<'_> {
                         ""
                     }
                 ),
-            },
+            )),
         }
     }
 }
@@ -253,7 +263,7 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
     let model = match Model::new(setup) {
         Ok(m) => m,
         Err(d) => {
-            outcome.failure = Some(Failure { step: 0, kind: FailureKind::Divergence { rule: d.rule, what: d.what } });
+            outcome.failure = Some(Failure { step: 0, kind: d.into() });
             return outcome;
         }
     };

@@ -3,7 +3,7 @@
 //! needed. (The BEAM adapter, which speaks this protocol, is tested on real
 //! OTP in `suite/tests/beam_adapter/`.)
 
-use harness::external::{unsupported_reason, ExternalFactory};
+use harness::sut::external::{unsupported_reason, ExternalFactory};
 use harness::sut::{SutError, SystemUnderTest};
 use reference::observation::Reply;
 use reference::op::{Op, Setup};

@@ -11,11 +11,10 @@
 //! root or `ip` they print `SKIP <id>: <reason>` and count as ignored.
 
 use harness::kernel::netns::{self, Netns};
-use harness::kernel::{ids, io_errno_name, poll_fd, poll_flags, tcp_ext_counter, Probe};
-use harness::native::runtime::SocketOpts;
-use harness::native::{CloseMode, Runtime, VirtualClock};
+use harness::kernel::{ctx, expect, ids, io_errno_name, poll_fd, poll_flags, tcp_ext_counter, Probe};
 use libtest_mimic::{Arguments, Completion, Trial};
-use reference::rules::RuleId;
+use native::SocketOpts;
+use native::{CloseMode, Runtime, VirtualClock};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -47,10 +46,6 @@ struct Observed {
 struct AbortDeltas {
     on_close: u64,
     on_data: u64,
-}
-
-fn ctx<T>(what: &str, r: std::io::Result<T>) -> Probe<T> {
-    r.map_err(|e| format!("{what}: {e}"))
 }
 
 /// Opens a native port to a loopback peer, lets the peer's bytes reach the
@@ -108,14 +103,6 @@ fn observe(mode: CloseMode, count: bool) -> Probe<Observed> {
 fn observe_in_netns(mode: CloseMode) -> Probe<Observed> {
     let ns = Netns::new("nclose")?;
     ns.run(move || observe(mode, true))?
-}
-
-fn expect(rule: RuleId, cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
-    if cond {
-        Ok(())
-    } else {
-        Err(format!("{rule}: {}", msg()))
-    }
 }
 
 /// KN-RST-1 through the runtime: plain close with unread input → the peer's

@@ -9,7 +9,7 @@
 //! `cargo bench -p portcheck --bench find_and_shrink`
 //! (`PORTCHECK_SEED` to try another seed; extra arguments pick bugs by name.)
 
-use harness::native::{Detection, NativeFactory, PlantedBug};
+use harness::sut::native::{BugTable, Detection, NativeFactory, PlantedBug};
 use std::time::Instant;
 use suite::check::{check, CheckConfig};
 use suite::environment::machine;

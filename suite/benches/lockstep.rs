@@ -13,7 +13,7 @@
 //! (`PORTCHECK_BENCH_CASES`, `PORTCHECK_SEED`.)
 
 use harness::executor::run_case;
-use harness::native::NativeFactory;
+use harness::sut::native::NativeFactory;
 use harness::sut::{Step, SutError, SutFactory, SystemUnderTest};
 use proptest::strategy::{Strategy, ValueTree};
 use reference::op::{Op, Setup};

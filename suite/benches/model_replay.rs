@@ -12,7 +12,7 @@
 //! (`PORTCHECK_BENCH_CASES`, `PORTCHECK_BENCH_REPS`, `PORTCHECK_SEED`.)
 
 use harness::executor::run_case;
-use harness::native::NativeFactory;
+use harness::sut::native::NativeFactory;
 use proptest::strategy::{Strategy, ValueTree};
 use reference::choice::Choice;
 use reference::model::{compare, Model};

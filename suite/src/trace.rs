@@ -125,7 +125,7 @@ pub fn mermaid(out: &CaseOutcome) -> String {
                 FailureKind::Mismatch(m) => {
                     format!("DIVERGES [{}] {}: expected {} observed {}", m.rule, m.field, m.expected, m.observed)
                 }
-                FailureKind::Divergence { rule, what } => format!("DIVERGES [{rule}] {what}"),
+                FailureKind::Divergence(d) => format!("DIVERGES [{}] {}", d.rule, d.what),
                 FailureKind::Sut(e) => format!("SUT FAILED: {e}"),
             };
             let cite = f.rule().and_then(rule).map(|r| format!(" — {}", r.citation)).unwrap_or_default();

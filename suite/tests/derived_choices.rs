@@ -12,7 +12,7 @@
 //!   in its reply, timers declared on the real clock), as OTP's adapter
 //!   behaves: the same.
 
-use harness::native::{NativeFactory, PlantedBug};
+use harness::sut::native::{NativeFactory, PlantedBug};
 use harness::sut::{Abilities, Step, SutError, SutFactory, SystemUnderTest};
 use reference::observation::Reply;
 use reference::op::{Op, Setup};

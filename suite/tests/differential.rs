@@ -14,7 +14,7 @@
 //! A new failure is saved under `suite/regressions/new/` for review, which
 //! nothing replays until someone moves it up.
 
-use harness::beam::{Backend, BeamFactory};
+use harness::sut::beam::{Backend, BeamFactory};
 use std::path::{Path, PathBuf};
 use suite::capability::{trial, Capability};
 use suite::check::{check, replay, CheckConfig, SavedCase};

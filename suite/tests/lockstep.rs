@@ -5,7 +5,7 @@
 //! regressions (suite/regressions/native-*.json) replay too; a new failure is
 //! saved under suite/regressions/new/ for review.
 
-use harness::native::NativeFactory;
+use harness::sut::native::NativeFactory;
 use suite::check::{check, replay, CheckConfig};
 use suite::{saved, trace};
 

@@ -4,7 +4,7 @@
 //! expectation. Bugs outside lockstep's reach (`Detection::Outside`) are
 //! caught by the harness test they name, not here.
 
-use harness::native::{Detection, NativeFactory, PlantedBug};
+use harness::sut::native::{BugTable, Detection, NativeFactory, PlantedBug};
 use reference::rules::{ids, RuleId};
 use suite::check::{check, CheckConfig};
 

@@ -5,7 +5,7 @@
 //! of the first write (KN-BUF-1 in snapshots/kernel_fingerprint.snap).
 
 use harness::executor::{run_case, CaseOutcome};
-use harness::native::NativeFactory;
+use harness::sut::native::NativeFactory;
 use reference::observation::{Reply, SenderStatus};
 use reference::op::{Op, SendFlags, Setup};
 use reference::options::Opt;

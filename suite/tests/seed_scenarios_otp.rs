@@ -9,8 +9,8 @@
 //! (the node's sndbuf is 4608, KN-BUF-1), which the snapshot records: a
 //! different kernel shows up as a reviewed diff.
 
-use harness::beam::{Backend, BeamFactory};
 use harness::executor::{run_case, CaseOutcome};
+use harness::sut::beam::{Backend, BeamFactory};
 use reference::observation::{AcceptOutcome, Reply};
 use reference::op::{Op, SendFlags, Setup};
 use reference::options::{Opt, Timeout};

@@ -9,9 +9,9 @@
 //! other threads must keep their fds): the child lowers its soft limit,
 //! fills every free slot with /dev/null, and drives [`AcceptLoop`]s.
 
-use super::accept_loop::{AcceptLoop, Stats, Strategy};
 use super::fd_limit::Exhaustion;
 use super::{ctx, errno_name, expect, ids, in_child, poll_fd, Probe};
+use native::accept_loop::{AcceptLoop, Stats, Strategy};
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::io::{self, Read};

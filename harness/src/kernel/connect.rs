@@ -6,38 +6,24 @@
 //! and the outcome is in `SO_ERROR`: a socket whose SYN was refused is
 //! writable too (POLLOUT|POLLERR|POLLHUP), so "writable == connected" is
 //! wrong. Seed: yufeng, "非阻塞connect的一个细节" (2010), and inet_drv.c,
-//! which reads SO_ERROR after the write event.
+//! which reads SO_ERROR after the write event. The runtime's
+//! [`connect_result`] (and the naive check it replaces) are checked here.
 
 use super::netns::Netns;
 use super::{ctx, errno_name, expect, ids, poll_fd, poll_flags, so_error, Probe};
+pub use native::connect::{connect_result, naive_connected, ConnectOutcome};
 use nix::errno::Errno;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 /// Failure bound for completions expected on loopback.
 pub const LOOPBACK_BOUND: Duration = Duration::from_secs(5);
 /// Failure bound for the dropped-SYN timeout (TCP_SYNCNT=1 gives ~3 s).
 pub const TIMEOUT_BOUND: Duration = Duration::from_secs(15);
-
-/// The outcome of a non-blocking connect, as far as it is known.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub enum ConnectOutcome {
-    /// Writable and SO_ERROR == 0.
-    Connected,
-    /// Not yet writable within the bound: still in progress.
-    Pending,
-    /// Writable with SO_ERROR != 0: exactly that errno (`ECONNREFUSED`),
-    /// serialized by name. Also an immediate failure of connect(2).
-    Failed(#[serde(serialize_with = "errno_by_name")] Errno),
-}
-
-fn errno_by_name<S: Serializer>(e: &Errno, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&errno_name(*e as i32))
-}
 
 /// connect(2)'s own result: `Ok` when connected at once, else its errno
 /// (`EINPROGRESS` for a connect under way).
@@ -48,27 +34,6 @@ fn immediate_name(i: &Immediate) -> String {
         Ok(()) => "0".to_string(),
         Err(e) => errno_name(*e as i32),
     }
-}
-
-/// Maps writability + SO_ERROR to the connect outcome: waits up to `bound`
-/// for POLLOUT; if the socket became writable, `SO_ERROR` decides (reading
-/// it clears it, so call this once per completion). POLLERR without POLLOUT
-/// is treated like writability: SO_ERROR holds the reason.
-pub fn connect_result(fd: BorrowedFd<'_>, bound: Duration) -> io::Result<ConnectOutcome> {
-    let rev = poll_fd(fd, libc::POLLOUT, bound)?;
-    if rev & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) == 0 {
-        return Ok(ConnectOutcome::Pending);
-    }
-    match so_error(fd)? {
-        0 => Ok(ConnectOutcome::Connected),
-        e => Ok(ConnectOutcome::Failed(Errno::from_raw(e))),
-    }
-}
-
-/// The naive check this module exists to refute: "writable means
-/// connected".
-pub fn naive_connected(fd: BorrowedFd<'_>, bound: Duration) -> io::Result<bool> {
-    Ok(poll_fd(fd, libc::POLLOUT, bound)? & libc::POLLOUT != 0)
 }
 
 /// Starts a non-blocking connect; returns the socket and connect's

@@ -215,7 +215,7 @@ pub fn collect() -> Probe<KernelFingerprint> {
     // machine's nr_cpu_ids, the behaviour does not.
     let n = ro.nr_cpu_ids;
     let shown = |k: &Result<String, String>| match k {
-        Ok(r) => match crate::rps::CpuSet::parse_mask(r, n) {
+        Ok(r) => match crate::kernel::rps::CpuSet::parse_mask(r, n) {
             Ok(c) => format!("accepted, CPUs {{{}}}", c.to_list()),
             Err(e) => format!("accepted, unparsable readback {r:?} ({e})"),
         },
@@ -228,7 +228,8 @@ pub fn collect() -> Probe<KernelFingerprint> {
     rps.insert("0x prefix (0x3)".to_string(), kernel_says("0x3"));
     rps.insert("non-digit after 8 digits (x00000001)".to_string(), kernel_says("x00000001"));
     rps.insert("0".to_string(), kernel_says("0"));
-    let over_input = crate::rps::CpuSet::from_iter([ro.nr_cpu_ids]).to_mask(ro.nr_cpu_ids + 1).unwrap_or_default();
+    let over_input =
+        crate::kernel::rps::CpuSet::from_iter([ro.nr_cpu_ids]).to_mask(ro.nr_cpu_ids + 1).unwrap_or_default();
     let over = ro.writes.iter().find(|w| w.input == over_input).map(|w| w.kernel.clone());
     rps.insert("bit at nr_cpu_ids".to_string(), over.map(|k| shown(&k)).unwrap_or_else(|| "not tried".into()));
     let extra = ro.writes.iter().find(|w| w.input.contains(',') && w.input.ends_with(",1"));

@@ -13,20 +13,26 @@
 //!   is visible without waiting for the clock.
 
 pub mod accept_exhaustion;
-pub mod accept_loop;
 pub mod connect;
 pub mod fd_limit;
 pub mod fingerprint;
 pub mod netns;
 pub mod pipe_atime;
+pub mod rps;
 pub mod rps_probe;
 pub mod rst;
 pub mod sockbuf;
 pub mod softirqs;
 
+/// The runtime's syscall helpers the probes use too: the probes check the
+/// kernel behaviour the runtime's fixes rely on, with the runtime's own
+/// tools.
+pub use native::sys::{
+    errno_name, getsockopt_int, io_errno_name, poll_fd, poll_flags, poll_now, setsockopt_int, so_error,
+};
 use reference::rules::RuleId;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// The kernel rule IDs the probes check (each catalogued in
@@ -87,45 +93,6 @@ pub fn ctx<T>(what: &str, r: io::Result<T>) -> Probe<T> {
     r.map_err(|e| format!("{what}: {e}"))
 }
 
-/// Symbolic name of an errno value (`ECONNRESET`), for reports and
-/// snapshots.
-pub fn errno_name(e: i32) -> String {
-    let name = match e {
-        0 => "0",
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::EINTR => "EINTR",
-        libc::EBADF => "EBADF",
-        libc::EAGAIN => "EAGAIN",
-        libc::EACCES => "EACCES",
-        libc::EINVAL => "EINVAL",
-        libc::ENFILE => "ENFILE",
-        libc::EMFILE => "EMFILE",
-        libc::EPIPE => "EPIPE",
-        libc::EOVERFLOW => "EOVERFLOW",
-        libc::ENETUNREACH => "ENETUNREACH",
-        libc::ECONNRESET => "ECONNRESET",
-        libc::ETIMEDOUT => "ETIMEDOUT",
-        libc::ECONNREFUSED => "ECONNREFUSED",
-        libc::EHOSTUNREACH => "EHOSTUNREACH",
-        libc::EINPROGRESS => "EINPROGRESS",
-        libc::EALREADY => "EALREADY",
-        libc::EISCONN => "EISCONN",
-        libc::ENOTCONN => "ENOTCONN",
-        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
-        _ => return format!("errno {e}"),
-    };
-    name.to_string()
-}
-
-/// The errno name of an `io::Error` (or its text when it has none).
-pub fn io_errno_name(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => errno_name(n),
-        None => e.to_string(),
-    }
-}
-
 /// The running kernel's release, parsed from `uname -r`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct KernelRelease {
@@ -170,88 +137,6 @@ impl KernelRelease {
     }
 }
 
-/// Polls one fd for `events` until any of them (or an error/hangup) is
-/// reported or `bound` passes. Returns the revents (0 on timeout).
-pub fn poll_fd(fd: BorrowedFd<'_>, events: libc::c_short, bound: Duration) -> io::Result<libc::c_short> {
-    let deadline = Instant::now() + bound;
-    loop {
-        let mut p = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ms = left.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut p, 1, ms) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if n > 0 || left.is_zero() {
-            return Ok(p.revents);
-        }
-    }
-}
-
-/// Non-blocking poll: the readiness right now.
-pub fn poll_now(fd: BorrowedFd<'_>, events: libc::c_short) -> io::Result<libc::c_short> {
-    poll_fd(fd, events, Duration::ZERO)
-}
-
-/// `POLLIN|POLLOUT|…` as text.
-pub fn poll_flags(revents: libc::c_short) -> String {
-    let names = [
-        (libc::POLLIN, "POLLIN"),
-        (libc::POLLPRI, "POLLPRI"),
-        (libc::POLLOUT, "POLLOUT"),
-        (libc::POLLERR, "POLLERR"),
-        (libc::POLLHUP, "POLLHUP"),
-        (libc::POLLNVAL, "POLLNVAL"),
-        (libc::POLLRDHUP, "POLLRDHUP"),
-    ];
-    let v: Vec<&str> = names.iter().filter(|(b, _)| revents & b != 0).map(|(_, n)| *n).collect();
-    if v.is_empty() {
-        "0".into()
-    } else {
-        v.join("|")
-    }
-}
-
-/// `getsockopt(SOL_SOCKET, SO_ERROR)` (reading it clears it).
-pub fn so_error(fd: BorrowedFd<'_>) -> io::Result<i32> {
-    getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR)
-}
-
-/// An int socket option.
-pub fn getsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32) -> io::Result<i32> {
-    let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: v and len are valid for the call.
-    let r = unsafe { libc::getsockopt(fd.as_raw_fd(), level, opt, (&mut v as *mut i32).cast(), &mut len) };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(v)
-}
-
-/// Sets an int socket option.
-pub fn setsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32, v: i32) -> io::Result<()> {
-    // SAFETY: v is a valid int for the call.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            opt,
-            (&v as *const i32).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// One counter from a `/proc/net/netstat`-style file (pairs of lines: a
 /// header `TcpExt: A B C` and values `TcpExt: 1 2 3`).
 pub fn parse_netstat(text: &str, group: &str, name: &str) -> Option<u64> {
@@ -294,14 +179,14 @@ pub fn unique_tag() -> String {
 /// than the highest CPU in `/sys/devices/system/cpu/possible`.
 pub fn nr_cpu_ids() -> Probe<u32> {
     let s = ctx("read cpu/possible", std::fs::read_to_string("/sys/devices/system/cpu/possible"))?;
-    let set = crate::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/possible {s:?}: {e}"))?;
+    let set = crate::kernel::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/possible {s:?}: {e}"))?;
     set.max().map(|m| m + 1).ok_or_else(|| "cpu/possible is empty".to_string())
 }
 
 /// Online CPUs.
-pub fn online_cpus() -> Probe<crate::rps::CpuSet> {
+pub fn online_cpus() -> Probe<crate::kernel::rps::CpuSet> {
     let s = ctx("read cpu/online", std::fs::read_to_string("/sys/devices/system/cpu/online"))?;
-    crate::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/online {s:?}: {e}"))
+    crate::kernel::rps::CpuSet::parse_list(s.trim()).map_err(|e| format!("cpu/online {s:?}: {e}"))
 }
 
 /// Pins the calling thread to one CPU.
@@ -458,12 +343,5 @@ mod tests {
             let rule = reference::rules::rule(*id);
             assert!(rule.is_some(), "{id} is used by harness::kernel but not catalogued");
         }
-    }
-
-    #[test]
-    fn errno_names() {
-        assert_eq!(errno_name(libc::ECONNRESET), "ECONNRESET");
-        assert_eq!(errno_name(0), "0");
-        assert_eq!(errno_name(9999), "errno 9999");
     }
 }

@@ -10,7 +10,7 @@
 use super::netns::{Netns, VethPair};
 use super::softirqs::{read_softirqs, read_softnet, Softnet};
 use super::{ctx, expect, ids, nr_cpu_ids, online_cpus, pin_thread_to_cpu, poll_fd, Probe};
-use crate::rps::{ApplyReport, CpuSet, Mode, Sysfs};
+use crate::kernel::rps::{ApplyReport, CpuSet, Mode, Sysfs};
 use serde::{Deserialize, Serialize};
 use std::net::UdpSocket;
 use std::os::fd::AsFd;

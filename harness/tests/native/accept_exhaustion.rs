@@ -14,15 +14,16 @@
 //! failure bounds only. The wakeup bound comes from the accept policy
 //! (`AcceptPolicy::max_wakeups_while_exhausted`), not from a rate.
 
-use harness::kernel::accept_loop::Stats;
+use crate::support::loopback;
 use harness::kernel::fd_limit::Exhaustion;
-use harness::kernel::{getsockopt_int, ids, in_child, poll_fd, Probe};
-use harness::native::runtime::{Accepted, SocketOpts};
-use harness::native::{AcceptPolicy, PlantedBug, Runtime, VirtualClock};
-use reference::rules::RuleId;
+use harness::kernel::{ctx, expect, getsockopt_int, ids, in_child, poll_fd, Probe};
+use harness::sut::native::BugTable;
+use native::accept_loop::Stats;
+use native::{AcceptPolicy, PlantedBug, Runtime, VirtualClock};
+use native::{Accepted, SocketOpts};
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, SockAddr, Socket, Type};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 /// Failure bound of each readiness wait and of each child.
@@ -38,14 +39,6 @@ const RETRY_NEVER_IN_TEST: Duration = Duration::from_secs(3600);
 /// A short retry interval, for the scenario where an fd is freed outside
 /// the runtime.
 const RETRY_SOON: Duration = Duration::from_millis(20);
-
-fn ctx<T>(what: &str, r: std::io::Result<T>) -> Probe<T> {
-    r.map_err(|e| format!("{what}: {e}"))
-}
-
-fn loopback() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
-}
 
 fn client() -> Probe<Socket> {
     ctx("client socket", Socket::new(Domain::IPV4, Type::STREAM, None))
@@ -88,7 +81,7 @@ fn listening_runtime(policy: AcceptPolicy, bug: Option<PlantedBug>) -> Probe<(Ru
 
 /// The runtime's port under test, connected to a peer of the test's: an fd
 /// the runtime can release later. Returns the peer's end.
-fn connect_subject(rt: &mut Runtime, options: &[reference::options::Opt]) -> Probe<std::net::TcpStream> {
+fn connect_subject(rt: &mut Runtime, options: &[native::Opt]) -> Probe<std::net::TcpStream> {
     let peer_listener = ctx("peer listener", TcpListener::bind(loopback()))?;
     let peer_addr = ctx("peer addr", peer_listener.local_addr())?;
     rt.connect(peer_addr, SocketOpts::default(), options).map_err(|e| format!("connect: {e:?}"))?;
@@ -252,9 +245,7 @@ struct ActivityWhilePaused {
 }
 
 fn activity_while_paused() -> Probe<ActivityWhilePaused> {
-    use reference::op::SendFlags;
-    use reference::options::Opt;
-    use reference::units::{Bytes, SenderId};
+    use native::{Bytes, Opt, SendFlags, SenderId};
     use std::io::Read;
     let policy = AcceptPolicy { retry_after: RETRY_NEVER_IN_TEST };
     let (mut rt, addr) = listening_runtime(policy, None)?;
@@ -274,14 +265,6 @@ fn activity_while_paused() -> Probe<ActivityWhilePaused> {
     ctx("peer read", peer.read_exact(&mut buf))?;
     drop(ex);
     Ok(ActivityWhilePaused { exhausted, peer_got: buf.len(), stats_after, paused_after })
-}
-
-fn expect(rule: RuleId, cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
-    if cond {
-        Ok(())
-    } else {
-        Err(format!("{rule}: {}", msg()))
-    }
 }
 
 /// KN-EMFILE-2: while out of fds the accept path woke no more often than

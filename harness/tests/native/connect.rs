@@ -6,8 +6,9 @@
 //! be caught by the same check. The lockstep property cannot catch it:
 //! its cases always connect to a listening peer.
 
-use harness::native::runtime::{OpenError, SocketOpts};
-use harness::native::{PlantedBug, Runtime, VirtualClock};
+use harness::sut::native::BugTable;
+use native::{OpenError, SocketOpts};
+use native::{PlantedBug, Runtime, VirtualClock};
 use socket2::{Domain, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 

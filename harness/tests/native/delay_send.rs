@@ -2,7 +2,7 @@
 //! the flush at the next quiescence writes the whole queue in one write.
 
 use crate::support::*;
-use harness::native::PlantedBug;
+use harness::sut::native::PlantedBug;
 use reference::choice::{Activity, Choice};
 use reference::observation::{Reply, SendResult};
 use reference::op::Op;

@@ -1,5 +1,8 @@
 //! The native runtime's behaviours, one per file, checked directly (not
-//! through the lockstep executor): each file names the rules it covers.
+//! through the lockstep executor), through the adapter (`support::Case`)
+//! or, where the kernel probes' helpers are needed, on the runtime itself:
+//! each file names the rules it covers. (Tests that need neither are in
+//! the runtime's own crate, `harness/native/tests/runtime/`.)
 //!
 //! They share one test binary (`cargo test -p portcheck-harness --test
 //! native close::`, say, runs one file) because `make mutants` rebuilds
@@ -13,7 +16,13 @@ mod busy_at_high;
 mod connect;
 mod delay_send;
 mod direct_write;
+mod driver_queue;
+mod factory;
+mod listen_port;
 mod msgq;
+mod payload;
+mod peer_write;
 mod port_table;
 mod receive;
 mod send_timeout;
+mod tcp_table;

@@ -4,7 +4,7 @@
 //! lock is free, and the suspended sender resumes after them.
 
 use crate::support::*;
-use harness::native::PlantedBug;
+use harness::sut::native::PlantedBug;
 use reference::choice::{Activity, Choice};
 use reference::observation::{Reply, SendResult, SenderStatus};
 use reference::op::{Op, Setup};

@@ -6,9 +6,9 @@
 use crate::support::*;
 use harness::kernel::fd_limit::open_fd_count;
 use harness::kernel::{in_child, poll_fd, Probe};
-use harness::native::runtime::{Accepted, SocketOpts};
-use harness::native::PlantedBug;
-use harness::native::{Runtime, VirtualClock};
+use harness::sut::native::PlantedBug;
+use native::{Accepted, SocketOpts};
+use native::{Runtime, VirtualClock};
 use reference::observation::{AcceptOutcome, Posix, Reply};
 use reference::op::{Op, Setup};
 use reference::options::{Active, ActiveSetting, Opt, PortOptions};
@@ -71,7 +71,7 @@ fn planted_bug_leaves_the_refused_fd_open() {
 fn a_table_too_small_for_the_case_is_a_setup_error() {
     let s = Setup { table_capacity: 1, ..Setup::default() };
     use harness::sut::SutFactory;
-    assert!(harness::native::NativeFactory::new(None).start(&s).is_err());
+    assert!(harness::sut::native::NativeFactory::new(None).start(&s).is_err());
 }
 
 /// Failure bound of the readiness waits in the fd-count scenario.

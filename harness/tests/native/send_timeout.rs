@@ -3,7 +3,7 @@
 //! send_timeout_close, discards) the queued data.
 
 use crate::support::*;
-use harness::native::PlantedBug;
+use harness::sut::native::PlantedBug;
 use reference::choice::{Activity, Choice};
 use reference::observation::{PeerRead, Posix, Reply, SendResult, SenderStatus};
 use reference::op::Op;

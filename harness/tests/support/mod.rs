@@ -2,13 +2,16 @@
 //! drain the peer without sleeping (readiness waits only).
 #![allow(dead_code)]
 
-use harness::native::{NativeFactory, PlantedBug};
+use harness::sut::native::{NativeFactory, PlantedBug};
 use harness::sut::{Step, SutFactory, SystemUnderTest};
 use reference::choice::{Activity, Choice};
 use reference::observation::{PeerRead, Reply};
 use reference::op::{Op, SendFlags, Setup};
 use reference::options::Opt;
 use reference::units::{Bytes, SenderId};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::mpsc;
+use std::time::Duration;
 
 pub struct Case {
     pub sut: Box<dyn SystemUnderTest>,
@@ -85,4 +88,22 @@ pub fn writes(step: &Step) -> Vec<(usize, usize)> {
             _ => None,
         })
         .collect()
+}
+
+/// Failure bound of a scenario run on its own thread: a hang fails the test
+/// instead of the test run timing out. Not a timing assertion.
+pub const BOUND: Duration = Duration::from_secs(15);
+
+/// Run `f` on its own thread; its result, or a failure once `BOUND` passes.
+pub fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(BOUND).unwrap_or_else(|e| panic!("{what}: no result within the failure bound {BOUND:?} ({e})"))
+}
+
+/// Loopback, any free port.
+pub fn loopback() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
 }

@@ -3,7 +3,7 @@
 
 use super::exit::Exit;
 use clap::Args;
-use harness::rps::{CpuSet, Mode, Sysfs};
+use harness::kernel::rps::{CpuSet, Mode, Sysfs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

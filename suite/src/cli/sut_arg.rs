@@ -1,7 +1,8 @@
 //! Naming a system under test on the command line.
 
-use harness::beam::{Backend, BeamFactory};
-use harness::external::ExternalFactory;
+use harness::sut::beam::{Backend, BeamFactory};
+use harness::sut::external::ExternalFactory;
+use harness::sut::native::BugTable;
 use harness::sut::SutFactory;
 
 /// `native`, `beam`, `beam-socket` or `exec:CMD`; `bug` plants a known bug
@@ -16,7 +17,7 @@ pub fn factory(name: &str, bug: Option<&str>) -> Result<Box<dyn SutFactory>, Str
             if let Some(b) = bug {
                 lockstep_reachable(b)?;
             }
-            Ok(Box::new(harness::native::NativeFactory::new(bug)))
+            Ok(Box::new(harness::sut::native::NativeFactory::new(bug)))
         }
         "beam" | "beam-socket" => {
             crate::capability::Capability::Erl.check()?;
@@ -33,10 +34,10 @@ pub fn factory(name: &str, bug: Option<&str>) -> Result<Box<dyn SutFactory>, Str
 
 /// A planted bug the lockstep run can never find would make `run --bug`
 /// pass and look like a miss: refuse it, and say which test catches it.
-fn lockstep_reachable(bug: harness::native::PlantedBug) -> Result<(), String> {
+fn lockstep_reachable(bug: harness::sut::native::PlantedBug) -> Result<(), String> {
     match bug.detection() {
-        harness::native::Detection::Lockstep => Ok(()),
-        harness::native::Detection::Outside { test, why } => Err(format!(
+        harness::sut::native::Detection::Lockstep => Ok(()),
+        harness::sut::native::Detection::Outside { test, why } => Err(format!(
             "--bug {bug} breaks {} outside the lockstep run's reach ({why}); {test} catches it: \
              cargo test -p portcheck-harness --test {}",
             bug.rule(),

@@ -1,7 +1,7 @@
 //! Accepting into a full port table (PT-2, PT-3, PT-4).
 
 use crate::support::{setup, Case, R};
-use harness::beam::Backend;
+use harness::sut::beam::Backend;
 use reference::observation::{AcceptOutcome, Posix, Reply};
 use reference::op::{Op, Setup};
 

@@ -1,7 +1,7 @@
 //! Closing a port with output still queued (CL-1).
 
 use crate::support::{expect_payloads, send, setup, Case, R};
-use harness::beam::Backend;
+use harness::sut::beam::Backend;
 use reference::observation::{PeerRead, Posix, Reply, SendResult};
 use reference::op::Op;
 use reference::units::{payload, Bytes};

@@ -4,7 +4,7 @@
 //! protocol's error paths, which need no `erl`, are tested next to the
 //! protocol: `harness/tests/external_protocol.rs`.)
 
-use harness::beam::Backend;
+use harness::sut::beam::Backend;
 use suite::capability::{trial, Capability};
 
 /// `ensure!(cond, "format", args…)`: fail the trial with that message

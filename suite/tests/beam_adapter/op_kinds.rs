@@ -2,8 +2,8 @@
 //! one short case each, and what `Setup::parallelism` starts.
 
 use crate::support::{factory, send, setup, Case, R};
-use harness::beam::Backend;
-use harness::external::unsupported_reason;
+use harness::sut::beam::Backend;
+use harness::sut::external::unsupported_reason;
 use harness::sut::SystemUnderTest;
 use reference::observation::{AcceptOutcome, PeerRead, Posix, Reply, SendResult, SenderStatus};
 use reference::op::{Op, Setup};

@@ -1,7 +1,7 @@
 //! The receive side: `{active, N}` and passive recv (RX-1, RX-3, RX-4).
 
 use crate::support::{setup, Case, R};
-use harness::beam::Backend;
+use harness::sut::beam::Backend;
 use reference::observation::{Posix, Reply};
 use reference::op::Op;
 use reference::options::{Active, ActiveSetting, Opt};

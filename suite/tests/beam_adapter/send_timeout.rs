@@ -2,7 +2,7 @@
 //! send_timeout_close (TO-3).
 
 use crate::support::{expect_payloads, send, setup, Case, R};
-use harness::beam::Backend;
+use harness::sut::beam::Backend;
 use reference::observation::{PeerRead, Posix, Reply, SendResult, SenderStatus};
 use reference::op::Op;
 use reference::options::{Opt, Timeout};

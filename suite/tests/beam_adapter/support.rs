@@ -1,8 +1,8 @@
 //! What every BEAM trial uses: one compiled adapter per backend, `Case`
 //! (one case, printing each step), and payload checks.
 
-use harness::beam::{Backend, BeamFactory};
-use harness::external::ExternalSut;
+use harness::sut::beam::{Backend, BeamFactory};
+use harness::sut::external::ExternalSut;
 use harness::sut::{Step, SutFactory, SystemUnderTest};
 use reference::observation::{PeerRead, Reply, SendResult, SenderStatus};
 use reference::op::{Op, SendFlags, Setup};

@@ -2,7 +2,7 @@
 //! force, the blocked-caller slot, delay_send.
 
 use crate::support::{expect_payloads, send, setup, Case, R};
-use harness::beam::Backend;
+use harness::sut::beam::Backend;
 use reference::observation::{PeerRead, Reply, SendResult, SenderStatus};
 use reference::op::{Op, SendFlags};
 use reference::options::Opt;

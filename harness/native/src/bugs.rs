@@ -1,0 +1,116 @@
+//! Planted bugs: deliberate deviations from the rules, selectable at
+//! construction, so a test suite can show that it catches each one. With no
+//! bug selected the runtime follows the rules exactly.
+//!
+//! Which rule each bug breaks, and which test catches it, is the suite's
+//! business: the harness keeps that table (`harness::sut::native::bugs`).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A deliberate defect in the native runtime. Each names the rule it breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PlantedBug {
+    /// WM-3: busy when `queued_before + size > high` instead of `>=`.
+    HighGtInsteadOfGe,
+    /// WM-4: unbusy when `remaining < low` instead of `<=`.
+    LowLtInsteadOfLe,
+    /// WM-4: unbusy and resume as soon as a write from the queue makes any
+    /// progress, before the queue has drained to the low watermark.
+    ResumeBeforeLow,
+    /// DS-1: delay_send is ignored and a send onto an empty queue writes at once.
+    DelaySendIgnored,
+    /// TO-1: the send timeout discards the queued output (without closing).
+    DropOnSendTimeout,
+    /// PT-2: an accept into a full table leaves the accepted fd open.
+    LeakAcceptedFd,
+    /// MQ-3: msgq busy at `size >= high_msgq` instead of `>`.
+    MsgqBusyAtGe,
+    /// KN-CONN-2: a nonblocking connect counts as connected once the socket
+    /// is writable; SO_ERROR is never read, so a refused connect opens a port.
+    WritableIsConnected,
+    /// KN-EMFILE-2: on EMFILE the accept path retries at once instead of
+    /// pausing, so it wakes up again and again while the process is out of
+    /// fds (the listener stays readable).
+    AcceptSpinsOnEmfile,
+}
+
+impl PlantedBug {
+    /// Every planted bug, in a stable order.
+    pub const ALL: &'static [PlantedBug] = &[
+        PlantedBug::HighGtInsteadOfGe,
+        PlantedBug::LowLtInsteadOfLe,
+        PlantedBug::ResumeBeforeLow,
+        PlantedBug::DelaySendIgnored,
+        PlantedBug::DropOnSendTimeout,
+        PlantedBug::LeakAcceptedFd,
+        PlantedBug::MsgqBusyAtGe,
+        PlantedBug::WritableIsConnected,
+        PlantedBug::AcceptSpinsOnEmfile,
+    ];
+
+    /// The stable kebab-case name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlantedBug::HighGtInsteadOfGe => "high-gt",
+            PlantedBug::LowLtInsteadOfLe => "low-lt",
+            PlantedBug::ResumeBeforeLow => "resume-before-low",
+            PlantedBug::DelaySendIgnored => "delay-send-ignored",
+            PlantedBug::DropOnSendTimeout => "drop-on-send-timeout",
+            PlantedBug::LeakAcceptedFd => "leak-accepted-fd",
+            PlantedBug::MsgqBusyAtGe => "msgq-busy-ge",
+            PlantedBug::WritableIsConnected => "writable-is-connected",
+            PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
+        }
+    }
+}
+
+impl fmt::Display for PlantedBug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown bug name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownBug(pub String);
+
+impl fmt::Display for UnknownBug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = PlantedBug::ALL.iter().map(|b| b.name()).collect();
+        write!(f, "unknown planted bug {:?} (known: {})", self.0, names.join(", "))
+    }
+}
+impl std::error::Error for UnknownBug {}
+
+impl FromStr for PlantedBug {
+    type Err = UnknownBug;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PlantedBug::ALL.iter().copied().find(|b| b.name() == s).ok_or_else(|| UnknownBug(s.to_string()))
+    }
+}
+
+/// The bug (if any) a runtime was built with; the code asks it at each spot
+/// where a bug can be planted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Faults(pub Option<PlantedBug>);
+
+impl Faults {
+    pub fn has(self, bug: PlantedBug) -> bool {
+        self.0 == Some(bug)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for b in PlantedBug::ALL {
+            assert_eq!(b.name().parse::<PlantedBug>(), Ok(*b));
+            assert_eq!(b.to_string(), b.name());
+        }
+        assert!("nope".parse::<PlantedBug>().is_err());
+    }
+}

@@ -1,0 +1,398 @@
+//! The tcp driver's output side (inet_drv `tcp_sendv`, `tcp_inet_output`,
+//! the delay_send flush and `tcp_inet_send_timeout`): the driver queue, the
+//! driver-level busy state with its single blocked-caller slot, the send
+//! timer and the delayed flush, over a nonblocking kernel socket.
+
+use crate::bugs::{Faults, PlantedBug};
+use crate::close_mode::{drain_input, CloseMode};
+use crate::options::{PortOptions, Timeout};
+use crate::reply::{Posix, SendResult};
+use crate::sys;
+use crate::trace::Action;
+use crate::units::{Bytes, Millis, SenderId};
+use mio::event::Event;
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+
+/// What `outputv` did with a send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The driver replied at once.
+    Reply(SendResult),
+    /// The send made the port busy; the caller now holds the busy-caller slot
+    /// and waits for its reply (WM-3, SND-5).
+    Deferred,
+}
+
+/// The driver left the busy state through the low watermark (WM-4) or the
+/// send timer (TO-1); `caller` is owed a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unbusy {
+    pub caller: Option<SenderId>,
+}
+
+/// The driver side of a connected tcp port.
+#[derive(Debug)]
+pub struct TcpDriver {
+    /// `None` once the socket is closed.
+    sock: Option<TcpStream>,
+    token: Token,
+    /// The driver queue (`driver_enqv`/`driver_deq`), FIFO bytes.
+    queue: VecDeque<u8>,
+    /// INET_F_BUSY / `set_busy_port`.
+    busy: bool,
+    /// `desc->inet.busy_caller`: the one caller owed a reply when busy ends (WM-6).
+    busy_caller: Option<SenderId>,
+    /// The send timer's deadline (`busy_on_send`), on the runtime's clock.
+    send_timer: Option<Millis>,
+    /// The zero-delay delay_send flush timer is armed (DS-1).
+    flush_armed: bool,
+    /// Write interest is registered (`sock_select(FD_WRITE, 1)`).
+    write_selected: bool,
+    /// Last known readiness, from edge-triggered events; cleared when a
+    /// syscall finds the socket not ready.
+    writable: bool,
+    readable: bool,
+    /// The socket was closed by send_timeout_close (TO-3).
+    closed_by_timeout: bool,
+    /// The port was closed with output pending: flush, then close (CL-1).
+    closing: bool,
+    /// What closing the socket does with unread input (CL-3, KN-RST-5).
+    close_mode: CloseMode,
+    /// Input read and discarded when the socket was closed
+    /// ([`CloseMode::DrainInput`]).
+    discarded_on_close: Bytes,
+}
+
+impl TcpDriver {
+    /// Take over a connected socket; registers read interest under `token`.
+    pub fn new(mut sock: TcpStream, token: Token, close_mode: CloseMode, registry: &Registry) -> io::Result<Self> {
+        registry.register(&mut sock, token, Interest::READABLE)?;
+        Ok(TcpDriver {
+            sock: Some(sock),
+            token,
+            queue: VecDeque::new(),
+            busy: false,
+            busy_caller: None,
+            send_timer: None,
+            flush_armed: false,
+            write_selected: false,
+            writable: true,
+            readable: false,
+            closed_by_timeout: false,
+            closing: false,
+            close_mode,
+            discarded_on_close: Bytes::ZERO,
+        })
+    }
+
+    pub fn token(&self) -> Token {
+        self.token
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.sock.is_some()
+    }
+
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.sock.as_ref().map(|s| s.as_raw_fd())
+    }
+
+    pub fn queue_len(&self) -> Bytes {
+        Bytes(self.queue.len())
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.busy
+    }
+
+    pub fn flush_armed(&self) -> bool {
+        self.flush_armed
+    }
+
+    pub fn send_deadline(&self) -> Option<Millis> {
+        self.send_timer
+    }
+
+    pub fn send_timer_due(&self, now: Millis) -> bool {
+        self.busy && self.send_timer.is_some_and(|d| now >= d)
+    }
+
+    /// The socket is (as far as we know) writable and there is output.
+    pub fn output_ready(&self) -> bool {
+        self.sock.is_some() && self.writable && !self.queue.is_empty()
+    }
+
+    /// The socket is (as far as we know) readable.
+    pub fn input_ready(&self) -> bool {
+        self.sock.is_some() && self.readable
+    }
+
+    /// Record readiness reported by the poller.
+    pub fn on_event(&mut self, ev: &Event) {
+        if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+            self.writable = true;
+        }
+        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            self.readable = true;
+        }
+    }
+
+    /// `tcp_sendv`: a send from `caller` reaching the driver.
+    #[allow(clippy::too_many_arguments)]
+    pub fn outputv(
+        &mut self,
+        caller: SenderId,
+        data: &[u8],
+        opts: &PortOptions,
+        now: Millis,
+        faults: Faults,
+        trace: &mut Vec<Action>,
+        registry: &Registry,
+    ) -> Output {
+        if self.sock.is_none() {
+            // TO-3: the socket was closed under the port.
+            let e = if self.closed_by_timeout { Posix::Enotconn } else { Posix::Closed };
+            return Output::Reply(SendResult::Error(e));
+        }
+        if self.queue.is_empty() {
+            // WM-5: nothing to write onto an empty queue. (Onto a non-empty
+            // one, zero bytes go through WM-3 like any send.)
+            if data.is_empty() {
+                return Output::Reply(SendResult::Ok);
+            }
+            if opts.delay_send && !faults.has(PlantedBug::DelaySendIgnored) {
+                // DS-1: no syscall, no watermark check; flush at the next turn.
+                self.queue.extend(data);
+                self.flush_armed = true;
+                return Output::Reply(SendResult::Ok);
+            }
+            // WM-2: write directly; queue the rest without a watermark check.
+            let n = self.write_direct(data, trace);
+            if n < data.len() {
+                self.queue.extend(&data[n..]);
+                self.select_write(true, registry);
+            }
+            return Output::Reply(SendResult::Ok);
+        }
+        // WM-3: onto a non-empty queue everything is queued.
+        let before = self.queue.len();
+        self.queue.extend(data);
+        let after = before + data.len();
+        let crosses =
+            if faults.has(PlantedBug::HighGtInsteadOfGe) { after > opts.high.0 } else { after >= opts.high.0 };
+        if !crosses {
+            return Output::Reply(SendResult::Ok);
+        }
+        match opts.send_timeout {
+            // TO-2: never busy; the data stays queued.
+            Timeout::After(Millis(0)) => Output::Reply(SendResult::Error(Posix::Timeout)),
+            t => {
+                self.busy = true;
+                // WM-6: a caller already in the slot is displaced for good.
+                self.busy_caller = Some(caller);
+                if let Timeout::After(ms) = t {
+                    self.send_timer = Some(Millis(now.0.saturating_add(ms.0)));
+                }
+                Output::Deferred
+            }
+        }
+    }
+
+    /// `tcp_inet_output`: the socket is writable; write the whole queue
+    /// (ST-2), check the low watermark after each write (WM-4), stop at a
+    /// partial write, close a closing port once the queue is empty (CL-1).
+    pub fn ready_output(
+        &mut self,
+        opts: &PortOptions,
+        faults: Faults,
+        trace: &mut Vec<Action>,
+        registry: &Registry,
+    ) -> Option<Unbusy> {
+        let mut unbusy = None;
+        while self.sock.is_some() && !self.queue.is_empty() {
+            let requested = self.queue.len();
+            let n = self.write_queue(trace);
+            if n > 0 && self.busy {
+                let remaining = self.queue.len();
+                let below = if faults.has(PlantedBug::ResumeBeforeLow) {
+                    true
+                } else if faults.has(PlantedBug::LowLtInsteadOfLe) {
+                    remaining < opts.low.0
+                } else {
+                    remaining <= opts.low.0
+                };
+                if below {
+                    self.busy = false;
+                    // TO-4
+                    self.send_timer = None;
+                    unbusy = Some(Unbusy { caller: self.busy_caller.take() });
+                }
+            }
+            if n < requested {
+                break;
+            }
+        }
+        if self.queue.is_empty() {
+            self.select_write(false, registry);
+            if self.closing {
+                self.close_socket(registry);
+            }
+        } else {
+            self.select_write(true, registry);
+        }
+        unbusy
+    }
+
+    /// The delay_send timer fired (DS-2): one coalesced write of the queue,
+    /// through the same output path as a writable event.
+    pub fn flush_timeout(
+        &mut self,
+        opts: &PortOptions,
+        faults: Faults,
+        trace: &mut Vec<Action>,
+        registry: &Registry,
+    ) -> Option<Unbusy> {
+        self.flush_armed = false;
+        if self.sock.is_none() || self.queue.is_empty() {
+            return None;
+        }
+        self.ready_output(opts, faults, trace, registry)
+    }
+
+    /// `tcp_inet_send_timeout` (TO-1, TO-3): busy ends with `{error,timeout}`
+    /// for the blocked caller; the data stays queued unless the option
+    /// send_timeout_close closes the socket.
+    pub fn send_timeout(&mut self, opts: &PortOptions, faults: Faults, registry: &Registry) -> Option<Unbusy> {
+        self.send_timer = None;
+        if !self.busy {
+            return None;
+        }
+        self.busy = false;
+        let caller = self.busy_caller.take();
+        if opts.send_timeout_close {
+            self.queue.clear();
+            self.flush_armed = false;
+            self.closed_by_timeout = true;
+            self.close_socket(registry);
+        } else if faults.has(PlantedBug::DropOnSendTimeout) {
+            self.queue.clear();
+            self.select_write(false, registry);
+        }
+        Some(Unbusy { caller })
+    }
+
+    /// The port was closed: close the socket now if nothing is queued,
+    /// otherwise keep flushing and close when the queue empties (CL-1).
+    pub fn close(&mut self, registry: &Registry) {
+        self.closing = true;
+        if self.queue.is_empty() {
+            self.close_socket(registry);
+        }
+    }
+
+    /// Close the socket, dropping anything still queued; in
+    /// [`CloseMode::DrainInput`] the input the kernel holds is read and
+    /// discarded first, so the close sends FIN rather than RST (KN-RST-5).
+    pub fn close_socket(&mut self, registry: &Registry) {
+        if let Some(mut s) = self.sock.take() {
+            let _ = registry.deregister(&mut s);
+            if self.close_mode == CloseMode::DrainInput {
+                let held = sys::bytes_readable(s.as_raw_fd()).unwrap_or(0);
+                let n = drain_input(&s, held);
+                self.discarded_on_close = Bytes(self.discarded_on_close.0 + n);
+            }
+        }
+        self.queue.clear();
+        self.write_selected = false;
+        self.writable = false;
+        self.readable = false;
+    }
+
+    /// One read syscall into `buf`, logged as `Read{got}` (0 for EAGAIN or EOF).
+    pub fn read(&mut self, buf: &mut [u8], trace: &mut Vec<Action>) -> io::Result<usize> {
+        let Some(sock) = self.sock.as_mut() else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        let r = sock.read(buf);
+        match &r {
+            Ok(n) => {
+                trace.push(Action::Read { got: Bytes(*n) });
+                // Edge-triggered readiness says nothing about what is left:
+                // ask the kernel, so a drained socket is not read again
+                // before new data raises a new edge.
+                self.readable = *n > 0 && sys::bytes_readable(sock.as_raw_fd()).map_or(true, |left| left > 0);
+            }
+            Err(_) => {
+                trace.push(Action::Read { got: Bytes(0) });
+                self.readable = false;
+            }
+        }
+        r
+    }
+
+    /// One write syscall of `data`; returns what the kernel took.
+    fn write_direct(&mut self, data: &[u8], trace: &mut Vec<Action>) -> usize {
+        let sock = self.sock.as_mut().expect("write on an open socket");
+        let n = loop {
+            match sock.write(data) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r.unwrap_or(0),
+            }
+        };
+        trace.push(Action::Wrote { requested: Bytes(data.len()), accepted: Bytes(n) });
+        if n < data.len() {
+            self.writable = false;
+        }
+        n
+    }
+
+    /// One writev of the whole queue; dequeues what the kernel took.
+    fn write_queue(&mut self, trace: &mut Vec<Action>) -> usize {
+        let sock = self.sock.as_mut().expect("write on an open socket");
+        let requested = self.queue.len();
+        let (a, b) = self.queue.as_slices();
+        let iov = [IoSlice::new(a), IoSlice::new(b)];
+        let n = loop {
+            match sock.write_vectored(&iov) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r.unwrap_or(0),
+            }
+        };
+        trace.push(Action::Wrote { requested: Bytes(requested), accepted: Bytes(n) });
+        self.queue.drain(..n);
+        if n < requested {
+            self.writable = false;
+        }
+        n
+    }
+
+    /// `sock_select(FD_WRITE, on)`.
+    fn select_write(&mut self, on: bool, registry: &Registry) {
+        if on == self.write_selected {
+            return;
+        }
+        let Some(sock) = self.sock.as_mut() else { return };
+        let interest = if on { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+        if registry.reregister(sock, self.token, interest).is_ok() {
+            self.write_selected = on;
+        }
+    }
+
+    /// Input read and discarded when the socket was closed (0 in
+    /// [`CloseMode::Plain`]).
+    pub fn discarded_on_close(&self) -> Bytes {
+        self.discarded_on_close
+    }
+
+    /// Bytes the kernel holds for this socket to read (FIONREAD).
+    pub fn bytes_readable(&self) -> io::Result<Option<usize>> {
+        match &self.sock {
+            Some(s) => sys::bytes_readable(s.as_raw_fd()).map(Some),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The owner's operations on the port under test: send (SND-*, MQ-1),
+//! recv, setopts/getopts, queue_size, the mailbox, the port lock and close
+//! (CL-1, CL-2).
+
+use super::{Runtime, RuntimeError};
+use crate::driver_queue::Output;
+use crate::lock::PortLock;
+use crate::options::{setopts, Opt, PortOptions};
+use crate::payload::payload;
+use crate::port::TcpPort;
+use crate::port_task::Task;
+use crate::process::{Command, SendFlags};
+use crate::receive;
+use crate::reply::{OwnerMsg, Posix, SendResult, SenderStatus};
+use crate::units::{Bytes, SenderId};
+
+impl Runtime {
+    pub(super) fn port(&self) -> Result<&TcpPort, RuntimeError> {
+        self.subject.as_ref().ok_or_else(|| RuntimeError("no port under test".into()))
+    }
+
+    /// `gen_tcp:send` / `port_command/3` by sender `s`. `Some(result)` when
+    /// the call returned; `None` when the sender now waits or is suspended.
+    pub fn send(
+        &mut self,
+        s: SenderId,
+        len: Bytes,
+        tag: u16,
+        flags: SendFlags,
+    ) -> Result<Option<SendResult>, RuntimeError> {
+        if !self.procs.exists(s) {
+            return Err(RuntimeError(format!("no sender {s}")));
+        }
+        if self.procs.status(s) != SenderStatus::Idle {
+            return Err(RuntimeError(format!("sender {s} is not idle")));
+        }
+        self.port()?;
+        Ok(self.port_command(s, Command { len, tag, flags }))
+    }
+
+    /// `erts_port_output` for process `s`: SND-6, SND-1/2/3, MQ-1, then the
+    /// driver (`tcp_sendv`).
+    pub(super) fn port_command(&mut self, s: SenderId, cmd: Command) -> Option<SendResult> {
+        let faults = self.faults;
+        let now = self.clock.now();
+        let Some(port) = self.subject.as_mut() else {
+            self.procs.set_idle(s);
+            return Some(SendResult::Error(Posix::Closed));
+        };
+        // SND-6
+        if port.is_closed() {
+            self.procs.set_idle(s);
+            return Some(SendResult::Error(Posix::Closed));
+        }
+        // SND-1..3
+        if port.is_busy() && !cmd.flags.force {
+            if cmd.flags.nosuspend {
+                self.procs.set_idle(s);
+                return Some(SendResult::False);
+            }
+            self.procs.suspend(s, cmd);
+            port.suspended.push(s);
+            self.trace.busy_port_events.push(s);
+            return None;
+        }
+        // MQ-1: immediate only with no queued tasks and the lock free.
+        let guard = if port.tasks.is_empty() { port.lock.try_lock() } else { None };
+        let Some(guard) = guard else {
+            let limits = port.msgq_limits();
+            port.tasks.schedule(Task { sender: s, cmd }, limits, faults);
+            self.procs.set_waiting(s);
+            return None;
+        };
+        let data = payload(cmd.tag, cmd.len);
+        let out = port.driver.outputv(s, &data, &port.opts, now, faults, &mut self.trace.actions, self.poll.registry());
+        drop(guard);
+        match out {
+            Output::Reply(r) => {
+                self.procs.set_idle(s);
+                Some(r)
+            }
+            Output::Deferred => {
+                self.procs.set_waiting(s);
+                None
+            }
+        }
+    }
+
+    /// `gen_tcp:recv(S, 0, 0)`.
+    pub fn recv(&mut self) -> Result<Result<Vec<u8>, Posix>, RuntimeError> {
+        let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
+        if port.is_closed() {
+            return Ok(Err(Posix::Closed));
+        }
+        Ok(receive::recv(&mut port.driver, &port.opts, &mut self.trace.actions))
+    }
+
+    /// `inet:setopts/2`.
+    pub fn setopts(&mut self, list: &[Opt]) -> Result<Result<(), Posix>, RuntimeError> {
+        let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
+        if port.is_closed() {
+            return Ok(Err(Posix::Einval));
+        }
+        let (out, result) = match setopts(&port.opts, list) {
+            Ok(out) => (out, Ok(())),
+            // OPT-3: what came before the invalid option stays applied.
+            Err((e, partial)) => (partial, Err(e)),
+        };
+        port.opts = out.options;
+        if out.passive_notice {
+            self.mailbox.push(OwnerMsg::TcpPassive);
+        }
+        Ok(result)
+    }
+
+    /// `inet:getopts/2`.
+    pub fn getopts(&self) -> Result<PortOptions, RuntimeError> {
+        Ok(self.port()?.opts)
+    }
+
+    /// `erlang:port_info(Port, queue_size)`; 0 once the port is closed.
+    pub fn queue_size(&self) -> Result<Bytes, RuntimeError> {
+        let port = self.port()?;
+        Ok(if port.is_closed() { Bytes::ZERO } else { port.driver.queue_len() })
+    }
+
+    /// The owner takes every message in its mailbox.
+    pub fn take_mailbox(&mut self) -> Vec<OwnerMsg> {
+        std::mem::take(&mut self.mailbox)
+    }
+
+    /// The lock of the port under test, for another scheduler to contend.
+    pub fn port_lock(&self) -> Result<PortLock, RuntimeError> {
+        Ok(self.port()?.lock.clone())
+    }
+
+    /// `gen_tcp:close/1`: the port leaves the table; queued tasks are
+    /// aborted; the socket closes now or once the queue is flushed (CL-1).
+    pub fn close(&mut self) -> Result<(), RuntimeError> {
+        let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
+        let Some(id) = port.id.take() else { return Ok(()) };
+        self.table.remove(id);
+        let msgq_was_busy = port.tasks.is_busy();
+        let aborted = port.tasks.abort_all();
+        let resume = msgq_was_busy && !port.driver.is_busy();
+        let resumed = if resume { port.suspended.drain() } else { Vec::new() };
+        port.driver.close(self.poll.registry());
+        let socket_closed = !port.driver.is_open();
+        for t in aborted {
+            self.complete(t.sender, SendResult::Error(Posix::Closed));
+        }
+        self.procs.make_runnable(resumed);
+        if socket_closed {
+            self.fd_released()?;
+        }
+        Ok(())
+    }
+}

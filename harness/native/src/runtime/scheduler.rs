@@ -1,0 +1,226 @@
+//! The scheduler: readiness from the poller, the next runnable activity,
+//! running activities until nothing is runnable (SCHED-1), and what each
+//! activity does to the port under test.
+
+use super::{Runtime, RuntimeError, MAX_ACTIVITIES, SUBJECT};
+use crate::driver_queue::{Output, Unbusy};
+use crate::payload::payload;
+use crate::receive;
+use crate::reply::{Posix, SendResult};
+use crate::sys;
+use crate::trace::{Action, Activity};
+use crate::units::SenderId;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+impl Runtime {
+    /// Collect readiness from the kernel, waiting at most `timeout`.
+    fn poll_io(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        for ev in self.events.iter() {
+            if ev.token() == SUBJECT {
+                if let Some(p) = self.subject.as_mut() {
+                    p.driver.on_event(ev);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The next activity the scheduler would run, if any.
+    fn next_activity(&self) -> Option<Activity> {
+        let port = self.subject.as_ref()?;
+        let now = self.clock.now();
+        if port.driver.send_timer_due(now) {
+            return Some(Activity::SendTimeout);
+        }
+        if port.driver.flush_armed() {
+            return Some(Activity::DelayFlush);
+        }
+        if let Some(s) = self.procs.peek_runnable() {
+            return Some(Activity::Resume(s));
+        }
+        if !port.lock.is_locked() && port.tasks.next_runnable(port.driver.is_busy()).is_some() {
+            return Some(Activity::Task);
+        }
+        if port.driver.output_ready() {
+            return Some(Activity::Output);
+        }
+        if !port.is_closed() && port.opts.active.is_active() && port.driver.input_ready() {
+            return Some(Activity::Input);
+        }
+        None
+    }
+
+    /// Run until nothing is runnable (SCHED-1), checking the kernel for
+    /// readiness (without blocking) before each activity.
+    pub fn quiesce(&mut self) -> Result<(), RuntimeError> {
+        for _ in 0..MAX_ACTIVITIES {
+            self.poll_io(Some(Duration::ZERO))?;
+            match self.next_activity() {
+                None => return Ok(()),
+                Some(a) => {
+                    let open_before = self.subject_fd().is_some();
+                    self.run(a);
+                    // A flushed close (CL-1) or send_timeout_close (TO-3)
+                    // closed the socket.
+                    if open_before && self.subject_fd().is_none() {
+                        self.fd_released()?;
+                    }
+                }
+            }
+        }
+        Err(RuntimeError(format!("no quiescence after {MAX_ACTIVITIES} activities")))
+    }
+
+    /// Block until something is runnable or `also` (a socket outside the
+    /// runtime, e.g. the peer) is readable, at most `bound`; then quiesce.
+    pub fn await_io(&mut self, bound: Duration, also: Option<RawFd>) -> Result<(), RuntimeError> {
+        let deadline = Instant::now() + bound;
+        loop {
+            self.poll_io(Some(Duration::ZERO))?;
+            if self.next_activity().is_some() {
+                break;
+            }
+            if let Some(fd) = also {
+                if sys::wait_any_readable(&[fd], Duration::ZERO)? {
+                    break;
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(RuntimeError(format!("await_io: no I/O event within {bound:?}{}", self.diagnose())));
+            }
+            let wait = match self.timer_wait() {
+                Some(t) => t.min(left),
+                None => left,
+            };
+            let mut fds = vec![self.poll.as_raw_fd()];
+            fds.extend(also);
+            sys::wait_any_readable(&fds, wait)?;
+        }
+        self.quiesce()
+    }
+
+    /// What the kernel holds for the port under test, for error messages.
+    fn diagnose(&self) -> String {
+        let Some(fd) = self.subject_fd() else { return String::new() };
+        match sys::send_queue(fd) {
+            Ok((outq, unsent)) => {
+                format!(" (port socket: {outq} bytes in the kernel send queue, {unsent} not yet sent)")
+            }
+            Err(_) => String::new(),
+        }
+    }
+
+    /// One turn of a production loop: wait for I/O or the next timer (at
+    /// most `max_wait`), then run everything runnable.
+    pub fn turn(&mut self, max_wait: Option<Duration>) -> Result<(), RuntimeError> {
+        if self.next_activity().is_none() {
+            let wait = match (self.timer_wait(), max_wait) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            self.poll_io(wait)?;
+        }
+        self.quiesce()
+    }
+
+    /// How long until the send timer is due, on a clock that moves by itself.
+    fn timer_wait(&self) -> Option<Duration> {
+        if !self.clock.is_real() {
+            return None;
+        }
+        let deadline = self.subject.as_ref()?.driver.send_deadline()?;
+        Some(Duration::from_millis(deadline.0.saturating_sub(self.clock.now().0)))
+    }
+
+    fn run(&mut self, a: Activity) {
+        self.trace.actions.push(Action::Ran(a));
+        let faults = self.faults;
+        let registry = self.poll.registry();
+        let Some(port) = self.subject.as_mut() else { return };
+        match a {
+            Activity::SendTimeout => {
+                let u = port.driver.send_timeout(&port.opts, faults, registry);
+                self.after_unbusy(u, SendResult::Error(Posix::Timeout));
+            }
+            Activity::DelayFlush => {
+                let u = port.driver.flush_timeout(&port.opts, faults, &mut self.trace.actions, registry);
+                self.after_unbusy(u, SendResult::Ok);
+            }
+            Activity::Output => {
+                let u = port.driver.ready_output(&port.opts, faults, &mut self.trace.actions, registry);
+                self.after_unbusy(u, SendResult::Ok);
+            }
+            Activity::Input => {
+                receive::ready_input(&mut port.driver, &mut port.opts, &mut self.mailbox, &mut self.trace.actions);
+            }
+            Activity::Task => self.run_task(),
+            Activity::Resume(_) => {
+                if let Some((s, cmd)) = self.procs.next_runnable() {
+                    if let Some(r) = self.port_command(s, cmd) {
+                        self.complete(s, r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The driver left busy: reply to the blocked caller; the busy-wait
+    /// tasks may run again (MQ-5); suspended senders resume unless the
+    /// msgq is busy too (WM-4, SND-4, TO-1).
+    fn after_unbusy(&mut self, u: Option<Unbusy>, reply: SendResult) {
+        let Some(u) = u else { return };
+        if let Some(c) = u.caller {
+            self.complete(c, reply);
+        }
+        let Some(port) = self.subject.as_mut() else { return };
+        if !port.tasks.is_busy() {
+            let resumed = port.suspended.drain();
+            self.procs.make_runnable(resumed);
+        }
+    }
+
+    /// Run the first runnable port task (MQ-3..MQ-6).
+    fn run_task(&mut self) {
+        let faults = self.faults;
+        let now = self.clock.now();
+        let registry = self.poll.registry();
+        let Some(port) = self.subject.as_mut() else { return };
+        let Some(_guard) = port.lock.try_lock() else { return };
+        let Some(ix) = port.tasks.next_runnable(port.driver.is_busy()) else { return };
+        let task = port.tasks.take(ix);
+        let result = if port.driver.is_busy() && task.aborts_on_busy_driver() {
+            // MQ-6
+            Some(SendResult::False)
+        } else {
+            let data = payload(task.cmd.tag, task.cmd.len);
+            match port.driver.outputv(task.sender, &data, &port.opts, now, faults, &mut self.trace.actions, registry) {
+                Output::Reply(r) => Some(r),
+                Output::Deferred => None,
+            }
+        };
+        drop(_guard);
+        // MQ-4
+        let limits = port.msgq_limits();
+        let msgq_unbusy = port.tasks.done(&task, limits);
+        let resumed = if msgq_unbusy && !port.driver.is_busy() { port.suspended.drain() } else { Vec::new() };
+        match result {
+            Some(r) => self.complete(task.sender, r),
+            None => self.procs.set_waiting(task.sender),
+        }
+        self.procs.make_runnable(resumed);
+    }
+
+    /// A send of `s` finished other than by returning.
+    pub(super) fn complete(&mut self, s: SenderId, r: SendResult) {
+        self.procs.set_idle(s);
+        self.trace.completed.push((s, r));
+    }
+}

@@ -1,0 +1,54 @@
+//! The driver's input side at end of stream, which the generated cases do
+//! not reach (their peer never closes): EOF is not data. In active mode it
+//! delivers no tcp message (RX-5 delivers received bytes, and there are
+//! none); a passive recv finds no bytes available (RX-6).
+
+use crate::support::listener;
+use native::Bytes;
+use native::SocketOpts;
+use native::{Action, Activity};
+use native::{ActiveSetting, Opt};
+use native::{OwnerMsg, Posix};
+use native::{Runtime, VirtualClock};
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
+
+const BOUND: Duration = Duration::from_secs(5);
+
+fn connected(active: ActiveSetting) -> (Runtime, TcpStream) {
+    let (l, addr) = listener();
+    let mut rt = Runtime::new(Box::new(VirtualClock::new()), 4, 1, None).expect("runtime");
+    rt.connect(addr, SocketOpts::default(), &[Opt::Active(active)]).expect("connect");
+    let (peer, _) = l.accept().expect("accept");
+    (rt, peer)
+}
+
+/// RX-5: the peer sends 10 bytes and then FIN; the owner gets the 10 bytes
+/// and no empty message for the EOF.
+#[test]
+fn eof_in_active_mode_delivers_no_message() {
+    let (mut rt, mut peer) = connected(ActiveSetting::True);
+    peer.write_all(&[1u8; 10]).unwrap();
+    rt.await_io(BOUND, None).unwrap();
+    assert_eq!(rt.take_mailbox(), vec![OwnerMsg::Tcp(vec![1u8; 10])]);
+    rt.take_trace();
+    peer.shutdown(Shutdown::Write).unwrap();
+    rt.await_io(BOUND, None).unwrap();
+    let actions = rt.take_trace().actions;
+    assert_eq!(actions, vec![Action::Ran(Activity::Input), Action::Read { got: Bytes(0) }], "the EOF was read");
+    assert_eq!(rt.take_mailbox(), vec![], "RX-5: EOF is no tcp message");
+}
+
+/// RX-6: a passive recv at EOF has no bytes to return: `{error, timeout}`,
+/// not `{ok, <<>>}`.
+#[test]
+fn recv_at_eof_returns_no_bytes() {
+    let (mut rt, peer) = connected(ActiveSetting::False);
+    peer.shutdown(Shutdown::Write).unwrap();
+    let fd = rt.subject_fd().unwrap();
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd.
+    assert_eq!(unsafe { libc::poll(&mut p, 1, BOUND.as_millis() as i32) }, 1, "EOF readable");
+    assert_eq!(rt.recv().unwrap(), Err(Posix::Timeout), "RX-6");
+}

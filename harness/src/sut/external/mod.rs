@@ -1,0 +1,317 @@
+//! A system under test in another process, spoken to over the line protocol
+//! of `harness/PROTOCOL.md` (JSON lines on the child's stdin/stdout).
+//!
+//! One child process per case: [`ExternalFactory::start`] runs the command
+//! with `sh -c`, sends the `hello` line with the case's [`Setup`] and waits
+//! for `ready`; each [`SystemUnderTest::apply`] writes one `op` line and reads
+//! one answer line. The child's stderr is captured on a thread into a ring
+//! buffer so a crash can be reported with its last lines. The child (its
+//! whole process group) is killed and reaped on drop.
+//!
+//! An op the SUT cannot perform is answered with an `unsupported` line; it
+//! becomes a [`SutError`] whose text starts with [`UNSUPPORTED_PREFIX`], so an
+//! executor can tell a declared capability gap from a failure with
+//! [`unsupported_reason`] and skip the case with the printed reason.
+
+pub mod child;
+pub mod protocol;
+
+use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
+pub use child::STDERR_TAIL_LINES;
+use child::{describe_status, ChildProcess};
+use protocol::{excerpt, kind};
+pub use protocol::{ChoiceKind, FromSut, Ready, ToSut, PROTOCOL_VERSION};
+use reference::op::{Op, Setup};
+use reference::variant::Variant;
+use std::collections::BTreeMap;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
+
+/// Default bound on the wait for one answer line.
+pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every [`SutError`] made from an `unsupported` answer starts with this.
+pub const UNSUPPORTED_PREFIX: &str = "unsupported: ";
+
+/// The reason of a declared capability gap, or `None` for a real failure.
+pub fn unsupported_reason(e: &SutError) -> Option<&str> {
+    e.0.strip_prefix(UNSUPPORTED_PREFIX)
+}
+
+// --- factory ---------------------------------------------------------------------------------
+
+/// Starts one external SUT process per case.
+#[derive(Clone, Debug)]
+pub struct ExternalFactory {
+    /// Shell command (run with `sh -c`) that speaks the protocol on stdio.
+    pub command: String,
+    /// Name used in reports and error messages.
+    pub name: String,
+    /// Bound on the wait for each answer line (`AdvanceTime` adds its `by`).
+    pub answer_timeout: Duration,
+}
+
+impl ExternalFactory {
+    pub fn new(name: impl Into<String>, command: impl Into<String>) -> Self {
+        ExternalFactory { command: command.into(), name: name.into(), answer_timeout: DEFAULT_ANSWER_TIMEOUT }
+    }
+
+    pub fn with_answer_timeout(mut self, d: Duration) -> Self {
+        self.answer_timeout = d;
+        self
+    }
+
+    /// Like [`SutFactory::start`], keeping the concrete type.
+    pub fn spawn(&self, setup: &Setup) -> Result<ExternalSut, SutError> {
+        ExternalSut::spawn(&self.name, &self.command, self.answer_timeout, setup)
+    }
+}
+
+impl SutFactory for ExternalFactory {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
+        Ok(Box::new(self.spawn(setup)?))
+    }
+}
+
+// --- the running SUT -------------------------------------------------------------------------
+
+/// One running external SUT (one case).
+pub struct ExternalSut {
+    name: String,
+    child: ChildProcess,
+    answer_timeout: Duration,
+    next_step: usize,
+    ready: Ready,
+    /// Set once the session is unusable (after a protocol failure).
+    dead: Option<String>,
+}
+
+impl ExternalSut {
+    /// Runs `command`, performs the handshake with `setup`.
+    pub fn spawn(name: &str, command: &str, answer_timeout: Duration, setup: &Setup) -> Result<ExternalSut, SutError> {
+        let child = ChildProcess::spawn(command)
+            .map_err(|e| SutError(format!("sut {name}: cannot run `sh -c {command:?}`: {e}")))?;
+        let mut sut = ExternalSut {
+            name: name.to_string(),
+            child,
+            answer_timeout,
+            next_step: 0,
+            ready: Ready {
+                version: 0,
+                sut: String::new(),
+                reports: vec![],
+                info: BTreeMap::new(),
+                settles: false,
+                real_clock: false,
+                variant: Variant::Reference,
+            },
+            dead: None,
+        };
+        sut.handshake(setup)?;
+        Ok(sut)
+    }
+
+    /// The SUT's `ready` line.
+    pub fn ready(&self) -> &Ready {
+        &self.ready
+    }
+
+    fn handshake(&mut self, setup: &Setup) -> Result<(), SutError> {
+        let what = "handshake".to_string();
+        self.send_line(&ToSut::Hello { version: PROTOCOL_VERSION, setup: setup.clone() }, &what)?;
+        let line = self.read_line(&what, self.answer_timeout)?;
+        match self.parse(&line, &what)? {
+            FromSut::Ready(r) => {
+                if r.version != PROTOCOL_VERSION {
+                    return Err(self.fail(format!(
+                        "{what}: SUT speaks protocol version {}, the harness speaks {PROTOCOL_VERSION}",
+                        r.version
+                    )));
+                }
+                self.ready = r;
+                Ok(())
+            }
+            FromSut::Unsupported { reason, .. } => {
+                Err(self.fail(format!("{UNSUPPORTED_PREFIX}sut {} cannot take this setup: {reason}", self.name)))
+            }
+            FromSut::Error { message, .. } => {
+                Err(self.fail(format!("sut {}: {what}: the SUT reported an error: {message}", self.name)))
+            }
+            other => Err(self.fail(format!(
+                "sut {}: {what}: expected a `ready` line, got {}: {}",
+                self.name,
+                kind(&other),
+                excerpt(&line)
+            ))),
+        }
+    }
+
+    /// Marks the session dead and returns the error (so later calls repeat it).
+    fn fail(&mut self, msg: String) -> SutError {
+        self.dead = Some(msg.clone());
+        SutError(msg)
+    }
+
+    fn send_line(&mut self, msg: &ToSut, what: &str) -> Result<(), SutError> {
+        let line = serde_json::to_string(msg).expect("protocol messages serialize");
+        if let Err(e) = self.child.write_line(&line) {
+            // Most likely the child is gone: report how it ended.
+            let ended = self.child.wait_exit(Duration::from_secs(2));
+            let msg = match ended {
+                Some(st) => format!(
+                    "sut {}: {what}: the SUT exited early ({}) — writing to it failed: {e}\nlast stderr lines:\n{}",
+                    self.name,
+                    describe_status(st),
+                    self.child.stderr_tail(Duration::from_secs(2))
+                ),
+                None => format!(
+                    "sut {}: {what}: writing to the SUT failed: {e}\nlast stderr lines:\n{}",
+                    self.name,
+                    self.child.stderr_tail(Duration::from_millis(200))
+                ),
+            };
+            return Err(self.fail(msg));
+        }
+        Ok(())
+    }
+
+    fn read_line(&mut self, what: &str, bound: Duration) -> Result<String, SutError> {
+        match self.child.next_line(bound) {
+            Ok(Ok(line)) => Ok(line),
+            Ok(Err(e)) => {
+                let msg = format!("sut {}: {what}: reading the SUT's stdout failed: {e}", self.name);
+                Err(self.fail(msg))
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                self.child.kill();
+                let msg = format!(
+                    "sut {}: {what}: no answer within {:?}; the SUT was killed\nlast stderr lines:\n{}",
+                    self.name,
+                    bound,
+                    self.child.stderr_tail(Duration::from_secs(2))
+                );
+                Err(self.fail(msg))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let st = self.child.wait_exit(Duration::from_secs(5));
+                let status = match st {
+                    Some(st) => describe_status(st),
+                    None => {
+                        self.child.kill();
+                        "closed its stdout but did not exit within 5s; killed".to_string()
+                    }
+                };
+                let msg = format!(
+                    "sut {}: {what}: the SUT exited early ({status}) before answering\nlast stderr lines:\n{}",
+                    self.name,
+                    self.child.stderr_tail(Duration::from_secs(2))
+                );
+                Err(self.fail(msg))
+            }
+        }
+    }
+
+    fn parse(&mut self, line: &str, what: &str) -> Result<FromSut, SutError> {
+        serde_json::from_str::<FromSut>(line).map_err(|e| {
+            let msg = format!("sut {}: {what}: malformed answer line ({e}): {}", self.name, excerpt(line));
+            self.fail(msg)
+        })
+    }
+}
+
+impl SystemUnderTest for ExternalSut {
+    fn reports_all_choices(&self) -> bool {
+        [ChoiceKind::Ran, ChoiceKind::Wrote, ChoiceKind::Read, ChoiceKind::PeerGot]
+            .iter()
+            .all(|k| self.ready().reports.contains(k))
+    }
+
+    fn settles(&self) -> bool {
+        self.ready().settles
+    }
+
+    fn variant(&self) -> Variant {
+        self.ready().variant
+    }
+
+    fn real_clock(&self) -> bool {
+        self.ready().real_clock
+    }
+
+    fn apply(&mut self, op: &Op) -> Result<Step, SutError> {
+        if let Some(d) = &self.dead {
+            return Err(SutError(format!("sut {}: session already failed: {d}", self.name)));
+        }
+        if matches!(op, Op::SendAt { .. }) {
+            return Err(SutError(format!(
+                "sut {}: `send_at` must be resolved into `send` by the executor before it reaches a SUT",
+                self.name
+            )));
+        }
+        let step = self.next_step;
+        self.next_step += 1;
+        let what = format!("step {step} ({})", op.name());
+        self.send_line(&ToSut::Op { step, op: op.clone() }, &what)?;
+        let bound = match op {
+            Op::AdvanceTime { by } => self.answer_timeout + Duration::from_millis(by.0),
+            _ => self.answer_timeout,
+        };
+        let line = self.read_line(&what, bound)?;
+        match self.parse(&line, &what)? {
+            FromSut::Step { step: s, observation, choices, notes: _ } => {
+                if s != step {
+                    return Err(self.fail(format!(
+                        "sut {}: {what}: answer is for step {s}: {}",
+                        self.name,
+                        excerpt(&line)
+                    )));
+                }
+                if let Some(c) = choices.iter().find(|c| !self.ready.reports.contains(&ChoiceKind::of(c))) {
+                    return Err(self.fail(format!(
+                        "sut {}: {what}: reported choice {c:?} of a kind not declared in `ready.reports` ({:?})",
+                        self.name, self.ready.reports
+                    )));
+                }
+                Ok(Step { observation, choices })
+            }
+            FromSut::Unsupported { step: s, reason } => {
+                if s.is_some_and(|s| s != step) {
+                    return Err(self.fail(format!(
+                        "sut {}: {what}: answer is for step {}: {}",
+                        self.name,
+                        s.unwrap_or(0),
+                        excerpt(&line)
+                    )));
+                }
+                // The op was not applied; the session stays usable.
+                Err(SutError(format!("{UNSUPPORTED_PREFIX}sut {} cannot apply {what}: {reason}", self.name)))
+            }
+            FromSut::Error { message, .. } => {
+                let msg = format!(
+                    "sut {}: {what}: the SUT reported an error: {message}\nlast stderr lines:\n{}",
+                    self.name,
+                    self.child.stderr_tail(Duration::from_millis(200))
+                );
+                Err(self.fail(msg))
+            }
+            other @ FromSut::Ready(_) => Err(self.fail(format!(
+                "sut {}: {what}: expected a `step` answer, got {}: {}",
+                self.name,
+                kind(&other),
+                excerpt(&line)
+            ))),
+        }
+    }
+}
+
+impl Drop for ExternalSut {
+    fn drop(&mut self) {
+        // Closing stdin (EOF) also ends the session.
+        let bye = serde_json::to_string(&ToSut::Bye).expect("serializes");
+        self.child.close_stdin(self.dead.is_none().then_some(bye.as_str()));
+        self.child.kill();
+    }
+}

@@ -1,0 +1,180 @@
+//! The one interface every system under test implements. The executor
+//! (`crate::executor`) drives any `SystemUnderTest` the same way.
+//!
+//! - [`native`]: the adapter of the native runtime (`portcheck-native`).
+//! - [`external`]: a system in another process, over `harness/PROTOCOL.md`.
+//! - [`beam`]: real OTP, through the external protocol.
+
+pub mod beam;
+pub mod external;
+pub mod native;
+
+use reference::choice::Choice;
+use reference::observation::Observation;
+use reference::op::{Op, Setup};
+use reference::variant::Variant;
+use std::fmt;
+
+/// What a system under test reports after one op: what it observed, and the
+/// kernel's and scheduler's choices it made on the way (in order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub observation: Observation,
+    pub choices: Vec<Choice>,
+}
+
+/// A failure of the system under test itself (not a divergence from the
+/// model): an I/O error in the harness, a crashed adapter, a bound exceeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SutError(pub String);
+
+impl fmt::Display for SutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for SutError {}
+
+impl From<std::io::Error> for SutError {
+    fn from(e: std::io::Error) -> Self {
+        SutError(format!("I/O error: {e}"))
+    }
+}
+
+/// What a system under test declares about itself (the trait's
+/// `reports_all_choices`, `settles`, `real_clock`, `variant`), as data: the
+/// executor keeps it with every case so a recording plays back under the
+/// same terms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Declared {
+    pub variant: Variant,
+    pub reports_all_choices: bool,
+    pub settles: bool,
+    pub real_clock: bool,
+}
+
+impl Declared {
+    pub fn of(sut: &dyn SystemUnderTest) -> Declared {
+        Declared {
+            variant: sut.variant(),
+            reports_all_choices: sut.reports_all_choices(),
+            settles: sut.settles(),
+            real_clock: sut.real_clock(),
+        }
+    }
+}
+
+/// A running system under test, set up for one case.
+pub trait SystemUnderTest {
+    /// Apply one op and report what happened. Must return only once the op's
+    /// effects are complete (no background progress after it returns).
+    fn apply(&mut self, op: &Op) -> Result<Step, SutError>;
+
+    /// Does this system report every kind of choice (writes, reads, the
+    /// scheduler's activities, the peer's reads)? The model takes them as
+    /// inputs; without them a choice-level divergence cannot be blamed on a
+    /// rule, and the executor says the case could not be checked instead.
+    fn reports_all_choices(&self) -> bool {
+        true
+    }
+
+    /// Does the system run itself to quiescence before answering each op
+    /// (real OTP through its adapter)? Then the model follows every op
+    /// with a quiescence in the same step.
+    fn settles(&self) -> bool {
+        false
+    }
+
+    /// Do the system's timers run on the real clock (`advance_time` cannot
+    /// move it)? Then a timer may fire in any step once armed.
+    fn real_clock(&self) -> bool {
+        false
+    }
+
+    /// The declared variant of the rules the system follows
+    /// (`reference::variant`).
+    fn variant(&self) -> Variant {
+        Variant::Reference
+    }
+}
+
+/// What a system can be asked to do. The generator does not emit what a
+/// system cannot perform faithfully (it would answer `unsupported`); the
+/// rules only those ops reach are then reported as not reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Abilities {
+    /// `contend_lock`/`release_lock`: holding the port lock from another
+    /// scheduler on demand (MQ-1).
+    pub lock_contention: bool,
+    /// `port_command/3` flags (`nosuspend`, `force`) on a send.
+    pub send_flags: bool,
+    /// `gen_tcp:recv(S, 0, 0)` answers at once in every state (not so on
+    /// OTP's socket backend after active -> passive: DIFF-SOCK-7).
+    pub recv: bool,
+    /// getopts of every option the model knows (accept reports them too,
+    /// OPT-6): the socket backend has no watermarks to read back.
+    pub get_opts: bool,
+    /// `{parallelism, true}` in the setup (MQ-2): a port option.
+    pub parallelism: bool,
+}
+
+impl Abilities {
+    pub const ALL: Abilities =
+        Abilities { lock_contention: true, send_flags: true, recv: true, get_opts: true, parallelism: true };
+
+    /// What the op becomes on this system: lock contention turns into a
+    /// quiescence, send flags are dropped.
+    pub fn adapt(self, op: Op) -> Op {
+        match op {
+            Op::ContendLock | Op::ReleaseLock if !self.lock_contention => Op::Quiesce,
+            Op::Send { sender, len, tag, .. } if !self.send_flags => {
+                Op::Send { sender, len, tag, flags: Default::default() }
+            }
+            Op::SendAt { sender, mark, delta, tag, .. } if !self.send_flags => {
+                Op::SendAt { sender, mark, delta, tag, flags: Default::default() }
+            }
+            Op::Recv if !self.recv => Op::Quiesce,
+            Op::GetOpts | Op::Accept | Op::CloseAccepted if !self.get_opts => Op::Quiesce,
+            other => other,
+        }
+    }
+
+    /// What the setup becomes on this system (unchanged for one that can do
+    /// everything, so seeds replay).
+    pub fn adapt_setup(self, setup: Setup) -> Setup {
+        Setup { parallelism: setup.parallelism && self.parallelism, ..setup }
+    }
+
+    /// The ops left out, for reports.
+    pub fn missing(self) -> Vec<&'static str> {
+        let mut v = vec![];
+        if !self.lock_contention {
+            v.push("contend_lock/release_lock (MQ-1 lock contention)");
+        }
+        if !self.send_flags {
+            v.push("send flags nosuspend/force (SND-2, SND-3, MQ-6)");
+        }
+        if !self.recv {
+            v.push("recv (RX-1, RX-6; DIFF-SOCK-7)");
+        }
+        if !self.get_opts {
+            v.push("getopts and accept (OPT-1..5 read back, OPT-6, PT-2)");
+        }
+        if !self.parallelism {
+            v.push("port parallelism (MQ-2)");
+        }
+        v
+    }
+}
+
+/// Creates a fresh system under test for each case (and each shrink attempt).
+pub trait SutFactory {
+    fn name(&self) -> &str;
+
+    /// What the generator may ask of this system.
+    fn abilities(&self) -> Abilities {
+        Abilities::ALL
+    }
+
+    fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError>;
+}

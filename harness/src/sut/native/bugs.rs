@@ -1,0 +1,91 @@
+//! The harness's table of the runtime's planted bugs: which rule each one
+//! breaks and how the suite catches it.
+//!
+//! Most bugs break a port rule and the lockstep property finds them
+//! (`suite/tests/planted_bugs.rs`). Some break how the runtime handles the
+//! kernel (`KN-…` rules) on paths the lockstep cases never take (a refused
+//! connect, running out of fds); [`BugTable::detection`] names the test
+//! that catches those, so no list of bugs claims a catch that cannot happen.
+
+use crate::kernel::ids;
+use native::PlantedBug;
+use reference::rules::RuleId;
+
+/// How the suite catches a planted bug.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detection {
+    /// The lockstep property finds it (`suite/tests/planted_bugs.rs`) and
+    /// blames [`BugTable::rule`].
+    Lockstep,
+    /// The lockstep property cannot reach it (`why`); the test file `test`
+    /// (a path in the workspace) catches it under [`BugTable::rule`].
+    Outside { test: &'static str, why: &'static str },
+}
+
+/// What the suite knows about each [`PlantedBug`].
+pub trait BugTable: Sized {
+    /// The rule the bug breaks.
+    fn rule(self) -> RuleId;
+    /// How the suite catches this bug.
+    fn detection(self) -> Detection;
+    /// The bugs the lockstep property can find, in [`PlantedBug::ALL`] order.
+    fn lockstep() -> std::vec::IntoIter<Self>;
+}
+
+impl BugTable for PlantedBug {
+    fn rule(self) -> RuleId {
+        use reference::rules::ids as port;
+        match self {
+            PlantedBug::HighGtInsteadOfGe => port::WM_3,
+            PlantedBug::LowLtInsteadOfLe => port::WM_4,
+            PlantedBug::ResumeBeforeLow => port::WM_4,
+            PlantedBug::DelaySendIgnored => port::DS_1,
+            PlantedBug::DropOnSendTimeout => port::TO_1,
+            PlantedBug::LeakAcceptedFd => port::PT_2,
+            PlantedBug::MsgqBusyAtGe => port::MQ_3,
+            PlantedBug::WritableIsConnected => ids::CONN_2,
+            PlantedBug::AcceptSpinsOnEmfile => ids::EMFILE_2,
+        }
+    }
+
+    fn detection(self) -> Detection {
+        match self {
+            PlantedBug::WritableIsConnected => Detection::Outside {
+                test: "harness/tests/native/connect.rs",
+                why: "every lockstep case connects the port under test to a listening peer, so no connect is ever refused",
+            },
+            PlantedBug::AcceptSpinsOnEmfile => Detection::Outside {
+                test: "harness/tests/native/accept_exhaustion.rs",
+                why: "exhausting fds needs RLIMIT_NOFILE lowered in a child process, which lockstep cases never do",
+            },
+            _ => Detection::Lockstep,
+        }
+    }
+
+    fn lockstep() -> std::vec::IntoIter<PlantedBug> {
+        let v: Vec<PlantedBug> =
+            PlantedBug::ALL.iter().copied().filter(|b| b.detection() == Detection::Lockstep).collect();
+        v.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockstep_bugs_break_port_rules_and_the_others_kernel_rules() {
+        for b in PlantedBug::ALL {
+            let kernel_rule = b.rule().0.starts_with("KN-");
+            match b.detection() {
+                Detection::Lockstep => assert!(!kernel_rule, "{b}: lockstep blames port rules only"),
+                Detection::Outside { test, why } => {
+                    assert!(kernel_rule, "{b}: a port rule's bug should be caught by lockstep");
+                    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(test);
+                    assert!(path.is_file(), "{b}: {test} does not exist");
+                    assert!(!why.is_empty());
+                }
+            }
+        }
+    }
+}
