@@ -3,6 +3,7 @@
 //! that fails under the same rule, and tally results per rule.
 
 use crate::generate;
+use crate::known::KnownDefect;
 use crate::tally::{tally, RuleTally};
 use harness::executor::{run_case, CaseOutcome};
 use harness::sut::SutFactory;
@@ -23,6 +24,10 @@ pub struct CheckConfig {
     pub max_shrink_iters: u32,
     /// Keep every passing case as a `Recording` (`portcheck run --record`).
     pub record: bool,
+    /// Known defects of the system under test (already narrowed to it and
+    /// its release): a case that fails by showing one is skipped, not
+    /// failed, and the run goes on (`crate::known::KnownDefect`).
+    pub known_defects: Vec<KnownDefect>,
 }
 
 impl CheckConfig {
@@ -31,7 +36,7 @@ impl CheckConfig {
     pub fn from_env(default_cases: u32) -> CheckConfig {
         let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
         let seed = std::env::var("PORTCHECK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(fresh_seed);
-        CheckConfig { cases, seed, max_ops: 40, max_shrink_iters: 2000, record: false }
+        CheckConfig { cases, seed, max_ops: 40, max_shrink_iters: 2000, record: false, known_defects: vec![] }
     }
 }
 
@@ -84,6 +89,15 @@ impl Counterexample {
     }
 }
 
+/// A case that failed by showing a known defect of the system under test.
+#[derive(Clone, Debug, Serialize)]
+pub struct DefectMet {
+    pub case_index: u32,
+    pub id: String,
+    /// The failure as the executor reported it (the adapter's evidence).
+    pub failure: String,
+}
+
 /// The result of a check run.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckReport {
@@ -93,6 +107,9 @@ pub struct CheckReport {
     pub passed: u32,
     pub tally: BTreeMap<RuleId, RuleTally>,
     pub counterexample: Option<Counterexample>,
+    /// Cases that met a known defect of the system under test: neither
+    /// passed nor failed.
+    pub defects_met: Vec<DefectMet>,
     /// The passing cases as run, when `CheckConfig::record` is set.
     #[serde(skip)]
     pub recordings: Vec<harness::recording::Recording>,
@@ -118,6 +135,7 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         passed: 0,
         tally: BTreeMap::new(),
         counterexample: None,
+        defects_met: vec![],
         recordings: vec![],
     };
     for i in 0..cfg.cases {
@@ -134,6 +152,10 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
             }
             continue;
         }
+        if let Some(met) = known_defect(&cfg.known_defects, i, &out) {
+            report.defects_met.push(met);
+            continue;
+        }
         let original_ops = ops.len();
         let (shrunk, outcome, shrink_runs) = shrink(factory, &mut tree, SavedCase { setup, ops }, out, cfg);
         report.counterexample =
@@ -141,6 +163,14 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         break;
     }
     report
+}
+
+/// A failure of the system under test (no rule blamed) that shows one of
+/// `defects`.
+fn known_defect(defects: &[KnownDefect], case_index: u32, out: &CaseOutcome) -> Option<DefectMet> {
+    let failure = out.failure.as_ref().filter(|f| f.rule().is_none())?.to_string();
+    let d = defects.iter().find(|d| d.shown_by(&failure))?;
+    Some(DefectMet { case_index, id: d.id.clone(), failure })
 }
 
 /// proptest's simplify/complicate walk, keeping a candidate only if it

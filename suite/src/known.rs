@@ -121,3 +121,80 @@ mod tests {
         assert!(matches!(judge(Some(&k), Some((12, None))), Verdict::Unexpected(m) if m.contains("system under test")));
     }
 }
+
+/// A known defect of a system under test (not of the model, not of the
+/// runtime being checked against it): a crash of a given release that a
+/// case can meet. Kept as data beside the adapter
+/// (`harness/beam/known-defects.json`); a run that meets one says so, counts
+/// the case as skipped (never passed) and goes on.
+#[derive(Clone, Debug, Deserialize)]
+pub struct KnownDefect {
+    pub id: String,
+    /// The systems it affects, by factory name (`beam-socket`).
+    pub suts: Vec<String>,
+    /// The OTP releases it affects (`erlang:system_info(otp_release)`).
+    pub otp_releases: Vec<String>,
+    /// Every one of these appears in the failure's text (the adapter's
+    /// evidence: the crash reason and stack).
+    pub evidence: Vec<String>,
+    pub found: String,
+    pub what: String,
+}
+
+impl KnownDefect {
+    /// Does a failure of the system under test, as printed, show this defect?
+    pub fn shown_by(&self, failure: &str) -> bool {
+        !self.evidence.is_empty() && self.evidence.iter().all(|e| failure.contains(e.as_str()))
+    }
+}
+
+/// The defects in `path` that affect `sut` on `otp_release`.
+pub fn defects_for(path: &Path, sut: &str, otp_release: Option<&str>) -> Result<Vec<KnownDefect>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let all: Vec<KnownDefect> = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(all
+        .into_iter()
+        .filter(|d| {
+            d.suts.iter().any(|s| s == sut) && otp_release.is_some_and(|r| d.otp_releases.iter().any(|o| o == r))
+        })
+        .collect())
+}
+
+/// Where the BEAM adapter's known defects are kept.
+pub fn beam_defects_file() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../harness/beam/known-defects.json")
+}
+
+#[cfg(test)]
+mod defect_tests {
+    use super::*;
+
+    fn defect() -> KnownDefect {
+        KnownDefect {
+            id: "d".into(),
+            suts: vec!["beam-socket".into()],
+            otp_releases: vec!["25".into()],
+            evidence: vec!["badmatch,{error,closed}".into(), "gen_tcp_socket,handle_event,4".into()],
+            found: "test".into(),
+            what: "test".into(),
+        }
+    }
+
+    #[test]
+    fn a_defect_is_shown_only_by_all_of_its_evidence() {
+        let d = defect();
+        assert!(d.shown_by("exit:{{{badmatch,{error,closed}},[{gen_tcp_socket,handle_event,4,[{line,1463}]}]}}"));
+        assert!(!d.shown_by("exit:{{{badmatch,{error,closed}},[{prim_inet,send,3}]}}"));
+        assert!(!KnownDefect { evidence: vec![], ..d }.shown_by("anything"));
+    }
+
+    #[test]
+    fn the_committed_defects_read_and_apply_by_system_and_release() {
+        let f = beam_defects_file();
+        let on_25 = defects_for(&f, "beam-socket", Some("25")).unwrap();
+        assert!(on_25.iter().any(|d| d.id == "otp25-gen_tcp_socket-setopts-closed"), "{on_25:?}");
+        assert!(defects_for(&f, "beam-inet", Some("25")).unwrap().iter().all(|d| d.suts.contains(&"beam-inet".into())));
+        assert!(defects_for(&f, "beam-socket", Some("99")).unwrap().is_empty());
+        assert!(defects_for(&f, "beam-socket", None).unwrap().is_empty());
+    }
+}

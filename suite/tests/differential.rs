@@ -54,11 +54,13 @@ fn differential(b: Backend) -> Result<(), String> {
     let name = format!("beam-{}", b.arg());
     replay_regressions(&factory, &name)?;
     let mut cfg = CheckConfig::gate(DEFAULT_CASES, gate_seed(b))?;
+    cfg.known_defects = defects(&factory)?;
     if let Some(n) = std::env::var("PORTCHECK_BEAM_CASES").ok().and_then(|v| v.parse().ok()) {
         cfg.cases = n;
     }
     println!("differential {name}: seed {} ({} cases); replay with PORTCHECK_SEED={}", cfg.seed, cfg.cases, cfg.seed);
     let report = check(&factory, &cfg, |_, _| {});
+    print_defects(&report);
     if let Some(cx) = &report.counterexample {
         let dir = regressions().join("new");
         let path = dir.join(format!("{name}-{}.json", cx.seed));
@@ -70,10 +72,26 @@ fn differential(b: Backend) -> Result<(), String> {
         return Err(format!("{name}, seed {}: rule {:?}; {saved}\n{}", cx.seed, cx.rule(), trace::lines(&cx.outcome)));
     }
     println!("{}", suite::report::table(&suite::report::filter(&report.tally, &[])));
-    if report.passed != report.cases {
+    if report.passed as usize + report.defects_met.len() != report.cases as usize {
         return Err(format!("{} of {} cases passed", report.passed, report.cases));
     }
     Ok(())
+}
+
+/// The known defects of this backend on the installed OTP release
+/// (`harness/beam/known-defects.json`).
+fn defects(factory: &BeamFactory) -> Result<Vec<known::KnownDefect>, String> {
+    use harness::sut::SutFactory;
+    let release = suite::environment::Environment::current(true).otp_release;
+    known::defects_for(&known::beam_defects_file(), factory.name(), release.as_deref())
+}
+
+/// A case that met a known defect of OTP is skipped, said so, and never
+/// counted as passed.
+fn print_defects(report: &suite::check::CheckReport) {
+    for m in &report.defects_met {
+        println!("SKIP {} case {}: known defect {}: {}", report.sut, m.case_index, m.id, m.failure);
+    }
 }
 
 /// Cases per backend run again with CPU load beside them.
@@ -87,6 +105,7 @@ fn under_load(b: Backend) -> Result<(), String> {
     let factory = BeamFactory::new(b).map_err(|e| e.to_string())?;
     let mut cfg = CheckConfig::gate(UNDER_LOAD_CASES, gate_seed(b))?;
     cfg.cases = cfg.cases.min(UNDER_LOAD_CASES);
+    cfg.known_defects = defects(&factory)?;
     let load = CpuLoad::start(2);
     println!(
         "differential beam-{} under load ({} busy threads): seed {} ({} cases)",
@@ -97,6 +116,7 @@ fn under_load(b: Backend) -> Result<(), String> {
     );
     let report = check(&factory, &cfg, |_, _| {});
     drop(load);
+    print_defects(&report);
     match &report.counterexample {
         Some(cx) => Err(format!(
             "beam-{} under load, seed {}: rule {:?} (these cases pass without load: a timing the model does not allow)\n{}",
@@ -105,7 +125,7 @@ fn under_load(b: Backend) -> Result<(), String> {
             cx.rule(),
             trace::lines(&cx.outcome)
         )),
-        None if report.passed != report.cases => Err(format!("{} of {} cases passed", report.passed, report.cases)),
+        None if report.passed as usize + report.defects_met.len() != report.cases as usize => Err(format!("{} of {} cases passed", report.passed, report.cases)),
         None => Ok(()),
     }
 }

@@ -33,7 +33,14 @@ fn every_lockstep_bug_is_tested_here() {
 fn caught(bug: PlantedBug, rule: RuleId) {
     assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
-    let cfg = CheckConfig { cases: 400, seed: 24301, max_ops: 40, max_shrink_iters: 300, record: false };
+    let cfg = CheckConfig {
+        cases: 400,
+        seed: 24301,
+        max_ops: 40,
+        max_shrink_iters: 300,
+        record: false,
+        known_defects: vec![],
+    };
     let report = check(&factory, &cfg, |_, _| {});
     let cx = report
         .counterexample

@@ -5,7 +5,7 @@ use super::exit::Exit;
 use super::sut_arg;
 use crate::check::{check, CheckConfig, CheckReport, Counterexample};
 use crate::environment::Environment;
-use crate::{corpus, report, saved, trace};
+use crate::{corpus, known, report, saved, trace};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -71,12 +71,35 @@ pub fn run(args: RunArgs) -> ExitCode {
     if let Some(s) = seed {
         cfg.seed = s;
     }
+    let env = Environment::current(sut.starts_with("beam"));
+    if sut.starts_with("beam") {
+        match known::defects_for(&known::beam_defects_file(), factory.name(), env.otp_release.as_deref()) {
+            Ok(d) => cfg.known_defects = d,
+            Err(e) => {
+                eprintln!("portcheck: known defects: {e}");
+                return Exit::Usage.into();
+            }
+        }
+    }
     println!("portcheck run --sut {sut} --cases {} --seed {}", cfg.cases, cfg.seed);
     let result = check(factory.as_ref(), &cfg, progress_printer(cfg.cases));
     let shown = report::filter(&result.tally, &rules);
     println!("\n{}", report::table(&shown));
-    println!("{} of {} cases passed (seed {})", result.passed, result.cases, result.seed);
-    let env = Environment::current(sut.starts_with("beam"));
+    for m in &result.defects_met {
+        println!(
+            "SKIP case {}: known defect {} of {} on OTP {}, not of the rules:\n  {}",
+            m.case_index,
+            m.id,
+            factory.name(),
+            env.otp_release.as_deref().unwrap_or("?"),
+            m.failure.lines().next().unwrap_or_default()
+        );
+    }
+    let skipped = match result.defects_met.len() {
+        0 => String::new(),
+        n => format!(", {n} skipped (known defects of the system under test)"),
+    };
+    println!("{} of {} cases passed{skipped} (seed {})", result.passed, result.cases, result.seed);
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &record {
         if let Err(e) = write_corpus(path, &sut, &result, &env) {
