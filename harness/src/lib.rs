@@ -3,6 +3,7 @@
 //! and kernel probes.
 
 pub mod executor;
+pub mod interrupt;
 pub mod kernel;
 pub mod recording;
 pub mod sut;

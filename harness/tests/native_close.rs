@@ -155,6 +155,8 @@ fn netns_trial(name: &'static str, f: fn() -> Result<(), String>) -> Trial {
 }
 
 fn main() {
+    // SIGINT/SIGTERM remove the temp dirs and namespaces a trial holds.
+    harness::interrupt::on_signal_clean_up();
     let args = Arguments::from_args();
     let trials = vec![
         Trial::test("KN-RST-1/native-plain-close-resets-the-peer", || {

@@ -34,6 +34,8 @@ fn gate_seed(b: Backend) -> u64 {
 }
 
 fn main() {
+    // SIGINT/SIGTERM remove the temp dirs and namespaces a trial holds.
+    harness::interrupt::on_signal_clean_up();
     let args = libtest_mimic::Arguments::from_args();
     let mut tests = vec![];
     for b in [Backend::Inet, Backend::Socket] {

@@ -80,6 +80,8 @@ fn fingerprint_trial() -> Trial {
 }
 
 fn main() {
+    // SIGINT/SIGTERM remove the temp dirs and namespaces a trial holds.
+    harness::interrupt::on_signal_clean_up();
     let args = Arguments::from_args();
     let trials = vec![
         // 1. RST on close

@@ -19,6 +19,8 @@ use serde::Serialize;
 use suite::capability::{trial, Capability};
 
 fn main() {
+    // SIGINT/SIGTERM remove the temp dirs and namespaces a trial holds.
+    harness::interrupt::on_signal_clean_up();
     let args = libtest_mimic::Arguments::from_args();
     let erl = &[Capability::Erl];
     let tests = vec![

@@ -42,6 +42,7 @@ impl Netns {
         let name = format!("portcheck-{}-{tag}", super::unique_tag());
         ip(&["netns", "add", &name])?;
         // From here on the guard owns the namespace: an early return deletes it.
+        crate::interrupt::remember(crate::interrupt::Leftover::Netns(name.clone()));
         let mut ns = Netns { name, file: None };
         let path = format!("/run/netns/{}", ns.name);
         ns.file = Some(File::open(&path).map_err(|e| format!("open {path}: {e}"))?);
@@ -129,6 +130,7 @@ impl Drop for Netns {
         if let Err(e) = ip(&["netns", "del", &self.name]) {
             eprintln!("warning: could not delete netns {}: {e}", self.name);
         }
+        crate::interrupt::forget(&crate::interrupt::Leftover::Netns(self.name.clone()));
     }
 }
 

@@ -10,6 +10,7 @@
 //! asks for port parallelism (gen_tcp has no per-socket option for it).
 
 use super::external::{ExternalSut, DEFAULT_ANSWER_TIMEOUT};
+use crate::interrupt::{self, Leftover};
 use crate::sut::{Abilities, SutError, SutFactory, SystemUnderTest};
 use reference::op::Setup;
 use std::path::Path;
@@ -50,10 +51,12 @@ pub struct BeamFactory {
 impl BeamFactory {
     /// Compiles the adapter with `erlc`.
     pub fn new(backend: Backend) -> Result<BeamFactory, SutError> {
+        remove_orphaned_dirs();
         let dir = tempfile::Builder::new()
-            .prefix("portcheck-beam-")
+            .prefix(&format!("portcheck-beam-{}-", std::process::id()))
             .tempdir()
             .map_err(|e| SutError(format!("beam adapter: temp dir: {e}")))?;
+        interrupt::remember(Leftover::Dir(dir.path().to_path_buf()));
         let src = dir.path().join("portcheck_adapter.erl");
         std::fs::write(&src, ADAPTER_SOURCE).map_err(|e| SutError(format!("beam adapter: write {src:?}: {e}")))?;
         compile(&src, dir.path())?;
@@ -86,6 +89,28 @@ impl BeamFactory {
     /// Like [`SutFactory::start`], keeping the concrete type.
     pub fn spawn(&self, setup: &Setup) -> Result<ExternalSut, SutError> {
         ExternalSut::spawn(&self.name, &self.command(setup), self.answer_timeout, setup)
+    }
+}
+
+impl Drop for BeamFactory {
+    fn drop(&mut self) {
+        interrupt::forget(&Leftover::Dir(self.dir.path().to_path_buf()));
+    }
+}
+
+/// Removes the adapter dirs of earlier processes that ended without
+/// removing them (a SIGKILL): `portcheck-beam-<pid>-*` in the temp dir,
+/// with no process `<pid>` alive. Anyone else's dirs are never touched.
+fn remove_orphaned_dirs() {
+    let tmp = std::env::temp_dir();
+    let Ok(entries) = std::fs::read_dir(&tmp) else { return };
+    for name in entries.flatten().filter_map(|e| e.file_name().into_string().ok()) {
+        let pid = name.strip_prefix("portcheck-beam-").and_then(|r| r.split_once('-')).map(|(p, _)| p);
+        if let Some(pid) = pid.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(tmp.join(&name));
+            }
+        }
     }
 }
 

@@ -8,6 +8,8 @@ use suite::cli::exit::Exit;
 use suite::cli::{self, Cli, Cmd};
 
 fn main() -> ExitCode {
+    // SIGINT/SIGTERM remove the temp dirs and namespaces a run holds.
+    harness::interrupt::on_signal_clean_up();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print and succeed; a usage error is status 3

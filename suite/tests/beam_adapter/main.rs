@@ -21,6 +21,7 @@ mod support;
 
 mod accept;
 mod close;
+mod interrupt;
 mod op_kinds;
 mod receive;
 mod send_timeout;
@@ -29,6 +30,8 @@ mod watermarks;
 const ERL: &[Capability] = &[Capability::Erl];
 
 fn main() {
+    // SIGINT/SIGTERM remove the temp dirs and namespaces a trial holds.
+    harness::interrupt::on_signal_clean_up();
     let args = libtest_mimic::Arguments::from_args();
     let mut tests = vec![];
     for b in [Backend::Inet, Backend::Socket] {
@@ -48,6 +51,11 @@ fn main() {
         tests.push(trial(id("force_takes_the_reply_slot"), ERL, move || watermarks::force_reply_slot(b)));
         tests.push(trial(id("small_rules"), ERL, move || op_kinds::small_rules(b)));
         tests.push(trial(id("parallelism_setup"), ERL, move || op_kinds::parallelism_setup(b)));
+    }
+    use nix::sys::signal::Signal;
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        let id: &'static str = Box::leak(format!("beam/interrupted_by_{sig:?}_leaves_nothing").into_boxed_str());
+        tests.push(trial(id, ERL, move || interrupt::interrupted_run_leaves_nothing(sig)));
     }
     let conclusion = libtest_mimic::run(&args, tests);
     // Statics are never dropped: remove the compiled adapters' temp dirs.

@@ -34,6 +34,19 @@ impl ChildProcess {
             .stderr(Stdio::piped())
             // Own process group, so the whole tree can be killed at once.
             .process_group(0);
+        // Killed with this process (a SIGINT, SIGTERM or SIGKILL of the
+        // harness leaves no system under test running; `crate::interrupt`).
+        // The signal comes when the spawning *thread* ends: the executor
+        // spawns and reaps a system in the thread that runs the case.
+        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn()?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("piped stdout");
