@@ -199,3 +199,21 @@ fn a_hanging_system_fails_once_without_shrinking() {
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(t.contains("no answer within") && t.contains("not shrunk"), "{t}");
 }
+
+/// A protocol violation (a `senders` list longer than the setup's) is the
+/// system under test's failure (status 2), not a divergence under SND-5.
+#[test]
+fn a_protocol_violation_is_not_blamed_on_a_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let idle = vec![r#""idle""#; 9].join(",");
+    let obs = format!(
+        r#"{{"reply":"none","senders":[{idle}],"completed":[],"busy_port_events":[],"queue":0,"busy":null,"msgq":null,"ports":2}}"#
+    );
+    let step = format!(r#"{{"type":"step","step":0,"observation":{obs},"choices":[]}}"#);
+    let sut = format!("exec:read hello; echo '{READY}'; read op; echo '{step}'; cat >/dev/null");
+    let out = portcheck(&["run", "--sut", &sut, "--cases", "3", "--seed", "1"], dir.path());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("protocol violation: observation.senders has 9 entries"), "{t}");
+    assert!(!t.contains("FAILED under rule"), "{t}");
+}

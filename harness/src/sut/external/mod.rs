@@ -15,6 +15,7 @@
 
 pub mod child;
 pub mod protocol;
+pub mod validate;
 
 use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
 pub use child::STDERR_TAIL_LINES;
@@ -87,6 +88,10 @@ pub struct ExternalSut {
     ready: Ready,
     /// Set once the session is unusable (after a protocol failure).
     dead: Option<String>,
+    /// The case's setup and what was sent so far: what an answer may say
+    /// ([`validate`]).
+    setup: Setup,
+    sent: validate::Sent,
 }
 
 impl ExternalSut {
@@ -109,6 +114,8 @@ impl ExternalSut {
                 variant: Variant::Reference,
             },
             dead: None,
+            setup: setup.clone(),
+            sent: validate::Sent::default(),
         };
         sut.handshake(setup)?;
         Ok(sut)
@@ -216,6 +223,8 @@ impl ExternalSut {
 
     fn parse(&mut self, line: &str, what: &str) -> Result<FromSut, SutError> {
         serde_json::from_str::<FromSut>(line).map_err(|e| {
+            // Name the field: the tagged enum's own error does not.
+            let e = validate::step_field_error(line).unwrap_or_else(|| e.to_string());
             let msg = format!("sut {}: {what}: malformed answer line ({e}): {}", self.name, excerpt(line));
             self.fail(msg)
         })
@@ -253,6 +262,9 @@ impl SystemUnderTest for ExternalSut {
         }
         let step = self.next_step;
         self.next_step += 1;
+        if let Op::Send { len, .. } = op {
+            self.sent.bytes += *len;
+        }
         let what = format!("step {step} ({})", op.name());
         self.send_line(&ToSut::Op { step, op: op.clone() }, &what)?;
         let bound = match op {
@@ -273,6 +285,13 @@ impl SystemUnderTest for ExternalSut {
                     return Err(self.fail(format!(
                         "sut {}: {what}: reported choice {c:?} of a kind not declared in `ready.reports` ({:?})",
                         self.name, self.ready.reports
+                    )));
+                }
+                if let Err(e) = validate::observation(&observation, &self.setup, self.sent) {
+                    return Err(self.fail(format!(
+                        "sut {}: {what}: protocol violation: {e}: {}",
+                        self.name,
+                        excerpt(&line)
                     )));
                 }
                 Ok(Step { observation, choices })
