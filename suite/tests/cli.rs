@@ -205,7 +205,7 @@ fn a_hanging_system_fails_once_without_shrinking() {
 #[test]
 fn a_protocol_violation_is_not_blamed_on_a_rule() {
     let dir = tempfile::tempdir().unwrap();
-    let idle = vec![r#""idle""#; 9].join(",");
+    let idle = [r#""idle""#; 9].join(",");
     let obs = format!(
         r#"{{"reply":"none","senders":[{idle}],"completed":[],"busy_port_events":[],"queue":0,"busy":null,"msgq":null,"ports":2}}"#
     );
