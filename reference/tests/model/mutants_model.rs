@@ -230,7 +230,7 @@ fn a_mismatch_names_the_field_and_its_rule() {
     let mut seen = p.observation.clone();
     seen.senders[1] = SenderStatus::Idle;
     let mm = compare(&p, &seen).expect("a difference");
-    assert_eq!((mm.field.as_str(), mm.rule), ("sender S1 status", ids::WM_3));
+    assert_eq!((mm.field.to_string().as_str(), mm.rule), ("sender S1 status", ids::WM_3));
 }
 
 /// SND-3's crossing: a force send that goes through a busy port; not a

@@ -3,7 +3,7 @@
 //! DIFF-SOCK rules accept what OTP was measured to do, and refuse what the
 //! inet driver would have done instead.
 
-use reference::model::{derive_set, Model};
+use reference::model::{derive_set, DeriveOptions, Model};
 use reference::observation::{Observation, OwnerMsg, Reply, SendResult, SenderStatus};
 use reference::op::{Op, SendFlags, Setup};
 use reference::options::{ActiveSetting, Opt};
@@ -47,7 +47,7 @@ fn seen(reply: Reply) -> Observation {
 
 /// Derive `op` to `obs` from every state of `set`; the new set, or why not.
 fn step(set: &[Model], op: Op, obs: Observation) -> Result<Vec<Model>, String> {
-    derive_set(set, &op, &obs, true)
+    derive_set(set, &op, &obs, true, DeriveOptions::default())
         .map(|ds| ds.into_iter().map(|d| d.model).collect())
         .map_err(|e| format!("{op:?}: {e:?}"))
 }
