@@ -194,7 +194,7 @@ impl Model {
                             }
                             let cands = m.candidates(need, observed);
                             if options.trace {
-                                eprintln!("derive: {prefix:?} needs {need:?}: {cands:?} (busy {} deadline {:?} queue {} open {})", m.state.driver.busy, m.state.driver.send_deadline, m.state.driver.queue, m.state.socket_open);
+                                eprintln!("derive: {prefix:?} needs {need:?}: {cands:?} (busy {} deadline {:?} queue {} open {})", m.driver().busy, m.driver().send_deadline, m.driver().queue, m.state.socket_open);
                             }
                             // Pushed in reverse so the preferred candidate runs first.
                             for pick in cands.into_iter().rev() {
@@ -268,7 +268,7 @@ impl Model {
                 v.extend(acts.into_iter().filter(|&a| self.activity_enabled(a)).map(|a| Pick::Made(Choice::Ran(a))));
                 v
             }
-            Need::Write { requested, .. } if self.config.variant == crate::variant::Variant::OtpSocket => self
+            Need::Write { requested, .. } if self.on_socket() => self
                 .sock_write_candidates(requested, observed)
                 .into_iter()
                 .map(|t| Pick::Made(Choice::Wrote { requested, accepted: t }))

@@ -102,7 +102,7 @@ impl Model {
     /// ST-1: the peer reads the next bytes of the stream the port wrote.
     pub(super) fn peer_read(&mut self, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
         let got = c.peer_got(ids::ST_1)?;
-        if self.config.variant == crate::variant::Variant::OtpSocket {
+        if self.on_socket() {
             // DIFF-SOCK-1: the kernel's share of pending sends, as the peer's data shows it.
             self.sock_peer_share(got, c)?;
             if got == Bytes::ZERO {

@@ -3,6 +3,7 @@
 //! choices (kernel byte counts, scheduler order) and predicts everything
 //! else, naming the rule behind each predicted value.
 
+mod backend;
 mod choices;
 mod compare;
 mod derive;
@@ -27,6 +28,7 @@ use crate::options::{setopts, PortOptions};
 use crate::rules::{ids, RuleId};
 use crate::units::{Bytes, Millis, SenderId};
 use crate::variant::Variant;
+use backend::Backend;
 use choices::{Choices, Need, Pick};
 use driver::DriverQueue;
 use input::Input;
@@ -117,6 +119,9 @@ struct Config {
     capacity: usize,
     /// What an accepted socket inherits (OPT-6).
     listener_opts: PortOptions,
+    /// SO_RCVLOWAT as the setup's options set it (DIFF-SOCK-8), for the
+    /// variant otp-socket.
+    rcvlowat: Option<Bytes>,
 }
 
 /// Everything that decides the port's future. With `Step`, it is what the
@@ -133,12 +138,11 @@ struct PortState {
     /// closer has its `{empty_out_q,S}` and will close.
     close_notice: bool,
     peer: Peer,
-    driver: DriverQueue,
+    backend: Backend,
     tasks: TaskQueue,
     senders: Senders,
     input: Input,
     table: PortTable,
-    sock: SocketSide,
 }
 
 /// What the current step produced so far; cleared as a step starts.
@@ -187,6 +191,7 @@ impl Model {
                 parallelism: setup.parallelism,
                 capacity: setup.table_capacity,
                 listener_opts,
+                rcvlowat: socket_backend::setup_rcvlowat(&setup.options),
             },
             state: PortState {
                 opts,
@@ -195,14 +200,11 @@ impl Model {
                 socket_open: true,
                 close_notice: false,
                 peer: Peer::default(),
-                driver: DriverQueue::default(),
+                backend: Backend::Driver(DriverQueue::default()),
                 tasks: TaskQueue::default(),
                 senders: Senders::new(n),
                 input: Input::default(),
                 table: PortTable { ports: 2, accepted: 0, slot_held: false },
-                // What the setup's options mean to the socket backend
-                // (DIFF-SOCK-8), kept for the variant otp-socket.
-                sock: SocketSide::for_setup(&setup.options),
             },
             step: Step::default(),
             why: Why {
@@ -228,6 +230,10 @@ impl Model {
     /// The same model following a declared variant of the rules.
     pub fn into_variant(mut self, variant: Variant) -> Model {
         self.config.variant = variant;
+        self.state.backend = match variant {
+            Variant::OtpSocket => Backend::Socket(SocketSide::with_rcvlowat(self.config.rcvlowat)),
+            Variant::Reference | Variant::OtpInet => Backend::Driver(DriverQueue::default()),
+        };
         self
     }
 
@@ -270,7 +276,7 @@ impl Model {
         match *op {
             Op::SendAt { sender, mark, delta, tag, flags } => {
                 let (target, current) = match mark {
-                    crate::op::Mark::High => (self.state.opts.high, self.state.driver.queue),
+                    crate::op::Mark::High => (self.state.opts.high, self.driver().queue),
                     crate::op::Mark::HighMsgq => (self.state.opts.high_msgq, self.state.tasks.size),
                 };
                 // A mark out of reach (a msgq limit that means "none",
@@ -290,10 +296,10 @@ impl Model {
     /// Bytes still in the driver queue (on the socket backend: bytes
     /// pending sends have still to write).
     pub fn queued(&self) -> Bytes {
-        if self.config.variant == Variant::OtpSocket {
-            return self.sock_pending();
+        match &self.state.backend {
+            Backend::Driver(d) => d.queue,
+            Backend::Socket(_) => self.sock_pending(),
         }
-        self.state.driver.queue
     }
 
     /// Is the port's socket still open?
@@ -421,12 +427,12 @@ impl Model {
     /// ERTS's port table while its driver flushes, and port_info still
     /// reports the queue.
     fn observed_queue(&self) -> Bytes {
-        if (self.state.life == Life::Closed && self.config.variant != Variant::OtpInet)
-            || self.config.variant == Variant::OtpSocket
-        {
-            Bytes::ZERO
-        } else {
-            self.state.driver.queue
+        match &self.state.backend {
+            Backend::Driver(_) if self.state.life == Life::Closed && self.config.variant != Variant::OtpInet => {
+                Bytes::ZERO
+            }
+            Backend::Driver(d) => d.queue,
+            Backend::Socket(_) => Bytes::ZERO,
         }
     }
 
@@ -441,7 +447,7 @@ impl Model {
                 completed: self.step.completed.iter().map(|&(s, r, _)| (s, r)).collect(),
                 busy_port_events: self.step.busy_port_events.clone(),
                 queue: self.observed_queue(),
-                busy: Some(Busy { driver: self.state.driver.busy, msgq: self.state.tasks.busy }),
+                busy: Some(Busy { driver: self.driver().busy, msgq: self.state.tasks.busy }),
                 msgq: Some(self.state.tasks.size),
                 ports: self.state.table.ports,
             },

@@ -2,6 +2,7 @@
 //! The ops' own rules live with their concepts (sends in `driver.rs`,
 //! receiving in `input.rs`, the table in `table.rs`); setopts is here.
 
+use super::backend::Backend;
 use super::{Choices, Divergence, Model, PendingSend};
 use crate::observation::{OwnerMsg, Posix, Reply};
 use crate::op::Op;
@@ -40,8 +41,10 @@ impl Model {
                 self.quiesce(c)?;
                 (Reply::None, ids::TO_1)
             }
-            Op::SetOpts { opts } if self.config.variant == Variant::OtpSocket => self.sock_setopts(opts),
-            Op::SetOpts { opts } => self.setopts(opts),
+            Op::SetOpts { opts } => match self.state.backend {
+                Backend::Driver(_) => self.setopts(opts),
+                Backend::Socket(_) => self.sock_setopts(opts),
+            },
             Op::GetOpts => (Reply::Opts(self.state.opts), ids::OPT_5),
             Op::QueueSize => (Reply::QueueSize(self.observed_queue()), self.why.queue),
             Op::ContendLock => {

@@ -2,6 +2,7 @@
 //! which must run before the runtime may call itself quiet, and running
 //! them in the order the system chose.
 
+use super::backend::Backend;
 use super::{Choices, Divergence, Model};
 use crate::choice::{Activity, Choice};
 use crate::rules::{ids, RuleId};
@@ -52,37 +53,35 @@ impl Model {
     }
 
     pub(super) fn activity_enabled(&self, a: Activity) -> bool {
-        match a {
-            Activity::DelayFlush => self.state.driver.flush_armed,
-            Activity::Output if self.config.variant == Variant::OtpSocket => self.sock_output_enabled(),
-            Activity::Output => {
-                self.state.driver.queue > Bytes::ZERO && self.state.socket_open && !self.state.driver.flush_armed
+        match (a, &self.state.backend) {
+            (Activity::Output, Backend::Driver(d)) => d.queue > Bytes::ZERO && self.state.socket_open && !d.flush_armed,
+            (Activity::Output, Backend::Socket(_)) => self.sock_output_enabled(),
+            (Activity::Expire(s), Backend::Socket(_)) => self.sock_may_expire(s),
+            (Activity::Returned(s), Backend::Socket(_)) => self.sock_may_return(s),
+            (Activity::Expire(_) | Activity::Returned(_), Backend::Driver(_)) => false,
+            (Activity::DelayFlush, _) => self.driver().flush_armed,
+            (Activity::Input, _) => self.input_enabled(),
+            (Activity::Task, _) => self.runnable_task().is_some(),
+            (Activity::Resume(s), _) => self.state.senders.resumable.front() == Some(&s),
+            (Activity::SendTimeout, _) if self.config.real_clock => {
+                self.driver().send_deadline.is_some() && (self.driver().busy || self.config.variant == Variant::OtpInet)
             }
-            Activity::Expire(s) => self.config.variant == Variant::OtpSocket && self.sock_may_expire(s),
-            Activity::Returned(s) => self.config.variant == Variant::OtpSocket && self.sock_may_return(s),
-            Activity::Input => self.input_enabled(),
-            Activity::Task => self.runnable_task().is_some(),
-            Activity::Resume(s) => self.state.senders.resumable.front() == Some(&s),
-            Activity::SendTimeout if self.config.real_clock => {
-                self.state.driver.send_deadline.is_some()
-                    && (self.state.driver.busy || self.config.variant == Variant::OtpInet)
-            }
-            Activity::PendingClose => self.close_pending() || self.sock_close_requested(),
-            Activity::SendTimeout => self.timeout_due(),
+            (Activity::PendingClose, _) => self.close_pending() || self.sock_close_requested(),
+            (Activity::SendTimeout, _) => self.timeout_due(),
         }
     }
 
     /// An activity that must run before the runtime may call itself quiet.
     /// Output is not among them: only the kernel knows when it may write.
     pub(super) fn mandatory_activity(&self) -> Option<Activity> {
-        if self.config.variant == Variant::OtpSocket {
+        if let Backend::Socket(_) = self.state.backend {
             if let Some(a) = self.sock_mandatory() {
                 return Some(a);
             }
         }
         if self.timeout_due() {
             Some(Activity::SendTimeout)
-        } else if self.state.driver.flush_armed {
+        } else if self.driver().flush_armed {
             Some(Activity::DelayFlush)
         } else if let Some(&s) = self.state.senders.resumable.front() {
             Some(Activity::Resume(s))
@@ -98,8 +97,10 @@ impl Model {
     pub(super) fn run_activity(&mut self, a: Activity, c: &mut Choices) -> Result<(), Divergence> {
         match a {
             Activity::DelayFlush => self.delay_flush(c),
-            Activity::Output if self.config.variant == Variant::OtpSocket => self.sock_output(c),
-            Activity::Output => self.output(c),
+            Activity::Output => match self.state.backend {
+                Backend::Driver(_) => self.output(c),
+                Backend::Socket(_) => self.sock_output(c),
+            },
             Activity::Expire(s) => {
                 self.sock_expire(s);
                 Ok(())
@@ -123,11 +124,11 @@ impl Model {
                 // The closer's port_close: a blocked caller's reply is never
                 // sent (its send stays waiting), and the send timer goes
                 // with the port (DIFF-INET-3).
-                if self.state.driver.busy_caller.take().is_some() {
+                if self.driver_mut().busy_caller.take().is_some() {
                     self.cross(ids::DIFF_INET_3);
                 }
-                self.state.driver.send_deadline = None;
-                self.state.driver.more_timers.clear();
+                self.driver_mut().send_deadline = None;
+                self.driver_mut().more_timers.clear();
                 self.close_now();
                 Ok(())
             }
@@ -138,7 +139,7 @@ impl Model {
     /// busy is blamed on the rule that keeps it busy.
     fn disabled_rule(&self, a: Activity) -> RuleId {
         match a {
-            Activity::Resume(_) if self.state.driver.busy => self.why.busy_driver,
+            Activity::Resume(_) if self.driver().busy => self.why.busy_driver,
             Activity::Resume(_) if self.state.tasks.busy => self.why.busy_msgq,
             other => activity_rule(other),
         }

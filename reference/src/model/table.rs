@@ -1,5 +1,6 @@
 //! The port table (PT-*), accept (OPT-6) and close (CL-1).
 
+use super::backend::Backend;
 use super::{Life, Model};
 use crate::observation::{AcceptOutcome, Posix, Reply};
 use crate::rules::{ids, RuleId};
@@ -42,7 +43,7 @@ impl Model {
     }
 
     pub(super) fn open_extra(&mut self) -> (Reply, RuleId) {
-        if self.config.variant == Variant::OtpSocket {
+        if let Backend::Socket(_) = self.state.backend {
             return self.sock_open_extra();
         }
         self.why.ports = ids::PT_3;
@@ -58,10 +59,10 @@ impl Model {
     /// queue is flushed. DIFF-INET-3: on OTP, gen_tcp:close first waits for
     /// the queue to empty with the port still open.
     pub(super) fn close(&mut self) -> (Reply, RuleId) {
-        if self.config.variant == Variant::OtpSocket {
+        if let Backend::Socket(_) = self.state.backend {
             return self.sock_close();
         }
-        if self.config.variant == Variant::OtpInet && self.state.driver.queue > Bytes::ZERO && self.state.socket_open {
+        if self.config.variant == Variant::OtpInet && self.driver().queue > Bytes::ZERO && self.state.socket_open {
             self.state.life = Life::Closing;
             self.cross(ids::DIFF_INET_3);
             return (Reply::Closed(Ok(())), ids::DIFF_INET_3);
@@ -73,7 +74,7 @@ impl Model {
     /// (flushed, or dropped by send_timeout_close): the close may go on,
     /// once the closing process runs (`Activity::PendingClose`).
     pub fn close_pending(&self) -> bool {
-        self.state.life == Life::Closing && (self.state.driver.queue == Bytes::ZERO || self.state.close_notice)
+        self.state.life == Life::Closing && (self.driver().queue == Bytes::ZERO || self.state.close_notice)
     }
 
     /// DIFF-INET-3: the driver tells the waiting closer `{empty_out_q,S}`
@@ -82,7 +83,7 @@ impl Model {
     /// does not look at the queue again). The port then closes as CL-1,
     /// flushing what is queued.
     pub(super) fn note_empty_queue(&mut self) {
-        if self.state.life == Life::Closing && self.state.driver.queue == Bytes::ZERO {
+        if self.state.life == Life::Closing && self.driver().queue == Bytes::ZERO {
             self.state.close_notice = true;
         }
     }
@@ -91,7 +92,7 @@ impl Model {
         self.state.life = Life::Closed;
         self.cross(ids::CL_2);
         self.cross(ids::CL_1);
-        if self.config.variant == Variant::OtpInet && self.state.driver.queue > Bytes::ZERO && self.state.socket_open {
+        if self.config.variant == Variant::OtpInet && self.driver().queue > Bytes::ZERO && self.state.socket_open {
             // DIFF-INET-3: ERTS keeps a port closed with output queued in
             // its table until the driver has flushed it.
             self.state.table.slot_held = true;
@@ -100,7 +101,7 @@ impl Model {
             self.state.table.ports -= 1;
         }
         self.why.ports = ids::PT_4;
-        if self.state.driver.queue == Bytes::ZERO {
+        if self.driver().queue == Bytes::ZERO {
             self.close_socket();
         }
         (Reply::Closed(Ok(())), ids::CL_1)

@@ -43,7 +43,7 @@ impl Model {
         if self.state.tasks.lock_held {
             return None;
         }
-        self.state.tasks.queue.iter().position(|t| !self.state.driver.busy || t.flags.nosuspend || t.flags.force)
+        self.state.tasks.queue.iter().position(|t| !self.driver().busy || t.flags.nosuspend || t.flags.force)
     }
 
     pub(super) fn run_task(&mut self, c: &mut Choices) -> Result<(), Divergence> {
@@ -54,7 +54,7 @@ impl Model {
         } else {
             self.decide(ids::MQ_5);
         }
-        let result = if self.state.driver.busy && t.flags.nosuspend && !t.flags.force {
+        let result = if self.driver().busy && t.flags.nosuspend && !t.flags.force {
             self.decide(ids::MQ_6);
             self.cross(ids::MQ_6);
             Some(SendResult::False)
@@ -72,7 +72,7 @@ impl Model {
             self.state.tasks.busy = false;
             self.cross(ids::MQ_4);
             self.why.busy_msgq = ids::MQ_4;
-            if !self.state.driver.busy {
+            if !self.driver().busy {
                 self.resume_all(ids::MQ_4);
             }
         } else if self.state.tasks.busy {
