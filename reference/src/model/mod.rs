@@ -2,6 +2,15 @@
 //! the port table. `Model::step` takes an op and the system under test's
 //! choices (kernel byte counts, scheduler order) and predicts everything
 //! else, naming the rule behind each predicted value.
+//!
+//! What decides the future is `PortState`, one part per concept, each
+//! declared in its file: the peer's side of the stream (`stream.rs`), the
+//! port's task queue (`tasks.rs`), the senders (`senders.rs`), input
+//! (`input.rs`), the port table (`table.rs`) and the `Backend` that
+//! carries output: the inet driver's queue (`driver.rs`) or the socket
+//! NIF's pending sends (`socket_backend.rs`). Apart from it: the case's
+//! `Config`, what the current `Step` produced, the rule behind each value
+//! (`Why`) and the case's coverage (`tally.rs`).
 
 mod backend;
 mod choices;
@@ -13,6 +22,7 @@ mod ops;
 mod schedule;
 mod senders;
 mod socket_backend;
+mod step;
 mod stream;
 mod table;
 mod tally;
@@ -21,9 +31,8 @@ mod tasks;
 pub use compare::{compare, Field, Mismatch};
 pub use derive::{derive_set, Derivation, DeriveOptions, Underived, DERIVE_BUDGET, MAX_SET};
 
-use crate::choice::Choice;
-use crate::observation::{Busy, Observation, Reply, SendResult};
-use crate::op::{Op, SendFlags, Setup};
+use crate::observation::{Observation, Reply, SendResult};
+use crate::op::{SendFlags, Setup};
 use crate::options::{setopts, PortOptions};
 use crate::rules::{ids, RuleId};
 use crate::units::{Bytes, Millis, SenderId};
@@ -32,7 +41,6 @@ use backend::Backend;
 use choices::{Choices, Need, Pick};
 use driver::DriverQueue;
 use input::Input;
-use schedule::activity_rule;
 use senders::{Sender, Senders};
 use socket_backend::SocketSide;
 use std::fmt;
@@ -247,47 +255,6 @@ impl Model {
         self.config.variant
     }
 
-    /// Is `op` meaningful in the current state? (The generator only emits
-    /// enabled ops; shrinking re-checks this on every candidate.)
-    pub fn enabled(&self, op: &Op) -> bool {
-        let open = self.state.life == Life::Open;
-        match op {
-            Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
-                matches!(self.state.senders.list.get(sender.0 as usize), Some(Sender::Idle))
-            }
-            Op::Recv | Op::SetOpts { .. } | Op::GetOpts | Op::Mailbox => open,
-            // Data sent to a socket that already closed races the FIN with
-            // the RST it draws: a kernel timing, not a port rule. Not generated.
-            Op::PeerWrite { .. } => self.state.socket_open,
-            Op::ContendLock => open && !self.state.tasks.lock_held,
-            Op::ReleaseLock => self.state.tasks.lock_held,
-            Op::CloseAccepted => self.state.table.accepted > 0,
-            Op::Close => {
-                open && !self.state.tasks.lock_held
-                    && self.state.tasks.queue.is_empty()
-                    && self.state.senders.list.iter().all(|s| *s == Sender::Idle)
-            }
-            _ => true,
-        }
-    }
-
-    /// Resolve a generated `SendAt` into the `Send` it stands for now.
-    pub fn resolve(&self, op: &Op) -> Op {
-        match *op {
-            Op::SendAt { sender, mark, delta, tag, flags } => {
-                let (target, current) = match mark {
-                    crate::op::Mark::High => (self.state.opts.high, self.driver().queue),
-                    crate::op::Mark::HighMsgq => (self.state.opts.high_msgq, self.state.tasks.size),
-                };
-                // A mark out of reach (a msgq limit that means "none",
-                // OPT-3) is not chased with gigabyte sends.
-                let len = (target.0 as i64 - current.0 as i64 + delta as i64).clamp(0, SEND_AT_MAX.0 as i64) as usize;
-                Op::Send { sender, len: Bytes(len), tag, flags }
-            }
-            ref other => other.clone(),
-        }
-    }
-
     /// Bytes the kernel accepted that the peer has not read yet.
     pub fn peer_unread(&self) -> Bytes {
         self.state.peer.written - self.state.peer.read
@@ -348,110 +315,5 @@ impl Model {
     /// hold the previous list).
     fn why_sender(&mut self, i: usize, rule: RuleId) {
         Rc::make_mut(&mut self.why.senders)[i] = rule;
-    }
-
-    /// Apply one op with the system's choices; predict the observation.
-    pub fn step(&mut self, op: &Op, choices: &[Choice]) -> Result<Prediction, Divergence> {
-        self.step_on(op, &mut Choices::new(choices), false)
-    }
-
-    /// Apply one op reading choices from `c`. `settle`: the system under
-    /// test ran itself to quiescence before answering (real OTP, through
-    /// its adapter), so the op is followed by a quiescence in the same step.
-    fn step_on(&mut self, op: &Op, c: &mut Choices, settle: bool) -> Result<Prediction, Divergence> {
-        self.step.applied = None;
-        self.step.completed.clear();
-        self.step.busy_port_events.clear();
-        if settle && self.config.real_clock {
-            // A real runtime on a real kernel keeps going between steps:
-            // an armed send timer may fire, and an ACK that arrived after
-            // the last answer may let the driver write, before the op
-            // reaches the port.
-            while self.before_op_enabled().next().is_some() {
-                self.step.before_op = true;
-                let a = c.next_activity()?;
-                self.step.before_op = false;
-                match a {
-                    None => break,
-                    Some(a) if self.before_op_enabled().any(|b| b == a) => self.run_activity(a, c)?,
-                    Some(other) => {
-                        return Err(Divergence::new(activity_rule(other), format!("{other:?} ran before the op")))
-                    }
-                }
-            }
-        }
-        let (reply, reply_rule) = self.apply(op, c)?;
-        if settle {
-            // Only a settling step quiesces after the op, where the
-            // derivation merges on it.
-            self.step.applied = Some(reply.clone());
-        }
-        if settle && !matches!(op, Op::Quiesce | Op::AwaitIo | Op::AdvanceTime { .. }) {
-            self.decide(ids::SCHED_1);
-            self.quiesce(c)?;
-        }
-        if !self.step.deferred.is_empty() {
-            if !self.step.completed.is_empty() {
-                self.cross(ids::DIFF_INET_2);
-            }
-            let d = std::mem::take(&mut self.step.deferred);
-            self.step.completed.extend(d);
-        }
-        let mut reply = reply;
-        let mut reply_rule = reply_rule;
-        if let (true, Op::Send { sender, .. }, Reply::Sent(None)) = (settle, op, &reply) {
-            // A system that settles within the step reports its own send's
-            // result in the reply when it finished before the step ended.
-            if let Some(i) = self.step.completed.iter().position(|c| c.0 == *sender) {
-                let (_, r, rule) = self.step.completed.remove(i);
-                reply = Reply::Sent(Some(r));
-                reply_rule = rule;
-            }
-        }
-        match c.leftover() {
-            None => {}
-            Some(Pick::Made(extra)) => {
-                return Err(Divergence::new(
-                    self.unexpected_rule(extra),
-                    format!("the system made a choice the model has no place for: {extra:?}"),
-                ))
-            }
-            Some(Pick::Quiet) => return Err(Divergence::new(ids::SCHED_1, "quiet where nothing could run")),
-        }
-        self.why.reply = reply_rule;
-        self.step.applied = None;
-        Ok(self.predict(reply))
-    }
-
-    /// DIFF-INET-3: on OTP a port closed with output queued stays in
-    /// ERTS's port table while its driver flushes, and port_info still
-    /// reports the queue.
-    fn observed_queue(&self) -> Bytes {
-        match &self.state.backend {
-            Backend::Driver(_) if self.state.life == Life::Closed && self.config.variant != Variant::OtpInet => {
-                Bytes::ZERO
-            }
-            Backend::Driver(d) => d.queue,
-            Backend::Socket(_) => Bytes::ZERO,
-        }
-    }
-
-    fn predict(&self, reply: Reply) -> Prediction {
-        let senders = self.state.senders.list.iter().map(|s| s.status()).collect();
-        let mut why = self.why.clone();
-        why.completed = self.step.completed.iter().map(|c| c.2).collect();
-        Prediction {
-            observation: Observation {
-                reply,
-                senders,
-                completed: self.step.completed.iter().map(|&(s, r, _)| (s, r)).collect(),
-                busy_port_events: self.step.busy_port_events.clone(),
-                queue: self.observed_queue(),
-                busy: Some(Busy { driver: self.driver().busy, msgq: self.state.tasks.busy }),
-                msgq: Some(self.state.tasks.size),
-                ports: self.state.table.ports,
-            },
-            why,
-        }
     }
 }

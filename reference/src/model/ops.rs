@@ -3,15 +3,57 @@
 //! receiving in `input.rs`, the table in `table.rs`); setopts is here.
 
 use super::backend::Backend;
-use super::{Choices, Divergence, Model, PendingSend};
+use super::senders::Sender;
+use super::{Choices, Divergence, Life, Model, PendingSend, SEND_AT_MAX};
 use crate::observation::{OwnerMsg, Posix, Reply};
 use crate::op::Op;
 use crate::options::{setopts, Opt};
 use crate::rules::{ids, RuleId};
-use crate::units::Millis;
+use crate::units::{Bytes, Millis};
 use crate::variant::Variant;
 
 impl Model {
+    /// Is `op` meaningful in the current state? (The generator only emits
+    /// enabled ops; shrinking re-checks this on every candidate.)
+    pub fn enabled(&self, op: &Op) -> bool {
+        let open = self.state.life == Life::Open;
+        match op {
+            Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
+                matches!(self.state.senders.list.get(sender.0 as usize), Some(Sender::Idle))
+            }
+            Op::Recv | Op::SetOpts { .. } | Op::GetOpts | Op::Mailbox => open,
+            // Data sent to a socket that already closed races the FIN with
+            // the RST it draws: a kernel timing, not a port rule. Not generated.
+            Op::PeerWrite { .. } => self.state.socket_open,
+            Op::ContendLock => open && !self.state.tasks.lock_held,
+            Op::ReleaseLock => self.state.tasks.lock_held,
+            Op::CloseAccepted => self.state.table.accepted > 0,
+            Op::Close => {
+                open && !self.state.tasks.lock_held
+                    && self.state.tasks.queue.is_empty()
+                    && self.state.senders.list.iter().all(|s| *s == Sender::Idle)
+            }
+            _ => true,
+        }
+    }
+
+    /// Resolve a generated `SendAt` into the `Send` it stands for now.
+    pub fn resolve(&self, op: &Op) -> Op {
+        match *op {
+            Op::SendAt { sender, mark, delta, tag, flags } => {
+                let (target, current) = match mark {
+                    crate::op::Mark::High => (self.state.opts.high, self.driver().queue),
+                    crate::op::Mark::HighMsgq => (self.state.opts.high_msgq, self.state.tasks.size),
+                };
+                // A mark out of reach (a msgq limit that means "none",
+                // OPT-3) is not chased with gigabyte sends.
+                let len = (target.0 as i64 - current.0 as i64 + delta as i64).clamp(0, SEND_AT_MAX.0 as i64) as usize;
+                Op::Send { sender, len: Bytes(len), tag, flags }
+            }
+            ref other => other.clone(),
+        }
+    }
+
     pub(super) fn apply(&mut self, op: &Op, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
         Ok(match op {
             Op::SendAt { .. } => return Err(Divergence::new(ids::SCHED_1, "SendAt reached the model unresolved")),

@@ -17,11 +17,15 @@
 //! share until the peer's data shows where the next send's bytes begin, or
 //! the peer sees EOF.
 
+mod options;
+
+pub(super) use options::setup_rcvlowat;
+
 use super::backend::Backend;
 use super::senders::Sender;
 use super::{Choices, Divergence, Life, Model, PendingSend};
 use crate::observation::{PeerRead, Posix, Reply, SendResult};
-use crate::options::{setopts, Opt, Timeout};
+use crate::options::Timeout;
 use crate::rules::{ids, RuleId};
 use crate::units::{payload_byte, Bytes, Millis, SenderId};
 use std::collections::VecDeque;
@@ -108,25 +112,6 @@ pub(super) struct SocketSide {
     /// first recv is a nonblocking read, which takes whatever is there,
     /// below SO_RCVLOWAT too (DIFF-SOCK-8; only readiness waits for it).
     fresh_recv: bool,
-}
-
-/// DIFF-SOCK-8: the receive low-water mark `{low_watermark, v}` sets.
-/// Linux (`sock_setsockopt` SO_RCVLOWAT, `tcp_set_rcvlowat`) turns a
-/// negative value into INT_MAX, caps it at half of `tcp_rmem[2]` (16 MiB
-/// here) and turns 0 into 1. No case sends a cap's worth of input, so a
-/// negative value stands for "never readable" (`usize::MAX`).
-pub(super) fn rcvlowat_of(v: i64) -> Bytes {
-    match v {
-        v if v < 0 => Bytes(usize::MAX),
-        0 => Bytes(1),
-        v => Bytes(v as usize),
-    }
-}
-
-/// The setup's options, applied at connect (one setopts, front to back):
-/// the last `low_watermark` sets SO_RCVLOWAT (DIFF-SOCK-8).
-pub(super) fn setup_rcvlowat(options: &[Opt]) -> Option<Bytes> {
-    options.iter().rev().find_map(|o| if let Opt::LowWatermark(v) = o { Some(rcvlowat_of(*v)) } else { None })
 }
 
 impl SocketSide {
@@ -473,46 +458,6 @@ impl Model {
         (Reply::Opened(Ok(())), ids::DIFF_SOCK_6)
     }
 
-    /// DIFF-SOCK-2: setopts in list order, watermarks ignored; an invalid
-    /// option stops the list with the options before it applied.
-    pub(super) fn sock_setopts(&mut self, list: &[Opt]) -> (Reply, RuleId) {
-        if self.sock().closed {
-            return (Reply::SetOpts(Err(Posix::Closed)), self.decide(ids::DIFF_SOCK_4));
-        }
-        self.cross(ids::DIFF_SOCK_2);
-        for o in list {
-            match o {
-                Opt::LowWatermark(v) => {
-                    self.cross(ids::DIFF_SOCK_8);
-                    self.sock_mut().rcvlowat = Some(rcvlowat_of(*v));
-                    continue;
-                }
-                Opt::HighWatermark(_) | Opt::HighMsgqWatermark(_) | Opt::LowMsgqWatermark(_) => continue,
-                Opt::Active(crate::options::ActiveSetting::N(_)) => self.cross(ids::RX_3),
-                _ => {}
-            }
-            match setopts(self.state.opts, std::slice::from_ref(o)) {
-                Ok(applied) => {
-                    if !self.state.opts.active.is_active()
-                        && applied.options.active.is_active()
-                        && self.input_pending() > Bytes::ZERO
-                    {
-                        self.sock_mut().fresh_recv = true;
-                    }
-                    self.state.opts = applied.options;
-                    if applied.went_passive {
-                        self.state.input.mailbox.push(crate::observation::OwnerMsg::TcpPassive);
-                    }
-                }
-                Err(rej) => {
-                    self.cross(rej.rule);
-                    return (Reply::SetOpts(Err(Posix::Einval)), rej.rule);
-                }
-            }
-        }
-        (Reply::SetOpts(Ok(())), ids::DIFF_SOCK_2)
-    }
-
     /// Before the peer's read of `got` bytes: the kernel took at least as
     /// many as it read. Shares of pending (or dropped) sends are taken here,
     /// as much as the peer's data shows.
@@ -549,28 +494,6 @@ impl Model {
             }
         }
         self.sock_flush();
-    }
-
-    /// DIFF-SOCK-8: the socket is readable (and its owner gets a tcp
-    /// message) only once the receive queue holds SO_RCVLOWAT bytes, or
-    /// right after it turned active.
-    pub(super) fn sock_readable(&self) -> bool {
-        !self.on_socket() || self.sock().fresh_recv || self.input_pending() >= self.sock().rcvlowat.unwrap_or(Bytes(1))
-    }
-
-    /// The server read: from now on it waits for readiness.
-    pub(super) fn sock_read_done(&mut self) {
-        if let Backend::Socket(sock) = &mut self.state.backend {
-            sock.fresh_recv = false;
-        }
-    }
-
-    /// recv on a socket closed by send_timeout_close (DIFF-SOCK-4).
-    pub(super) fn sock_recv_closed(&mut self) -> Option<(Reply, RuleId)> {
-        if self.on_socket() && self.sock().closed {
-            return Some((Reply::Recv(Err(Posix::Closed)), self.decide(ids::DIFF_SOCK_4)));
-        }
-        None
     }
 
     /// The derivation's candidates for a write on this backend.
