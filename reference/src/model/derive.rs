@@ -15,7 +15,8 @@
 //! or a threshold makes decisive; a write that takes nothing is tried only
 //! where it changes something; the runtime may go quiet only when nothing
 //! mandatory is left (SCHED-1). States reached along different paths are
-//! merged.
+//! merged: models whose `PortState` and `Step` are equal are one future,
+//! whichever rules decided their past.
 
 use super::{compare, Choices, Divergence, Field, Mismatch, Model, Need, Pick, PortState, Prediction, Step};
 use crate::choice::{Activity, Choice};

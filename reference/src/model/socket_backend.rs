@@ -93,7 +93,7 @@ enum WriteCtx {
 pub(super) struct SocketSide {
     /// Pending sends in call order; the first is the one writing.
     writers: VecDeque<Writer>,
-    /// Sends in stream order after the model's stream (`Model::out`) whose
+    /// Sends in stream order after the peer's stream (`Peer::out`) whose
     /// bytes are not all in it; the writing head's, if any, is last.
     pieces: VecDeque<Piece>,
     /// Closed by send_timeout_close (DIFF-SOCK-4).
