@@ -21,6 +21,7 @@ static NO_DRIVER: DriverQueue = DriverQueue::IDLE;
 static NO_SOCKET: SocketSide = SocketSide::IDLE;
 
 impl Model {
+    #[inline]
     pub(super) fn driver(&self) -> &DriverQueue {
         match &self.state.backend {
             Backend::Driver(d) => d,
@@ -29,6 +30,7 @@ impl Model {
     }
 
     /// Only the inet driver's own paths change its queue.
+    #[inline]
     pub(super) fn driver_mut(&mut self) -> &mut DriverQueue {
         match &mut self.state.backend {
             Backend::Driver(d) => d,
@@ -36,6 +38,7 @@ impl Model {
         }
     }
 
+    #[inline]
     pub(super) fn sock(&self) -> &SocketSide {
         match &self.state.backend {
             Backend::Socket(s) => s,
@@ -44,6 +47,7 @@ impl Model {
     }
 
     /// Only the socket backend's own paths change its side.
+    #[inline]
     pub(super) fn sock_mut(&mut self) -> &mut SocketSide {
         match &mut self.state.backend {
             Backend::Socket(s) => s,
@@ -51,6 +55,7 @@ impl Model {
         }
     }
 
+    #[inline]
     pub(super) fn on_socket(&self) -> bool {
         matches!(self.state.backend, Backend::Socket(_))
     }

@@ -56,7 +56,8 @@ impl Model {
             self.decide(ids::SND_6);
             return Ok(Some(SendResult::Error(Posix::Closed)));
         }
-        if (self.driver().busy || self.state.tasks.busy) && !p.flags.force {
+        let busy = self.driver().busy || self.state.tasks.busy;
+        if busy && !p.flags.force {
             if p.flags.nosuspend {
                 self.decide(ids::SND_2);
                 return Ok(Some(SendResult::False));
@@ -65,7 +66,7 @@ impl Model {
             self.suspend(p);
             return Ok(None);
         }
-        if p.flags.force && (self.driver().busy || self.state.tasks.busy) {
+        if p.flags.force && busy {
             self.cross(ids::SND_3);
         }
         if !self.state.tasks.queue.is_empty() || self.state.tasks.lock_held {
@@ -85,17 +86,19 @@ impl Model {
             self.decide(ids::TO_3);
             return Ok(Some(SendResult::Error(Posix::Enotconn)));
         }
-        if p.len == Bytes::ZERO && self.driver().queue == Bytes::ZERO {
+        let before = self.driver().queue;
+        if p.len == Bytes::ZERO && before == Bytes::ZERO {
             self.decide(ids::WM_5);
             return Ok(Some(SendResult::Ok));
         }
-        if self.driver().queue == Bytes::ZERO {
+        if before == Bytes::ZERO {
             self.state.peer.out.push(p.tag, p.len);
             if self.state.opts.delay_send {
                 // DS-1: queue everything, no syscall, arm the zero-delay flush.
-                self.driver_mut().queue = p.len;
+                let d = self.driver_mut();
+                d.queue = p.len;
+                d.flush_armed = true;
                 self.why.queue = self.decide(ids::DS_1);
-                self.driver_mut().flush_armed = true;
             } else {
                 // WM-2: write directly, queue the remainder unchecked.
                 let took = c.write(ids::WM_2, p.len, true)?;
@@ -106,7 +109,6 @@ impl Model {
             return Ok(Some(SendResult::Ok));
         }
         // WM-3: enqueue the whole message, busy at queued_before + size >= high.
-        let before = self.driver().queue;
         self.state.peer.out.push(p.tag, p.len);
         self.driver_mut().queue += p.len;
         self.why.queue = ids::WM_3;
@@ -250,7 +252,8 @@ impl Model {
     }
 
     pub(super) fn timeout_due(&self) -> bool {
-        self.driver().busy && self.driver().send_deadline.is_some_and(|d| d <= self.state.now)
+        let d = self.driver();
+        d.busy && d.send_deadline.is_some_and(|at| at <= self.state.now)
     }
 
     /// TO-1 (and TO-3 with send_timeout_close).

@@ -53,21 +53,23 @@ impl Model {
     }
 
     pub(super) fn activity_enabled(&self, a: Activity) -> bool {
-        match (a, &self.state.backend) {
-            (Activity::Output, Backend::Driver(d)) => d.queue > Bytes::ZERO && self.state.socket_open && !d.flush_armed,
-            (Activity::Output, Backend::Socket(_)) => self.sock_output_enabled(),
-            (Activity::Expire(s), Backend::Socket(_)) => self.sock_may_expire(s),
-            (Activity::Returned(s), Backend::Socket(_)) => self.sock_may_return(s),
-            (Activity::Expire(_) | Activity::Returned(_), Backend::Driver(_)) => false,
-            (Activity::DelayFlush, _) => self.driver().flush_armed,
-            (Activity::Input, _) => self.input_enabled(),
-            (Activity::Task, _) => self.runnable_task().is_some(),
-            (Activity::Resume(s), _) => self.state.senders.resumable.front() == Some(&s),
-            (Activity::SendTimeout, _) if self.config.real_clock => {
-                self.driver().send_deadline.is_some() && (self.driver().busy || self.config.variant == Variant::OtpInet)
+        match a {
+            Activity::Output => match &self.state.backend {
+                Backend::Driver(d) => d.queue > Bytes::ZERO && self.state.socket_open && !d.flush_armed,
+                Backend::Socket(_) => self.sock_output_enabled(),
+            },
+            Activity::Expire(s) => self.on_socket() && self.sock_may_expire(s),
+            Activity::Returned(s) => self.on_socket() && self.sock_may_return(s),
+            Activity::DelayFlush => self.driver().flush_armed,
+            Activity::Input => self.input_enabled(),
+            Activity::Task => self.runnable_task().is_some(),
+            Activity::Resume(s) => self.state.senders.resumable.front() == Some(&s),
+            Activity::SendTimeout if self.config.real_clock => {
+                let d = self.driver();
+                d.send_deadline.is_some() && (d.busy || self.config.variant == Variant::OtpInet)
             }
-            (Activity::PendingClose, _) => self.close_pending() || self.sock_close_requested(),
-            (Activity::SendTimeout, _) => self.timeout_due(),
+            Activity::PendingClose => self.close_pending() || self.sock_close_requested(),
+            Activity::SendTimeout => self.timeout_due(),
         }
     }
 

@@ -43,7 +43,8 @@ impl Model {
         if self.state.tasks.lock_held {
             return None;
         }
-        self.state.tasks.queue.iter().position(|t| !self.driver().busy || t.flags.nosuspend || t.flags.force)
+        let busy = self.driver().busy;
+        self.state.tasks.queue.iter().position(|t| !busy || t.flags.nosuspend || t.flags.force)
     }
 
     pub(super) fn run_task(&mut self, c: &mut Choices) -> Result<(), Divergence> {
