@@ -5,7 +5,7 @@
 
 use crate::sut::{Declared, Step, SutError, SutFactory, SystemUnderTest};
 use reference::choice::Choice;
-use reference::model::{compare, derive_set, Divergence, Mismatch, Model, Underived};
+use reference::model::{compare, derive_set, DeriveOptions, Divergence, Mismatch, Model, Underived};
 use reference::observation::{Observation, PeerRead, Reply};
 use reference::op::{Op, Setup};
 use reference::rules::{ids, RuleId};
@@ -157,7 +157,8 @@ impl Lockstep<'_> {
     fn derive(&mut self, index: usize, op: &Op, observation: Observation) -> Result<Observation, Failure> {
         let t = &mut self.trace[index];
         t.observed = Some(observation.clone());
-        match derive_set(&self.set, op, &observation, self.settles) {
+        let trace = std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some();
+        match derive_set(&self.set, op, &observation, self.settles, DeriveOptions { trace }) {
             Ok(ds) => {
                 t.choices = ds[0].choices.clone();
                 self.model = ds[0].model.clone();

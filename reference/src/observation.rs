@@ -6,7 +6,7 @@ use crate::units::{Bytes, SenderId};
 use serde::{Deserialize, Serialize};
 
 /// Errors as gen_tcp names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Posix {
     Timeout,
@@ -17,7 +17,7 @@ pub enum Posix {
 }
 
 /// The value a finished send returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SendResult {
     Ok,
@@ -27,7 +27,7 @@ pub enum SendResult {
 }
 
 /// Where a sender process is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SenderStatus {
     Idle,
@@ -38,7 +38,7 @@ pub enum SenderStatus {
 }
 
 /// A message in the port owner's mailbox.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OwnerMsg {
     Tcp(Vec<u8>),
@@ -46,7 +46,7 @@ pub enum OwnerMsg {
 }
 
 /// The peer's view of a nonblocking read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerRead {
     Data(Vec<u8>),
@@ -57,7 +57,7 @@ pub enum PeerRead {
 }
 
 /// What accept returned.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AcceptOutcome {
     /// A port was created; its options (OPT-6).
@@ -68,7 +68,7 @@ pub enum AcceptOutcome {
 }
 
 /// The op's own result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
     None,

@@ -6,7 +6,7 @@ use crate::units::{Bytes, Millis, SenderId};
 use serde::{Deserialize, Serialize};
 
 /// Flags of `erlang:port_command/3` as gen_tcp users reach them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SendFlags {
     pub nosuspend: bool,
     pub force: bool,

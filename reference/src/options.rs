@@ -6,7 +6,7 @@ use crate::units::{Bytes, Millis};
 use serde::{Deserialize, Serialize};
 
 /// `send_timeout`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Timeout {
     Infinity,
@@ -14,7 +14,7 @@ pub enum Timeout {
 }
 
 /// The receive mode of a port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Active {
     Passive,
@@ -31,7 +31,7 @@ impl Active {
 }
 
 /// The options a port carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PortOptions {
     pub high: Bytes,
     pub low: Bytes,
@@ -60,7 +60,7 @@ impl Default for PortOptions {
 }
 
 /// `{active, _}` as written in a setopts list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActiveSetting {
     False,
@@ -70,7 +70,7 @@ pub enum ActiveSetting {
 }
 
 /// One option in a setopts list, with the raw value a user may pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Opt {
     HighWatermark(i64),

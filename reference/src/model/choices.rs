@@ -21,7 +21,7 @@ pub enum Pick {
 }
 
 /// What the model needed when an open list ran out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Need {
     /// The scheduler's next activity, or quiet.
     Activity,

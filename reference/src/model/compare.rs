@@ -5,19 +5,82 @@ use super::Prediction;
 use crate::observation::{Observation, Reply};
 use crate::options::PortOptions;
 use crate::rules::{ids, RuleId};
+use crate::units::SenderId;
 use serde::Serialize;
+use std::fmt;
 
 /// The first observable on which the system and the model disagree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
     pub rule: RuleId,
-    pub field: String,
+    pub field: Field,
     pub expected: String,
     pub observed: String,
 }
 
-fn mismatch(rule: RuleId, field: &str, e: impl std::fmt::Debug, o: impl std::fmt::Debug) -> Option<Mismatch> {
-    Some(Mismatch { rule, field: field.into(), expected: format!("{e:?}"), observed: format!("{o:?}") })
+/// An observable, in the order `compare` checks them (the derived `Ord`).
+/// Reports print it and traces serialize it as its `Display` text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Reply,
+    /// The sends completed in the step; `so_far`: a derivation candidate
+    /// cut short, whose completions already disagree.
+    Completed {
+        so_far: bool,
+    },
+    /// One sender's status (the first that differs).
+    Sender(SenderId),
+    BusyDriver,
+    BusyMsgq,
+    Msgq,
+    Queue,
+    BusyPortEvents,
+    Ports,
+}
+
+impl Field {
+    /// How far `compare` got before this field: its place in the order,
+    /// whichever sender or stage of the completions it names.
+    pub fn stage(self) -> u8 {
+        match self {
+            Field::Reply => 0,
+            Field::Completed { .. } => 1,
+            Field::Sender(_) => 2,
+            Field::BusyDriver => 3,
+            Field::BusyMsgq => 4,
+            Field::Msgq => 5,
+            Field::Queue => 6,
+            Field::BusyPortEvents => 7,
+            Field::Ports => 8,
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Field::Reply => f.write_str("reply"),
+            Field::Completed { so_far: false } => f.write_str("completed"),
+            Field::Completed { so_far: true } => f.write_str("completed (so far)"),
+            Field::Sender(s) => write!(f, "sender S{} status", s.0),
+            Field::BusyDriver => f.write_str("busy (driver queue)"),
+            Field::BusyMsgq => f.write_str("busy (msgq)"),
+            Field::Msgq => f.write_str("msgq size"),
+            Field::Queue => f.write_str("queue size"),
+            Field::BusyPortEvents => f.write_str("busy_port events"),
+            Field::Ports => f.write_str("ports in table"),
+        }
+    }
+}
+
+impl Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn mismatch(rule: RuleId, field: Field, e: impl fmt::Debug, o: impl fmt::Debug) -> Option<Mismatch> {
+    Some(Mismatch { rule, field, expected: format!("{e:?}"), observed: format!("{o:?}") })
 }
 
 /// Which option rule a difference between two option sets falls under.
@@ -42,7 +105,7 @@ pub fn compare(p: &Prediction, o: &Observation) -> Option<Mismatch> {
             (Reply::Accept(_), Reply::Accept(_)) => w.reply,
             _ => w.reply,
         };
-        return mismatch(rule, "reply", &e.reply, &o.reply);
+        return mismatch(rule, Field::Reply, &e.reply, &o.reply);
     }
     if e.completed != o.completed {
         let i = e.completed.iter().zip(&o.completed).take_while(|(a, b)| a == b).count();
@@ -51,34 +114,34 @@ pub fn compare(p: &Prediction, o: &Observation) -> Option<Mismatch> {
             (None, Some((s, _))) => w.senders.get(s.0 as usize).copied().unwrap_or(ids::SND_4),
             (None, None) => ids::SND_4,
         };
-        return mismatch(rule, "completed", &e.completed, &o.completed);
+        return mismatch(rule, Field::Completed { so_far: false }, &e.completed, &o.completed);
     }
     if e.senders != o.senders {
         let i = e.senders.iter().zip(&o.senders).position(|(a, b)| a != b).unwrap_or(0);
         let rule = w.senders.get(i).copied().unwrap_or(ids::SND_1);
-        return mismatch(rule, &format!("sender S{i} status"), &e.senders, &o.senders);
+        return mismatch(rule, Field::Sender(SenderId(i as u8)), &e.senders, &o.senders);
     }
     if let (Some(eb), Some(ob)) = (e.busy, o.busy) {
         if eb.driver != ob.driver {
-            return mismatch(w.busy_driver, "busy (driver queue)", eb.driver, ob.driver);
+            return mismatch(w.busy_driver, Field::BusyDriver, eb.driver, ob.driver);
         }
         if eb.msgq != ob.msgq {
-            return mismatch(w.busy_msgq, "busy (msgq)", eb.msgq, ob.msgq);
+            return mismatch(w.busy_msgq, Field::BusyMsgq, eb.msgq, ob.msgq);
         }
     }
     if let (Some(eq), Some(oq)) = (e.msgq, o.msgq) {
         if eq != oq {
-            return mismatch(w.msgq, "msgq size", eq, oq);
+            return mismatch(w.msgq, Field::Msgq, eq, oq);
         }
     }
     if e.queue != o.queue {
-        return mismatch(w.queue, "queue size", e.queue, o.queue);
+        return mismatch(w.queue, Field::Queue, e.queue, o.queue);
     }
     if e.busy_port_events != o.busy_port_events {
-        return mismatch(ids::SND_1, "busy_port events", &e.busy_port_events, &o.busy_port_events);
+        return mismatch(ids::SND_1, Field::BusyPortEvents, &e.busy_port_events, &o.busy_port_events);
     }
     if e.ports != o.ports {
-        return mismatch(w.ports, "ports in table", e.ports, o.ports);
+        return mismatch(w.ports, Field::Ports, e.ports, o.ports);
     }
     None
 }

@@ -15,13 +15,22 @@
 //! or a threshold makes decisive; a write that takes nothing is tried only
 //! where it changes something; the runtime may go quiet only when nothing
 //! mandatory is left (SCHED-1). States reached along different paths are
-//! merged.
+//! merged: models whose `PortState` and `Step` are equal are one future,
+//! whichever rules decided their past.
 
-use super::{compare, Choices, Divergence, Mismatch, Model, Need, Pick, Prediction};
+use super::{compare, Choices, Divergence, Field, Mismatch, Model, Need, Pick, PortState, Prediction, Step};
 use crate::choice::{Activity, Choice};
 use crate::observation::{Observation, PeerRead, Reply};
 use crate::units::Bytes;
-use std::collections::BTreeSet;
+use std::collections::HashSet;
+
+/// How a derivation runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DeriveOptions {
+    /// Print every candidate and what became of it to stderr (the caller
+    /// reads `PORTCHECK_DERIVE_DEBUG`).
+    pub trace: bool,
+}
 
 /// Model runs one step's derivation may spend, per state in the set.
 pub const DERIVE_BUDGET: usize = 20_000;
@@ -58,15 +67,16 @@ pub fn derive_set(
     op: &crate::op::Op,
     observed: &Observation,
     settle: bool,
+    options: DeriveOptions,
 ) -> Result<Vec<Derivation>, Underived> {
     let mut out: Vec<Derivation> = vec![];
-    let mut keys = BTreeSet::new();
+    let mut keys = HashSet::new();
     let mut first_err = None;
     for m in set {
-        match m.derive(op, observed, settle) {
+        match m.derive(op, observed, settle, options) {
             Ok(ds) => {
                 for d in ds {
-                    if out.len() < MAX_SET && keys.insert(d.model.state_key()) {
+                    if out.len() < MAX_SET && keys.insert(d.model.future()) {
                         out.push(d);
                     }
                 }
@@ -83,11 +93,9 @@ pub fn derive_set(
     }
 }
 
-/// How far `compare` got before this mismatch (its field order).
-fn field_rank(m: &Mismatch) -> usize {
-    const ORDER: [&str; 8] =
-        ["reply", "completed", "sender", "busy (driver", "busy (msgq", "msgq size", "queue size", "busy_port"];
-    ORDER.iter().position(|f| m.field.starts_with(f)).unwrap_or(ORDER.len())
+/// Did `m` agree on more observables than `best` (`compare`'s order)?
+fn further(m: &Mismatch, best: &Option<Mismatch>) -> bool {
+    best.as_ref().is_none_or(|b| m.field.stage() > b.field.stage())
 }
 
 impl Model {
@@ -98,10 +106,11 @@ impl Model {
         op: &crate::op::Op,
         observed: &Observation,
         settle: bool,
+        options: DeriveOptions,
     ) -> Result<Vec<Derivation>, Underived> {
         let mut stack: Vec<Vec<Pick>> = vec![vec![]];
-        let mut seen_needs: BTreeSet<String> = BTreeSet::new();
-        let mut seen_ends: BTreeSet<String> = BTreeSet::new();
+        let mut seen_needs: HashSet<(Need, PortState, Step)> = HashSet::new();
+        let mut seen_ends: HashSet<(PortState, Step)> = HashSet::new();
         let mut found = vec![];
         let mut first_mismatch: Option<Mismatch> = None;
         let mut first_divergence: Option<Divergence> = None;
@@ -120,7 +129,7 @@ impl Model {
             match m.step_on(op, &mut c, settle) {
                 Ok(prediction) => {
                     if let Some(d) = m.unquiet.take() {
-                        if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
+                        if options.trace {
                             eprintln!("derive: {prefix:?} -> unquiet {d}");
                         }
                         first_divergence.get_or_insert(d);
@@ -128,7 +137,7 @@ impl Model {
                     }
                     match compare(&prediction, observed) {
                         None => {
-                            if seen_ends.insert(m.state_key()) {
+                            if seen_ends.insert(m.future()) {
                                 let choices = prefix
                                     .iter()
                                     .filter_map(|p| match p {
@@ -140,11 +149,11 @@ impl Model {
                             }
                         }
                         Some(mm) => {
-                            if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
+                            if options.trace {
                                 eprintln!("derive: {prefix:?} -> {mm:?}");
                             }
                             // Keep the candidate that agreed on the most fields.
-                            if first_mismatch.as_ref().is_none_or(|b| field_rank(&mm) > field_rank(b)) {
+                            if further(&mm, &first_mismatch) {
                                 first_mismatch = Some(mm);
                             }
                         }
@@ -153,7 +162,7 @@ impl Model {
                 Err(d) => {
                     match c.need() {
                         None => {
-                            if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
+                            if options.trace {
                                 eprintln!("derive: {prefix:?} -> {d}");
                             }
                             first_divergence.get_or_insert(d);
@@ -163,29 +172,30 @@ impl Model {
                                 // Remembered like a mismatch, so that a step no
                                 // candidate explains names what went wrong.
                                 let mm = Mismatch {
-                                    rule: m.completed.last().map_or(crate::rules::ids::SCHED_1, |c| c.2),
-                                    field: "completed (so far)".into(),
+                                    rule: m.step.completed.last().map_or(crate::rules::ids::SCHED_1, |c| c.2),
+                                    field: Field::Completed { so_far: true },
                                     expected: format!(
                                         "{:?} ({:?} busy_port events)",
-                                        m.completed.iter().map(|&(s, r, _)| (s, r)).collect::<Vec<_>>(),
-                                        m.busy_port_events
+                                        m.step.completed.iter().map(|&(s, r, _)| (s, r)).collect::<Vec<_>>(),
+                                        m.step.busy_port_events
                                     ),
                                     observed: format!(
                                         "{:?} ({:?} busy_port events)",
                                         observed.completed, observed.busy_port_events
                                     ),
                                 };
-                                if first_mismatch.as_ref().is_none_or(|b| field_rank(&mm) > field_rank(b)) {
+                                if further(&mm, &first_mismatch) {
                                     first_mismatch = Some(mm);
                                 }
                                 continue;
                             }
-                            if !seen_needs.insert(format!("{need:?} {}", m.state_key())) {
+                            let (state, step) = m.future();
+                            if !seen_needs.insert((need, state, step)) {
                                 continue;
                             }
                             let cands = m.candidates(need, observed);
-                            if std::env::var_os("PORTCHECK_DERIVE_DEBUG").is_some() {
-                                eprintln!("derive: {prefix:?} needs {need:?}: {cands:?} (busy {} deadline {:?} queue {} open {})", m.busy, m.send_deadline, m.queue, m.socket_open);
+                            if options.trace {
+                                eprintln!("derive: {prefix:?} needs {need:?}: {cands:?} (busy {} deadline {:?} queue {} open {})", m.driver().busy, m.driver().send_deadline, m.driver().queue, m.state.socket_open);
                             }
                             // Pushed in reverse so the preferred candidate runs first.
                             for pick in cands.into_iter().rev() {
@@ -213,11 +223,11 @@ impl Model {
     /// (`own`: the op's sender, whose completion a settled step reports in
     /// the reply instead.)
     fn consistent_so_far(&self, observed: &Observation, own: Option<crate::units::SenderId>) -> bool {
-        let mut done: Vec<_> = self.completed.iter().map(|&(s, r, _)| (s, r)).collect();
+        let mut done: Vec<_> = self.step.completed.iter().map(|&(s, r, _)| (s, r)).collect();
         if let Some(i) = own.and_then(|o| done.iter().position(|c| c.0 == o)) {
             done.remove(i);
         }
-        observed.completed.starts_with(&done) && observed.busy_port_events.starts_with(&self.busy_port_events)
+        observed.completed.starts_with(&done) && observed.busy_port_events.starts_with(&self.step.busy_port_events)
     }
 
     /// The choices worth trying where the model needs one, preferred first.
@@ -243,7 +253,7 @@ impl Model {
                 }
                 v.into_iter().map(|got| Pick::Made(Choice::Read { got })).collect()
             }
-            Need::Activity if self.before_op => std::iter::once(Pick::Quiet)
+            Need::Activity if self.step.before_op => std::iter::once(Pick::Quiet)
                 .chain(self.before_op_enabled().map(|a| Pick::Made(Choice::Ran(a))))
                 .collect(),
             Need::Activity => {
@@ -252,14 +262,14 @@ impl Model {
                     v.push(Pick::Quiet);
                 }
                 let mut acts = vec![Activity::SendTimeout, Activity::DelayFlush];
-                acts.extend(self.resumable.front().map(|&s| Activity::Resume(s)));
+                acts.extend(self.state.senders.resumable.front().map(|&s| Activity::Resume(s)));
                 acts.extend(self.sock_expirable().into_iter().map(Activity::Expire));
                 acts.extend(self.sock_returnable().into_iter().map(Activity::Returned));
                 acts.extend([Activity::Task, Activity::Input, Activity::Output, Activity::PendingClose]);
                 v.extend(acts.into_iter().filter(|&a| self.activity_enabled(a)).map(|a| Pick::Made(Choice::Ran(a))));
                 v
             }
-            Need::Write { requested, .. } if self.variant == crate::variant::Variant::OtpSocket => self
+            Need::Write { requested, .. } if self.on_socket() => self
                 .sock_write_candidates(requested, observed)
                 .into_iter()
                 .map(|t| Pick::Made(Choice::Wrote { requested, accepted: t }))
@@ -272,15 +282,17 @@ impl Model {
                 // sends' enqueues would turn it into the observed queue.
                 let q = requested.0 as i64;
                 let seen = observed.queue.0 as i64;
-                let mut lands: Vec<i64> = vec![0, seen, self.opts.low.0 as i64];
+                let mut lands: Vec<i64> = vec![0, seen, self.state.opts.low.0 as i64];
                 let pending: Vec<i64> = self
+                    .state
                     .senders
+                    .list
                     .iter()
                     .filter_map(|s| match s {
                         super::senders::Sender::Suspended(p) => Some(p.len),
                         _ => None,
                     })
-                    .chain(self.tasks.iter().map(|t| t.len))
+                    .chain(self.state.tasks.queue.iter().map(|t| t.len))
                     .map(|l| l.0 as i64)
                     .take(8)
                     .collect();
@@ -307,20 +319,9 @@ impl Model {
         }
     }
 
-    /// The state that decides everything after this point (not the rule
-    /// bookkeeping): two paths reaching the same key are the same future.
-    fn state_key(&self) -> String {
-        format!(
-            "{:?}",
-            (
-                (self.opts, self.now, self.life, self.socket_open, self.reset, self.reset_reported, self.before_op),
-                (self.queue, &self.out, self.written, self.peer_read, self.busy, self.busy_caller, self.send_deadline),
-                (&self.more_timers, self.last_busy_caller, &self.stale, &self.detached, self.deaf),
-                (self.flush_armed, &self.tasks, self.qsz, self.busy_msgq, self.lock_held),
-                (&self.senders, &self.suspended, &self.resumable, &self.input, self.input_received, &self.mailbox),
-                (self.ports, self.accepted, &self.completed, &self.busy_port_events, &self.deferred),
-                (&self.sock, &self.applied, self.close_notice, self.slot_held),
-            )
-        )
+    /// What decides everything after this point (not the rule
+    /// bookkeeping): two paths reaching the same are the same future.
+    fn future(&self) -> (PortState, Step) {
+        (self.state.clone(), self.step.clone())
     }
 }

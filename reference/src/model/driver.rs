@@ -3,23 +3,61 @@
 //! watermarks (WM-*), delay_send (DS-*) and send_timeout (TO-*), and the
 //! output/flush/timeout activities that drain the queue.
 
+use super::backend::Backend;
 use super::{Choices, Divergence, Life, Model, PendingSend};
 use crate::observation::{Posix, SendResult};
 use crate::options::Timeout;
 use crate::rules::ids;
-use crate::units::{Bytes, Millis};
+use crate::units::{Bytes, Millis, SenderId};
+
+/// The inet driver's send queue and busy state (WM-*, DS-*, TO-*).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct DriverQueue {
+    pub(super) queue: Bytes,
+    pub(super) busy: bool,
+    /// The caller whose send made the port busy, waiting for its reply (SND-5).
+    pub(super) busy_caller: Option<SenderId>,
+    /// The earliest armed send timer.
+    pub(super) send_deadline: Option<Millis>,
+    /// DIFF-INET-4: later timers, armed by sends that took the busy branch
+    /// while one was armed (sorted); they outlive busy.
+    pub(super) more_timers: Vec<Millis>,
+    /// DIFF-INET-4: the driver never clears its `busy_caller`; a leftover
+    /// timer answers it.
+    pub(super) last_busy_caller: Option<SenderId>,
+    /// DS-1: the zero-delay flush is armed.
+    pub(super) flush_armed: bool,
+}
+
+impl DriverQueue {
+    pub(super) const IDLE: DriverQueue = DriverQueue {
+        queue: Bytes::ZERO,
+        busy: false,
+        busy_caller: None,
+        send_deadline: None,
+        more_timers: Vec::new(),
+        last_busy_caller: None,
+        flush_armed: false,
+    };
+}
 
 impl Model {
     /// A process sends. `Ok(None)`: the sender is now waiting or suspended.
     pub(super) fn send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
-        if self.variant == crate::variant::Variant::OtpSocket {
-            return self.sock_send(p, c);
+        match self.state.backend {
+            Backend::Driver(_) => self.driver_send(p, c),
+            Backend::Socket(_) => self.sock_send(p, c),
         }
-        if self.life == Life::Closed {
+    }
+
+    /// `erts_port_output`: busy, immediate or scheduled (SND-*, MQ-1).
+    fn driver_send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
+        if self.state.life == Life::Closed {
             self.decide(ids::SND_6);
             return Ok(Some(SendResult::Error(Posix::Closed)));
         }
-        if (self.busy || self.busy_msgq) && !p.flags.force {
+        let busy = self.driver().busy || self.state.tasks.busy;
+        if busy && !p.flags.force {
             if p.flags.nosuspend {
                 self.decide(ids::SND_2);
                 return Ok(Some(SendResult::False));
@@ -28,14 +66,14 @@ impl Model {
             self.suspend(p);
             return Ok(None);
         }
-        if p.flags.force && (self.busy || self.busy_msgq) {
+        if p.flags.force && busy {
             self.cross(ids::SND_3);
         }
-        if !self.tasks.is_empty() || self.lock_held {
+        if !self.state.tasks.queue.is_empty() || self.state.tasks.lock_held {
             self.schedule(p);
             return Ok(None);
         }
-        if self.parallelism {
+        if self.config.parallelism {
             self.decide(ids::MQ_2);
         }
         self.driver_output(p, c)
@@ -44,53 +82,54 @@ impl Model {
     /// `tcp_inet_commandv` + `tcp_sendv`. `Ok(None)`: the reply is deferred.
     pub(super) fn driver_output(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
         let s = p.sender;
-        if !self.socket_open {
+        if !self.state.socket_open {
             self.decide(ids::TO_3);
             return Ok(Some(SendResult::Error(Posix::Enotconn)));
         }
-        if p.len == Bytes::ZERO && self.queue == Bytes::ZERO {
+        let before = self.driver().queue;
+        if p.len == Bytes::ZERO && before == Bytes::ZERO {
             self.decide(ids::WM_5);
             return Ok(Some(SendResult::Ok));
         }
-        if self.queue == Bytes::ZERO {
-            self.out.push(p.tag, p.len);
-            if self.opts.delay_send {
+        if before == Bytes::ZERO {
+            self.state.peer.out.push(p.tag, p.len);
+            if self.state.opts.delay_send {
                 // DS-1: queue everything, no syscall, arm the zero-delay flush.
-                self.queue = p.len;
+                let d = self.driver_mut();
+                d.queue = p.len;
+                d.flush_armed = true;
                 self.why.queue = self.decide(ids::DS_1);
-                self.flush_armed = true;
             } else {
                 // WM-2: write directly, queue the remainder unchecked.
                 let took = c.write(ids::WM_2, p.len, true)?;
-                self.written += took;
-                self.queue = p.len - took;
+                self.state.peer.written += took;
+                self.driver_mut().queue = p.len - took;
                 self.why.queue = self.decide(ids::WM_2);
             }
             return Ok(Some(SendResult::Ok));
         }
         // WM-3: enqueue the whole message, busy at queued_before + size >= high.
-        let before = self.queue;
-        self.out.push(p.tag, p.len);
-        self.queue += p.len;
+        self.state.peer.out.push(p.tag, p.len);
+        self.driver_mut().queue += p.len;
         self.why.queue = ids::WM_3;
-        if before + p.len >= self.opts.high {
-            if self.opts.send_timeout == Timeout::After(Millis(0)) {
+        if before + p.len >= self.state.opts.high {
+            if self.state.opts.send_timeout == Timeout::After(Millis(0)) {
                 self.why.busy_driver = self.decide(ids::TO_2);
                 self.cross(ids::TO_2);
                 return Ok(Some(SendResult::Error(Posix::Timeout)));
             }
-            self.busy = true;
+            self.driver_mut().busy = true;
             self.cross(ids::WM_3);
             self.why.busy_driver = self.decide(ids::WM_3);
-            if let Some(displaced) = self.busy_caller.replace(s) {
+            if let Some(displaced) = self.driver_mut().busy_caller.replace(s) {
                 // WM-6: the displaced caller never hears back.
                 self.cross(ids::WM_6);
                 self.why_sender(displaced.0 as usize, ids::WM_6);
             }
-            if let Timeout::After(t) = self.opts.send_timeout {
-                self.arm_send_timer(Millis(self.now.0 + t.0));
+            if let Timeout::After(t) = self.state.opts.send_timeout {
+                self.arm_send_timer(Millis(self.state.now.0 + t.0));
             }
-            self.last_busy_caller = Some(s);
+            self.driver_mut().last_busy_caller = Some(s);
             self.set_sender(s, super::senders::Sender::Waiting, ids::WM_3);
             self.cross(ids::SND_5);
             return Ok(None);
@@ -108,29 +147,30 @@ impl Model {
                 self.why.queue,
                 format!(
                     "{rule} expects a write of the {} queued, the system wrote nothing ({} last changed the queue)",
-                    self.queue, self.why.queue
+                    self.driver().queue,
+                    self.why.queue
                 ),
             ));
         }
-        let took = c.write(rule, self.queue, rule == ids::DS_2)?;
-        self.written += took;
-        self.queue -= took;
+        let took = c.write(rule, self.driver().queue, rule == ids::DS_2)?;
+        self.state.peer.written += took;
+        self.driver_mut().queue -= took;
         self.why.queue = rule;
         self.note_empty_queue();
         // On EAGAIN tcp_inet_output stops before driver_deq: no WM-4 check.
-        if self.busy && took > Bytes::ZERO {
-            if self.queue <= self.opts.low {
+        if self.driver().busy && took > Bytes::ZERO {
+            if self.driver().queue <= self.state.opts.low {
                 self.unbusy(ids::WM_4);
             } else {
                 self.why.busy_driver = ids::WM_4;
-                if let Some(b) = self.busy_caller {
+                if let Some(b) = self.driver().busy_caller {
                     self.why_sender(b.0 as usize, ids::WM_4);
                 }
             }
         }
-        if self.queue == Bytes::ZERO && self.life == Life::Closed {
-            if std::mem::take(&mut self.slot_held) {
-                self.ports -= 1; // DIFF-INET-3: flushed, the port leaves the table.
+        if self.driver().queue == Bytes::ZERO && self.state.life == Life::Closed {
+            if std::mem::take(&mut self.state.table.slot_held) {
+                self.state.table.ports -= 1; // DIFF-INET-3: flushed, the port leaves the table.
             }
             self.close_socket(); // CL-1: flushed, now the socket closes.
         }
@@ -142,7 +182,7 @@ impl Model {
     pub(super) fn output(&mut self, c: &mut Choices) -> Result<(), Divergence> {
         self.write_from_queue(c, ids::WM_4)?;
         while c.more_writes() {
-            if self.queue == Bytes::ZERO {
+            if self.driver().queue == Bytes::ZERO {
                 return Err(Divergence::new(ids::ST_2, "write with an empty queue"));
             }
             self.write_from_queue(c, ids::WM_4)?;
@@ -153,8 +193,8 @@ impl Model {
     /// DS-2: the zero-delay flush writes the whole queue once.
     pub(super) fn delay_flush(&mut self, c: &mut Choices) -> Result<(), Divergence> {
         self.cross(ids::DS_2);
-        self.flush_armed = false;
-        if self.queue > Bytes::ZERO && self.socket_open {
+        self.driver_mut().flush_armed = false;
+        if self.driver().queue > Bytes::ZERO && self.state.socket_open {
             self.write_from_queue(c, ids::DS_2)?;
         }
         Ok(())
@@ -164,26 +204,26 @@ impl Model {
     /// reference driver keeps one; the inet driver adds one per busy
     /// branch taken, the earlier ones still armed (DIFF-INET-4).
     fn arm_send_timer(&mut self, at: Millis) {
-        match self.send_deadline {
-            Some(d) if self.variant == crate::variant::Variant::OtpInet => {
+        match self.driver().send_deadline {
+            Some(d) if self.config.variant == crate::variant::Variant::OtpInet => {
                 self.cross(ids::DIFF_INET_4);
-                let mut all = std::mem::take(&mut self.more_timers);
+                let mut all = std::mem::take(&mut self.driver_mut().more_timers);
                 all.push(d);
                 all.push(at);
                 all.sort();
-                self.send_deadline = Some(all.remove(0));
-                self.more_timers = all;
+                self.driver_mut().send_deadline = Some(all.remove(0));
+                self.driver_mut().more_timers = all;
             }
-            _ => self.send_deadline = Some(at),
+            _ => self.driver_mut().send_deadline = Some(at),
         }
     }
 
     /// The earliest send timer is gone (fired or cancelled): the next one
     /// armed, if any (DIFF-INET-4), is the earliest now.
     fn drop_earliest_timer(&mut self) -> Option<Millis> {
-        let gone = self.send_deadline.take();
-        if !self.more_timers.is_empty() {
-            self.send_deadline = Some(self.more_timers.remove(0));
+        let gone = self.driver_mut().send_deadline.take();
+        if !self.driver().more_timers.is_empty() {
+            self.driver_mut().send_deadline = Some(self.driver_mut().more_timers.remove(0));
         }
         gone
     }
@@ -191,49 +231,50 @@ impl Model {
     /// WM-4/TO-1: leave busy, answer the blocked caller, resume senders.
     fn unbusy(&mut self, rule: crate::rules::RuleId) {
         self.cross(rule);
-        self.busy = false;
+        self.driver_mut().busy = false;
         self.why.busy_driver = rule;
         if self.drop_earliest_timer().is_some() && rule == ids::WM_4 {
             self.cross(ids::TO_4);
         }
-        if let Some(b) = self.busy_caller.take() {
+        if let Some(b) = self.driver_mut().busy_caller.take() {
             let r = if rule == ids::WM_4 { SendResult::Ok } else { SendResult::Error(Posix::Timeout) };
-            if self.variant == crate::variant::Variant::OtpInet && !self.detached[b.0 as usize] {
+            if self.config.variant == crate::variant::Variant::OtpInet && !self.state.senders.detached[b.0 as usize] {
                 // DIFF-INET-2: the reply is seen after the resumed senders ran.
                 self.set_sender(b, super::senders::Sender::Idle, rule);
-                self.deferred.push((b, r, rule));
+                self.step.deferred.push((b, r, rule));
             } else {
                 self.deliver(b, r, rule);
             }
         }
-        if !self.busy_msgq {
+        if !self.state.tasks.busy {
             self.resume_all(rule);
         }
     }
 
     pub(super) fn timeout_due(&self) -> bool {
-        self.busy && self.send_deadline.is_some_and(|d| d <= self.now)
+        let d = self.driver();
+        d.busy && d.send_deadline.is_some_and(|at| at <= self.state.now)
     }
 
     /// TO-1 (and TO-3 with send_timeout_close).
     pub(super) fn send_timeout(&mut self) {
-        if self.busy {
+        if self.driver().busy {
             self.unbusy(ids::TO_1);
         } else {
             // DIFF-INET-4: a timer left armed after busy cleared fires and
             // answers the last busy caller.
             self.cross(ids::DIFF_INET_4);
             self.drop_earliest_timer();
-            if let Some(b) = self.last_busy_caller {
+            if let Some(b) = self.driver().last_busy_caller {
                 self.stale_timeout(b);
             }
         }
-        if self.opts.send_timeout_close {
+        if self.state.opts.send_timeout_close {
             self.cross(ids::TO_3);
             self.close_socket();
-            self.out.truncate(self.written);
-            self.queue = Bytes::ZERO;
-            self.flush_armed = false;
+            self.state.peer.out.truncate(self.state.peer.written);
+            self.driver_mut().queue = Bytes::ZERO;
+            self.driver_mut().flush_armed = false;
             self.why.queue = ids::TO_3;
         } else {
             self.why.queue = ids::TO_1;
@@ -242,10 +283,10 @@ impl Model {
 
     /// Has the peer nothing more to expect?
     pub(super) fn peer_reset(&self) -> bool {
-        self.reset
+        self.state.peer.reset
     }
 
     pub(super) fn peer_at_eof(&self) -> bool {
-        !self.socket_open && self.peer_read == self.written
+        !self.state.socket_open && self.state.peer.read == self.state.peer.written
     }
 }

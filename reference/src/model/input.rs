@@ -1,19 +1,33 @@
 //! Receiving (RX-*): passive recv, and active delivery to the owner.
 
+use super::stream::Stream;
 use super::{Choices, Divergence, Life, Model};
 use crate::observation::{OwnerMsg, PeerRead, Posix, Reply};
 use crate::options::Active;
 use crate::rules::{ids, RuleId};
 use crate::units::Bytes;
 
+/// What the peer sent to the port, and what the port's owner received.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct Input {
+    /// Everything the peer wrote (RX-6).
+    pub(super) stream: Stream,
+    /// How much of it the port read.
+    pub(super) received: Bytes,
+    pub(super) mailbox: Vec<OwnerMsg>,
+    /// DIFF-INET-5: a rejected setopts made the socket active without
+    /// turning its read readiness on: it reads nothing.
+    pub(super) deaf: bool,
+}
+
 impl Model {
     /// A closed port has no owner to deliver to (CL-1): its lingering
     /// socket only flushes output.
     pub(super) fn input_enabled(&self) -> bool {
-        self.life != Life::Closed
-            && self.opts.active.is_active()
-            && !self.deaf
-            && self.socket_open
+        self.state.life != Life::Closed
+            && self.state.opts.active.is_active()
+            && !self.state.input.deaf
+            && self.state.socket_open
             && self.input_pending() > Bytes::ZERO
             && self.sock_readable()
     }
@@ -22,8 +36,8 @@ impl Model {
         if got > self.input_pending() {
             return Err(Divergence::new(rule, format!("read {got} but only {} were sent", self.input_pending())));
         }
-        let data = self.input.slice(self.input_received, got);
-        self.input_received += got;
+        let data = self.state.input.stream.slice(self.state.input.received, got);
+        self.state.input.received += got;
         Ok(data)
     }
 
@@ -31,7 +45,7 @@ impl Model {
     /// go passive (RX-2, RX-4).
     pub(super) fn input(&mut self, c: &mut Choices) -> Result<(), Divergence> {
         loop {
-            if !self.opts.active.is_active() {
+            if !self.state.opts.active.is_active() {
                 if c.more_reads() {
                     return Err(Divergence::new(ids::RX_2, "read after the socket went passive"));
                 }
@@ -44,18 +58,18 @@ impl Model {
             }
             self.decide(ids::RX_5);
             let data = self.take_input(got, ids::RX_5)?;
-            self.mailbox.push(OwnerMsg::Tcp(data));
-            match self.opts.active {
+            self.state.input.mailbox.push(OwnerMsg::Tcp(data));
+            match self.state.opts.active {
                 Active::Once => {
-                    self.opts.active = Active::Passive;
+                    self.state.opts.active = Active::Passive;
                     self.cross(ids::RX_2);
                 }
                 Active::Count(n) if n <= 1 => {
-                    self.opts.active = Active::Passive;
-                    self.mailbox.push(OwnerMsg::TcpPassive);
+                    self.state.opts.active = Active::Passive;
+                    self.state.input.mailbox.push(OwnerMsg::TcpPassive);
                     self.cross(ids::RX_4);
                 }
-                Active::Count(n) => self.opts.active = Active::Count(n - 1),
+                Active::Count(n) => self.state.opts.active = Active::Count(n - 1),
                 Active::Always | Active::Passive => {}
             }
             if !c.more_reads() {
@@ -69,11 +83,11 @@ impl Model {
         if let Some(r) = self.sock_recv_closed() {
             return Ok(r);
         }
-        if !self.socket_open {
+        if !self.state.socket_open {
             // TO-3: TCP_REQ_RECV checks the connection before the mode.
             return Ok((Reply::Recv(Err(Posix::Enotconn)), ids::TO_3));
         }
-        if self.opts.active.is_active() {
+        if self.state.opts.active.is_active() {
             self.cross(ids::RX_1);
             return Ok((Reply::Recv(Err(Posix::Einval)), ids::RX_1));
         }
@@ -88,7 +102,7 @@ impl Model {
     /// ST-1: the peer reads the next bytes of the stream the port wrote.
     pub(super) fn peer_read(&mut self, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
         let got = c.peer_got(ids::ST_1)?;
-        if self.variant == crate::variant::Variant::OtpSocket {
+        if self.on_socket() {
             // DIFF-SOCK-1: the kernel's share of pending sends, as the peer's data shows it.
             self.sock_peer_share(got, c)?;
             if got == Bytes::ZERO {
@@ -104,22 +118,22 @@ impl Model {
         if got == Bytes::ZERO && self.peer_reset() {
             // CL-3: whatever the peer had not read is gone; the error is
             // reported once, then reads see EOF.
-            self.peer_read = self.written;
-            let r = if self.reset_reported { PeerRead::Eof } else { PeerRead::Reset };
-            self.reset_reported = true;
+            self.state.peer.read = self.state.peer.written;
+            let r = if self.state.peer.reset_reported { PeerRead::Eof } else { PeerRead::Reset };
+            self.state.peer.reset_reported = true;
             return Ok((Reply::Peer(r), ids::CL_3));
         }
         if got == Bytes::ZERO {
             let (r, rule) = if self.peer_at_eof() {
-                (PeerRead::Eof, if self.opts.send_timeout_close { ids::TO_3 } else { ids::CL_1 })
+                (PeerRead::Eof, if self.state.opts.send_timeout_close { ids::TO_3 } else { ids::CL_1 })
             } else {
                 (PeerRead::WouldBlock, ids::ST_1)
             };
             return Ok((Reply::Peer(r), rule));
         }
         self.decide(ids::ST_1);
-        let data = self.out.slice(self.peer_read, got);
-        self.peer_read += got;
+        let data = self.state.peer.out.slice(self.state.peer.read, got);
+        self.state.peer.read += got;
         Ok((Reply::Peer(PeerRead::Data(data)), ids::ST_1))
     }
 }

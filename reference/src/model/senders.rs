@@ -6,8 +6,9 @@ use crate::observation::{SendResult, SenderStatus};
 use crate::rules::{ids, RuleId};
 use crate::units::SenderId;
 use crate::variant::Variant;
+use std::collections::VecDeque;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Sender {
     Idle,
     Waiting,
@@ -24,9 +25,37 @@ impl Sender {
     }
 }
 
+/// The sender processes, and who of them is suspended or may resume.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct Senders {
+    pub(super) list: Vec<Sender>,
+    /// Suspended on the busy port, in suspension order (SND-1).
+    pub(super) suspended: VecDeque<SenderId>,
+    /// Resumed and due to retry, in retry order (SND-4, DIFF-INET-1).
+    pub(super) resumable: VecDeque<SenderId>,
+    /// DIFF-INET-4: replies in each sender's mailbox that no send of its
+    /// took yet, oldest first.
+    pub(super) stale: Vec<VecDeque<SendResult>>,
+    /// DIFF-INET-4: the sender returned a stale reply while its own was
+    /// pending: that reply goes to its mailbox.
+    pub(super) detached: Vec<bool>,
+}
+
+impl Senders {
+    pub(super) fn new(n: usize) -> Senders {
+        Senders {
+            list: vec![Sender::Idle; n],
+            suspended: VecDeque::new(),
+            resumable: VecDeque::new(),
+            stale: vec![VecDeque::new(); n],
+            detached: vec![false; n],
+        }
+    }
+}
+
 impl Model {
     pub(super) fn set_sender(&mut self, s: SenderId, state: Sender, rule: RuleId) {
-        self.senders[s.0 as usize] = state;
+        self.state.senders.list[s.0 as usize] = state;
         self.why_sender(s.0 as usize, rule);
     }
 
@@ -36,7 +65,7 @@ impl Model {
     /// send returns, and whether that was a stale reply.
     pub(super) fn take_reply(&mut self, s: SenderId, own: Option<SendResult>) -> (Option<SendResult>, bool) {
         let i = s.0 as usize;
-        if self.variant != Variant::OtpInet || self.stale[i].is_empty() {
+        if self.config.variant != Variant::OtpInet || self.state.senders.stale[i].is_empty() {
             return (own, false);
         }
         match own {
@@ -45,15 +74,15 @@ impl Model {
             // no receive.
             Some(SendResult::False | SendResult::Error(crate::observation::Posix::Closed)) => (own, false),
             Some(r) => {
-                self.stale[i].push_back(r);
+                self.state.senders.stale[i].push_back(r);
                 self.cross(ids::DIFF_INET_4);
-                (self.stale[i].pop_front(), true)
+                (self.state.senders.stale[i].pop_front(), true)
             }
-            None if self.senders[i] == Sender::Waiting => {
-                self.detached[i] = true;
+            None if self.state.senders.list[i] == Sender::Waiting => {
+                self.state.senders.detached[i] = true;
                 self.set_sender(s, Sender::Idle, ids::DIFF_INET_4);
                 self.cross(ids::DIFF_INET_4);
-                (self.stale[i].pop_front(), true)
+                (self.state.senders.stale[i].pop_front(), true)
             }
             None => (None, false),
         }
@@ -64,9 +93,9 @@ impl Model {
     /// sender that already returned a stale reply instead.
     pub(super) fn deliver(&mut self, s: SenderId, r: SendResult, rule: RuleId) {
         let i = s.0 as usize;
-        if self.detached[i] {
-            self.detached[i] = false;
-            self.stale[i].push_back(r);
+        if self.state.senders.detached[i] {
+            self.state.senders.detached[i] = false;
+            self.state.senders.stale[i].push_back(r);
             self.why_sender(i, ids::DIFF_INET_4);
         } else {
             self.complete(s, r, rule);
@@ -79,11 +108,11 @@ impl Model {
     pub(super) fn stale_timeout(&mut self, s: SenderId) {
         let i = s.0 as usize;
         let r = SendResult::Error(crate::observation::Posix::Timeout);
-        if self.senders[i] == Sender::Waiting && !self.detached[i] {
+        if self.state.senders.list[i] == Sender::Waiting && !self.state.senders.detached[i] {
             self.complete(s, r, ids::DIFF_INET_4);
-            self.detached[i] = true;
+            self.state.senders.detached[i] = true;
         } else {
-            self.stale[i].push_back(r);
+            self.state.senders.stale[i].push_back(r);
             self.why_sender(i, ids::DIFF_INET_4);
         }
     }
@@ -91,38 +120,38 @@ impl Model {
     /// A send finished outside the op that made it.
     pub(super) fn complete(&mut self, s: SenderId, r: SendResult, rule: RuleId) {
         self.set_sender(s, Sender::Idle, rule);
-        self.completed.push((s, r, rule));
+        self.step.completed.push((s, r, rule));
     }
 
     /// SND-1: suspend on a busy port; a busy_port monitor event is raised.
     pub(super) fn suspend(&mut self, p: PendingSend) {
         self.cross(ids::SND_1);
         self.set_sender(p.sender, Sender::Suspended(p), ids::SND_1);
-        self.suspended.push_back(p.sender);
-        self.busy_port_events.push(p.sender);
+        self.state.senders.suspended.push_back(p.sender);
+        self.step.busy_port_events.push(p.sender);
     }
 
     /// SND-4: every suspended sender becomes runnable, in suspension order.
     pub(super) fn resume_all(&mut self, rule: RuleId) {
-        if !self.suspended.is_empty() {
+        if !self.state.senders.suspended.is_empty() {
             self.cross(ids::SND_4);
         }
-        let mut order: Vec<SenderId> = self.suspended.drain(..).collect();
-        if self.variant == Variant::OtpInet && order.len() > 1 {
+        let mut order: Vec<SenderId> = self.state.senders.suspended.drain(..).collect();
+        if self.config.variant == Variant::OtpInet && order.len() > 1 {
             // DIFF-INET-1: the first-suspended sender retries last.
             order.rotate_left(1);
             self.cross(ids::DIFF_INET_1);
         }
         for s in order {
-            self.resumable.push_back(s);
+            self.state.senders.resumable.push_back(s);
             self.why_sender(s.0 as usize, rule);
         }
     }
 
     /// A resumed sender runs and retries its send (SND-4).
     pub(super) fn resume(&mut self, s: SenderId, c: &mut super::Choices) -> Result<(), super::Divergence> {
-        self.resumable.pop_front();
-        let Sender::Suspended(p) = self.senders[s.0 as usize] else {
+        self.state.senders.resumable.pop_front();
+        let Sender::Suspended(p) = self.state.senders.list[s.0 as usize] else {
             return Err(super::Divergence::new(ids::SND_4, format!("{s} resumed but was not suspended")));
         };
         self.set_sender(s, Sender::Idle, ids::SND_4);

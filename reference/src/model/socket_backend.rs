@@ -17,16 +17,21 @@
 //! share until the peer's data shows where the next send's bytes begin, or
 //! the peer sees EOF.
 
+mod options;
+
+pub(super) use options::setup_rcvlowat;
+
+use super::backend::Backend;
 use super::senders::Sender;
 use super::{Choices, Divergence, Life, Model, PendingSend};
 use crate::observation::{PeerRead, Posix, Reply, SendResult};
-use crate::options::{setopts, Opt, Timeout};
+use crate::options::Timeout;
 use crate::rules::{ids, RuleId};
 use crate::units::{payload_byte, Bytes, Millis, SenderId};
 use std::collections::VecDeque;
 
 /// A pending `gen_tcp:send`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) struct Writer {
     sender: SenderId,
     tag: u16,
@@ -40,7 +45,7 @@ pub(super) struct Writer {
 }
 
 /// How much of a send the kernel took, as far as the model knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Share {
     /// The head send, still writing: less than all of it so far.
     Writing,
@@ -52,7 +57,7 @@ enum Share {
 
 /// A send whose bytes are not all in the model's stream yet: `pushed` of
 /// them are, the kernel's share is `share`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Piece {
     tag: u16,
     len: Bytes,
@@ -62,7 +67,7 @@ struct Piece {
 
 impl Piece {
     /// The most bytes of it the kernel can have taken.
-    fn max(&self) -> Bytes {
+    fn max_share(&self) -> Bytes {
         match self.share {
             Share::Writing | Share::Dropped => Bytes(self.len.0 - 1),
             Share::Exact(n) => n,
@@ -72,7 +77,7 @@ impl Piece {
 
 /// What a write the model asks the kernel about stands for (the derivation's
 /// candidates differ).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum WriteCtx {
     /// A send onto an idle socket: all of it, or a share left to the peer's data.
     #[default]
@@ -84,11 +89,11 @@ enum WriteCtx {
     Share,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) struct SocketSide {
     /// Pending sends in call order; the first is the one writing.
     writers: VecDeque<Writer>,
-    /// Sends in stream order after the model's stream (`Model::out`) whose
+    /// Sends in stream order after the peer's stream (`Peer::out`) whose
     /// bytes are not all in it; the writing head's, if any, is last.
     pieces: VecDeque<Piece>,
     /// Closed by send_timeout_close (DIFF-SOCK-4).
@@ -109,45 +114,45 @@ pub(super) struct SocketSide {
     fresh_recv: bool,
 }
 
-/// DIFF-SOCK-8: the receive low-water mark `{low_watermark, v}` sets.
-/// Linux (`sock_setsockopt` SO_RCVLOWAT, `tcp_set_rcvlowat`) turns a
-/// negative value into INT_MAX, caps it at half of `tcp_rmem[2]` (16 MiB
-/// here) and turns 0 into 1. No case sends a cap's worth of input, so a
-/// negative value stands for "never readable" (`usize::MAX`).
-pub(super) fn rcvlowat_of(v: i64) -> Bytes {
-    match v {
-        v if v < 0 => Bytes(usize::MAX),
-        0 => Bytes(1),
-        v => Bytes(v as usize),
+impl SocketSide {
+    pub(super) const IDLE: SocketSide = SocketSide {
+        writers: VecDeque::new(),
+        pieces: VecDeque::new(),
+        closed: false,
+        returning: Vec::new(),
+        ctx: WriteCtx::Direct,
+        rcvlowat: None,
+        close_requested: false,
+        fresh_recv: false,
+    };
+
+    pub(super) fn with_rcvlowat(rcvlowat: Option<Bytes>) -> SocketSide {
+        SocketSide { rcvlowat, ..SocketSide::IDLE }
     }
 }
 
 impl Model {
-    fn socket(&self) -> bool {
-        self.variant == crate::variant::Variant::OtpSocket
-    }
-
     /// Bytes pending sends still have to write (the executor drains them).
     pub(super) fn sock_pending(&self) -> Bytes {
-        let head_pushed = match self.sock.pieces.back() {
+        let head_pushed = match self.sock().pieces.back() {
             Some(p) if p.share == Share::Writing => p.pushed,
             _ => Bytes::ZERO,
         };
-        Bytes(self.sock.writers.iter().map(|w| w.len.0).sum::<usize>() - head_pushed.0)
+        Bytes(self.sock().writers.iter().map(|w| w.len.0).sum::<usize>() - head_pushed.0)
     }
 
     /// DIFF-SOCK-1: `gen_tcp:send` from the calling process.
     pub(super) fn sock_send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
-        if self.life == Life::Closed {
+        if self.state.life == Life::Closed {
             self.decide(ids::DIFF_SOCK_5);
             return Ok(Some(SendResult::Error(Posix::Closed)));
         }
-        if self.sock.closed {
+        if self.sock().closed {
             self.decide(ids::DIFF_SOCK_4);
             return Ok(Some(SendResult::Error(Posix::Closed)));
         }
-        let deadline = match self.opts.send_timeout {
-            Timeout::After(t) => Some(Millis(self.now.0 + t.0)),
+        let deadline = match self.state.opts.send_timeout {
+            Timeout::After(t) => Some(Millis(self.state.now.0 + t.0)),
             Timeout::Infinity => None,
         };
         let w = Writer {
@@ -155,17 +160,17 @@ impl Model {
             tag: p.tag,
             len: p.len,
             deadline,
-            close_on_timeout: self.opts.send_timeout_close,
+            close_on_timeout: self.state.opts.send_timeout_close,
         };
-        let zero_timeout = self.opts.send_timeout == Timeout::After(Millis(0));
-        if !self.sock.writers.is_empty() {
+        let zero_timeout = self.state.opts.send_timeout == Timeout::After(Millis(0));
+        if !self.sock().writers.is_empty() {
             // Waits behind the pending send (a zero-byte one too).
             self.cross(ids::DIFF_SOCK_1);
             if zero_timeout {
                 self.decide(ids::DIFF_SOCK_3);
                 return Ok(self.sock_zero_timeout(w));
             }
-            self.sock.writers.push_back(w);
+            self.sock_mut().writers.push_back(w);
             self.set_sender(p.sender, Sender::Waiting, ids::DIFF_SOCK_1);
             self.decide(ids::DIFF_SOCK_1);
             return Ok(None);
@@ -174,21 +179,21 @@ impl Model {
             self.decide(ids::WM_5);
             return Ok(Some(SendResult::Ok));
         }
-        self.sock.ctx = WriteCtx::Direct;
+        self.sock_mut().ctx = WriteCtx::Direct;
         let took = c.write(ids::DIFF_SOCK_1, p.len, true)?;
         self.decide(ids::DIFF_SOCK_1);
         if took == p.len {
             self.sock_took_all(p.tag, p.len);
             return Ok(Some(SendResult::Ok));
         }
-        self.sock.pieces.push_back(Piece { tag: p.tag, len: p.len, pushed: Bytes::ZERO, share: Share::Writing });
+        self.sock_mut().pieces.push_back(Piece { tag: p.tag, len: p.len, pushed: Bytes::ZERO, share: Share::Writing });
         self.sock_push_share(took)?;
         if zero_timeout {
             self.decide(ids::DIFF_SOCK_3);
             self.sock_drop_head();
             return Ok(self.sock_zero_timeout(w));
         }
-        self.sock.writers.push_back(w);
+        self.sock_mut().writers.push_back(w);
         self.set_sender(p.sender, Sender::Waiting, ids::DIFF_SOCK_1);
         self.cross(ids::DIFF_SOCK_1);
         Ok(None)
@@ -196,11 +201,11 @@ impl Model {
 
     /// A whole send is in the kernel: it follows every piece before it.
     fn sock_took_all(&mut self, tag: u16, len: Bytes) {
-        if self.sock.pieces.is_empty() {
-            self.out.push(tag, len);
-            self.written += len;
+        if self.sock().pieces.is_empty() {
+            self.state.peer.out.push(tag, len);
+            self.state.peer.written += len;
         } else {
-            self.sock.pieces.push_back(Piece { tag, len, pushed: Bytes::ZERO, share: Share::Exact(len) });
+            self.sock_mut().pieces.push_back(Piece { tag, len, pushed: Bytes::ZERO, share: Share::Exact(len) });
         }
     }
 
@@ -209,34 +214,35 @@ impl Model {
         if took == Bytes::ZERO {
             return Ok(());
         }
-        let Some(p) = self.sock.pieces.front_mut() else {
+        let Backend::Socket(sock) = &mut self.state.backend else { unreachable!("a socket backend path") };
+        let Some(p) = sock.pieces.front_mut() else {
             return Err(Divergence::new(ids::ST_1, "the kernel took bytes of no pending send"));
         };
-        if p.pushed + took > p.max() {
+        if p.pushed + took > p.max_share() {
             return Err(Divergence::new(
                 ids::DIFF_SOCK_1,
                 format!("the kernel took {} of a {}-byte send that has not completed", p.pushed + took, p.len),
             ));
         }
-        self.out.push_part(p.tag, p.pushed, took);
+        self.state.peer.out.push_part(p.tag, p.pushed, took);
         p.pushed += took;
-        self.written += took;
+        self.state.peer.written += took;
         Ok(())
     }
 
     /// Exact pieces at the front go into the stream.
     fn sock_flush(&mut self) {
-        while let Some(&p) = self.sock.pieces.front() {
+        while let Some(&p) = self.sock().pieces.front() {
             let Share::Exact(n) = p.share else { return };
-            self.out.push_part(p.tag, p.pushed, n - p.pushed);
-            self.written += n - p.pushed;
-            self.sock.pieces.pop_front();
+            self.state.peer.out.push_part(p.tag, p.pushed, n - p.pushed);
+            self.state.peer.written += n - p.pushed;
+            self.sock_mut().pieces.pop_front();
         }
     }
 
     /// The head send ended without all its bytes taken: its rest is dropped.
     fn sock_drop_head(&mut self) {
-        if let Some(p) = self.sock.pieces.back_mut() {
+        if let Some(p) = self.sock_mut().pieces.back_mut() {
             if p.share == Share::Writing {
                 p.share = Share::Dropped;
             }
@@ -246,20 +252,20 @@ impl Model {
     /// The head send's bytes are all in the kernel: it returns ok and the
     /// next pending send starts.
     fn sock_head_done(&mut self) {
-        let w = self.sock.writers.pop_front().expect("a head send");
+        let w = self.sock_mut().writers.pop_front().expect("a head send");
         if w.len > Bytes::ZERO {
-            let p = self.sock.pieces.back_mut().expect("the head's piece");
+            let p = self.sock_mut().pieces.back_mut().expect("the head's piece");
             p.share = Share::Exact(w.len);
             self.sock_flush();
         }
-        self.sock.returning.push((w.sender, SendResult::Ok, ids::DIFF_SOCK_1, true));
+        self.sock_mut().returning.push((w.sender, SendResult::Ok, ids::DIFF_SOCK_1, true));
         self.sock_start_next();
     }
 
     fn sock_start_next(&mut self) {
-        if let Some(&w) = self.sock.writers.front() {
+        if let Some(&w) = self.sock().writers.front() {
             if w.len > Bytes::ZERO {
-                self.sock.pieces.push_back(Piece {
+                self.sock_mut().pieces.push_back(Piece {
                     tag: w.tag,
                     len: w.len,
                     pushed: Bytes::ZERO,
@@ -273,15 +279,15 @@ impl Model {
     /// Output activity: the head's process ran on a writable socket and the
     /// kernel took the rest of its send.
     pub(super) fn sock_output(&mut self, c: &mut Choices) -> Result<(), Divergence> {
-        let w = *self.sock.writers.front().expect("checked by activity_enabled");
+        let w = *self.sock().writers.front().expect("checked by activity_enabled");
         let pushed =
-            if w.len > Bytes::ZERO { self.sock.pieces.back().map_or(Bytes::ZERO, |p| p.pushed) } else { Bytes::ZERO };
+            if w.len > Bytes::ZERO { self.sock().pieces.back().map_or(Bytes::ZERO, |p| p.pushed) } else { Bytes::ZERO };
         let rest = w.len - pushed;
         if rest > Bytes::ZERO {
-            self.sock.ctx = WriteCtx::Rest;
+            self.sock_mut().ctx = WriteCtx::Rest;
             let took = c.write(ids::DIFF_SOCK_1, rest, false)?;
             if took < rest {
-                if self.sock.pieces.len() != 1 {
+                if self.sock().pieces.len() != 1 {
                     return Err(Divergence::new(
                         ids::DIFF_SOCK_1,
                         "a partial write behind a send whose share is not known",
@@ -297,20 +303,20 @@ impl Model {
     }
 
     pub(super) fn sock_output_enabled(&self) -> bool {
-        self.socket_open && !self.sock.writers.is_empty()
+        self.state.socket_open && !self.sock().writers.is_empty()
     }
 
     /// What must run before quiescence: due send timers, returns of
     /// finished sends.
     pub(super) fn sock_mandatory(&self) -> Option<crate::choice::Activity> {
         use crate::choice::Activity;
-        if let Some(w) = self.sock.writers.iter().find(|w| w.deadline.is_some_and(|d| d <= self.now)) {
+        if let Some(w) = self.sock().writers.iter().find(|w| w.deadline.is_some_and(|d| d <= self.state.now)) {
             return Some(Activity::Expire(w.sender));
         }
         if self.sock_close_requested() {
             return Some(Activity::PendingClose);
         }
-        if let Some(r) = self.sock.returning.iter().find(|r| r.3) {
+        if let Some(r) = self.sock().returning.iter().find(|r| r.3) {
             return Some(Activity::Returned(r.0));
         }
         // A send that becomes the head (a zero-byte one too) starts when
@@ -322,11 +328,14 @@ impl Model {
     /// Whose send timer may fire now (DIFF-SOCK-3): on the real clock any
     /// armed one, otherwise those due.
     pub(super) fn sock_may_expire(&self, s: SenderId) -> bool {
-        self.sock.writers.iter().any(|w| w.sender == s && w.deadline.is_some_and(|d| self.real_clock || d <= self.now))
+        self.sock()
+            .writers
+            .iter()
+            .any(|w| w.sender == s && w.deadline.is_some_and(|d| self.config.real_clock || d <= self.state.now))
     }
 
     pub(super) fn sock_expirable(&self) -> Vec<SenderId> {
-        self.sock.writers.iter().filter(|w| self.sock_may_expire(w.sender)).map(|w| w.sender).collect()
+        self.sock().writers.iter().filter(|w| self.sock_may_expire(w.sender)).map(|w| w.sender).collect()
     }
 
     /// A send with `{send_timeout,0}` that cannot finish at once times out
@@ -347,8 +356,8 @@ impl Model {
 
     /// The send timer of `s` fired.
     pub(super) fn sock_expire(&mut self, s: SenderId) {
-        let i = self.sock.writers.iter().position(|w| w.sender == s).expect("checked by activity_enabled");
-        let w = self.sock.writers.remove(i).expect("index");
+        let i = self.sock().writers.iter().position(|w| w.sender == s).expect("checked by activity_enabled");
+        let w = self.sock_mut().writers.remove(i).expect("index");
         if i == 0 {
             self.sock_drop_head();
         }
@@ -358,7 +367,7 @@ impl Model {
         // asked the server to close it: until the server has
         // (`Activity::PendingClose`) that send may write, and its piece
         // must be the writing one (`sock_output` reads it).
-        if i == 0 && !self.sock.closed {
+        if i == 0 && !self.sock().closed {
             self.sock_start_next();
         }
     }
@@ -374,14 +383,14 @@ impl Model {
             // server has (`Activity::PendingClose`), the other pending
             // sends' own timers may still fire: they return timeout too.
             self.cross(ids::DIFF_SOCK_4);
-            self.sock.close_requested = true;
+            self.sock_mut().close_requested = true;
             self.why_sender(w.sender.0 as usize, ids::DIFF_SOCK_4);
         }
         let rule = if w.close_on_timeout { ids::DIFF_SOCK_4 } else { ids::DIFF_SOCK_3 };
         if complete && w.close_on_timeout {
             // It returns once the socket's server has stopped: after the
             // aborted sends, possibly steps later (measured).
-            self.sock.returning.push((w.sender, r, rule, false));
+            self.sock_mut().returning.push((w.sender, r, rule, false));
         } else if complete {
             self.complete(w.sender, r, rule);
         } else {
@@ -394,13 +403,13 @@ impl Model {
     /// DIFF-SOCK-4: the server closes the socket a timed-out send asked it
     /// to close; the sends still pending return {error,closed}.
     pub(super) fn sock_close_requested(&self) -> bool {
-        self.socket() && self.sock.close_requested && !self.sock.closed
+        self.on_socket() && self.sock().close_requested && !self.sock().closed
     }
 
     pub(super) fn sock_server_closes(&mut self) {
-        self.sock.closed = true;
+        self.sock_mut().closed = true;
         self.sock_abort_all(ids::DIFF_SOCK_4);
-        if self.socket_open {
+        if self.state.socket_open {
             self.close_socket();
         }
     }
@@ -408,33 +417,33 @@ impl Model {
     /// Every pending send returns {error,closed}, in call order.
     fn sock_abort_all(&mut self, rule: RuleId) {
         self.sock_drop_head();
-        for w in std::mem::take(&mut self.sock.writers) {
-            self.sock.returning.push((w.sender, SendResult::Error(Posix::Closed), rule, true));
+        for w in std::mem::take(&mut self.sock_mut().writers) {
+            self.sock_mut().returning.push((w.sender, SendResult::Error(Posix::Closed), rule, true));
         }
     }
 
     /// The caller of a finished send returns.
     pub(super) fn sock_returned(&mut self, s: SenderId) {
-        let i = self.sock.returning.iter().position(|r| r.0 == s).expect("checked by activity_enabled");
-        let (s, r, rule, _) = self.sock.returning.remove(i);
+        let i = self.sock().returning.iter().position(|r| r.0 == s).expect("checked by activity_enabled");
+        let (s, r, rule, _) = self.sock_mut().returning.remove(i);
         self.decide(rule);
         self.complete(s, r, rule);
     }
 
     pub(super) fn sock_may_return(&self, s: SenderId) -> bool {
-        self.sock.returning.iter().any(|r| r.0 == s)
+        self.sock().returning.iter().any(|r| r.0 == s)
     }
 
     pub(super) fn sock_returnable(&self) -> Vec<SenderId> {
-        self.sock.returning.iter().map(|r| r.0).collect()
+        self.sock().returning.iter().map(|r| r.0).collect()
     }
 
     /// DIFF-SOCK-5: close at once, aborting pending sends.
     pub(super) fn sock_close(&mut self) -> (Reply, RuleId) {
-        self.life = Life::Closed;
+        self.state.life = Life::Closed;
         self.cross(ids::DIFF_SOCK_5);
         self.sock_abort_all(ids::DIFF_SOCK_5);
-        if self.socket_open {
+        if self.state.socket_open {
             self.close_socket();
         }
         self.why.ports = ids::DIFF_SOCK_6;
@@ -449,59 +458,19 @@ impl Model {
         (Reply::Opened(Ok(())), ids::DIFF_SOCK_6)
     }
 
-    /// DIFF-SOCK-2: setopts in list order, watermarks ignored; an invalid
-    /// option stops the list with the options before it applied.
-    pub(super) fn sock_setopts(&mut self, list: &[Opt]) -> (Reply, RuleId) {
-        if self.sock.closed {
-            return (Reply::SetOpts(Err(Posix::Closed)), self.decide(ids::DIFF_SOCK_4));
-        }
-        self.cross(ids::DIFF_SOCK_2);
-        for o in list {
-            match o {
-                Opt::LowWatermark(v) => {
-                    self.cross(ids::DIFF_SOCK_8);
-                    self.sock.rcvlowat = Some(rcvlowat_of(*v));
-                    continue;
-                }
-                Opt::HighWatermark(_) | Opt::HighMsgqWatermark(_) | Opt::LowMsgqWatermark(_) => continue,
-                Opt::Active(crate::options::ActiveSetting::N(_)) => self.cross(ids::RX_3),
-                _ => {}
-            }
-            match setopts(self.opts, std::slice::from_ref(o)) {
-                Ok(applied) => {
-                    if !self.opts.active.is_active()
-                        && applied.options.active.is_active()
-                        && self.input_pending() > Bytes::ZERO
-                    {
-                        self.sock.fresh_recv = true;
-                    }
-                    self.opts = applied.options;
-                    if applied.went_passive {
-                        self.mailbox.push(crate::observation::OwnerMsg::TcpPassive);
-                    }
-                }
-                Err(rej) => {
-                    self.cross(rej.rule);
-                    return (Reply::SetOpts(Err(Posix::Einval)), rej.rule);
-                }
-            }
-        }
-        (Reply::SetOpts(Ok(())), ids::DIFF_SOCK_2)
-    }
-
     /// Before the peer's read of `got` bytes: the kernel took at least as
     /// many as it read. Shares of pending (or dropped) sends are taken here,
     /// as much as the peer's data shows.
     pub(super) fn sock_peer_share(&mut self, got: Bytes, c: &mut Choices) -> Result<(), Divergence> {
         while got > self.peer_unread() {
             let need = got - self.peer_unread();
-            let Some(&p) = self.sock.pieces.front() else { return Ok(()) };
-            self.sock.ctx = WriteCtx::Share;
+            let Some(&p) = self.sock().pieces.front() else { return Ok(()) };
+            self.sock_mut().ctx = WriteCtx::Share;
             let took = c.write(ids::ST_1, p.len - p.pushed, true)?;
             self.sock_push_share(took)?;
             if took < need {
                 // Bytes of a later send follow: this one's share ends here.
-                let p = self.sock.pieces.front_mut().expect("front");
+                let p = self.sock_mut().pieces.front_mut().expect("front");
                 if p.share == Share::Writing {
                     return Err(Divergence::new(ids::ST_1, "the peer read past the pending send's bytes"));
                 }
@@ -516,43 +485,15 @@ impl Model {
     /// The peer read nothing from a closed socket: the kernel has nothing
     /// more of any dropped send.
     pub(super) fn sock_peer_nothing_more(&mut self) {
-        if self.socket_open {
+        if self.state.socket_open {
             return;
         }
-        for p in self.sock.pieces.iter_mut() {
+        for p in self.sock_mut().pieces.iter_mut() {
             if matches!(p.share, Share::Writing | Share::Dropped) {
                 p.share = Share::Exact(p.pushed);
             }
         }
         self.sock_flush();
-    }
-
-    /// DIFF-SOCK-8: the socket is readable (and its owner gets a tcp
-    /// message) only once the receive queue holds SO_RCVLOWAT bytes, or
-    /// right after it turned active.
-    pub(super) fn sock_readable(&self) -> bool {
-        !self.socket() || self.sock.fresh_recv || self.input_pending() >= self.sock.rcvlowat.unwrap_or(Bytes(1))
-    }
-
-    /// The server read: from now on it waits for readiness.
-    pub(super) fn sock_read_done(&mut self) {
-        self.sock.fresh_recv = false;
-    }
-
-    /// The setup's options, applied at connect (one setopts, front to
-    /// back): the last `low_watermark` sets SO_RCVLOWAT (DIFF-SOCK-8).
-    pub(super) fn sock_setup(&mut self, options: &[Opt]) {
-        if let Some(v) = options.iter().rev().find_map(|o| if let Opt::LowWatermark(v) = o { Some(*v) } else { None }) {
-            self.sock.rcvlowat = Some(rcvlowat_of(v));
-        }
-    }
-
-    /// recv on a socket closed by send_timeout_close (DIFF-SOCK-4).
-    pub(super) fn sock_recv_closed(&mut self) -> Option<(Reply, RuleId)> {
-        if self.socket() && self.sock.closed {
-            return Some((Reply::Recv(Err(Posix::Closed)), self.decide(ids::DIFF_SOCK_4)));
-        }
-        None
     }
 
     /// The derivation's candidates for a write on this backend.
@@ -561,20 +502,20 @@ impl Model {
         requested: Bytes,
         observed: &crate::observation::Observation,
     ) -> Vec<Bytes> {
-        match self.sock.ctx {
+        match self.sock().ctx {
             // All of it (the send returns ok), or a share the peer's data
             // will show (the sender waits).
             WriteCtx::Direct => vec![requested, Bytes::ZERO],
             WriteCtx::Rest => vec![requested],
             WriteCtx::Share => {
-                let Some(p) = self.sock.pieces.front() else { return vec![] };
+                let Some(p) = self.sock().pieces.front() else { return vec![] };
                 let d: &[u8] = match &observed.reply {
                     Reply::Peer(PeerRead::Data(d)) => d,
                     _ => &[],
                 };
                 let off = self.peer_unread().0.min(d.len());
                 let need = d.len() - off;
-                let room = p.max().0 - p.pushed.0;
+                let room = p.max_share().0 - p.pushed.0;
                 let m = (0..need.min(room)).take_while(|&j| d[off + j] == payload_byte(p.tag, p.pushed.0 + j)).count();
                 let top = if m == need { need } else { m };
                 let mut v = vec![];

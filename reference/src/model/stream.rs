@@ -3,7 +3,22 @@
 
 use crate::units::{extend_payload, Bytes};
 
-#[derive(Clone, Debug, Default)]
+/// The port's output as the peer sees it (ST-1, CL-3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct Peer {
+    /// Everything the port's sends put in the stream.
+    pub(super) out: Stream,
+    /// How much of it the kernel accepted.
+    pub(super) written: Bytes,
+    /// How much of that the peer read.
+    pub(super) read: Bytes,
+    /// The socket closed with unread input: the peer was reset (CL-3).
+    pub(super) reset: bool,
+    /// The peer's ECONNRESET was already reported to one of its calls.
+    pub(super) reset_reported: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Stream {
     /// (start offset, tag, len, payload offset) of every send or part of
     /// one, in stream order.

@@ -1,14 +1,24 @@
 //! The port table (PT-*), accept (OPT-6) and close (CL-1).
 
+use super::backend::Backend;
 use super::{Life, Model};
 use crate::observation::{AcceptOutcome, Posix, Reply};
 use crate::rules::{ids, RuleId};
 use crate::units::Bytes;
 use crate::variant::Variant;
 
+/// The ports in ERTS's table besides the one under test (PT-*).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct PortTable {
+    pub(super) ports: usize,
+    pub(super) accepted: usize,
+    /// DIFF-INET-3: the closed port keeps its slot until flushed.
+    pub(super) slot_held: bool,
+}
+
 impl Model {
     fn table_full(&self) -> bool {
-        self.ports >= self.capacity
+        self.state.table.ports >= self.config.capacity
     }
 
     pub(super) fn accept(&mut self) -> (Reply, RuleId) {
@@ -17,23 +27,23 @@ impl Model {
             self.cross(ids::PT_2);
             return (Reply::Accept(AcceptOutcome::Failed { error: Posix::SystemLimit, peer_eof: true }), ids::PT_2);
         }
-        self.ports += 1;
-        self.accepted += 1;
+        self.state.table.ports += 1;
+        self.state.table.accepted += 1;
         self.why.ports = ids::PT_2;
         self.cross(ids::OPT_6);
-        (Reply::Accept(AcceptOutcome::Accepted(self.listener_opts)), ids::OPT_6)
+        (Reply::Accept(AcceptOutcome::Accepted(self.config.listener_opts)), ids::OPT_6)
     }
 
     pub(super) fn close_accepted(&mut self) -> (Reply, RuleId) {
-        self.ports -= 1;
-        self.accepted -= 1;
+        self.state.table.ports -= 1;
+        self.state.table.accepted -= 1;
         self.cross(ids::PT_4);
         self.why.ports = ids::PT_4;
         (Reply::Closed(Ok(())), ids::PT_4)
     }
 
     pub(super) fn open_extra(&mut self) -> (Reply, RuleId) {
-        if self.variant == Variant::OtpSocket {
+        if let Backend::Socket(_) = self.state.backend {
             return self.sock_open_extra();
         }
         self.why.ports = ids::PT_3;
@@ -41,7 +51,7 @@ impl Model {
             self.cross(ids::PT_3);
             return (Reply::Opened(Err(Posix::SystemLimit)), ids::PT_3);
         }
-        self.ports += 1;
+        self.state.table.ports += 1;
         (Reply::Opened(Ok(())), ids::PT_3)
     }
 
@@ -49,11 +59,11 @@ impl Model {
     /// queue is flushed. DIFF-INET-3: on OTP, gen_tcp:close first waits for
     /// the queue to empty with the port still open.
     pub(super) fn close(&mut self) -> (Reply, RuleId) {
-        if self.variant == Variant::OtpSocket {
+        if let Backend::Socket(_) = self.state.backend {
             return self.sock_close();
         }
-        if self.variant == Variant::OtpInet && self.queue > Bytes::ZERO && self.socket_open {
-            self.life = Life::Closing;
+        if self.config.variant == Variant::OtpInet && self.driver().queue > Bytes::ZERO && self.state.socket_open {
+            self.state.life = Life::Closing;
             self.cross(ids::DIFF_INET_3);
             return (Reply::Closed(Ok(())), ids::DIFF_INET_3);
         }
@@ -64,7 +74,7 @@ impl Model {
     /// (flushed, or dropped by send_timeout_close): the close may go on,
     /// once the closing process runs (`Activity::PendingClose`).
     pub fn close_pending(&self) -> bool {
-        self.life == Life::Closing && (self.queue == Bytes::ZERO || self.close_notice)
+        self.state.life == Life::Closing && (self.driver().queue == Bytes::ZERO || self.state.close_notice)
     }
 
     /// DIFF-INET-3: the driver tells the waiting closer `{empty_out_q,S}`
@@ -73,25 +83,25 @@ impl Model {
     /// does not look at the queue again). The port then closes as CL-1,
     /// flushing what is queued.
     pub(super) fn note_empty_queue(&mut self) {
-        if self.life == Life::Closing && self.queue == Bytes::ZERO {
-            self.close_notice = true;
+        if self.state.life == Life::Closing && self.driver().queue == Bytes::ZERO {
+            self.state.close_notice = true;
         }
     }
 
     pub(super) fn close_now(&mut self) -> (Reply, RuleId) {
-        self.life = Life::Closed;
+        self.state.life = Life::Closed;
         self.cross(ids::CL_2);
         self.cross(ids::CL_1);
-        if self.variant == Variant::OtpInet && self.queue > Bytes::ZERO && self.socket_open {
+        if self.config.variant == Variant::OtpInet && self.driver().queue > Bytes::ZERO && self.state.socket_open {
             // DIFF-INET-3: ERTS keeps a port closed with output queued in
             // its table until the driver has flushed it.
-            self.slot_held = true;
+            self.state.table.slot_held = true;
             self.cross(ids::DIFF_INET_3);
         } else {
-            self.ports -= 1;
+            self.state.table.ports -= 1;
         }
         self.why.ports = ids::PT_4;
-        if self.queue == Bytes::ZERO {
+        if self.driver().queue == Bytes::ZERO {
             self.close_socket();
         }
         (Reply::Closed(Ok(())), ids::CL_1)

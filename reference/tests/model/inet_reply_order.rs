@@ -5,22 +5,15 @@
 //! crossed, and counted, only where it orders something: another send
 //! finished in the same step.
 
+use crate::support::{send, wrote};
 use reference::choice::{Activity, Choice};
 use reference::model::Model;
 use reference::observation::SendResult;
-use reference::op::{Op, SendFlags, Setup};
+use reference::op::{Op, Setup};
 use reference::options::Opt;
 use reference::rules::ids;
-use reference::units::{Bytes, SenderId};
+use reference::units::SenderId;
 use reference::variant::Variant;
-
-fn send(s: u8, len: usize, tag: u16) -> Op {
-    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags::default() }
-}
-
-fn wrote(n: usize, took: usize) -> Choice {
-    Choice::Wrote { requested: Bytes(n), accepted: Bytes(took) }
-}
 
 /// 150 queued, then sender 0 the busy caller (WM-3).
 fn busy() -> Model {

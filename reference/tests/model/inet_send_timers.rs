@@ -4,25 +4,14 @@
 //! The kernel's and the scheduler's choices are given explicitly, so each
 //! test pins one consequence of the rule.
 
+use crate::support::{force, send, wrote};
 use reference::choice::{Activity, Choice};
 use reference::model::Model;
 use reference::observation::{Posix, Reply, SendResult, SenderStatus};
-use reference::op::{Op, SendFlags, Setup};
+use reference::op::{Op, Setup};
 use reference::options::{Opt, Timeout};
-use reference::units::{Bytes, Millis, SenderId};
+use reference::units::{Millis, SenderId};
 use reference::variant::Variant;
-
-fn send(s: u8, len: usize, tag: u16) -> Op {
-    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags::default() }
-}
-
-fn force(s: u8, len: usize, tag: u16) -> Op {
-    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags { nosuspend: false, force: true } }
-}
-
-fn wrote(requested: usize, accepted: usize) -> Choice {
-    Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) }
-}
 
 const TIMEOUT: SendResult = SendResult::Error(Posix::Timeout);
 

@@ -1,18 +1,26 @@
 //! The reference model's and the option algebra's own tests, one behaviour
-//! (or one rule family) per file; each file names the rules it covers.
+//! (or one rule family) per file; each file names the rules it covers, and
+//! `support` holds the helpers they share.
 //!
 //! They share one test binary (`cargo test -p portcheck-reference --test
 //! model socket_backend::`, say, runs one file) because `make mutants`
 //! rebuilds every test binary for each of its ~1,250 mutants: one binary
 //! links once.
 
+mod support;
+
+mod activity_choices;
+mod blame;
+mod coverage_counts;
 mod derivation;
 mod disabled_activity;
+mod enabled_ops;
+mod inet_close;
 mod inet_reply_order;
 mod inet_send_timers;
 mod inet_setopts_readiness;
-mod mutants_model;
-mod mutants_options;
 mod option_algebra;
+mod send_at;
 mod socket_backend;
+mod task_queue;
 mod watermark_crossing;

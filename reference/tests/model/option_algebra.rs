@@ -1,7 +1,11 @@
-//! quickcheck laws of the option algebra (OPT-1..OPT-5, RX-3, PT-1).
+//! The option algebra (`reference::options::setopts`): quickcheck laws
+//! (OPT-1..OPT-5, PT-1), the values measured on OTP 25, and `{active, N}`
+//! (RX-3, RX-4): N adds to the current count, the sum must stay in int16,
+//! and a sum at or below zero goes passive with a tcp_passive notice.
 
 use quickcheck::{quickcheck, TestResult};
-use reference::options::{port_table_size, setopts, Opt, PortOptions};
+use reference::options::{port_table_size, setopts, Active, ActiveSetting, Opt, PortOptions};
+use reference::rules::ids;
 use reference::units::Bytes;
 
 fn with(high: u16, low: u16) -> PortOptions {
@@ -75,4 +79,32 @@ fn measured_on_otp_25() {
     for (req, want) in [(100, 1024), (1025, 2048), (5000, 8192), (200_000_000, (1 << 27) - 1)] {
         assert_eq!(port_table_size(Some(req), 20000), want, "ERL_MAX_PORTS={req}");
     }
+}
+
+fn active(list: &[i32]) -> Result<(Active, bool), reference::rules::RuleId> {
+    let mut o = PortOptions::default();
+    let mut notice = false;
+    for &n in list {
+        let a = setopts(o, &[Opt::Active(ActiveSetting::N(n))]).map_err(|r| r.rule)?;
+        o = a.options;
+        notice |= a.went_passive;
+    }
+    Ok((o.active, notice))
+}
+
+#[test]
+fn rx3_n_adds_to_the_current_count() {
+    assert_eq!(active(&[5]), Ok((Active::Count(5), false)));
+    assert_eq!(active(&[5, 3]), Ok((Active::Count(8), false)), "RX-3: 5 + 3");
+    assert_eq!(active(&[5, -2]), Ok((Active::Count(3), false)));
+    assert_eq!(active(&[5, -5]), Ok((Active::Passive, true)), "RX-4: the count reaches 0");
+}
+
+#[test]
+fn rx3_the_sum_must_stay_in_int16() {
+    assert_eq!(active(&[32767]), Ok((Active::Count(32767), false)));
+    assert_eq!(active(&[32767, 1]), Err(ids::RX_3), "RX-3: 32768 is out of int16");
+    assert_eq!(active(&[-32768]), Ok((Active::Passive, true)), "RX-4: <= 0 is passive");
+    assert_eq!(active(&[1, -32768]), Ok((Active::Passive, true)), "-32767 is in range");
+    assert_eq!(active(&[10, 32767]), Err(ids::RX_3));
 }

@@ -3,16 +3,17 @@
 //! DIFF-SOCK rules accept what OTP was measured to do, and refuse what the
 //! inet driver would have done instead.
 
-use reference::model::{derive_set, Model};
+use crate::support::{derive, ran, send, wrote};
+use reference::model::Model;
 use reference::observation::{Observation, OwnerMsg, Reply, SendResult, SenderStatus};
-use reference::op::{Op, SendFlags, Setup};
+use reference::op::{Op, Setup};
 use reference::options::{ActiveSetting, Opt};
 use reference::units::{payload_byte, Bytes, SenderId};
 use reference::variant::Variant;
 
 const IDLE: [SenderStatus; 2] = [SenderStatus::Idle, SenderStatus::Idle];
 
-fn model(options: Vec<Opt>) -> Vec<Model> {
+fn socket_set(options: Vec<Opt>) -> Vec<Model> {
     let setup = Setup { options, ..Setup::default() };
     vec![Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket).with_real_clock(true)]
 }
@@ -22,14 +23,6 @@ fn model(options: Vec<Opt>) -> Vec<Model> {
 fn explicit(options: Vec<Opt>, senders: u8) -> Model {
     let setup = Setup { options, senders, ..Setup::default() };
     Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket)
-}
-
-fn wrote(requested: usize, accepted: usize) -> reference::choice::Choice {
-    reference::choice::Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) }
-}
-
-fn ran(a: reference::choice::Activity) -> reference::choice::Choice {
-    reference::choice::Choice::Ran(a)
 }
 
 fn seen(reply: Reply) -> Observation {
@@ -47,13 +40,7 @@ fn seen(reply: Reply) -> Observation {
 
 /// Derive `op` to `obs` from every state of `set`; the new set, or why not.
 fn step(set: &[Model], op: Op, obs: Observation) -> Result<Vec<Model>, String> {
-    derive_set(set, &op, &obs, true)
-        .map(|ds| ds.into_iter().map(|d| d.model).collect())
-        .map_err(|e| format!("{op:?}: {e:?}"))
-}
-
-fn send(s: u8, len: usize, tag: u16) -> Op {
-    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags::default() }
+    derive(set, &op, &obs).map(|ds| ds.into_iter().map(|d| d.model).collect()).map_err(|e| format!("{op:?}: {e:?}"))
 }
 
 fn tcp(tag: u16, from: usize, len: usize) -> OwnerMsg {
@@ -64,7 +51,7 @@ fn tcp(tag: u16, from: usize, len: usize) -> OwnerMsg {
 /// queue: 1-byte sends onto an idle socket return ok, `queue_size` is 0.
 #[test]
 fn diff_sock_2_watermarks_block_no_send() {
-    let mut set = model(vec![Opt::HighWatermark(2), Opt::LowWatermark(1)]);
+    let mut set = socket_set(vec![Opt::HighWatermark(2), Opt::LowWatermark(1)]);
     for tag in 0..4 {
         set = step(&set, send(0, 1, tag), seen(Reply::Sent(Some(SendResult::Ok)))).expect("DIFF-SOCK-2");
     }
@@ -76,7 +63,7 @@ fn diff_sock_2_watermarks_block_no_send() {
 /// socket delivers 5 bytes only once 10 are waiting.
 #[test]
 fn diff_sock_8_active_delivery_waits_for_rcvlowat() {
-    let mut set = model(vec![Opt::LowWatermark(10)]);
+    let mut set = socket_set(vec![Opt::LowWatermark(10)]);
     set = step(&set, Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, seen(Reply::SetOpts(Ok(()))))
         .expect("setopts");
     set = step(&set, Op::PeerWrite { len: Bytes(5), tag: 7 }, seen(Reply::None)).expect("peer write");
@@ -94,7 +81,7 @@ fn diff_sock_8_active_delivery_waits_for_rcvlowat() {
 /// first recv is nonblocking), below SO_RCVLOWAT too.
 #[test]
 fn diff_sock_8_turning_active_reads_what_waits() {
-    let mut set = model(vec![Opt::LowWatermark(113)]);
+    let mut set = socket_set(vec![Opt::LowWatermark(113)]);
     set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 3 }, seen(Reply::None)).expect("peer write");
     set = step(&set, Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, seen(Reply::SetOpts(Ok(()))))
         .expect("setopts");
@@ -193,7 +180,7 @@ fn diff_sock_4_zero_timeout_close_waits_for_the_server() {
 /// SO_RCVLOWAT as a setopts does: an active socket holds 5 bytes back.
 #[test]
 fn diff_sock_8_the_setups_low_watermark_sets_rcvlowat() {
-    let mut set = model(vec![Opt::LowWatermark(10), Opt::Active(ActiveSetting::True)]);
+    let mut set = socket_set(vec![Opt::LowWatermark(10), Opt::Active(ActiveSetting::True)]);
     set = step(&set, Op::PeerWrite { len: Bytes(5), tag: 7 }, seen(Reply::None)).expect("peer write");
     assert!(
         step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 5)]))).is_err(),
@@ -287,7 +274,7 @@ fn diff_sock_1_a_zero_byte_head_writes_nothing() {
 #[test]
 fn diff_sock_1_a_peer_read_shows_the_pending_sends_share() {
     use reference::observation::PeerRead;
-    let mut set = model(vec![]);
+    let mut set = socket_set(vec![]);
     set = step(&set, send(0, 10, 1), seen(Reply::Sent(Some(SendResult::Ok)))).expect("all 10 taken");
     let waiting = |reply| Observation { senders: vec![SenderStatus::Idle, SenderStatus::Waiting], ..seen(reply) };
     set = step(&set, send(1, 100, 2), waiting(Reply::Sent(None))).expect("DIFF-SOCK-1: the caller waits");
@@ -302,7 +289,7 @@ fn diff_sock_1_a_peer_read_shows_the_pending_sends_share() {
 fn diff_sock_1_a_pending_share_may_be_all_but_one_byte() {
     use reference::observation::PeerRead;
     let waiting = |reply| Observation { senders: vec![SenderStatus::Waiting, SenderStatus::Idle], ..seen(reply) };
-    let mut set = model(vec![]);
+    let mut set = socket_set(vec![]);
     set = step(&set, send(0, 100, 1), waiting(Reply::Sent(None))).expect("DIFF-SOCK-1: the caller waits");
     let data: Vec<u8> = (0..99).map(|i| payload_byte(1, i)).collect();
     set = step(&set, Op::PeerRead { max: Bytes(1000) }, waiting(Reply::Peer(PeerRead::Data(data))))
@@ -335,7 +322,7 @@ fn sched_1_a_due_send_timer_fires_before_quiet() {
 /// into 1: one waiting byte is delivered.
 #[test]
 fn diff_sock_8_low_watermark_zero_delivers_a_byte() {
-    let mut set = model(vec![Opt::LowWatermark(0), Opt::Active(ActiveSetting::True)]);
+    let mut set = socket_set(vec![Opt::LowWatermark(0), Opt::Active(ActiveSetting::True)]);
     set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 7 }, seen(Reply::None)).expect("peer write");
     step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 1)]))).expect("DIFF-SOCK-8: SO_RCVLOWAT 1");
 }

@@ -1,0 +1,153 @@
+//! Applying an op to the port: the reply it gets and the rule behind it.
+//! The ops' own rules live with their concepts (sends in `driver.rs`,
+//! receiving in `input.rs`, the table in `table.rs`); setopts is here.
+
+use super::backend::Backend;
+use super::senders::Sender;
+use super::{Choices, Divergence, Life, Model, PendingSend, SEND_AT_MAX};
+use crate::observation::{OwnerMsg, Posix, Reply};
+use crate::op::Op;
+use crate::options::{setopts, Opt};
+use crate::rules::{ids, RuleId};
+use crate::units::{Bytes, Millis};
+use crate::variant::Variant;
+
+impl Model {
+    /// Is `op` meaningful in the current state? (The generator only emits
+    /// enabled ops; shrinking re-checks this on every candidate.)
+    pub fn enabled(&self, op: &Op) -> bool {
+        let open = self.state.life == Life::Open;
+        match op {
+            Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
+                matches!(self.state.senders.list.get(sender.0 as usize), Some(Sender::Idle))
+            }
+            Op::Recv | Op::SetOpts { .. } | Op::GetOpts | Op::Mailbox => open,
+            // Data sent to a socket that already closed races the FIN with
+            // the RST it draws: a kernel timing, not a port rule. Not generated.
+            Op::PeerWrite { .. } => self.state.socket_open,
+            Op::ContendLock => open && !self.state.tasks.lock_held,
+            Op::ReleaseLock => self.state.tasks.lock_held,
+            Op::CloseAccepted => self.state.table.accepted > 0,
+            Op::Close => {
+                open && !self.state.tasks.lock_held
+                    && self.state.tasks.queue.is_empty()
+                    && self.state.senders.list.iter().all(|s| *s == Sender::Idle)
+            }
+            _ => true,
+        }
+    }
+
+    /// Resolve a generated `SendAt` into the `Send` it stands for now.
+    pub fn resolve(&self, op: &Op) -> Op {
+        match *op {
+            Op::SendAt { sender, mark, delta, tag, flags } => {
+                let (target, current) = match mark {
+                    crate::op::Mark::High => (self.state.opts.high, self.driver().queue),
+                    crate::op::Mark::HighMsgq => (self.state.opts.high_msgq, self.state.tasks.size),
+                };
+                // A mark out of reach (a msgq limit that means "none",
+                // OPT-3) is not chased with gigabyte sends.
+                let len = (target.0 as i64 - current.0 as i64 + delta as i64).clamp(0, SEND_AT_MAX.0 as i64) as usize;
+                Op::Send { sender, len: Bytes(len), tag, flags }
+            }
+            ref other => other.clone(),
+        }
+    }
+
+    pub(super) fn apply(&mut self, op: &Op, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
+        Ok(match op {
+            Op::SendAt { .. } => return Err(Divergence::new(ids::SCHED_1, "SendAt reached the model unresolved")),
+            Op::Send { sender, len, tag, flags } => {
+                let p = PendingSend { sender: *sender, len: *len, tag: *tag, flags: *flags };
+                let r = self.send(p, c)?;
+                match self.take_reply(*sender, r) {
+                    (r, true) => (Reply::Sent(r), ids::DIFF_INET_4),
+                    (r, false) => (Reply::Sent(r), self.last_rule),
+                }
+            }
+            Op::PeerRead { .. } => self.peer_read(c)?,
+            Op::PeerWrite { len, tag } => {
+                self.state.input.stream.push(*tag, *len);
+                (Reply::None, ids::RX_6)
+            }
+            Op::Recv => self.recv(c)?,
+            Op::Mailbox => (Reply::Mailbox(std::mem::take(&mut self.state.input.mailbox)), ids::RX_5),
+            Op::AwaitPeer => (Reply::None, ids::ST_1),
+            Op::Quiesce | Op::AwaitIo => {
+                self.decide(ids::SCHED_1);
+                self.quiesce(c)?;
+                (Reply::None, ids::SCHED_1)
+            }
+            Op::AdvanceTime { by } => {
+                self.state.now = Millis(self.state.now.0 + by.0);
+                self.quiesce(c)?;
+                (Reply::None, ids::TO_1)
+            }
+            Op::SetOpts { opts } => match self.state.backend {
+                Backend::Driver(_) => self.setopts(opts),
+                Backend::Socket(_) => self.sock_setopts(opts),
+            },
+            Op::GetOpts => (Reply::Opts(self.state.opts), ids::OPT_5),
+            Op::QueueSize => (Reply::QueueSize(self.observed_queue()), self.why.queue),
+            Op::ContendLock => {
+                self.state.tasks.lock_held = true;
+                (Reply::None, ids::MQ_1)
+            }
+            Op::ReleaseLock => {
+                self.state.tasks.lock_held = false;
+                (Reply::None, ids::MQ_1)
+            }
+            Op::Accept => self.accept(),
+            Op::CloseAccepted => self.close_accepted(),
+            Op::OpenExtra => self.open_extra(),
+            Op::Close => self.close(),
+        })
+    }
+
+    /// OPT-*: setopts on the inet driver; a rejected list keeps what came
+    /// before the invalid option (OPT-3) and, on OTP, may leave the socket
+    /// deaf (DIFF-INET-5).
+    fn setopts(&mut self, opts: &[Opt]) -> (Reply, RuleId) {
+        match setopts(self.state.opts, opts) {
+            Ok(applied) => {
+                self.cross_options(opts);
+                if self.state.input.deaf && !same_active_mode(self.state.opts.active, applied.options.active) {
+                    // DIFF-INET-5: the active mode changed: readiness follows it again.
+                    self.state.input.deaf = false;
+                    self.cross(ids::DIFF_INET_5);
+                }
+                self.state.opts = applied.options;
+                if applied.went_passive {
+                    self.state.input.mailbox.push(OwnerMsg::TcpPassive);
+                }
+                (Reply::SetOpts(Ok(())), ids::OPT_5)
+            }
+            Err(rej) => {
+                self.cross(rej.rule);
+                if self.config.variant == Variant::OtpInet
+                    && !self.state.opts.active.is_active()
+                    && rej.options.active.is_active()
+                {
+                    // DIFF-INET-5: inet_set_opts returns before it turns
+                    // the read readiness on.
+                    self.state.input.deaf = true;
+                    self.cross(ids::DIFF_INET_5);
+                    self.decide(ids::DIFF_INET_5);
+                }
+                // What came before the invalid option stays applied.
+                self.cross_options(opts);
+                self.state.opts = rej.options;
+                if rej.went_passive {
+                    self.state.input.mailbox.push(OwnerMsg::TcpPassive);
+                }
+                (Reply::SetOpts(Err(Posix::Einval)), rej.rule)
+            }
+        }
+    }
+}
+
+/// DIFF-INET-5: the driver's active modes (passive, once, N, always); a
+/// change between them turns the read readiness on or off again.
+fn same_active_mode(a: crate::options::Active, b: crate::options::Active) -> bool {
+    std::mem::discriminant(&a) == std::mem::discriminant(&b)
+}

@@ -1,0 +1,174 @@
+//! The scheduler's side of a step (SCHED-1): which activities may run now,
+//! which must run before the runtime may call itself quiet, and running
+//! them in the order the system chose.
+
+use super::backend::Backend;
+use super::{Choices, Divergence, Model};
+use crate::choice::{Activity, Choice};
+use crate::rules::{ids, RuleId};
+use crate::units::Bytes;
+use crate::variant::Variant;
+
+impl Model {
+    /// Run enabled activities in the order the system chose, then check that
+    /// nothing runnable is left (SCHED-1).
+    pub(super) fn quiesce(&mut self, c: &mut Choices) -> Result<(), Divergence> {
+        while let Some(a) = c.next_activity()? {
+            if !self.activity_enabled(a) {
+                return Err(Divergence::new(
+                    self.disabled_rule(a),
+                    format!("the system ran {a:?}, which the model says cannot run now"),
+                ));
+            }
+            self.run_activity(a, c)?;
+        }
+        if let Some(extra) = c.peek() {
+            return Err(Divergence::new(
+                self.unexpected_rule(extra),
+                format!("the system made a choice the model has no place for: {extra:?}"),
+            ));
+        }
+        if let Some(a) = self.mandatory_activity() {
+            // Reported after the observation is compared: a difference in
+            // what was observed names the more specific rule.
+            let rule = match a {
+                Activity::Resume(s) => self.why.senders[s.0 as usize],
+                other => activity_rule(other),
+            };
+            self.unquiet = Some(Divergence::new(rule, format!("quiescence reached with {a:?} still runnable")));
+        }
+        Ok(())
+    }
+
+    /// What may run between steps on a real clock and kernel.
+    pub(super) fn before_op_enabled(&self) -> impl Iterator<Item = Activity> + '_ {
+        // A send timer that fired between steps cleared busy (TO-1) and
+        // resumed the suspended senders, which retry on their own schedule:
+        // before the op reaches the port too (unexplained beam-inet-42/43).
+        let resume = self.state.senders.resumable.front().map(|&s| Activity::Resume(s));
+        [Activity::SendTimeout, Activity::Output, Activity::PendingClose]
+            .into_iter()
+            .chain(resume)
+            .filter(|&a| self.activity_enabled(a))
+    }
+
+    pub(super) fn activity_enabled(&self, a: Activity) -> bool {
+        match a {
+            Activity::Output => match &self.state.backend {
+                Backend::Driver(d) => d.queue > Bytes::ZERO && self.state.socket_open && !d.flush_armed,
+                Backend::Socket(_) => self.sock_output_enabled(),
+            },
+            Activity::Expire(s) => self.on_socket() && self.sock_may_expire(s),
+            Activity::Returned(s) => self.on_socket() && self.sock_may_return(s),
+            Activity::DelayFlush => self.driver().flush_armed,
+            Activity::Input => self.input_enabled(),
+            Activity::Task => self.runnable_task().is_some(),
+            Activity::Resume(s) => self.state.senders.resumable.front() == Some(&s),
+            Activity::SendTimeout if self.config.real_clock => {
+                let d = self.driver();
+                d.send_deadline.is_some() && (d.busy || self.config.variant == Variant::OtpInet)
+            }
+            Activity::PendingClose => self.close_pending() || self.sock_close_requested(),
+            Activity::SendTimeout => self.timeout_due(),
+        }
+    }
+
+    /// An activity that must run before the runtime may call itself quiet.
+    /// Output is not among them: only the kernel knows when it may write.
+    pub(super) fn mandatory_activity(&self) -> Option<Activity> {
+        if let Backend::Socket(_) = self.state.backend {
+            if let Some(a) = self.sock_mandatory() {
+                return Some(a);
+            }
+        }
+        if self.timeout_due() {
+            Some(Activity::SendTimeout)
+        } else if self.driver().flush_armed {
+            Some(Activity::DelayFlush)
+        } else if let Some(&s) = self.state.senders.resumable.front() {
+            Some(Activity::Resume(s))
+        } else if self.runnable_task().is_some() {
+            Some(Activity::Task)
+        } else if self.input_enabled() {
+            Some(Activity::Input)
+        } else {
+            None
+        }
+    }
+
+    pub(super) fn run_activity(&mut self, a: Activity, c: &mut Choices) -> Result<(), Divergence> {
+        match a {
+            Activity::DelayFlush => self.delay_flush(c),
+            Activity::Output => match self.state.backend {
+                Backend::Driver(_) => self.output(c),
+                Backend::Socket(_) => self.sock_output(c),
+            },
+            Activity::Expire(s) => {
+                self.sock_expire(s);
+                Ok(())
+            }
+            Activity::Returned(s) => {
+                self.sock_returned(s);
+                Ok(())
+            }
+            Activity::Input => self.input(c),
+            Activity::Task => self.run_task(c),
+            Activity::Resume(s) => self.resume(s, c),
+            Activity::SendTimeout => {
+                self.send_timeout();
+                Ok(())
+            }
+            Activity::PendingClose if self.sock_close_requested() => {
+                self.sock_server_closes();
+                Ok(())
+            }
+            Activity::PendingClose => {
+                // The closer's port_close: a blocked caller's reply is never
+                // sent (its send stays waiting), and the send timer goes
+                // with the port (DIFF-INET-3).
+                if self.driver_mut().busy_caller.take().is_some() {
+                    self.cross(ids::DIFF_INET_3);
+                }
+                self.driver_mut().send_deadline = None;
+                self.driver_mut().more_timers.clear();
+                self.close_now();
+                Ok(())
+            }
+        }
+    }
+
+    /// Who says `a` cannot run: a sender resumed while the port is still
+    /// busy is blamed on the rule that keeps it busy.
+    fn disabled_rule(&self, a: Activity) -> RuleId {
+        match a {
+            Activity::Resume(_) if self.driver().busy => self.why.busy_driver,
+            Activity::Resume(_) if self.state.tasks.busy => self.why.busy_msgq,
+            other => activity_rule(other),
+        }
+    }
+
+    pub(super) fn unexpected_rule(&self, extra: Choice) -> RuleId {
+        match extra {
+            Choice::Ran(a) => activity_rule(a),
+            Choice::Wrote { .. } if self.state.opts.delay_send => ids::DS_1,
+            Choice::Wrote { .. } => self.last_rule,
+            Choice::Read { .. } => ids::RX_1,
+            Choice::PeerGot { .. } => ids::ST_1,
+        }
+    }
+}
+
+/// The rule that says when an activity may run.
+pub(super) fn activity_rule(a: Activity) -> RuleId {
+    match a {
+        Activity::DelayFlush => ids::DS_2,
+        Activity::Output => ids::WM_4,
+        Activity::Input => ids::RX_5,
+        Activity::Task => ids::MQ_5,
+        Activity::Resume(_) => ids::SND_4,
+        Activity::SendTimeout => ids::TO_1,
+        Activity::PendingClose => ids::DIFF_INET_3,
+        Activity::Expire(_) => ids::DIFF_SOCK_3,
+        Activity::Returned(_) => ids::DIFF_SOCK_1,
+    }
+}

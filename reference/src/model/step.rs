@@ -1,0 +1,119 @@
+//! One step: the op, with what a settling system runs before and after it,
+//! and the prediction made of the result.
+
+use super::choices::{Choices, Pick};
+use super::schedule::activity_rule;
+use super::{Backend, Divergence, Life, Model, Prediction};
+use crate::choice::Choice;
+use crate::observation::{Busy, Observation, Reply};
+use crate::op::Op;
+use crate::rules::ids;
+use crate::units::Bytes;
+use crate::variant::Variant;
+
+impl Model {
+    /// Apply one op with the system's choices; predict the observation.
+    pub fn step(&mut self, op: &Op, choices: &[Choice]) -> Result<Prediction, Divergence> {
+        self.step_on(op, &mut Choices::new(choices), false)
+    }
+
+    /// Apply one op reading choices from `c`. `settle`: the system under
+    /// test ran itself to quiescence before answering (real OTP, through
+    /// its adapter), so the op is followed by a quiescence in the same step.
+    pub(super) fn step_on(&mut self, op: &Op, c: &mut Choices, settle: bool) -> Result<Prediction, Divergence> {
+        self.step.applied = None;
+        self.step.completed.clear();
+        self.step.busy_port_events.clear();
+        if settle && self.config.real_clock {
+            // A real runtime on a real kernel keeps going between steps:
+            // an armed send timer may fire, and an ACK that arrived after
+            // the last answer may let the driver write, before the op
+            // reaches the port.
+            while self.before_op_enabled().next().is_some() {
+                self.step.before_op = true;
+                let a = c.next_activity()?;
+                self.step.before_op = false;
+                match a {
+                    None => break,
+                    Some(a) if self.before_op_enabled().any(|b| b == a) => self.run_activity(a, c)?,
+                    Some(other) => {
+                        return Err(Divergence::new(activity_rule(other), format!("{other:?} ran before the op")))
+                    }
+                }
+            }
+        }
+        let (reply, reply_rule) = self.apply(op, c)?;
+        if settle {
+            // Only a settling step quiesces after the op, where the
+            // derivation merges on it.
+            self.step.applied = Some(reply.clone());
+        }
+        if settle && !matches!(op, Op::Quiesce | Op::AwaitIo | Op::AdvanceTime { .. }) {
+            self.decide(ids::SCHED_1);
+            self.quiesce(c)?;
+        }
+        if !self.step.deferred.is_empty() {
+            if !self.step.completed.is_empty() {
+                self.cross(ids::DIFF_INET_2);
+            }
+            let d = std::mem::take(&mut self.step.deferred);
+            self.step.completed.extend(d);
+        }
+        let mut reply = reply;
+        let mut reply_rule = reply_rule;
+        if let (true, Op::Send { sender, .. }, Reply::Sent(None)) = (settle, op, &reply) {
+            // A system that settles within the step reports its own send's
+            // result in the reply when it finished before the step ended.
+            if let Some(i) = self.step.completed.iter().position(|c| c.0 == *sender) {
+                let (_, r, rule) = self.step.completed.remove(i);
+                reply = Reply::Sent(Some(r));
+                reply_rule = rule;
+            }
+        }
+        match c.leftover() {
+            None => {}
+            Some(Pick::Made(extra)) => {
+                return Err(Divergence::new(
+                    self.unexpected_rule(extra),
+                    format!("the system made a choice the model has no place for: {extra:?}"),
+                ))
+            }
+            Some(Pick::Quiet) => return Err(Divergence::new(ids::SCHED_1, "quiet where nothing could run")),
+        }
+        self.why.reply = reply_rule;
+        self.step.applied = None;
+        Ok(self.predict(reply))
+    }
+
+    /// DIFF-INET-3: on OTP a port closed with output queued stays in
+    /// ERTS's port table while its driver flushes, and port_info still
+    /// reports the queue.
+    pub(super) fn observed_queue(&self) -> Bytes {
+        match &self.state.backend {
+            Backend::Driver(_) if self.state.life == Life::Closed && self.config.variant != Variant::OtpInet => {
+                Bytes::ZERO
+            }
+            Backend::Driver(d) => d.queue,
+            Backend::Socket(_) => Bytes::ZERO,
+        }
+    }
+
+    fn predict(&self, reply: Reply) -> Prediction {
+        let senders = self.state.senders.list.iter().map(|s| s.status()).collect();
+        let mut why = self.why.clone();
+        why.completed = self.step.completed.iter().map(|c| c.2).collect();
+        Prediction {
+            observation: Observation {
+                reply,
+                senders,
+                completed: self.step.completed.iter().map(|&(s, r, _)| (s, r)).collect(),
+                busy_port_events: self.step.busy_port_events.clone(),
+                queue: self.observed_queue(),
+                busy: Some(Busy { driver: self.driver().busy, msgq: self.state.tasks.busy }),
+                msgq: Some(self.state.tasks.size),
+                ports: self.state.table.ports,
+            },
+            why,
+        }
+    }
+}
