@@ -108,14 +108,14 @@ fn observe_in_netns(mode: CloseMode) -> Probe<Observed> {
 /// KN-RST-1 through the runtime: plain close with unread input → the peer's
 /// first read is ECONNRESET, the next EOF; nothing was discarded.
 fn check_plain(o: &Observed) -> Result<(), String> {
-    expect(ids::RST_1, o.discarded == 0, || format!("plain close discarded {} bytes", o.discarded))?;
-    expect(ids::RST_1, o.first_read == Err("ECONNRESET".into()), || {
+    expect(ids::KN_RST_1, o.discarded == 0, || format!("plain close discarded {} bytes", o.discarded))?;
+    expect(ids::KN_RST_1, o.first_read == Err("ECONNRESET".into()), || {
         format!(
             "plain close with {} unread bytes: peer's first read expected ECONNRESET, got {:?} (revents {})",
             o.held_at_close, o.first_read, o.peer_revents
         )
     })?;
-    expect(ids::RST_1, o.second_read == Ok(0), || {
+    expect(ids::KN_RST_1, o.second_read == Ok(0), || {
         format!("after the reset the peer's next read should be EOF, got {:?}", o.second_read)
     })
 }
@@ -123,10 +123,10 @@ fn check_plain(o: &Observed) -> Result<(), String> {
 /// KN-RST-5: drain-input close → the runtime discarded exactly what the
 /// kernel held, and the peer reads EOF (FIN), twice, without ECONNRESET.
 fn check_drain(o: &Observed) -> Result<(), String> {
-    expect(ids::RST_5, o.discarded == o.held_at_close, || {
+    expect(ids::KN_RST_5, o.discarded == o.held_at_close, || {
         format!("DrainInput discarded {} of the {} bytes held", o.discarded, o.held_at_close)
     })?;
-    expect(ids::RST_5, o.first_read == Ok(0) && o.second_read == Ok(0), || {
+    expect(ids::KN_RST_5, o.first_read == Ok(0) && o.second_read == Ok(0), || {
         format!(
             "DrainInput close: the peer should read EOF (FIN), got {:?} then {:?} (revents {})",
             o.first_read, o.second_read, o.peer_revents
@@ -174,7 +174,7 @@ fn main() {
             report("KN-RST-1", &o);
             check_plain(&o)?;
             let d = counters(&o)?;
-            expect(ids::RST_1, d.on_close == 1 && d.on_data == 0, || {
+            expect(ids::KN_RST_1, d.on_close == 1 && d.on_data == 0, || {
                 format!("expected TCPAbortOnClose +1, TCPAbortOnData +0; got +{} and +{}", d.on_close, d.on_data)
             })
         }),
@@ -183,7 +183,7 @@ fn main() {
             report("KN-RST-5", &o);
             check_drain(&o)?;
             let d = counters(&o)?;
-            expect(ids::RST_5, d.on_close == 0 && d.on_data == 0, || {
+            expect(ids::KN_RST_5, d.on_close == 0 && d.on_data == 0, || {
                 format!(
                     "expected no abort counted; got TCPAbortOnClose +{} and TCPAbortOnData +{}",
                     d.on_close, d.on_data

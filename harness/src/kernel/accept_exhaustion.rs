@@ -187,22 +187,22 @@ pub fn observe() -> Probe<EmfileObservation> {
 /// KN-EMFILE-1: EMFILE while a connection waits; it stays queued and is
 /// accepted (the same one, data intact) once an fd is freed.
 pub fn check_emfile(o: &EmfileObservation) -> Probe<()> {
-    expect(ids::EMFILE_1, o.accept_with_waiting_connection == "EMFILE", || {
+    expect(ids::KN_EMFILE_1, o.accept_with_waiting_connection == "EMFILE", || {
         format!(
             "accept at RLIMIT_NOFILE with a waiting connection: expected EMFILE, got {}",
             o.accept_with_waiting_connection
         )
     })?;
-    expect(ids::EMFILE_1, o.accept_empty_queue == "EMFILE", || {
+    expect(ids::KN_EMFILE_1, o.accept_empty_queue == "EMFILE", || {
         format!(
             "accept at RLIMIT_NOFILE with an empty queue: expected EMFILE (fd reserved first), got {}",
             o.accept_empty_queue
         )
     })?;
-    expect(ids::EMFILE_1, o.listener_readable_while_exhausted && o.still_queued_after_loops, || {
+    expect(ids::KN_EMFILE_1, o.listener_readable_while_exhausted && o.still_queued_after_loops, || {
         "the connection should stay queued (listener POLLIN) while exhausted".into()
     })?;
-    expect(ids::EMFILE_1, o.accepted_after_release && o.accepted_peer_matches && o.data_intact, || {
+    expect(ids::KN_EMFILE_1, o.accepted_after_release && o.accepted_peer_matches && o.data_intact, || {
         format!(
             "after freeing one fd: accepted {}, same peer {}, data intact {}",
             o.accepted_after_release, o.accepted_peer_matches, o.data_intact
@@ -214,25 +214,25 @@ pub fn check_emfile(o: &EmfileObservation) -> Probe<()> {
 /// under the bound, and it keeps both the listener and the connection; the
 /// shedding loop does not spin either.
 pub fn check_loop(o: &EmfileObservation) -> Probe<()> {
-    expect(ids::EMFILE_2, o.naive.wakeups > 2 * o.pause_wakeup_bound, || {
+    expect(ids::KN_EMFILE_2, o.naive.wakeups > 2 * o.pause_wakeup_bound, || {
         format!(
             "a naive level-triggered loop was expected to spin (listener stays readable), but woke only {} times in {} ms",
             o.naive.wakeups, o.naive_window_ms
         )
     })?;
-    expect(ids::EMFILE_2, o.pause.wakeups <= o.pause_wakeup_bound, || {
+    expect(ids::KN_EMFILE_2, o.pause.wakeups <= o.pause_wakeup_bound, || {
         format!(
             "pausing accept loop woke {} times in {} ms while exhausted (bound {})",
             o.pause.wakeups, o.pause_window_ms, o.pause_wakeup_bound
         )
     })?;
-    expect(ids::EMFILE_2, o.accepted_after_release && o.listener_alive_after, || {
+    expect(ids::KN_EMFILE_2, o.accepted_after_release && o.listener_alive_after, || {
         format!(
             "pausing loop lost something: connection accepted {}, listener alive {}",
             o.accepted_after_release, o.listener_alive_after
         )
     })?;
-    expect(ids::EMFILE_2, o.shed.shed == 1 && o.shed.wakeups <= 3, || {
+    expect(ids::KN_EMFILE_2, o.shed.shed == 1 && o.shed.wakeups <= 3, || {
         format!(
             "reserve-and-shed loop: shed {} connections with {} wakeups (expected 1, <= 3)",
             o.shed.shed, o.shed.wakeups

@@ -115,13 +115,13 @@ pub fn closed_loopback() -> Probe<ConnectObservation> {
     let t0 = Instant::now();
     let (s, imm) = start(addr, |_| Ok(()))?;
     let o = complete("closed loopback port", &s, imm, LOOPBACK_BOUND, t0)?;
-    expect(ids::CONN_1, o.immediate == "EINPROGRESS", || {
+    expect(ids::KN_CONN_1, o.immediate == "EINPROGRESS", || {
         format!("connect to a closed loopback port returned {} (expected EINPROGRESS)", o.immediate)
     })?;
-    expect(ids::CONN_1, o.revents.contains("POLLOUT"), || {
+    expect(ids::KN_CONN_1, o.revents.contains("POLLOUT"), || {
         format!("expected POLLOUT after the refusal, got {}", o.revents)
     })?;
-    expect(ids::CONN_1, o.so_error == "ECONNREFUSED", || {
+    expect(ids::KN_CONN_1, o.so_error == "ECONNREFUSED", || {
         format!("expected SO_ERROR = ECONNREFUSED, got {}", o.so_error)
     })?;
     Ok(o)
@@ -139,15 +139,15 @@ pub fn naive_is_wrong() -> Probe<NaiveObservation> {
     let (_hold, addr) = closed_port()?;
     let (s, imm) = start(addr, |_| Ok(()))?;
     if imm != Err(Errno::EINPROGRESS) {
-        return Err(super::violation(ids::CONN_2, format!("expected EINPROGRESS, got {}", immediate_name(&imm))));
+        return Err(super::violation(ids::KN_CONN_2, format!("expected EINPROGRESS, got {}", immediate_name(&imm))));
     }
     let naive = ctx("poll", naive_connected(s.as_fd(), LOOPBACK_BOUND))?;
     let outcome = ctx("connect_result", connect_result(s.as_fd(), LOOPBACK_BOUND))?;
     let o = NaiveObservation { naive_says_connected: naive, connect_result: outcome };
-    expect(ids::CONN_2, o.naive_says_connected, || {
+    expect(ids::KN_CONN_2, o.naive_says_connected, || {
         "the refused socket was expected to be writable (that is what makes the naive check wrong)".into()
     })?;
-    expect(ids::CONN_2, o.connect_result == ConnectOutcome::Failed(Errno::ECONNREFUSED), || {
+    expect(ids::KN_CONN_2, o.connect_result == ConnectOutcome::Failed(Errno::ECONNREFUSED), || {
         format!("connect_result should report ECONNREFUSED, got {:?}", o.connect_result)
     })?;
     Ok(o)
@@ -161,16 +161,16 @@ pub fn listening_loopback() -> Probe<ConnectObservation> {
     let t0 = Instant::now();
     let (s, imm) = start(addr, |_| Ok(()))?;
     let o = complete("listening loopback port", &s, imm, LOOPBACK_BOUND, t0)?;
-    expect(ids::CONN_3, o.immediate == "EINPROGRESS", || {
+    expect(ids::KN_CONN_3, o.immediate == "EINPROGRESS", || {
         format!("connect to a listening loopback port returned {} (expected EINPROGRESS)", o.immediate)
     })?;
-    expect(ids::CONN_3, o.so_error == "0" && o.outcome == ConnectOutcome::Connected, || {
+    expect(ids::KN_CONN_3, o.so_error == "0" && o.outcome == ConnectOutcome::Connected, || {
         format!("expected SO_ERROR 0 (connected), got {} / {:?}", o.so_error, o.outcome)
     })?;
     // A second socket through connect_result agrees.
     let (s2, _) = start(addr, |_| Ok(()))?;
     let r = ctx("connect_result", connect_result(s2.as_fd(), LOOPBACK_BOUND))?;
-    expect(ids::CONN_3, r == ConnectOutcome::Connected, || format!("connect_result said {r:?}"))?;
+    expect(ids::KN_CONN_3, r == ConnectOutcome::Connected, || format!("connect_result said {r:?}"))?;
     Ok(o)
 }
 
@@ -184,7 +184,7 @@ pub fn no_route() -> Probe<ConnectObservation> {
         let (s, imm) = start("10.77.0.1:9".parse().unwrap(), |_| Ok(()))?;
         complete("no route (netns with only lo)", &s, imm, LOOPBACK_BOUND, t0)
     })??;
-    expect(ids::CONN_4, o.outcome == ConnectOutcome::Failed(Errno::ENETUNREACH), || {
+    expect(ids::KN_CONN_4, o.outcome == ConnectOutcome::Failed(Errno::ENETUNREACH), || {
         format!("expected ENETUNREACH, got immediate {} / outcome {:?}", o.immediate, o.outcome)
     })?;
     Ok(o)
@@ -212,7 +212,7 @@ pub fn route_types() -> Probe<Vec<ConnectObservation>> {
         Ok(v)
     })??;
     for (o, want) in obs.iter().zip(["EHOSTUNREACH", "EINVAL", "EACCES"]) {
-        expect(ids::CONN_6, o.immediate == want, || {
+        expect(ids::KN_CONN_6, o.immediate == want, || {
             format!("{}: expected an immediate {want}, got {} / {:?}", o.case, o.immediate, o.outcome)
         })?;
     }
@@ -261,14 +261,14 @@ pub fn dropped_syn() -> Probe<DroppedSynObservation> {
         let a = complete("ARP unanswered (veth peer without the address)", &s2, imm2, TIMEOUT_BOUND, t0)?;
         Ok((o, a))
     })??;
-    expect(ids::CONN_5, o.immediate == "EINPROGRESS", || format!("expected EINPROGRESS, got {}", o.immediate))?;
-    expect(ids::CONN_5, o.outcome == ConnectOutcome::Failed(Errno::ETIMEDOUT), || {
+    expect(ids::KN_CONN_5, o.immediate == "EINPROGRESS", || format!("expected EINPROGRESS, got {}", o.immediate))?;
+    expect(ids::KN_CONN_5, o.outcome == ConnectOutcome::Failed(Errno::ETIMEDOUT), || {
         format!(
             "expected SO_ERROR = ETIMEDOUT within {TIMEOUT_BOUND:?}, got {:?} (revents {}) after {} ms",
             o.outcome, o.revents, o.elapsed_ms_rounded
         )
     })?;
-    expect(ids::CONN_5, arp.outcome == ConnectOutcome::Failed(Errno::EHOSTUNREACH), || {
+    expect(ids::KN_CONN_5, arp.outcome == ConnectOutcome::Failed(Errno::EHOSTUNREACH), || {
         format!(
             "unanswered ARP: expected SO_ERROR = EHOSTUNREACH within {TIMEOUT_BOUND:?}, got {:?} (immediate {}) after {} ms",
             arp.outcome, arp.immediate, arp.elapsed_ms_rounded

@@ -225,7 +225,7 @@ fn write_then_read(kind: PipeKind, r: &mut File, w: &mut File, noatime: bool) ->
         let (err, set) = set_noatime(r.as_fd());
         if err != 0 || !set {
             return Err(super::violation(
-                ids::PIPE_4,
+                ids::KN_PIPE_4,
                 format!(
                     "owner's fcntl(F_SETFL, O_NOATIME) on the {kind:?} reader: {} (flag set: {set})",
                     errno_name(err)
@@ -288,9 +288,9 @@ pub fn probe(kind: PipeKind, noatime: bool) -> Probe<(PipeObservation, Expectati
     };
     let e = expected(kind, noatime, &release, policy);
     let rule = match (kind, noatime) {
-        (PipeKind::Anonymous, _) => ids::PIPE_1,
-        (PipeKind::Fifo, false) => ids::PIPE_2,
-        (PipeKind::Fifo, true) => ids::PIPE_3,
+        (PipeKind::Anonymous, _) => ids::KN_PIPE_1,
+        (PipeKind::Fifo, false) => ids::KN_PIPE_2,
+        (PipeKind::Fifo, true) => ids::KN_PIPE_3,
     };
     expect(rule, o.after_write == e.after_write && o.after_read == e.after_read, || {
         format!(
@@ -388,19 +388,19 @@ pub fn noatime_permission() -> Probe<NoatimePermission> {
         non_owner_fcntl_on_root_fifo: show(v[2]),
         non_owner_open_noatime_on_root_fifo: show(v[3]),
     };
-    expect(ids::PIPE_4, o.owner_root_on_fifo == "accepted", || {
+    expect(ids::KN_PIPE_4, o.owner_root_on_fifo == "accepted", || {
         format!("owner's F_SETFL O_NOATIME: {}", o.owner_root_on_fifo)
     })?;
-    expect(ids::PIPE_4, o.unprivileged_owner_on_own_pipe == "accepted", || {
+    expect(ids::KN_PIPE_4, o.unprivileged_owner_on_own_pipe == "accepted", || {
         format!("uid 65534 on its own pipe: {}", o.unprivileged_owner_on_own_pipe)
     })?;
-    expect(ids::PIPE_4, o.non_owner_fcntl_on_root_fifo == "EPERM", || {
+    expect(ids::KN_PIPE_4, o.non_owner_fcntl_on_root_fifo == "EPERM", || {
         format!(
             "uid 65534 F_SETFL O_NOATIME on a root-owned FIFO: expected EPERM, got {}",
             o.non_owner_fcntl_on_root_fifo
         )
     })?;
-    expect(ids::PIPE_4, o.non_owner_open_noatime_on_root_fifo == "EPERM", || {
+    expect(ids::KN_PIPE_4, o.non_owner_open_noatime_on_root_fifo == "EPERM", || {
         format!(
             "uid 65534 open(O_NOATIME) of a root-owned FIFO: expected EPERM, got {}",
             o.non_owner_open_noatime_on_root_fifo

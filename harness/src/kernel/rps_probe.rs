@@ -246,7 +246,7 @@ pub fn observe() -> Probe<RpsObservation> {
 /// and their errnos; both as the model in `rps.rs` predicts.
 pub fn check_masks(o: &RpsObservation) -> Probe<()> {
     for w in &o.writes {
-        let rule = if w.predicted.is_ok() { ids::RPS_1 } else { ids::RPS_2 };
+        let rule = if w.predicted.is_ok() { ids::KN_RPS_1 } else { ids::KN_RPS_2 };
         expect(rule, w.kernel == w.predicted, || {
             format!(
                 "rps_cpus <- {:?} (nr_cpu_ids {}): predicted {:?}, kernel {:?}",
@@ -255,7 +255,7 @@ pub fn check_masks(o: &RpsObservation) -> Probe<()> {
         })?;
     }
     let q = o.apply.queues.first().ok_or("no queue in apply report")?;
-    expect(ids::RPS_1, q.after.as_deref() == Some(o.apply.wanted_mask.as_str()), || {
+    expect(ids::KN_RPS_1, q.after.as_deref() == Some(o.apply.wanted_mask.as_str()), || {
         format!("apply wrote {} and read back {:?}", o.apply.wanted_mask, q.after)
     })
 }
@@ -270,13 +270,13 @@ pub fn check_effect(o: &RpsObservation) -> Probe<()> {
     let on_target = s.received_rps_delta.get(target).copied().unwrap_or(0);
     let elsewhere: u64 = s.received_rps_delta.iter().enumerate().filter(|(i, _)| *i != target).map(|(_, v)| v).sum();
     let control_target = c.received_rps_delta.get(target).copied().unwrap_or(0);
-    expect(ids::RPS_3, on_target as usize >= s.sent / 20 && on_target > 5 * (elsewhere + 1), || {
+    expect(ids::KN_RPS_3, on_target as usize >= s.sent / 20 && on_target > 5 * (elsewhere + 1), || {
         format!(
             "steering to CPU{target}: received_rps deltas {:?} for {} packets sent from CPU{} (want CPU{target} >= {} and > 5x the rest)",
             s.received_rps_delta, s.sent, s.sender_cpu, s.sent / 20
         )
     })?;
-    expect(ids::RPS_3, control_target * 5 < on_target, || {
+    expect(ids::KN_RPS_3, control_target * 5 < on_target, || {
         format!(
             "with rps_cpus=0 CPU{target} still got {control_target} RPS IPIs (steered: {on_target}); RPS off should steer nothing"
         )

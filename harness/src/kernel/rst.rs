@@ -107,23 +107,23 @@ pub fn observe_here(mode: CloseMode) -> Probe<CloseObservation> {
 
 /// KN-RST-1: unread data → RST: ECONNRESET, then EOF; TCPAbortOnClose +1.
 pub fn check_unread(o: &CloseObservation) -> Probe<()> {
-    expect(ids::RST_1, o.first_read == Err("ECONNRESET".into()), || {
+    expect(ids::KN_RST_1, o.first_read == Err("ECONNRESET".into()), || {
         format!("close with unread data: peer's first read expected ECONNRESET, got {:?}", o.first_read)
     })?;
-    expect(ids::RST_1, o.second_read == Ok(0), || {
+    expect(ids::KN_RST_1, o.second_read == Ok(0), || {
         format!("after the reset the peer's next read should be EOF (0), got {:?}", o.second_read)
     })?;
-    expect(ids::RST_1, o.abort_on_close_delta == 1, || {
+    expect(ids::KN_RST_1, o.abort_on_close_delta == 1, || {
         format!("TCPAbortOnClose should rise by 1 in the probe's netns, rose by {}", o.abort_on_close_delta)
     })
 }
 
 /// KN-RST-2: drained → FIN: read returns 0, no abort counted.
 pub fn check_drained(o: &CloseObservation) -> Probe<()> {
-    expect(ids::RST_2, o.first_read == Ok(0), || {
+    expect(ids::KN_RST_2, o.first_read == Ok(0), || {
         format!("close after draining: peer's read expected 0 (FIN), got {:?}", o.first_read)
     })?;
-    expect(ids::RST_2, o.abort_on_close_delta == 0 && o.abort_on_data_delta == 0, || {
+    expect(ids::KN_RST_2, o.abort_on_close_delta == 0 && o.abort_on_data_delta == 0, || {
         format!(
             "no abort expected, TCPAbortOnClose +{} TCPAbortOnData +{}",
             o.abort_on_close_delta, o.abort_on_data_delta
@@ -134,10 +134,10 @@ pub fn check_drained(o: &CloseObservation) -> Probe<()> {
 /// KN-RST-3: SO_LINGER {1,0} → RST even when drained, counted as
 /// TCPAbortOnData (not TCPAbortOnClose).
 pub fn check_linger0(o: &CloseObservation) -> Probe<()> {
-    expect(ids::RST_3, o.first_read == Err("ECONNRESET".into()), || {
+    expect(ids::KN_RST_3, o.first_read == Err("ECONNRESET".into()), || {
         format!("SO_LINGER {{1,0}} close: peer's read expected ECONNRESET, got {:?}", o.first_read)
     })?;
-    expect(ids::RST_3, o.abort_on_data_delta == 1 && o.abort_on_close_delta == 0, || {
+    expect(ids::KN_RST_3, o.abort_on_data_delta == 1 && o.abort_on_close_delta == 0, || {
         format!(
             "expected TCPAbortOnData +1 and TCPAbortOnClose +0, got +{} and +{}",
             o.abort_on_data_delta, o.abort_on_close_delta
@@ -148,10 +148,10 @@ pub fn check_linger0(o: &CloseObservation) -> Probe<()> {
 /// KN-RST-4: SO_LINGER {1,0} with unread data: the unread-data branch runs
 /// first, so it is TCPAbortOnClose, not TCPAbortOnData.
 pub fn check_unread_linger0(o: &CloseObservation) -> Probe<()> {
-    expect(ids::RST_4, o.first_read == Err("ECONNRESET".into()), || {
+    expect(ids::KN_RST_4, o.first_read == Err("ECONNRESET".into()), || {
         format!("SO_LINGER {{1,0}} + unread: peer's read expected ECONNRESET, got {:?}", o.first_read)
     })?;
-    expect(ids::RST_4, o.abort_on_close_delta == 1 && o.abort_on_data_delta == 0, || {
+    expect(ids::KN_RST_4, o.abort_on_close_delta == 1 && o.abort_on_data_delta == 0, || {
         format!(
             "expected TCPAbortOnClose +1 and TCPAbortOnData +0, got +{} and +{}",
             o.abort_on_close_delta, o.abort_on_data_delta

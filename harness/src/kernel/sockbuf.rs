@@ -32,10 +32,10 @@ pub fn observe() -> Probe<MinBuffers> {
 /// SOCK_MIN_RCVBUF (`2 * TCP_SKB_MIN_TRUESIZE` vs `TCP_SKB_MIN_TRUESIZE`).
 pub fn probe() -> Probe<MinBuffers> {
     let b = observe()?;
-    expect(ids::BUF_1, b.sndbuf > 1 && b.rcvbuf > 1, || {
+    expect(ids::KN_BUF_1, b.sndbuf > 1 && b.rcvbuf > 1, || {
         format!("setting 1 should give the kernel minimum, read back sndbuf {} rcvbuf {}", b.sndbuf, b.rcvbuf)
     })?;
-    expect(ids::BUF_1, b.sndbuf == 2 * b.rcvbuf, || {
+    expect(ids::KN_BUF_1, b.sndbuf == 2 * b.rcvbuf, || {
         format!("expected SOCK_MIN_SNDBUF = 2 x SOCK_MIN_RCVBUF, got {} and {}", b.sndbuf, b.rcvbuf)
     })?;
     Ok(b)

@@ -270,13 +270,13 @@ fn activity_while_paused() -> Probe<ActivityWhilePaused> {
 /// KN-EMFILE-2: while out of fds the accept path woke no more often than
 /// its policy allows, and it is paused.
 fn check_no_spin(e: &Exhausted) -> Result<(), String> {
-    expect(ids::EMFILE_2, e.stats.wakeups <= e.wakeup_bound, || {
+    expect(ids::KN_EMFILE_2, e.stats.wakeups <= e.wakeup_bound, || {
         format!(
             "the accept path woke {} times during {} attempts in {} µs out of fds (EMFILE {} times); the policy (retry after {} ms) allows {}",
             e.stats.wakeups, e.attempts, e.elapsed_us, e.stats.exhausted, e.retry_after_ms, e.wakeup_bound
         )
     })?;
-    expect(ids::EMFILE_2, e.paused && e.stats.exhausted >= 1, || {
+    expect(ids::KN_EMFILE_2, e.paused && e.stats.exhausted >= 1, || {
         format!("accept should be paused after EMFILE (paused {}, EMFILE {} times)", e.paused, e.stats.exhausted)
     })
 }
@@ -284,8 +284,8 @@ fn check_no_spin(e: &Exhausted) -> Result<(), String> {
 /// KN-EMFILE-1: nothing was accepted without an fd, and the connection
 /// still waits on a listener that still listens.
 fn check_kept(e: &Exhausted) -> Result<(), String> {
-    expect(ids::EMFILE_1, e.accepted == 0, || format!("{} accepts succeeded without a free fd", e.accepted))?;
-    expect(ids::EMFILE_1, e.still_queued && e.listening, || {
+    expect(ids::KN_EMFILE_1, e.accepted == 0, || format!("{} accepts succeeded without a free fd", e.accepted))?;
+    expect(ids::KN_EMFILE_1, e.still_queued && e.listening, || {
         format!("while out of fds: connection still queued {}, listener listening {}", e.still_queued, e.listening)
     })
 }
@@ -304,7 +304,7 @@ fn kn_emfile_2_runtime_accept_pauses_and_loses_nothing() {
     let r = check_no_spin(&o.exhausted)
         .and_then(|()| check_kept(&o.exhausted))
         .and_then(|()| {
-            expect(ids::EMFILE_2, o.accepted_after_release && o.same_connection, || {
+            expect(ids::KN_EMFILE_2, o.accepted_after_release && o.same_connection, || {
                 format!(
                     "after the runtime closed a port: waiting connection accepted {}, the same one {}",
                     o.accepted_after_release, o.same_connection
@@ -313,7 +313,7 @@ fn kn_emfile_2_runtime_accept_pauses_and_loses_nothing() {
         })
         .and_then(|()| {
             expect(
-                ids::EMFILE_2,
+                ids::KN_EMFILE_2,
                 o.second_paused && o.second_accepted_after_release && o.second_same_connection,
                 || {
                     format!(
@@ -331,7 +331,7 @@ fn kn_emfile_2_runtime_retries_when_an_fd_is_freed_elsewhere() {
     let o = run_in_child(freed_elsewhere);
     println!("KN-EMFILE-2 observed: {}", serde_json::to_string(&o).unwrap());
     let r = check_no_spin(&o.exhausted).and_then(|()| check_kept(&o.exhausted)).and_then(|()| {
-        expect(ids::EMFILE_2, o.accepted && o.same_connection, || {
+        expect(ids::KN_EMFILE_2, o.accepted && o.same_connection, || {
             format!(
                 "after an fd was freed elsewhere: accepted {}, the same connection {}",
                 o.accepted, o.same_connection
@@ -359,7 +359,7 @@ fn kn_emfile_2_runtime_retries_when_an_fd_is_freed_elsewhere() {
 #[test]
 fn kn_emfile_2_planted_accept_spins_on_emfile_is_caught() {
     let bug = PlantedBug::AcceptSpinsOnEmfile;
-    assert_eq!(bug.rule(), ids::EMFILE_2);
+    assert_eq!(bug.rule(), ids::KN_EMFILE_2);
     let o = run_in_child(|| released_by_runtime(Some(bug)));
     println!("{bug} observed: {}", serde_json::to_string(&o.exhausted).unwrap());
     match check_no_spin(&o.exhausted) {
