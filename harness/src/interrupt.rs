@@ -50,7 +50,11 @@ fn remove(leftovers: Vec<Leftover>) -> Vec<String> {
     for l in leftovers {
         let r = match &l {
             Leftover::Dir(d) => std::fs::remove_dir_all(d).map_err(|e| e.to_string()),
-            Leftover::Netns(n) => crate::kernel::netns::ip(&["netns", "del", n]).map(|_| ()),
+            Leftover::Netns(n) => std::process::Command::new("ip")
+                .args(["netns", "del", n])
+                .status()
+                .map_err(|e| e.to_string())
+                .and_then(|s| if s.success() { Ok(()) } else { Err(format!("ip netns del {n}: {s}")) }),
         };
         if let Err(e) = r {
             failed.push(format!("{l:?}: {e}"));

@@ -5,7 +5,8 @@
 
 use super::driver::DriverQueue;
 use super::socket_backend::SocketSide;
-use super::Model;
+use super::{Choices, Divergence, Model, PendingSend};
+use crate::observation::SendResult;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) enum Backend {
@@ -52,6 +53,14 @@ impl Model {
         match &mut self.state.backend {
             Backend::Socket(s) => s,
             Backend::Driver(_) => unreachable!("the inet driver has no socket side"),
+        }
+    }
+
+    /// A process sends. `Ok(None)`: the sender is now waiting or suspended.
+    pub(super) fn send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
+        match self.state.backend {
+            Backend::Driver(_) => self.driver_send(p, c),
+            Backend::Socket(_) => self.sock_send(p, c),
         }
     }
 

@@ -3,7 +3,6 @@
 //! watermarks (WM-*), delay_send (DS-*) and send_timeout (TO-*), and the
 //! output/flush/timeout activities that drain the queue.
 
-use super::backend::Backend;
 use super::{Choices, Divergence, Life, Model, PendingSend};
 use crate::observation::{Posix, SendResult};
 use crate::options::Timeout;
@@ -42,16 +41,8 @@ impl DriverQueue {
 }
 
 impl Model {
-    /// A process sends. `Ok(None)`: the sender is now waiting or suspended.
-    pub(super) fn send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
-        match self.state.backend {
-            Backend::Driver(_) => self.driver_send(p, c),
-            Backend::Socket(_) => self.sock_send(p, c),
-        }
-    }
-
     /// `erts_port_output`: busy, immediate or scheduled (SND-*, MQ-1).
-    fn driver_send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
+    pub(super) fn driver_send(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
         if self.state.life == Life::Closed {
             self.decide(ids::SND_6);
             return Ok(Some(SendResult::Error(Posix::Closed)));

@@ -21,7 +21,6 @@ mod options;
 
 pub(super) use options::setup_rcvlowat;
 
-use super::backend::Backend;
 use super::senders::Sender;
 use super::{Choices, Divergence, Life, Model, PendingSend};
 use crate::observation::{PeerRead, Posix, Reply, SendResult};
@@ -214,8 +213,7 @@ impl Model {
         if took == Bytes::ZERO {
             return Ok(());
         }
-        let Backend::Socket(sock) = &mut self.state.backend else { unreachable!("a socket backend path") };
-        let Some(p) = sock.pieces.front_mut() else {
+        let Some(p) = self.sock_mut().pieces.front_mut() else {
             return Err(Divergence::new(ids::ST_1, "the kernel took bytes of no pending send"));
         };
         if p.pushed + took > p.max_share() {
@@ -224,8 +222,9 @@ impl Model {
                 format!("the kernel took {} of a {}-byte send that has not completed", p.pushed + took, p.len),
             ));
         }
-        self.state.peer.out.push_part(p.tag, p.pushed, took);
+        let (tag, pushed) = (p.tag, p.pushed);
         p.pushed += took;
+        self.state.peer.out.push_part(tag, pushed, took);
         self.state.peer.written += took;
         Ok(())
     }

@@ -3,7 +3,6 @@
 //! the socket's SO_RCVLOWAT (DIFF-SOCK-8); recv on a socket that
 //! send_timeout_close closed (DIFF-SOCK-4).
 
-use super::super::backend::Backend;
 use super::super::Model;
 use crate::observation::{OwnerMsg, Posix, Reply};
 use crate::options::{setopts, ActiveSetting, Opt};
@@ -79,8 +78,8 @@ impl Model {
 
     /// The server read: from now on it waits for readiness.
     pub(in crate::model) fn sock_read_done(&mut self) {
-        if let Backend::Socket(sock) = &mut self.state.backend {
-            sock.fresh_recv = false;
+        if self.on_socket() {
+            self.sock_mut().fresh_recv = false;
         }
     }
 
