@@ -38,6 +38,10 @@ pub enum Kind {
 pub struct Known {
     pub kind: Kind,
     pub rule: RuleId,
+    /// Other rules the same divergence has been blamed on (a timing case
+    /// whose diverging value depends on the order too); matched like `rule`.
+    #[serde(default)]
+    pub other_rules: Vec<RuleId>,
     /// Where the failure was seen (informative: under load a replay may
     /// fail a step earlier or later, under the same rule).
     pub step: usize,
@@ -68,7 +72,8 @@ pub enum Verdict {
 /// failing step and the rule it was blamed on (`None` for a failure of the
 /// system under test, which no entry ever covers).
 pub fn judge(known: Option<&Known>, failure: Option<(usize, Option<RuleId>)>) -> Verdict {
-    let matches = |k: &Known, f: (usize, Option<RuleId>)| f.1 == Some(k.rule);
+    let matches =
+        |k: &Known, f: (usize, Option<RuleId>)| f.1.is_some_and(|r| r == k.rule || k.other_rules.contains(&r));
     match (known, failure) {
         (None, None) => Verdict::Passed,
         (None, Some(_)) => Verdict::Unexpected("fails again".into()),
@@ -94,7 +99,14 @@ mod tests {
     use reference::rules::ids;
 
     fn entry(kind: Kind) -> Known {
-        Known { kind, rule: ids::WM_3, step: 12, found: "test".into(), reason: "test".into() }
+        Known {
+            kind,
+            rule: ids::WM_3,
+            other_rules: vec![ids::TO_1],
+            step: 12,
+            found: "test".into(),
+            reason: "test".into(),
+        }
     }
 
     #[test]
@@ -117,6 +129,7 @@ mod tests {
         let k = entry(Kind::Timing);
         assert_eq!(judge(Some(&k), None), Verdict::Passed);
         assert_eq!(judge(Some(&k), Some((12, Some(ids::WM_3)))), Verdict::AsDeclared);
+        assert_eq!(judge(Some(&k), Some((12, Some(ids::TO_1)))), Verdict::AsDeclared, "one of its other rules");
         assert!(matches!(judge(Some(&k), Some((12, Some(ids::WM_4)))), Verdict::Unexpected(_)));
         assert!(matches!(judge(Some(&k), Some((12, None))), Verdict::Unexpected(m) if m.contains("system under test")));
     }
