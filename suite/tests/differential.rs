@@ -100,7 +100,7 @@ fn print_defects(report: &suite::check::CheckReport) {
 }
 
 /// Cases per backend run again with CPU load beside them.
-const UNDER_LOAD_CASES: u32 = 20;
+const UNDER_LOAD_CASES: u32 = 10;
 
 /// The first gate cases again, with two CPU-bound threads beside them (the
 /// machine kind has 2 cores): a timing the model does not allow shows up
