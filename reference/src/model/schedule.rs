@@ -46,9 +46,16 @@ impl Model {
         // resumed the suspended senders, which retry on their own schedule:
         // before the op reaches the port too (unexplained beam-inet-42/43).
         let resume = self.state.senders.resumable.front().map(|&s| Activity::Resume(s));
+        // On the socket backend each pending send has its own timer in its
+        // caller (DIFF-SOCK-3/4): one may fire between steps as well, and a
+        // timer with send_timeout_close has the server close the socket
+        // before the op (a peer read then sees the reset; regression
+        // beam-socket-17548076069843580848, failed so in CI at 167dbfb).
+        let expire = if self.on_socket() { self.sock_expirable() } else { Vec::new() };
         [Activity::SendTimeout, Activity::Output, Activity::PendingClose]
             .into_iter()
             .chain(resume)
+            .chain(expire.into_iter().map(Activity::Expire))
             .filter(|&a| self.activity_enabled(a))
     }
 

@@ -351,3 +351,44 @@ fn rx_6_recv_on_an_open_socket_reads() {
     let p = m.step(&Op::Recv, &[Choice::Read { got: Bytes(5) }]).expect("RX-6: a read");
     assert_eq!(p.observation.reply, Reply::Recv(Ok((0..5).map(|i| payload_byte(2, i)).collect())), "RX-6");
 }
+
+/// DIFF-SOCK-4 on the real clock: a pending send's timer (with
+/// send_timeout_close) may fire between steps, so the server's close comes
+/// before the next op: a peer read then sees the reset, and the other
+/// pending send returns closed while the timed-out one has not returned
+/// yet (seen in CI at 167dbfb, regression beam-socket-17548076069843580848).
+#[test]
+fn diff_sock_4_a_timer_may_fire_and_close_between_steps() {
+    use reference::observation::{PeerRead, Posix};
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let waiting = |n: usize| {
+        let mut s = IDLE.to_vec();
+        s.iter_mut().take(n).for_each(|s| *s = SenderStatus::Waiting);
+        s
+    };
+    let mut set = socket_set(vec![]);
+    set = step(&set, send(0, 5760, 1), Observation { senders: waiting(1), ..seen(Reply::Sent(None)) })
+        .expect("DIFF-SOCK-1: a send the kernel does not take whole waits");
+    set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 2 }, Observation { senders: waiting(1), ..seen(Reply::None) })
+        .expect("unread input for the close to reset");
+    for opt in [Opt::SendTimeout(Timeout::After(Millis(2))), Opt::SendTimeoutClose(true)] {
+        set = step(
+            &set,
+            Op::SetOpts { opts: vec![opt] },
+            Observation { senders: waiting(1), ..seen(Reply::SetOpts(Ok(()))) },
+        )
+        .expect("OPT-5");
+    }
+    set = step(&set, send(1, 14, 3), Observation { senders: waiting(2), ..seen(Reply::Sent(None)) })
+        .expect("DIFF-SOCK-1: waits behind the first, with a 2 ms timer that closes");
+    set = step(&set, Op::Quiesce, Observation { senders: waiting(2), ..seen(Reply::None) })
+        .expect("the timer has not fired yet");
+    let closed = Observation {
+        senders: vec![SenderStatus::Idle, SenderStatus::Waiting],
+        completed: vec![(SenderId(0), SendResult::Error(Posix::Closed))],
+        ..seen(Reply::Peer(PeerRead::Reset))
+    };
+    step(&set, Op::PeerRead { max: Bytes(65536) }, closed)
+        .expect("DIFF-SOCK-4: the timer fired before the peer's read; the timed-out caller returns later");
+}
