@@ -392,3 +392,19 @@ fn diff_sock_4_a_timer_may_fire_and_close_between_steps() {
     step(&set, Op::PeerRead { max: Bytes(65536) }, closed)
         .expect("DIFF-SOCK-4: the timer fired before the peer's read; the timed-out caller returns later");
 }
+
+/// DIFF-SOCK-9: `{active,false}` while a count is left sends tcp_passive on
+/// the socket backend (gen_tcp_socket state_setopts_active); from `true` it
+/// sends nothing.
+#[test]
+fn diff_sock_9_leaving_a_count_for_passive_sends_tcp_passive() {
+    let set = socket_set(vec![]);
+    let opts = vec![Opt::Active(ActiveSetting::N(1)), Opt::Active(ActiveSetting::False)];
+    let set = step(&set, Op::SetOpts { opts }, seen(Reply::SetOpts(Ok(())))).expect("DIFF-SOCK-2: applied in order");
+    assert!(step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).is_err(), "DIFF-SOCK-9: no message");
+    step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![OwnerMsg::TcpPassive]))).expect("DIFF-SOCK-9: tcp_passive");
+    let set = socket_set(vec![Opt::Active(ActiveSetting::True)]);
+    let opts = vec![Opt::Active(ActiveSetting::False)];
+    let set = step(&set, Op::SetOpts { opts }, seen(Reply::SetOpts(Ok(())))).expect("true to false");
+    step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![]))).expect("DIFF-SOCK-9: from true, no message");
+}

@@ -1,11 +1,12 @@
 //! Variant otp-socket's options and readiness: setopts in list order with
 //! the watermarks ignored (DIFF-SOCK-2), except `low_watermark`, which sets
 //! the socket's SO_RCVLOWAT (DIFF-SOCK-8); recv on a socket that
-//! send_timeout_close closed (DIFF-SOCK-4).
+//! send_timeout_close closed (DIFF-SOCK-4); {active,false} leaving a count
+//! sends tcp_passive (DIFF-SOCK-9).
 
 use super::super::Model;
 use crate::observation::{OwnerMsg, Posix, Reply};
-use crate::options::{setopts, ActiveSetting, Opt};
+use crate::options::{setopts, Active, ActiveSetting, Opt};
 use crate::rules::{ids, RuleId};
 use crate::units::Bytes;
 
@@ -55,8 +56,14 @@ impl Model {
                     {
                         self.sock_mut().fresh_recv = true;
                     }
+                    let left_count =
+                        matches!(self.state.opts.active, Active::Count(_)) && *o == Opt::Active(ActiveSetting::False);
                     self.state.opts = applied.options;
                     if applied.went_passive {
+                        self.state.input.mailbox.push(OwnerMsg::TcpPassive);
+                    } else if left_count {
+                        self.cross(ids::DIFF_SOCK_9);
+                        self.decide(ids::DIFF_SOCK_9);
                         self.state.input.mailbox.push(OwnerMsg::TcpPassive);
                     }
                 }
