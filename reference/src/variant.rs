@@ -29,3 +29,53 @@ impl Variant {
         }
     }
 }
+
+/// An Erlang/OTP major release, as `erlang:system_info(otp_release)` names it.
+/// The OTP variants' rules were measured release by release: where two
+/// releases differ, each has a DIFF rule of its own that names the releases
+/// it holds on ([`crate::rules::releases_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OtpRelease(pub u16);
+
+impl OtpRelease {
+    /// The releases whose behaviour was measured and declared.
+    pub const MEASURED: [OtpRelease; 3] = [OtpRelease(25), OtpRelease(27), OtpRelease(29)];
+    /// The release a case is judged by when the system does not say.
+    pub const DEFAULT: OtpRelease = OtpRelease(25);
+
+    /// `"27"` (or `"27.3.4.1"`, the full version) to a release.
+    pub fn parse(s: &str) -> Option<OtpRelease> {
+        s.trim().split('.').next()?.parse().ok().map(OtpRelease)
+    }
+
+    /// Which measured release's rules a running release is judged by: the
+    /// newest measured release not newer than it (the oldest for an older
+    /// one), with a warning when it is not itself measured.
+    pub fn rule_set(self) -> RuleSet {
+        let measured = OtpRelease::MEASURED;
+        let by = measured.iter().rev().find(|m| **m <= self).copied().unwrap_or(measured[0]);
+        let warning = (by != self).then(|| {
+            format!(
+                "OTP {} was not measured: judged by the rules of OTP {} (measured: {})",
+                self.0,
+                by.0,
+                measured.iter().map(|m| m.0.to_string()).collect::<Vec<_>>().join(", ")
+            )
+        });
+        RuleSet { release: by, warning }
+    }
+}
+
+impl std::fmt::Display for OtpRelease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The measured release whose rules apply, and why if it is not the one running.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleSet {
+    pub release: OtpRelease,
+    pub warning: Option<String>,
+}

@@ -265,6 +265,7 @@ impl Model {
                 acts.extend(self.state.senders.resumable.front().map(|&s| Activity::Resume(s)));
                 acts.extend(self.sock_expirable().into_iter().map(Activity::Expire));
                 acts.extend(self.sock_returnable().into_iter().map(Activity::Returned));
+                acts.extend(self.driver_replying().map(Activity::Returned));
                 acts.extend([Activity::Task, Activity::Input, Activity::Output, Activity::PendingClose]);
                 v.extend(acts.into_iter().filter(|&a| self.activity_enabled(a)).map(|a| Pick::Made(Choice::Ran(a))));
                 v

@@ -3,10 +3,11 @@
 //! watermarks (WM-*), delay_send (DS-*) and send_timeout (TO-*), and the
 //! output/flush/timeout activities that drain the queue.
 
+use super::backend::Backend;
 use super::{Choices, Divergence, Life, Model, PendingSend};
 use crate::observation::{Posix, SendResult};
 use crate::options::Timeout;
-use crate::rules::ids;
+use crate::rules::{ids, RuleId};
 use crate::units::{Bytes, Millis, SenderId};
 
 /// The inet driver's send queue and busy state (WM-*, DS-*, TO-*).
@@ -26,6 +27,10 @@ pub(super) struct DriverQueue {
     pub(super) last_busy_caller: Option<SenderId>,
     /// DS-1: the zero-delay flush is armed.
     pub(super) flush_armed: bool,
+    /// DIFF-INET-6 (OTP 27+): the blocked caller's reply, sent when busy
+    /// cleared, that its caller has not taken yet: it does, as
+    /// `Activity::Returned`, in any order with the resumed senders' retries.
+    pub(super) replying: Option<(SenderId, SendResult, RuleId)>,
 }
 
 impl DriverQueue {
@@ -37,6 +42,7 @@ impl DriverQueue {
         more_timers: Vec::new(),
         last_busy_caller: None,
         flush_armed: false,
+        replying: None,
     };
 }
 
@@ -230,9 +236,16 @@ impl Model {
         if let Some(b) = self.driver_mut().busy_caller.take() {
             let r = if rule == ids::WM_4 { SendResult::Ok } else { SendResult::Error(Posix::Timeout) };
             if self.config.variant == crate::variant::Variant::OtpInet && !self.state.senders.detached[b.0 as usize] {
-                // DIFF-INET-2: the reply is seen after the resumed senders ran.
-                self.set_sender(b, super::senders::Sender::Idle, rule);
-                self.step.deferred.push((b, r, rule));
+                if self.otp_27_on() {
+                    // DIFF-INET-6: on its way; taken in any order with the
+                    // resumed senders' retries.
+                    self.cross(ids::DIFF_INET_6);
+                    self.driver_mut().replying = Some((b, r, rule));
+                } else {
+                    // DIFF-INET-2: the reply is seen after the resumed senders ran.
+                    self.set_sender(b, super::senders::Sender::Idle, rule);
+                    self.step.deferred.push((b, r, rule));
+                }
             } else {
                 self.deliver(b, r, rule);
             }
@@ -279,5 +292,20 @@ impl Model {
 
     pub(super) fn peer_at_eof(&self) -> bool {
         !self.state.socket_open && self.state.peer.read == self.state.peer.written
+    }
+
+    /// DIFF-INET-6: whose reply is on its way to its caller.
+    pub(super) fn driver_replying(&self) -> Option<SenderId> {
+        match &self.state.backend {
+            Backend::Driver(d) => d.replying.map(|r| r.0),
+            Backend::Socket(_) => None,
+        }
+    }
+
+    /// DIFF-INET-6: the blocked caller takes its reply.
+    pub(super) fn driver_returned(&mut self) {
+        let (s, r, rule) = self.driver_mut().replying.take().expect("checked by activity_enabled");
+        self.decide(ids::DIFF_INET_6);
+        self.deliver(s, r, rule);
     }
 }

@@ -36,7 +36,7 @@ use crate::op::{SendFlags, Setup};
 use crate::options::{setopts, PortOptions};
 use crate::rules::{ids, RuleId};
 use crate::units::{Bytes, Millis, SenderId};
-use crate::variant::Variant;
+use crate::variant::{OtpRelease, Variant};
 use backend::Backend;
 use choices::{Choices, Need, Pick};
 use driver::DriverQueue;
@@ -118,6 +118,9 @@ struct PendingSend {
 #[derive(Clone, Debug)]
 struct Config {
     variant: Variant,
+    /// The measured OTP release whose DIFF rules apply (the OTP variants;
+    /// `OtpRelease::rule_set` picks it for the running release).
+    otp: OtpRelease,
     /// The system's timers run on the real clock (real OTP): an armed send
     /// timer may fire at any step, and has fired once virtual time passes
     /// its deadline (TO-1).
@@ -195,6 +198,7 @@ impl Model {
         Ok(Model {
             config: Config {
                 variant: Variant::Reference,
+                otp: OtpRelease::DEFAULT,
                 real_clock: false,
                 parallelism: setup.parallelism,
                 capacity: setup.table_capacity,
@@ -253,6 +257,24 @@ impl Model {
 
     pub fn variant(&self) -> Variant {
         self.config.variant
+    }
+
+    /// Judge the case by the DIFF rules of `release`'s rule set (the
+    /// newest measured release not newer than it).
+    pub fn with_otp(mut self, release: OtpRelease) -> Model {
+        self.config.otp = release.rule_set().release;
+        self
+    }
+
+    /// The measured release whose rules apply.
+    pub fn otp(&self) -> OtpRelease {
+        self.config.otp
+    }
+
+    /// OTP 27 or newer: the releases whose DIFF rules differ from 25's
+    /// (DIFF-INET-6, DIFF-SOCK-10).
+    pub(super) fn otp_27_on(&self) -> bool {
+        self.config.otp >= OtpRelease(27)
     }
 
     /// Bytes the kernel accepted that the peer has not read yet.

@@ -66,7 +66,7 @@ impl Model {
                 Backend::Socket(_) => self.sock_output_enabled(),
             },
             Activity::Expire(s) => self.on_socket() && self.sock_may_expire(s),
-            Activity::Returned(s) => self.on_socket() && self.sock_may_return(s),
+            Activity::Returned(s) => (self.on_socket() && self.sock_may_return(s)) || self.driver_replying() == Some(s),
             Activity::DelayFlush => self.driver().flush_armed,
             Activity::Input => self.input_enabled(),
             Activity::Task => self.runnable_task().is_some(),
@@ -90,6 +90,8 @@ impl Model {
         }
         if self.timeout_due() {
             Some(Activity::SendTimeout)
+        } else if let Some(s) = self.driver_replying() {
+            Some(Activity::Returned(s))
         } else if self.driver().flush_armed {
             Some(Activity::DelayFlush)
         } else if let Some(&s) = self.state.senders.resumable.front() {
@@ -115,7 +117,10 @@ impl Model {
                 Ok(())
             }
             Activity::Returned(s) => {
-                self.sock_returned(s);
+                match self.state.backend {
+                    Backend::Driver(_) => self.driver_returned(),
+                    Backend::Socket(_) => self.sock_returned(s),
+                }
                 Ok(())
             }
             Activity::Input => self.input(c),

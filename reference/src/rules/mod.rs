@@ -37,6 +37,19 @@ macro_rules! catalogue {
 mod kernel;
 mod port;
 
+/// The measured OTP releases `id` holds on; empty: every release (a
+/// reference rule, or a difference common to all measured releases).
+pub fn releases_of(id: RuleId) -> &'static [u16] {
+    port::RELEASES.iter().find(|(r, _)| *r == id).map_or(&[], |(_, rel)| rel)
+}
+
+/// Whether `id` applies to a system running `release`: judged by the rule
+/// set `OtpRelease::rule_set` picks.
+pub fn applies_to(id: RuleId, release: crate::variant::OtpRelease) -> bool {
+    let rel = releases_of(id);
+    rel.is_empty() || rel.contains(&release.rule_set().release.0)
+}
+
 /// A rule identifier such as `WM-3`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]

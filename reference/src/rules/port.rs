@@ -3,6 +3,8 @@
 //! Seed: yufeng, "gen_tcp发送缓冲区以及水位线问题分析" (2013), and
 //! "gen_tcp接受链接时enfile的问题分析及解决" (2011).
 
+use super::RuleId;
+
 catalogue! {
     Port, PORT;
     // --- driver send queue and watermarks -------------------------------------------------
@@ -123,6 +125,8 @@ catalogue! {
          "erts/emulator/drivers/common/inet_drv.c (OTP 25.2.3) tcp_sendv busy branch: busy_caller = caller, add_multi_timer (a new timer, not a replacement); tcp_inet_output at low: cancel_multi_timer removes the first matching timer; tcp_inet_send_timeout: caller = busy_caller, inet_reply_error_am(timeout) with no busy check; erts_port_output ignores busy for force (io.c); prim_inet.erl send/3 receives any {inet_reply,S,_}; measured on OTP 25.2.3 (suite/regressions/unexplained/beam-inet-43.json: a 29-byte send onto an empty queue returned {error,timeout})";
     DIFF_INET_5 = "DIFF-INET-5": "Variant otp-inet of OPT-3/RX-5: a setopts rejected with einval keeps the options applied before the invalid one, but the driver returns before it updates the socket's read readiness: a passive socket made active by it reads nothing (input stays in the kernel, so a close resets the peer) until a later setopts changes the active mode.",
          "erts/emulator/drivers/common/inet_drv.c (OTP 25.2.3) inet_set_opts: `return -1` inside the option loop skips the tail that calls sock_select(FD_READ, active) and triggers the first read when old_active differs; measured on OTP 25.2.3 (suite/regressions/beam-inet-8.json: [{low_msgq_watermark,0},{active,true}] -> einval, then 1 byte from the peer stays unread and close sends RST)";
+    DIFF_INET_6 = "DIFF-INET-6": "Variant otp-inet on OTP 27 and newer, of WM-4/SND-5 (DIFF-INET-2 on OTP 25): when busy clears, the blocked caller's {inet_reply,ok} and the resumed senders' retries complete in either order; measured, the caller's ok mostly comes first.",
+         "OTP 27.3.4.1 and 29.1.2 erts/emulator/drivers/common/inet_drv.c tcp_inet_output: set_busy_port(port,0) then inet_reply_ok to inet.caller (the busy_caller slot of 25 is gone); the order in which the woken caller and the resumed senders run is the scheduler's (erts >= 14, not documented); measured with ../shared/notes/otp-probes/busy.erl: OTP 25 [{1,ok},{2,ok},{0,ok}] 3 of 3, OTP 27 and 29 [{0,ok},{1,ok},{2,ok}] 3 of 3; replays on OTP 29 gave the OTP 25 order once in 5";
     // --- declared differences: OTP 25 gen_tcp with {inet_backend, socket} ----------------------
     DIFF_SOCK_1 = "DIFF-SOCK-1": "Variant otp-socket of WM-2..WM-6, SND-1..SND-5, MQ-*: there is no driver queue, busy port or suspension. gen_tcp:send writes from the calling process and returns ok once the kernel took every byte; otherwise the caller waits (status waiting) until it has. A send while another is pending (a zero-byte one too) waits behind it, in call order, and starts writing when it is done. queue_size is 0 and no busy_port event is raised.",
          "lib/kernel/src/gen_tcp_socket.erl send/2 -> socket:send(Socket, Data, [], SendTimeout); prim_socket_nif.c send_check_writer (writers queue); measured on OTP 25.2.3 (suite/tests/beam_adapter/: queue 0, later senders waiting, 30000 bytes onto an empty socket -> the caller waits; a zero-byte send behind a pending one waits, onto an idle socket returns ok)";
@@ -142,4 +146,13 @@ catalogue! {
          "OTP 25 lib/kernel/src/gen_tcp_socket.erl socket_opt/0: `low_watermark => {socket, rcvlowat}` (commented out in later releases); Linux net/core/sock.c SO_RCVLOWAT, net/ipv4/tcp.c tcp_set_rcvlowat, tcp_poll (tcp_stream_is_readable with sk_rcvlowat); measured on OTP 25.2.3: {low_watermark,221} then 220 bytes from the peer -> no tcp message, 221 -> one of 221; {low_watermark,113}, 1 byte from the peer, then {active,true} -> one message of 1 byte (suite/regressions/beam-socket-42.json); getopt rcvlowat 221; -1 -> 16777216; 0 -> 1";
     DIFF_SOCK_9 = "DIFF-SOCK-9": "Variant otp-socket of RX-3: {active,false} set while the socket is in {active,N} mode (a count left) sends the owner {tcp_passive,S}, as the count running out does; the inet driver sends nothing then. From once or true to false: no message.",
          "OTP 25 lib/kernel/src/gen_tcp_socket.erl state_setopts_active/5: `Active =:= false -> case D of #{active := OldActive} when is_integer(OldActive) -> P#params.owner ! {tcp_passive, ...}`; measured on OTP 25.2.3: [{active,{n,1}},{active,false}] in one setopts, then the mailbox holds tcp_passive (portcheck run --sut beam-socket --seed 7, case 58, suite/regressions/beam-socket-7.json)";
+    DIFF_SOCK_10 = "DIFF-SOCK-10": "Variant otp-socket on OTP 27 and newer, of DIFF-SOCK-4/DIFF-SOCK-5: once the socket's server has exited (send_timeout_close, close), setopts returns {error,einval}, not {error,closed}; sends still return {error,closed}.",
+         "OTP 27.3.4.1 lib/kernel/src/gen_tcp_socket.erl call/2 (line 1423): `exit:{noproc,{gen_statem,call,_}} -> {error, einval}` where 25.2.3 (line 1142) returns {error,closed}; measured on OTP 27.3.4.1 and 29.1.2 with ../shared/notes/otp-probes/sk.erl (setopts of high_watermark, active and send_timeout after gen_tcp:close: einval on 27 and 29, closed on 25)";
 }
+
+/// The OTP releases each release-specific declared difference was measured
+/// to hold on. A DIFF rule not listed holds on every measured release
+/// (`OtpRelease::MEASURED`); a rule that is not a DIFF rule is the
+/// reference's and holds everywhere.
+pub static RELEASES: &[(RuleId, &[u16])] =
+    &[(ids::DIFF_INET_2, &[25]), (ids::DIFF_INET_6, &[27, 29]), (ids::DIFF_SOCK_10, &[27, 29])];

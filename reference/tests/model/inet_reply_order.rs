@@ -13,7 +13,7 @@ use reference::op::{Op, Setup};
 use reference::options::Opt;
 use reference::rules::ids;
 use reference::units::SenderId;
-use reference::variant::Variant;
+use reference::variant::{OtpRelease, Variant};
 
 /// 150 queued, then sender 0 the busy caller (WM-3).
 fn busy() -> Model {
@@ -48,4 +48,42 @@ fn a_reply_alone_orders_nothing() {
     let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(160, 160)]).expect("WM-4");
     assert_eq!(p.observation.completed, vec![(SenderId(0), SendResult::Ok)], "WM-4: the busy caller's ok");
     assert_eq!(m.crossings().get(&ids::DIFF_INET_2), None, "nothing to order: {:?}", m.crossings());
+}
+
+/// The same port on OTP 27 (DIFF-INET-6): the blocked caller takes its
+/// reply as an activity of its own, before or after the resumed sender.
+fn busy_on(release: u16) -> Model {
+    let setup = Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 2, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_otp(OtpRelease(release));
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&send(0, 10, 2), &[]).expect("WM-3: busy");
+    m.step(&send(1, 5, 3), &[]).expect("SND-1: sender 1 suspends");
+    m
+}
+
+#[test]
+fn from_otp_27_the_blocked_callers_reply_may_come_first() {
+    let drained = [Choice::Ran(Activity::Output), wrote(160, 160)];
+    let caller_first = [ran_returned(0), Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5)];
+    let mut m = busy_on(27);
+    let p = m.step(&Op::Quiesce, &[&drained[..], &caller_first[..]].concat()).expect("DIFF-INET-6: caller first");
+    assert_eq!(
+        p.observation.completed,
+        vec![(SenderId(0), SendResult::Ok), (SenderId(1), SendResult::Ok)],
+        "DIFF-INET-6: the caller's ok first"
+    );
+    let resumed_first = [Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5), ran_returned(0)];
+    let p = busy_on(29).step(&Op::Quiesce, &[&drained[..], &resumed_first[..]].concat()).expect("DIFF-INET-6");
+    assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)]);
+    assert!(
+        busy_on(25).step(&Op::Quiesce, &[&drained[..], &caller_first[..]].concat()).is_err(),
+        "DIFF-INET-2: on OTP 25 the caller cannot take its reply first"
+    );
+    let p = busy_on(27).step(&Op::Quiesce, &drained).expect("WM-4");
+    assert_eq!(p.observation.completed, vec![], "DIFF-INET-6: the reply is not seen until its caller takes it");
+    assert_eq!(p.observation.senders[0], reference::observation::SenderStatus::Waiting, "DIFF-INET-6");
+}
+
+fn ran_returned(s: u8) -> Choice {
+    Choice::Ran(Activity::Returned(SenderId(s)))
 }

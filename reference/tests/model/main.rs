@@ -20,6 +20,7 @@ mod inet_reply_order;
 mod inet_send_timers;
 mod inet_setopts_readiness;
 mod option_algebra;
+mod otp_releases;
 mod send_at;
 mod socket_backend;
 mod task_queue;

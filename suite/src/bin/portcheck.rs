@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Cmd::Run(args) => cli::run::run(args),
         Cmd::Corpus(args) => cli::corpus::run(args),
         Cmd::Replay(args) => cli::replay::run(args),
-        Cmd::Rules => cli::rules::run(),
+        Cmd::Rules(a) => cli::rules::run(a),
         Cmd::Kernel => cli::kernel::run(),
         Cmd::Rps(args) => cli::rps::run(args),
     }

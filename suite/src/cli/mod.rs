@@ -33,7 +33,7 @@ pub enum Cmd {
     /// Replay a failure from its seed or from a saved trace file.
     Replay(replay::ReplayArgs),
     /// List the rule catalogue with citations.
-    Rules,
+    Rules(rules::RulesArgs),
     /// Print the kernel fingerprint and the kernel-behaviour results.
     Kernel,
     /// Steer a device's receive packet processing (RPS) to a CPU list:

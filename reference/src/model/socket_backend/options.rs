@@ -34,6 +34,10 @@ impl Model {
     /// option stops the list with the options before it applied.
     pub(in crate::model) fn sock_setopts(&mut self, list: &[Opt]) -> (Reply, RuleId) {
         if self.sock().closed {
+            if self.otp_27_on() {
+                self.cross(ids::DIFF_SOCK_10);
+                return (Reply::SetOpts(Err(Posix::Einval)), self.decide(ids::DIFF_SOCK_10));
+            }
             return (Reply::SetOpts(Err(Posix::Closed)), self.decide(ids::DIFF_SOCK_4));
         }
         self.cross(ids::DIFF_SOCK_2);
