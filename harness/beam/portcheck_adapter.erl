@@ -14,7 +14,7 @@
 %% No sleeps: every wait is for a specific event, with a bound that only
 %% turns into an `error` answer.
 -module(portcheck_adapter).
--export([main/1, sender_loop/3, closer/2]).
+-export([main/1, sender_loop/4, closer/2]).
 
 -define(VERSION, 1).
 -define(BOUND, 5000).          % ms: every internal wait; below the harness's 10 s
@@ -56,6 +56,12 @@
 %% ---------------------------------------------------------------------------
 %% entry
 
+main(["runtime"]) ->
+    %% The harness's question before its first case (harness/src/sut/beam.rs):
+    %% which release is this `erl`? One line, the `ready` line's `runtime`.
+    %% No port under test here, so halting flushes stdout (stop/1 may not).
+    emit(runtime()),
+    erlang:halt(0);
 main(Args) ->
     Backend = case Args of ["socket" | _] -> socket; _ -> inet end,
     _ = logger:remove_handler(default),
@@ -82,6 +88,27 @@ stop(Code) ->
 
 log(F, A) -> io:format(standard_error, F, A).
 
+%% The release this node runs (PROTOCOL.md §2.2 `runtime`): the major
+%% release, the full version when the installation has an OTP_VERSION file
+%% (an installed release keeps it under releases/<rel>/, a source tree at
+%% its top), and the ERTS version.
+runtime() ->
+    Rel = erlang:system_info(otp_release),
+    Base = #{otp_release => list_to_binary(Rel),
+             erts => list_to_binary(erlang:system_info(version))},
+    Root = code:root_dir(),
+    Files = [filename:join([Root, "releases", Rel, "OTP_VERSION"]), filename:join(Root, "OTP_VERSION")],
+    case [V || F <- Files, {ok, V} <- [file:read_file(F)]] of
+        [V | _] -> Base#{otp_version => string:trim(V)};
+        [] -> Base
+    end.
+
+%% The value of F(), or {'EXIT', {Class, Reason}} when it raised: for
+%% answers and diagnostics that must not crash the adapter. (`catch Expr`
+%% is deprecated since OTP 29.)
+caught(F) ->
+    try F() catch C:R -> {'EXIT', {C, R}} end.
+
 hello(Backend) ->
     case read_msg() of
         eof -> stop(0);
@@ -92,6 +119,7 @@ hello(Backend) ->
                            sut => <<"beam-", (atom_to_binary(Backend))/binary>>,
                            reports => [peer_got], settles => true, real_clock => true,
                            variant => <<"otp-", (atom_to_binary(Backend))/binary>>,
+                           runtime => runtime(),
                            info => Info}),
                     loop(St);
                 {unsupported, Why} ->
@@ -197,7 +225,8 @@ setup(Backend, Setup) ->
     end,
     Server = case S of {'$inet', gen_tcp_socket, {SPid, _}} -> SPid; _ -> undefined end,
     Me = self(),
-    Senders = list_to_tuple([spawn_link(?MODULE, sender_loop, [Me, Id, S]) || Id <- lists:seq(0, NS - 1)]),
+    Format = command_format(),
+    Senders = list_to_tuple([spawn_link(?MODULE, sender_loop, [Me, Id, S, Format]) || Id <- lists:seq(0, NS - 1)]),
     erlang:system_monitor(self(), [busy_port]),
     St0 = #st{backend = Backend, senders = Senders, n_senders = NS, s = S, s_server = Server,
               peer = Peer, lsock = L, lport = LPort, xsock = XL, xport = XPort,
@@ -225,7 +254,7 @@ setup(Backend, Setup) ->
         not ParallelOk ->
             {unsupported, fmt("parallelism ~p requested but the port under test has ~0p "
                               "(the node's +spp decides it; gen_tcp has no option)",
-                              [Par, catch erlang:port_info(S, parallelism)])};
+                              [Par, caught(fun() -> erlang:port_info(S, parallelism) end)])};
         Dummies < 0 ->
             {unsupported, fmt("table_capacity ~p needs a larger port table: port_limit ~p, ~p ports in use "
                               "(start the node with a larger +Q)",
@@ -264,9 +293,10 @@ note_opts(Opts, St) ->
     St#st{timers = St#st.timers orelse T}.
 
 refresh_send_timeout(#st{s = S} = St) ->
-    case catch inet:getopts(S, [send_timeout]) of
+    try inet:getopts(S, [send_timeout]) of
         {ok, [{send_timeout, T}]} -> St#st{send_timeout = T};
         _ -> St
+    catch _:_ -> St
     end.
 
 to_erl_opt(M) when is_map(M) ->
@@ -290,21 +320,64 @@ to_erl_opt(M) when is_map(M) ->
 %% ---------------------------------------------------------------------------
 %% senders
 
-sender_loop(Main, Id, S) ->
+sender_loop(Main, Id, S, Format) ->
     receive
         {send, Data, []} ->
             R = gen_tcp:send(S, Data),
             Main ! {send_done, Id, R},
-            sender_loop(Main, Id, S);
+            sender_loop(Main, Id, S, Format);
         {send, Data, Flags} ->
-            R = try erlang:port_command(S, Data, Flags) of
-                    false -> false;
-                    true -> receive {inet_reply, S, Status} -> Status end
-                catch error:badarg -> {error, closed};
-                      error:notsup -> {error, notsup}
-                end,
+            R = flagged_send(Format, S, Data, Flags),
             Main ! {send_done, Id, R},
-            sender_loop(Main, Id, S)
+            sender_loop(Main, Id, S, Format)
+    end.
+
+%% gen_tcp:send/2 takes no port_command flags, so a send with nosuspend or
+%% force speaks the inet driver's send command itself, in the format of the
+%% running release (the driver's wire format is internal to OTP and changed
+%% once; the release is read at run time so one compiled adapter serves
+%% every release):
+%%  - up to OTP 25 the command is the bare data and the driver answers
+%%    {inet_reply, S, Status};
+%%  - since OTP 26 (OTP-18520: inet_drv.c init_caller_iov) the command starts
+%%    with a caller tag, a 16-bit big-endian length and that many bytes of
+%%    an external term, and the driver answers {inet_reply, S, Status, Tag}.
+%%    A command without the tag loses its first bytes to it, or kills the
+%%    port with einval when shorter than 2 bytes. The tag is a port monitor,
+%%    as gen_tcp's own sends use, so a port that dies answers 'DOWN'
+%%    instead of leaving the sender waiting for ever.
+%% `false` is port_command's answer to a nosuspend send on a busy port.
+command_format() ->
+    case string:to_integer(erlang:system_info(otp_release)) of
+        {Rel, _} when is_integer(Rel), Rel >= 26 -> caller_tag;
+        _ -> bare
+    end.
+
+flagged_send(bare, S, Data, Flags) ->
+    try erlang:port_command(S, Data, Flags) of
+        false -> false;
+        true -> receive {inet_reply, S, Status} -> Status end
+    catch error:badarg -> {error, closed};
+          error:notsup -> {error, notsup}
+    end;
+flagged_send(caller_tag, S, Data, Flags) ->
+    Tag = erlang:monitor(port, S),
+    Enc = term_to_binary(Tag, [local]),
+    Header = <<(byte_size(Enc)):16, Enc/binary>>,
+    try erlang:port_command(S, [Header, Data], Flags) of
+        false ->
+            erlang:demonitor(Tag, [flush]),
+            false;
+        true ->
+            receive
+                {inet_reply, S, Status, Tag} ->
+                    erlang:demonitor(Tag, [flush]),
+                    Status;
+                {'DOWN', Tag, port, S, _} ->
+                    {error, closed}
+            end
+    catch error:badarg -> erlang:demonitor(Tag, [flush]), {error, closed};
+          error:notsup -> erlang:demonitor(Tag, [flush]), {error, notsup}
     end.
 
 closer(Main, S) ->
@@ -365,7 +438,7 @@ apply_op(#{<<"op">> := <<"peer_write">>, <<"len">> := Len, <<"tag">> := Tag}, St
     {none, [], settle(St#st{peer_sent = Sent})};
 
 apply_op(#{<<"op">> := <<"recv">>}, #st{s = S} = St) ->
-    R = case catch gen_tcp:recv(S, 0, 0) of
+    R = case caught(fun() -> gen_tcp:recv(S, 0, 0) end) of
             {ok, D} -> #{<<"Ok">> => binary_to_list(D)};
             {error, E} -> #{<<"Err">> => posix(recv, E)};
             Other -> fail("recv: ~0p", [Other])
@@ -677,7 +750,7 @@ sysmsg_barrier(#st{sentinel = {Sen, _, _}}) ->
         {monitor, H, busy_port, Sen} -> exit(H, kill), ok
     after ?BOUND ->
         fail("system-message barrier: no busy_port event for the sentinel within ~p ms (~0p)",
-             [?BOUND, catch erlang:process_info(H, [status, current_function])])
+             [?BOUND, caught(fun() -> erlang:process_info(H, [status, current_function]) end)])
     end.
 
 wait_status(P, Want, Deadline) ->
@@ -731,7 +804,7 @@ stabilize(St, Deadline) ->
             case erlang:monotonic_time(millisecond) > Deadline of
                 true -> fail("senders ~0p not stable within ~p ms: ~0p",
                              [Unstable, ?BOUND,
-                              [{Id, catch erlang:process_info(element(Id + 1, St1#st.senders), [status, current_function])}
+                              [{Id, caught(fun() -> erlang:process_info(element(Id + 1, St1#st.senders), [status, current_function]) end)}
                                || Id <- maps:keys(St1#st.outstanding)]]);
                 false ->
                     erlang:yield(),

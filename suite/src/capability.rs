@@ -13,6 +13,15 @@ pub enum Capability {
     Netns,
     /// An `erl` on PATH.
     Erl,
+    /// OTP release `.0` installed by `harness/beam/otp-chroots.sh`
+    /// (`/opt/portcheck-otp/<rel>/bin/erl`); its wrapper mounts, so it
+    /// needs [`Capability::Root`] too.
+    OtpChroot(&'static str),
+}
+
+/// Where `harness/beam/otp-chroots.sh` puts release `rel`'s `erl`.
+pub fn otp_chroot_erl(rel: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/opt/portcheck-otp/{rel}/bin/erl"))
 }
 
 impl Capability {
@@ -30,6 +39,17 @@ impl Capability {
             Capability::Erl => which("erl")
                 .map(|_| ())
                 .ok_or_else(|| "needs `erl` on PATH (apt-get install -y erlang-nox)".to_string()),
+            Capability::OtpChroot(rel) => {
+                let erl = otp_chroot_erl(rel);
+                if erl.is_file() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "needs OTP {rel} at {} (as root: bash harness/beam/otp-chroots.sh {rel})",
+                        erl.display()
+                    ))
+                }
+            }
         }
     }
 }

@@ -102,6 +102,10 @@ pub struct DefectMet {
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckReport {
     pub sut: String,
+    /// The runtime's release (real OTP), beside the system's name: the
+    /// same cases can pass on one release and fail on another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<harness::sut::Runtime>,
     pub seed: u64,
     pub cases: u32,
     pub passed: u32,
@@ -130,6 +134,7 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
     let strategy = generate::case(cfg.max_ops, factory.abilities());
     let mut report = CheckReport {
         sut: factory.name().to_string(),
+        runtime: factory.runtime(),
         seed: cfg.seed,
         cases: 0,
         passed: 0,

@@ -1,6 +1,7 @@
 //! The environment a run happened in, saved with every trace so a replay on
 //! another kernel or OTP says so instead of silently differing.
 
+use harness::sut::Runtime;
 use serde::{Deserialize, Serialize};
 use std::process::Command;
 
@@ -12,16 +13,50 @@ pub struct Environment {
     pub min_rcvbuf: usize,
     /// OTP release, when the system under test is the BEAM.
     pub otp_release: Option<String>,
+    /// The full OTP version and the ERTS version, when the system under
+    /// test said (its `ready` line's `runtime`); absent in traces saved
+    /// before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erts: Option<String>,
 }
 
 impl Environment {
+    /// This machine, with the release of the `erl` on PATH when `with_otp`.
     pub fn current(with_otp: bool) -> Environment {
+        let otp_release = if with_otp { otp_release() } else { None };
+        Environment { otp_release, ..Environment::kernel_only() }
+    }
+
+    /// This machine, with the runtime a system under test reported (its
+    /// factory's [`SutFactory::runtime`](harness::sut::SutFactory::runtime)),
+    /// which is the `erl` the run uses, not necessarily the one on PATH.
+    pub fn with_runtime(runtime: Option<&Runtime>) -> Environment {
+        Environment {
+            otp_release: runtime.map(|r| r.otp_release.clone()),
+            otp_version: runtime.and_then(|r| r.otp_version.clone()),
+            erts: runtime.map(|r| r.erts.clone()),
+            ..Environment::kernel_only()
+        }
+    }
+
+    fn kernel_only() -> Environment {
         let kernel_release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
         let (min_sndbuf, min_rcvbuf) = min_buffers().unwrap_or((0, 0));
-        let otp_release = if with_otp { otp_release() } else { None };
-        Environment { kernel_release, min_sndbuf, min_rcvbuf, otp_release }
+        Environment { kernel_release, min_sndbuf, min_rcvbuf, otp_release: None, otp_version: None, erts: None }
+    }
+
+    /// The OTP release as people name it: `27.3.4.1 (erts 15.2.7)` when
+    /// the full version is known, else the major release.
+    pub fn otp(&self) -> Option<String> {
+        let rel = self.otp_version.as_ref().or(self.otp_release.as_ref())?;
+        Some(match &self.erts {
+            Some(e) => format!("{rel} (erts {e})"),
+            None => rel.clone(),
+        })
     }
 
     /// Differences that make a replay's result not comparable.
@@ -38,6 +73,12 @@ impl Environment {
         }
         if self.otp_release.is_some() && self.otp_release != other.otp_release {
             d.push(format!("OTP {:?} (saved) vs {:?} (here)", self.otp_release, other.otp_release));
+        } else if self.otp_version.is_some() && other.otp_version.is_some() && self.otp() != other.otp() {
+            d.push(format!(
+                "OTP {} (saved) vs {} (here)",
+                self.otp().unwrap_or_default(),
+                other.otp().unwrap_or_default()
+            ));
         }
         d
     }

@@ -45,7 +45,7 @@ pub fn markdown(r: &CheckReport, shown: &BTreeMap<RuleId, RuleTally>, env: &crat
     let _ = writeln!(s, "- seed: `{}`\n- cases: {} run, {} passed", r.seed, r.cases, r.passed);
     let _ =
         writeln!(s, "- kernel: {} (min sndbuf {}, min rcvbuf {})", env.kernel_release, env.min_sndbuf, env.min_rcvbuf);
-    if let Some(otp) = &env.otp_release {
+    if let Some(otp) = env.otp() {
         let _ = writeln!(s, "- OTP: {otp}");
     }
     let _ = writeln!(

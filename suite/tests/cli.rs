@@ -217,3 +217,44 @@ fn a_protocol_violation_is_not_blamed_on_a_rule() {
     assert!(t.contains("protocol violation: observation.senders has 9 entries"), "{t}");
     assert!(!t.contains("FAILED under rule"), "{t}");
 }
+
+/// `--erl` (and PORTCHECK_ERL) names the erl of a beam SUT; a path that is
+/// not there, or an erl with no erlc beside it to compile the adapter, is
+/// an environment error (status 3) that names the path, before any case.
+#[test]
+fn a_bad_erl_is_a_clear_environment_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-otp/bin/erl");
+    let lone = dir.path().join("lone/bin");
+    std::fs::create_dir_all(&lone).unwrap();
+    std::fs::write(lone.join("erl"), "#!/bin/sh\nexit 1\n").unwrap();
+    let lone_erl = lone.join("erl");
+    for (args, env, want) in [
+        (vec!["--erl", missing.to_str().unwrap()], None, format!("--erl {}: no such file", missing.display())),
+        (vec!["--erl", lone_erl.to_str().unwrap()], None, "no erlc beside it".to_string()),
+        (vec![], Some(missing.to_str().unwrap()), format!("PORTCHECK_ERL: --erl {}: no such file", missing.display())),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcheck"));
+        cmd.args(["run", "--sut", "beam", "--cases", "1"]).args(&args).current_dir(dir.path());
+        match env {
+            Some(v) => cmd.env("PORTCHECK_ERL", v),
+            None => cmd.env_remove("PORTCHECK_ERL"),
+        };
+        let out = cmd.output().expect("portcheck runs");
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?} {env:?}: {t}");
+        assert!(t.contains(&want), "{args:?} {env:?}: wanted {want:?} in:\n{t}");
+        assert!(!t.contains("rule"), "{t}");
+    }
+    // --erl on a system that runs no erl is refused; the variable is not.
+    let out = portcheck(&["run", "--sut", "native", "--cases", "1", "--erl", "/usr/bin/erl"], dir.path());
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("--erl names the erl of a beam SUT"), "{}", text(&out));
+    let out = Command::new(env!("CARGO_BIN_EXE_portcheck"))
+        .args(["run", "--sut", "native", "--cases", "1"])
+        .env("PORTCHECK_ERL", &missing)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -55,7 +55,7 @@ fn regressions() -> PathBuf {
 }
 
 fn differential(b: Backend) -> Result<(), String> {
-    let factory = BeamFactory::new(b).map_err(|e| e.to_string())?;
+    let factory = BeamFactory::new(b, None).map_err(|e| e.to_string())?;
     let name = format!("beam-{}", b.arg());
     replay_regressions(&factory, &name)?;
     let mut cfg = CheckConfig::gate(DEFAULT_CASES, gate_seed(b))?;
@@ -107,7 +107,7 @@ const UNDER_LOAD_CASES: u32 = 10;
 /// here before it shows up in a user's CI. Same seed, so the same cases;
 /// only the timing differs.
 fn under_load(b: Backend) -> Result<(), String> {
-    let factory = BeamFactory::new(b).map_err(|e| e.to_string())?;
+    let factory = BeamFactory::new(b, None).map_err(|e| e.to_string())?;
     let mut cfg = CheckConfig::gate(UNDER_LOAD_CASES, gate_seed(b))?;
     cfg.cases = cfg.cases.min(UNDER_LOAD_CASES);
     cfg.known_defects = defects(&factory)?;

@@ -59,7 +59,7 @@ fn run(options: Vec<Opt>, senders: u8, ops: &[Op]) -> Result<(Vec<Opt>, CaseOutc
 }
 
 fn run_on(backend: Backend, options: Vec<Opt>, senders: u8, ops: &[Op]) -> Result<(Vec<Opt>, CaseOutcome), String> {
-    let factory = BeamFactory::new(backend).map_err(|e| e.to_string())?;
+    let factory = BeamFactory::new(backend, None).map_err(|e| e.to_string())?;
     let setup = Setup { options: options.clone(), senders, ..Setup::default() };
     let out = run_case(&factory, &setup, ops);
     if !out.passed() {
@@ -149,7 +149,7 @@ fn send_timeout() -> R {
 
 /// Accept into a full port table: system_limit, the accepted fd closed (PT-2).
 fn accept_full_table() -> R {
-    let factory = BeamFactory::new(Backend::Inet).map_err(|e| e.to_string())?;
+    let factory = BeamFactory::new(Backend::Inet, None).map_err(|e| e.to_string())?;
     let setup = Setup { table_capacity: 3, ..Setup::default() };
     let out = run_case(&factory, &setup, &[Op::Accept, Op::Accept]);
     if !out.passed() {

@@ -3,17 +3,25 @@
 //! made) run on a fresh `erl` node per case and driven over the external
 //! protocol (`harness/PROTOCOL.md`) by [`ExternalSut`].
 //!
+//! Which OTP: the `erl` the factory is given (`portcheck --erl PATH`, an
+//! installed release, a chroot wrapper of `harness/beam/otp-chroots.sh` or
+//! a source build's `$ERL_TOP/bin/erl`), else the one on PATH; the adapter
+//! is compiled by the `erlc` beside it, so the `.beam` suits the node. The
+//! factory asks that node its release once ([`BeamFactory::runtime`]), and
+//! every case's `ready` line must report the same one: releases differ in
+//! rules the model checks, so a result is only meaningful with its release.
+//!
 //! The node runs with one scheduler (`+S 1`: the adapter's I/O barrier
 //! relies on port tasks running in order), a port table just large enough
 //! for the case (`+Q`, at least 1024, filled by the adapter with dummy ports
 //! down to `table_capacity - 2` free slots) and `+spp true` when the setup
 //! asks for port parallelism (gen_tcp has no per-socket option for it).
 
-use super::external::{ExternalSut, DEFAULT_ANSWER_TIMEOUT};
+use super::external::{ExternalSut, Runtime, DEFAULT_ANSWER_TIMEOUT};
 use crate::interrupt::{self, Leftover};
 use crate::sut::{Abilities, SutError, SutFactory, SystemUnderTest};
 use reference::op::Setup;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -43,14 +51,20 @@ impl Backend {
 pub struct BeamFactory {
     pub backend: Backend,
     name: String,
+    /// The `erl` every case's node is started with.
+    erl: PathBuf,
+    /// What that `erl` said it is, before the first case.
+    runtime: Runtime,
     /// Holds the compiled `portcheck_adapter.beam`.
     dir: tempfile::TempDir,
     pub answer_timeout: Duration,
 }
 
 impl BeamFactory {
-    /// Compiles the adapter with `erlc`.
-    pub fn new(backend: Backend) -> Result<BeamFactory, SutError> {
+    /// Compiles the adapter with the `erlc` beside `erl` (`None`: the `erl`
+    /// on PATH) and asks a node of that `erl` which release it runs.
+    pub fn new(backend: Backend, erl: Option<&Path>) -> Result<BeamFactory, SutError> {
+        let (erl, erlc) = locate(erl)?;
         remove_orphaned_dirs();
         let dir = tempfile::Builder::new()
             .prefix(&format!("portcheck-beam-{}-", std::process::id()))
@@ -59,13 +73,26 @@ impl BeamFactory {
         interrupt::remember(Leftover::Dir(dir.path().to_path_buf()));
         let src = dir.path().join("portcheck_adapter.erl");
         std::fs::write(&src, ADAPTER_SOURCE).map_err(|e| SutError(format!("beam adapter: write {src:?}: {e}")))?;
-        compile(&src, dir.path())?;
+        compile(&erlc, &src, dir.path())?;
+        let runtime = ask_runtime(&erl, dir.path())?;
         Ok(BeamFactory {
             backend,
             name: format!("beam-{}", backend.arg()),
+            erl,
+            runtime,
             dir,
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
         })
+    }
+
+    /// The `erl` the nodes run.
+    pub fn erl(&self) -> &Path {
+        &self.erl
+    }
+
+    /// The release the nodes run.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
     /// Where the compiled adapter lives (removed when the factory is dropped).
@@ -80,15 +107,29 @@ impl BeamFactory {
         let q = (setup.table_capacity + 64).max(1024).next_power_of_two();
         let spp = if setup.parallelism { " +spp true" } else { "" };
         format!(
-            "ERL_CRASH_DUMP_SECONDS=0 exec erl +S 1 +Q {q}{spp} -noshell -pa '{}' -run portcheck_adapter main {}",
-            self.dir.path().display(),
+            "ERL_CRASH_DUMP_SECONDS=0 exec {} +S 1 +Q {q}{spp} -noshell -pa {} -run portcheck_adapter main {}",
+            shell_quote(&self.erl),
+            shell_quote(self.dir.path()),
             self.backend.arg()
         )
     }
 
-    /// Like [`SutFactory::start`], keeping the concrete type.
+    /// Like [`SutFactory::start`], keeping the concrete type. A node that
+    /// reports another release than the factory found (the `erl` replaced
+    /// during the run) fails the case: its result would be filed under the
+    /// wrong release.
     pub fn spawn(&self, setup: &Setup) -> Result<ExternalSut, SutError> {
-        ExternalSut::spawn(&self.name, &self.command(setup), self.answer_timeout, setup)
+        let sut = ExternalSut::spawn(&self.name, &self.command(setup), self.answer_timeout, setup)?;
+        match sut.runtime() {
+            Some(r) if *r == self.runtime => Ok(sut),
+            other => Err(SutError(format!(
+                "sut {}: the node of {} reports {}, but it was {} when the run started",
+                self.name,
+                self.erl.display(),
+                other.map_or("no release".to_string(), |r| r.to_string()),
+                self.runtime
+            ))),
+        }
     }
 }
 
@@ -130,15 +171,86 @@ impl SutFactory for BeamFactory {
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
         Ok(Box::new(self.spawn(setup)?))
     }
+    fn runtime(&self) -> Option<Runtime> {
+        Some(self.runtime.clone())
+    }
 }
 
-fn compile(src: &Path, out: &Path) -> Result<(), SutError> {
-    let o = Command::new("erlc")
+/// The `erl` to run and the `erlc` beside it. Named: it must exist, and so
+/// must `erlc` in its directory (an installation's `bin/`, a chroot
+/// wrapper's, `$ERL_TOP/bin/`): the adapter compiled by another release's
+/// `erlc` might not load. Unnamed: the `erl` on PATH.
+fn locate(erl: Option<&Path>) -> Result<(PathBuf, PathBuf), SutError> {
+    let erl = match erl {
+        Some(p) => {
+            if !p.is_file() {
+                return Err(SutError(format!("--erl {}: no such file", p.display())));
+            }
+            std::path::absolute(p).map_err(|e| SutError(format!("--erl {}: {e}", p.display())))?
+        }
+        None => on_path("erl").ok_or_else(|| {
+            SutError(
+                "needs `erl` on PATH (apt-get install -y erlang-nox) or one named with --erl PATH (PORTCHECK_ERL)"
+                    .into(),
+            )
+        })?,
+    };
+    let erlc = erl.with_file_name("erlc");
+    if !erlc.is_file() {
+        return Err(SutError(format!(
+            "--erl {}: no erlc beside it ({} is missing); name the erl of an installation whose bin/ has both",
+            erl.display(),
+            erlc.display()
+        )));
+    }
+    Ok((erl, erlc))
+}
+
+/// The first `prog` in PATH's directories.
+fn on_path(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
+}
+
+/// `p` in single quotes for `sh -c` (a `'` inside closes, escapes and reopens).
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+/// The adapter's answer to `main runtime`: one JSON line, the `runtime`
+/// its `ready` lines will carry.
+fn ask_runtime(erl: &Path, adapter_dir: &Path) -> Result<Runtime, SutError> {
+    let o = Command::new(erl)
+        .args(["-noshell", "-pa"])
+        .arg(adapter_dir)
+        .args(["-run", "portcheck_adapter", "main", "runtime"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| SutError(format!("beam adapter: cannot run {}: {e}", erl.display())))?;
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with('{'));
+    match (o.status.success(), line.map(serde_json::from_str::<Runtime>)) {
+        (true, Some(Ok(r))) => Ok(r),
+        (_, parsed) => Err(SutError(format!(
+            "beam adapter: {} did not say which release it runs ({}{}):\n{out}{}",
+            erl.display(),
+            o.status,
+            match parsed {
+                Some(Err(e)) => format!(", {e}"),
+                _ => String::new(),
+            },
+            String::from_utf8_lossy(&o.stderr)
+        ))),
+    }
+}
+
+fn compile(erlc: &Path, src: &Path, out: &Path) -> Result<(), SutError> {
+    let o = Command::new(erlc)
         .arg("-o")
         .arg(out)
         .arg(src)
         .output()
-        .map_err(|e| SutError(format!("beam adapter: cannot run erlc: {e}")))?;
+        .map_err(|e| SutError(format!("beam adapter: cannot run {}: {e}", erlc.display())))?;
     if !o.status.success() {
         return Err(SutError(format!(
             "beam adapter: erlc {} failed ({}):\n{}{}",

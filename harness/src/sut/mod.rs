@@ -15,6 +15,8 @@ use reference::op::{Op, Setup};
 use reference::variant::Variant;
 use std::fmt;
 
+pub use external::Runtime;
+
 /// What a system under test reports after one op: what it observed, and the
 /// kernel's and scheduler's choices it made on the way (in order).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,4 +179,11 @@ pub trait SutFactory {
     }
 
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError>;
+
+    /// The release of the runtime the cases run on, when the factory knows
+    /// it before the first case (real OTP: reports and saved traces name
+    /// it, since releases differ in rules).
+    fn runtime(&self) -> Option<Runtime> {
+        None
+    }
 }

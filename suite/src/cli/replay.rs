@@ -1,7 +1,7 @@
 //! `portcheck replay`: a failure again, from its seed or from a saved trace.
 
 use super::exit::Exit;
-use super::sut_arg;
+use super::sut_arg::{self, ErlArg};
 use crate::check::{check, replay, CheckConfig, SavedCase};
 use crate::environment::Environment;
 use crate::{saved, trace};
@@ -21,10 +21,12 @@ pub struct ReplayArgs {
     trace: Option<PathBuf>,
     #[arg(long)]
     bug: Option<String>,
+    #[command(flatten)]
+    erl: ErlArg,
 }
 
-pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug }: ReplayArgs) -> ExitCode {
-    let factory = match sut_arg::factory(&sut, bug.as_deref()) {
+pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug, erl }: ReplayArgs) -> ExitCode {
+    let factory = match sut_arg::factory(&sut, bug.as_deref(), &erl) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("portcheck: {e}");
@@ -39,7 +41,7 @@ pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug }: ReplayArgs) -> Exi
                 return Exit::Usage.into();
             }
         };
-        let here = Environment::current(saved.environment.otp_release.is_some());
+        let here = Environment::with_runtime(factory.runtime().as_ref());
         for d in saved.environment.differences(&here) {
             println!("note: environment differs: {d}");
         }

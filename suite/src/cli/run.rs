@@ -2,7 +2,7 @@
 //! table, the shrunk failure saved as a trace, reports on request.
 
 use super::exit::Exit;
-use super::sut_arg;
+use super::sut_arg::{self, ErlArg};
 use crate::check::{check, CheckConfig, CheckReport, Counterexample};
 use crate::environment::Environment;
 use crate::{corpus, known, report, saved, trace};
@@ -45,6 +45,8 @@ pub struct RunArgs {
     /// without the system.
     #[arg(long)]
     record: Option<PathBuf>,
+    #[command(flatten)]
+    erl: ErlArg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -55,8 +57,8 @@ enum ReportFormat {
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let RunArgs { sut, cases, seed, rules, report: rep, save, bug, shrink_limit, max_ops, record } = args;
-    let factory = match sut_arg::factory(&sut, bug.as_deref()) {
+    let RunArgs { sut, cases, seed, rules, report: rep, save, bug, shrink_limit, max_ops, record, erl } = args;
+    let factory = match sut_arg::factory(&sut, bug.as_deref(), &erl) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("portcheck: {e}");
@@ -71,7 +73,8 @@ pub fn run(args: RunArgs) -> ExitCode {
     if let Some(s) = seed {
         cfg.seed = s;
     }
-    let env = Environment::current(sut.starts_with("beam"));
+    let runtime = factory.runtime();
+    let env = Environment::with_runtime(runtime.as_ref());
     if sut.starts_with("beam") {
         match known::defects_for(&known::beam_defects_file(), factory.name(), env.otp_release.as_deref()) {
             Ok(d) => cfg.known_defects = d,
@@ -81,7 +84,11 @@ pub fn run(args: RunArgs) -> ExitCode {
             }
         }
     }
-    println!("portcheck run --sut {sut} --cases {} --seed {}", cfg.cases, cfg.seed);
+    // The header names the release: the same seed can pass on one OTP
+    // release and fail on another.
+    let on = runtime.as_ref().map(|r| format!(" on {r}")).unwrap_or_default();
+    let erl_arg = if runtime.is_some() { erl.shown() } else { String::new() };
+    println!("portcheck run --sut {sut}{erl_arg} --cases {} --seed {}{on}", cfg.cases, cfg.seed);
     let result = check(factory.as_ref(), &cfg, progress_printer(cfg.cases));
     let shown = report::filter(&result.tally, &rules);
     println!("\n{}", report::table(&shown));
@@ -109,7 +116,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     if let Some(cx) = &result.counterexample {
         code = Exit::of_failure(cx.rule()).into();
-        print_failure(cx, &sut, bug.as_deref(), save, &env);
+        print_failure(cx, &sut, &erl_arg, bug.as_deref(), save, &env);
     }
     for pair in rep.chunks(2) {
         let fmt = match ReportFormat::from_str(&pair[0], true) {
@@ -147,7 +154,16 @@ fn write_corpus(path: &Path, sut: &str, result: &CheckReport, env: &Environment)
 }
 
 /// The shrunk failure: its trace, where it was saved, how to replay it.
-fn print_failure(cx: &Counterexample, sut: &str, bug: Option<&str>, save: Option<PathBuf>, env: &Environment) {
+/// `erl_arg` is the ` --erl PATH` the replay commands need (empty for the
+/// `erl` on PATH).
+fn print_failure(
+    cx: &Counterexample,
+    sut: &str,
+    erl_arg: &str,
+    bug: Option<&str>,
+    save: Option<PathBuf>,
+    env: &Environment,
+) {
     match cx.rule() {
         Some(rule) => println!(
             "\nFAILED under rule {rule} (case {} of seed {}, shrunk from {} to {} ops in {} runs):\n",
@@ -170,8 +186,8 @@ fn print_failure(cx: &Counterexample, sut: &str, bug: Option<&str>, save: Option
         Err(e) => eprintln!("portcheck: could not save the trace: {e}"),
     }
     let bugarg = bug.map(|b| format!(" --bug {b}")).unwrap_or_default();
-    println!("replay: portcheck replay --sut {sut}{bugarg} --trace {}", path.display());
-    println!("        portcheck replay --sut {sut}{bugarg} --seed {} --cases {}", cx.seed, cx.case_index + 1);
+    println!("replay: portcheck replay --sut {sut}{erl_arg}{bugarg} --trace {}", path.display());
+    println!("        portcheck replay --sut {sut}{erl_arg}{bugarg} --seed {} --cases {}", cx.seed, cx.case_index + 1);
 }
 
 /// Progress on stderr: a bar on a terminal, a line every tenth otherwise.

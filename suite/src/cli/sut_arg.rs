@@ -4,12 +4,50 @@ use harness::sut::beam::{Backend, BeamFactory};
 use harness::sut::external::ExternalFactory;
 use harness::sut::native::BugTable;
 use harness::sut::SutFactory;
+use std::path::PathBuf;
+
+/// The environment variable naming the `erl` of beam SUTs when `--erl` is
+/// not given: set once for a shell session of work on one OTP build.
+pub const ERL_ENV: &str = "PORTCHECK_ERL";
+
+/// `--erl PATH` for the subcommands that start beam SUTs.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ErlArg {
+    /// The `erl` a beam SUT runs (an installed release, a chroot wrapper of
+    /// harness/beam/otp-chroots.sh, a source build's $ERL_TOP/bin/erl), with
+    /// `erlc` beside it; default: $PORTCHECK_ERL, else `erl` on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub erl: Option<PathBuf>,
+}
+
+impl ErlArg {
+    /// What to repeat on a suggested command line (` --erl PATH`), empty
+    /// when the `erl` came from PATH.
+    pub fn shown(&self) -> String {
+        self.chosen().map(|(p, _)| format!(" --erl {}", p.display())).unwrap_or_default()
+    }
+
+    /// The named `erl` and where it was named: `--erl`, else a non-empty
+    /// $PORTCHECK_ERL.
+    fn chosen(&self) -> Option<(PathBuf, &'static str)> {
+        match &self.erl {
+            Some(p) => Some((p.clone(), "--erl")),
+            None => std::env::var_os(ERL_ENV).filter(|v| !v.is_empty()).map(|v| (PathBuf::from(v), ERL_ENV)),
+        }
+    }
+}
 
 /// `native`, `beam`, `beam-socket` or `exec:CMD`; `bug` plants a known bug
-/// in the native runtime.
-pub fn factory(name: &str, bug: Option<&str>) -> Result<Box<dyn SutFactory>, String> {
+/// in the native runtime; `erl` names the `erl` of the beam SUTs (`--erl`
+/// on another SUT is refused; $PORTCHECK_ERL is ignored there, since it
+/// is set for a whole session).
+pub fn factory(name: &str, bug: Option<&str>, erl: &ErlArg) -> Result<Box<dyn SutFactory>, String> {
     if bug.is_some() && name != "native" {
         return Err("--bug plants bugs in the native runtime only".into());
+    }
+    let beam = name == "beam" || name == "beam-socket";
+    if erl.erl.is_some() && !beam {
+        return Err(format!("--erl names the erl of a beam SUT (beam, beam-socket); --sut {name} runs none"));
     }
     match name {
         "native" => {
@@ -20,9 +58,18 @@ pub fn factory(name: &str, bug: Option<&str>) -> Result<Box<dyn SutFactory>, Str
             Ok(Box::new(harness::sut::native::NativeFactory::new(bug)))
         }
         "beam" | "beam-socket" => {
-            crate::capability::Capability::Erl.check()?;
             let backend = if name == "beam" { Backend::Inet } else { Backend::Socket };
-            Ok(Box::new(BeamFactory::new(backend).map_err(|e| e.to_string())?))
+            let chosen = erl.chosen();
+            if chosen.is_none() {
+                crate::capability::Capability::Erl.check()?;
+            }
+            let path = chosen.as_ref().map(|(p, _)| p.as_path());
+            let f = BeamFactory::new(backend, path).map_err(|e| match &chosen {
+                // The factory names the path as `--erl`; say where it came from.
+                Some((_, ERL_ENV)) => format!("{ERL_ENV}: {e}"),
+                _ => e.to_string(),
+            })?;
+            Ok(Box::new(f))
         }
         other => match other.strip_prefix("exec:") {
             Some(cmd) if !cmd.trim().is_empty() => Ok(Box::new(ExternalFactory::new(other, cmd))),

@@ -29,7 +29,7 @@ pub fn cell(b: Backend) -> &'static std::sync::OnceLock<Result<BeamFactory, Stri
 }
 
 pub fn factory(b: Backend) -> Result<&'static BeamFactory, String> {
-    cell(b).get_or_init(|| BeamFactory::new(b).map_err(|e| e.to_string())).as_ref().map_err(|e| e.clone())
+    cell(b).get_or_init(|| BeamFactory::new(b, None).map_err(|e| e.to_string())).as_ref().map_err(|e| e.clone())
 }
 
 /// One case against one BEAM backend, printing each step.

@@ -21,7 +21,7 @@ use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
 pub use child::STDERR_TAIL_LINES;
 use child::{describe_status, ChildProcess};
 use protocol::{excerpt, kind};
-pub use protocol::{ChoiceKind, FromSut, Ready, ToSut, PROTOCOL_VERSION};
+pub use protocol::{ChoiceKind, FromSut, Ready, Runtime, ToSut, PROTOCOL_VERSION};
 use reference::op::{Op, Setup};
 use reference::variant::Variant;
 use std::collections::BTreeMap;
@@ -112,6 +112,7 @@ impl ExternalSut {
                 settles: false,
                 real_clock: false,
                 variant: Variant::Reference,
+                runtime: None,
             },
             dead: None,
             setup: setup.clone(),
@@ -124,6 +125,11 @@ impl ExternalSut {
     /// The SUT's `ready` line.
     pub fn ready(&self) -> &Ready {
         &self.ready
+    }
+
+    /// The runtime's release, when its `ready` line said.
+    pub fn runtime(&self) -> Option<&Runtime> {
+        self.ready.runtime.as_ref()
     }
 
     fn handshake(&mut self, setup: &Setup) -> Result<(), SutError> {

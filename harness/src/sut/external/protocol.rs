@@ -69,6 +69,33 @@ pub struct Ready {
     /// The declared variant of the rules the runtime follows (§6).
     #[serde(default, skip_serializing_if = "is_reference")]
     pub variant: Variant,
+    /// Which release of the runtime answered (§2.2). Optional, so an
+    /// adapter written before it still speaks the protocol; the BEAM
+    /// adapter always sends it, since OTP releases differ in rules the
+    /// model checks and a result means little without its release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
+}
+
+/// The release of a runtime, as its `ready` line reports it: for OTP,
+/// `erlang:system_info(otp_release)` (the major release the rules are
+/// keyed by), the full version from the release's `OTP_VERSION` file when
+/// the installation has one, and `erlang:system_info(version)` (ERTS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Runtime {
+    pub otp_release: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_version: Option<String>,
+    pub erts: String,
+}
+
+impl std::fmt::Display for Runtime {
+    /// `OTP 27.3.4.1 (erts 15.2.7)`, or `OTP 27 (erts 15.2.7)` without the
+    /// full version.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.otp_version.as_deref().unwrap_or(&self.otp_release);
+        write!(f, "OTP {v} (erts {})", self.erts)
+    }
 }
 
 fn is_reference(v: &Variant) -> bool {
@@ -317,6 +344,11 @@ mod tests {
             settles: true,
             real_clock: true,
             variant: Variant::OtpInet,
+            runtime: Some(Runtime {
+                otp_release: "27".into(),
+                otp_version: Some("27.3.4.1".into()),
+                erts: "15.2.7".into(),
+            }),
         })));
         p(j(&FromSut::Step {
             step: 0,
