@@ -280,7 +280,10 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
     let live = std::env::var_os("PORTCHECK_TRACE").is_some_and(|v| v != "0");
     // The variant is the system's declaration (an external one makes it in
     // its `ready` line): the model follows it from the first step.
-    let model = model.into_variant(declared.variant).with_real_clock(declared.real_clock);
+    let mut model = model.into_variant(declared.variant).with_real_clock(declared.real_clock);
+    if let Some(release) = declared.otp {
+        model = model.with_otp(release);
+    }
     let set = if declared.reports_all_choices { vec![] } else { vec![model.clone()] };
     let mut ls = Lockstep { model, set, settles: declared.settles, sut, trace: vec![], live };
     let mut result = Ok(());

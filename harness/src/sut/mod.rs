@@ -12,7 +12,7 @@ pub mod native;
 use reference::choice::Choice;
 use reference::observation::Observation;
 use reference::op::{Op, Setup};
-use reference::variant::Variant;
+use reference::variant::{OtpRelease, Variant};
 use std::fmt;
 
 pub use external::Runtime;
@@ -53,6 +53,10 @@ pub struct Declared {
     pub reports_all_choices: bool,
     pub settles: bool,
     pub real_clock: bool,
+    /// The OTP release the system runs, when it said (its DIFF rules
+    /// differ by release: `reference::variant::OtpRelease::rule_set`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<OtpRelease>,
 }
 
 impl Declared {
@@ -62,6 +66,7 @@ impl Declared {
             reports_all_choices: sut.reports_all_choices(),
             settles: sut.settles(),
             real_clock: sut.real_clock(),
+            otp: sut.otp_release(),
         }
     }
 }
@@ -95,6 +100,12 @@ pub trait SystemUnderTest {
 
     /// The declared variant of the rules the system follows
     /// (`reference::variant`).
+    /// The OTP release the system runs (from its `ready` line's runtime),
+    /// which picks the release's DIFF rules.
+    fn otp_release(&self) -> Option<OtpRelease> {
+        None
+    }
+
     fn variant(&self) -> Variant {
         Variant::Reference
     }

@@ -248,6 +248,9 @@ impl SystemUnderTest for ExternalSut {
         self.ready().settles
     }
 
+    fn otp_release(&self) -> Option<reference::variant::OtpRelease> {
+        self.ready.runtime.as_ref().and_then(|r| reference::variant::OtpRelease::parse(&r.otp_release))
+    }
     fn variant(&self) -> Variant {
         self.ready().variant
     }
