@@ -150,4 +150,9 @@ impl SystemUnderTest for PlaybackSut {
     fn variant(&self) -> reference::variant::Variant {
         self.recording.declared.variant
     }
+
+    /// The release the case was recorded on: its DIFF rules judge it again.
+    fn otp_release(&self) -> Option<reference::variant::OtpRelease> {
+        self.recording.declared.otp
+    }
 }

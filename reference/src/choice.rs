@@ -34,6 +34,9 @@ pub enum Activity {
     /// already finished at the socket, returned to it (senders whose sends
     /// finished together return in any order).
     Returned(SenderId),
+    /// Variant otp-socket on OTP 27+ (DIFF-SOCK-10): the socket's server,
+    /// having closed the socket, exited; calls to it answer einval from now.
+    ServerExit,
 }
 
 /// One choice, in the order the system under test made it.

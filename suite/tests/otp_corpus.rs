@@ -1,8 +1,8 @@
 //! The model against recorded real-OTP cases (`suite/corpus/*.jsonl.gz`),
 //! played back through the one executor: every observation real `gen_tcp`
-//! made in those cases (both backends, OTP 25, the kernel named in each
-//! file's header) must still be predicted, under the variant the adapter
-//! declared. This is the differential property's evidence kept as data: it
+//! made in those cases (both backends, every recorded release: the file
+//! `otp<rel>-<sut>-<seed>.jsonl.gz`, the kernel named in its header) must
+//! still be predicted, under the variant and release the adapter declared. This is the differential property's evidence kept as data: it
 //! needs no `erl`, runs in milliseconds, and so also runs under `make
 //! mutants`. `make corpus` records the files again from real OTP.
 
@@ -26,7 +26,7 @@ fn corpus_files() -> Vec<PathBuf> {
 /// the rule and the trace.
 #[test]
 fn the_model_predicts_every_recorded_otp_case() {
-    let mut per_sut = std::collections::BTreeMap::<String, usize>::new();
+    let mut per_sut = std::collections::BTreeMap::<(String, String), usize>::new();
     for path in corpus_files() {
         let c = corpus::read(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(!c.recordings.is_empty(), "{}: no recorded cases", path.display());
@@ -35,13 +35,19 @@ fn the_model_predicts_every_recorded_otp_case() {
             panic!("{}: no longer predicted: {f}", path.display());
         }
         println!("{}: {} of {} recorded {} cases predicted", path.display(), r.passed, r.cases, c.header.sut);
-        *per_sut.entry(c.header.sut.clone()).or_default() += r.passed;
+        let name = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+        let release = name.strip_prefix("otp").and_then(|r| r.split('-').next()).unwrap_or_default();
+        assert!(!release.is_empty(), "{name}: a corpus file is named otp<release>-<sut>-<seed>.jsonl.gz");
+        *per_sut.entry((release.to_string(), c.header.sut.clone())).or_default() += r.passed;
     }
-    for sut in ["beam", "beam-socket"] {
-        assert!(
-            per_sut.get(sut).copied().unwrap_or(0) > 0,
-            "no recorded {sut} cases in suite/corpus: run `make corpus`"
-        );
+    let releases: std::collections::BTreeSet<_> = per_sut.keys().map(|(r, _)| r.clone()).collect();
+    assert!(releases.contains("25"), "no OTP 25 corpus in suite/corpus: run `make corpus`");
+    for rel in &releases {
+        for sut in ["beam", "beam-socket"] {
+            let n = per_sut.get(&(rel.clone(), sut.to_string())).copied().unwrap_or(0);
+            assert!(n > 0, "no recorded OTP {rel} {sut} cases in suite/corpus: run `make corpus`");
+        }
+        println!("OTP {rel}: both backends recorded");
     }
 }
 

@@ -266,7 +266,13 @@ impl Model {
                 acts.extend(self.sock_expirable().into_iter().map(Activity::Expire));
                 acts.extend(self.sock_returnable().into_iter().map(Activity::Returned));
                 acts.extend(self.driver_replying().map(Activity::Returned));
-                acts.extend([Activity::Task, Activity::Input, Activity::Output, Activity::PendingClose]);
+                acts.extend([
+                    Activity::Task,
+                    Activity::Input,
+                    Activity::Output,
+                    Activity::PendingClose,
+                    Activity::ServerExit,
+                ]);
                 v.extend(acts.into_iter().filter(|&a| self.activity_enabled(a)).map(|a| Pick::Made(Choice::Ran(a))));
                 v
             }

@@ -263,6 +263,13 @@ impl Model {
     /// newest measured release not newer than it).
     pub fn with_otp(mut self, release: OtpRelease) -> Model {
         self.config.otp = release.rule_set().release;
+        if self.otp_27_on() {
+            // DIFF-SOCK-11: low_watermark no longer sets SO_RCVLOWAT.
+            self.config.rcvlowat = None;
+            if let Backend::Socket(s) = &mut self.state.backend {
+                *s = SocketSide::with_rcvlowat(None);
+            }
+        }
         self
     }
 

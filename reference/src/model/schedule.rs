@@ -52,7 +52,7 @@ impl Model {
         // before the op (a peer read then sees the reset; regression
         // beam-socket-17548076069843580848, failed so in CI at 167dbfb).
         let expire = if self.on_socket() { self.sock_expirable() } else { Vec::new() };
-        [Activity::SendTimeout, Activity::Output, Activity::PendingClose]
+        [Activity::SendTimeout, Activity::Output, Activity::PendingClose, Activity::ServerExit]
             .into_iter()
             .chain(resume)
             .chain(expire.into_iter().map(Activity::Expire))
@@ -76,6 +76,7 @@ impl Model {
                 d.send_deadline.is_some() && (d.busy || self.config.variant == Variant::OtpInet)
             }
             Activity::PendingClose => self.close_pending() || self.sock_close_requested(),
+            Activity::ServerExit => self.sock_server_may_exit(),
             Activity::SendTimeout => self.timeout_due(),
         }
     }
@@ -114,6 +115,10 @@ impl Model {
             },
             Activity::Expire(s) => {
                 self.sock_expire(s);
+                Ok(())
+            }
+            Activity::ServerExit => {
+                self.sock_server_exits();
                 Ok(())
             }
             Activity::Returned(s) => {
@@ -182,5 +187,6 @@ pub(super) fn activity_rule(a: Activity) -> RuleId {
         Activity::PendingClose => ids::DIFF_INET_3,
         Activity::Expire(_) => ids::DIFF_SOCK_3,
         Activity::Returned(_) => ids::DIFF_SOCK_1,
+        Activity::ServerExit => ids::DIFF_SOCK_10,
     }
 }

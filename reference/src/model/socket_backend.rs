@@ -97,6 +97,8 @@ pub(super) struct SocketSide {
     pieces: VecDeque<Piece>,
     /// Closed by send_timeout_close (DIFF-SOCK-4).
     closed: bool,
+    /// OTP 27+: the server that closed the socket has exited (DIFF-SOCK-10).
+    server_exited: bool,
     /// Sends finished at the socket whose callers have not returned yet:
     /// (sender, result, rule, must return before quiescence).
     returning: Vec<(SenderId, SendResult, RuleId, bool)>,
@@ -118,6 +120,7 @@ impl SocketSide {
         writers: VecDeque::new(),
         pieces: VecDeque::new(),
         closed: false,
+        server_exited: false,
         returning: Vec::new(),
         ctx: WriteCtx::Direct,
         rcvlowat: None,
@@ -403,6 +406,18 @@ impl Model {
     /// to close; the sends still pending return {error,closed}.
     pub(super) fn sock_close_requested(&self) -> bool {
         self.on_socket() && self.sock().close_requested && !self.sock().closed
+    }
+
+    /// DIFF-SOCK-10 (OTP 27+): the server that closed the socket exits on
+    /// its own schedule, any time after (not before quiescence: nothing
+    /// waits for it).
+    pub(super) fn sock_server_may_exit(&self) -> bool {
+        self.on_socket() && self.otp_27_on() && self.sock().closed && !self.sock().server_exited
+    }
+
+    pub(super) fn sock_server_exits(&mut self) {
+        self.cross(ids::DIFF_SOCK_10);
+        self.sock_mut().server_exited = true;
     }
 
     pub(super) fn sock_server_closes(&mut self) {

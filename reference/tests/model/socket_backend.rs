@@ -431,3 +431,44 @@ fn diff_sock_10_setopts_after_the_server_closed_is_einval_from_otp_27() {
         assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))), "OTP {release}");
     }
 }
+
+/// DIFF-SOCK-10/11: on OTP 27 a setopts of only watermarks (ignored,
+/// low_watermark too) after the server closed the socket answers ok while
+/// the server runs, einval once it exited.
+#[test]
+fn diff_sock_10_ignored_options_are_ok_until_the_server_exits() {
+    use reference::choice::{Activity, Choice};
+    use reference::observation::Posix;
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    use reference::variant::OtpRelease;
+    let closed = || {
+        let mut m = explicit(vec![Opt::SendTimeout(Timeout::After(Millis(0))), Opt::SendTimeoutClose(true)], 2)
+            .with_otp(OtpRelease(27));
+        m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("DIFF-SOCK-3");
+        m.step(&Op::Quiesce, &[Choice::Ran(Activity::PendingClose), Choice::Ran(Activity::Returned(SenderId(0)))])
+            .expect("DIFF-SOCK-4: the server closes");
+        m
+    };
+    let watermarks = || Op::SetOpts { opts: vec![Opt::LowWatermark(27), Opt::HighWatermark(0)] };
+    let p = closed().step(&watermarks(), &[]).expect("the server still runs");
+    assert_eq!(p.observation.reply, Reply::SetOpts(Ok(())), "DIFF-SOCK-10: ignored options, a running server");
+    let mut m = closed();
+    m.step(&Op::Quiesce, &[Choice::Ran(Activity::ServerExit)]).expect("DIFF-SOCK-10: the server exits");
+    let p = m.step(&watermarks(), &[]).expect("setopts");
+    assert_eq!(p.observation.reply, Reply::SetOpts(Err(Posix::Einval)), "DIFF-SOCK-10: no server");
+}
+
+/// DIFF-SOCK-11: on OTP 27 low_watermark does not hold input back.
+#[test]
+fn diff_sock_11_low_watermark_is_ignored_from_otp_27() {
+    use reference::variant::OtpRelease;
+    let setup = Setup { options: vec![Opt::LowWatermark(5), Opt::Active(ActiveSetting::True)], ..Setup::default() };
+    let m = Model::new(&setup).expect("setup").into_variant(Variant::OtpSocket).with_real_clock(true);
+    for (release, held) in [(25, true), (27, false)] {
+        let set = vec![m.clone().with_otp(OtpRelease(release))];
+        let set = step(&set, Op::PeerWrite { len: Bytes(1), tag: 7 }, seen(Reply::None)).expect("one byte arrives");
+        let delivered = step(&set, Op::Mailbox, seen(Reply::Mailbox(vec![tcp(7, 0, 1)]))).is_ok();
+        assert_eq!(delivered, !held, "OTP {release}: DIFF-SOCK-8/11");
+    }
+}
