@@ -5,7 +5,7 @@
 
 use crate::sut::{Declared, Step, SutError, SutFactory, SystemUnderTest};
 use reference::choice::Choice;
-use reference::model::{compare, derive_set, DeriveOptions, Divergence, Mismatch, Model, Underived};
+use reference::model::{compare, derive_set, DeriveOptions, Divergence, Mismatch, Model, Underived, Why};
 use reference::observation::{Observation, PeerRead, Reply};
 use reference::op::{Op, Setup};
 use reference::rules::{ids, RuleId};
@@ -21,6 +21,17 @@ pub struct TraceStep {
     pub op: Op,
     pub choices: Vec<Choice>,
     pub observed: Option<Observation>,
+    /// Which rule decided each observed value: the `why` of the prediction
+    /// that agreed with the observation (`None` for a step that did not
+    /// agree). Not serialized: traces stay as they were; `portcheck diff`
+    /// names a difference between two runtimes by it.
+    #[serde(skip)]
+    pub why: Option<Why>,
+    /// The index in the case's ops of the op this step ran (`None` for the
+    /// end-of-case drain): ops the model skips leave no step, so two
+    /// runtimes' traces of one case are aligned by it (`portcheck diff`).
+    #[serde(skip)]
+    pub op_index: Option<usize>,
 }
 
 /// Why a case failed.
@@ -132,7 +143,14 @@ impl Lockstep<'_> {
         if self.live {
             eprintln!("portcheck: step {index}: {op:?}");
         }
-        self.trace.push(TraceStep { index, op: op.clone(), choices: vec![], observed: None });
+        self.trace.push(TraceStep {
+            index,
+            op: op.clone(),
+            choices: vec![],
+            observed: None,
+            why: None,
+            op_index: None,
+        });
         let Step { observation, choices } =
             self.sut.apply(op).map_err(|SutError(e)| Failure { step: index, kind: FailureKind::Sut(e) })?;
         if !self.set.is_empty() {
@@ -148,6 +166,7 @@ impl Lockstep<'_> {
         if let Some(d) = self.model.take_unquiet() {
             return Err(Failure { step: index, kind: d.into() });
         }
+        self.trace[index].why = Some(prediction.why);
         Ok(observation)
     }
 
@@ -161,6 +180,7 @@ impl Lockstep<'_> {
         match derive_set(&self.set, op, &observation, self.settles, DeriveOptions { trace }) {
             Ok(ds) => {
                 t.choices = ds[0].choices.clone();
+                t.why = Some(ds[0].prediction.why.clone());
                 self.model = ds[0].model.clone();
                 self.set = ds.into_iter().map(|d| d.model).collect();
                 Ok(observation)
@@ -287,13 +307,17 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
     let set = if declared.reports_all_choices { vec![] } else { vec![model.clone()] };
     let mut ls = Lockstep { model, set, settles: declared.settles, sut, trace: vec![], live };
     let mut result = Ok(());
-    for op in ops {
+    for (i, op) in ops.iter().enumerate() {
         if !ls.model.enabled(op) {
             outcome.skipped_ops += 1;
             continue;
         }
         let op = ls.model.resolve(op);
-        if let Err(f) = ls.step(&op) {
+        let stepped = ls.step(&op);
+        if let Some(t) = ls.trace.last_mut() {
+            t.op_index = Some(i);
+        }
+        if let Err(f) = stepped {
             result = Err(f);
             break;
         }

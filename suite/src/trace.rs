@@ -49,10 +49,22 @@ fn choice_text(c: &Choice) -> String {
 
 /// One line per step.
 pub fn lines(out: &CaseOutcome) -> String {
+    let mut s = steps(&out.trace, out.failure.as_ref().map(|f| f.step));
+    if let Some(f) = &out.failure {
+        let _ = writeln!(s, "{f}");
+        if let Some(r) = f.rule().and_then(rule) {
+            let _ = writeln!(s, "  {}: {}\n  cite: {}", r.id, r.statement, r.citation);
+        }
+    }
+    s
+}
+
+/// One line per step, `>>` before step `marked` (a failure's step, or
+/// where `portcheck diff` found two runtimes differ).
+pub fn steps(trace: &[TraceStep], marked: Option<usize>) -> String {
     let mut s = String::new();
-    let fail_step = out.failure.as_ref().map(|f| f.step);
-    for t in &out.trace {
-        let mark = if Some(t.index) == fail_step { ">>" } else { "  " };
+    for t in trace {
+        let mark = if Some(t.index) == marked { ">>" } else { "  " };
         let obs = t.observed.as_ref();
         let _ = write!(s, "{mark} {:>3}  {:<28}", t.index, op_text(&t.op));
         if !t.choices.is_empty() {
@@ -65,12 +77,6 @@ pub fn lines(out: &CaseOutcome) -> String {
             }
         }
         s.push('\n');
-    }
-    if let Some(f) = &out.failure {
-        let _ = writeln!(s, "{f}");
-        if let Some(r) = f.rule().and_then(rule) {
-            let _ = writeln!(s, "  {}: {}\n  cite: {}", r.id, r.statement, r.citation);
-        }
     }
     s
 }

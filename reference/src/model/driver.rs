@@ -306,6 +306,7 @@ impl Model {
     pub(super) fn driver_returned(&mut self) {
         let (s, r, rule) = self.driver_mut().replying.take().expect("checked by activity_enabled");
         self.decide(ids::DIFF_INET_6);
+        self.why.completed_order = Some(ids::DIFF_INET_6);
         self.deliver(s, r, rule);
     }
 }

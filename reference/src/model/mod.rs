@@ -84,6 +84,11 @@ pub struct Why {
     /// sender's rule changes far less often than that.
     pub senders: Rc<[RuleId]>,
     pub completed: Vec<RuleId>,
+    /// The rule that decided the order of the step's completions, when one
+    /// did (DIFF-INET-2, DIFF-INET-6): `completed` names what each one
+    /// returned, not where it came. Not compared; `portcheck diff` names
+    /// an order two runtimes differ in by it.
+    pub completed_order: Option<RuleId>,
     pub ports: RuleId,
 }
 
@@ -227,6 +232,7 @@ impl Model {
                 msgq: ids::MQ_3,
                 senders: vec![ids::SND_5; n].into(),
                 completed: vec![],
+                completed_order: None,
                 ports: ids::PT_3,
             },
             last_rule: ids::WM_2,

@@ -23,6 +23,7 @@ impl Model {
     pub(super) fn step_on(&mut self, op: &Op, c: &mut Choices, settle: bool) -> Result<Prediction, Divergence> {
         self.step.applied = None;
         self.step.completed.clear();
+        self.why.completed_order = None;
         self.step.busy_port_events.clear();
         if settle && self.config.real_clock {
             // A real runtime on a real kernel keeps going between steps:
@@ -55,6 +56,7 @@ impl Model {
         if !self.step.deferred.is_empty() {
             if !self.step.completed.is_empty() {
                 self.cross(ids::DIFF_INET_2);
+                self.why.completed_order = Some(ids::DIFF_INET_2);
             }
             let d = std::mem::take(&mut self.step.deferred);
             self.step.completed.extend(d);

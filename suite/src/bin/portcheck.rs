@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Run(args) => cli::run::run(args),
         Cmd::Corpus(args) => cli::corpus::run(args),
+        Cmd::Diff(args) => cli::diff::run(args),
         Cmd::Replay(args) => cli::replay::run(args),
         Cmd::Rules(a) => cli::rules::run(a),
         Cmd::Kernel => cli::kernel::run(),

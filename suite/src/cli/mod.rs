@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod corpus;
+pub mod diff;
 pub mod exit;
 pub mod kernel;
 pub mod replay;
@@ -30,6 +31,9 @@ pub enum Cmd {
     /// Check the model against recorded cases (`run --record`): the
     /// executor plays each back; no system runs.
     Corpus(corpus::CorpusArgs),
+    /// The same cases on two runtimes (two --erl builds, or two backends):
+    /// where they behave differently, by the rule each side's model names.
+    Diff(diff::DiffArgs),
     /// Replay a failure from its seed or from a saved trace file.
     Replay(replay::ReplayArgs),
     /// List the rule catalogue with citations.

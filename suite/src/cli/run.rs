@@ -191,7 +191,7 @@ fn print_failure(
 }
 
 /// Progress on stderr: a bar on a terminal, a line every tenth otherwise.
-fn progress_printer(total: u32) -> impl FnMut(u32, u32) {
+pub(super) fn progress_printer(total: u32) -> impl FnMut(u32, u32) {
     let tty = std::io::stderr().is_terminal();
     let step = (total / 10).max(1);
     move |done, total| {
