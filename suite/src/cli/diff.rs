@@ -44,6 +44,27 @@ pub struct DiffArgs {
     /// JSON in this directory (created if missing).
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
+    /// Diff one case instead of generated ones: a file `--save` wrote (its
+    /// minimal case) or `run --save` wrote (its setup and ops). Checks that a
+    /// known difference still shows, without the noise of random cases.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cases", "seed"])]
+    case: Option<PathBuf>,
+}
+
+/// The case in `path`: a saved difference's minimal case, or a saved
+/// trace's setup and ops.
+fn read_case(path: &std::path::Path) -> Result<crate::check::SavedCase, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--case {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("--case {}: {e}", path.display()))?;
+    let case = v.pointer("/difference/case").cloned().unwrap_or(v);
+    let setup = serde_json::from_value(case["setup"].clone());
+    let ops = serde_json::from_value(case["ops"].clone());
+    match (setup, ops) {
+        (Ok(setup), Ok(ops)) => Ok(crate::check::SavedCase { setup, ops }),
+        (Err(e), _) | (_, Err(e)) => {
+            Err(format!("--case {}: not a saved case (setup and ops, or difference.case): {e}", path.display()))
+        }
+    }
 }
 
 const HELP: &str = "Each side runs in lockstep with the model of its own release, as `run` does; where their \
@@ -144,7 +165,15 @@ pub fn run(args: DiffArgs) -> ExitCode {
     for (s, l) in sides.iter_mut().zip(&names) {
         s.label = l.clone();
     }
+    let only = match args.case.as_deref().map(read_case).transpose() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("portcheck: {e}");
+            return Exit::Usage.into();
+        }
+    };
     let cfg = DiffConfig {
+        only,
         cases: args.cases,
         seed: args.seed.unwrap_or_else(crate::check::fresh_seed),
         max_ops: args.max_ops,
@@ -152,7 +181,10 @@ pub fn run(args: DiffArgs) -> ExitCode {
     };
     let sut_args: String = args.sut.iter().map(|s| format!(" --sut {s}")).collect();
     let erl_args: String = args.erl.iter().map(|e| format!(" --erl {}", e.display())).collect();
-    println!("portcheck diff{sut_args}{erl_args} --cases {} --seed {}", cfg.cases, cfg.seed);
+    match &args.case {
+        Some(c) => println!("portcheck diff{sut_args}{erl_args} --case {}", c.display()),
+        None => println!("portcheck diff{sut_args}{erl_args} --cases {} --seed {}", cfg.cases, cfg.seed),
+    }
     println!("  A = {}: {da}\n  B = {}: {db}", names[0], names[1]);
     let report = diff(&sides, &cfg, progress_printer(cfg.cases));
     print!("{}", summary(&report, &names));

@@ -90,16 +90,78 @@ fn field_kind(f: Field) -> &'static str {
     }
 }
 
-/// The steps of the two traces that ran the same op: by op index, then
-/// the drains step by step while they ran the same ops.
+/// The steps of the two traces that ran the same op, by op index. The
+/// end-of-case drains are compared as a whole ([`drain_difference`]).
 fn aligned<'a>(a: &'a [TraceStep], b: &'a [TraceStep]) -> Vec<(&'a TraceStep, &'a TraceStep)> {
-    let mut pairs: Vec<_> = a
-        .iter()
-        .filter_map(|x| Some((x, b.iter().find(|y| y.op_index.is_some() && y.op_index == x.op_index)?)))
-        .collect();
-    let drain = |t: &'a [TraceStep]| t.iter().filter(|s| s.op_index.is_none());
-    pairs.extend(drain(a).zip(drain(b)).take_while(|(x, y)| x.op == y.op));
-    pairs
+    a.iter().filter_map(|x| Some((x, b.iter().find(|y| y.op_index.is_some() && y.op_index == x.op_index)?))).collect()
+}
+
+/// What a side's end-of-case drain showed in all: the sends that completed,
+/// in order, and the bytes the peer read. How many drain steps it took and
+/// in which of them a send completed or a byte arrived is the kernel's and
+/// the scheduler's timing (the executor keeps reading and quiescing until
+/// nothing moves), not something either runtime decided: comparing the
+/// drains step by step named timing as a difference (measured under load:
+/// a reply order shown one drain step later on one side read as WM-3 vs WM-4).
+struct Drain<'a> {
+    completed: Vec<(reference::units::SenderId, reference::observation::SendResult)>,
+    data: Vec<u8>,
+    first: Option<&'a TraceStep>,
+    /// The rule that decided the completions' order, or what the first one returned.
+    order_rule: Option<RuleId>,
+    data_rule: Option<RuleId>,
+}
+
+fn drain(t: &[TraceStep]) -> Option<Drain<'_>> {
+    let mut d = Drain { completed: vec![], data: vec![], first: None, order_rule: None, data_rule: None };
+    for s in t.iter().filter(|s| s.op_index.is_none()) {
+        let (Some(o), Some(w)) = (&s.observed, &s.why) else {
+            return None; // a drain step its model did not agree with: that side's own failure
+        };
+        d.first.get_or_insert(s);
+        if !o.completed.is_empty() {
+            d.order_rule = d.order_rule.or(w.completed_order).or(w.completed.first().copied());
+        }
+        if let reference::observation::Reply::Peer(reference::observation::PeerRead::Data(bytes)) = &o.reply {
+            d.data.extend_from_slice(bytes);
+            d.data_rule.get_or_insert(w.reply);
+        }
+        d.completed.extend(o.completed.iter().cloned());
+    }
+    Some(d)
+}
+
+/// The two drains' difference, if their totals differ: the completions
+/// first (their order, or which), then the peer's bytes.
+fn drain_difference(a: &[TraceStep], b: &[TraceStep]) -> Option<Difference> {
+    let (x, y) = (drain(a)?, drain(b)?);
+    let steps = [x.first?.index, y.first?.index];
+    let fallback = reference::rules::ids::SCHED_1;
+    if x.completed != y.completed {
+        let mut sx = x.completed.clone();
+        let mut sy = y.completed.clone();
+        sx.sort_by_key(|(s, _)| *s);
+        sy.sort_by_key(|(s, _)| *s);
+        let field = if sx == sy { "completed order" } else { "completed" };
+        return Some(Difference {
+            key: Key { field, rules: [x.order_rule.unwrap_or(fallback), y.order_rule.unwrap_or(fallback)] },
+            field: Field::Completed { so_far: false },
+            op_index: None,
+            steps,
+            values: [format!("{:?}", x.completed), format!("{:?}", y.completed)],
+        });
+    }
+    if x.data != y.data {
+        let st1 = reference::rules::ids::ST_1;
+        return Some(Difference {
+            key: Key { field: "peer's bytes", rules: [x.data_rule.unwrap_or(st1), y.data_rule.unwrap_or(st1)] },
+            field: Field::Reply,
+            op_index: None,
+            steps,
+            values: [format!("{} bytes", x.data.len()), format!("{} bytes", y.data.len())],
+        });
+    }
+    None
 }
 
 /// Ops `other` ran that `me` skipped (not those after the step at which
@@ -156,6 +218,11 @@ pub fn differences(a: &CaseOutcome, b: &CaseOutcome) -> Comparison {
             steps: [x.index, y.index],
             values: [mx.expected, mx.observed],
         });
+    }
+    if let Some(d) = drain_difference(&a.trace, &b.trace) {
+        if !out.differences.iter().any(|e| e.key == d.key) {
+            out.differences.push(d);
+        }
     }
     out
 }

@@ -34,6 +34,9 @@ pub struct DiffConfig {
     pub max_ops: usize,
     /// Reruns (each on both sides) one difference's shrink may spend.
     pub shrink_limit: u32,
+    /// Diff this one case instead of generated ones (`--case`): a minimal
+    /// case kept to check that a known difference still shows.
+    pub only: Option<SavedCase>,
 }
 
 /// A case on which a side did not conform to its own model, or failed.
@@ -120,9 +123,15 @@ pub fn diff(sides: &[Side; 2], cfg: &DiffConfig, mut progress: impl FnMut(u32, u
     let mut rng = runner(cfg.seed);
     let strategy = generate::case(cfg.max_ops, common_abilities(sides));
     let mut report = DiffReport { seed: cfg.seed, ..DiffReport::default() };
-    for i in 0..cfg.cases {
-        let (setup, ops) = strategy.new_tree(&mut rng).expect("strategy never rejects").current();
-        let case = SavedCase { setup, ops };
+    let cases = if cfg.only.is_some() { 1 } else { cfg.cases };
+    for i in 0..cases {
+        let case = match &cfg.only {
+            Some(c) => c.clone(),
+            None => {
+                let (setup, ops) = strategy.new_tree(&mut rng).expect("strategy never rejects").current();
+                SavedCase { setup, ops }
+            }
+        };
         let outs = run_both(sides, &case);
         report.cases += 1;
         for (side, out) in outs.iter().enumerate() {
@@ -137,7 +146,7 @@ pub fn diff(sides: &[Side; 2], cfg: &DiffConfig, mut progress: impl FnMut(u32, u
             let confirmed = again.shows(&d.key);
             report.differing.push(CaseDifference { case_index: i, difference: d.clone(), confirmed, case });
         }
-        progress(i + 1, cfg.cases);
+        progress(i + 1, cases);
     }
     for key in report.confirmed_keys() {
         let first = report.differing.iter().find(|d| d.confirmed && d.difference.key == key).expect("a confirmed key");
