@@ -41,6 +41,7 @@
 %% The node before a case's hello, which its teardown must get back to.
 -record(base, {
     ports,                     % port_count, not counting dummy ports
+    port_ids,                  % erlang:ports(), not counting dummy ports (to name leftovers)
     sockets,                   % socket:number_of()
     procs,                     % sorted processes()
     links,                     % the main process's links, not counting dummy ports
@@ -1175,6 +1176,7 @@ baseline(Dummies) ->
     {links, Links} = erlang:process_info(self(), links),
     {monitors, Mons} = erlang:process_info(self(), monitors),
     #base{ports = erlang:system_info(port_count) - length(Dummies),
+          port_ids = erlang:ports() -- Dummies,
           sockets = socket:number_of(),
           procs = lists:sort(erlang:processes()),
           links = lists:sort(Links -- Dummies),
@@ -1284,7 +1286,11 @@ verify(#st{base = B, dummies = Ds}, Which) ->
     Checks = case Which of all -> Counts ++ Rest; _ -> Counts end,
     case [{What, Want, Got} || {What, Want, Got} <- Checks, Want =/= Got] of
         [] -> {clean, Ds};
-        Bad -> {dirty, iolist_to_binary(lists:join("; ", [dirt(W, Want, Got) || {W, Want, Got} <- Bad]))}
+        Bad ->
+            Left = [{P, caught(fun() -> erlang:port_info(P, name) end), caught(fun() -> erlang:port_info(P, connected) end)}
+                    || P <- erlang:ports() -- (B#base.port_ids ++ Ds)],
+            Ports = case Left of [] -> []; _ -> [fmt("ports left: ~0p", [Left])] end,
+            {dirty, iolist_to_binary(lists:join("; ", [dirt(W, Want, Got) || {W, Want, Got} <- Bad] ++ Ports))}
     end.
 
 dirt(What, Want, Got) when is_integer(Want) ->

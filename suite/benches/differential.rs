@@ -36,6 +36,7 @@ struct Run {
     teardown: Duration,
     spawned: u32,
     reused: u32,
+    dirty: u32,
     verdicts: Vec<Option<String>>,
 }
 
@@ -53,8 +54,18 @@ fn main() {
     println!("== differential: real-OTP cases per second, node reuse vs --fresh-node ==");
     println!("{}", machine());
     println!(
-        "{:<12} {:<12} {:>6} {:>7} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8}  verdicts",
-        "backend", "nodes", "cases", "passed", "cases/s", "start ms", "ops ms", "teardn ms", "started", "reused"
+        "{:<12} {:<12} {:>6} {:>7} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8} {:>6}  verdicts",
+        "backend",
+        "nodes",
+        "cases",
+        "passed",
+        "cases/s",
+        "start ms",
+        "ops ms",
+        "teardn ms",
+        "started",
+        "reused",
+        "dirty"
     );
     for b in [Backend::Inet, Backend::Socket] {
         let mut runs: Vec<Run> = vec![];
@@ -67,6 +78,7 @@ fn main() {
                 }
             };
             f.fresh_node = fresh;
+            f.pool().keep_history();
             let run = run(&f, b, cases);
             let per = |d: Duration| d.as_secs_f64() * 1000.0 / run.cases as f64;
             let ops = run.wall.saturating_sub(run.start + run.teardown);
@@ -78,7 +90,7 @@ fn main() {
                 None => format!("on {}", f.runtime()),
             };
             println!(
-                "{:<12} {:<12} {:>6} {:>7} {:>8.1} {:>9.1} {:>8.1} {:>9.1} {:>8} {:>8}  {same}",
+                "{:<12} {:<12} {:>6} {:>7} {:>8.1} {:>9.1} {:>8.1} {:>9.1} {:>8} {:>8} {:>6}  {same}",
                 format!("beam-{}", b.arg()),
                 if fresh { "--fresh-node" } else { "reused" },
                 run.cases,
@@ -89,7 +101,16 @@ fn main() {
                 per(run.teardown),
                 run.spawned,
                 run.reused,
+                run.dirty,
             );
+            // Why a node was not reused: the first dirty reset's reason.
+            let dirty = f.pool().history().into_iter().find_map(|u| match u.end {
+                Some(harness::sut::external::reuse::NodeEnd::Dirty(why)) => Some(why),
+                _ => None,
+            });
+            if let Some(why) = dirty {
+                println!("  first dirty reset: {}", why.lines().next().unwrap_or_default());
+            }
             runs.push(run);
         }
     }
@@ -117,6 +138,7 @@ fn run(f: &BeamFactory, b: Backend, n: usize) -> Run {
         teardown: s.teardown,
         spawned: s.spawned,
         reused: s.reused,
+        dirty: s.dirty,
         verdicts,
     }
 }
