@@ -40,6 +40,7 @@ bench:
 	$(CARGO) bench -q -p portcheck --bench model_replay
 	$(CARGO) bench -q -p portcheck --bench lockstep
 	$(CARGO) bench -q -p portcheck --bench find_and_shrink
+	$(CARGO) bench -q -p portcheck --bench differential
 	$(CARGO) bench -q -p portcheck-native --bench throughput
 	$(CARGO) bench -q -p portcheck-harness --bench fifo_noatime
 

@@ -2,7 +2,7 @@
 %% stdin/stdout and drives real gen_tcp on this node.
 %%
 %% Started by harness/src/sut/beam.rs as
-%%   erl +S 1 +Q <n> [+spp true] -noshell -pa <dir> -run portcheck_adapter main inet|socket
+%%   erl +S 1 +Q <n> [+spp true] -noshell -pa <dir> -run portcheck_adapter main inet|socket [plant=NAME]
 %%
 %% The world of a case: the port under test S (gen_tcp, {sndbuf,4608}),
 %% connected to a peer that is a raw `socket` (NIF, no port-table slot,
@@ -10,6 +10,12 @@
 %% probe pair (gen_tcp port + raw socket) used as an I/O barrier; dummy
 %% ports filling the port table so that exactly table_capacity-2 slots are
 %% free. The adapter's main process owns S (its mailbox is the owner's).
+%%
+%% One node serves many cases (PROTOCOL.md §2.3, `reset`): after a case the
+%% adapter tears its world down and checks that the node is back where it
+%% was before the case's hello (ports, sockets, processes, links, mailbox)
+%% before it says the node is clean. The dummy ports are the node's, not
+%% the case's: they are kept and trimmed or topped up by the next setup.
 %%
 %% No sleeps: every wait is for a specific event, with a bound that only
 %% turns into an `error` answer.
@@ -23,6 +29,24 @@
 -define(IPPROTO_TCP, 6).
 -define(TCP_INFO, 11).
 -define(TCP_INFO_LEN, 232).
+-define(ROOM, 16).             % free slots a setup wants before building its world
+-define(GONE_BOUND, 1000).     % ms: teardown's wait for the case's processes to end
+
+%% What a node keeps between cases.
+-record(node, {
+    dummies = [],              % idle ports filling the table's surplus slots
+    plant = none               % a planted misbehaviour (harness tests only, see plant/1)
+}).
+
+%% The node before a case's hello, which its teardown must get back to.
+-record(base, {
+    ports,                     % port_count, not counting dummy ports
+    port_ids,                  % erlang:ports(), not counting dummy ports (to name leftovers)
+    sockets,                   % socket:number_of()
+    procs,                     % sorted processes()
+    links,                     % the main process's links, not counting dummy ports
+    monitors                   % the main process's monitors
+}).
 
 -record(st, {
     backend,                   % inet | socket
@@ -51,6 +75,9 @@
     done = [],                 % [{Id, Result}] finished during the step, reversed
     busy_events = [],          % [Id] reversed
     notes = []                 % [binary()] reversed
+    ,base                      % #base{} taken before the hello
+    ,plant = none
+    ,extra_opened = false      % plant miscount_extra: an open_extra succeeded
 }).
 
 %% ---------------------------------------------------------------------------
@@ -67,7 +94,7 @@ main(Args) ->
     _ = logger:remove_handler(default),
     _ = logger:add_handler(default, logger_std_h, #{config => #{type => standard_error}}),
     ok = io:setopts(standard_io, [binary]),
-    try hello(Backend)
+    try hello(Backend, #node{plant = plant(Args)})
     catch C:E:Stk ->
         log("adapter crashed: ~p:~p~n~p~n", [C, E, Stk]),
         emit(#{type => error, message => fmt("adapter crashed: ~p:~p at ~p", [C, E, Stk])}),
@@ -87,6 +114,20 @@ stop(Code) ->
     end.
 
 log(F, A) -> io:format(standard_error, F, A).
+
+%% A planted misbehaviour, for the harness's own tests (`plant=NAME` after
+%% the backend; harness/src/sut/beam.rs `AdapterPlant`), so they can show
+%% what the harness does with a node whose case failed or that comes back
+%% dirty:
+%%  - miscount_extra: after an open_extra that succeeded, every `ports` is
+%%    one too many (the case diverges);
+%%  - leak_listener: teardown leaves the listener open (the reset is dirty).
+plant(Args) ->
+    case [P || "plant=" ++ P <- Args] of
+        ["miscount_extra"] -> miscount_extra;
+        ["leak_listener"] -> leak_listener;
+        [] -> none
+    end.
 
 %% The release this node runs (PROTOCOL.md §2.2 `runtime`): the major
 %% release, the full version when the installation has an OTP_VERSION file
@@ -109,19 +150,23 @@ runtime() ->
 caught(F) ->
     try F() catch C:R -> {'EXIT', {C, R}} end.
 
-hello(Backend) ->
+hello(Backend, Node) ->
     case read_msg() of
         eof -> stop(0);
+        %% A session may end between cases, after a clean reset.
+        #{<<"type">> := <<"bye">>} -> stop(0);
         #{<<"type">> := <<"hello">>, <<"version">> := ?VERSION, <<"setup">> := Setup} ->
-            case setup(Backend, Setup) of
+            Base = baseline(Node#node.dummies),
+            case setup(Backend, Setup, Node) of
                 {ok, St, Info} ->
                     emit(#{type => ready, version => ?VERSION,
                            sut => <<"beam-", (atom_to_binary(Backend))/binary>>,
                            reports => [peer_got], settles => true, real_clock => true,
                            variant => <<"otp-", (atom_to_binary(Backend))/binary>>,
                            runtime => runtime(),
+                           reusable => true,
                            info => Info}),
-                    loop(St);
+                    loop(St#st{base = Base, plant = Node#node.plant});
                 {unsupported, Why} ->
                     emit(#{type => unsupported, reason => Why}),
                     stop(1)   % waits for EOF, so the line is surely written
@@ -138,6 +183,18 @@ loop(St) ->
     case read_msg() of
         eof -> stop(0);
         #{<<"type">> := <<"bye">>} -> stop(0);
+        #{<<"type">> := <<"reset">>} ->
+            %% The case is over and passed: take its world down, say whether
+            %% the node is back at its baseline, and serve the next hello
+            %% only if it is.
+            case reset(St) of
+                {clean, Dummies} ->
+                    emit(#{type => reset, clean => true}),
+                    hello(St#st.backend, #node{dummies = Dummies, plant = St#st.plant});
+                {dirty, Why} ->
+                    emit(#{type => reset, clean => false, reason => Why}),
+                    stop(1)   % the harness kills the node; wait for it
+            end;
         #{<<"type">> := <<"op">>, <<"step">> := Step, <<"op">> := Op} ->
             St0 = St#st{done = [], busy_events = [], notes = []},
             try apply_op(Op, St0) of
@@ -160,7 +217,7 @@ loop(St) ->
                     stop(3)
             end;
         Other ->
-            emit(#{type => error, message => fmt("expected op or bye, got ~0p", [Other])}),
+            emit(#{type => error, message => fmt("expected op, reset or bye, got ~0p", [Other])}),
             stop(2)
     end.
 
@@ -169,9 +226,10 @@ fail(F, A) -> throw({sut_error, fmt(F, A)}).
 %% ---------------------------------------------------------------------------
 %% setup
 
-setup(Backend, Setup) ->
+setup(Backend, Setup, Node) ->
     #{<<"options">> := Options, <<"parallelism">> := Par, <<"senders">> := NS,
       <<"table_capacity">> := Cap, <<"listener_options">> := LOpts} = Setup,
+    Kept = make_room(Node#node.dummies),
     Loop = {127, 0, 0, 1},
     BOpt = case Backend of socket -> [{inet_backend, socket}]; inet -> [] end,
     %% peer: raw socket with a small receive buffer (set before listen, so
@@ -246,6 +304,8 @@ setup(Backend, Setup) ->
                  end,
     Limit = erlang:system_info(port_limit),
     %% S and the listener count as the two occupied slots of the virtual table.
+    %% Dummy ports kept from earlier cases count as occupied; a negative
+    %% count is how many of them to close.
     Dummies = Limit - erlang:system_info(port_count) - (Cap - 2),
     if
         not ParallelOk, Backend =:= socket ->
@@ -255,12 +315,12 @@ setup(Backend, Setup) ->
             {unsupported, fmt("parallelism ~p requested but the port under test has ~0p "
                               "(the node's +spp decides it; gen_tcp has no option)",
                               [Par, caught(fun() -> erlang:port_info(S, parallelism) end)])};
-        Dummies < 0 ->
+        Dummies + length(Kept) < 0 ->
             {unsupported, fmt("table_capacity ~p needs a larger port table: port_limit ~p, ~p ports in use "
                               "(start the node with a larger +Q)",
                               [Cap, Limit, erlang:system_info(port_count)])};
         true ->
-            Ds = [erlang:open_port({spawn_driver, "udp_inet"}, [binary]) || _ <- lists:seq(1, Dummies)],
+            Ds = adjust_dummies(Kept, Dummies),
             St = settle(St1#st{dummies = Ds, offset = Limit - Cap}),
             Free = Limit - erlang:system_info(port_count),
             Free =:= Cap - 2 orelse fail("setup: ~p free slots after filling, wanted ~p", [Free, Cap - 2]),
@@ -270,13 +330,31 @@ setup(Backend, Setup) ->
                      erts_version => list_to_binary(erlang:system_info(version)),
                      backend => atom_to_binary(Backend),
                      port_limit => integer_to_binary(Limit),
-                     dummy_ports => integer_to_binary(Dummies),
+                     dummy_ports => integer_to_binary(length(Ds)),
                      schedulers => integer_to_binary(erlang:system_info(schedulers_online)),
                      port_sndbuf_effective => integer_to_binary(PSnd),
                      peer_rcvbuf_effective => integer_to_binary(PRcv),
                      port_parallelism => atom_to_binary(Par)},
             {ok, St, Info}
     end.
+
+%% Dummy ports kept from the previous case may leave fewer free slots than
+%% this case's world takes before the table is trimmed to its capacity:
+%% close some first.
+make_room(Ds) ->
+    Free = erlang:system_info(port_limit) - erlang:system_info(port_count),
+    {Close, Keep} = lists:split(min(length(Ds), max(0, ?ROOM - Free)), Ds),
+    lists:foreach(fun erlang:port_close/1, Close),
+    Keep.
+
+%% Open N more dummy ports (a spawn_driver udp_inet port has no fd), or
+%% close -N of them.
+adjust_dummies(Ds, N) when N >= 0 ->
+    [erlang:open_port({spawn_driver, "udp_inet"}, [binary]) || _ <- lists:seq(1, N)] ++ Ds;
+adjust_dummies(Ds, N) ->
+    {Close, Keep} = lists:split(-N, Ds),
+    lists:foreach(fun erlang:port_close/1, Close),
+    Keep.
 
 get_sndbuf(#st{s = S}) ->
     case inet:getopts(S, [sndbuf]) of
@@ -529,7 +607,8 @@ apply_op(#{<<"op">> := <<"close_accepted">>}, St) ->
 apply_op(#{<<"op">> := <<"open_extra">>}, St) ->
     BOpt = case St#st.backend of socket -> [{inet_backend, socket}]; inet -> [] end,
     case gen_tcp:connect({127, 0, 0, 1}, St#st.xport, BOpt ++ [binary, {active, false}], ?BOUND) of
-        {ok, P} -> {#{opened => #{<<"Ok">> => null}}, [], settle(St#st{extras = [P | St#st.extras]})};
+        {ok, P} -> {#{opened => #{<<"Ok">> => null}}, [],
+                    settle(St#st{extras = [P | St#st.extras], extra_opened = true})};
         {error, E} -> {#{opened => #{<<"Err">> => posix(connect, E)}}, [], settle(St)}
     end;
 
@@ -907,7 +986,8 @@ observe(Reply, St) -> observe(Reply, St, 0).
 observe(Reply0, St0, N) ->
     Senders = [status(Id, St0) || Id <- lists:seq(0, St0#st.n_senders - 1)],
     Queue = queue_size(St0),
-    Ports = erlang:system_info(port_count) - St0#st.offset,
+    Ports = erlang:system_info(port_count) - St0#st.offset
+        + case St0#st.plant =:= miscount_extra andalso St0#st.extra_opened of true -> 1; false -> 0 end,
     St1 = collect(St0),
     Consistent = lists:all(fun(S) -> S =:= idle orelse S =:= waiting orelse S =:= suspended end, Senders)
         andalso St1#st.done =:= St0#st.done andalso St1#st.busy_events =:= St0#st.busy_events,
@@ -1086,3 +1166,134 @@ port_bytes_received(_) ->
 %% pacing_rate, max_pacing_rate and bytes_acked (u64), then bytes_received.
 bytes_received(<<_:128/binary, N:64/native-unsigned, _/binary>>) -> N;
 bytes_received(_) -> unknown.
+
+%% ---------------------------------------------------------------------------
+%% between cases: teardown and the baseline (PROTOCOL.md §2.3)
+
+%% The node as a case's teardown must leave it. Dummy ports are left out:
+%% they belong to the node and the next setup trims or tops them up.
+baseline(Dummies) ->
+    {links, Links} = erlang:process_info(self(), links),
+    {monitors, Mons} = erlang:process_info(self(), monitors),
+    #base{ports = erlang:system_info(port_count) - length(Dummies),
+          port_ids = erlang:ports() -- Dummies,
+          sockets = socket:number_of(),
+          procs = lists:sort(erlang:processes()),
+          links = lists:sort(Links -- Dummies),
+          monitors = lists:sort(Mons)}.
+
+%% Take the case's world down, then check the node against the baseline
+%% taken before its hello: {clean, Dummies} or {dirty, Why}. Never raises:
+%% a teardown that fails is a dirty node.
+reset(St) ->
+    try teardown(St) of
+        ok -> verify(St, all);
+        {dirty, _} = Dirty -> Dirty
+    catch
+        throw:{sut_error, M} -> {dirty, M};
+        C:E:Stk -> {dirty, fmt("teardown crashed: ~p:~p at ~p", [C, E, Stk])}
+    end.
+
+%% In this order, so that nothing of the case can still reach the main
+%% process once the mailbox is drained:
+%%  1. the case's processes (senders, the closer, the sentinel's blocked
+%%     sender): unlinked (they are linked to us) and killed, and their
+%%     'DOWN' awaited, so every message they sent is in the mailbox;
+%%  2. a system-message barrier while the sentinel is still busy: every
+%%     busy_port event raised before it has arrived; then the busy_port
+%%     monitor is switched off (the next setup switches it on);
+%%  3. every port and socket the case opened, closed at once (port_close
+%%     discards a driver queue instead of waiting for it to drain, as
+%%     gen_tcp:close would; the socket backend's handles by gen_tcp:close,
+%%     which stops their server process);
+%%  4. the processes OTP started for the case (the socket backend's
+%%     servers) awaited;
+%%  5. the mailbox drained (port messages, late results, 'DOWN's).
+%% The case's own timers need no cancelling: the only ones the adapter
+%% sets (timer_barrier) are always awaited, and the drivers' send timers
+%% went with their ports.
+teardown(St) ->
+    {Sen, SenPeer, SenBlocker} = St#st.sentinel,
+    Procs = tuple_to_list(St#st.senders) ++ [St#st.closer || is_pid(St#st.closer)] ++ [SenBlocker],
+    lists:foreach(fun erlang:unlink/1, Procs),
+    kill_and_await(Procs),
+    sysmsg_barrier(St),
+    erlang:system_monitor(undefined),
+    Listener = case St#st.plant of leak_listener -> []; _ -> [St#st.lsock] end,
+    Handles = [St#st.s, Sen, St#st.probe_in] ++ Listener ++ St#st.extras ++ [A || {A, _} <- St#st.accepted],
+    lists:foreach(fun close_handle/1, Handles),
+    Sockets = [St#st.peer, St#st.probe_out, SenPeer, St#st.xsock] ++ [C || {_, C} <- St#st.accepted],
+    lists:foreach(fun(Sock) -> caught(fun() -> socket:close(Sock) end) end, Sockets),
+    %% A port or socket left open is dirt already: no need to wait for
+    %% processes that would end with it.
+    case verify(St, counts) of
+        {clean, _} ->
+            Base = St#st.base,
+            await_gone([P || P <- erlang:processes() -- Base#base.procs, erlang:is_process_alive(P)]),
+            flush_mailbox();
+        Dirty ->
+            Dirty
+    end.
+
+close_handle(P) when is_port(P) -> caught(fun() -> erlang:port_close(P) end);
+close_handle(S) -> caught(fun() -> gen_tcp:close(S) end).
+
+%% Kill every process of Ps and wait for each to be gone.
+kill_and_await(Ps) ->
+    Refs = [{erlang:monitor(process, P), P} || P <- Ps],
+    [exit(P, kill) || P <- Ps],
+    await_down(Refs, erlang:monotonic_time(millisecond) + ?BOUND, kill).
+
+%% Wait (bounded) for processes that end by themselves (their socket
+%% closed): one that does not is left over, and the node is dirty.
+await_gone(Ps) ->
+    Refs = [{erlang:monitor(process, P), P} || P <- Ps],
+    await_down(Refs, erlang:monotonic_time(millisecond) + ?GONE_BOUND, gone).
+
+await_down([], _, _) -> ok;
+await_down(Refs, Deadline, Why) ->
+    receive
+        {'DOWN', Ref, process, _, _} -> await_down(lists:keydelete(Ref, 1, Refs), Deadline, Why)
+    after max(0, Deadline - erlang:monotonic_time(millisecond)) ->
+        [erlang:demonitor(R, [flush]) || {R, _} <- Refs],
+        fail("teardown: ~p process(es) of the case still alive after ~p: ~0p",
+             [length(Refs), Why, [describe_proc(P) || {_, P} <- Refs]])
+    end.
+
+describe_proc(P) ->
+    {P, caught(fun() -> erlang:process_info(P, [registered_name, initial_call, current_function, status]) end)}.
+
+flush_mailbox() ->
+    receive _ -> flush_mailbox() after 0 -> ok end.
+
+%% The node against the baseline taken before the case's hello: only the
+%% ports and sockets (`counts`), or everything (`all`). The next setup rebuilds the
+%% table's free slots from the dummies (they must all still be open).
+verify(#st{base = B, dummies = Ds}, Which) ->
+    {links, Links} = erlang:process_info(self(), links),
+    {monitors, Mons} = erlang:process_info(self(), monitors),
+    {message_queue_len, Q} = erlang:process_info(self(), message_queue_len),
+    Ports = erlang:system_info(port_count) - length(Ds),
+    Sockets = socket:number_of(),
+    Procs = lists:sort(erlang:processes()),
+    Counts = [{"ports (not counting dummies)", B#base.ports, Ports},
+              {"sockets", B#base.sockets, Sockets}],
+    Rest = [{"dummy ports open", length(Ds), length([D || D <- Ds, erlang:port_info(D, id) =/= undefined])},
+            {"messages in the mailbox", 0, Q},
+            {"links", B#base.links, lists:sort(Links -- Ds)},
+            {"monitors", B#base.monitors, lists:sort(Mons)},
+            {"processes", B#base.procs, Procs}],
+    Checks = case Which of all -> Counts ++ Rest; _ -> Counts end,
+    case [{What, Want, Got} || {What, Want, Got} <- Checks, Want =/= Got] of
+        [] -> {clean, Ds};
+        Bad ->
+            Left = [{P, caught(fun() -> erlang:port_info(P, name) end), caught(fun() -> erlang:port_info(P, connected) end)}
+                    || P <- erlang:ports() -- (B#base.port_ids ++ Ds)],
+            LeftNote = case Left of [] -> []; _ -> [fmt("ports left: ~0p", [Left])] end,
+            {dirty, iolist_to_binary(lists:join("; ", [dirt(W, Want, Got) || {W, Want, Got} <- Bad] ++ LeftNote))}
+    end.
+
+dirt(What, Want, Got) when is_integer(Want) ->
+    fmt("~s: ~p, before the case ~p", [What, Got, Want]);
+dirt(What, Want, Got) ->
+    fmt("~s: ~0p more, ~0p fewer than before the case", [What, Got -- Want, Want -- Got]).

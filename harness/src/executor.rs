@@ -325,6 +325,7 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
     if result.is_ok() {
         result = ls.drain();
     }
+    ls.sut.finish(result.is_ok());
     outcome.failure = result.err();
     outcome.touched = ls.model.touched();
     outcome.crossings = ls.model.crossings();

@@ -1,7 +1,14 @@
 //! Real OTP as a system under test: `harness/beam/portcheck_adapter.erl`
 //! (compiled with `erlc` into a temporary directory when the factory is
-//! made) run on a fresh `erl` node per case and driven over the external
-//! protocol (`harness/PROTOCOL.md`) by [`ExternalSut`].
+//! made) run on an `erl` node and driven over the external protocol
+//! (`harness/PROTOCOL.md`) by [`ExternalSut`].
+//!
+//! A node serves case after case (`external::reuse`): starting one takes
+//! 0.2–0.5 s, a case's ops tens of milliseconds. After a passed case the
+//! adapter takes the case's world down and checks the node is back at its
+//! baseline; a failed case's node, or one that is not back, is killed and
+//! the next case starts a fresh one. [`BeamFactory::fresh_node`]
+//! (`--fresh-node`) starts a node per case, as before.
 //!
 //! Which OTP: the `erl` the factory is given (`portcheck --erl PATH`, an
 //! installed release, a chroot wrapper of `harness/beam/otp-chroots.sh` or
@@ -17,12 +24,14 @@
 //! down to `table_capacity - 2` free slots) and `+spp true` when the setup
 //! asks for port parallelism (gen_tcp has no per-socket option for it).
 
+use super::external::reuse::{self, NodePool, PooledSut};
 use super::external::{ExternalSut, Runtime, DEFAULT_ANSWER_TIMEOUT};
 use crate::interrupt::{self, Leftover};
 use crate::sut::{Abilities, SutError, SutFactory, SystemUnderTest};
 use reference::op::Setup;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The adapter's source, embedded so the factory works from any directory.
@@ -47,7 +56,29 @@ impl Backend {
     }
 }
 
-/// Starts one OTP node per case running the BEAM adapter.
+/// A misbehaviour planted in the adapter, for the harness's own tests of
+/// node reuse (`plant=NAME` on the adapter's command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdapterPlant {
+    /// After an `open_extra` that succeeded, every `ports` is one too many:
+    /// those cases diverge, so their nodes must not be reused.
+    MiscountExtra,
+    /// Teardown leaves the listener open: every reset is dirty, so no node
+    /// is reused, and every case still passes.
+    LeakListener,
+}
+
+impl AdapterPlant {
+    fn arg(self) -> &'static str {
+        match self {
+            AdapterPlant::MiscountExtra => "plant=miscount_extra",
+            AdapterPlant::LeakListener => "plant=leak_listener",
+        }
+    }
+}
+
+/// Starts OTP nodes running the BEAM adapter, one for case after case
+/// (per node configuration), or one per case with [`BeamFactory::fresh_node`].
 pub struct BeamFactory {
     pub backend: Backend,
     name: String,
@@ -58,6 +89,13 @@ pub struct BeamFactory {
     /// Holds the compiled `portcheck_adapter.beam`.
     dir: tempfile::TempDir,
     pub answer_timeout: Duration,
+    /// A node per case (`--fresh-node`): what every case cost before nodes
+    /// were reused, and the check that reuse changes no verdict.
+    pub fresh_node: bool,
+    /// A planted adapter misbehaviour (tests only).
+    pub plant: Option<AdapterPlant>,
+    /// The nodes kept between cases.
+    pool: Arc<NodePool>,
 }
 
 impl BeamFactory {
@@ -82,7 +120,15 @@ impl BeamFactory {
             runtime,
             dir,
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
+            fresh_node: false,
+            plant: None,
+            pool: Arc::default(),
         })
+    }
+
+    /// The nodes kept between cases, and what starting and ending cases cost.
+    pub fn pool(&self) -> &NodePool {
+        &self.pool
     }
 
     /// The `erl` the nodes run.
@@ -100,28 +146,47 @@ impl BeamFactory {
         self.dir.path()
     }
 
-    /// The shell command for one case.
+    /// The shell command of a node for `setup`. Setups with the same
+    /// command can share a node: it carries the node's configuration.
     pub fn command(&self, setup: &Setup) -> String {
         // Room for the node's own ports (stdio, port under test, listener,
         // probe) below the table the adapter leaves free.
         let q = (setup.table_capacity + 64).max(1024).next_power_of_two();
         let spp = if setup.parallelism { " +spp true" } else { "" };
+        let plant = self.plant.map(|p| format!(" {}", p.arg())).unwrap_or_default();
         format!(
-            "ERL_CRASH_DUMP_SECONDS=0 exec {} +S 1 +Q {q}{spp} -noshell -pa {} -run portcheck_adapter main {}",
+            "ERL_CRASH_DUMP_SECONDS=0 exec {} +S 1 +Q {q}{spp} -noshell -pa {} -run portcheck_adapter main {}{plant}",
             shell_quote(&self.erl),
             shell_quote(self.dir.path()),
             self.backend.arg()
         )
     }
 
-    /// Like [`SutFactory::start`], keeping the concrete type. A node that
-    /// reports another release than the factory found (the `erl` replaced
-    /// during the run) fails the case: its result would be filed under the
-    /// wrong release.
+    /// A node for one case: an idle one of the same configuration, or a
+    /// new one (always with [`BeamFactory::fresh_node`]). It must report
+    /// the release the factory found, as [`BeamFactory::spawn`]'s does.
+    pub fn start_case(&self, setup: &Setup) -> Result<PooledSut, SutError> {
+        let command = self.command(setup);
+        let how = reuse::Start { name: &self.name, command: &command, answer_timeout: self.answer_timeout };
+        let sut = self.pool.start(&how, setup, self.fresh_node)?;
+        self.same_release(sut.runtime())?;
+        Ok(sut)
+    }
+
+    /// A fresh node for one case, outside the pool (killed when dropped;
+    /// the adapter's own tests drive it op by op). A node that reports
+    /// another release than the factory found (the `erl` replaced during
+    /// the run) fails the case: its result would be filed under the wrong
+    /// release.
     pub fn spawn(&self, setup: &Setup) -> Result<ExternalSut, SutError> {
         let sut = ExternalSut::spawn(&self.name, &self.command(setup), self.answer_timeout, setup)?;
-        match sut.runtime() {
-            Some(r) if *r == self.runtime => Ok(sut),
+        self.same_release(sut.runtime())?;
+        Ok(sut)
+    }
+
+    fn same_release(&self, reported: Option<&Runtime>) -> Result<(), SutError> {
+        match reported {
+            Some(r) if *r == self.runtime => Ok(()),
             other => Err(SutError(format!(
                 "sut {}: the node of {} reports {}, but it was {} when the run started",
                 self.name,
@@ -135,6 +200,8 @@ impl BeamFactory {
 
 impl Drop for BeamFactory {
     fn drop(&mut self) {
+        // The idle nodes go first: they run the adapter from the dir.
+        self.pool.clear();
         interrupt::forget(&Leftover::Dir(self.dir.path().to_path_buf()));
     }
 }
@@ -169,7 +236,7 @@ impl SutFactory for BeamFactory {
         Abilities { lock_contention: false, send_flags: inet, recv: inet, get_opts: inet, parallelism: inet }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
-        Ok(Box::new(self.spawn(setup)?))
+        Ok(Box::new(self.start_case(setup)?))
     }
     fn runtime(&self) -> Option<Runtime> {
         Some(self.runtime.clone())

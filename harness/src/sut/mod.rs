@@ -109,6 +109,12 @@ pub trait SystemUnderTest {
     fn variant(&self) -> Variant {
         Variant::Reference
     }
+
+    /// The case is over: `passed` says whether it passed. A system whose
+    /// process serves several cases (`external::reuse`) may keep that
+    /// process for the next case only after a passed one; the executor
+    /// calls this once, after the last step, and drops the system after it.
+    fn finish(&mut self, _passed: bool) {}
 }
 
 /// What a system can be asked to do. The generator does not emit what a

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 /// not given: set once for a shell session of work on one OTP build.
 pub const ERL_ENV: &str = "PORTCHECK_ERL";
 
-/// `--erl PATH` for the subcommands that start beam SUTs.
+/// `--erl PATH` and `--fresh-node` for the subcommands that start beam
+/// (or external) SUTs.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct ErlArg {
     /// The `erl` a beam SUT runs (an installed release, a chroot wrapper of
@@ -18,6 +19,10 @@ pub struct ErlArg {
     /// `erlc` beside it; default: $PORTCHECK_ERL, else `erl` on PATH.
     #[arg(long, value_name = "PATH")]
     pub erl: Option<PathBuf>,
+    /// Start a new node (an external SUT's process) for every case and
+    /// shrink attempt, instead of reusing one after each passed case.
+    #[arg(long)]
+    pub fresh_node: bool,
 }
 
 impl ErlArg {
@@ -64,15 +69,20 @@ pub fn factory(name: &str, bug: Option<&str>, erl: &ErlArg) -> Result<Box<dyn Su
                 crate::capability::Capability::Erl.check()?;
             }
             let path = chosen.as_ref().map(|(p, _)| p.as_path());
-            let f = BeamFactory::new(backend, path).map_err(|e| match &chosen {
+            let mut f = BeamFactory::new(backend, path).map_err(|e| match &chosen {
                 // The factory names the path as `--erl`; say where it came from.
                 Some((_, ERL_ENV)) => format!("{ERL_ENV}: {e}"),
                 _ => e.to_string(),
             })?;
+            f.fresh_node = erl.fresh_node;
             Ok(Box::new(f))
         }
         other => match other.strip_prefix("exec:") {
-            Some(cmd) if !cmd.trim().is_empty() => Ok(Box::new(ExternalFactory::new(other, cmd))),
+            Some(cmd) if !cmd.trim().is_empty() => {
+                let mut f = ExternalFactory::new(other, cmd);
+                f.fresh_node = erl.fresh_node;
+                Ok(Box::new(f))
+            }
             Some(_) => Err("--sut exec:CMD needs a command".into()),
             None => Err(format!("unknown --sut {other:?} (expected native, beam, beam-socket or exec:CMD)")),
         },

@@ -75,6 +75,11 @@ impl ChildProcess {
         Ok(ChildProcess { child, stdin, lines: rx, stderr })
     }
 
+    /// The child's pid (the process group's id).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Writes `line` (with its newline) to the child's stdin and flushes.
     pub fn write_line(&mut self, line: &str) -> io::Result<()> {
         match self.stdin.as_mut() {

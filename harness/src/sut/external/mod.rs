@@ -1,12 +1,14 @@
 //! A system under test in another process, spoken to over the line protocol
 //! of `harness/PROTOCOL.md` (JSON lines on the child's stdin/stdout).
 //!
-//! One child process per case: [`ExternalFactory::start`] runs the command
-//! with `sh -c`, sends the `hello` line with the case's [`Setup`] and waits
-//! for `ready`; each [`SystemUnderTest::apply`] writes one `op` line and reads
-//! one answer line. The child's stderr is captured on a thread into a ring
-//! buffer so a crash can be reported with its last lines. The child (its
-//! whole process group) is killed and reaped on drop.
+//! [`ExternalFactory::start`] runs the command with `sh -c`, sends the
+//! `hello` line with the case's [`Setup`] and waits for `ready`; each
+//! [`SystemUnderTest::apply`] writes one `op` line and reads one answer
+//! line. The child's stderr is captured on a thread into a ring buffer so a
+//! crash can be reported with its last lines. The child (its whole process
+//! group) is killed and reaped on drop. An adapter that declares itself
+//! `reusable` serves case after case in one process ([`reuse`]): after a
+//! passed case the harness sends `reset` instead of ending the session.
 //!
 //! An op the SUT cannot perform is answered with an `unsupported` line; it
 //! becomes a [`SutError`] whose text starts with [`UNSUPPORTED_PREFIX`], so an
@@ -15,6 +17,7 @@
 
 pub mod child;
 pub mod protocol;
+pub mod reuse;
 pub mod validate;
 
 use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
@@ -24,8 +27,10 @@ use protocol::{excerpt, kind};
 pub use protocol::{ChoiceKind, FromSut, Ready, Runtime, ToSut, PROTOCOL_VERSION};
 use reference::op::{Op, Setup};
 use reference::variant::Variant;
+use reuse::NodePool;
 use std::collections::BTreeMap;
 use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Default bound on the wait for one answer line.
@@ -41,7 +46,8 @@ pub fn unsupported_reason(e: &SutError) -> Option<&str> {
 
 // --- factory ---------------------------------------------------------------------------------
 
-/// Starts one external SUT process per case.
+/// Starts external SUT processes: one per case, or (an adapter that says
+/// `reusable`) one for case after case.
 #[derive(Clone, Debug)]
 pub struct ExternalFactory {
     /// Shell command (run with `sh -c`) that speaks the protocol on stdio.
@@ -50,11 +56,26 @@ pub struct ExternalFactory {
     pub name: String,
     /// Bound on the wait for each answer line (`AdvanceTime` adds its `by`).
     pub answer_timeout: Duration,
+    /// A process per case even when the adapter could serve more
+    /// (`--fresh-node`).
+    pub fresh_node: bool,
+    pool: Arc<NodePool>,
 }
 
 impl ExternalFactory {
     pub fn new(name: impl Into<String>, command: impl Into<String>) -> Self {
-        ExternalFactory { command: command.into(), name: name.into(), answer_timeout: DEFAULT_ANSWER_TIMEOUT }
+        ExternalFactory {
+            command: command.into(),
+            name: name.into(),
+            answer_timeout: DEFAULT_ANSWER_TIMEOUT,
+            fresh_node: false,
+            pool: Arc::default(),
+        }
+    }
+
+    /// The processes kept between cases, and what they cost.
+    pub fn pool(&self) -> &NodePool {
+        &self.pool
     }
 
     pub fn with_answer_timeout(mut self, d: Duration) -> Self {
@@ -73,13 +94,15 @@ impl SutFactory for ExternalFactory {
         &self.name
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
-        Ok(Box::new(self.spawn(setup)?))
+        let start = reuse::Start { name: &self.name, command: &self.command, answer_timeout: self.answer_timeout };
+        Ok(Box::new(self.pool.start(&start, setup, self.fresh_node)?))
     }
 }
 
 // --- the running SUT -------------------------------------------------------------------------
 
-/// One running external SUT (one case).
+/// One running external SUT: one case, or after a clean [`reset`](ExternalSut::reset)
+/// the next one.
 pub struct ExternalSut {
     name: String,
     child: ChildProcess,
@@ -92,6 +115,8 @@ pub struct ExternalSut {
     /// ([`validate`]).
     setup: Setup,
     sent: validate::Sent,
+    /// Between a clean `reset` and the next `hello`: no op may be sent.
+    between_cases: bool,
 }
 
 impl ExternalSut {
@@ -113,13 +138,66 @@ impl ExternalSut {
                 real_clock: false,
                 variant: Variant::Reference,
                 runtime: None,
+                reusable: false,
             },
             dead: None,
             setup: setup.clone(),
             sent: validate::Sent::default(),
+            between_cases: false,
         };
         sut.handshake(setup)?;
         Ok(sut)
+    }
+
+    /// The adapter's pid (its process group's id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Ends a passed case on a `reusable` adapter (PROTOCOL.md §2.3): it
+    /// takes the case's world down and says whether it is back at its
+    /// baseline. `Err` (dirty, or any failure) leaves the session dead: the
+    /// process must not serve another case.
+    pub fn reset(&mut self) -> Result<(), SutError> {
+        if let Some(d) = &self.dead {
+            return Err(SutError(format!("sut {}: session already failed: {d}", self.name)));
+        }
+        if !self.ready.reusable {
+            return Err(self.fail(format!("sut {}: reset: the adapter did not declare `reusable`", self.name)));
+        }
+        let what = "reset";
+        self.send_line(&ToSut::Reset, what)?;
+        let line = self.read_line(what, self.answer_timeout)?;
+        match self.parse(&line, what)? {
+            FromSut::Reset { clean: true, .. } => {
+                self.between_cases = true;
+                Ok(())
+            }
+            FromSut::Reset { clean: false, reason } => Err(self.fail(format!(
+                "sut {}: reset: not back at its baseline: {}",
+                self.name,
+                reason.as_deref().unwrap_or("(no reason given)")
+            ))),
+            other => Err(self.fail(format!(
+                "sut {}: reset: expected a `reset` answer, got {}: {}",
+                self.name,
+                kind(&other),
+                excerpt(&line)
+            ))),
+        }
+    }
+
+    /// The next case on this process, after a clean [`reset`](Self::reset):
+    /// its `hello` and `ready`, as for a new process.
+    pub fn next_case(&mut self, setup: &Setup) -> Result<(), SutError> {
+        if !self.between_cases || self.dead.is_some() {
+            return Err(SutError(format!("sut {}: next case: the last one was not reset clean", self.name)));
+        }
+        self.between_cases = false;
+        self.next_step = 0;
+        self.setup = setup.clone();
+        self.sent = validate::Sent::default();
+        self.handshake(setup)
     }
 
     /// The SUT's `ready` line.
@@ -263,6 +341,9 @@ impl SystemUnderTest for ExternalSut {
         if let Some(d) = &self.dead {
             return Err(SutError(format!("sut {}: session already failed: {d}", self.name)));
         }
+        if self.between_cases {
+            return Err(SutError(format!("sut {}: an op between cases (after `reset`, before `hello`)", self.name)));
+        }
         if matches!(op, Op::SendAt { .. }) {
             return Err(SutError(format!(
                 "sut {}: `send_at` must be resolved into `send` by the executor before it reaches a SUT",
@@ -325,7 +406,7 @@ impl SystemUnderTest for ExternalSut {
                 );
                 Err(self.fail(msg))
             }
-            other @ FromSut::Ready(_) => Err(self.fail(format!(
+            other @ (FromSut::Ready(_) | FromSut::Reset { .. }) => Err(self.fail(format!(
                 "sut {}: {what}: expected a `step` answer, got {}: {}",
                 self.name,
                 kind(&other),

@@ -22,8 +22,13 @@ pub enum ToSut {
     Hello { version: u32, setup: Setup },
     /// One op; `step` is its 0-based index in the case.
     Op { step: usize, op: Op },
-    /// End of the case (optional: EOF on stdin means the same).
+    /// End of the session (optional: EOF on stdin means the same).
     Bye,
+    /// The case passed and is over: take its world down and say whether
+    /// the process is back at its baseline (only to an adapter whose
+    /// `ready` said `reusable`). A clean answer may be followed by the next
+    /// case's `hello`.
+    Reset,
 }
 
 /// A kind of [`Choice`], as listed in `ready.reports`.
@@ -75,6 +80,11 @@ pub struct Ready {
     /// model checks and a result means little without its release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,
+    /// The adapter answers `reset` and then serves another `hello` (§2.3):
+    /// one process may run many cases. Without it the harness starts a
+    /// process per case.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reusable: bool,
 }
 
 /// The release of a runtime, as its `ready` line reports it: for OTP,
@@ -131,6 +141,14 @@ pub enum FromSut {
         step: Option<usize>,
         message: String,
     },
+    /// Answer to `reset`: `clean` when the case's world is gone and the
+    /// process is back at its baseline; otherwise `reason` says what was
+    /// left, and the session is over.
+    Reset {
+        clean: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
 }
 
 /// The kind of an answer line, for error messages.
@@ -140,6 +158,7 @@ pub(super) fn kind(m: &FromSut) -> &'static str {
         FromSut::Step { .. } => "`step`",
         FromSut::Unsupported { .. } => "`unsupported`",
         FromSut::Error { .. } => "`error`",
+        FromSut::Reset { .. } => "`reset`",
     }
 }
 
@@ -349,7 +368,14 @@ mod tests {
                 otp_version: Some("27.3.4.1".into()),
                 erts: "15.2.7".into(),
             }),
+            reusable: true,
         })));
+        p(j(&ToSut::Reset));
+        p(j(&FromSut::Reset { clean: true, reason: None }));
+        p(j(&FromSut::Reset {
+            clean: false,
+            reason: Some("ports (not counting dummies): 5, before the case 4".into()),
+        }));
         p(j(&FromSut::Step {
             step: 0,
             observation: obs,
