@@ -1150,14 +1150,16 @@ await_arrival(St, Sent, Deadline) ->
 %% tcp_info's tcpi_bytes_received (Linux >= 4.1) of the port's socket: the
 %% bytes it has received in order.
 port_bytes_received(#st{backend = inet, s = S}) ->
-    case catch inet:getopts(S, [{raw, ?IPPROTO_TCP, ?TCP_INFO, ?TCP_INFO_LEN}]) of
+    try inet:getopts(S, [{raw, ?IPPROTO_TCP, ?TCP_INFO, ?TCP_INFO_LEN}]) of
         {ok, [{raw, _, _, Info}]} -> bytes_received(Info);
         _ -> unknown
+    catch _:_ -> unknown
     end;
 port_bytes_received(#st{s = {'$inet', gen_tcp_socket, {_, Sock}}}) ->
-    case catch socket:getopt_native(Sock, {?IPPROTO_TCP, ?TCP_INFO}, ?TCP_INFO_LEN) of
+    try socket:getopt_native(Sock, {?IPPROTO_TCP, ?TCP_INFO}, ?TCP_INFO_LEN) of
         {ok, Info} when is_binary(Info) -> bytes_received(Info);
         _ -> unknown
+    catch _:_ -> unknown
     end;
 port_bytes_received(_) ->
     unknown.
