@@ -54,4 +54,5 @@ if ((${#releases[@]})); then
         say "OTP ${releases[*]} missing: install with: sudo bash harness/beam/otp-chroots.sh ${releases[*]}"
     fi
 fi
+((${#pkgs[@]} + ${#releases[@]})) || say "erl, ip, debootstrap and OTP 27/29 present"
 exit 0

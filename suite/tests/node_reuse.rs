@@ -129,8 +129,20 @@ fn both_ways(b: Backend, plant: Option<AdapterPlant>) -> Result<BothWays, String
         runs_passed += reused.len() - failed;
         kernel_timed += usize::from(seen.len() > 1);
         let r = &reused[0];
-        if let Some(v) = seen.iter().chain(&reused).find(|v| v.failure != r.failure) {
+        // Real OTP on a real kernel may give one case two verdicts on two
+        // runs of the same mode (a timing the model does not allow, an OTP
+        // crash that needs a race): the modes agree when they gave a
+        // verdict alike, and one that did not repeat is printed, not hidden.
+        let alike = seen.iter().any(|v| reused.iter().any(|r| r.failure == v.failure));
+        let odd = seen.iter().chain(&reused).find(|v| v.failure != r.failure);
+        if !alike {
+            let v = odd.unwrap_or(&seen[0]);
             diffs.push(format!("case {i}: another verdict: {}", difference(v, r)));
+        } else if let Some(v) = odd {
+            println!(
+                "case {i}: a verdict that did not repeat (timing), the modes agree otherwise: {}",
+                difference(v, r)
+            );
         } else if !seen.iter().any(|v| reused.iter().any(|r| r.observed == v.observed)) {
             // Reported, not failed: the dirty-node trial shows it with a
             // fresh node on both sides (every reset there is dirty), so it
