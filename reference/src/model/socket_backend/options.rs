@@ -48,16 +48,16 @@ impl Model {
         self.cross(ids::DIFF_SOCK_2);
         for o in list {
             match o {
-                Opt::LowWatermark(_) if self.otp_27_on() => {
+                Opt::LowWatermark(_) if self.sock_ignores(o) => {
                     self.cross(ids::DIFF_SOCK_11);
                     continue;
                 }
+                _ if self.sock_ignores(o) => continue,
                 Opt::LowWatermark(v) => {
                     self.cross(ids::DIFF_SOCK_8);
                     self.sock_mut().rcvlowat = Some(rcvlowat_of(*v));
                     continue;
                 }
-                Opt::HighWatermark(_) | Opt::HighMsgqWatermark(_) | Opt::LowMsgqWatermark(_) => continue,
                 Opt::Active(ActiveSetting::N(_)) => self.cross(ids::RX_3),
                 _ => {}
             }
