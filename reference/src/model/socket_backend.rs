@@ -408,11 +408,11 @@ impl Model {
         self.on_socket() && self.sock().close_requested && !self.sock().closed
     }
 
-    /// DIFF-SOCK-10 (OTP 27+): the server that closed the socket exits on
-    /// its own schedule, any time after (not before quiescence: nothing
-    /// waits for it).
+    /// DIFF-SOCK-4/10: the server that closed the socket exits on its own
+    /// schedule, any time after (not before quiescence: nothing waits for
+    /// it); until then it answers calls from its state `closed`.
     pub(super) fn sock_server_may_exit(&self) -> bool {
-        self.on_socket() && self.otp_27_on() && self.sock().closed && !self.sock().server_exited
+        self.on_socket() && self.sock().closed && !self.sock().server_exited
     }
 
     pub(super) fn sock_server_exits(&mut self) {

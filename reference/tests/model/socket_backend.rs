@@ -419,16 +419,26 @@ fn diff_sock_10_setopts_after_the_server_closed_is_einval_from_otp_27() {
     use reference::options::Timeout;
     use reference::units::Millis;
     use reference::variant::OtpRelease;
-    for (release, answer) in [(25, Posix::Closed), (27, Posix::Einval), (29, Posix::Einval), (28, Posix::Einval)] {
-        let mut m = explicit(vec![Opt::SendTimeout(Timeout::After(Millis(0))), Opt::SendTimeoutClose(true)], 2)
-            .with_otp(OtpRelease(release));
-        m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("DIFF-SOCK-3");
-        m.step(&Op::Quiesce, &[Choice::Ran(Activity::PendingClose), Choice::Ran(Activity::Returned(SenderId(0)))])
-            .expect("DIFF-SOCK-4: the server closes");
-        let p = m.step(&Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, &[]).expect("setopts");
-        assert_eq!(p.observation.reply, Reply::SetOpts(Err(answer)), "OTP {release}: DIFF-SOCK-4/10");
-        let p = m.step(&send(1, 5, 2), &[]).expect("a send after the close");
-        assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))), "OTP {release}");
+    for (release, exited) in [(25, Posix::Closed), (27, Posix::Einval), (29, Posix::Einval), (28, Posix::Einval)] {
+        for server_exits in [false, true] {
+            let mut m = explicit(vec![Opt::SendTimeout(Timeout::After(Millis(0))), Opt::SendTimeoutClose(true)], 2)
+                .with_otp(OtpRelease(release));
+            m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("DIFF-SOCK-3");
+            let mut closing = vec![Choice::Ran(Activity::PendingClose), Choice::Ran(Activity::Returned(SenderId(0)))];
+            if server_exits {
+                closing.push(Choice::Ran(Activity::ServerExit));
+            }
+            m.step(&Op::Quiesce, &closing).expect("DIFF-SOCK-4: the server closes");
+            let p = m.step(&Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }, &[]).expect("setopts");
+            let answer = if server_exits { exited } else { Posix::Einval };
+            assert_eq!(
+                p.observation.reply,
+                Reply::SetOpts(Err(answer)),
+                "OTP {release}, server exited {server_exits}: DIFF-SOCK-4/10"
+            );
+            let p = m.step(&send(1, 5, 2), &[]).expect("a send after the close");
+            assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))), "OTP {release}");
+        }
     }
 }
 
