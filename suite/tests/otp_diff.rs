@@ -158,10 +158,5 @@ fn otp_25_27(sut: &str, case: &str, row: &str, value: &str) -> Result<Verdict, S
 /// The `erl` on PATH (OTP 25 on the project's machines), by path: with two
 /// `--erl`, diff runs each by its path.
 fn which_erl() -> Result<String, String> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("erl"))
-        .find(|p| p.is_file())
-        .and_then(|p| p.to_str().map(str::to_owned))
-        .ok_or_else(|| "no erl on PATH".into())
+    suite::capability::which("erl").and_then(|p| p.to_str().map(str::to_owned)).ok_or_else(|| "no erl on PATH".into())
 }
