@@ -9,6 +9,7 @@ use crate::observation::{Posix, SendResult};
 use crate::options::Timeout;
 use crate::rules::{ids, RuleId};
 use crate::units::{Bytes, Millis, SenderId};
+use crate::variant::Variant;
 
 /// The inet driver's send queue and busy state (WM-*, DS-*, TO-*).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -25,6 +26,10 @@ pub(super) struct DriverQueue {
     /// DIFF-INET-4: the driver never clears its `busy_caller`; a leftover
     /// timer answers it.
     pub(super) last_busy_caller: Option<SenderId>,
+    /// The deadline of the timer the blocked caller armed itself (TO-1):
+    /// on the real clock, the only timer that must have fired once the
+    /// clock passed it (DIFF-INET-4: a leftover timer has no upper bound).
+    pub(super) caller_deadline: Option<Millis>,
     /// DS-1: the zero-delay flush is armed.
     pub(super) flush_armed: bool,
     /// DIFF-INET-6 (OTP 27+): the blocked caller's reply, sent when busy
@@ -41,6 +46,7 @@ impl DriverQueue {
         send_deadline: None,
         more_timers: Vec::new(),
         last_busy_caller: None,
+        caller_deadline: None,
         flush_armed: false,
         replying: None,
     };
@@ -123,9 +129,14 @@ impl Model {
                 self.cross(ids::WM_6);
                 self.why_sender(displaced.0 as usize, ids::WM_6);
             }
-            if let Timeout::After(t) = self.state.opts.send_timeout {
-                self.arm_send_timer(Millis(self.state.now.0 + t.0));
+            let deadline = match self.state.opts.send_timeout {
+                Timeout::After(t) => Some(Millis(self.state.now.0 + t.0)),
+                Timeout::Infinity => None,
+            };
+            if let Some(at) = deadline {
+                self.arm_send_timer(at);
             }
+            self.driver_mut().caller_deadline = deadline;
             self.driver_mut().last_busy_caller = Some(s);
             self.set_sender(s, super::senders::Sender::Waiting, ids::WM_3);
             self.cross(ids::SND_5);
@@ -233,6 +244,7 @@ impl Model {
         if self.drop_earliest_timer().is_some() && rule == ids::WM_4 {
             self.cross(ids::TO_4);
         }
+        self.driver_mut().caller_deadline = None;
         if let Some(b) = self.driver_mut().busy_caller.take() {
             let r = if rule == ids::WM_4 { SendResult::Ok } else { SendResult::Error(Posix::Timeout) };
             if self.config.variant == crate::variant::Variant::OtpInet && !self.state.senders.detached[b.0 as usize] {
@@ -255,9 +267,24 @@ impl Model {
         }
     }
 
+    /// A send timer must fire before the next op (TO-1's upper bound). On
+    /// the virtual clock that is the earliest armed timer once the clock
+    /// passed it. On the real clock of the inet driver it is only the
+    /// blocked caller's own timer (the one the runtime's caller waits
+    /// for): a leftover timer (DIFF-INET-4) passed by the clock may still
+    /// be late on a starved node (regression beam-inet-42); it stays
+    /// enabled (`activity_enabled`) until it fires.
     pub(super) fn timeout_due(&self) -> bool {
         let d = self.driver();
-        d.busy && d.send_deadline.is_some_and(|at| at <= self.state.now)
+        let passed = |at: Millis| at <= self.state.now;
+        if !d.busy {
+            return false;
+        }
+        if self.config.real_clock && self.config.variant == Variant::OtpInet {
+            d.busy_caller.is_some() && d.caller_deadline.is_some_and(passed) && d.send_deadline.is_some_and(passed)
+        } else {
+            d.send_deadline.is_some_and(passed)
+        }
     }
 
     /// TO-1 (and TO-3 with send_timeout_close).

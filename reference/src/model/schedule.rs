@@ -143,6 +143,7 @@ impl Model {
                 // The closer's port_close: a blocked caller's reply is never
                 // sent (its send stays waiting), and the send timer goes
                 // with the port (DIFF-INET-3).
+                self.driver_mut().caller_deadline = None;
                 if self.driver_mut().busy_caller.take().is_some() {
                     self.cross(ids::DIFF_INET_3);
                 }

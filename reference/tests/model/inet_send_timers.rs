@@ -112,6 +112,33 @@ fn diff_inet_4_the_earlier_timer_times_out_the_new_busy_caller() {
     assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Ok)), "DIFF-INET-4: the previous send's ok");
 }
 
+/// DIFF-INET-4 on the real clock: only the blocked caller's own timer must
+/// have fired once the clock passed it (its caller waits for it); an
+/// earlier timer left armed by a displaced caller may still be late on a
+/// starved node (regression beam-inet-42), and may fire at any later step.
+#[test]
+fn diff_inet_4_a_leftover_timer_may_be_late_on_the_real_clock() {
+    let mut m = force_onto_busy_on(Variant::OtpInet, true);
+    let p = m.step(&Op::AdvanceTime { by: Millis(3) }, &[]).expect("timer A passed, but it is not the caller's own");
+    assert_eq!(p.observation.senders[2], SenderStatus::Waiting, "DIFF-INET-4: sender 2 still waits");
+    assert_eq!(m.take_unquiet(), None, "DIFF-INET-4: the late timer A need not have fired yet");
+    let mut late = m.clone();
+    let p = late
+        .step(&Op::Quiesce, &[Choice::Ran(Activity::SendTimeout)])
+        .expect("DIFF-INET-4: the late timer A fires at a later step");
+    assert_eq!(p.observation.completed, vec![(SenderId(2), TIMEOUT)], "TO-1: it answers the current busy caller");
+    let mut quiet = m.clone();
+    quiet.step(&Op::AdvanceTime { by: Millis(2) }, &[]).expect("the step itself applies");
+    assert!(
+        quiet.take_unquiet().is_some(),
+        "TO-1: sender 2's own timer (7 ms) must have fired once the clock passed it"
+    );
+    let p = m
+        .step(&Op::AdvanceTime { by: Millis(2) }, &[Choice::Ran(Activity::SendTimeout)])
+        .expect("TO-1: the earliest timer fires");
+    assert_eq!(p.observation.completed, vec![(SenderId(2), TIMEOUT)], "TO-1: sender 2 times out");
+}
+
 /// SCHED-1 for a system that does not settle (the native runtime): what
 /// ran between steps is reported in the next quiescence, never before an
 /// op — even on the real clock with a timer armed.
