@@ -195,3 +195,27 @@ fn wrong_step() {
     println!("{e}");
     assert!(e.contains("answer is for step 4"), "{e}");
 }
+
+/// A 10 MB answer line is read, refused as malformed, and quoted only in
+/// part (400 bytes), with its length.
+#[test]
+fn a_ten_megabyte_line_is_refused_and_quoted_in_part() {
+    let f = script(READY, "read op; head -c 10000000 /dev/zero | tr '\\0' x; echo; cat >/dev/null");
+    let e = apply_err(&f, &Op::Quiesce).to_string();
+    println!("{}", &e[..e.len().min(600)]);
+    assert!(e.contains("step 0 (quiesce)") && e.contains("malformed answer line"), "{}", &e[..600]);
+    assert!(e.contains("(10000000 bytes)"), "does not give the line's length");
+    assert!(e.len() < 2000, "quotes {} bytes of the line", e.len());
+}
+
+/// A field of the wrong type is named by its path in the answer.
+#[test]
+fn a_wrong_field_type_is_named() {
+    let f = script(
+        READY,
+        r#"read op; echo '{"type":"step","step":0,"observation":{"reply":"none","senders":["idle","idle"],"completed":[],"busy_port_events":[],"queue":"lots","busy":null,"msgq":null,"ports":2}}'; cat >/dev/null"#,
+    );
+    let e = apply_err(&f, &Op::Quiesce).to_string();
+    println!("{e}");
+    assert!(e.contains("observation.queue: invalid type: string \"lots\""), "{e}");
+}
