@@ -1,8 +1,11 @@
-%% portcheck BEAM adapter: speaks harness/PROTOCOL.md (version 1) on
-%% stdin/stdout and drives real gen_tcp on this node.
+%% portcheck BEAM adapter: speaks harness/PROTOCOL.md (versions 1 and 2)
+%% on stdin/stdout and drives real gen_tcp on this node.
 %%
 %% Started by harness/src/sut/beam.rs as
 %%   erl +S 1 +Q <n> [+spp true] -noshell -pa <dir> -run portcheck_adapter main inet|socket [plant=NAME]
+%% or through `portcheck run --sut exec:'harness/beam/exec-adapter inet'`,
+%% whose script reads the hello line first (the node's +Q and +spp depend
+%% on it) and hands it over in $PORTCHECK_HELLO.
 %%
 %% The world of a case: the port under test S (gen_tcp, {sndbuf,4608}),
 %% connected to a peer that is a raw `socket` (NIF, no port-table slot,
@@ -22,7 +25,7 @@
 -module(portcheck_adapter).
 -export([main/1, sender_loop/4, closer/2]).
 
--define(VERSION, 1).
+-define(VERSION, 2).            % the newest version spoken; 1 is answered as 1
 -define(BOUND, 5000).          % ms: every internal wait; below the harness's 10 s
 -define(SNDBUF, 4608).
 -define(PEER_RCVBUF, 2304).
@@ -94,7 +97,7 @@ main(Args) ->
     _ = logger:remove_handler(default),
     _ = logger:add_handler(default, logger_std_h, #{config => #{type => standard_error}}),
     ok = io:setopts(standard_io, [binary]),
-    try hello(Backend, #node{plant = plant(Args)})
+    try hello(Backend, #node{plant = plant(Args)}, first_msg())
     catch C:E:Stk ->
         log("adapter crashed: ~p:~p~n~p~n", [C, E, Stk]),
         emit(#{type => error, message => fmt("adapter crashed: ~p:~p at ~p", [C, E, Stk])}),
@@ -150,22 +153,53 @@ runtime() ->
 caught(F) ->
     try F() catch C:R -> {'EXIT', {C, R}} end.
 
+%% The first message: the hello the exec-adapter script read from stdin
+%% before it could start this node (PROTOCOL.md §2.1, `start`), else the
+%% first line on stdin.
+first_msg() ->
+    case os:getenv("PORTCHECK_HELLO") of
+        false -> read_msg();
+        "" -> read_msg();
+        Line ->
+            os:unsetenv("PORTCHECK_HELLO"),
+            decode_line(unicode:characters_to_binary(Line))
+    end.
+
+%% What this backend can be asked (PROTOCOL.md §2.2 `abilities`, version
+%% 2): nothing outside a port can hold its lock; the socket backend's
+%% socket is not a port (no port_command/3 flags, no parallelism), its
+%% getopts has no watermarks, and its recv(S, 0, 0) can wait after
+%% active -> passive (DIFF-SOCK-7).
+abilities(Backend) ->
+    Inet = Backend =:= inet,
+    #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet}.
+
 hello(Backend, Node) ->
-    case read_msg() of
+    hello(Backend, Node, read_msg()).
+
+hello(Backend, Node, Msg) ->
+    case Msg of
         eof -> stop(0);
         %% A session may end between cases, after a clean reset.
         #{<<"type">> := <<"bye">>} -> stop(0);
-        #{<<"type">> := <<"hello">>, <<"version">> := ?VERSION, <<"setup">> := Setup} ->
+        #{<<"type">> := <<"hello">>, <<"version">> := V, <<"setup">> := Setup}
+          when is_integer(V), V >= 1 ->
+            %% Answer in the harness's version when it speaks ours or older.
+            Version = min(V, ?VERSION),
             Base = baseline(Node#node.dummies),
             case setup(Backend, Setup, Node) of
                 {ok, St, Info} ->
-                    emit(#{type => ready, version => ?VERSION,
-                           sut => <<"beam-", (atom_to_binary(Backend))/binary>>,
-                           reports => [peer_got], settles => true, real_clock => true,
-                           variant => <<"otp-", (atom_to_binary(Backend))/binary>>,
-                           runtime => runtime(),
-                           reusable => true,
-                           info => Info}),
+                    Ready = #{type => ready, version => Version,
+                              sut => <<"beam-", (atom_to_binary(Backend))/binary>>,
+                              reports => [peer_got], settles => true, real_clock => true,
+                              variant => <<"otp-", (atom_to_binary(Backend))/binary>>,
+                              runtime => runtime(),
+                              reusable => true,
+                              info => Info},
+                    emit(case Version of
+                             1 -> Ready;
+                             _ -> Ready#{abilities => abilities(Backend)}
+                         end),
                     loop(St#st{base = Base, plant = Node#node.plant});
                 {unsupported, Why} ->
                     emit(#{type => unsupported, reason => Why}),
@@ -1038,13 +1072,15 @@ read_msg() ->
     case io:get_line(standard_io, "") of
         eof -> eof;
         {error, E} -> log("stdin: ~p~n", [E]), eof;
-        Line ->
-            Bin = string:trim(Line, trailing, "\r\n"),
-            try json_decode(Bin)
-            catch _:_ ->
-                emit(#{type => error, message => fmt("malformed line from the harness: ~s", [Bin])}),
-                stop(2)
-            end
+        Line -> decode_line(Line)
+    end.
+
+decode_line(Line) ->
+    Bin = string:trim(Line, trailing, "\r\n"),
+    try json_decode(Bin)
+    catch _:_ ->
+        emit(#{type => error, message => fmt("malformed line from the harness: ~s", [Bin])}),
+        stop(2)
     end.
 
 emit(Term) ->

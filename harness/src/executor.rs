@@ -3,6 +3,7 @@
 //! the first divergence with its rule, expected vs observed, and the trace.
 //! Every system under test is driven by this one executor.
 
+use crate::sut::external::{unsupported_reason, UNSUPPORTED_PREFIX};
 use crate::sut::{Declared, Step, SutError, SutFactory, SystemUnderTest};
 use reference::choice::Choice;
 use reference::model::{compare, derive_set, DeriveOptions, Divergence, Mismatch, Model, Underived, Why};
@@ -106,11 +107,22 @@ pub struct CaseOutcome {
     pub crossings: BTreeMap<RuleId, usize>,
     /// Ops skipped because the model says they cannot happen in that state.
     pub skipped_ops: usize,
+    /// The system answered `unsupported` (PROTOCOL.md §2.2): a declared
+    /// capability gap, with its reason. The case is skipped — neither passed
+    /// nor failed — and its process is not reused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<String>,
 }
 
 impl CaseOutcome {
+    /// No failure, and every op was performed.
     pub fn passed(&self) -> bool {
-        self.failure.is_none()
+        self.failure.is_none() && self.unsupported.is_none()
+    }
+
+    /// The system could not perform an op (or the setup) of this case.
+    pub fn skipped(&self) -> bool {
+        self.unsupported.is_some()
     }
 }
 
@@ -280,6 +292,7 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
         touched: BTreeMap::new(),
         crossings: BTreeMap::new(),
         skipped_ops: 0,
+        unsupported: None,
     };
     let model = match Model::new(setup) {
         Ok(m) => m,
@@ -290,8 +303,11 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
     };
     let sut = match factory.start(setup) {
         Ok(s) => s,
-        Err(SutError(e)) => {
-            outcome.failure = Some(Failure { step: 0, kind: FailureKind::Sut(format!("start: {e}")) });
+        Err(e) => {
+            match unsupported_reason(&e) {
+                Some(why) => outcome.unsupported = Some(why.to_string()),
+                None => outcome.failure = Some(Failure { step: 0, kind: FailureKind::Sut(format!("start: {e}")) }),
+            }
             return outcome;
         }
     };
@@ -325,8 +341,15 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
     if result.is_ok() {
         result = ls.drain();
     }
+    // An `unsupported` answer: the op was not performed, so the case says
+    // nothing about the rules; it is skipped with the reason.
+    if let Err(Failure { kind: FailureKind::Sut(e), .. }) = &result {
+        if let Some(why) = e.strip_prefix(UNSUPPORTED_PREFIX) {
+            outcome.unsupported = Some(why.to_string());
+        }
+    }
     ls.sut.finish(result.is_ok());
-    outcome.failure = result.err();
+    outcome.failure = if outcome.unsupported.is_some() { None } else { result.err() };
     outcome.touched = ls.model.touched();
     outcome.crossings = ls.model.crossings();
     outcome.trace = ls.trace;

@@ -3,8 +3,9 @@
 //! needed. (The BEAM adapter, which speaks this protocol, is tested on real
 //! OTP in `suite/tests/beam_adapter/`.)
 
+use harness::executor::run_case;
 use harness::sut::external::{unsupported_reason, ExternalFactory};
-use harness::sut::{SutError, SystemUnderTest};
+use harness::sut::{Abilities, SutError, SutFactory, SystemUnderTest};
 use reference::observation::Reply;
 use reference::op::{Op, Setup};
 use std::time::{Duration, Instant};
@@ -87,10 +88,73 @@ fn exit_during_handshake() {
 
 #[test]
 fn version_mismatch() {
-    let f = script(r#"{"type":"ready","version":2,"sut":"future"}"#, "cat >/dev/null");
+    let f = script(r#"{"type":"ready","version":3,"sut":"future"}"#, "cat >/dev/null");
     let e = start_err(&f).to_string();
     println!("{e}");
-    assert!(e.contains("version 2"), "{e}");
+    assert!(e.contains("version 3"), "{e}");
+    assert!(e.contains("speaks 1 to 2"), "{e}");
+}
+
+/// Version 2's `hello` carries what the runtime's process must be started
+/// with, before the setup, so a script can read it before it starts the
+/// runtime (PROTOCOL.md §2.1).
+#[test]
+fn hello_carries_the_start_parameters() {
+    let setup = Setup { table_capacity: 5, parallelism: true, ..Setup::default() };
+    let f = ExternalFactory::new(
+        "sh-sut",
+        r#"read hello; echo "$hello" >&2; case "$hello" in
+             *'"version":2,"start":{"table_capacity":5,"parallelism":true},"setup":'*) echo '{"type":"ready","version":2,"sut":"sh"}';;
+             *) echo '{"type":"error","message":"no start"}';; esac; cat >/dev/null"#,
+    );
+    let sut = f.spawn(&setup).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sut.ready().version, 2);
+}
+
+/// A version 1 adapter (no `abilities`) is still accepted, and is sent
+/// every op; one that sends `abilities` under version 1 is not believed
+/// (the field did not exist).
+#[rstest::rstest]
+#[case::version_1(r#"{"type":"ready","version":1,"sut":"sh"}"#, Abilities::ALL)]
+#[case::version_1_with_the_field(
+    r#"{"type":"ready","version":1,"sut":"sh","abilities":{"recv":false}}"#,
+    Abilities::ALL
+)]
+#[case::version_2_without_the_field(r#"{"type":"ready","version":2,"sut":"sh"}"#, Abilities::ALL)]
+#[case::version_2_no_locks(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false}}"#,
+    Abilities { lock_contention: false, ..Abilities::ALL }
+)]
+#[case::version_2_socket_like(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false,"send_flags":false,"recv":false,"get_opts":false,"parallelism":false}}"#,
+    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false }
+)]
+fn declared_abilities(#[case] ready: &str, #[case] want: Abilities) {
+    let f = script(ready, "cat >/dev/null");
+    assert_eq!(f.abilities(), want);
+}
+
+/// An `unsupported` answer skips the case: neither passed nor failed,
+/// with the reason (PROTOCOL.md §2.2).
+#[test]
+fn unsupported_skips_the_case() {
+    let f =
+        script(READY, r#"read op; echo '{"type":"unsupported","step":0,"reason":"no locks here"}'; cat >/dev/null"#);
+    let out = run_case(&f, &Setup::default(), &[Op::ContendLock, Op::Quiesce]);
+    assert!(out.skipped() && !out.passed() && out.failure.is_none(), "{out:?}");
+    assert!(out.unsupported.as_deref().is_some_and(|r| r.contains("no locks here")), "{:?}", out.unsupported);
+}
+
+/// So does an `unsupported` answer to `hello` (a setup it cannot build).
+#[test]
+fn unsupported_setup_skips_the_case() {
+    let f = ExternalFactory::new(
+        "sh-sut",
+        r#"read hello; echo '{"type":"unsupported","reason":"no parallelism here"}'; cat >/dev/null"#,
+    );
+    let out = run_case(&f, &Setup::default(), &[Op::Quiesce]);
+    assert!(out.skipped() && !out.passed() && out.failure.is_none(), "{out:?}");
+    assert!(out.unsupported.as_deref().is_some_and(|r| r.contains("no parallelism here")), "{:?}", out.unsupported);
 }
 
 #[test]
@@ -130,4 +194,28 @@ fn wrong_step() {
     let e = apply_err(&f, &Op::Quiesce).to_string();
     println!("{e}");
     assert!(e.contains("answer is for step 4"), "{e}");
+}
+
+/// A 10 MB answer line is read, refused as malformed, and quoted only in
+/// part (400 bytes), with its length.
+#[test]
+fn a_ten_megabyte_line_is_refused_and_quoted_in_part() {
+    let f = script(READY, "read op; head -c 10000000 /dev/zero | tr '\\0' x; echo; cat >/dev/null");
+    let e = apply_err(&f, &Op::Quiesce).to_string();
+    println!("{}", &e[..e.len().min(600)]);
+    assert!(e.contains("step 0 (quiesce)") && e.contains("malformed answer line"), "{}", &e[..600]);
+    assert!(e.contains("(10000000 bytes)"), "does not give the line's length");
+    assert!(e.len() < 2000, "quotes {} bytes of the line", e.len());
+}
+
+/// A field of the wrong type is named by its path in the answer.
+#[test]
+fn a_wrong_field_type_is_named() {
+    let f = script(
+        READY,
+        r#"read op; echo '{"type":"step","step":0,"observation":{"reply":"none","senders":["idle","idle"],"completed":[],"busy_port_events":[],"queue":"lots","busy":null,"msgq":null,"ports":2}}'; cat >/dev/null"#,
+    );
+    let e = apply_err(&f, &Op::Quiesce).to_string();
+    println!("{e}");
+    assert!(e.contains("observation.queue: invalid type: string \"lots\""), "{e}");
 }

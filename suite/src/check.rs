@@ -98,6 +98,13 @@ pub struct DefectMet {
     pub failure: String,
 }
 
+/// A case the system could not perform (its `unsupported` answer).
+#[derive(Clone, Debug, Serialize)]
+pub struct Unsupported {
+    pub case_index: u32,
+    pub reason: String,
+}
+
 /// The result of a check run.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckReport {
@@ -114,6 +121,9 @@ pub struct CheckReport {
     /// Cases that met a known defect of the system under test: neither
     /// passed nor failed.
     pub defects_met: Vec<DefectMet>,
+    /// Cases the system answered `unsupported` for (PROTOCOL.md §2.2): a
+    /// declared capability gap, skipped with its reason, never passed.
+    pub unsupported: Vec<Unsupported>,
     /// The passing cases as run, when `CheckConfig::record` is set.
     #[serde(skip)]
     pub recordings: Vec<harness::recording::Recording>,
@@ -141,6 +151,7 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         tally: BTreeMap::new(),
         counterexample: None,
         defects_met: vec![],
+        unsupported: vec![],
         recordings: vec![],
     };
     for i in 0..cfg.cases {
@@ -148,6 +159,11 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         let (setup, ops) = tree.current();
         let out = run_case(factory, &setup, &ops);
         report.cases += 1;
+        if let Some(reason) = &out.unsupported {
+            progress(i + 1, cfg.cases);
+            report.unsupported.push(Unsupported { case_index: i, reason: reason.clone() });
+            continue;
+        }
         tally(&mut report.tally, &out);
         progress(i + 1, cfg.cases);
         if out.passed() {

@@ -258,3 +258,19 @@ fn a_bad_erl_is_a_clear_environment_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// An `unsupported` answer skips the case (PROTOCOL.md §2.2): counted and
+/// printed as skipped with the reason, never as passed, and the run does
+/// not fail (status 0).
+#[test]
+fn an_unsupported_answer_skips_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let sut = format!(
+        r#"exec:read hello; echo '{READY}'; while read op; do s=$(printf '%s' "$op" | sed 's/.*"step":\([0-9]*\).*/\1/'); echo '{{"type":"unsupported","step":'$s',"reason":"nothing at all"}}'; done"#
+    );
+    let out = portcheck(&["run", "--sut", &sut, "--cases", "3", "--seed", "1"], dir.path());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("SKIP case 0: unsupported by") && t.contains("nothing at all"), "{t}");
+    assert!(t.contains("0 of 3 cases passed, 3 skipped (unsupported by the system under test)"), "{t}");
+}

@@ -167,7 +167,8 @@ impl BeamFactory {
     /// the release the factory found, as [`BeamFactory::spawn`]'s does.
     pub fn start_case(&self, setup: &Setup) -> Result<PooledSut, SutError> {
         let command = self.command(setup);
-        let how = reuse::Start { name: &self.name, command: &command, answer_timeout: self.answer_timeout };
+        let how =
+            reuse::Start { name: &self.name, command: &command, answer_timeout: self.answer_timeout, per_start: false };
         let sut = self.pool.start(&how, setup, self.fresh_node)?;
         self.same_release(sut.runtime())?;
         Ok(sut)

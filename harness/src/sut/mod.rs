@@ -119,8 +119,11 @@ pub trait SystemUnderTest {
 
 /// What a system can be asked to do. The generator does not emit what a
 /// system cannot perform faithfully (it would answer `unsupported`); the
-/// rules only those ops reach are then reported as not reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// rules only those ops reach are then reported as not reached. An external
+/// system declares them in its `ready` line (PROTOCOL.md §2.2, version 2);
+/// a field it leaves out is an ability it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Abilities {
     /// `contend_lock`/`release_lock`: holding the port lock from another
     /// scheduler on demand (MQ-1).
@@ -135,6 +138,12 @@ pub struct Abilities {
     pub get_opts: bool,
     /// `{parallelism, true}` in the setup (MQ-2): a port option.
     pub parallelism: bool,
+}
+
+impl Default for Abilities {
+    fn default() -> Self {
+        Abilities::ALL
+    }
 }
 
 impl Abilities {

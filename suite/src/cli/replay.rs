@@ -58,13 +58,25 @@ pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug, erl }: ReplayArgs) -
         let r = check(factory.as_ref(), &cfg, |_, _| {});
         match r.counterexample {
             Some(cx) => cx.outcome,
-            None => {
+            None if r.unsupported.is_empty() => {
                 println!("seed {seed}: all {} cases passed", r.cases);
+                return ExitCode::SUCCESS;
+            }
+            None => {
+                for u in &r.unsupported {
+                    println!("SKIP case {}: unsupported: {}", u.case_index, u.reason);
+                }
+                println!("seed {seed}: {} of {} cases passed, {} skipped", r.passed, r.cases, r.unsupported.len());
                 return ExitCode::SUCCESS;
             }
         }
     };
     print!("{}", trace::lines(&outcome));
+    if let Some(why) = &outcome.unsupported {
+        // Neither passed nor failed: the system cannot perform the case.
+        println!("SKIP: the system under test answered unsupported: {why}");
+        return Exit::Usage.into();
+    }
     if outcome.passed() {
         println!("replay passed");
         ExitCode::SUCCESS

@@ -102,10 +102,16 @@ pub fn run(args: RunArgs) -> ExitCode {
             m.failure.lines().next().unwrap_or_default()
         );
     }
-    let skipped = match result.defects_met.len() {
-        0 => String::new(),
-        n => format!(", {n} skipped (known defects of the system under test)"),
-    };
+    for u in &result.unsupported {
+        println!("SKIP case {}: unsupported by {}: {}", u.case_index, factory.name(), u.reason);
+    }
+    let mut skipped = String::new();
+    if !result.defects_met.is_empty() {
+        skipped += &format!(", {} skipped (known defects of the system under test)", result.defects_met.len());
+    }
+    if !result.unsupported.is_empty() {
+        skipped += &format!(", {} skipped (unsupported by the system under test)", result.unsupported.len());
+    }
     println!("{} of {} cases passed{skipped} (seed {})", result.passed, result.cases, result.seed);
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &record {

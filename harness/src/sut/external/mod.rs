@@ -20,17 +20,19 @@ pub mod protocol;
 pub mod reuse;
 pub mod validate;
 
-use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
+use crate::sut::{Abilities, Step, SutError, SutFactory, SystemUnderTest};
 pub use child::STDERR_TAIL_LINES;
 use child::{describe_status, ChildProcess};
 use protocol::{excerpt, kind};
-pub use protocol::{ChoiceKind, FromSut, Ready, Runtime, ToSut, PROTOCOL_VERSION};
+pub use protocol::{
+    ChoiceKind, FromSut, Ready, Runtime, StartParams, ToSut, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION,
+};
 use reference::op::{Op, Setup};
 use reference::variant::Variant;
 use reuse::NodePool;
 use std::collections::BTreeMap;
 use std::sync::mpsc::RecvTimeoutError;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Default bound on the wait for one answer line.
@@ -60,6 +62,22 @@ pub struct ExternalFactory {
     /// (`--fresh-node`).
     pub fresh_node: bool,
     pool: Arc<NodePool>,
+    /// What the adapter declared in the `ready` of its first session
+    /// ([`ExternalFactory::declared`]).
+    probed: Arc<OnceLock<Probe>>,
+}
+
+/// What an adapter declares about itself, asked once per factory.
+#[derive(Clone, Debug)]
+struct Probe {
+    abilities: Abilities,
+    runtime: Option<Runtime>,
+}
+
+/// The setup of the session that asks an adapter what it declares: a case
+/// like any other (the process goes on to serve a case of the same start).
+fn probe_setup() -> Setup {
+    Setup { table_capacity: 4, ..Setup::default() }
 }
 
 impl ExternalFactory {
@@ -70,7 +88,35 @@ impl ExternalFactory {
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
             fresh_node: false,
             pool: Arc::default(),
+            probed: Arc::default(),
         }
+    }
+
+    /// What the adapter declares (abilities, runtime), from the `ready` of
+    /// one session started before the first case and ended as a passed case
+    /// would be (a `reusable` adapter keeps serving). An adapter that cannot
+    /// even say `ready` is sent every op: its first case fails with the
+    /// reason, printed here too.
+    fn declared(&self) -> &Probe {
+        self.probed.get_or_init(|| {
+            let start = self.start_how();
+            match self.pool.start(&start, &probe_setup(), self.fresh_node) {
+                Ok(mut sut) => {
+                    let ready = sut.session().map(|s| s.ready().clone());
+                    sut.finish(true);
+                    let ready = ready.expect("a started session has its ready line");
+                    Probe { abilities: ready.abilities(), runtime: ready.runtime.clone() }
+                }
+                Err(SutError(e)) => {
+                    eprintln!("portcheck: sut {}: asking what it can do failed ({e}); it is sent every op", self.name);
+                    Probe { abilities: Abilities::ALL, runtime: None }
+                }
+            }
+        })
+    }
+
+    fn start_how(&self) -> reuse::Start<'_> {
+        reuse::Start { name: &self.name, command: &self.command, answer_timeout: self.answer_timeout, per_start: true }
     }
 
     /// The processes kept between cases, and what they cost.
@@ -94,8 +140,15 @@ impl SutFactory for ExternalFactory {
         &self.name
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
-        let start = reuse::Start { name: &self.name, command: &self.command, answer_timeout: self.answer_timeout };
-        Ok(Box::new(self.pool.start(&start, setup, self.fresh_node)?))
+        Ok(Box::new(self.pool.start(&self.start_how(), setup, self.fresh_node)?))
+    }
+    /// What the adapter declared in its `ready` line (version 2): the
+    /// generator leaves out what it cannot do, as for a built-in system.
+    fn abilities(&self) -> Abilities {
+        self.declared().abilities
+    }
+    fn runtime(&self) -> Option<Runtime> {
+        self.declared().runtime.clone()
     }
 }
 
@@ -139,6 +192,7 @@ impl ExternalSut {
                 variant: Variant::Reference,
                 runtime: None,
                 reusable: false,
+                abilities: None,
             },
             dead: None,
             setup: setup.clone(),
@@ -212,14 +266,17 @@ impl ExternalSut {
 
     fn handshake(&mut self, setup: &Setup) -> Result<(), SutError> {
         let what = "handshake".to_string();
-        self.send_line(&ToSut::Hello { version: PROTOCOL_VERSION, setup: setup.clone() }, &what)?;
+        let hello =
+            ToSut::Hello { version: PROTOCOL_VERSION, start: Some(StartParams::of(setup)), setup: setup.clone() };
+        self.send_line(&hello, &what)?;
         let line = self.read_line(&what, self.answer_timeout)?;
         match self.parse(&line, &what)? {
             FromSut::Ready(r) => {
-                if r.version != PROTOCOL_VERSION {
+                if !(OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&r.version) {
                     return Err(self.fail(format!(
-                        "{what}: SUT speaks protocol version {}, the harness speaks {PROTOCOL_VERSION}",
-                        r.version
+                        "sut {}: {what}: SUT speaks protocol version {}, the harness speaks \
+                         {OLDEST_PROTOCOL_VERSION} to {PROTOCOL_VERSION}",
+                        self.name, r.version
                     )));
                 }
                 self.ready = r;

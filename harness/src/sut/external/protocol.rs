@@ -2,6 +2,7 @@
 //! harness and an external system under test exchange, one per line. The
 //! examples in PROTOCOL.md are checked against these types below.
 
+use crate::sut::Abilities;
 use reference::choice::Choice;
 use reference::observation::Observation;
 use reference::op::{Op, Setup};
@@ -9,8 +10,13 @@ use reference::variant::Variant;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The protocol version this harness speaks (`version` in `hello`/`ready`).
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this harness speaks (`version` in `hello`; the
+/// highest a `ready` may answer with).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The oldest version a `ready` may answer with: a version 1 adapter is
+/// still checked, as every op's system (it declares no abilities).
+pub const OLDEST_PROTOCOL_VERSION: u32 = 1;
 
 // --- the protocol's messages -------------------------------------------------------------
 
@@ -18,8 +24,14 @@ pub const PROTOCOL_VERSION: u32 = 1;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToSut {
-    /// First line of a session: the protocol version and the case's setup.
-    Hello { version: u32, setup: Setup },
+    /// First line of a session: the protocol version, what the runtime's
+    /// process is started with (version 2) and the case's setup.
+    Hello {
+        version: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<StartParams>,
+        setup: Setup,
+    },
     /// One op; `step` is its 0-based index in the case.
     Op { step: usize, op: Op },
     /// End of the session (optional: EOF on stdin means the same).
@@ -29,6 +41,25 @@ pub enum ToSut {
     /// `ready` said `reusable`). A clean answer may be followed by the next
     /// case's `hello`.
     Reset,
+}
+
+/// What a runtime's process must be started with for a case (`hello.start`,
+/// PROTOCOL.md §2.1): the parts of the setup an adapter may have to pass on
+/// the runtime's command line before the runtime can read a line (an OTP
+/// node's `+Q` port table and `+spp`). A process serves only cases with the
+/// same start (§2.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StartParams {
+    /// `setup.table_capacity`: the port table as the model sees it.
+    pub table_capacity: usize,
+    /// `setup.parallelism`: port parallelism (MQ-2).
+    pub parallelism: bool,
+}
+
+impl StartParams {
+    pub fn of(setup: &Setup) -> StartParams {
+        StartParams { table_capacity: setup.table_capacity, parallelism: setup.parallelism }
+    }
 }
 
 /// A kind of [`Choice`], as listed in `ready.reports`.
@@ -85,6 +116,22 @@ pub struct Ready {
     /// process per case.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reusable: bool,
+    /// What the adapter can be asked to do (version 2; absent: everything).
+    /// The generator leaves out what it cannot (`Abilities::adapt`), as for
+    /// a built-in system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abilities: Option<Abilities>,
+}
+
+impl Ready {
+    /// The declared abilities: a version 1 adapter declares none (it is
+    /// sent every op, as before version 2).
+    pub fn abilities(&self) -> Abilities {
+        match self.abilities {
+            Some(a) if self.version >= 2 => a,
+            _ => Abilities::ALL,
+        }
+    }
 }
 
 /// The release of a runtime, as its `ready` line reports it: for OTP,
@@ -259,7 +306,8 @@ mod tests {
             table_capacity: 8,
             listener_options: vec![],
         };
-        p(j(&ToSut::Hello { version: 1, setup: setup.clone() }));
+        p(j(&ToSut::Hello { version: 1, start: None, setup: setup.clone() }));
+        p(j(&ToSut::Hello { version: 2, start: Some(StartParams::of(&setup)), setup: setup.clone() }));
         p(j(&ToSut::Op {
             step: 0,
             op: Op::Send { sender: SenderId(0), len: Bytes(5000), tag: 1, flags: SendFlags::default() },
@@ -369,6 +417,19 @@ mod tests {
                 erts: "15.2.7".into(),
             }),
             reusable: true,
+            abilities: None,
+        })));
+        p(j(&FromSut::Ready(Ready {
+            version: 2,
+            sut: "beam-inet".into(),
+            reports: vec![ChoiceKind::PeerGot],
+            info: BTreeMap::new(),
+            settles: true,
+            real_clock: true,
+            variant: Variant::OtpInet,
+            runtime: None,
+            reusable: true,
+            abilities: Some(Abilities { lock_contention: false, ..Abilities::ALL }),
         })));
         p(j(&ToSut::Reset));
         p(j(&FromSut::Reset { clean: true, reason: None }));

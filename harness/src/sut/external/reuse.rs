@@ -35,6 +35,24 @@ pub struct Start<'a> {
     pub name: &'a str,
     pub command: &'a str,
     pub answer_timeout: Duration,
+    /// Keep processes per `hello.start` too (PROTOCOL.md §2.3): an `exec:`
+    /// command is the same for every case, but its runtime was started for
+    /// one table capacity and parallelism. (The BEAM factory's command
+    /// carries its node's configuration already.)
+    pub per_start: bool,
+}
+
+impl Start<'_> {
+    /// What a process is kept under: a case reuses only a process of the
+    /// same key.
+    fn key(&self, setup: &Setup) -> String {
+        if self.per_start {
+            let s = super::StartParams::of(setup);
+            format!("{}\n{}", self.command, serde_json::to_string(&s).expect("serializes"))
+        } else {
+            self.command.to_string()
+        }
+    }
 }
 
 /// How a case's process ended.
@@ -156,12 +174,12 @@ impl NodePool {
             h.len() - 1
         });
         drop(g);
-        Ok(PooledSut { sut: Some(sut), command: how.command.to_string(), pool: self.clone(), fresh, use_index })
+        Ok(PooledSut { sut: Some(sut), command: how.key(setup), pool: self.clone(), fresh, use_index })
     }
 
     fn get(&self, how: &Start<'_>, setup: &Setup, fresh: bool) -> Result<(ExternalSut, bool), SutError> {
         if !fresh {
-            if let Some(mut sut) = self.take(how.command) {
+            if let Some(mut sut) = self.take(&how.key(setup)) {
                 match sut.next_case(setup) {
                     Ok(()) => {
                         self.lock().stats.reused += 1;
