@@ -68,6 +68,7 @@ pub fn markdown(r: &CheckReport, shown: &BTreeMap<RuleId, RuleTally>, env: &crat
     if let Some(cx) = &r.counterexample {
         let rule = cx.rule();
         let _ = writeln!(s, "\n## Failure under {}\n", rule.map_or("no rule (system failure)", |r| r.0));
+        let _ = writeln!(s, "{}\n", crate::trace::setup_text(&cx.shrunk.setup));
         if let Some(ru) = rule.and_then(reference::rules::rule) {
             let _ = writeln!(s, "> **{}**: {}  \n> cite: {}\n", ru.id, ru.statement, ru.citation);
         }

@@ -19,6 +19,7 @@ mod derive;
 mod driver;
 mod input;
 mod ops;
+mod provenance;
 mod schedule;
 mod senders;
 mod socket_backend;
@@ -30,6 +31,7 @@ mod tasks;
 
 pub use compare::{compare, Field, Mismatch};
 pub use derive::{derive_set, Derivation, DeriveOptions, Underived, DERIVE_BUDGET, MAX_SET};
+pub use provenance::{accepted_rule, OptField, OptsWhy};
 
 use crate::observation::{Observation, Reply, SendResult};
 use crate::op::{SendFlags, Setup};
@@ -90,6 +92,9 @@ pub struct Why {
     /// an order two runtimes differ in by it.
     pub completed_order: Option<RuleId>,
     pub ports: RuleId,
+    /// The rule that set each option's current value (a `getopts`
+    /// difference is blamed on it).
+    pub opts: OptsWhy,
 }
 
 /// The model's prediction for one step.
@@ -200,6 +205,8 @@ impl Model {
             .map_err(|r| Divergence::new(r.rule, "listener options rejected"))?
             .options;
         let n = setup.senders as usize;
+        let mut opts_why = OptsWhy::default();
+        opts_why.record(&PortOptions::default(), &opts, &setup.options, None);
         Ok(Model {
             config: Config {
                 variant: Variant::Reference,
@@ -234,6 +241,7 @@ impl Model {
                 completed: vec![],
                 completed_order: None,
                 ports: ids::PT_3,
+                opts: opts_why,
             },
             last_rule: ids::WM_2,
             unquiet: None,

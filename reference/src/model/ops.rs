@@ -83,10 +83,17 @@ impl Model {
                 self.quiesce(c)?;
                 (Reply::None, ids::TO_1)
             }
-            Op::SetOpts { opts } => match self.state.backend {
-                Backend::Driver(_) => self.setopts(opts),
-                Backend::Socket(_) => self.sock_setopts(opts),
-            },
+            Op::SetOpts { opts } => {
+                let before = self.state.opts;
+                let (reply, rule) = match self.state.backend {
+                    Backend::Driver(_) => self.setopts(opts),
+                    Backend::Socket(_) => self.sock_setopts(opts),
+                };
+                let refused = matches!(reply, Reply::SetOpts(Err(_))).then_some(rule);
+                let after = self.state.opts;
+                self.why.opts.record(&before, &after, opts, refused);
+                (reply, rule)
+            }
             Op::GetOpts => (Reply::Opts(self.state.opts), ids::OPT_5),
             Op::QueueSize => (Reply::QueueSize(self.observed_queue()), self.why.queue),
             Op::ContendLock => {
@@ -120,7 +127,8 @@ impl Model {
                 if applied.went_passive {
                     self.state.input.mailbox.push(OwnerMsg::TcpPassive);
                 }
-                (Reply::SetOpts(Ok(())), ids::OPT_5)
+                // The rule that could have refused the list decided its ok.
+                (Reply::SetOpts(Ok(())), super::accepted_rule(opts))
             }
             Err(rej) => {
                 self.cross(rej.rule);
