@@ -312,6 +312,23 @@ impl Model {
         }
     }
 
+    /// The rule that requires the system to make progress now, if any: a
+    /// stall (a wait for progress that timed out) is blamed on it. Bytes
+    /// the kernel took must reach the peer, and queued bytes on an open
+    /// socket must be written: ST-1; a delay_send flush is DS-2's; a closed
+    /// port's flush CL-1's.
+    pub fn progress_rule(&self) -> Option<RuleId> {
+        let flushing = self.queued() > Bytes::ZERO && self.state.socket_open;
+        if !flushing {
+            return (self.peer_unread() > Bytes::ZERO).then_some(ids::ST_1);
+        }
+        Some(match &self.state.backend {
+            Backend::Driver(d) if d.flush_armed => ids::DS_2,
+            _ if self.state.life == Life::Closed => ids::CL_1,
+            _ => ids::ST_1,
+        })
+    }
+
     /// Is the port's socket still open?
     pub fn socket_open(&self) -> bool {
         self.state.socket_open

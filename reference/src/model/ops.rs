@@ -44,6 +44,8 @@ impl Model {
                 let (target, current) = match mark {
                     crate::op::Mark::High => (self.state.opts.high, self.driver().queue),
                     crate::op::Mark::HighMsgq => (self.state.opts.high_msgq, self.state.tasks.size),
+                    crate::op::Mark::Low => (self.state.opts.low, self.driver().queue),
+                    crate::op::Mark::LowMsgq => (self.state.opts.low_msgq, self.state.tasks.size),
                 };
                 // A mark out of reach (a msgq limit that means "none",
                 // OPT-3) is not chased with gigabyte sends.
