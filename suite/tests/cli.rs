@@ -69,11 +69,15 @@ fn planted_bug_fails_the_run_with_its_rule_and_replays() {
 #[test]
 fn clean_run_passes_and_prints_the_rule_table() {
     let dir = tempfile::tempdir().unwrap();
-    let out = portcheck(&["run", "--sut", "native", "--cases", "20", "--seed", "7", "--rules", "WM-*"], dir.path());
+    let out =
+        portcheck(&["run", "--sut", "native", "--cases", "20", "--seed", "7", "--rules", "WM-*,DIFF-*"], dir.path());
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("--seed 7"), "{t}");
     assert!(t.contains("WM-3") && !t.contains("\nMQ-3 "), "{t}");
+    // The DIFF rules declare other variants: n/a on the native runtime, not "not reached".
+    let diff: Vec<&str> = t.lines().filter(|l| l.starts_with("DIFF-")).collect();
+    assert!(!diff.is_empty() && diff.iter().all(|l| l.contains("n/a (variant)")), "{t}");
     assert!(t.contains("20 of 20 cases passed"), "{t}");
 }
 
