@@ -68,7 +68,16 @@ fn divergence_fields<S: serde::Serializer>(d: &Divergence, s: S) -> Result<S::Ok
     st.end()
 }
 
+/// How a stall's divergence starts (`Failure::is_stall`).
+const STALL: &str = "stall: ";
+
 impl Failure {
+    /// A stall: the system stopped making progress the model required.
+    /// Shrinking it re-runs stalling candidates, so it shortens the bound.
+    pub fn is_stall(&self) -> bool {
+        matches!(&self.kind, FailureKind::Divergence(d) if d.what.starts_with(STALL))
+    }
+
     /// The rule the failure is blamed on (`None` for a system failure).
     pub fn rule(&self) -> Option<RuleId> {
         match &self.kind {
@@ -163,8 +172,7 @@ impl Lockstep<'_> {
             why: None,
             op_index: None,
         });
-        let Step { observation, choices } =
-            self.sut.apply(op).map_err(|SutError(e)| Failure { step: index, kind: FailureKind::Sut(e) })?;
+        let Step { observation, choices } = self.sut.apply(op).map_err(|e| self.sut_failure(index, e))?;
         if !self.set.is_empty() {
             return self.derive(index, op, observation);
         }
@@ -180,6 +188,24 @@ impl Lockstep<'_> {
         }
         self.trace[index].why = Some(prediction.why);
         Ok(observation)
+    }
+
+    /// The system failed at step `index`. A stall where the model expects
+    /// progress is a failure under the rule that requires it (issue 15);
+    /// anything else is the system's own failure, with no rule.
+    fn sut_failure(&self, index: usize, e: SutError) -> Failure {
+        let kind = match self.model.progress_rule() {
+            Some(rule) if e.is_stall() => FailureKind::Divergence(Divergence::new(
+                rule,
+                format!(
+                    "{STALL}no progress: {} queued, {} accepted by the kernel and not yet read by the peer ({e})",
+                    self.model.queued(),
+                    self.model.peer_unread()
+                ),
+            )),
+            _ => FailureKind::Sut(e.0),
+        };
+        Failure { step: index, kind }
     }
 
     /// A step of a system that does not report its choices: the kernel's
@@ -209,10 +235,21 @@ impl Lockstep<'_> {
         }
     }
 
+    /// The end of a case: the I/O drain (ST-1), then what the owner still
+    /// holds: its mailbox is compared even when no op read it (issue 15),
+    /// so a message wrongly put there (or missing) is not left unseen.
+    fn drain(&mut self) -> Result<(), Failure> {
+        self.drain_io()?;
+        if self.model.enabled(&Op::Mailbox) {
+            self.step(&Op::Mailbox)?;
+        }
+        Ok(())
+    }
+
     /// ST-1 at the end of a case: release the lock, then let the peer read
     /// until every accepted byte arrived and the queue is empty, waiting on
     /// readiness (never sleeping) when no progress is possible.
-    fn drain(&mut self) -> Result<(), Failure> {
+    fn drain_io(&mut self) -> Result<(), Failure> {
         if self.model.enabled(&Op::ReleaseLock) {
             self.step(&Op::ReleaseLock)?;
         }

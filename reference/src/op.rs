@@ -20,6 +20,10 @@ pub enum Mark {
     High,
     /// high_msgq_watermark minus the msgq size (MQ-3's `>`).
     HighMsgq,
+    /// low_watermark minus the driver queue (WM-4's `<=`, from below).
+    Low,
+    /// low_msgq_watermark minus the msgq size (MQ-4's `<`, from below).
+    LowMsgq,
 }
 
 /// How a case starts: one port under test connected to a peer socket the

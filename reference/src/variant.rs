@@ -21,6 +21,19 @@ pub enum Variant {
 }
 
 impl Variant {
+    /// Does rule `id` apply to a system of this variant? A DIFF rule applies
+    /// only to the variant it declares (DIFF-INET-* to otp-inet, DIFF-SOCK-*
+    /// to otp-socket); every other rule to all. Reports show the rest as
+    /// n/a, not as rules never reached.
+    pub fn applies(self, id: crate::rules::RuleId) -> bool {
+        match self {
+            _ if !id.0.starts_with("DIFF-") => true,
+            Variant::OtpInet => id.0.starts_with("DIFF-INET-"),
+            Variant::OtpSocket => id.0.starts_with("DIFF-SOCK-"),
+            Variant::Reference => false,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Variant::Reference => "reference",

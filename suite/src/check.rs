@@ -154,10 +154,15 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         unsupported: vec![],
         recordings: vec![],
     };
+    // The variant the system declared (a system that never started declares none).
+    let mut variant = None;
     for i in 0..cfg.cases {
         let mut tree = strategy.new_tree(&mut runner).expect("strategy never rejects");
         let (setup, ops) = tree.current();
         let out = run_case(factory, &setup, &ops);
+        if variant.is_none() && !out.trace.is_empty() {
+            variant = Some(out.declared.variant);
+        }
         report.cases += 1;
         if let Some(reason) = &out.unsupported {
             progress(i + 1, cfg.cases);
@@ -183,6 +188,9 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
             Some(Counterexample { seed: cfg.seed, case_index: i, original_ops, shrunk, outcome, shrink_runs });
         break;
     }
+    if let Some(v) = variant {
+        crate::tally::mark_inapplicable(&mut report.tally, v);
+    }
     report
 }
 
@@ -193,6 +201,13 @@ fn known_defect(defects: &[KnownDefect], case_index: u32, out: &CaseOutcome) -> 
     let d = defects.iter().find(|d| d.shown_by(&failure))?;
     Some(DefectMet { case_index, id: d.id.clone(), failure })
 }
+
+/// The wait bound of a shrink candidate when the failure is a stall: a
+/// failure bound (loopback progress takes milliseconds), not a schedule.
+const STALL_SHRINK_BOUND: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long shrinking a stall may take in all (issue 15: a stalled run,
+/// shrinking included, ends within a minute).
+const STALL_SHRINK_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// proptest's simplify/complicate walk, keeping a candidate only if it
 /// fails under the same rule (so shrinking cannot slide to another bug).
@@ -208,6 +223,12 @@ where
 {
     let want = best_out.failure.as_ref().and_then(|f| f.rule());
     let mut runs = 0;
+    // A stall: each candidate that stalls too waits out the bound, so
+    // candidates run with a short one, and shrinking stops at a time budget.
+    let stall = best_out.failure.as_ref().is_some_and(|f| f.is_stall());
+    let short = if stall { factory.with_stall_bound(STALL_SHRINK_BOUND) } else { None };
+    let factory = short.as_deref().unwrap_or(factory);
+    let started = std::time::Instant::now();
     // A failure of the system under test (crash, hang, protocol violation)
     // is reported as found, with its trace: it names no rule to keep while
     // shrinking, and each attempt at a hang would wait the full answer bound
@@ -215,7 +236,7 @@ where
     if want.is_none() || cfg.max_shrink_iters == 0 || !tree.simplify() {
         return (best, best_out, runs);
     }
-    while runs < cfg.max_shrink_iters {
+    while runs < cfg.max_shrink_iters && !(stall && started.elapsed() > STALL_SHRINK_BUDGET) {
         runs += 1;
         let (setup, ops) = tree.current();
         let out = run_case(factory, &setup, &ops);

@@ -101,30 +101,214 @@ fn send_len() -> impl Strategy<Value = Bytes> {
     prop_oneof![1 => Just(0usize), 6 => 1usize..=64, 3 => 64usize..=2048, 1 => 2048usize..=12000].prop_map(Bytes)
 }
 
+/// The kinds of op a case is made of, with their weights: the one table a
+/// new op slots into (its strategy in `op_of`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Send,
+    SendAt,
+    PeerRead,
+    Quiesce,
+    AdvanceTime,
+    SetOpts,
+    GetOpts,
+    QueueSize,
+    ContendLock,
+    ReleaseLock,
+    Accept,
+    CloseAccepted,
+    OpenExtra,
+    PeerWrite,
+    Recv,
+    Mailbox,
+    Close,
+}
+
+/// Every kind and its weight in a case that draws from all of them.
+pub const KINDS: &[(Kind, u32)] = &[
+    (Kind::Send, 12),
+    (Kind::SendAt, 4),
+    (Kind::PeerRead, 6),
+    (Kind::Quiesce, 6),
+    (Kind::AdvanceTime, 2),
+    (Kind::SetOpts, 2),
+    (Kind::GetOpts, 1),
+    (Kind::QueueSize, 1),
+    (Kind::ContendLock, 2),
+    (Kind::ReleaseLock, 2),
+    (Kind::Accept, 1),
+    (Kind::CloseAccepted, 1),
+    (Kind::OpenExtra, 1),
+    (Kind::PeerWrite, 2),
+    (Kind::Recv, 1),
+    (Kind::Mailbox, 1),
+    (Kind::Close, 1),
+];
+
+/// The kind of a generated op (a recipe's ops keep theirs).
+pub fn kind(op: &Op) -> Kind {
+    match op {
+        Op::Send { .. } => Kind::Send,
+        Op::SendAt { .. } => Kind::SendAt,
+        Op::PeerRead { .. } => Kind::PeerRead,
+        Op::AdvanceTime { .. } => Kind::AdvanceTime,
+        Op::SetOpts { .. } => Kind::SetOpts,
+        Op::GetOpts => Kind::GetOpts,
+        Op::QueueSize => Kind::QueueSize,
+        Op::ContendLock => Kind::ContendLock,
+        Op::ReleaseLock => Kind::ReleaseLock,
+        Op::Accept => Kind::Accept,
+        Op::CloseAccepted => Kind::CloseAccepted,
+        Op::OpenExtra => Kind::OpenExtra,
+        Op::PeerWrite { .. } => Kind::PeerWrite,
+        Op::Recv => Kind::Recv,
+        Op::Mailbox => Kind::Mailbox,
+        Op::Close => Kind::Close,
+        _ => Kind::Quiesce,
+    }
+}
+
+fn mark() -> impl Strategy<Value = Mark> {
+    prop_oneof![3 => Just(Mark::High), 3 => Just(Mark::HighMsgq), 2 => Just(Mark::Low), 2 => Just(Mark::LowMsgq)]
+}
+
+fn op_of(k: Kind) -> BoxedStrategy<Op> {
+    match k {
+        Kind::Send => (0u8..4, send_len(), any::<u16>(), prop::bool::weighted(0.15), prop::bool::weighted(0.1))
+            .prop_map(|(s, len, tag, nosuspend, force)| Op::Send {
+                sender: SenderId(s),
+                len,
+                tag,
+                flags: SendFlags { nosuspend, force },
+            })
+            .boxed(),
+        Kind::SendAt => (0u8..4, mark(), -1i8..=1, any::<u16>(), prop::bool::weighted(0.1))
+            .prop_map(|(s, mark, delta, tag, nosuspend)| Op::SendAt {
+                sender: SenderId(s),
+                mark,
+                delta,
+                tag,
+                flags: SendFlags { nosuspend, force: false },
+            })
+            .boxed(),
+        Kind::PeerRead => {
+            prop_oneof![1usize..=64, 64usize..=16384].prop_map(|m| Op::PeerRead { max: Bytes(m) }).boxed()
+        }
+        Kind::Quiesce => Just(Op::Quiesce).boxed(),
+        Kind::AdvanceTime => (0u64..=60).prop_map(|by| Op::AdvanceTime { by: Millis(by) }).boxed(),
+        Kind::SetOpts => prop::collection::vec(opt(), 1..=3).prop_map(|opts| Op::SetOpts { opts }).boxed(),
+        Kind::GetOpts => Just(Op::GetOpts).boxed(),
+        Kind::QueueSize => Just(Op::QueueSize).boxed(),
+        Kind::ContendLock => Just(Op::ContendLock).boxed(),
+        Kind::ReleaseLock => Just(Op::ReleaseLock).boxed(),
+        Kind::Accept => Just(Op::Accept).boxed(),
+        Kind::CloseAccepted => Just(Op::CloseAccepted).boxed(),
+        Kind::OpenExtra => Just(Op::OpenExtra).boxed(),
+        Kind::PeerWrite => {
+            (1usize..=512, any::<u16>()).prop_map(|(l, tag)| Op::PeerWrite { len: Bytes(l), tag }).boxed()
+        }
+        Kind::Recv => Just(Op::Recv).boxed(),
+        Kind::Mailbox => Just(Op::Mailbox).boxed(),
+        Kind::Close => Just(Op::Close).boxed(),
+    }
+}
+
+/// One op of any kind, weighted by `KINDS`.
 pub fn op() -> impl Strategy<Value = Op> {
+    prop::strategy::Union::new_weighted(KINDS.iter().map(|&(k, w)| (w, op_of(k))).collect())
+}
+
+fn send(s: u8, len: usize, tag: u16, nosuspend: bool, force: bool) -> Op {
+    Op::Send { sender: SenderId(s), len: Bytes(len), tag, flags: SendFlags { nosuspend, force } }
+}
+
+/// Recipes: short op sequences that build, in order, a state single random
+/// ops rarely reach (issue 15): an `{active,N}` count running out (RX-4),
+/// `{active,once}` going passive (RX-2), a send timer firing on a busy
+/// port (TO-1, TO-3), a scheduled nosuspend send finding the port busy
+/// (MQ-6), a second caller displacing the blocked one (WM-6), a full
+/// table (PT-1..PT-3). Each op still goes through the model's `enabled`.
+pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
+    let write_read = |tag: u16| [Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce];
     prop_oneof![
-        12 => (0u8..4, send_len(), any::<u16>(), prop::bool::weighted(0.15), prop::bool::weighted(0.1)).prop_map(
-            |(s, len, tag, nosuspend, force)| Op::Send { sender: SenderId(s), len, tag, flags: SendFlags { nosuspend, force } }
-        ),
-        4 => (0u8..4, prop_oneof![Just(Mark::High), Just(Mark::HighMsgq)], -1i8..=1, any::<u16>(), prop::bool::weighted(0.1)).prop_map(
-            |(s, mark, delta, tag, nosuspend)| Op::SendAt { sender: SenderId(s), mark, delta, tag, flags: SendFlags { nosuspend, force: false } }
-        ),
-        6 => prop_oneof![1usize..=64, 64usize..=16384].prop_map(|m| Op::PeerRead { max: Bytes(m) }),
-        6 => Just(Op::Quiesce),
-        2 => (0u64..=60).prop_map(|by| Op::AdvanceTime { by: Millis(by) }),
-        2 => prop::collection::vec(opt(), 1..=3).prop_map(|opts| Op::SetOpts { opts }),
-        1 => Just(Op::GetOpts),
-        1 => Just(Op::QueueSize),
-        2 => Just(Op::ContendLock),
-        2 => Just(Op::ReleaseLock),
-        1 => Just(Op::Accept),
-        1 => Just(Op::CloseAccepted),
-        1 => Just(Op::OpenExtra),
-        2 => (1usize..=512, any::<u16>()).prop_map(|(l, tag)| Op::PeerWrite { len: Bytes(l), tag }),
-        1 => Just(Op::Recv),
-        1 => Just(Op::Mailbox),
-        1 => Just(Op::Close),
+        (1i32..=3, any::<u16>()).prop_map(move |(n, tag)| {
+            let mut v = vec![Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::N(n))] }, Op::Recv];
+            for i in 0..n as u16 + 1 {
+                v.extend(write_read(tag.wrapping_add(i)));
+            }
+            v.extend([Op::Mailbox, Op::GetOpts]);
+            v
+        }),
+        any::<u16>().prop_map(move |tag| {
+            let mut v = vec![Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::Once)] }];
+            v.extend(write_read(tag));
+            v.extend(write_read(tag.wrapping_add(1)));
+            v.extend([Op::Recv, Op::Mailbox, Op::GetOpts]);
+            v
+        }),
+        (1u64..=20, any::<bool>(), 21u64..=60, any::<u16>()).prop_map(|(t, close, by, tag)| vec![
+            Op::SetOpts {
+                opts: vec![
+                    Opt::SendTimeout(Timeout::After(Millis(t))),
+                    Opt::SendTimeoutClose(close),
+                    Opt::HighWatermark(64),
+                    Opt::LowWatermark(16),
+                ]
+            },
+            send(0, 12000, tag, false, false),
+            send(1, 100, tag.wrapping_add(1), false, false),
+            Op::AdvanceTime { by: Millis(by) },
+            Op::Recv,
+            Op::PeerRead { max: Bytes(16384) },
+        ]),
+        any::<u16>().prop_map(|tag| vec![
+            Op::SetOpts { opts: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)] },
+            send(0, 12000, tag, false, false),
+            Op::ContendLock,
+            send(1, 100, tag.wrapping_add(1), false, false),
+            send(0, 10, tag.wrapping_add(2), true, false),
+            Op::ReleaseLock,
+            Op::Quiesce,
+        ]),
+        any::<u16>().prop_map(|tag| vec![
+            Op::SetOpts { opts: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)] },
+            send(0, 12000, tag, false, false),
+            send(1, 100, tag.wrapping_add(1), false, false),
+            send(0, 100, tag.wrapping_add(2), false, true),
+            Op::PeerRead { max: Bytes(16384) },
+            Op::Quiesce,
+        ]),
+        (3usize..=5).prop_map(|n| {
+            let mut v = vec![Op::OpenExtra; n];
+            v.extend([Op::Accept, Op::CloseAccepted, Op::Accept]);
+            v
+        }),
     ]
+}
+
+/// Swarm testing (Groce et al., ISSTA 2012): each case draws from a random
+/// subset of the op kinds (`mask`, one bit per `KINDS` row; sends always
+/// stay), so what a few kinds build is not drowned out by the others.
+fn swarm_ops(max_ops: usize) -> impl Strategy<Value = Vec<Op>> {
+    let step = prop_oneof![12 => op().prop_map(|o| vec![o]), 1 => recipe()];
+    (any::<u32>(), prop::collection::vec(step, 1..=max_ops * 2)).prop_map(move |(mask, steps)| {
+        let kept =
+            |k: Kind| k == Kind::Send || KINDS.iter().position(|&(x, _)| x == k).is_some_and(|i| mask & (1 << i) != 0);
+        let mut ops = vec![];
+        for s in steps {
+            // A recipe is kept whole: its ops build its state in order.
+            if s.len() > 1 || s.iter().all(|o| kept(kind(o))) {
+                ops.extend(s);
+            }
+            if ops.len() >= max_ops {
+                break;
+            }
+        }
+        if ops.is_empty() {
+            ops.push(Op::Quiesce);
+        }
+        ops
+    })
 }
 
 /// A whole case, adapted to what the system can do (identical to the
@@ -132,6 +316,6 @@ pub fn op() -> impl Strategy<Value = Op> {
 pub fn case(max_ops: usize, abilities: Abilities) -> impl Strategy<Value = (Setup, Vec<Op>)> {
     (
         setup().prop_map(move |s| abilities.adapt_setup(s)),
-        prop::collection::vec(op().prop_map(move |o| abilities.adapt(o)), 1..=max_ops),
+        swarm_ops(max_ops).prop_map(move |ops| ops.into_iter().map(|o| abilities.adapt(o)).collect()),
     )
 }

@@ -22,6 +22,7 @@ pub const CROSSING_RULES: &[RuleId] = {
 pub fn verdict(id: RuleId, t: Option<&RuleTally>) -> &'static str {
     match t {
         Some(t) if t.failed > 0 => "FAILED",
+        Some(t) if t.not_applicable => "n/a (variant)",
         Some(t) if t.cases > 0 && CROSSING_RULES.contains(&id) && t.crossings == 0 => "not crossed",
         Some(t) if t.cases > 0 => "passed",
         _ => "not reached",
@@ -68,6 +69,7 @@ pub fn markdown(r: &CheckReport, shown: &BTreeMap<RuleId, RuleTally>, env: &crat
     if let Some(cx) = &r.counterexample {
         let rule = cx.rule();
         let _ = writeln!(s, "\n## Failure under {}\n", rule.map_or("no rule (system failure)", |r| r.0));
+        let _ = writeln!(s, "{}\n", crate::trace::setup_text(&cx.shrunk.setup));
         if let Some(ru) = rule.and_then(reference::rules::rule) {
             let _ = writeln!(s, "> **{}**: {}  \n> cite: {}\n", ru.id, ru.statement, ru.citation);
         }
@@ -93,7 +95,7 @@ fn xml(s: &str) -> String {
 /// never reached are skipped.
 pub fn junit(r: &CheckReport, shown: &BTreeMap<RuleId, RuleTally>) -> String {
     let failures = shown.values().filter(|t| t.failed > 0).count();
-    let skipped = shown.iter().filter(|(id, t)| verdict(**id, Some(t)).starts_with("not")).count();
+    let skipped = shown.iter().filter(|(id, t)| verdict(**id, Some(t)).starts_with('n')).count();
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"portcheck {}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
         xml(&r.sut), shown.len()
@@ -115,7 +117,7 @@ pub fn junit(r: &CheckReport, shown: &BTreeMap<RuleId, RuleTally>) -> String {
                     xml(&r.counterexample.as_ref().map(|c| crate::trace::lines(&c.outcome)).unwrap_or_default())
                 );
             }
-            v if v.starts_with("not") => {
+            v if v.starts_with("not") || v.starts_with("n/a") => {
                 let _ = write!(s, "<skipped message=\"{v}\"/>");
             }
             _ => {}

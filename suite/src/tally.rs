@@ -16,6 +16,18 @@ pub struct RuleTally {
     pub failed: u32,
     /// Interesting transitions of this rule reached, over all cases.
     pub crossings: u32,
+    /// The rule does not apply to the system under test (a DIFF rule of
+    /// another variant, `Variant::applies`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_applicable: bool,
+}
+
+/// Marks the port rules that do not apply to `variant`.
+pub fn mark_inapplicable(t: &mut BTreeMap<RuleId, RuleTally>, variant: reference::variant::Variant) {
+    let port = reference::rules::catalogue().into_iter().filter(|r| r.area == reference::rules::Area::Port);
+    for r in port.filter(|r| !variant.applies(r.id)) {
+        t.entry(r.id).or_default().not_applicable = true;
+    }
 }
 
 /// Adds one case's outcome to the per-rule tallies.

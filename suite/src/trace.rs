@@ -4,7 +4,8 @@
 use harness::executor::{CaseOutcome, FailureKind, TraceStep};
 use reference::choice::{Activity, Choice};
 use reference::observation::{PeerRead, Reply};
-use reference::op::Op;
+use reference::op::{Op, Setup};
+use reference::options::Opt;
 use reference::rules::rule;
 use std::fmt::Write;
 
@@ -47,11 +48,36 @@ fn choice_text(c: &Choice) -> String {
     }
 }
 
-/// One line per step.
+fn opts_text(opts: &[Opt]) -> String {
+    let v: Vec<String> = opts.iter().map(|o| serde_json::to_string(o).unwrap_or_default()).collect();
+    format!("[{}]", v.join(", "))
+}
+
+/// The case's setup on one line: a bug in applying it (connect or
+/// listener options, parallelism, senders, the table's size) shows up
+/// later as a difference a reader can only explain with it.
+pub fn setup_text(s: &Setup) -> String {
+    format!(
+        "setup: connect options {}; listener options {}; parallelism {}; senders {}; table capacity {}",
+        opts_text(&s.options),
+        opts_text(&s.listener_options),
+        s.parallelism,
+        s.senders,
+        s.table_capacity
+    )
+}
+
+/// The failure report: the setup, then one line per step, then the
+/// failure with its rule's statement and citation.
 pub fn lines(out: &CaseOutcome) -> String {
-    let mut s = steps(&out.trace, out.failure.as_ref().map(|f| f.step));
+    let mut s = setup_text(&out.setup);
+    s.push('\n');
+    s.push_str(&steps(&out.trace, out.failure.as_ref().map(|f| f.step)));
     if let Some(f) = &out.failure {
         let _ = writeln!(s, "{f}");
+        if let Some(op) = out.trace.get(f.step).map(|t| op_text(&t.op)) {
+            let _ = writeln!(s, "  op: {op}");
+        }
         if let Some(r) = f.rule().and_then(rule) {
             let _ = writeln!(s, "  {}: {}\n  cite: {}", r.id, r.statement, r.citation);
         }

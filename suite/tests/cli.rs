@@ -41,6 +41,9 @@ fn planted_bug_fails_the_run_with_its_rule_and_replays() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("FAILED under rule WM-3"), "{t}");
+    // The report starts with the case's setup (issue 15): a bug in applying
+    // it is explained only by it.
+    assert!(t.contains("setup: connect options [") && t.contains("table capacity"), "{t}");
     assert!(t.contains("portcheck replay --sut native --bug high-gt --trace fail.json"), "{t}");
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(
@@ -49,14 +52,16 @@ fn planted_bug_fails_the_run_with_its_rule_and_replays() {
     );
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
     assert!(junit.contains("name=\"WM-3\"><failure"), "{junit}");
+    assert!(md.contains("setup: connect options") && junit.contains("setup: connect options"), "{md}\n{junit}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(json["seed"], 24301);
+    assert!(json["counterexample"]["shrunk"]["setup"]["table_capacity"].is_u64(), "{json}");
 
     // The saved trace replays the failure by value with the bug, and passes without it.
     let again = portcheck(&["replay", "--sut", "native", "--bug", "high-gt", "--trace", "fail.json"], dir.path());
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
-    assert!(text(&again).contains("[WM-3]"), "{}", text(&again));
+    assert!(text(&again).contains("[WM-3]") && text(&again).contains("setup: "), "{}", text(&again));
     let fixed = portcheck(&["replay", "--sut", "native", "--trace", "fail.json"], dir.path());
     assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed));
 }
@@ -64,11 +69,15 @@ fn planted_bug_fails_the_run_with_its_rule_and_replays() {
 #[test]
 fn clean_run_passes_and_prints_the_rule_table() {
     let dir = tempfile::tempdir().unwrap();
-    let out = portcheck(&["run", "--sut", "native", "--cases", "20", "--seed", "7", "--rules", "WM-*"], dir.path());
+    let out =
+        portcheck(&["run", "--sut", "native", "--cases", "20", "--seed", "7", "--rules", "WM-*,DIFF-*"], dir.path());
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("--seed 7"), "{t}");
     assert!(t.contains("WM-3") && !t.contains("\nMQ-3 "), "{t}");
+    // The DIFF rules declare other variants: n/a on the native runtime, not "not reached".
+    let diff: Vec<&str> = t.lines().filter(|l| l.starts_with("DIFF-")).collect();
+    assert!(!diff.is_empty() && diff.iter().all(|l| l.contains("n/a (variant)")), "{t}");
     assert!(t.contains("20 of 20 cases passed"), "{t}");
 }
 

@@ -37,6 +37,23 @@ impl fmt::Display for SutError {
 }
 impl std::error::Error for SutError {}
 
+/// How a stall's message starts (`SutError::stalled`).
+const STALLED: &str = "stalled: ";
+
+impl SutError {
+    /// The system made no progress within the failure bound of a wait the
+    /// harness made for it (an `AwaitIo` or `AwaitPeer` that timed out).
+    /// Not a crash: the executor blames it on the rule that required the
+    /// progress (issue 15), when the model expected any.
+    pub fn stalled(what: impl fmt::Display) -> SutError {
+        SutError(format!("{STALLED}{what}"))
+    }
+
+    pub fn is_stall(&self) -> bool {
+        self.0.starts_with(STALLED)
+    }
+}
+
 impl From<std::io::Error> for SutError {
     fn from(e: std::io::Error) -> Self {
         SutError(format!("I/O error: {e}"))
@@ -210,6 +227,13 @@ pub trait SutFactory {
     /// it before the first case (real OTP: reports and saved traces name
     /// it, since releases differ in rules).
     fn runtime(&self) -> Option<Runtime> {
+        None
+    }
+
+    /// The same system with waits for progress bounded by `bound`, when it
+    /// can shorten them: shrinking a stall re-runs candidates that stall
+    /// too, each waiting out the bound (issue 15).
+    fn with_stall_bound(&self, _bound: std::time::Duration) -> Option<Box<dyn SutFactory>> {
         None
     }
 }

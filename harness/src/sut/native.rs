@@ -58,12 +58,15 @@ const EOF_BOUND: Duration = Duration::from_millis(250);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NativeFactory {
     pub bug: Option<PlantedBug>,
+    /// The failure bound of a wait for progress (`AwaitIo`, `AwaitPeer`);
+    /// `None`: `AWAIT_BOUND`.
+    pub await_bound: Option<Duration>,
 }
 
 impl NativeFactory {
     /// A factory of runtimes with `bug` planted (`None`: the correct runtime).
     pub fn new(bug: Option<PlantedBug>) -> Self {
-        NativeFactory { bug }
+        NativeFactory { bug, await_bound: None }
     }
 }
 
@@ -84,7 +87,13 @@ impl SutFactory for NativeFactory {
     }
 
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
-        Ok(Box::new(NativeSut::start(setup, self.bug)?))
+        let mut sut = NativeSut::start(setup, self.bug)?;
+        sut.await_bound = self.await_bound.unwrap_or(AWAIT_BOUND);
+        Ok(Box::new(sut))
+    }
+
+    fn with_stall_bound(&self, bound: Duration) -> Option<Box<dyn SutFactory>> {
+        Some(Box::new(NativeFactory { await_bound: Some(bound), ..*self }))
     }
 }
 
@@ -108,6 +117,8 @@ pub struct NativeSut {
     contended: Option<PortLockGuard>,
     /// The peer's reads in this step (the runtime records only its own).
     peer_choices: Vec<Choice>,
+    /// The failure bound of a wait for progress (`NativeFactory::await_bound`).
+    await_bound: Duration,
 }
 
 fn sut_err(what: &str, e: impl std::fmt::Display) -> SutError {
@@ -147,6 +158,7 @@ impl NativeSut {
             clients: Vec::new(),
             contended: None,
             peer_choices: Vec::new(),
+            await_bound: AWAIT_BOUND,
         })
     }
 
@@ -241,8 +253,9 @@ impl NativeSut {
             }
             Op::PeerRead { max } => Reply::Peer(self.peer_read(*max)?),
             Op::AwaitPeer => {
-                if !sys::wait_ready(&self.peer, Want::Read, IO_BOUND)? {
-                    return Err(SutError(format!("native: the peer saw nothing arrive within {IO_BOUND:?}")));
+                let bound = IO_BOUND.min(self.await_bound);
+                if !sys::wait_ready(&self.peer, Want::Read, bound)? {
+                    return Err(SutError::stalled(format!("native: the peer saw nothing arrive within {bound:?}")));
                 }
                 Reply::None
             }
@@ -257,7 +270,11 @@ impl NativeSut {
                 Reply::None
             }
             Op::AwaitIo => {
-                self.rt.await_io(AWAIT_BOUND, Some(self.peer.as_raw_fd())).map_err(rt_err)?;
+                let peer = Some(self.peer.as_raw_fd());
+                self.rt.await_io(self.await_bound, peer).map_err(|e| match e.to_string() {
+                    t if t.contains("no I/O event") => SutError::stalled(format!("native: {t}")),
+                    _ => rt_err(e),
+                })?;
                 Reply::None
             }
             Op::AdvanceTime { by } => {

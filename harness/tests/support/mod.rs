@@ -26,7 +26,7 @@ pub fn start(setup: &Setup) -> Case {
 }
 
 pub fn start_with(setup: &Setup, bug: Option<PlantedBug>) -> Case {
-    Case { sut: NativeFactory { bug }.start(setup).expect("native runtime starts") }
+    Case { sut: NativeFactory::new(bug).start(setup).expect("native runtime starts") }
 }
 
 impl Case {

@@ -1,9 +1,8 @@
 //! Comparing a prediction with what the system observed, field by field,
 //! in an order that blames the most specific rule first.
 
-use super::Prediction;
-use crate::observation::{Observation, Reply};
-use crate::options::PortOptions;
+use super::{OptField, Prediction, Why};
+use crate::observation::{AcceptOutcome, Observation, OwnerMsg, Posix, Reply};
 use crate::rules::{ids, RuleId};
 use crate::units::SenderId;
 use serde::Serialize;
@@ -83,16 +82,29 @@ fn mismatch(rule: RuleId, field: Field, e: impl fmt::Debug, o: impl fmt::Debug) 
     Some(Mismatch { rule, field, expected: format!("{e:?}"), observed: format!("{o:?}") })
 }
 
-/// Which option rule a difference between two option sets falls under.
-fn options_rule(e: &PortOptions, o: &PortOptions) -> RuleId {
-    if e.high != o.high || e.low != o.low {
-        ids::OPT_1
-    } else if e.high_msgq != o.high_msgq || e.low_msgq != o.low_msgq {
-        ids::OPT_4
-    } else if e.active != o.active {
-        ids::RX_3
-    } else {
-        ids::OPT_5
+/// The rule a differing accept reply is blamed on: a port refused where
+/// the model had room is the table's size (PT-1); a port created where the
+/// table was full, or a refusal that differs, is PT-2's (the op's rule);
+/// options that differ are what the accepted port inherits (OPT-6).
+fn accept_rule(e: &AcceptOutcome, o: &AcceptOutcome, op_rule: RuleId) -> RuleId {
+    match (e, o) {
+        (AcceptOutcome::Accepted(_), AcceptOutcome::Failed { error: Posix::SystemLimit, .. }) => ids::PT_1,
+        (AcceptOutcome::Accepted(_), AcceptOutcome::Accepted(_)) => ids::OPT_6,
+        _ => op_rule,
+    }
+}
+
+/// The rule a differing mailbox is blamed on: the rule that put the first
+/// expected message that is missing or different (RX-5 data, RX-4
+/// tcp_passive), or, for a message the model did not expect, the rule
+/// that decided the active mode it arrived under (RX-2: once goes passive
+/// without tcp_passive; RX-4, RX-6 ...).
+fn mailbox_rule(e: &[OwnerMsg], o: &[OwnerMsg], w: &Why) -> RuleId {
+    let i = e.iter().zip(o).take_while(|(a, b)| a == b).count();
+    match e.get(i) {
+        Some(OwnerMsg::Tcp(_)) => ids::RX_5,
+        Some(OwnerMsg::TcpPassive) => ids::RX_4,
+        None => w.opts.rule(OptField::Active),
     }
 }
 
@@ -101,8 +113,9 @@ pub fn compare(p: &Prediction, o: &Observation) -> Option<Mismatch> {
     let w = &p.why;
     if e.reply != o.reply {
         let rule = match (&e.reply, &o.reply) {
-            (Reply::Opts(a), Reply::Opts(b)) => options_rule(a, b),
-            (Reply::Accept(_), Reply::Accept(_)) => w.reply,
+            (Reply::Opts(a), Reply::Opts(b)) => w.opts.blame(a, b).map_or(w.reply, |(_, r)| r),
+            (Reply::Accept(a), Reply::Accept(b)) => accept_rule(a, b, w.reply),
+            (Reply::Mailbox(a), Reply::Mailbox(b)) => mailbox_rule(a, b, w),
             _ => w.reply,
         };
         return mismatch(rule, Field::Reply, &e.reply, &o.reply);

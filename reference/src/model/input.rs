@@ -1,7 +1,7 @@
 //! Receiving (RX-*): passive recv, and active delivery to the owner.
 
 use super::stream::Stream;
-use super::{Choices, Divergence, Life, Model};
+use super::{Choices, Divergence, Life, Model, OptField};
 use crate::observation::{OwnerMsg, PeerRead, Posix, Reply};
 use crate::options::Active;
 use crate::rules::{ids, RuleId};
@@ -62,14 +62,19 @@ impl Model {
             match self.state.opts.active {
                 Active::Once => {
                     self.state.opts.active = Active::Passive;
+                    self.why.opts.set(OptField::Active, ids::RX_2);
                     self.cross(ids::RX_2);
                 }
                 Active::Count(n) if n <= 1 => {
                     self.state.opts.active = Active::Passive;
+                    self.why.opts.set(OptField::Active, ids::RX_4);
                     self.state.input.mailbox.push(OwnerMsg::TcpPassive);
                     self.cross(ids::RX_4);
                 }
-                Active::Count(n) => self.state.opts.active = Active::Count(n - 1),
+                Active::Count(n) => {
+                    self.state.opts.active = Active::Count(n - 1);
+                    self.why.opts.set(OptField::Active, ids::RX_4);
+                }
                 Active::Always | Active::Passive => {}
             }
             if !c.more_reads() {

@@ -19,6 +19,7 @@ mod derive;
 mod driver;
 mod input;
 mod ops;
+mod provenance;
 mod schedule;
 mod senders;
 mod socket_backend;
@@ -30,6 +31,7 @@ mod tasks;
 
 pub use compare::{compare, Field, Mismatch};
 pub use derive::{derive_set, Derivation, DeriveOptions, Underived, DERIVE_BUDGET, MAX_SET};
+pub use provenance::{accepted_rule, OptField, OptsWhy};
 
 use crate::observation::{Observation, Reply, SendResult};
 use crate::op::{SendFlags, Setup};
@@ -90,6 +92,9 @@ pub struct Why {
     /// an order two runtimes differ in by it.
     pub completed_order: Option<RuleId>,
     pub ports: RuleId,
+    /// The rule that set each option's current value (a `getopts`
+    /// difference is blamed on it).
+    pub opts: OptsWhy,
 }
 
 /// The model's prediction for one step.
@@ -200,6 +205,8 @@ impl Model {
             .map_err(|r| Divergence::new(r.rule, "listener options rejected"))?
             .options;
         let n = setup.senders as usize;
+        let mut opts_why = OptsWhy::default();
+        opts_why.record(&PortOptions::default(), &opts, &setup.options, None);
         Ok(Model {
             config: Config {
                 variant: Variant::Reference,
@@ -234,6 +241,7 @@ impl Model {
                 completed: vec![],
                 completed_order: None,
                 ports: ids::PT_3,
+                opts: opts_why,
             },
             last_rule: ids::WM_2,
             unquiet: None,
@@ -302,6 +310,23 @@ impl Model {
             Backend::Driver(d) => d.queue,
             Backend::Socket(_) => self.sock_pending(),
         }
+    }
+
+    /// The rule that requires the system to make progress now, if any: a
+    /// stall (a wait for progress that timed out) is blamed on it. Bytes
+    /// the kernel took must reach the peer, and queued bytes on an open
+    /// socket must be written: ST-1; a delay_send flush is DS-2's; a closed
+    /// port's flush CL-1's.
+    pub fn progress_rule(&self) -> Option<RuleId> {
+        let flushing = self.queued() > Bytes::ZERO && self.state.socket_open;
+        if !flushing {
+            return (self.peer_unread() > Bytes::ZERO).then_some(ids::ST_1);
+        }
+        Some(match &self.state.backend {
+            Backend::Driver(d) if d.flush_armed => ids::DS_2,
+            _ if self.state.life == Life::Closed => ids::CL_1,
+            _ => ids::ST_1,
+        })
     }
 
     /// Is the port's socket still open?

@@ -44,6 +44,8 @@ impl Model {
                 let (target, current) = match mark {
                     crate::op::Mark::High => (self.state.opts.high, self.driver().queue),
                     crate::op::Mark::HighMsgq => (self.state.opts.high_msgq, self.state.tasks.size),
+                    crate::op::Mark::Low => (self.state.opts.low, self.driver().queue),
+                    crate::op::Mark::LowMsgq => (self.state.opts.low_msgq, self.state.tasks.size),
                 };
                 // A mark out of reach (a msgq limit that means "none",
                 // OPT-3) is not chased with gigabyte sends.
@@ -83,10 +85,17 @@ impl Model {
                 self.quiesce(c)?;
                 (Reply::None, ids::TO_1)
             }
-            Op::SetOpts { opts } => match self.state.backend {
-                Backend::Driver(_) => self.setopts(opts),
-                Backend::Socket(_) => self.sock_setopts(opts),
-            },
+            Op::SetOpts { opts } => {
+                let before = self.state.opts;
+                let (reply, rule) = match self.state.backend {
+                    Backend::Driver(_) => self.setopts(opts),
+                    Backend::Socket(_) => self.sock_setopts(opts),
+                };
+                let refused = matches!(reply, Reply::SetOpts(Err(_))).then_some(rule);
+                let after = self.state.opts;
+                self.why.opts.record(&before, &after, opts, refused);
+                (reply, rule)
+            }
             Op::GetOpts => (Reply::Opts(self.state.opts), ids::OPT_5),
             Op::QueueSize => (Reply::QueueSize(self.observed_queue()), self.why.queue),
             Op::ContendLock => {
@@ -120,7 +129,8 @@ impl Model {
                 if applied.went_passive {
                     self.state.input.mailbox.push(OwnerMsg::TcpPassive);
                 }
-                (Reply::SetOpts(Ok(())), ids::OPT_5)
+                // The rule that could have refused the list decided its ok.
+                (Reply::SetOpts(Ok(())), super::accepted_rule(opts))
             }
             Err(rej) => {
                 self.cross(rej.rule);

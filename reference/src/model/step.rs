@@ -25,6 +25,7 @@ impl Model {
         self.step.completed.clear();
         self.why.completed_order = None;
         self.step.busy_port_events.clear();
+        let queue_before = self.observed_queue();
         if settle && self.config.real_clock {
             // A real runtime on a real kernel keeps going between steps:
             // an armed send timer may fire, and an ACK that arrived after
@@ -84,7 +85,14 @@ impl Model {
         }
         self.why.reply = reply_rule;
         self.step.applied = None;
-        Ok(self.predict(reply))
+        let mut p = self.predict(reply);
+        if matches!(op, Op::Send { .. }) && p.observation.queue == queue_before {
+            // The send left the queue as it was: a system whose queue
+            // changed broke the rule that decided the send (SND-1 suspend,
+            // SND-2 drop, TO-2, WM-5...), not the one that last shaped it.
+            p.why.queue = reply_rule;
+        }
+        Ok(p)
     }
 
     /// DIFF-INET-3: on OTP a port closed with output queued stays in

@@ -17,8 +17,14 @@ pub(super) struct PortTable {
 }
 
 impl Model {
-    fn table_full(&self) -> bool {
-        self.state.table.ports >= self.config.capacity
+    /// PT-1 decides the table's size: a full table is its decision (the
+    /// setup's exact capacity stands for the size PT-1 computes).
+    fn table_full(&mut self) -> bool {
+        let full = self.state.table.ports >= self.config.capacity;
+        if full {
+            self.decide(ids::PT_1);
+        }
+        full
     }
 
     pub(super) fn accept(&mut self) -> (Reply, RuleId) {

@@ -54,9 +54,10 @@ fn an_unexpected_write_is_blamed_on_delay_send_when_it_is_on() {
 }
 
 /// Blame in the comparison: a getopts reply that differs is blamed on the
-/// option rule of the field that differs (OPT-1 watermarks, OPT-4 msgq
-/// watermarks, RX-3 the active count, OPT-5 otherwise); a sender status
-/// that differs names that sender and the rule behind its status.
+/// rule that set the differing value — here, with no options set, the
+/// defaults' rules (WM-1 watermarks, MQ-7 msgq watermarks, OPT-7 the rest;
+/// `blame_provenance.rs` has the values setopts and input set); a sender
+/// status that differs names that sender and the rule behind its status.
 #[test]
 fn a_mismatch_names_the_field_and_its_rule() {
     use reference::model::compare;
@@ -73,12 +74,12 @@ fn a_mismatch_names_the_field_and_its_rule() {
         seen.reply = Reply::Opts(o);
         compare(&p, &seen).expect("a difference").rule
     };
-    assert_eq!(differs(&|o| o.high = Bytes(1)), ids::OPT_1);
-    assert_eq!(differs(&|o| o.low = Bytes(1)), ids::OPT_1);
-    assert_eq!(differs(&|o| o.high_msgq = Bytes(1)), ids::OPT_4);
-    assert_eq!(differs(&|o| o.low_msgq = Bytes(1)), ids::OPT_4);
-    assert_eq!(differs(&|o| o.active = Active::Count(3)), ids::RX_3);
-    assert_eq!(differs(&|o| o.delay_send = !o.delay_send), ids::OPT_5);
+    assert_eq!(differs(&|o| o.high = Bytes(1)), ids::WM_1);
+    assert_eq!(differs(&|o| o.low = Bytes(1)), ids::WM_1);
+    assert_eq!(differs(&|o| o.high_msgq = Bytes(1)), ids::MQ_7);
+    assert_eq!(differs(&|o| o.low_msgq = Bytes(1)), ids::MQ_7);
+    assert_eq!(differs(&|o| o.active = Active::Count(3)), ids::OPT_7);
+    assert_eq!(differs(&|o| o.delay_send = !o.delay_send), ids::OPT_7);
     assert!(compare(&p, &p.observation).is_none());
 
     // S1 waits on the busy port (WM-3); a system that shows it idle is

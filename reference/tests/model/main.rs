@@ -11,6 +11,7 @@ mod support;
 
 mod activity_choices;
 mod blame;
+mod blame_provenance;
 mod coverage_counts;
 mod derivation;
 mod disabled_activity;
