@@ -213,7 +213,7 @@ impl ExternalSut {
     fn handshake(&mut self, setup: &Setup) -> Result<(), SutError> {
         let what = "handshake".to_string();
         self.send_line(&ToSut::Hello { version: PROTOCOL_VERSION, setup: setup.clone() }, &what)?;
-        let line = self.read_line(&what, self.answer_timeout)?;
+        let line = self.read_line(&what, self.handshake_bound())?;
         match self.parse(&line, &what)? {
             FromSut::Ready(r) => {
                 if r.version != PROTOCOL_VERSION {
@@ -238,6 +238,15 @@ impl ExternalSut {
                 excerpt(&line)
             ))),
         }
+    }
+
+    /// The bound on the `ready` answer: a fresh process boots its runtime
+    /// first (an OTP node in a chroot: 2.5-4 s at a load of 26 on 2 cores),
+    /// then builds the case's world; seen to take over 10 s under two busy
+    /// loops beside a run. Still a failure bound: 2.5 answer bounds (25 s
+    /// by default, within issue 13's 30 s for a hang).
+    fn handshake_bound(&self) -> Duration {
+        self.answer_timeout * 5 / 2
     }
 
     /// Marks the session dead and returns the error (so later calls repeat it).
