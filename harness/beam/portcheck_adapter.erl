@@ -807,29 +807,70 @@ wait_replies(Ids, Need, Deadline, St) ->
             end
     end.
 
-%% await_io: wait (bounded) until an I/O event changes something observable.
+%% await_io: wait (bounded) until an I/O event changes something observable,
+%% or bytes of the port's output reach the peer (as the native runtime's
+%% await_io also returns when the peer's fd turns readable). On the socket
+%% backend a pending send often cannot finish before the peer reads more:
+%% its bytes wait in the kernel behind the peer's receive window, which a
+%% read of the peer's small buffer may not reopen; then they arrive with
+%% the zero-window probe, whose timer backs off (0.2, 0.4, 0.8 ... s) for
+%% as long as the window stayed closed, so on a loaded machine the next
+%% probe can be seconds away. Their arrival is the event to report, so the
+%% executor's peer reads go on (PROTOCOL.md, await_io).
 await_io(St) ->
     St0 = settle(St),
-    Snap = snapshot(St0),
     Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
-    await_io(Snap, Deadline, St0).
+    await_io(snapshot(St0), Deadline, St0).
 
+%% The owner's port messages, which settling leaves in the mailbox for
+%% `mailbox`, are not events here; any other message is. The bound is
+%% checked on every round, so a mailbox that keeps changing without
+%% changing what is observed still ends in an error.
 await_io(Snap, Deadline, St) ->
     erlang:yield(),
-    Changed = erlang:process_info(self(), message_queue_len) =/= {message_queue_len, 0}
-        orelse queue_size(St) =/= element(1, Snap),
-    case Changed of
-        true ->
-            St1 = settle(St),
-            case snapshot(St1) =:= Snap of
-                true -> await_io(Snap, Deadline, St1);
-                false -> St1
-            end;
+    Changed = other_message() orelse queue_size(St) =/= element(1, Snap),
+    St1 = case Changed of
+              true -> settle(St);
+              false -> St
+          end,
+    case Changed andalso snapshot(St1) =/= Snap of
+        true -> St1;
         false ->
-            case erlang:monotonic_time(millisecond) > Deadline of
-                true -> fail("await_io: no I/O event within ~p ms", [?BOUND]);
-                false -> await_io(Snap, Deadline, St)
+            case peer_readable(St1) of
+                {true, St2} -> settle(St2);
+                {false, _} ->
+                    case erlang:monotonic_time(millisecond) > Deadline of
+                        true -> fail("await_io: no I/O event within ~p ms (~s; mailbox ~0p)",
+                                     [?BOUND, kernel_view(St1), mailbox_heads()]);
+                        false -> await_io(Snap, Deadline, St1)
+                    end
             end
+    end.
+
+other_message() ->
+    {messages, Ms} = erlang:process_info(self(), messages),
+    not lists:all(fun owner_message/1, Ms).
+
+owner_message({tcp, _, _}) -> true;
+owner_message({tcp_passive, _}) -> true;
+owner_message({tcp_closed, _}) -> true;
+owner_message({tcp_error, _, _}) -> true;
+owner_message(_) -> false.
+
+%% The first messages waiting, abbreviated, for an error message.
+mailbox_heads() ->
+    {messages, Ms} = erlang:process_info(self(), messages),
+    [lists:flatten(io_lib:format("~P", [M, 6])) || M <- lists:sublist(Ms, 3)].
+
+%% Bytes are waiting in the peer's receive queue, or it was reset (the
+%% peek takes the reset, which the kernel reports once: kept for the next
+%% peer_read, as await_peer does). EOF is not an event here: it stays
+%% readable.
+peer_readable(#st{peer = P} = St) ->
+    case socket:recv(P, 1, [peek], 0) of
+        {ok, <<_>>} -> {true, St};
+        {error, econnreset} -> {true, St#st{peer_reset = true}};
+        _ -> {false, St}
     end.
 
 %% ---------------------------------------------------------------------------
@@ -1185,20 +1226,44 @@ await_arrival(St, Sent, Deadline) ->
 
 %% tcp_info's tcpi_bytes_received (Linux >= 4.1) of the port's socket: the
 %% bytes it has received in order.
-port_bytes_received(#st{backend = inet, s = S}) ->
+port_bytes_received(St) ->
+    case port_tcp_info(St) of
+        Info when is_binary(Info) -> bytes_received(Info);
+        unknown -> unknown
+    end.
+
+%% struct tcp_info of the port's socket, or unknown.
+port_tcp_info(#st{backend = inet, s = S}) ->
     try inet:getopts(S, [{raw, ?IPPROTO_TCP, ?TCP_INFO, ?TCP_INFO_LEN}]) of
-        {ok, [{raw, _, _, Info}]} -> bytes_received(Info);
+        {ok, [{raw, _, _, Info}]} when is_binary(Info) -> Info;
         _ -> unknown
     catch _:_ -> unknown
     end;
-port_bytes_received(#st{s = {'$inet', gen_tcp_socket, {_, Sock}}}) ->
+port_tcp_info(#st{s = {'$inet', gen_tcp_socket, {_, Sock}}}) ->
     try socket:getopt_native(Sock, {?IPPROTO_TCP, ?TCP_INFO}, ?TCP_INFO_LEN) of
-        {ok, Info} when is_binary(Info) -> bytes_received(Info);
+        {ok, Info} when is_binary(Info) -> Info;
         _ -> unknown
     catch _:_ -> unknown
     end;
-port_bytes_received(_) ->
+port_tcp_info(_) ->
     unknown.
+
+%% For an error message: what the kernel holds of the port's output (a
+%% zero-window probe timer backing off shows as probes/backoff with
+%% unsent bytes) and what the peer has waiting.
+kernel_view(St) ->
+    Port = case port_tcp_info(St) of
+               <<State, _Ca, _Retr, Probes, Backoff, _:3/binary, _:16/binary, Unacked:32/native, _:116/binary,
+                 NotSent:32/native, _:80/binary, SndWnd:32/native, _/binary>> ->
+                   fmt("port socket: state ~p, unacked ~p segs, notsent ~p B, snd_wnd ~p, probes ~p, backoff ~p",
+                       [State, Unacked, NotSent, SndWnd, Probes, Backoff]);
+               _ -> "port socket: no tcp_info"
+           end,
+    Peer = case caught(fun() -> socket:recv(St#st.peer, 0, [peek], 0) end) of
+               {ok, B} -> fmt("peer has ~p B waiting", [byte_size(B)]);
+               Other -> fmt("peer peek: ~0p", [Other])
+           end,
+    [Port, "; ", Peer].
 
 %% struct tcp_info (linux/tcp.h): 8 bytes of u8 fields, 24 u32 counters,
 %% pacing_rate, max_pacing_rate and bytes_acked (u64), then bytes_received.

@@ -111,7 +111,7 @@ impl Model {
             // DIFF-SOCK-1: the kernel's share of pending sends, as the peer's data shows it.
             self.sock_peer_share(got, c)?;
             if got == Bytes::ZERO {
-                self.sock_peer_nothing_more();
+                self.sock_peer_nothing_more(c)?;
             }
         }
         if got > self.peer_unread() {

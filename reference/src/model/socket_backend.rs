@@ -86,6 +86,9 @@ enum WriteCtx {
     Rest,
     /// A share revealed by the peer's read.
     Share,
+    /// After close, a peer read that found nothing: the dropped send's
+    /// share ends here (0), or more of it is still on its way (1).
+    Tail,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -496,18 +499,29 @@ impl Model {
         Ok(())
     }
 
-    /// The peer read nothing from a closed socket: the kernel has nothing
-    /// more of any dropped send.
-    pub(super) fn sock_peer_nothing_more(&mut self) {
+    /// The peer read nothing from a closed socket. Either the kernel has
+    /// nothing more of the front dropped send (its share ends where the
+    /// stream is, and the next piece follows), or it holds more that has
+    /// not arrived: bytes behind the peer's closed receive window come only
+    /// with the window probe, after close returned (DIFF-SOCK-5). Which one
+    /// is the kernel's choice (`WriteCtx::Tail`: took 0, or at least 1).
+    pub(super) fn sock_peer_nothing_more(&mut self, c: &mut Choices) -> Result<(), Divergence> {
         if self.state.socket_open {
-            return;
+            return Ok(());
         }
-        for p in self.sock_mut().pieces.iter_mut() {
-            if matches!(p.share, Share::Writing | Share::Dropped) {
-                p.share = Share::Exact(p.pushed);
+        while let Some(&p) = self.sock().pieces.front() {
+            if p.share == Share::Writing || p.share == Share::Dropped {
+                self.sock_mut().ctx = WriteCtx::Tail;
+                let took = c.write(ids::DIFF_SOCK_5, p.len - p.pushed, true)?;
+                if took > Bytes::ZERO {
+                    self.cross(ids::DIFF_SOCK_5);
+                    return self.sock_push_share(took);
+                }
+                self.sock_mut().pieces.front_mut().expect("front").share = Share::Exact(p.pushed);
             }
+            self.sock_flush();
         }
-        self.sock_flush();
+        Ok(())
     }
 
     /// The derivation's candidates for a write on this backend.
@@ -521,6 +535,14 @@ impl Model {
             // will show (the sender waits).
             WriteCtx::Direct => vec![requested, Bytes::ZERO],
             WriteCtx::Rest => vec![requested],
+            WriteCtx::Tail => {
+                let room = self.sock().pieces.front().map_or(Bytes::ZERO, |p| p.max_share() - p.pushed);
+                if room > Bytes::ZERO {
+                    vec![Bytes::ZERO, Bytes(1)]
+                } else {
+                    vec![Bytes::ZERO]
+                }
+            }
             WriteCtx::Share => {
                 let Some(p) = self.sock().pieces.front() else { return vec![] };
                 let d: &[u8] = match &observed.reply {

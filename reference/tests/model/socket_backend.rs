@@ -482,3 +482,40 @@ fn diff_sock_11_low_watermark_is_ignored_from_otp_27() {
         assert_eq!(delivered, !held, "OTP {release}: DIFF-SOCK-8/11");
     }
 }
+
+/// DIFF-SOCK-5: after a send with send_timeout 0 timed out, the kernel may
+/// still hold some of its bytes behind the peer's closed receive window:
+/// right after close the peer may read nothing (they come with the window
+/// probe, then EOF), or EOF if the kernel took none (measured: regression
+/// beam-socket-16803180870457928098, ss showed FIN-WAIT-1 with a persist timer).
+#[test]
+fn diff_sock_5_a_dropped_share_may_still_arrive_after_close() {
+    use reference::observation::{PeerRead, Posix};
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let mut set = socket_set(vec![]);
+    set = step(&set, send(0, 119, 1), seen(Reply::Sent(Some(SendResult::Ok)))).expect("all taken");
+    set = step(
+        &set,
+        Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::After(Millis(0)))] },
+        seen(Reply::SetOpts(Ok(()))),
+    )
+    .expect("setopts");
+    set = step(&set, send(0, 8192, 2), seen(Reply::Sent(Some(SendResult::Error(Posix::Timeout)))))
+        .expect("DIFF-SOCK-3: timed out at once");
+    let first: Vec<u8> = (0..119).map(|i| payload_byte(1, i)).collect();
+    set =
+        step(&set, Op::PeerRead { max: Bytes(119) }, seen(Reply::Peer(PeerRead::Data(first)))).expect("the first send");
+    set = step(&set, Op::Close, seen(Reply::Closed(Ok(())))).expect("DIFF-SOCK-5: close");
+    step(&set, Op::PeerRead { max: Bytes(1) }, seen(Reply::Peer(PeerRead::Eof)))
+        .expect("DIFF-SOCK-5: the kernel took none");
+    set = step(&set, Op::PeerRead { max: Bytes(1) }, seen(Reply::Peer(PeerRead::WouldBlock)))
+        .expect("DIFF-SOCK-5: some is still on its way");
+    set = step(
+        &set,
+        Op::PeerRead { max: Bytes(4) },
+        seen(Reply::Peer(PeerRead::Data((0..4).map(|i| payload_byte(2, i)).collect()))),
+    )
+    .expect("DIFF-SOCK-5: the timed-out send's first bytes arrive");
+    step(&set, Op::PeerRead { max: Bytes(4) }, seen(Reply::Peer(PeerRead::Eof))).expect("then EOF");
+}
