@@ -117,7 +117,7 @@ corpus:
 	  for s in beam:101 beam-socket:202; do sut=$${s%%:*}; seed=$${s##*:}; \
 	    out=suite/corpus/otp$$rel-$$sut-$$seed.jsonl.gz; new=suite/corpus/new-otp$$rel-$$sut.jsonl.gz; \
 	    cases=$(CORPUS_CASES); case "$$erl" in /opt/portcheck-otp/*) cases=$(CORPUS_CASES_CHROOT);; esac; \
-	    ./target/debug/portcheck run --sut $$sut --erl "$$erl" --cases $$cases --seed $$seed --shrink-limit 0 \
+	    ./target/debug/portcheck run --sut $$sut --erl "$$erl" --cases $$cases --seed $$seed --shrink-limit 0 --generation uniform \
 	      --record $$new > /tmp/portcheck-corpus-otp$$rel-$$sut.log 2>&1 || { \
 	      echo "corpus: OTP $$rel $$sut seed $$seed did not pass (log: /tmp/portcheck-corpus-otp$$rel-$$sut.log); $$out kept"; \
 	      rm -f $$new; exit 1; }; \

@@ -28,6 +28,8 @@ pub struct CheckConfig {
     /// its release): a case that fails by showing one is skipped, not
     /// failed, and the run goes on (`crate::known::KnownDefect`).
     pub known_defects: Vec<KnownDefect>,
+    /// How cases are drawn (`portcheck run --generation`).
+    pub generation: generate::Generation,
 }
 
 impl CheckConfig {
@@ -36,7 +38,15 @@ impl CheckConfig {
     pub fn from_env(default_cases: u32) -> CheckConfig {
         let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
         let seed = std::env::var("PORTCHECK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(fresh_seed);
-        CheckConfig { cases, seed, max_ops: 40, max_shrink_iters: 2000, record: false, known_defects: vec![] }
+        CheckConfig {
+            cases,
+            seed,
+            max_ops: 40,
+            max_shrink_iters: 2000,
+            record: false,
+            known_defects: vec![],
+            generation: generate::Generation::Swarm,
+        }
     }
 }
 
@@ -141,7 +151,7 @@ pub fn runner(seed: u64) -> TestRunner {
 /// `progress` is called after every case with (done, total).
 pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnMut(u32, u32)) -> CheckReport {
     let mut runner = runner(cfg.seed);
-    let strategy = generate::case(cfg.max_ops, factory.abilities());
+    let strategy = generate::case_by(cfg.generation, cfg.max_ops, factory.abilities());
     let mut report = CheckReport {
         sut: factory.name().to_string(),
         runtime: factory.runtime(),

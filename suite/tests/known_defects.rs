@@ -19,7 +19,15 @@ fn crashing(reason: &str) -> ExternalFactory {
 }
 
 fn config(defects: Vec<KnownDefect>) -> CheckConfig {
-    CheckConfig { cases: 3, seed: 1, max_ops: 5, max_shrink_iters: 10, record: false, known_defects: defects }
+    CheckConfig {
+        cases: 3,
+        seed: 1,
+        max_ops: 5,
+        max_shrink_iters: 10,
+        record: false,
+        known_defects: defects,
+        generation: Default::default(),
+    }
 }
 
 fn defect() -> KnownDefect {

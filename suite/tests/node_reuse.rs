@@ -289,6 +289,7 @@ fn shrink_same() -> Result<(), String> {
             max_shrink_iters: 40,
             record: false,
             known_defects: vec![],
+            generation: Default::default(),
         };
         let r = check(&f, &cfg, |_, _| {});
         let cx = r.counterexample.ok_or("the planted miscount was not found")?;

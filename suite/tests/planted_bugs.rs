@@ -40,6 +40,7 @@ fn caught(bug: PlantedBug, rule: RuleId) {
         max_shrink_iters: 300,
         record: false,
         known_defects: vec![],
+        generation: Default::default(),
     };
     let report = check(&factory, &cfg, |_, _| {});
     let cx = report

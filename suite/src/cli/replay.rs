@@ -4,6 +4,7 @@ use super::exit::Exit;
 use super::sut_arg::{self, ErlArg};
 use crate::check::{check, replay, CheckConfig, SavedCase};
 use crate::environment::Environment;
+use crate::generate::Generation;
 use crate::{saved, trace};
 use clap::Args;
 use std::path::PathBuf;
@@ -21,11 +22,14 @@ pub struct ReplayArgs {
     trace: Option<PathBuf>,
     #[arg(long)]
     bug: Option<String>,
+    /// How the run being replayed drew its cases (`run --generation`).
+    #[arg(long, value_enum, default_value_t = Generation::Swarm)]
+    generation: Generation,
     #[command(flatten)]
     erl: ErlArg,
 }
 
-pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug, erl }: ReplayArgs) -> ExitCode {
+pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug, generation, erl }: ReplayArgs) -> ExitCode {
     let factory = match sut_arg::factory(&sut, bug.as_deref(), &erl) {
         Ok(f) => f,
         Err(e) => {
@@ -54,7 +58,7 @@ pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug, erl }: ReplayArgs) -
             eprintln!("portcheck: replay needs --seed or --trace");
             return Exit::Usage.into();
         };
-        let cfg = CheckConfig { cases, seed, ..CheckConfig::from_env(cases) };
+        let cfg = CheckConfig { cases, seed, generation, ..CheckConfig::from_env(cases) };
         let r = check(factory.as_ref(), &cfg, |_, _| {});
         match r.counterexample {
             Some(cx) => cx.outcome,

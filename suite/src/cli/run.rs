@@ -5,6 +5,7 @@ use super::exit::Exit;
 use super::sut_arg::{self, ErlArg};
 use crate::check::{check, CheckConfig, CheckReport, Counterexample};
 use crate::environment::Environment;
+use crate::generate::Generation;
 use crate::{corpus, known, report, saved, trace};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
@@ -45,6 +46,11 @@ pub struct RunArgs {
     /// without the system.
     #[arg(long)]
     record: Option<PathBuf>,
+    /// How cases are drawn: swarm (op-kind subsets and multi-op recipes)
+    /// or uniform (the real-OTP gate's, until swarm's OTP findings are
+    /// modelled). `replay --seed` needs the same.
+    #[arg(long, value_enum, default_value_t = Generation::Swarm)]
+    generation: Generation,
     #[command(flatten)]
     erl: ErlArg,
 }
@@ -57,7 +63,8 @@ enum ReportFormat {
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let RunArgs { sut, cases, seed, rules, report: rep, save, bug, shrink_limit, max_ops, record, erl } = args;
+    let RunArgs { sut, cases, seed, rules, report: rep, save, bug, shrink_limit, max_ops, record, generation, erl } =
+        args;
     let factory = match sut_arg::factory(&sut, bug.as_deref(), &erl) {
         Ok(f) => f,
         Err(e) => {
@@ -69,6 +76,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     cfg.cases = cases;
     cfg.max_shrink_iters = shrink_limit;
     cfg.max_ops = max_ops;
+    cfg.generation = generation;
     cfg.record = record.is_some();
     if let Some(s) = seed {
         cfg.seed = s;
