@@ -7,7 +7,7 @@ use super::senders::Sender;
 use super::{Choices, Divergence, Life, Model, PendingSend, SEND_AT_MAX};
 use crate::observation::{OwnerMsg, Posix, Reply};
 use crate::op::Op;
-use crate::options::{setopts, Opt};
+use crate::options::{setopts, ActiveSetting, Opt};
 use crate::rules::{ids, RuleId};
 use crate::units::{Bytes, Millis};
 use crate::variant::Variant;
@@ -117,6 +117,15 @@ impl Model {
     /// before the invalid option (OPT-3) and, on OTP, may leave the socket
     /// deaf (DIFF-INET-5).
     fn setopts(&mut self, opts: &[Opt]) -> (Reply, RuleId) {
+        if let Some(applied) = self.exits_on_active(opts) {
+            // DIFF-INET-7: {tcp_closed,S} (no OwnerMsg form) and driver_exit.
+            self.cross(ids::DIFF_INET_7);
+            self.state.opts = applied;
+            self.state.life = Life::Closed;
+            self.state.table.ports -= 1;
+            self.why.ports = ids::DIFF_INET_7;
+            return (Reply::SetOpts(Ok(())), self.decide(ids::DIFF_INET_7));
+        }
         match setopts(self.state.opts, opts) {
             Ok(applied) => {
                 self.cross_options(opts);
@@ -153,6 +162,33 @@ impl Model {
                 (Reply::SetOpts(Err(Posix::Einval)), rej.rule)
             }
         }
+    }
+}
+
+impl Model {
+    /// DIFF-INET-7: does the driver, applying `opts` back to front (OPT-5),
+    /// reach an active option that leaves the port active while
+    /// send_timeout_close has closed its socket? Then the port exits there,
+    /// with the options applied up to that one.
+    fn exits_on_active(&self, opts: &[Opt]) -> Option<crate::options::PortOptions> {
+        let closed_by_timeout = self.state.life == Life::Open && !self.state.socket_open;
+        // RX-3: prim_inet's encoder refuses the whole list first.
+        let encodable =
+            !opts.iter().any(|o| matches!(o, Opt::Active(ActiveSetting::N(n)) if i16::try_from(*n).is_err()));
+        if self.config.variant != Variant::OtpInet || !closed_by_timeout || !encodable {
+            return None;
+        }
+        for i in (0..opts.len()).rev() {
+            if !matches!(opts[i], Opt::Active(_)) {
+                continue;
+            }
+            // An invalid option processed before this one stops the driver first (OPT-3).
+            let applied = setopts(self.state.opts, &opts[i..]).ok()?;
+            if applied.options.active.is_active() {
+                return Some(applied.options);
+            }
+        }
+        None
     }
 }
 

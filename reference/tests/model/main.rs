@@ -16,6 +16,7 @@ mod coverage_counts;
 mod derivation;
 mod disabled_activity;
 mod enabled_ops;
+mod inet_active_after_timeout_close;
 mod inet_close;
 mod inet_reply_order;
 mod inet_send_timers;
