@@ -2,23 +2,33 @@
 //! start-up (a node started, or an idle one taken, and the case's
 //! `hello`/`ready`), ops (every step and the drain, the model's derivation
 //! included) and teardown (the `reset` exchange, or killing the node) —
-//! per backend, with nodes reused (`external::reuse`) and with a node per
-//! case (`--fresh-node`), on the same cases. Figures only: nothing here
-//! asserts on time. The verdicts of the two ways are compared and the
-//! count of cases that differ printed (`suite/tests/node_reuse.rs` is the
-//! test of that).
+//! per backend, with nodes reused (`external::reuse`), with reused nodes
+//! and two cases at once (`--jobs 2`, `suite::workers`: each worker on its
+//! own nodes), and with a node per case (`--fresh-node`), on the same cases
+//! (the gate's: its seeds, drawn uniformly). Figures only: nothing here
+//! asserts on time. The verdicts of the ways are compared and the count of
+//! cases that differ from the first printed (`suite/tests/node_reuse.rs`
+//! and `suite/tests/parallel_cases.rs` are the tests of that). With two
+//! jobs, start-up, ops and teardown are summed over both workers, so they
+//! add up to about twice the wall time.
 //!
 //! `cargo bench -p portcheck --bench differential`; `PORTCHECK_ERL=PATH`
 //! for another release (`/opt/portcheck-otp/27/bin/erl`),
 //! `PORTCHECK_BENCH_CASES` for the number of cases per backend (default 60).
 
-use harness::executor::run_case;
 use harness::sut::beam::{Backend, BeamFactory};
 use harness::sut::SutFactory;
 use proptest::strategy::{Strategy, ValueTree};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use suite::environment::machine;
+use suite::generate::Generation;
+use suite::workers::{Flow, Workers};
+
+/// The ways cases run, each on a factory of its own: (label, a node per
+/// case, jobs).
+const WAYS: [(&str, bool, usize); 3] = [("reused", false, 1), ("reused -j2", false, 2), ("--fresh-node", true, 1)];
 
 /// The gate's seeds (`suite/tests/differential.rs`), one per backend.
 fn seed(b: Backend) -> u64 {
@@ -69,7 +79,7 @@ fn main() {
     );
     for b in [Backend::Inet, Backend::Socket] {
         let mut runs: Vec<Run> = vec![];
-        for fresh in [false, true] {
+        for (label, fresh, jobs) in WAYS {
             let mut f = match BeamFactory::new(b, erl.as_deref()) {
                 Ok(f) => f,
                 Err(e) => {
@@ -79,20 +89,22 @@ fn main() {
             };
             f.fresh_node = fresh;
             f.pool().keep_history();
-            let run = run(&f, b, cases);
+            let jobs = NonZeroUsize::new(jobs).expect("jobs > 0");
+            let run = run(&f, b, cases, jobs);
             let per = |d: Duration| d.as_secs_f64() * 1000.0 / run.cases as f64;
-            let ops = run.wall.saturating_sub(run.start + run.teardown);
+            // Worker time: wall time times the workers, less start-up and teardown.
+            let ops = (run.wall * jobs.get() as u32).saturating_sub(run.start + run.teardown);
             let same = match runs.first() {
                 Some(first) => {
                     let differ = first.verdicts.iter().zip(&run.verdicts).filter(|(a, b)| a != b).count();
-                    format!("{differ} differ from reuse")
+                    format!("{differ} differ from the first")
                 }
                 None => format!("on {}", f.runtime()),
             };
             println!(
                 "{:<12} {:<12} {:>6} {:>7} {:>8.1} {:>9.1} {:>8.1} {:>9.1} {:>8} {:>8} {:>6}  {same}",
                 format!("beam-{}", b.arg()),
-                if fresh { "--fresh-node" } else { "reused" },
+                label,
                 run.cases,
                 run.passed,
                 run.cases as f64 / run.wall.as_secs_f64(),
@@ -118,16 +130,22 @@ fn main() {
 
 /// The first `n` cases of the backend's seed, each run to its verdict (no
 /// shrinking: a failing case is counted and the next one runs).
-fn run(f: &BeamFactory, b: Backend, n: usize) -> Run {
-    let strategy = suite::generate::case(40, f.abilities());
+fn run(f: &BeamFactory, b: Backend, n: usize, jobs: NonZeroUsize) -> Run {
+    let strategy = suite::generate::case_by(Generation::Uniform, 40, f.abilities());
     let mut runner = suite::check::runner(seed(b));
     let mut verdicts = vec![];
+    let mut left = n;
     let t = Instant::now();
-    for _ in 0..n {
-        let (setup, ops) = strategy.new_tree(&mut runner).expect("strategy never rejects").current();
-        let out = run_case(f, &setup, &ops);
-        verdicts.push(out.failure.as_ref().map(|x| format!("step {} {:?}", x.step, x.rule())));
-    }
+    Workers::new(f, jobs).run(
+        || {
+            left = left.checked_sub(1)?;
+            Some(strategy.new_tree(&mut runner).expect("strategy never rejects").current())
+        },
+        |_, out| {
+            verdicts.push(out.failure.as_ref().map(|x| format!("step {} {:?}", x.step, x.rule())));
+            Flow::Go
+        },
+    );
     let wall = t.elapsed();
     let s = f.pool().stats();
     Run {

@@ -5,6 +5,7 @@
 use crate::generate;
 use crate::known::KnownDefect;
 use crate::tally::{tally, RuleTally};
+use crate::workers::{Flow, Workers};
 use harness::executor::{run_case, CaseOutcome};
 use harness::sut::SutFactory;
 use proptest::strategy::{Strategy, ValueTree};
@@ -12,7 +13,9 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use reference::op::{Op, Setup};
 use reference::rules::RuleId;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::num::NonZeroUsize;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -149,7 +152,25 @@ pub fn runner(seed: u64) -> TestRunner {
 
 /// Run `cfg.cases` cases; stop at the first failure and shrink it.
 /// `progress` is called after every case with (done, total).
-pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnMut(u32, u32)) -> CheckReport {
+pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, progress: impl FnMut(u32, u32)) -> CheckReport {
+    check_on(Workers::Inline(factory), cfg, progress)
+}
+
+/// [`check`] with `jobs` cases running at once (`portcheck run --jobs`),
+/// each worker on its own nodes. The cases, their order and the report are
+/// the serial run's (`crate::workers`); only the wall time differs, and the
+/// load each case sees. Shrinking runs one candidate at a time.
+pub fn check_parallel(
+    factory: &(dyn SutFactory + Sync),
+    jobs: NonZeroUsize,
+    cfg: &CheckConfig,
+    progress: impl FnMut(u32, u32),
+) -> CheckReport {
+    check_on(Workers::new(factory, jobs), cfg, progress)
+}
+
+fn check_on(workers: Workers<'_>, cfg: &CheckConfig, mut progress: impl FnMut(u32, u32)) -> CheckReport {
+    let factory = workers.factory();
     let mut runner = runner(cfg.seed);
     let strategy = generate::case_by(cfg.generation, cfg.max_ops, factory.abilities());
     let mut report = CheckReport {
@@ -166,10 +187,20 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
     };
     // The variant the system declared (a system that never started declares none).
     let mut variant = None;
-    for i in 0..cfg.cases {
-        let mut tree = strategy.new_tree(&mut runner).expect("strategy never rejects");
+    // The drawn cases not settled yet, oldest first: settled in the order
+    // drawn, each keeps its value tree for shrinking.
+    let drawn = RefCell::new(VecDeque::new());
+    let mut failed = None;
+    let mut left = cfg.cases;
+    let next = || {
+        left = left.checked_sub(1)?;
+        let tree = strategy.new_tree(&mut runner).expect("strategy never rejects");
         let (setup, ops) = tree.current();
-        let out = run_case(factory, &setup, &ops);
+        drawn.borrow_mut().push_back((tree, setup.clone(), ops.clone()));
+        Some((setup, ops))
+    };
+    let settle = |i: u32, out: CaseOutcome| {
+        let (tree, setup, ops) = drawn.borrow_mut().pop_front().expect("a case is settled after it is drawn");
         if variant.is_none() && !out.trace.is_empty() {
             variant = Some(out.declared.variant);
         }
@@ -177,7 +208,7 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
         if let Some(reason) = &out.unsupported {
             progress(i + 1, cfg.cases);
             report.unsupported.push(Unsupported { case_index: i, reason: reason.clone() });
-            continue;
+            return Flow::Go;
         }
         tally(&mut report.tally, &out);
         progress(i + 1, cfg.cases);
@@ -186,17 +217,21 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, mut progress: impl FnM
             if cfg.record {
                 report.recordings.extend(harness::recording::Recording::of(factory.name(), &ops, &out));
             }
-            continue;
+            return Flow::Go;
         }
         if let Some(met) = known_defect(&cfg.known_defects, i, &out) {
             report.defects_met.push(met);
-            continue;
+            return Flow::Go;
         }
-        let original_ops = ops.len();
-        let (shrunk, outcome, shrink_runs) = shrink(factory, &mut tree, SavedCase { setup, ops }, out, cfg);
+        failed = Some((i, tree, SavedCase { setup, ops }, out));
+        Flow::Stop
+    };
+    workers.run(next, settle);
+    if let Some((i, mut tree, case, out)) = failed {
+        let original_ops = case.ops.len();
+        let (shrunk, outcome, shrink_runs) = shrink(factory, &mut tree, case, out, cfg);
         report.counterexample =
             Some(Counterexample { seed: cfg.seed, case_index: i, original_ops, shrunk, outcome, shrink_runs });
-        break;
     }
     if let Some(v) = variant {
         crate::tally::mark_inapplicable(&mut report.tally, v);

@@ -13,3 +13,4 @@ pub mod report;
 pub mod saved;
 pub mod tally;
 pub mod trace;
+pub mod workers;

@@ -283,3 +283,29 @@ fn an_unsupported_answer_skips_the_case() {
     assert!(t.contains("SKIP case 0: unsupported by") && t.contains("nothing at all"), "{t}");
     assert!(t.contains("0 of 3 cases passed, 3 skipped (unsupported by the system under test)"), "{t}");
 }
+
+#[test]
+fn two_jobs_report_what_one_job_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |jobs: &str| {
+        let args = ["run", "--sut", "native", "--bug", "high-gt", "--cases", "300", "--seed", "24301", "--jobs", jobs];
+        let out = portcheck(&args, dir.path());
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{t}");
+        // The summary and the shrunk failure, without the header and the
+        // progress lines.
+        let from = t.find("FAILED under rule").unwrap_or_else(|| panic!("{t}"));
+        let passed = t.lines().find(|l| l.contains("cases passed")).unwrap_or_default().to_string();
+        (
+            t.lines().next().unwrap_or_default().to_string(),
+            passed,
+            t[from..].lines().take(2).collect::<Vec<_>>().join("\n"),
+        )
+    };
+    let (head1, passed1, failure1) = run("1");
+    let (head2, passed2, failure2) = run("2");
+    assert!(head2.contains("--jobs 2") && !head1.contains("--jobs"), "{head1}\n{head2}");
+    assert_eq!((passed1, failure1), (passed2, failure2));
+    let zero = portcheck(&["run", "--sut", "native", "--jobs", "0"], dir.path());
+    assert_eq!(zero.status.code(), Some(3), "{}", text(&zero));
+}

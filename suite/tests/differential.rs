@@ -18,16 +18,21 @@
 //! nothing replays until someone moves it up.
 
 use harness::sut::beam::{Backend, BeamFactory};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use suite::capability::{trial, Capability};
-use suite::check::{check, replay, CheckConfig, SavedCase};
+use suite::check::{check, check_parallel, replay, CheckConfig, SavedCase};
 use suite::generate::Generation;
 use suite::known::{self, Verdict};
 use suite::{saved, trace};
 
-/// Cases per backend in `make test`: each case starts an OTP node and waits
-/// on real sockets (about 0.3 s a case here), so fewer than the native run.
-const DEFAULT_CASES: u32 = 60;
+/// Cases per backend and release in `make test`: a case waits on an OTP
+/// node and real sockets (about 50 ms a case on a reused node here, two at
+/// once), so fewer than the native run.
+const DEFAULT_CASES: u32 = 120;
+/// Cases run at once (`portcheck run --jobs`): each worker on nodes of its
+/// own; the verdict is the serial run's (`suite::workers`).
+const GATE_JOBS: NonZeroUsize = NonZeroUsize::new(2).expect("2 > 0");
 /// The gate draws its cases uniformly: swarm cases (the default generator
 /// since issue 15) reach states whose real-OTP behaviour is not modelled
 /// yet (seed 101: setopts {active,1} after send_timeout_close closed the
@@ -114,7 +119,7 @@ fn differential(r: Release, b: Backend) -> Result<(), String> {
         cfg.cases = n;
     }
     println!("differential {name}: seed {} ({} cases); replay with PORTCHECK_SEED={}", cfg.seed, cfg.cases, cfg.seed);
-    let report = check(&factory, &cfg, |_, _| {});
+    let report = check_parallel(&factory, GATE_JOBS, &cfg, |_, _| {});
     print_defects(&report);
     if let Some(cx) = &report.counterexample {
         let dir = regressions().join("new");

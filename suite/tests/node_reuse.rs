@@ -29,8 +29,9 @@ use harness::sut::SutFactory;
 use proptest::strategy::{Strategy, ValueTree};
 use reference::observation::{Observation, PeerRead, Reply};
 use reference::op::{Op, Setup};
+use std::num::NonZeroUsize;
 use suite::capability::{trial, Capability};
-use suite::check::{check, CheckConfig};
+use suite::check::{check, check_parallel, CheckConfig};
 
 /// The fixed seeds and how many cases of each.
 const SEEDS: [u64; 2] = [101, 202];
@@ -53,6 +54,10 @@ fn main() {
         tests.push(trial(id("dirty-node-killed"), &[Capability::Erl], move || dirty_node_killed(b)));
     }
     tests.push(trial("node-reuse/otp-inet/shrink-same", &[Capability::Erl], shrink_same));
+    for b in [Backend::Inet, Backend::Socket] {
+        let id: &'static str = Box::leak(format!("node-reuse/otp-{}/two-jobs-same-failure", b.arg()).into_boxed_str());
+        tests.push(trial(id, &[Capability::Erl], move || two_jobs_same_failure(b)));
+    }
     libtest_mimic::run(&args, tests).exit();
 }
 
@@ -306,6 +311,42 @@ fn shrink_same() -> Result<(), String> {
     }
     if shrunk[0] != shrunk[1] {
         return Err(format!("shrinking differs:\nfresh {:?}\nreuse {:?}", shrunk[0], shrunk[1]));
+    }
+    Ok(())
+}
+
+/// Two cases at once (`--jobs 2`), each worker on nodes of its own, find
+/// the serial run's first failure at the same case and shrink it to the
+/// same minimal case; the cases before it passed both ways.
+fn two_jobs_same_failure(b: Backend) -> Result<(), String> {
+    let mut found = vec![];
+    for jobs in [1, 2] {
+        let f = factory(b, false, Some(AdapterPlant::MiscountExtra))?;
+        let cfg = CheckConfig {
+            cases: 30,
+            seed: SEEDS[0],
+            max_ops: MAX_OPS,
+            max_shrink_iters: 8,
+            record: false,
+            known_defects: vec![],
+            generation: Default::default(),
+        };
+        let r = check_parallel(&f, NonZeroUsize::new(jobs).expect("jobs > 0"), &cfg, |_, _| {});
+        let cx = r.counterexample.ok_or("the planted miscount was not found")?;
+        println!(
+            "beam-{} with {jobs} jobs: {} cases passed, then case {} shrunk from {} to {} ops under {:?}; {:?}",
+            b.arg(),
+            r.passed,
+            cx.case_index,
+            cx.original_ops,
+            cx.shrunk.ops.len(),
+            cx.rule(),
+            f.pool().stats()
+        );
+        found.push((r.passed, cx.case_index, cx.rule(), cx.shrunk));
+    }
+    if found[0] != found[1] {
+        return Err(format!("two jobs differ from one:\n1 job  {:?}\n2 jobs {:?}", found[0], found[1]));
     }
     Ok(())
 }

@@ -46,7 +46,7 @@ use input::Input;
 use senders::{Sender, Senders};
 use socket_backend::SocketSide;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 use stream::Peer;
 use table::PortTable;
 use tally::{Coverage, Tally};
@@ -84,7 +84,7 @@ pub struct Why {
     pub msgq: RuleId,
     /// Shared with the model: a prediction copies it once per step, and a
     /// sender's rule changes far less often than that.
-    pub senders: Rc<[RuleId]>,
+    pub senders: Arc<[RuleId]>,
     pub completed: Vec<RuleId>,
     /// The rule that decided the order of the step's completions, when one
     /// did (DIFF-INET-2, DIFF-INET-6): `completed` names what each one
@@ -374,6 +374,6 @@ impl Model {
     /// The rule behind sender `i`'s status (copied on write: predictions
     /// hold the previous list).
     fn why_sender(&mut self, i: usize, rule: RuleId) {
-        Rc::make_mut(&mut self.why.senders)[i] = rule;
+        Arc::make_mut(&mut self.why.senders)[i] = rule;
     }
 }

@@ -3,12 +3,13 @@
 
 use super::exit::Exit;
 use super::sut_arg::{self, ErlArg};
-use crate::check::{check, CheckConfig, CheckReport, Counterexample};
+use crate::check::{check_parallel, CheckConfig, CheckReport, Counterexample};
 use crate::environment::Environment;
 use crate::generate::Generation;
 use crate::{corpus, known, report, saved, trace};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,6 +52,12 @@ pub struct RunArgs {
     /// modelled). `replay --seed` needs the same.
     #[arg(long, value_enum, default_value_t = Generation::Swarm)]
     generation: Generation,
+    /// Cases run at once, each worker on its own nodes (real OTP cases
+    /// mostly wait, so 2 on 2 cores nearly doubles the rate). The cases
+    /// and the verdict are those of `--jobs 1`; the load each case sees is
+    /// not.
+    #[arg(long, default_value = "1")]
+    jobs: NonZeroUsize,
     #[command(flatten)]
     erl: ErlArg,
 }
@@ -63,8 +70,21 @@ enum ReportFormat {
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let RunArgs { sut, cases, seed, rules, report: rep, save, bug, shrink_limit, max_ops, record, generation, erl } =
-        args;
+    let RunArgs {
+        sut,
+        cases,
+        seed,
+        rules,
+        report: rep,
+        save,
+        bug,
+        shrink_limit,
+        max_ops,
+        record,
+        generation,
+        jobs,
+        erl,
+    } = args;
     let factory = match sut_arg::factory(&sut, bug.as_deref(), &erl) {
         Ok(f) => f,
         Err(e) => {
@@ -96,8 +116,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     // release and fail on another.
     let on = runtime.as_ref().map(|r| format!(" on {r}")).unwrap_or_default();
     let erl_arg = if runtime.is_some() { erl.shown() } else { String::new() };
-    println!("portcheck run --sut {sut}{erl_arg} --cases {} --seed {}{on}", cfg.cases, cfg.seed);
-    let result = check(factory.as_ref(), &cfg, progress_printer(cfg.cases));
+    let jobs_arg = if jobs.get() > 1 { format!(" --jobs {jobs}") } else { String::new() };
+    println!("portcheck run --sut {sut}{erl_arg} --cases {} --seed {}{jobs_arg}{on}", cfg.cases, cfg.seed);
+    let result = check_parallel(factory.as_ref(), jobs, &cfg, progress_printer(cfg.cases));
     let shown = report::filter(&result.tally, &rules);
     println!("\n{}", report::table(&shown));
     for m in &result.defects_met {

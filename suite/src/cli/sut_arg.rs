@@ -46,7 +46,7 @@ impl ErlArg {
 /// in the native runtime; `erl` names the `erl` of the beam SUTs (`--erl`
 /// on another SUT is refused; $PORTCHECK_ERL is ignored there, since it
 /// is set for a whole session).
-pub fn factory(name: &str, bug: Option<&str>, erl: &ErlArg) -> Result<Box<dyn SutFactory>, String> {
+pub fn factory(name: &str, bug: Option<&str>, erl: &ErlArg) -> Result<Box<dyn SutFactory + Sync>, String> {
     if bug.is_some() && name != "native" {
         return Err("--bug plants bugs in the native runtime only".into());
     }
