@@ -147,6 +147,14 @@ impl<'a> Choices<'a> {
         matches!(self.peek(), Some(Choice::Wrote { .. }))
     }
 
+    /// The activity's writes go on: a reported write follows. Never in a
+    /// derivation, which writes once per activity: a write next in its
+    /// prefix was derived for what comes after the activity (the op's own
+    /// write, when the activity ran before the op).
+    pub fn another_write(&self) -> bool {
+        matches!(self.list, List::Closed(_)) && self.more_writes()
+    }
+
     pub fn read(&mut self, rule: RuleId) -> Result<Bytes, Divergence> {
         if self.at_open_end() {
             return Err(self.needs(Need::Read));

@@ -189,7 +189,7 @@ impl Model {
     /// more than once (until EAGAIN); each write asks for the whole queue.
     pub(super) fn output(&mut self, c: &mut Choices) -> Result<(), Divergence> {
         self.write_from_queue(c, ids::WM_4)?;
-        while c.more_writes() {
+        while c.another_write() {
             if self.driver().queue == Bytes::ZERO {
                 return Err(Divergence::new(ids::ST_2, "write with an empty queue"));
             }

@@ -78,6 +78,33 @@ fn a_queue_size_no_write_explains_is_refused() {
     assert!(derive(&busy_port(), &Op::QueueSize, &wrong).is_err(), "a queue of 161 was accepted");
 }
 
+/// WM-4 before a send: an ACK the kernel processed after the last answer
+/// made room, the driver wrote its whole queue, and the op's send then
+/// found an empty queue and wrote directly (WM-2): not busy, `ok`, the
+/// rest queued. Measured on OTP 29 under load (`suite/regressions/
+/// beam-inet-101-otp29.json`). The derivation once let the output activity
+/// take the send's own write as a second write from the emptied queue
+/// (ST-2), so only "the send enqueued onto the old queue" was tried.
+#[test]
+fn an_ack_between_steps_empties_the_queue_before_a_direct_write() {
+    let setup = Setup { options: vec![Opt::SendTimeoutClose(true)], ..Setup::default() };
+    let m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true);
+    let ok = |queue| seen(Reply::Sent(Some(SendResult::Ok)), [SenderStatus::Idle; 2], queue);
+    let mut set = vec![m];
+    // 8191 onto an empty queue: the kernel took 6912, 1279 queued (WM-2).
+    for (op, obs) in [(send(0, 431, 1), ok(0)), (send(0, 8191, 2), ok(1279))] {
+        set =
+            derive(&set, &op, &obs).unwrap_or_else(|e| panic!("{op:?}: {e:?}")).into_iter().map(|d| d.model).collect();
+    }
+    // Enqueued onto 1279 it would be 8192 >= high 8192: busy, no reply
+    // (WM-3). Written directly after the late flush: ok, 4736 left.
+    let after = derive(&set, &send(0, 6913, 3), &ok(4736));
+    assert!(after.is_ok(), "the flush before the op is not derived: {:?}", after.err());
+    // A queue no write explains is still refused: at most the send itself
+    // is left, 6913, and a queue above it is no kernel's choice.
+    assert!(derive(&set, &send(0, 6913, 3), &ok(7000)).is_err(), "a queue of 7000 was accepted");
+}
+
 /// TO-1 between steps, and what it sets off: on the real clock the busy
 /// caller's send timer may fire after the last answer and before the op
 /// reaches the port; it clears busy, so the suspended sender resumes and
