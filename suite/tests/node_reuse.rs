@@ -32,6 +32,7 @@ use reference::op::{Op, Setup};
 use std::num::NonZeroUsize;
 use suite::capability::{trial, Capability};
 use suite::check::{check, check_parallel, CheckConfig};
+use suite::generate::Generation;
 
 /// The fixed seeds and how many cases of each.
 const SEEDS: [u64; 2] = [101, 202];
@@ -317,7 +318,11 @@ fn shrink_same() -> Result<(), String> {
 
 /// Two cases at once (`--jobs 2`), each worker on nodes of its own, find
 /// the serial run's first failure at the same case and shrink it to the
-/// same minimal case; the cases before it passed both ways.
+/// same minimal case; the cases before it passed both ways. The gate's
+/// cases (drawn uniformly): swarm cases include some whose real-OTP
+/// verdict depends on the load (a swarm case 0 on the socket backend once
+/// failed under RX-5 with two jobs, beside the other job's node), and the
+/// load is what two jobs change.
 fn two_jobs_same_failure(b: Backend) -> Result<(), String> {
     let mut found = vec![];
     for jobs in [1, 2] {
@@ -329,7 +334,7 @@ fn two_jobs_same_failure(b: Backend) -> Result<(), String> {
             max_shrink_iters: 8,
             record: false,
             known_defects: vec![],
-            generation: Default::default(),
+            generation: Generation::Uniform,
         };
         let r = check_parallel(&f, NonZeroUsize::new(jobs).expect("jobs > 0"), &cfg, |_, _| {});
         let cx = r.counterexample.ok_or("the planted miscount was not found")?;

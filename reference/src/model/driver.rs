@@ -179,6 +179,7 @@ impl Model {
         if self.driver().queue == Bytes::ZERO && self.state.life == Life::Closed {
             if std::mem::take(&mut self.state.table.slot_held) {
                 self.state.table.ports -= 1; // DIFF-INET-3: flushed, the port leaves the table.
+                self.port_gone();
             }
             self.close_socket(); // CL-1: flushed, now the socket closes.
         }

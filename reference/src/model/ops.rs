@@ -124,6 +124,7 @@ impl Model {
             self.state.life = Life::Closed;
             self.state.table.ports -= 1;
             self.why.ports = ids::DIFF_INET_7;
+            self.port_gone();
             return (Reply::SetOpts(Ok(())), self.decide(ids::DIFF_INET_7));
         }
         match setopts(self.state.opts, opts) {

@@ -2,7 +2,7 @@
 //! busy port with the send they will retry.
 
 use super::{Model, PendingSend};
-use crate::observation::{SendResult, SenderStatus};
+use crate::observation::{Posix, SendResult, SenderStatus};
 use crate::rules::{ids, RuleId};
 use crate::units::SenderId;
 use crate::variant::Variant;
@@ -121,6 +121,31 @@ impl Model {
     pub(super) fn complete(&mut self, s: SenderId, r: SendResult, rule: RuleId) {
         self.set_sender(s, Sender::Idle, rule);
         self.step.completed.push((s, r, rule));
+    }
+
+    /// DIFF-INET-8: the port is gone. On OTP 27 and newer every send still
+    /// waiting for its reply ends with {error,closed} (its port monitor's
+    /// 'DOWN'), except one whose reply the driver had sent already
+    /// (DIFF-INET-6: taken by `Activity::Returned`). On OTP 25 they wait on.
+    pub(super) fn port_gone(&mut self) {
+        if self.config.variant != Variant::OtpInet || !self.otp_27_on() {
+            return;
+        }
+        let replying = self.driver_replying();
+        for i in 0..self.state.senders.list.len() {
+            let s = SenderId(i as u8);
+            if self.state.senders.list[i] == Sender::Waiting && replying != Some(s) {
+                self.cross(ids::DIFF_INET_8);
+                self.complete(s, SendResult::Error(Posix::Closed), ids::DIFF_INET_8);
+            }
+        }
+        // The driver's timers and caller slot went with the port.
+        if let super::backend::Backend::Driver(d) = &mut self.state.backend {
+            d.busy_caller = None;
+            d.caller_deadline = None;
+            d.send_deadline = None;
+            d.more_timers.clear();
+        }
     }
 
     /// SND-1: suspend on a busy port; a busy_port monitor event is raised.

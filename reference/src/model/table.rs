@@ -105,6 +105,7 @@ impl Model {
             self.cross(ids::DIFF_INET_3);
         } else {
             self.state.table.ports -= 1;
+            self.port_gone();
         }
         self.why.ports = ids::PT_4;
         if self.driver().queue == Bytes::ZERO {

@@ -129,6 +129,8 @@ catalogue! {
          "OTP 27.3.4.1 and 29.1.2 erts/emulator/drivers/common/inet_drv.c tcp_inet_output: set_busy_port(port,0) then inet_reply_ok to inet.caller (the busy_caller slot of 25 is gone); the order in which the woken caller and the resumed senders run is the scheduler's (erts >= 14, not documented); measured with ../shared/notes/otp-probes/busy.erl: OTP 25 [{1,ok},{2,ok},{0,ok}] 3 of 3, OTP 27 and 29 [{0,ok},{1,ok},{2,ok}] 3 of 3; replays on OTP 29 gave the OTP 25 order once in 5";
     DIFF_INET_7 = "DIFF-INET-7": "Variant otp-inet of TO-3/RX-2: once send_timeout_close closed the socket, a setopts whose active option leaves the port active ({active,true}, once, or N with a count above 0; even a mode it already had) sends the owner {tcp_closed,S} and, with exit_on_close (the default), exits the port: the reply is ok, the port leaves the table, options after that one are not applied, and later sends return {error,closed}.",
          "erts/emulator/drivers/common/inet_drv.c inet_set_opts, case INET_LOPT_ACTIVE: `if (stype == SOCK_STREAM && active != INET_PASSIVE && state == INET_STATE_CLOSED) { tcp_closed_message(desc); if (desc->exitf) { driver_exit(desc->port, 0); return 0; } }` (OTP 25.2.3); found by a swarm case on OTP 25 (exec-adapter inet, seed 17, case 6: 1 port in the table after [{active,{n,1}}]), replayed on OTP 25.2.3, 27.3.4.1 and 29.1.2: suite/regressions/beam-inet-17.json";
+    DIFF_INET_8 = "DIFF-INET-8": "Variant otp-inet on OTP 27 and newer, of WM-6/DIFF-INET-3: once the port is gone (its close went through with the queue flushed, or it exited: DIFF-INET-7), every send still waiting for its reply returns {error,closed} at once, the caller displaced from the blocked-caller slot (WM-6) and the blocked caller of a closed port included; a reply the driver had sent before is taken first. On OTP 25 such a send waits INET_CLOSE_TIMEOUT (5 s) before it looks at the port, so within a case it stays waiting.",
+         "lib/kernel/src/prim_inet.erl send/3 since OTP 26.0 (OTP-18520): the caller monitors the port before port_command and waits for {inet_reply,S,Status,Mref} or the monitor's 'DOWN' -> {error,closed}; up to OTP 25 send_recv_reply/2 waits ?INET_CLOSE_TIMEOUT for {inet_reply,S,Status} before it monitors the port; measured on OTP 27.3.4.1 and 29.1.2: suite/regressions/beam-inet-2-otp27.json (S1 displaced by S0's force send on a closing port: S0 ok when the queue empties, S1 {error,closed} when the close goes through; unexplained until 2026-12-04), and a swarm case (seed 101, case 34 on OTP 27: the displaced S1 got {error,closed} when [{active,once}] exited the port after send_timeout_close)";
     // --- declared differences: OTP 25 gen_tcp with {inet_backend, socket} ----------------------
     DIFF_SOCK_1 = "DIFF-SOCK-1": "Variant otp-socket of WM-2..WM-6, SND-1..SND-5, MQ-*: there is no driver queue, busy port or suspension. gen_tcp:send writes from the calling process and returns ok once the kernel took every byte; otherwise the caller waits (status waiting) until it has. A send while another is pending (a zero-byte one too) waits behind it, in call order, and starts writing when it is done. queue_size is 0 and no busy_port event is raised.",
          "lib/kernel/src/gen_tcp_socket.erl send/2 -> socket:send(Socket, Data, [], SendTimeout); prim_socket_nif.c send_check_writer (writers queue); measured on OTP 25.2.3 (suite/tests/beam_adapter/: queue 0, later senders waiting, 30000 bytes onto an empty socket -> the caller waits; a zero-byte send behind a pending one waits, onto an idle socket returns ok)";
@@ -158,5 +160,9 @@ catalogue! {
 /// to hold on. A DIFF rule not listed holds on every measured release
 /// (`OtpRelease::MEASURED`); a rule that is not a DIFF rule is the
 /// reference's and holds everywhere.
-pub static RELEASES: &[(RuleId, &[u16])] =
-    &[(ids::DIFF_INET_2, &[25]), (ids::DIFF_INET_6, &[27, 29]), (ids::DIFF_SOCK_11, &[27, 29])];
+pub static RELEASES: &[(RuleId, &[u16])] = &[
+    (ids::DIFF_INET_2, &[25]),
+    (ids::DIFF_INET_6, &[27, 29]),
+    (ids::DIFF_INET_8, &[27, 29]),
+    (ids::DIFF_SOCK_11, &[27, 29]),
+];

@@ -18,6 +18,7 @@ mod disabled_activity;
 mod enabled_ops;
 mod inet_active_after_timeout_close;
 mod inet_close;
+mod inet_port_monitor;
 mod inet_reply_order;
 mod inet_send_timers;
 mod inet_setopts_readiness;
