@@ -95,9 +95,9 @@ fn serve(rt: &tokio::runtime::Runtime, plant: Option<Plant>, input: &mut impl Bu
                         let ready = ToHarness::Ready {
                             version,
                             sut: "tokio-ports".into(),
-                            reports: vec!["peer_got"],
+                            reports: vec!["ran", "wrote", "read", "peer_got"],
                             info: w.info.clone(),
-                            settles: true,
+                            settles: false,
                             real_clock: true,
                             variant: "reference",
                             abilities: (version >= 2).then_some(ABILITIES),

@@ -14,8 +14,9 @@ pub enum Plant {
     /// TO-1: the send timer is never armed, so a blocked caller waits
     /// forever whatever `send_timeout` says.
     IgnoreSendTimeout,
-    /// SND-3: a `force` send onto a busy port suspends like a plain one.
-    ForceSuspends,
+    /// SND-2: a `nosuspend` send onto a busy port suspends like a plain one
+    /// instead of returning false.
+    NosuspendSuspends,
     /// SND-4: leaving busy resumes the suspended senders newest first.
     ResumeNewestFirst,
     /// PT-2: accept takes a table slot even when the table is full.
@@ -26,7 +27,7 @@ impl Plant {
     pub const ALL: &'static [Plant] = &[
         Plant::ResumeAtHigh,
         Plant::IgnoreSendTimeout,
-        Plant::ForceSuspends,
+        Plant::NosuspendSuspends,
         Plant::ResumeNewestFirst,
         Plant::AcceptOverLimit,
     ];
@@ -35,7 +36,7 @@ impl Plant {
         match self {
             Plant::ResumeAtHigh => "resume-at-high",
             Plant::IgnoreSendTimeout => "ignore-send-timeout",
-            Plant::ForceSuspends => "force-suspends",
+            Plant::NosuspendSuspends => "nosuspend-suspends",
             Plant::ResumeNewestFirst => "resume-newest-first",
             Plant::AcceptOverLimit => "accept-over-limit",
         }
@@ -46,7 +47,7 @@ impl Plant {
         match self {
             Plant::ResumeAtHigh => "WM-4",
             Plant::IgnoreSendTimeout => "TO-1",
-            Plant::ForceSuspends => "SND-3",
+            Plant::NosuspendSuspends => "SND-2",
             Plant::ResumeNewestFirst => "SND-4",
             Plant::AcceptOverLimit => "PT-2",
         }
@@ -56,7 +57,7 @@ impl Plant {
         match self {
             Plant::ResumeAtHigh => "leaves busy below the high watermark instead of at the low one",
             Plant::IgnoreSendTimeout => "never arms the send timer",
-            Plant::ForceSuspends => "suspends a force send on a busy port",
+            Plant::NosuspendSuspends => "suspends a nosuspend send on a busy port",
             Plant::ResumeNewestFirst => "resumes suspended senders newest first",
             Plant::AcceptOverLimit => "accepts into a full port table",
         }

@@ -13,6 +13,7 @@ use crate::plant::Plant;
 use crate::sender::Roster;
 use crate::units::{Bytes, SenderId};
 use crate::watermark::Watermarks;
+use reference::choice::{Activity, Choice};
 use reference::observation::{OwnerMsg, Posix, SendResult, SenderStatus};
 use reference::op::SendFlags;
 use reference::options::{Active, Opt, PortOptions, Timeout};
@@ -81,7 +82,16 @@ pub struct Port {
     pub timer_fired: Arc<Notify>,
     /// DS-1: the zero-delay flush is armed.
     flush_armed: bool,
+    /// The flush timer fired; the port's scheduler runs the flush at the
+    /// next quiescence (DS-2).
+    flush_due: bool,
+    /// The send timer fired; serviced at the next quiescence (TO-1).
+    timeout_due: bool,
     mailbox: Vec<OwnerMsg>,
+    /// The kernel's and the scheduler's choices since the last observation,
+    /// in the order they were made (PROTOCOL.md §5): every write and read
+    /// syscall on the port's socket and every activity that ran.
+    choices: Vec<Choice>,
     /// Bytes the port read from its socket (input).
     pub received: Bytes,
     pub roster: Roster,
@@ -107,7 +117,10 @@ impl Port {
                 send_timer: None,
                 timer_fired: Arc::new(Notify::new()),
                 flush_armed: false,
+                flush_due: false,
+                timeout_due: false,
                 mailbox: vec![],
+                choices: vec![],
                 received: Bytes::ZERO,
                 roster,
                 plant,
@@ -152,9 +165,21 @@ impl Port {
         std::mem::take(&mut self.mailbox)
     }
 
+    /// Record a choice made outside the port (the peer's reads).
+    pub fn record(&mut self, c: Choice) {
+        self.choices.push(c);
+    }
+
+    pub fn take_choices(&mut self) -> Vec<Choice> {
+        std::mem::take(&mut self.choices)
+    }
+
     /// A sender's send (`erlang:port_command/3`), run in its task under the
-    /// port lock.
-    pub fn command(&mut self, s: SenderId, data: &[u8], flags: SendFlags) -> Outcome {
+    /// port lock. `retry`: a resumed sender sends again (SND-4).
+    pub fn command(&mut self, s: SenderId, data: &[u8], flags: SendFlags, retry: bool) -> Outcome {
+        if retry {
+            self.choices.push(Choice::Ran(Activity::Resume(s)));
+        }
         let out = self.command_inner(s, data, flags);
         match &out {
             Outcome::Returned(_) => {}
@@ -168,9 +193,8 @@ impl Port {
         if self.life == Life::Closed {
             return Outcome::Returned(SendResult::Error(Posix::Closed)); // SND-6
         }
-        let force = flags.force && self.plant != Some(Plant::ForceSuspends);
-        if self.busy && !force {
-            if flags.nosuspend {
+        if self.busy && !flags.force {
+            if flags.nosuspend && self.plant != Some(Plant::NosuspendSuspends) {
                 return Outcome::Returned(SendResult::False); // SND-2
             }
             // SND-1: suspend, with a busy_port monitor event.
@@ -209,6 +233,7 @@ impl Port {
                     0
                 }
             };
+            self.choices.push(Choice::Wrote { requested: size, accepted: Bytes(took) });
             self.queue.enqueue(data[took..].to_vec());
             return Outcome::Returned(SendResult::Ok);
         }
@@ -233,7 +258,8 @@ impl Port {
         Outcome::Waiting(rx)
     }
 
-    /// DS-1: a zero-delay tokio timer flushes the queue (DS-2).
+    /// DS-1: a zero-delay tokio timer makes the flush due (DS-2). Until
+    /// it has fired the runtime is not quiescent (it counts as pending).
     fn arm_flush(&mut self) {
         self.flush_armed = true;
         self.roster.runnable();
@@ -241,9 +267,31 @@ impl Port {
         tokio::spawn(async move {
             tokio::time::sleep(Duration::ZERO).await;
             if let Some(port) = me.upgrade() {
-                port.lock().expect("port lock").flush();
+                let mut p = port.lock().expect("port lock");
+                p.flush_due = true;
+                p.roster.done();
             }
         });
+    }
+
+    /// The port's scheduler, at a quiescence: run the timers that fired
+    /// (DS-2 flush, TO-1 send timeout). Returns whether one ran.
+    pub fn run_due_timers(&mut self) -> bool {
+        let mut ran = false;
+        if std::mem::take(&mut self.flush_due) {
+            self.flush();
+            ran = true;
+        }
+        if std::mem::take(&mut self.timeout_due) {
+            self.send_timeout_fired();
+            ran = true;
+        }
+        ran
+    }
+
+    /// Has the send timer fired (and not been serviced yet)?
+    pub fn timeout_due(&self) -> bool {
+        self.timeout_due
     }
 
     /// DS-2: one coalesced write of the whole queue.
@@ -251,8 +299,13 @@ impl Port {
         if !std::mem::take(&mut self.flush_armed) {
             return; // discarded meanwhile (TO-3)
         }
-        self.write_once();
-        self.roster.done();
+        self.choices.push(Choice::Ran(Activity::DelayFlush));
+        if self.has_output() {
+            let requested = self.queue.len();
+            let took = self.write_once().unwrap_or(0);
+            self.choices.push(Choice::Wrote { requested, accepted: Bytes(took) });
+            self.after_write(took);
+        }
     }
 
     /// TO-1: a tokio timer task fires `send_timeout` after the send that
@@ -263,7 +316,11 @@ impl Port {
         let task = tokio::spawn(async move {
             tokio::time::sleep_until(deadline).await;
             if let Some(port) = me.upgrade() {
-                port.lock().expect("port lock").send_timeout_fired();
+                let mut p = port.lock().expect("port lock");
+                if p.send_timer.is_some() {
+                    p.timeout_due = true;
+                    p.timer_fired.notify_waiters();
+                }
             }
         });
         self.send_timer = Some(SendTimer { deadline, task });
@@ -274,6 +331,7 @@ impl Port {
         if self.send_timer.take().is_none() {
             return;
         }
+        self.choices.push(Choice::Ran(Activity::SendTimeout));
         if self.busy {
             self.unbusy(Unbusy::SendTimeout);
         }
@@ -281,11 +339,8 @@ impl Port {
             // TO-3: close the socket, discard the queue; the port stays.
             self.socket = None;
             self.queue.clear();
-            if std::mem::take(&mut self.flush_armed) {
-                self.roster.done();
-            }
+            self.flush_armed = false;
         }
-        self.timer_fired.notify_waiters();
     }
 
     /// Leave busy: answer the blocked caller, then resume every suspended
@@ -295,6 +350,7 @@ impl Port {
         if let Some(t) = self.send_timer.take() {
             t.task.abort(); // TO-4
         }
+        self.timeout_due = false;
         if let Some(caller) = self.busy_caller.take() {
             let r = match why {
                 Unbusy::LowWatermark => SendResult::Ok,
@@ -317,21 +373,25 @@ impl Port {
         }
     }
 
-    /// One write from the queue asking for all of it (ST-2); WM-4 after it.
-    /// Returns the bytes the kernel took (`None`: would block).
+    /// One write from the queue asking for all of it (ST-2). Returns the
+    /// bytes the kernel took (`None`: would block).
     fn write_once(&mut self) -> Option<usize> {
         let socket = self.socket.clone()?;
         if self.queue.is_empty() {
             return None;
         }
-        let took = match socket.try_write_vectored(&self.queue.slices()) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+        match socket.try_write_vectored(&self.queue.slices()) {
+            Ok(n) => Some(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
             Err(e) => {
                 eprintln!("tokio-ports: write from the queue: {e}");
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// The kernel took `took` bytes from the queue: WM-4, CL-1.
+    fn after_write(&mut self, took: usize) {
         let remaining = self.queue.dequeue(took);
         if self.busy && took > 0 && self.watermarks().clears_busy(remaining, self.plant) {
             self.unbusy(Unbusy::LowWatermark);
@@ -339,7 +399,6 @@ impl Port {
         if remaining == Bytes::ZERO && self.life == Life::Closed {
             self.socket = None; // CL-1: flushed, now the socket closes.
         }
-        Some(took)
     }
 
     /// The driver's ready-output: write until the kernel would block or the
@@ -349,9 +408,18 @@ impl Port {
             return false; // DS-2 writes first
         }
         let mut progressed = false;
-        while let Some(n) = self.write_once() {
-            progressed |= n > 0;
-            if n == 0 || self.queue.is_empty() {
+        loop {
+            let requested = self.queue.len();
+            // A write the kernel refused (would block) changes nothing and
+            // is not reported: the driver was not ready-output after all.
+            let Some(took) = self.write_once().filter(|n| *n > 0) else { break };
+            if !progressed {
+                self.choices.push(Choice::Ran(Activity::Output));
+            }
+            progressed = true;
+            self.choices.push(Choice::Wrote { requested, accepted: Bytes(took) });
+            self.after_write(took);
+            if self.queue.is_empty() {
                 break;
             }
         }
@@ -368,6 +436,10 @@ impl Port {
             match socket.try_read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
+                    if !progressed {
+                        self.choices.push(Choice::Ran(Activity::Input));
+                    }
+                    self.choices.push(Choice::Read { got: Bytes(n) });
                     buf.truncate(n);
                     self.received += Bytes(n);
                     self.mailbox.push(OwnerMsg::Tcp(buf));
@@ -401,14 +473,21 @@ impl Port {
             return Err(Posix::Einval); // RX-1
         }
         let mut buf = vec![0u8; 1 << 20];
-        match socket.try_read(&mut buf) {
-            Ok(n) if n > 0 => {
-                buf.truncate(n);
-                self.received += Bytes(n);
-                Ok(buf)
+        let got = match socket.try_read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => {
+                eprintln!("tokio-ports: recv: {e}");
+                0
             }
-            _ => Err(Posix::Timeout), // RX-6: nothing there
+        };
+        self.choices.push(Choice::Read { got: Bytes(got) });
+        if got == 0 {
+            return Err(Posix::Timeout); // RX-6: nothing there
         }
+        buf.truncate(got);
+        self.received += Bytes(got);
+        Ok(buf)
     }
 
     /// `inet:setopts/2` (OPT-*, RX-3, RX-4).

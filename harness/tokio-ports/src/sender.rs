@@ -94,7 +94,7 @@ pub struct SendRequest {
 /// it returns (retrying after every resume, SND-4).
 pub async fn run(id: SenderId, port: SharedPort, mut requests: mpsc::UnboundedReceiver<SendRequest>) {
     while let Some(SendRequest { data, flags }) = requests.recv().await {
-        let mut outcome = port.lock().expect("port lock").command(id, &data, flags);
+        let mut outcome = port.lock().expect("port lock").command(id, &data, flags, false);
         loop {
             match outcome {
                 Outcome::Returned(r) => {
@@ -105,7 +105,7 @@ pub async fn run(id: SenderId, port: SharedPort, mut requests: mpsc::UnboundedRe
                     if resumed.await.is_err() {
                         return; // the port is gone (end of the case)
                     }
-                    outcome = port.lock().expect("port lock").command(id, &data, flags);
+                    outcome = port.lock().expect("port lock").command(id, &data, flags, true);
                 }
                 Outcome::Waiting(reply) => match reply.await {
                     Ok(r) => {

@@ -1,8 +1,14 @@
 //! The world of one case (PROTOCOL.md §4): the port under test connected to
 //! a peer socket outside the runtime, a listener, the sender tasks, a port
-//! table with `table_capacity` slots. `World::apply` runs one op and then
-//! settles the runtime to quiescence (`settles: true`) by readiness and
-//! acknowledgement, never by sleeping.
+//! table with `table_capacity` slots.
+//!
+//! `World::apply` runs one op to a stable state: the sender it involves
+//! has returned, waits or is suspended. The port's own activities (output
+//! when writable, input to an active owner, the timers that fired,
+//! resumed senders) run only when the harness asks the runtime to
+//! quiesce (`quiesce`, `await_io`, `advance_time`; `settles: false`), and
+//! run then until nothing is left, by readiness and acknowledgement, never
+//! by sleeping. Every write, read and activity is reported (§5).
 
 use crate::options::{defaults, set_opts};
 use crate::plant::Plant;
@@ -162,7 +168,6 @@ impl World {
     /// Apply one op, settle, observe.
     pub async fn apply(&mut self, op: &Op) -> Result<Answer, String> {
         let deadline = Instant::now() + BOUND;
-        let mut choices = vec![];
         let mut own_sender = None;
         let reply = match op {
             Op::SendAt { .. } => return Err("send_at never appears on the wire (PROTOCOL.md §3.2)".into()),
@@ -181,7 +186,7 @@ impl World {
             }
             Op::PeerRead { max } => {
                 let (r, got) = self.peer_read(max.0).await;
-                choices.push(Choice::PeerGot { got: Bytes(got) });
+                self.lock().record(Choice::PeerGot { got: Bytes(got) });
                 Reply::Peer(r)
             }
             Op::PeerWrite { len, tag } => {
@@ -193,9 +198,13 @@ impl World {
                 Reply::Recv(self.lock().recv())
             }
             Op::Mailbox => Reply::Mailbox(self.lock().take_mailbox()),
-            Op::Quiesce => Reply::None,
+            Op::Quiesce => {
+                self.settle(deadline).await?;
+                Reply::None
+            }
             Op::AwaitIo => {
                 self.await_io(deadline).await?;
+                self.settle(deadline).await?;
                 Reply::None
             }
             Op::AwaitPeer => {
@@ -204,14 +213,12 @@ impl World {
             }
             Op::AdvanceTime { by } => {
                 self.advance_time(Duration::from_millis(by.0)).await?;
+                self.settle(deadline).await?;
                 Reply::None
             }
             Op::SetOpts { opts } => Reply::SetOpts(self.lock().set_opts(opts)),
             Op::GetOpts => Reply::Opts(self.lock().opts),
-            Op::QueueSize => {
-                self.settle(deadline).await?;
-                Reply::QueueSize(self.lock().queue_size())
-            }
+            Op::QueueSize => Reply::QueueSize(self.lock().queue_size()),
             Op::Accept => Reply::Accept(self.accept(deadline).await?),
             Op::CloseAccepted => {
                 let a = self.accepted.pop().ok_or("close_accepted with no accepted port")?;
@@ -225,8 +232,11 @@ impl World {
                 Reply::Closed(Ok(()))
             }
         };
-        self.settle(deadline).await?;
-        Ok(Answer::Step { observation: self.observe(reply, own_sender), choices })
+        // The op's sender (if any) reaches its stable state.
+        self.await_pending(deadline).await?;
+        let observation = self.observe(reply, own_sender);
+        let choices = self.lock().take_choices();
+        Ok(Answer::Step { observation, choices })
     }
 
     /// The end of a step: what the runtime shows (§3.3).
@@ -265,9 +275,10 @@ impl World {
             refresh().await;
             let progressed = {
                 let mut p = self.lock();
+                let timers = p.run_due_timers();
                 let wrote = p.output();
                 let read = p.deliver_input();
-                wrote || read
+                timers || wrote || read
             };
             let waited = self.await_pending(deadline).await?;
             if !progressed && !waited {
@@ -359,6 +370,9 @@ impl World {
     /// timer fired, or the peer has something to read.
     async fn await_io(&mut self, deadline: Instant) -> Result<(), String> {
         refresh().await;
+        if self.lock().timeout_due() {
+            return Ok(()); // a timer fired already: the settle runs it
+        }
         let (socket, writing, reading, fired) = {
             let p = self.lock();
             (p.socket(), p.has_output(), p.opts.active.is_active() && p.life() == Life::Open, p.timer_fired.clone())
@@ -405,6 +419,9 @@ impl World {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let Some(due) = self.lock().send_deadline().filter(|d| *d <= horizon) else { return Ok(()) };
+            if self.lock().timeout_due() {
+                return Ok(());
+            }
             timeout_at(due + BOUND, notified)
                 .await
                 .map_err(|_| "advance_time: a due send timer did not fire within 5 s of its deadline".to_string())?;
