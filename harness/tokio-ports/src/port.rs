@@ -58,6 +58,10 @@ enum Unbusy {
 /// The armed send timer (TO-1): a tokio task sleeping until `deadline`.
 struct SendTimer {
     deadline: Instant,
+    /// When it is due on the harness's clock (the sum of `advance_time`s,
+    /// `Port::clock`): real time may pass more slowly between two
+    /// `advance_time`s than they say.
+    due_on_clock: Duration,
     task: JoinHandle<()>,
 }
 
@@ -92,6 +96,8 @@ pub struct Port {
     /// in the order they were made (PROTOCOL.md §5): every write and read
     /// syscall on the port's socket and every activity that ran.
     choices: Vec<Choice>,
+    /// The harness's clock: the time its `advance_time` ops added up to.
+    pub clock: Duration,
     /// Bytes the port read from its socket (input).
     pub received: Bytes,
     pub roster: Roster,
@@ -122,6 +128,7 @@ impl Port {
                 mailbox: vec![],
                 choices: vec![],
                 received: Bytes::ZERO,
+                clock: Duration::ZERO,
                 roster,
                 plant,
             })
@@ -156,9 +163,11 @@ impl Port {
         !self.queue.is_empty() && self.socket.is_some()
     }
 
-    /// The deadline of the armed send timer.
-    pub fn send_deadline(&self) -> Option<Instant> {
-        self.send_timer.as_ref().map(|t| t.deadline)
+    /// The armed send timer's real deadline, if it is due within `by` of
+    /// now on either clock (real, or the harness's once moved by `by`).
+    pub fn send_timer_due_within(&self, by: Duration) -> Option<Instant> {
+        let t = self.send_timer.as_ref()?;
+        (t.deadline <= Instant::now() + by || t.due_on_clock <= self.clock + by).then_some(t.deadline)
     }
 
     pub fn take_mailbox(&mut self) -> Vec<OwnerMsg> {
@@ -323,7 +332,7 @@ impl Port {
                 }
             }
         });
-        self.send_timer = Some(SendTimer { deadline, task });
+        self.send_timer = Some(SendTimer { deadline, due_on_clock: self.clock + after, task });
     }
 
     /// TO-1 (TO-3 with send_timeout_close).

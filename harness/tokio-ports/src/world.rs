@@ -409,23 +409,26 @@ impl World {
     }
 
     /// Real clock (`real_clock: true`): every send timer due within `by`
-    /// of now must have fired before the answer; wait for it (on the
-    /// timer's own notification), not for the time.
+    /// must have fired before the answer — due on the real clock, or on
+    /// the harness's (the `advance_time`s so far plus `by`: they may add up
+    /// to more than the real time that passed). Wait for it on the timer's
+    /// own notification, not for the time.
     async fn advance_time(&mut self, by: Duration) -> Result<(), String> {
-        let horizon = Instant::now() + by;
         loop {
             let fired = self.lock().timer_fired.clone();
             let notified = fired.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let Some(due) = self.lock().send_deadline().filter(|d| *d <= horizon) else { return Ok(()) };
+            let Some(due) = self.lock().send_timer_due_within(by) else { break };
             if self.lock().timeout_due() {
-                return Ok(());
+                break;
             }
             timeout_at(due + BOUND, notified)
                 .await
                 .map_err(|_| "advance_time: a due send timer did not fire within 5 s of its deadline".to_string())?;
         }
+        self.lock().clock += by;
+        Ok(())
     }
 
     /// A client outside the table connects; the runtime accepts (PT-2,
