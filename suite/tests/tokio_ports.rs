@@ -58,11 +58,8 @@ fn run(args: &str, cases: u32, seed: u64) -> (Output, String) {
         .arg(dir.path().join("failure.json"))
         .output()
         .expect("run portcheck");
-    let all = format!(
-        "{}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all =
+        format!("{}\n--- stderr ---\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out, all)
 }
 

@@ -70,7 +70,12 @@ fn usage(why: &str) -> ! {
 }
 
 /// The adapter's loop: read a line, answer one (strict alternation, §1).
-fn serve(rt: &tokio::runtime::Runtime, plant: Option<Plant>, input: &mut impl BufRead, out: &mut impl Write) -> io::Result<()> {
+fn serve(
+    rt: &tokio::runtime::Runtime,
+    plant: Option<Plant>,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let mut world: Option<World> = None;
     while let Some(msg) = protocol::read(input)? {
         let msg = match msg {

@@ -15,14 +15,8 @@ use std::io::{self, BufRead, Write};
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromHarness {
-    Hello {
-        version: u32,
-        setup: Setup,
-    },
-    Op {
-        step: u64,
-        op: Op,
-    },
+    Hello { version: u32, setup: Setup },
+    Op { step: u64, op: Op },
     Bye,
     Reset,
 }

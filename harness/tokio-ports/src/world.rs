@@ -112,7 +112,8 @@ impl World {
             timeout_at(deadline, port_socket.connect(peer_addr)),
             timeout_at(deadline, peer_listener.accept())
         );
-        let stream = connected.map_err(|_| "setup: connect timed out".to_string())?.map_err(|e| setup_err("connect", e))?;
+        let stream =
+            connected.map_err(|_| "setup: connect timed out".to_string())?.map_err(|e| setup_err("connect", e))?;
         let (peer, _) =
             accepted.map_err(|_| "setup: accept timed out".to_string())?.map_err(|e| setup_err("peer accept", e))?;
         stream.set_nodelay(true).map_err(|e| setup_err("nodelay", e))?;
@@ -435,10 +436,8 @@ impl World {
     /// OPT-6).
     async fn accept(&mut self, deadline: Instant) -> Result<AcceptOutcome, String> {
         let addr = self.listener.local_addr().map_err(|e| format!("accept: {e}"))?;
-        let (client, accepted) = tokio::join!(
-            timeout_at(deadline, TcpStream::connect(addr)),
-            timeout_at(deadline, self.listener.accept())
-        );
+        let (client, accepted) =
+            tokio::join!(timeout_at(deadline, TcpStream::connect(addr)), timeout_at(deadline, self.listener.accept()));
         let mut client = client.map_err(|_| "accept: connect timed out".to_string())?.map_err(|e| format!("{e}"))?;
         let (stream, _) = accepted.map_err(|_| "accept: timed out".to_string())?.map_err(|e| format!("{e}"))?;
         let slot = match self.plant {
