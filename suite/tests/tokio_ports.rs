@@ -18,7 +18,8 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// The gate: fixed seeds and case count. Measured 2026-12-04 (2 cores):
-/// seeds 1, 2 and 3 pass 1000 of 1000; 200 cases a seed take ~5 s, and
+/// seeds 1, 2 and 3 pass 1000 of 1000 (22-27 s each); 200 cases a seed
+/// take ~5 s, and
 /// passed 3 runs of 3 with two busy loops (`yes > /dev/null`) beside them.
 const SEEDS: [u64; 2] = [1, 2];
 const CASES: u32 = 200;
@@ -32,16 +33,19 @@ const PLANT_CASES: u32 = 200;
 fn runtime() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        // This test runs from <target>/<profile dir>/deps/; the binary is
+        // built into <target>/<profile dir>/ by the profile this test was.
+        let exe = std::env::current_exe().expect("the test's own path");
+        let dir = exe.parent().and_then(|d| d.parent()).expect("<target>/<profile dir>").to_path_buf();
+        let profile = if dir.ends_with("release") { "release" } else { "test" };
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let status = Command::new(env!("CARGO"))
             .current_dir(&root)
-            .args(["build", "-q", "--profile", "test", "-p", "portcheck-tokio-ports"])
+            .args(["build", "-q", "--profile", profile, "-p", "portcheck-tokio-ports"])
             .status()
             .expect("run cargo to build portcheck-tokio-ports");
         assert!(status.success(), "cargo build -p portcheck-tokio-ports failed: {status}");
-        // This test runs from <target>/debug/deps/; the binary is in <target>/debug/.
-        let exe = std::env::current_exe().expect("the test's own path");
-        let bin = exe.parent().and_then(|d| d.parent()).expect("<target>/debug").join("portcheck-tokio-ports");
+        let bin = dir.join("portcheck-tokio-ports");
         assert!(bin.is_file(), "portcheck-tokio-ports not found at {} after building it", bin.display());
         bin
     })
@@ -117,4 +121,69 @@ fn list_plants_names_each_plant_and_its_rule() {
     assert_eq!(listed, want.map(|(p, r)| (p.to_string(), r.to_string())).to_vec());
     let bad = Command::new(runtime()).args(["--plant", "no-such-bug"]).output().expect("run --plant");
     assert_eq!(bad.status.code(), Some(3), "an unknown plant is a usage error");
+}
+
+/// Talk to the runtime directly, one line in, one line out (PROTOCOL.md §1):
+/// the answers to `lines`, and the exit status after stdin closes.
+fn converse(lines: &[&str]) -> (Vec<serde_json::Value>, std::process::ExitStatus) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(runtime())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start portcheck-tokio-ports");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut answers = vec![];
+    for l in lines {
+        writeln!(stdin, "{l}").expect("write a line");
+        let mut answer = String::new();
+        stdout.read_line(&mut answer).expect("read an answer");
+        answers.push(serde_json::from_str(&answer).unwrap_or_else(|e| panic!("not JSON ({e}): {answer:?}")));
+    }
+    drop(stdin);
+    (answers, child.wait().expect("wait for the runtime"))
+}
+
+const SETUP: &str = r#"{"options":[],"parallelism":false,"senders":2,"table_capacity":8,"listener_options":[]}"#;
+
+/// What `ready` declares is what the README says, and an op it declared
+/// it cannot do (a replayed trace may still send one) is `unsupported`,
+/// leaving the session usable.
+#[test]
+fn ready_declares_its_gaps_and_answers_unsupported_for_them() {
+    let hello =
+        format!(r#"{{"type":"hello","version":2,"start":{{"table_capacity":8,"parallelism":false}},"setup":{SETUP}}}"#);
+    let (answers, status) = converse(&[
+        &hello,
+        r#"{"type":"op","step":0,"op":{"op":"contend_lock"}}"#,
+        r#"{"type":"op","step":1,"op":{"op":"queue_size"}}"#,
+    ]);
+    let ready = &answers[0];
+    assert_eq!(ready["type"], "ready", "{ready}");
+    assert_eq!(ready["version"], 2);
+    assert_eq!(ready["variant"], "reference");
+    assert_eq!(ready["settles"], false);
+    assert_eq!(ready["real_clock"], true);
+    assert_eq!(ready["reports"], serde_json::json!(["ran", "wrote", "read", "peer_got"]));
+    let abilities =
+        serde_json::json!({"lock_contention":false,"send_flags":true,"recv":true,"get_opts":true,"parallelism":false});
+    assert_eq!(ready["abilities"], abilities);
+    assert_eq!(answers[1]["type"], "unsupported", "{}", answers[1]);
+    assert_eq!(answers[1]["step"], 0);
+    assert_eq!(answers[2]["type"], "step", "{}", answers[2]);
+    assert_eq!(answers[2]["observation"]["reply"], serde_json::json!({"queue_size": 0}));
+    assert_eq!(answers[2]["observation"]["ports"], 2, "the port under test and the listener");
+    assert!(status.success(), "EOF ends the session with status 0: {status}");
+}
+
+#[test]
+fn a_setup_asking_for_parallelism_is_unsupported() {
+    let setup = SETUP.replace(r#""parallelism":false"#, r#""parallelism":true"#);
+    let hello =
+        format!(r#"{{"type":"hello","version":2,"start":{{"table_capacity":8,"parallelism":true}},"setup":{setup}}}"#);
+    let (answers, status) = converse(&[&hello]);
+    assert_eq!(answers[0]["type"], "unsupported", "{}", answers[0]);
+    assert!(answers[0].get("step").is_none());
+    assert!(status.success());
 }

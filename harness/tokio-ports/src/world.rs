@@ -183,7 +183,7 @@ impl World {
                 self.lock().roster.runnable();
                 tx.send(SendRequest { data: payload(*tag, *len), flags: *flags })
                     .map_err(|_| format!("sender {sender} is gone"))?;
-                Reply::Sent(None) // filled in after settling
+                Reply::Sent(None) // the result, once the sender has run (`observe`)
             }
             Op::PeerRead { max } => {
                 let (r, got) = self.peer_read(max.0).await;
