@@ -157,9 +157,10 @@ pub fn check(factory: &dyn SutFactory, cfg: &CheckConfig, progress: impl FnMut(u
 }
 
 /// [`check`] with `jobs` cases running at once (`portcheck run --jobs`),
-/// each worker on its own nodes. The cases, their order and the report are
-/// the serial run's (`crate::workers`); only the wall time differs, and the
-/// load each case sees. Shrinking runs one candidate at a time.
+/// each worker on its own nodes. The cases, the order they are settled in
+/// and the first failure are the serial run's (`crate::workers`); the wall
+/// time differs, and the load each case runs beside. Shrinking runs one
+/// candidate at a time.
 pub fn check_parallel(
     factory: &(dyn SutFactory + Sync),
     jobs: NonZeroUsize,
