@@ -143,7 +143,24 @@ impl Model {
             return Ok(None);
         }
         self.why.busy_driver = self.decide(ids::WM_3);
+        self.answered_at_once(s);
         Ok(Some(SendResult::Ok))
+    }
+
+    /// DIFF-INET-9: on OTP 27 and newer the driver keeps only the latest
+    /// send's caller, so a send answered at once while another caller is
+    /// blocked leaves that caller without a reply (it waits until the port
+    /// goes, DIFF-INET-8); the reply busy clearing sends is dropped.
+    fn answered_at_once(&mut self, s: SenderId) {
+        if self.config.variant != crate::variant::Variant::OtpInet || !self.otp_27_on() {
+            return;
+        }
+        if let Some(blocked) = self.driver().busy_caller.filter(|&b| b != s) {
+            self.cross(ids::DIFF_INET_9);
+            self.driver_mut().busy_caller = None;
+            self.driver_mut().caller_deadline = None;
+            self.why_sender(blocked.0 as usize, ids::DIFF_INET_9);
+        }
     }
 
     /// One write from the queue (WM-4, ST-2).

@@ -2,7 +2,8 @@
 //! its reply ends with `{error,closed}` once the port is gone, since
 //! `prim_inet:send` monitors the port (OTP 26, OTP-18520); on OTP 25 it
 //! waits on (5 s before it looks at the port). Measured on OTP 27.3.4.1
-//! and 29.1.2: suite/regressions/beam-inet-2-otp27.json.
+//! and 29.1.2: suite/regressions/beam-inet-2-otp27.json. And DIFF-INET-9:
+//! the driver answers only the latest send that reached it.
 
 use crate::support::{force, ran, send, wrote};
 use reference::choice::Activity;
@@ -75,4 +76,46 @@ fn wm_6_on_otp_25_the_displaced_caller_waits_on() {
         .expect("flushed and closed");
     assert!(!p.observation.completed.iter().any(|c| c.0 == SenderId(1)), "{:?}", p.observation.completed);
     assert_eq!(p.observation.senders[1], SenderStatus::Waiting, "WM-6: no reply, no monitor yet");
+}
+
+/// A port made busy by S1's send (WM-3, S1 the blocked caller), a write
+/// that leaves the queue between the marks (still busy), then S0's forced
+/// send that does not cross high_watermark: answered ok at once.
+fn force_answered_while_blocked(release: u16) -> Model {
+    let options = vec![Opt::HighWatermark(200), Opt::LowWatermark(50)];
+    let mut m = Model::new(&Setup { options, ..Setup::default() })
+        .expect("setup")
+        .into_variant(Variant::OtpInet)
+        .with_otp(OtpRelease(release));
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&send(1, 60, 2), &[]).expect("WM-3: 210 >= 200, S1 waits");
+    m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(210, 100)]).expect("WM-4: 110 left, above low: busy");
+    let p = m.step(&force(0, 10, 3), &[]).expect("SND-3: a force send onto the busy port");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Ok)), "WM-3: 120 < 200, answered at once");
+    m
+}
+
+/// DIFF-INET-9 (OTP 27 and newer): busy clears, the reply goes to S0's
+/// already answered send and is dropped; S1 waits on.
+#[test]
+fn diff_inet_9_a_send_answered_at_once_takes_the_blocked_callers_reply() {
+    let m = force_answered_while_blocked(29);
+    let mut replied = m.clone();
+    let with_reply = [ran(Activity::Output), wrote(120, 120), ran(Activity::Returned(SenderId(1)))];
+    assert!(replied.step(&Op::Quiesce, &with_reply).is_err(), "DIFF-INET-9: no reply is on its way to S1");
+    let mut m = m;
+    let p = m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(120, 120)]).expect("WM-4: flushed");
+    assert!(p.observation.completed.is_empty(), "no reply to anyone: {:?}", p.observation.completed);
+    assert_eq!(p.observation.senders[1], SenderStatus::Waiting, "DIFF-INET-9: S1 waits on");
+    // Until the port goes (DIFF-INET-8).
+    let p = m.step(&Op::Close, &[]).expect("close, nothing queued");
+    assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Closed))], "DIFF-INET-8");
+}
+
+/// OTP 25 keeps the busy caller's slot: S1 gets its ok when busy clears.
+#[test]
+fn wm_4_on_otp_25_the_blocked_caller_keeps_its_reply() {
+    let mut m = force_answered_while_blocked(25);
+    let p = m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(120, 120)]).expect("WM-4: flushed");
+    assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Ok)], "WM-4, DIFF-INET-2");
 }
