@@ -69,9 +69,9 @@
     sentinel,                  % permanently busy port: system-message barrier
     dummies = [],
     offset,                    % port_limit - table_capacity
-    outstanding = #{},         % sender id => monotonic ms its send was issued, while in flight
-    armed_at,                  % inet: latest issue time of a send that held the busy-caller slot
-    waiting_since = #{},       % sender id => {virtual ms, monotonic ms, send_timeout} first seen waiting
+    outstanding = #{},         % sender id => issue order (seq()) of its send, while in flight
+    armed_at,                  % inet: latest issue order (a `seq()`) of a send that held the busy-caller slot
+    waiting_since = #{},       % sender id => {virtual ms, monotonic ms, send_timeout, seq()} first seen waiting
     vnow = 0,                  % the model's clock: the sum of advance_time's `by`
     send_timeout = infinity,   % current send_timeout of S (ms | infinity)
     timers = false,            % delay_send or send_timeout 0 ever set: barrier timers
@@ -509,7 +509,7 @@ apply_op(#{<<"op">> := <<"send">>, <<"sender">> := Id, <<"len">> := Len, <<"tag"
             {unsupported, fmt("send with ~0p: erlang:port_command/3 flags need a port; "
                               "with {inet_backend,socket} the socket is not a port", [Flags])};
         _ ->
-            Issued = erlang:monotonic_time(millisecond),
+            Issued = seq(),
             element(Id + 1, St#st.senders) ! {send, payload(Tag, Len), Flags},
             St1 = settle(St#st{outstanding = maps:put(Id, Issued, St#st.outstanding)}),
             {{own_send, Id}, [], St1}
@@ -774,11 +774,11 @@ advance_time(By, #st{vnow = V0} = St0) ->
                   inet when Waiting =:= [] -> [];
                   inet ->
                       %% (monotonic time may be negative: no sentinel)
-                      Last = lists:max([R || {_, {_, R, _}} <- Waiting]),
-                      [W || {_, {_, R, _}} = W <- Waiting, R =:= Last,
-                            St#st.armed_at =:= undefined orelse R >= St#st.armed_at]
+                      Last = lists:max([Q || {_, {_, _, _, Q}} <- Waiting]),
+                      [W || {_, {_, _, _, Q}} = W <- Waiting, Q =:= Last,
+                            St#st.armed_at =:= undefined orelse Q > St#st.armed_at]
               end,
-    Due = [{Id, RealSince + T} || {Id, {VSince, RealSince, T}} <- Holders,
+    Due = [{Id, RealSince + T} || {Id, {VSince, RealSince, T, _}} <- Holders,
                                   is_integer(T), VSince + T =< V],
     Need = case St#st.backend of socket -> all; inet -> any end,
     case Due of
@@ -983,11 +983,22 @@ note_waiting(St) ->
                                            true -> A;
                                            false -> later(A, Issued)
                                        end,
-                                  {maps:put(Id, maps:get(Id, St#st.waiting_since, {St#st.vnow, Now, St#st.send_timeout}), Acc), A1};
+                                  First = {St#st.vnow, Now, St#st.send_timeout, seq()},
+                                  {maps:put(Id, maps:get(Id, St#st.waiting_since, First), Acc), A1};
                               _ -> {Acc, A}
                           end
                   end, {#{}, St#st.armed_at}, St#st.outstanding),
     St#st{waiting_since = W, armed_at = Armed}.
+
+%% The order of adapter events (a send issued, a sender first seen
+%% waiting): strictly increasing, where two monotonic-clock readings a
+%% millisecond apart may be equal. Whether a waiting sender was displaced
+%% from the busy-caller slot is decided by this order (`advance_time`);
+%% with millisecond readings a force send issued in the millisecond the
+%% earlier caller was first seen waiting left that caller counted as the
+%% slot's holder, and advance_time waited out the bound for a reply the
+%% driver never sends (swarm seed 101, case 43, OTP 25.2.3).
+seq() -> erlang:unique_integer([monotonic]).
 
 later(A, undefined) -> A;
 later(undefined, T) -> T;
