@@ -37,12 +37,20 @@ pub fn payload_byte(tag: u16, i: usize) -> u8 {
 /// The payload of the send tagged `tag`: `payload_byte(tag, i)` for every
 /// `i` in `0..len`.
 pub fn payload(tag: u16, len: Bytes) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len.0);
+    payload_into(tag, len, &mut out);
+    out
+}
+
+/// [`payload`] into `out` (cleared first), reusing its allocation: the
+/// runtime keeps one such buffer, so a send allocates nothing.
+pub fn payload_into(tag: u16, len: Bytes, out: &mut Vec<u8>) {
     let key = payload_byte(tag, 0);
     let period = period();
-    let mut out = Vec::with_capacity(len.0);
+    out.clear();
+    out.reserve(len.0);
     for start in (0..len.0).step_by(PERIOD) {
         let take = (len.0 - start).min(PERIOD);
         out.extend(period[..take].iter().map(|b| b ^ key));
     }
-    out
 }
