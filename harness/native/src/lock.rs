@@ -53,3 +53,24 @@ impl Drop for PortLockHeld<'_> {
         self.0.store(false, Ordering::Release);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runtime's borrowed hold and the harness's owned guard exclude
+    /// each other (MQ-1), and each releases the lock when dropped.
+    #[test]
+    fn hold_and_guard_exclude_each_other() {
+        let lock = PortLock::new();
+        let held = lock.try_hold().expect("free");
+        assert!(lock.is_locked());
+        assert!(lock.try_lock().is_none() && lock.try_hold().is_none(), "held: no second holder");
+        drop(held);
+        assert!(!lock.is_locked());
+        let guard = lock.try_lock().expect("free again");
+        assert!(lock.try_hold().is_none(), "the harness holds it: the runtime schedules instead");
+        drop(guard);
+        assert!(lock.try_hold().is_some());
+    }
+}
