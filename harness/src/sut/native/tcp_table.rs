@@ -116,9 +116,13 @@ mod diag {
         id: SockId,
     }
 
-    /// The kernel has no sock_diag for TCP (the caller falls back).
+    /// The kernel has no sock_diag for TCP, or this process may not use
+    /// it (a sandbox's seccomp or LSM): the caller falls back.
     pub fn unsupported(e: &io::Error) -> bool {
-        matches!(e.raw_os_error(), Some(libc::EPROTONOSUPPORT | libc::EAFNOSUPPORT | libc::EOPNOTSUPP))
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EPROTONOSUPPORT | libc::EAFNOSUPPORT | libc::EOPNOTSUPP | libc::EPERM | libc::EACCES)
+        )
     }
 
     fn cvt(r: isize) -> io::Result<usize> {
