@@ -110,8 +110,8 @@ pub struct Runtime {
     trace: Trace,
     /// fds leaked by the planted bug `LeakAcceptedFd`; closed on drop.
     leaked: Vec<TcpStream>,
-    /// The payload of the send being made, reused from send to send so a
-    /// send allocates nothing.
+    /// The payload of the send being made (its first `len` bytes), reused
+    /// from send to send so a send allocates nothing.
     scratch: Vec<u8>,
 }
 

@@ -70,10 +70,10 @@ impl Runtime {
             self.procs.set_waiting(s);
             return None;
         };
-        payload_into(cmd.tag, cmd.len, &mut self.scratch);
+        let data = payload_into(cmd.tag, cmd.len, &mut self.scratch);
         let out = port.driver.outputv(
             s,
-            &self.scratch,
+            data,
             &port.opts,
             &*self.clock,
             faults,

@@ -198,17 +198,9 @@ impl Runtime {
             // MQ-6
             Some(SendResult::False)
         } else {
-            payload_into(task.cmd.tag, task.cmd.len, &mut self.scratch);
+            let data = payload_into(task.cmd.tag, task.cmd.len, &mut self.scratch);
             let clock = &*self.clock;
-            match port.driver.outputv(
-                task.sender,
-                &self.scratch,
-                &port.opts,
-                clock,
-                faults,
-                &mut self.trace.actions,
-                registry,
-            ) {
+            match port.driver.outputv(task.sender, data, &port.opts, clock, faults, &mut self.trace.actions, registry) {
                 Output::Reply(r) => Some(r),
                 Output::Deferred => None,
             }
