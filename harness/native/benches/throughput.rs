@@ -8,6 +8,12 @@
 //! 256 KiB. The figure is N / (time from the first write until the reader
 //! has all N bytes), in MB/s (10^6 bytes/s). Best of `REPS` runs.
 //!
+//! Beside it, the writer thread's CPU time per write (user + system,
+//! `CLOCK_THREAD_CPUTIME_ID`, least of `REPS` runs): what one send costs
+//! the sending thread, raw and through the port. Unlike MB/s it hardly
+//! moves with the machine's load (it counts no time spent waiting for a
+//! CPU), so the port's per-send overhead shows as the difference.
+//!
 //! - raw: `std::net::TcpStream::write_all` of a preallocated buffer.
 //! - port: `native::Runtime` with its production clock
 //!   (`InstantClock`), default port options (high 8192 / low 4096), one
@@ -21,7 +27,8 @@
 //!
 //! `cargo bench -p portcheck-native --bench throughput`
 //! (`PORTCHECK_BENCH_SCALE=F` multiplies the byte counts;
-//! `PORTCHECK_BENCH_ONLY=port` runs only the port, e.g. under a profiler.)
+//! `PORTCHECK_BENCH_ONLY=port` runs only the port, e.g. under a profiler;
+//! `PORTCHECK_BENCH_SIZES=64,1024` only those write sizes.)
 
 use native::{Bytes, InstantClock, Runtime, SendFlags, SendResult, SenderId, SocketOpts};
 use std::io::{Read, Write};
@@ -81,26 +88,45 @@ fn reader(total: usize) -> (SocketAddr, JoinHandle<std::io::Result<Instant>>) {
     (addr, h)
 }
 
+/// CPU time the calling thread has used (user + system).
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec through the pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 fn mbps(total: usize, d: Duration) -> f64 {
     total as f64 / d.as_secs_f64() / 1e6
 }
 
-fn raw(w: usize, total: usize) -> std::io::Result<f64> {
+struct RawRun {
+    mbps: f64,
+    /// Writer thread CPU time per write, in ns.
+    cpu_ns: f64,
+}
+
+fn raw(w: usize, total: usize) -> std::io::Result<RawRun> {
     let (addr, h) = reader(total);
     let mut s = TcpStream::connect(addr)?;
     let buf = vec![0x5au8; w];
     let start = Instant::now();
+    let cpu0 = thread_cpu();
     let mut sent = 0;
     while sent < total {
         s.write_all(&buf)?;
         sent += w;
     }
+    let cpu = thread_cpu() - cpu0;
     let end = h.join().expect("reader thread")?;
-    Ok(mbps(total, end - start))
+    Ok(RawRun { mbps: mbps(total, end - start), cpu_ns: cpu.as_nanos() as f64 / (total / w) as f64 })
 }
 
 struct PortRun {
     mbps: f64,
+    /// Writer thread CPU time per send (the flush included), in ns.
+    cpu_ns: f64,
     sends: usize,
     deferred: usize,
     turns: usize,
@@ -114,6 +140,7 @@ fn port(w: usize, total: usize) -> Result<PortRun, String> {
     let s0 = SenderId(0);
     let (mut sends, mut deferred, mut turns) = (0, 0, 0);
     let start = Instant::now();
+    let cpu0 = thread_cpu();
     let mut sent = 0;
     while sent < total {
         let r = rt.send(s0, Bytes(w), sends as u16, SendFlags::default()).map_err(|e| err(&e))?;
@@ -151,8 +178,9 @@ fn port(w: usize, total: usize) -> Result<PortRun, String> {
         turns += 1;
         let _ = rt.take_trace();
     }
+    let cpu = thread_cpu() - cpu0;
     let end = h.join().expect("reader thread").map_err(|e| err(&e))?;
-    Ok(PortRun { mbps: mbps(total, end - start), sends, deferred, turns })
+    Ok(PortRun { mbps: mbps(total, end - start), cpu_ns: cpu.as_nanos() as f64 / sends as f64, sends, deferred, turns })
 }
 
 const ESCRIPT: &str = r#"#!/usr/bin/env escript
@@ -231,8 +259,14 @@ fn main() {
         return;
     }
     let scale: f64 = std::env::var("PORTCHECK_BENCH_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
-    let sizes: Vec<(usize, usize)> =
-        SIZES.iter().map(|&(w, n)| (w, (((n as f64 * scale) as usize) / w).max(1) * w)).collect();
+    let only: Option<Vec<usize>> = std::env::var("PORTCHECK_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|w| w.trim().parse().ok()).collect());
+    let sizes: Vec<(usize, usize)> = SIZES
+        .iter()
+        .filter(|(w, _)| only.as_ref().is_none_or(|o| o.contains(w)))
+        .map(|&(w, n)| (w, (((n as f64 * scale) as usize) / w).max(1) * w))
+        .collect();
     println!("== throughput: native port vs raw socket vs gen_tcp, loopback, best of {REPS} ==");
     println!("{}", machine());
     let mut failed = false;
@@ -250,10 +284,15 @@ fn main() {
         // Interleaved (raw, port, raw, port, ...) so drift hits both alike.
         let (mut r, mut p): (Result<f64, String>, Result<PortRun, String>) =
             (Err("no run".into()), Err("no run".into()));
+        let (mut raw_cpu, mut port_cpu) = (f64::INFINITY, f64::INFINITY);
         for _ in 0..REPS {
             let ri = raw(w, n).map_err(|e| e.to_string());
             let pi = port(w, n);
-            r = match (r, ri) {
+            if let (Ok(a), Ok(b)) = (&ri, &pi) {
+                raw_cpu = raw_cpu.min(a.cpu_ns);
+                port_cpu = port_cpu.min(b.cpu_ns);
+            }
+            r = match (r, ri.map(|x| x.mbps)) {
                 (Ok(a), Ok(b)) => Ok(a.max(b)),
                 (_, Ok(b)) => Ok(b),
                 (_, Err(e)) => Err(e),
@@ -281,14 +320,23 @@ fn main() {
                     p.deferred,
                     p.turns
                 );
+                println!(
+                    "{:>7} writes: writer CPU per send: raw {:.0} ns, port {:.0} ns (+{:.0} ns; raw/port {:.1}%)",
+                    label(w),
+                    raw_cpu,
+                    port_cpu,
+                    port_cpu - raw_cpu,
+                    100.0 * raw_cpu / port_cpu
+                );
                 rows.push((w, r, p.mbps));
                 // The runtime takes (len, tag), not bytes: it synthesizes
                 // each send's payload (native::payload, the bytes the
                 // model's reference::units::payload defines) itself.
                 let k = (n / w).min(1 << 16);
+                let mut buf = Vec::new();
                 let t = Instant::now();
                 for i in 0..k {
-                    std::hint::black_box(native::payload::payload(i as u16, Bytes(w)));
+                    std::hint::black_box(native::payload::payload_into(i as u16, Bytes(w), &mut buf));
                 }
                 let per = t.elapsed().as_secs_f64() / k as f64;
                 let port_per = w as f64 / (p.mbps * 1e6);

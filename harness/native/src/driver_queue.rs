@@ -4,6 +4,7 @@
 //! timer and the delayed flush, over a nonblocking kernel socket.
 
 use crate::bugs::{Faults, PlantedBug};
+use crate::clock::Clock;
 use crate::close_mode::{drain_input, CloseMode};
 use crate::options::{PortOptions, Timeout};
 use crate::reply::{Posix, SendResult};
@@ -117,8 +118,9 @@ impl TcpDriver {
         self.send_timer
     }
 
-    pub fn send_timer_due(&self, now: Millis) -> bool {
-        self.busy && self.send_timer.is_some_and(|d| now >= d)
+    /// The send timer is due; reads the clock only while a timer runs.
+    pub fn send_timer_due(&self, clock: &dyn Clock) -> bool {
+        self.busy && self.send_timer.is_some_and(|d| clock.now() >= d)
     }
 
     /// The socket is (as far as we know) writable and there is output.
@@ -141,14 +143,15 @@ impl TcpDriver {
         }
     }
 
-    /// `tcp_sendv`: a send from `caller` reaching the driver.
+    /// `tcp_sendv`: a send from `caller` reaching the driver. The clock is
+    /// read only when the send starts the send timer.
     #[allow(clippy::too_many_arguments)]
     pub fn outputv(
         &mut self,
         caller: SenderId,
         data: &[u8],
         opts: &PortOptions,
-        now: Millis,
+        clock: &dyn Clock,
         faults: Faults,
         trace: &mut Vec<Action>,
         registry: &Registry,
@@ -195,7 +198,7 @@ impl TcpDriver {
                 // WM-6: a caller already in the slot is displaced for good.
                 self.busy_caller = Some(caller);
                 if let Timeout::After(ms) = t {
-                    self.send_timer = Some(Millis(now.0.saturating_add(ms.0)));
+                    self.send_timer = Some(Millis(clock.now().0.saturating_add(ms.0)));
                 }
                 Output::Deferred
             }

@@ -166,7 +166,10 @@ impl NativeSut {
         let mut buf = vec![0u8; max.0];
         let (reply, got) = match self.peer.read(&mut buf) {
             Ok(0) if max.0 > 0 => (PeerRead::Eof, 0),
-            Ok(n) => (PeerRead::Data(buf[..n].to_vec()), n),
+            Ok(n) => {
+                ack_now(&self.peer)?;
+                (PeerRead::Data(buf[..n].to_vec()), n)
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => (PeerRead::WouldBlock, 0),
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => (PeerRead::Reset, 0),
             Err(e) => return Err(sut_err("peer read", e)),
@@ -371,6 +374,19 @@ fn peer_listener() -> Result<TcpListener, SutError> {
     Ok(s.into())
 }
 
+/// The peer acknowledges what it has read now rather than at its delayed-ACK
+/// timer (TCP_QUICKACK, which sends an ACK the kernel has scheduled). With
+/// the clamped window, a read that leaves the window less than doubled
+/// sends no window update (`__tcp_cleanup_rbuf`), and the port's socket
+/// then waits for that ACK to free its send buffer: a drain's `AwaitIo`
+/// lasted the delayed-ACK timer (40 ms) each time, half the lockstep wall
+/// time. What the kernel takes and when the port sees it writable stays the
+/// kernel's to decide (the runtime reports every write's outcome); only the
+/// timer is gone.
+fn ack_now(peer: &TcpStream) -> Result<(), SutError> {
+    socket2::SockRef::from(peer).set_tcp_quickack(true).map_err(|e| sut_err("peer TCP_QUICKACK", e))
+}
+
 /// Accept one connection, waiting at most `IO_BOUND` for it.
 fn accept_bounded(l: &TcpListener) -> Result<TcpStream, SutError> {
     let deadline = Instant::now() + IO_BOUND;
@@ -400,7 +416,7 @@ fn accept_bounded(l: &TcpListener) -> Result<TcpStream, SutError> {
 /// waiting at most `EOF_BOUND`.
 fn sees_eof(client: &TcpStream, server: SocketAddr) -> Result<bool, SutError> {
     if let (SocketAddr::V4(server), SocketAddr::V4(me)) = (server, client.local_addr()?) {
-        let st = tcp_table::state(server, me).map_err(|e| sut_err("read /proc/net/tcp", e))?;
+        let st = tcp_table::state(server, me).map_err(|e| sut_err("the kernel's socket table", e))?;
         if st.is_some_and(tcp_table::sent_no_fin) {
             return Ok(false);
         }

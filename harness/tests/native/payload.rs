@@ -49,6 +49,17 @@ fn empty_and_period_sized_payloads() {
     }
 }
 
+/// The runtime reuses one buffer from send to send (`payload_into`): what
+/// a longer send left in it never leaks into a shorter one's bytes.
+#[test]
+fn a_reused_buffer_holds_only_the_new_payload() {
+    let mut buf = Vec::new();
+    for (tag, len) in [(1u16, PERIOD + 17), (2, 64), (3, 0), (4, 1024), (5, 3), (6, 2 * PERIOD + 5)] {
+        let got = runtime::payload_into(tag, native::Bytes(len), &mut buf);
+        assert_eq!(got, units::payload(tag, Bytes(len)), "ST-1: payload of tag {tag}, {len} bytes, into a used buffer");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// ST-1 on random tags and lengths up to four periods.

@@ -3,7 +3,7 @@
 //! shows ESTABLISHED (no FIN sent), a closed one has sent its FIN by the
 //! time `close()` returns.
 
-use harness::sut::native::tcp_table::{self, sent_no_fin, state, state_in};
+use harness::sut::native::tcp_table::{self, sent_no_fin, state, state_from_proc, state_in};
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::time::Duration;
@@ -81,4 +81,49 @@ fn a_row_is_found_by_both_addresses() {
     assert_eq!(state_in(table, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 8080), at(0xD2F4)), None);
     // The header is not a row.
     assert_eq!(state_in("  sl  local_address rem_address   st\n", at(1), at(2)), None);
+}
+
+/// `state` asks sock_diag for the one end; it agrees with the whole table
+/// (`/proc/net/tcp`) on open, closing, half-closed and gone ends, and does
+/// not take the listener on a gone end's address for the end.
+#[test]
+fn sock_diag_agrees_with_proc_net_tcp() {
+    // An end may still be moving (FIN_WAIT1 -> FIN_WAIT2 when the client's
+    // ACK is processed, later under load): the two must agree on a state
+    // that holds across both reads (sock_diag, /proc, sock_diag again),
+    // within a failure bound.
+    let agree = |local: SocketAddrV4, remote: SocketAddrV4, what: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let d = state(local, remote).expect("sock_diag");
+            let p = state_from_proc(local, remote).expect("/proc");
+            if d == p && state(local, remote).expect("sock_diag") == d {
+                return d;
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: sock_diag {d:?}, /proc/net/tcp {p:?}");
+            std::thread::yield_now();
+        }
+    };
+    let (l, c, s) = pair();
+    let (server, client) = (v4(s.local_addr().unwrap()), v4(c.local_addr().unwrap()));
+    assert_eq!(agree(server, client, "open server end"), Some(tcp_table::ESTABLISHED));
+    assert_eq!(agree(client, server, "open client end"), Some(tcp_table::ESTABLISHED));
+    drop(s);
+    assert!(!sent_no_fin(agree(server, client, "closed server end").expect("lingers")));
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!((&c).read(&mut [0u8; 1]).expect("client read"), 0, "EOF at the client");
+    assert_eq!(agree(client, server, "half-closed client end"), Some(tcp_table::CLOSE_WAIT));
+    // No such connection, while a listener holds the local address.
+    let nobody = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1);
+    let listening = v4(l.local_addr().unwrap());
+    assert_eq!(agree(listening, nobody, "no such end on a listening address"), None);
+    // An end closed over unread input resets and is gone at once.
+    let (l2, mut c2, s2) = pair();
+    let (server2, client2) = (v4(s2.local_addr().unwrap()), v4(c2.local_addr().unwrap()));
+    std::io::Write::write_all(&mut c2, b"unread").unwrap();
+    let arrived = native::sys::wait_ready(&s2, native::sys::Want::Read, Duration::from_secs(5)).unwrap();
+    assert!(arrived, "the bytes reach the server end before it closes");
+    drop(s2);
+    assert_eq!(agree(server2, client2, "reset end, listener still open"), None);
+    drop(l2);
 }

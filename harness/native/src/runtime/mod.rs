@@ -110,6 +110,9 @@ pub struct Runtime {
     trace: Trace,
     /// fds leaked by the planted bug `LeakAcceptedFd`; closed on drop.
     leaked: Vec<TcpStream>,
+    /// The payload of the send being made (its first `len` bytes), reused
+    /// from send to send so a send allocates nothing.
+    scratch: Vec<u8>,
 }
 
 impl fmt::Debug for Runtime {
@@ -141,6 +144,7 @@ impl Runtime {
             mailbox: Vec::new(),
             trace: Trace::default(),
             leaked: Vec::new(),
+            scratch: Vec::new(),
         })
     }
 

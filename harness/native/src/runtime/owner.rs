@@ -6,7 +6,7 @@ use super::{Runtime, RuntimeError};
 use crate::driver_queue::Output;
 use crate::lock::PortLock;
 use crate::options::{setopts, Opt, PortOptions};
-use crate::payload::payload;
+use crate::payload::payload_into;
 use crate::port::TcpPort;
 use crate::port_task::Task;
 use crate::process::{Command, SendFlags};
@@ -42,7 +42,6 @@ impl Runtime {
     /// driver (`tcp_sendv`).
     pub(super) fn port_command(&mut self, s: SenderId, cmd: Command) -> Option<SendResult> {
         let faults = self.faults;
-        let now = self.clock.now();
         let Some(port) = self.subject.as_mut() else {
             self.procs.set_idle(s);
             return Some(SendResult::Error(Posix::Closed));
@@ -64,15 +63,23 @@ impl Runtime {
             return None;
         }
         // MQ-1: immediate only with no queued tasks and the lock free.
-        let guard = if port.tasks.is_empty() { port.lock.try_lock() } else { None };
+        let guard = if port.tasks.is_empty() { port.lock.try_hold() } else { None };
         let Some(guard) = guard else {
             let limits = port.msgq_limits();
             port.tasks.schedule(Task { sender: s, cmd }, limits, faults);
             self.procs.set_waiting(s);
             return None;
         };
-        let data = payload(cmd.tag, cmd.len);
-        let out = port.driver.outputv(s, &data, &port.opts, now, faults, &mut self.trace.actions, self.poll.registry());
+        let data = payload_into(cmd.tag, cmd.len, &mut self.scratch);
+        let out = port.driver.outputv(
+            s,
+            data,
+            &port.opts,
+            &*self.clock,
+            faults,
+            &mut self.trace.actions,
+            self.poll.registry(),
+        );
         drop(guard);
         match out {
             Output::Reply(r) => {

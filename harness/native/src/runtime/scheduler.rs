@@ -4,7 +4,7 @@
 
 use super::{Runtime, RuntimeError, MAX_ACTIVITIES, SUBJECT};
 use crate::driver_queue::{Output, Unbusy};
-use crate::payload::payload;
+use crate::payload::payload_into;
 use crate::receive;
 use crate::reply::{Posix, SendResult};
 use crate::sys;
@@ -35,8 +35,7 @@ impl Runtime {
     /// The next activity the scheduler would run, if any.
     fn next_activity(&self) -> Option<Activity> {
         let port = self.subject.as_ref()?;
-        let now = self.clock.now();
-        if port.driver.send_timer_due(now) {
+        if port.driver.send_timer_due(&*self.clock) {
             return Some(Activity::SendTimeout);
         }
         if port.driver.flush_armed() {
@@ -190,18 +189,18 @@ impl Runtime {
     /// Run the first runnable port task (MQ-3..MQ-6).
     fn run_task(&mut self) {
         let faults = self.faults;
-        let now = self.clock.now();
         let registry = self.poll.registry();
         let Some(port) = self.subject.as_mut() else { return };
-        let Some(_guard) = port.lock.try_lock() else { return };
+        let Some(_guard) = port.lock.try_hold() else { return };
         let Some(ix) = port.tasks.next_runnable(port.driver.is_busy()) else { return };
         let task = port.tasks.take(ix);
         let result = if port.driver.is_busy() && task.aborts_on_busy_driver() {
             // MQ-6
             Some(SendResult::False)
         } else {
-            let data = payload(task.cmd.tag, task.cmd.len);
-            match port.driver.outputv(task.sender, &data, &port.opts, now, faults, &mut self.trace.actions, registry) {
+            let data = payload_into(task.cmd.tag, task.cmd.len, &mut self.scratch);
+            let clock = &*self.clock;
+            match port.driver.outputv(task.sender, data, &port.opts, clock, faults, &mut self.trace.actions, registry) {
                 Output::Reply(r) => Some(r),
                 Output::Deferred => None,
             }
