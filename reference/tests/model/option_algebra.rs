@@ -65,20 +65,28 @@ quickcheck! {
     }
 }
 
-/// The values measured on OTP 25.2.3 (notes, [25✓]).
-#[test]
-fn measured_on_otp_25() {
-    let o = setopts(PortOptions::default(), &[Opt::HighWatermark(1000)]).unwrap().options;
-    assert_eq!((o.high, o.low), (Bytes(1000), Bytes(1000)));
-    let o = setopts(PortOptions::default(), &[Opt::LowWatermark(5000)]).unwrap().options;
-    assert_eq!((o.high, o.low), (Bytes(8192), Bytes(5000)));
-    let o = setopts(PortOptions::default(), &[Opt::HighWatermark(-5)]).unwrap().options;
-    assert_eq!((o.high, o.low), (Bytes(0), Bytes(0)));
-    let o = setopts(PortOptions::default(), &[Opt::HighWatermark(100), Opt::LowWatermark(200)]).unwrap().options;
-    assert_eq!((o.high, o.low), (Bytes(100), Bytes(100)));
-    for (req, want) in [(100, 1024), (1025, 2048), (5000, 8192), (200_000_000, (1 << 27) - 1)] {
-        assert_eq!(port_table_size(Some(req), 20000), want, "ERL_MAX_PORTS={req}");
-    }
+/// Worked watermark examples, measured on OTP 25.2.3 (notes, [25✓]):
+/// OPT-1 (high clamps low, negative becomes 0), OPT-2 (low raises high),
+/// OPT-5 (a list applies back to front, so the first one listed wins).
+#[rstest::rstest]
+#[case::high_below_default_low_pulls_it_down(&[Opt::HighWatermark(1000)], (1000, 1000))]
+#[case::low_above_default_high_keeps_high(&[Opt::LowWatermark(5000)], (8192, 5000))]
+#[case::negative_high_becomes_zero(&[Opt::HighWatermark(-5)], (0, 0))]
+#[case::first_listed_wins(&[Opt::HighWatermark(100), Opt::LowWatermark(200)], (100, 100))]
+fn watermarks_measured_on_otp_25(#[case] list: &[Opt], #[case] (high, low): (usize, usize)) {
+    let o = setopts(PortOptions::default(), list).unwrap().options;
+    assert_eq!((o.high, o.low), (Bytes(high), Bytes(low)));
+}
+
+/// PT-1, measured on OTP 25.2.3: ERL_MAX_PORTS rounds up to a power of two
+/// within [1024, 2^27-1].
+#[rstest::rstest]
+#[case::below_the_minimum(100, 1024)]
+#[case::just_above_a_power(1025, 2048)]
+#[case::between_powers(5000, 8192)]
+#[case::above_the_maximum(200_000_000, (1 << 27) - 1)]
+fn port_table_size_measured_on_otp_25(#[case] requested: u64, #[case] size: u64) {
+    assert_eq!(port_table_size(Some(requested), 20000), size, "ERL_MAX_PORTS={requested}");
 }
 
 fn active(list: &[i32]) -> Result<(Active, bool), reference::rules::RuleId> {
@@ -92,19 +100,18 @@ fn active(list: &[i32]) -> Result<(Active, bool), reference::rules::RuleId> {
     Ok((o.active, notice))
 }
 
-#[test]
-fn rx3_n_adds_to_the_current_count() {
-    assert_eq!(active(&[5]), Ok((Active::Count(5), false)));
-    assert_eq!(active(&[5, 3]), Ok((Active::Count(8), false)), "RX-3: 5 + 3");
-    assert_eq!(active(&[5, -2]), Ok((Active::Count(3), false)));
-    assert_eq!(active(&[5, -5]), Ok((Active::Passive, true)), "RX-4: the count reaches 0");
-}
-
-#[test]
-fn rx3_the_sum_must_stay_in_int16() {
-    assert_eq!(active(&[32767]), Ok((Active::Count(32767), false)));
-    assert_eq!(active(&[32767, 1]), Err(ids::RX_3), "RX-3: 32768 is out of int16");
-    assert_eq!(active(&[-32768]), Ok((Active::Passive, true)), "RX-4: <= 0 is passive");
-    assert_eq!(active(&[1, -32768]), Ok((Active::Passive, true)), "-32767 is in range");
-    assert_eq!(active(&[10, 32767]), Err(ids::RX_3));
+/// RX-3: {active,N} adds N to the current count; the sum must stay within
+/// int16. RX-4: a count that reaches 0 or less goes passive, with notice.
+#[rstest::rstest]
+#[case::a_count(&[5], Ok((Active::Count(5), false)))]
+#[case::n_adds(&[5, 3], Ok((Active::Count(8), false)))]
+#[case::n_subtracts(&[5, -2], Ok((Active::Count(3), false)))]
+#[case::reaching_zero_goes_passive(&[5, -5], Ok((Active::Passive, true)))]
+#[case::int16_max(&[32767], Ok((Active::Count(32767), false)))]
+#[case::sum_above_int16(&[32767, 1], Err(ids::RX_3))]
+#[case::int16_min_is_passive(&[-32768], Ok((Active::Passive, true)))]
+#[case::sum_in_range(&[1, -32768], Ok((Active::Passive, true)))]
+#[case::large_sum_above_int16(&[10, 32767], Err(ids::RX_3))]
+fn active_n_counts(#[case] list: &[i32], #[case] want: Result<(Active, bool), reference::rules::RuleId>) {
+    assert_eq!(active(list), want);
 }

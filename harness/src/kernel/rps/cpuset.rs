@@ -258,31 +258,32 @@ mod tests {
         }
     }
 
+    /// The kernel's mask format (bitmap_print_to_pagebuf): 32-bit groups,
+    /// comma-separated, most significant first; the first group has as many
+    /// digits as its bits need (the seed's `f` on 8 CPUs reads back `0f`).
+    #[rstest::rstest]
+    #[case::one_cpu_set("0", 1, "1")]
+    #[case::one_cpu_empty("", 1, "0")]
+    #[case::two_cpus_both("0-1", 2, "3")]
+    #[case::two_cpus_second("1", 2, "2")]
+    #[case::two_cpus_empty("", 2, "0")]
+    #[case::eight_cpus_zero_padded("0-3", 8, "0f")]
+    #[case::cpus_33_last_only("32", 33, "1,00000000")]
+    #[case::cpus_33_first_only("0", 33, "0,00000001")]
+    #[case::cpus_33_all("0-32", 33, "1,ffffffff")]
+    #[case::cpus_64_all("0-63", 64, "ffffffff,ffffffff")]
+    #[case::cpus_64_some("0-3,8", 64, "00000000,0000010f")]
+    #[case::cpus_64_last("63", 64, "80000000,00000000")]
+    #[case::cpus_256_ends("0,255", 256, "80000000,00000000,00000000,00000000,00000000,00000000,00000000,00000001")]
+    #[case::cpus_256_empty("", 256, "00000000,00000000,00000000,00000000,00000000,00000000,00000000,00000000")]
+    fn masks_in_kernel_format(#[case] cpus: &str, #[case] nbits: u32, #[case] mask: &str) {
+        assert_eq!(set(cpus).to_mask(nbits).unwrap(), mask);
+        assert_eq!(CpuSet::parse_mask(mask, nbits).unwrap(), set(cpus), "and back");
+    }
+
     #[test]
-    fn masks_in_kernel_format() {
-        // 1 CPU
-        assert_eq!(set("0").to_mask(1).unwrap(), "1");
-        assert_eq!(set("").to_mask(1).unwrap(), "0");
-        // 2 CPUs (this machine kind): one digit
-        assert_eq!(set("0-1").to_mask(2).unwrap(), "3");
-        assert_eq!(set("1").to_mask(2).unwrap(), "2");
-        assert_eq!(set("").to_mask(2).unwrap(), "0");
+    fn a_cpu_beyond_the_mask_overflows() {
         assert_eq!(set("2").to_mask(2), Err(MaskError::Overflow));
-        // 8 CPUs: two digits, zero-padded (the seed's `f` reads back `0f`)
-        assert_eq!(set("0-3").to_mask(8).unwrap(), "0f");
-        // 33 CPUs: a one-digit group then a full group
-        assert_eq!(set("32").to_mask(33).unwrap(), "1,00000000");
-        assert_eq!(set("0").to_mask(33).unwrap(), "0,00000001");
-        assert_eq!(set("0-32").to_mask(33).unwrap(), "1,ffffffff");
-        // 64 CPUs
-        assert_eq!(set("0-63").to_mask(64).unwrap(), "ffffffff,ffffffff");
-        assert_eq!(set("0-3,8").to_mask(64).unwrap(), "00000000,0000010f");
-        assert_eq!(set("63").to_mask(64).unwrap(), "80000000,00000000");
-        // 256 CPUs: eight groups
-        let m = set("0,255").to_mask(256).unwrap();
-        assert_eq!(m, "80000000,00000000,00000000,00000000,00000000,00000000,00000000,00000001");
-        assert_eq!(CpuSet::parse_mask(&m, 256).unwrap(), set("0,255"));
-        assert_eq!(set("").to_mask(256).unwrap(), ["00000000"; 8].join(","));
     }
 
     #[test]
@@ -321,13 +322,11 @@ mod tests {
         assert_eq!(MaskError::Invalid.errno(), libc::EINVAL);
     }
 
-    #[test]
-    fn mask_round_trips_for_many_sizes() {
-        for nbits in [1u32, 2, 3, 4, 5, 31, 32, 33, 63, 64, 65, 255, 256] {
-            let cpus: CpuSet = (0..nbits).filter(|c| c % 3 == 0 || c + 1 == nbits).collect();
-            let m = cpus.to_mask(nbits).unwrap();
-            assert_eq!(CpuSet::parse_mask(&m, nbits).unwrap(), cpus, "nbits {nbits} mask {m}");
-            assert_eq!(m.split(',').count() as u32, nbits.div_ceil(32));
-        }
+    #[rstest::rstest]
+    fn mask_round_trips_for_many_sizes(#[values(1, 2, 3, 4, 5, 31, 32, 33, 63, 64, 65, 255, 256)] nbits: u32) {
+        let cpus: CpuSet = (0..nbits).filter(|c| c % 3 == 0 || c + 1 == nbits).collect();
+        let m = cpus.to_mask(nbits).unwrap();
+        assert_eq!(CpuSet::parse_mask(&m, nbits).unwrap(), cpus, "nbits {nbits} mask {m}");
+        assert_eq!(m.split(',').count() as u32, nbits.div_ceil(32));
     }
 }

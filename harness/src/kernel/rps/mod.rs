@@ -279,34 +279,35 @@ mod tests {
         d
     }
 
-    #[test]
-    fn apply_on_fake_trees() {
-        for ncpu in [1u32, 2, 33, 64, 256] {
-            let zero = CpuSet::new().to_mask(ncpu).unwrap();
-            let t = fake(ncpu, "eth0", &[("rx-0", &zero), ("rx-1", &zero), ("rx-10", &zero), ("tx-0", "")]);
-            let s = Sysfs::new(t.path());
-            assert_eq!(s.nr_cpu_ids().unwrap(), ncpu);
-            let want: CpuSet = [0, ncpu - 1].into_iter().collect();
-            let dry = s.apply("eth0", &want, Mode::DryRun).unwrap();
-            assert_eq!(dry.queues.len(), 3);
-            assert_eq!(dry.queues.iter().map(|q| q.queue.as_str()).collect::<Vec<_>>(), ["rx-0", "rx-1", "rx-10"]);
-            assert!(dry.queues.iter().all(|q| q.changed && q.after.is_none()));
-            // Dry run wrote nothing.
-            let rx0 = t.path().join("class/net/eth0/queues/rx-0/rps_cpus");
-            assert_eq!(std::fs::read_to_string(&rx0).unwrap().trim(), zero);
-            let w = s.apply("eth0", &want, Mode::Write).unwrap();
-            assert_eq!(w.changed_queues(), 3, "{}", w.summary());
-            for q in &w.queues {
-                assert_eq!(q.after.as_deref(), Some(want.to_mask(ncpu).unwrap().as_str()));
-                assert_eq!(q.after_cpus, Some(Ok(want.to_list())));
-            }
-            // Applying again changes nothing.
-            let again = s.apply("eth0", &want, Mode::Write).unwrap();
-            assert_eq!(again.changed_queues(), 0);
-            // A CPU beyond nr_cpu_ids is refused before touching anything.
-            let too_big: CpuSet = [ncpu].into_iter().collect();
-            assert!(matches!(s.apply("eth0", &too_big, Mode::Write), Err(RpsError::CpuOutOfRange { .. })));
+    /// A fake sysfs tree for 1, 2, 33, 64 and 256 CPUs (one mask digit,
+    /// this machine kind, a one-digit group before a full one, two full
+    /// groups, eight groups).
+    #[rstest::rstest]
+    fn apply_on_fake_trees(#[values(1, 2, 33, 64, 256)] ncpu: u32) {
+        let zero = CpuSet::new().to_mask(ncpu).unwrap();
+        let t = fake(ncpu, "eth0", &[("rx-0", &zero), ("rx-1", &zero), ("rx-10", &zero), ("tx-0", "")]);
+        let s = Sysfs::new(t.path());
+        assert_eq!(s.nr_cpu_ids().unwrap(), ncpu);
+        let want: CpuSet = [0, ncpu - 1].into_iter().collect();
+        let dry = s.apply("eth0", &want, Mode::DryRun).unwrap();
+        assert_eq!(dry.queues.len(), 3);
+        assert_eq!(dry.queues.iter().map(|q| q.queue.as_str()).collect::<Vec<_>>(), ["rx-0", "rx-1", "rx-10"]);
+        assert!(dry.queues.iter().all(|q| q.changed && q.after.is_none()));
+        // Dry run wrote nothing.
+        let rx0 = t.path().join("class/net/eth0/queues/rx-0/rps_cpus");
+        assert_eq!(std::fs::read_to_string(&rx0).unwrap().trim(), zero);
+        let w = s.apply("eth0", &want, Mode::Write).unwrap();
+        assert_eq!(w.changed_queues(), 3, "{}", w.summary());
+        for q in &w.queues {
+            assert_eq!(q.after.as_deref(), Some(want.to_mask(ncpu).unwrap().as_str()));
+            assert_eq!(q.after_cpus, Some(Ok(want.to_list())));
         }
+        // Applying again changes nothing.
+        let again = s.apply("eth0", &want, Mode::Write).unwrap();
+        assert_eq!(again.changed_queues(), 0);
+        // A CPU beyond nr_cpu_ids is refused before touching anything.
+        let too_big: CpuSet = [ncpu].into_iter().collect();
+        assert!(matches!(s.apply("eth0", &too_big, Mode::Write), Err(RpsError::CpuOutOfRange { .. })));
     }
 
     #[test]
