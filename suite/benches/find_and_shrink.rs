@@ -26,15 +26,7 @@ fn main() {
     let (bugs, outside): (Vec<PlantedBug>, Vec<PlantedBug>) =
         chosen.into_iter().partition(|b| b.detection() == Detection::Lockstep);
     let seed: u64 = std::env::var("PORTCHECK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(24301);
-    let cfg = CheckConfig {
-        cases: 400,
-        seed,
-        max_ops: 40,
-        max_shrink_iters: 300,
-        record: false,
-        known_defects: vec![],
-        generation: Default::default(),
-    };
+    let cfg = CheckConfig { max_shrink_iters: 300, ..CheckConfig::new(seed, 400) };
     println!("== find_and_shrink: planted bugs, start to minimal counterexample ==");
     println!("{}", machine());
     println!(

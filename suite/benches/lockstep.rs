@@ -94,15 +94,7 @@ fn main() {
 
     // 1. The property runner as `make test` runs it.
     let factory = NativeFactory::new(None);
-    let cfg = CheckConfig {
-        cases,
-        seed,
-        max_ops: MAX_OPS,
-        max_shrink_iters: 0,
-        record: false,
-        known_defects: vec![],
-        generation: Default::default(),
-    };
+    let cfg = CheckConfig { max_ops: MAX_OPS, max_shrink_iters: 0, ..CheckConfig::new(seed, cases) };
     let t = Instant::now();
     let report = check(&factory, &cfg, |_, _| {});
     let check_secs = t.elapsed().as_secs_f64();

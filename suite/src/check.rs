@@ -41,6 +41,13 @@ impl CheckConfig {
     pub fn from_env(default_cases: u32) -> CheckConfig {
         let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
         let seed = std::env::var("PORTCHECK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(fresh_seed);
+        CheckConfig::new(seed, cases)
+    }
+
+    /// `cases` cases of `seed` with `portcheck run`'s defaults: 40 ops at
+    /// most, 2000 shrink attempts, swarm generation, nothing recorded, no
+    /// known defects. Callers change a field with struct update syntax.
+    pub fn new(seed: u64, cases: u32) -> CheckConfig {
         CheckConfig {
             cases,
             seed,

@@ -89,15 +89,7 @@ impl SystemUnderTest for HiddenSut {
 }
 
 fn run(bug: Option<PlantedBug>, settle: bool, cases: u32) -> CheckReport {
-    let cfg = CheckConfig {
-        cases,
-        seed: 24301,
-        max_ops: 40,
-        max_shrink_iters: 300,
-        record: false,
-        known_defects: vec![],
-        generation: Default::default(),
-    };
+    let cfg = CheckConfig { max_shrink_iters: 300, ..CheckConfig::new(24301, cases) };
     check(&Hidden::new(bug, settle), &cfg, |_, _| {})
 }
 

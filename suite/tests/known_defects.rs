@@ -19,15 +19,7 @@ fn crashing(reason: &str) -> ExternalFactory {
 }
 
 fn config(defects: Vec<KnownDefect>) -> CheckConfig {
-    CheckConfig {
-        cases: 3,
-        seed: 1,
-        max_ops: 5,
-        max_shrink_iters: 10,
-        record: false,
-        known_defects: defects,
-        generation: Default::default(),
-    }
+    CheckConfig { max_ops: 5, max_shrink_iters: 10, known_defects: defects, ..CheckConfig::new(1, 3) }
 }
 
 fn defect() -> KnownDefect {

@@ -288,15 +288,7 @@ fn shrink_same() -> Result<(), String> {
     let mut shrunk = vec![];
     for fresh in [true, false] {
         let f = factory(Backend::Inet, fresh, Some(AdapterPlant::MiscountExtra))?;
-        let cfg = CheckConfig {
-            cases: 30,
-            seed: SEEDS[0],
-            max_ops: MAX_OPS,
-            max_shrink_iters: 40,
-            record: false,
-            known_defects: vec![],
-            generation: Default::default(),
-        };
+        let cfg = CheckConfig { max_ops: MAX_OPS, max_shrink_iters: 40, ..CheckConfig::new(SEEDS[0], 30) };
         let r = check(&f, &cfg, |_, _| {});
         let cx = r.counterexample.ok_or("the planted miscount was not found")?;
         println!(
@@ -328,13 +320,10 @@ fn two_jobs_same_failure(b: Backend) -> Result<(), String> {
     for jobs in [1, 2] {
         let f = factory(b, false, Some(AdapterPlant::MiscountExtra))?;
         let cfg = CheckConfig {
-            cases: 30,
-            seed: SEEDS[0],
             max_ops: MAX_OPS,
             max_shrink_iters: 8,
-            record: false,
-            known_defects: vec![],
             generation: Generation::Uniform,
+            ..CheckConfig::new(SEEDS[0], 30)
         };
         let r = check_parallel(&f, NonZeroUsize::new(jobs).expect("jobs > 0"), &cfg, |_, _| {});
         let cx = r.counterexample.ok_or("the planted miscount was not found")?;

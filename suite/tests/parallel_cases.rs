@@ -15,15 +15,7 @@ use std::num::NonZeroUsize;
 use suite::check::{check, check_parallel, CheckConfig, CheckReport};
 
 fn config(seed: u64, cases: u32) -> CheckConfig {
-    CheckConfig {
-        cases,
-        seed,
-        max_ops: 40,
-        max_shrink_iters: 300,
-        record: false,
-        known_defects: vec![],
-        generation: Default::default(),
-    }
+    CheckConfig { max_shrink_iters: 300, ..CheckConfig::new(seed, cases) }
 }
 
 /// What a run decided.

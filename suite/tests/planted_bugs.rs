@@ -33,15 +33,7 @@ fn every_lockstep_bug_is_tested_here() {
 fn caught(bug: PlantedBug, rule: RuleId) {
     assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
-    let cfg = CheckConfig {
-        cases: 400,
-        seed: 24301,
-        max_ops: 40,
-        max_shrink_iters: 300,
-        record: false,
-        known_defects: vec![],
-        generation: Default::default(),
-    };
+    let cfg = CheckConfig { max_shrink_iters: 300, ..CheckConfig::new(24301, 400) };
     let report = check(&factory, &cfg, |_, _| {});
     let cx = report
         .counterexample
