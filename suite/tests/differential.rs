@@ -21,7 +21,7 @@ use harness::sut::beam::{Backend, BeamFactory};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use suite::capability::{trial, Capability};
-use suite::check::{check, check_parallel, replay, CheckConfig, SavedCase};
+use suite::check::{check_parallel, replay, CheckConfig, SavedCase};
 use suite::generate::Generation;
 use suite::known::{self, Verdict};
 use suite::{saved, trace};
@@ -159,8 +159,8 @@ const UNDER_LOAD_CASES: u32 = 10;
 
 /// The first gate cases again, with two CPU-bound threads beside them (the
 /// machine kind has 2 cores): a timing the model does not allow shows up
-/// here before it shows up in a user's CI. Same seed, so the same cases;
-/// only the timing differs.
+/// here before it shows up in a user's CI. Same seed, so the same cases,
+/// and two at once as in the gate; only the timing differs.
 fn under_load(r: Release, b: Backend) -> Result<(), String> {
     let factory = r.factory(b)?;
     let mut cfg = CheckConfig::gate(UNDER_LOAD_CASES, gate_seed(b))?;
@@ -176,7 +176,7 @@ fn under_load(r: Release, b: Backend) -> Result<(), String> {
         cfg.seed,
         cfg.cases
     );
-    let report = check(&factory, &cfg, |_, _| {});
+    let report = check_parallel(&factory, GATE_JOBS, &cfg, |_, _| {});
     drop(load);
     print_defects(&report);
     match &report.counterexample {

@@ -36,7 +36,15 @@ use suite::generate::Generation;
 
 /// The fixed seeds and how many cases of each.
 const SEEDS: [u64; 2] = [101, 202];
-const CASES_PER_SEED: u32 = 8;
+const CASES_PER_SEED: u32 = 6;
+/// Cases of each seed in the dirty-node trials: every reset there is
+/// dirty, so every case starts a node both ways (0.2–0.5 s each); the
+/// first cases of each seed show it as well as all of them would.
+const DIRTY_CASES_PER_SEED: u32 = 2;
+/// Shrink runs in the shrink-same trial, each way: a node per run with
+/// `--fresh-node`. Enough for the shrinker to take steps both ways, whose
+/// every result must agree.
+const SHRINK_RUNS: u32 = 16;
 const MAX_OPS: usize = 40;
 /// Runs each way a case may take to show the same observations both ways.
 const FRESH_TRIES: usize = 4;
@@ -72,12 +80,12 @@ fn factory(b: Backend, fresh_node: bool, plant: Option<AdapterPlant>) -> Result<
 
 /// The cases of the fixed seeds, as `portcheck run` generates them for
 /// this backend.
-fn cases(f: &BeamFactory) -> Vec<(Setup, Vec<Op>)> {
+fn cases(f: &BeamFactory, per_seed: u32) -> Vec<(Setup, Vec<Op>)> {
     let strategy = suite::generate::case(MAX_OPS, f.abilities());
     let mut all = vec![];
     for seed in SEEDS {
         let mut runner = suite::check::runner(seed);
-        for _ in 0..CASES_PER_SEED {
+        for _ in 0..per_seed {
             all.push(strategy.new_tree(&mut runner).expect("strategy never rejects").current());
         }
     }
@@ -112,10 +120,10 @@ struct BothWays {
     reuse: BeamFactory,
 }
 
-fn both_ways(b: Backend, plant: Option<AdapterPlant>) -> Result<BothWays, String> {
+fn both_ways(b: Backend, plant: Option<AdapterPlant>, per_seed: u32) -> Result<BothWays, String> {
     let fresh = factory(b, true, plant)?;
     let reuse = factory(b, false, plant)?;
-    let cases = cases(&reuse);
+    let cases = cases(&reuse, per_seed);
     let mut verdicts = vec![];
     let mut diffs = vec![];
     let mut fresh_runs = 0;
@@ -213,7 +221,7 @@ fn difference(fresh: &Verdict, reused: &Verdict) -> String {
 }
 
 fn same_verdicts(b: Backend) -> Result<(), String> {
-    let BothWays { verdicts, runs_passed, reuse, .. } = both_ways(b, None)?;
+    let BothWays { verdicts, runs_passed, reuse, .. } = both_ways(b, None, CASES_PER_SEED)?;
     let s = reuse.pool().stats();
     let passed = verdicts.iter().filter(|v| v.failure.is_none()).count();
     println!("beam-{}: {} cases, {passed} passed, the same both ways; reuse: {s:?}", b.arg(), verdicts.len());
@@ -240,7 +248,8 @@ fn same_verdicts(b: Backend) -> Result<(), String> {
 }
 
 fn failed_case_node_killed(b: Backend) -> Result<(), String> {
-    let BothWays { verdicts, runs_failed, reuse, .. } = both_ways(b, Some(AdapterPlant::MiscountExtra))?;
+    let BothWays { verdicts, runs_failed, reuse, .. } =
+        both_ways(b, Some(AdapterPlant::MiscountExtra), CASES_PER_SEED)?;
     let failed = verdicts.iter().filter(|v| v.failure.is_some()).count();
     let s = reuse.pool().stats();
     println!(
@@ -261,7 +270,8 @@ fn failed_case_node_killed(b: Backend) -> Result<(), String> {
 }
 
 fn dirty_node_killed(b: Backend) -> Result<(), String> {
-    let BothWays { verdicts, runs_passed, reuse, .. } = both_ways(b, Some(AdapterPlant::LeakListener))?;
+    let BothWays { verdicts, runs_passed, reuse, .. } =
+        both_ways(b, Some(AdapterPlant::LeakListener), DIRTY_CASES_PER_SEED)?;
     let s = reuse.pool().stats();
     let passed = verdicts.iter().filter(|v| v.failure.is_none()).count();
     println!(
@@ -288,7 +298,7 @@ fn shrink_same() -> Result<(), String> {
     let mut shrunk = vec![];
     for fresh in [true, false] {
         let f = factory(Backend::Inet, fresh, Some(AdapterPlant::MiscountExtra))?;
-        let cfg = CheckConfig { max_ops: MAX_OPS, max_shrink_iters: 40, ..CheckConfig::new(SEEDS[0], 30) };
+        let cfg = CheckConfig { max_ops: MAX_OPS, max_shrink_iters: SHRINK_RUNS, ..CheckConfig::new(SEEDS[0], 30) };
         let r = check(&f, &cfg, |_, _| {});
         let cx = r.counterexample.ok_or("the planted miscount was not found")?;
         println!(
@@ -321,7 +331,7 @@ fn two_jobs_same_failure(b: Backend) -> Result<(), String> {
         let f = factory(b, false, Some(AdapterPlant::MiscountExtra))?;
         let cfg = CheckConfig {
             max_ops: MAX_OPS,
-            max_shrink_iters: 8,
+            max_shrink_iters: 4,
             generation: Generation::Uniform,
             ..CheckConfig::new(SEEDS[0], 30)
         };

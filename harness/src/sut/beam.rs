@@ -1,6 +1,6 @@
 //! Real OTP as a system under test: `harness/beam/portcheck_adapter.erl`
-//! (compiled with `erlc` into a temporary directory when the factory is
-//! made) run on an `erl` node and driven over the external protocol
+//! (compiled with `erlc` into a temporary directory when the first factory
+//! of an `erl` is made in a process, [`build`]) run on an `erl` node and driven over the external protocol
 //! (`harness/PROTOCOL.md`) by [`ExternalSut`].
 //!
 //! A node serves case after case (`external::reuse`): starting one takes
@@ -24,9 +24,10 @@
 //! down to `table_capacity - 2` free slots) and `+spp true` when the setup
 //! asks for port parallelism (gen_tcp has no per-socket option for it).
 
+mod build;
+
 use super::external::reuse::{self, NodePool, PooledSut};
 use super::external::{ExternalSut, Runtime, DEFAULT_ANSWER_TIMEOUT};
-use crate::interrupt::{self, Leftover};
 use crate::sut::{Abilities, SutError, SutFactory, SystemUnderTest};
 use reference::op::Setup;
 use std::path::{Path, PathBuf};
@@ -86,8 +87,9 @@ pub struct BeamFactory {
     erl: PathBuf,
     /// What that `erl` said it is, before the first case.
     runtime: Runtime,
-    /// Holds the compiled `portcheck_adapter.beam`.
-    dir: tempfile::TempDir,
+    /// The compiled `portcheck_adapter.beam`, shared with the process's
+    /// other factories of this `erl`.
+    build: Arc<build::AdapterBuild>,
     pub answer_timeout: Duration,
     /// A node per case (`--fresh-node`): what every case cost before nodes
     /// were reused, and the check that reuse changes no verdict.
@@ -100,25 +102,18 @@ pub struct BeamFactory {
 
 impl BeamFactory {
     /// Compiles the adapter with the `erlc` beside `erl` (`None`: the `erl`
-    /// on PATH) and asks a node of that `erl` which release it runs.
+    /// on PATH) and asks a node of that `erl` which release it runs; once
+    /// per `erl` in a process ([`build`]).
     pub fn new(backend: Backend, erl: Option<&Path>) -> Result<BeamFactory, SutError> {
         let (erl, erlc) = locate(erl)?;
         remove_orphaned_dirs();
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("portcheck-beam-{}-", std::process::id()))
-            .tempdir()
-            .map_err(|e| SutError(format!("beam adapter: temp dir: {e}")))?;
-        interrupt::remember(Leftover::Dir(dir.path().to_path_buf()));
-        let src = dir.path().join("portcheck_adapter.erl");
-        std::fs::write(&src, ADAPTER_SOURCE).map_err(|e| SutError(format!("beam adapter: write {src:?}: {e}")))?;
-        compile(&erlc, &src, dir.path())?;
-        let runtime = ask_runtime(&erl, dir.path())?;
+        let build = build::for_erl(&erl, &erlc)?;
         Ok(BeamFactory {
             backend,
             name: format!("beam-{}", backend.arg()),
             erl,
-            runtime,
-            dir,
+            runtime: build.runtime.clone(),
+            build,
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
             fresh_node: false,
             plant: None,
@@ -141,9 +136,9 @@ impl BeamFactory {
         &self.runtime
     }
 
-    /// Where the compiled adapter lives (removed when the factory is dropped).
+    /// Where the compiled adapter lives (removed when the process ends).
     pub fn adapter_dir(&self) -> &Path {
-        self.dir.path()
+        &self.build.dir
     }
 
     /// The shell command of a node for `setup`. Setups with the same
@@ -157,7 +152,7 @@ impl BeamFactory {
         format!(
             "ERL_CRASH_DUMP_SECONDS=0 exec {} +S 1 +Q {q}{spp} -noshell -pa {} -run portcheck_adapter main {}{plant}",
             shell_quote(&self.erl),
-            shell_quote(self.dir.path()),
+            shell_quote(&self.build.dir),
             self.backend.arg()
         )
     }
@@ -201,9 +196,9 @@ impl BeamFactory {
 
 impl Drop for BeamFactory {
     fn drop(&mut self) {
-        // The idle nodes go first: they run the adapter from the dir.
+        // The idle nodes end with their factory; the adapter's dir stays
+        // for the process's other factories of this `erl` ([`build`]).
         self.pool.clear();
-        interrupt::forget(&Leftover::Dir(self.dir.path().to_path_buf()));
     }
 }
 

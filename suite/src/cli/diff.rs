@@ -94,7 +94,7 @@ fn pairs(sut: &[String], erl: &[PathBuf]) -> Result<[(String, Option<PathBuf>); 
 fn side(sut: &str, erl: Option<PathBuf>) -> Result<(Side, String), String> {
     let beam = sut.starts_with("beam");
     // --erl is for the beam sides only (a native side next to one runs none).
-    let erl = ErlArg { erl: erl.filter(|_| beam), fresh_node: false };
+    let erl = ErlArg { erl: erl.filter(|_| beam), ..ErlArg::default() };
     let factory = sut_arg::factory(sut, None, &erl)?;
     let runtime = factory.runtime();
     let known_defects = match (&runtime, beam) {

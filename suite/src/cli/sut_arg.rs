@@ -10,8 +10,8 @@ use std::path::PathBuf;
 /// not given: set once for a shell session of work on one OTP build.
 pub const ERL_ENV: &str = "PORTCHECK_ERL";
 
-/// `--erl PATH` and `--fresh-node` for the subcommands that start beam
-/// (or external) SUTs.
+/// `--erl PATH`, `--fresh-node` and `--answer-timeout` for the subcommands
+/// that start beam (or external) SUTs.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct ErlArg {
     /// The `erl` a beam SUT runs (an installed release, a chroot wrapper of
@@ -23,9 +23,19 @@ pub struct ErlArg {
     /// shrink attempt, instead of reusing one after each passed case.
     #[arg(long)]
     pub fresh_node: bool,
+    /// Seconds a beam or external SUT may take to answer a line before it
+    /// is reported as hanging (exit status 2, not shrunk). Default 10: a
+    /// hang fails within 30 s in all, shrinking included.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub answer_timeout: Option<u64>,
 }
 
 impl ErlArg {
+    /// `--answer-timeout`, if given.
+    pub fn answer_timeout(&self) -> Option<std::time::Duration> {
+        self.answer_timeout.map(std::time::Duration::from_secs)
+    }
+
     /// What to repeat on a suggested command line (` --erl PATH`), empty
     /// when the `erl` came from PATH.
     pub fn shown(&self) -> String {
@@ -54,6 +64,11 @@ pub fn factory(name: &str, bug: Option<&str>, erl: &ErlArg) -> Result<Box<dyn Su
     if erl.erl.is_some() && !beam {
         return Err(format!("--erl names the erl of a beam SUT (beam, beam-socket); --sut {name} runs none"));
     }
+    if erl.answer_timeout.is_some() && name == "native" {
+        return Err(
+            "--answer-timeout bounds a beam or exec: SUT's answers; the native runtime runs in this process".into()
+        );
+    }
     match name {
         "native" => {
             let bug = bug.map(|b| b.parse().map_err(|e| format!("--bug: {e}"))).transpose()?;
@@ -75,12 +90,18 @@ pub fn factory(name: &str, bug: Option<&str>, erl: &ErlArg) -> Result<Box<dyn Su
                 _ => e.to_string(),
             })?;
             f.fresh_node = erl.fresh_node;
+            if let Some(d) = erl.answer_timeout() {
+                f.answer_timeout = d;
+            }
             Ok(Box::new(f))
         }
         other => match other.strip_prefix("exec:") {
             Some(cmd) if !cmd.trim().is_empty() => {
                 let mut f = ExternalFactory::new(other, cmd);
                 f.fresh_node = erl.fresh_node;
+                if let Some(d) = erl.answer_timeout() {
+                    f = f.with_answer_timeout(d);
+                }
                 Ok(Box::new(f))
             }
             Some(_) => Err("--sut exec:CMD needs a command".into()),
