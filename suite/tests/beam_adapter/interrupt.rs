@@ -58,3 +58,21 @@ pub fn interrupted_run_leaves_nothing(sig: nix::sys::signal::Signal) -> Result<(
     }
     Ok(())
 }
+
+/// A run that ends by itself leaves no temp dir either: the compiled
+/// adapter, shared by the run's factories (`harness::sut::beam` `build`),
+/// is removed at exit, as statics are never dropped.
+pub fn finished_run_leaves_nothing() -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = Command::new(env!("CARGO_BIN_EXE_portcheck"))
+        .args(["run", "--sut", "beam", "--cases", "3", "--seed", "5", "--generation", "uniform"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    ensure!(out.status.success(), "the run failed ({}):\n{text}", out.status);
+    ensure!(text.contains("3 of 3 cases passed"), "unexpected output:\n{text}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).map_err(|e| e.to_string())?.flatten().map(|e| e.path()).collect();
+    ensure!(left.is_empty(), "left behind: {left:?}");
+    Ok(())
+}

@@ -57,6 +57,7 @@ fn main() {
         let id: &'static str = Box::leak(format!("beam/interrupted_by_{sig:?}_leaves_nothing").into_boxed_str());
         tests.push(trial(id, ERL, move || interrupt::interrupted_run_leaves_nothing(sig)));
     }
+    tests.push(trial("beam/finished_run_leaves_nothing", ERL, interrupt::finished_run_leaves_nothing));
     let conclusion = libtest_mimic::run(&args, tests);
     // Statics are never dropped: remove the compiled adapters' temp dirs.
     for b in [Backend::Inet, Backend::Socket] {
