@@ -144,7 +144,10 @@ snapshots:
 ## EXPLORE_ERL names the OTP build to explore (an installed release, a
 ## chroot's /opt/portcheck-otp/<rel>/bin/erl, or $ERL_TOP/bin/erl).
 ## EXPLORE_JOBS cases run at once (`portcheck run --jobs`, default 2: the
-## verdicts are the serial run's).
+## verdicts are the serial run's). EXPLORE_GENERATION: swarm (the default
+## here, also for OTP, whose `portcheck run` default is uniform: exploring
+## is where swarm cases find OTP states the model does not cover yet) or
+## uniform.
 ##   make explore EXPLORE_SUT=beam-socket EXPLORE_TIME=3600 EXPLORE_SHARD=2/4
 ##   make explore EXPLORE_SUT=beam EXPLORE_ERL=/opt/portcheck-otp/27/bin/erl
 explore: EXPLORE_SUT ?= beam
@@ -154,6 +157,7 @@ explore: EXPLORE_SHARD ?= 1/1
 explore: EXPLORE_DIR ?= explore-out
 explore: EXPLORE_ERL ?=
 explore: EXPLORE_JOBS ?= 2
+explore: EXPLORE_GENERATION ?= swarm
 explore: EXPLORE_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 explore:
 	$(CARGO) build -q --release -p portcheck
@@ -161,10 +165,10 @@ explore:
 	case "$$k$$n" in *[!0-9]*|"") echo "explore: EXPLORE_SHARD must be k/n, got $(EXPLORE_SHARD)" >&2; exit 3;; esac; \
 	[ "$$k" -ge 1 ] && [ "$$k" -le "$$n" ] || { echo "explore: shard $$k of $$n" >&2; exit 3; }; \
 	mkdir -p $(EXPLORE_DIR); end=$$(( $$(date +%s) + $(EXPLORE_TIME) )); r=0; runs=0; failed=0; \
-	echo "explore: sut $(EXPLORE_SUT)$(if $(EXPLORE_ERL), on $(EXPLORE_ERL)), $(EXPLORE_CASES) cases a run, $(EXPLORE_JOBS) at once, $(EXPLORE_TIME) s, shard $$k/$$n, base seed $(EXPLORE_SEED), cases to $(EXPLORE_DIR)/"; \
+	echo "explore: sut $(EXPLORE_SUT)$(if $(EXPLORE_ERL), on $(EXPLORE_ERL)), $(EXPLORE_GENERATION) cases, $(EXPLORE_CASES) a run, $(EXPLORE_JOBS) at once, $(EXPLORE_TIME) s, shard $$k/$$n, base seed $(EXPLORE_SEED), cases to $(EXPLORE_DIR)/"; \
 	while [ $$(date +%s) -lt $$end ]; do \
 	  seed=$$(( $(EXPLORE_SEED) + r * n + k - 1 )); r=$$((r + 1)); runs=$$((runs + 1)); \
-	  if ./target/release/portcheck run --sut $(EXPLORE_SUT) $(if $(EXPLORE_ERL),--erl $(EXPLORE_ERL)) --cases $(EXPLORE_CASES) --seed $$seed --jobs $(EXPLORE_JOBS) \
+	  if ./target/release/portcheck run --sut $(EXPLORE_SUT) $(if $(EXPLORE_ERL),--erl $(EXPLORE_ERL)) --cases $(EXPLORE_CASES) --seed $$seed --jobs $(EXPLORE_JOBS) --generation $(EXPLORE_GENERATION) \
 	       --save $(EXPLORE_DIR)/$(EXPLORE_SUT)-$$seed.json > $(EXPLORE_DIR)/$(EXPLORE_SUT)-$$seed.log 2>&1; then \
 	    rm -f $(EXPLORE_DIR)/$(EXPLORE_SUT)-$$seed.log; echo "seed $$seed: passed"; \
 	  else failed=$$((failed + 1)); echo "seed $$seed: FAILED: $$(grep -m1 -E '^(FAILED|step [0-9]+:|portcheck:)' $(EXPLORE_DIR)/$(EXPLORE_SUT)-$$seed.log)"; fi; \

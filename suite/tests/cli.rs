@@ -66,6 +66,33 @@ fn planted_bug_fails_the_run_with_its_rule_and_replays() {
     assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed));
 }
 
+/// A run that drew its cases another way than its SUT's default (here
+/// uniform on the native runtime, whose default is swarm) says so in its
+/// header and in the replay commands it prints, and the `--seed` command,
+/// run as printed, finds the same failure under the same rule.
+#[test]
+fn replay_commands_repeat_the_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let run =
+        ["run", "--sut", "native", "--bug", "high-gt", "--cases", "200", "--seed", "5", "--generation", "uniform"];
+    let out = portcheck(&run, dir.path());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.lines().next().is_some_and(|l| l.contains(" --seed 5 --generation uniform")), "{t}");
+    let rule = t.lines().find_map(|l| l.strip_prefix("FAILED under rule ")).and_then(|l| l.split(' ').next());
+    let rule = rule.unwrap_or_else(|| panic!("no FAILED line:\n{t}")).to_string();
+    let line =
+        t.lines().find(|l| l.contains("portcheck replay") && l.contains("--seed")).expect("a replay --seed line");
+    assert!(line.contains("--generation uniform"), "{line}");
+    let args: Vec<&str> = line.split_whitespace().skip_while(|w| *w != "replay").collect();
+    let again = portcheck(&args, dir.path());
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(text(&again).contains(&format!("[{rule}]")), "expected {rule}:\n{}", text(&again));
+    // The default generation is not spelled out.
+    let native = portcheck(&["run", "--sut", "native", "--cases", "2", "--seed", "5"], dir.path());
+    assert!(!text(&native).contains("--generation"), "{}", text(&native));
+}
+
 #[test]
 fn clean_run_passes_and_prints_the_rule_table() {
     let dir = tempfile::tempdir().unwrap();

@@ -22,9 +22,10 @@ pub struct ReplayArgs {
     trace: Option<PathBuf>,
     #[arg(long)]
     bug: Option<String>,
-    /// How the run being replayed drew its cases (`run --generation`).
-    #[arg(long, value_enum, default_value_t = Generation::Swarm)]
-    generation: Generation,
+    /// How the run being replayed drew its cases (`run --generation`;
+    /// the same default: uniform for beam and beam-socket, else swarm).
+    #[arg(long, value_enum)]
+    generation: Option<Generation>,
     #[command(flatten)]
     erl: ErlArg,
 }
@@ -58,6 +59,7 @@ pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug, generation, erl }: R
             eprintln!("portcheck: replay needs --seed or --trace");
             return Exit::Usage.into();
         };
+        let generation = generation.unwrap_or(Generation::default_for(&sut));
         let cfg = CheckConfig { cases, seed, generation, ..CheckConfig::from_env(cases) };
         let r = check(factory.as_ref(), &cfg, |_, _| {});
         match r.counterexample {

@@ -48,10 +48,12 @@ pub struct RunArgs {
     #[arg(long)]
     record: Option<PathBuf>,
     /// How cases are drawn: swarm (op-kind subsets and multi-op recipes)
-    /// or uniform (the real-OTP gate's, until swarm's OTP findings are
-    /// modelled). `replay --seed` needs the same.
-    #[arg(long, value_enum, default_value_t = Generation::Swarm)]
-    generation: Generation,
+    /// or uniform. Default: uniform for beam and beam-socket (swarm cases
+    /// reach OTP states not modelled yet, so the default run is a gate that
+    /// is green on unchanged OTP), swarm otherwise. `replay --seed` needs
+    /// the same.
+    #[arg(long, value_enum)]
+    generation: Option<Generation>,
     /// Cases run at once, each worker on its own nodes (real OTP cases
     /// mostly wait, so 2 on 2 cores nearly doubles the rate). The cases
     /// and the verdict are those of `--jobs 1`; the load each case sees is
@@ -96,7 +98,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     cfg.cases = cases;
     cfg.max_shrink_iters = shrink_limit;
     cfg.max_ops = max_ops;
-    cfg.generation = generation;
+    cfg.generation = generation.unwrap_or(Generation::default_for(&sut));
     cfg.record = record.is_some();
     if let Some(s) = seed {
         cfg.seed = s;
@@ -117,7 +119,8 @@ pub fn run(args: RunArgs) -> ExitCode {
     let on = runtime.as_ref().map(|r| format!(" on {r}")).unwrap_or_default();
     let erl_arg = if runtime.is_some() { erl.shown() } else { String::new() };
     let jobs_arg = if jobs.get() > 1 { format!(" --jobs {jobs}") } else { String::new() };
-    println!("portcheck run --sut {sut}{erl_arg} --cases {} --seed {}{jobs_arg}{on}", cfg.cases, cfg.seed);
+    let gen_arg = generation_arg(&sut, cfg.generation);
+    println!("portcheck run --sut {sut}{erl_arg} --cases {} --seed {}{gen_arg}{jobs_arg}{on}", cfg.cases, cfg.seed);
     let result = check_parallel(factory.as_ref(), jobs, &cfg, progress_printer(cfg.cases));
     let shown = report::filter(&result.tally, &rules);
     println!("\n{}", report::table(&shown));
@@ -151,7 +154,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     if let Some(cx) = &result.counterexample {
         code = Exit::of_failure(cx.rule()).into();
-        print_failure(cx, &sut, &erl_arg, bug.as_deref(), save, &env);
+        print_failure(cx, &sut, &format!("{erl_arg}{gen_arg}"), bug.as_deref(), save, &env);
     }
     for pair in rep.chunks(2) {
         let fmt = match ReportFormat::from_str(&pair[0], true) {
@@ -189,8 +192,9 @@ fn write_corpus(path: &Path, sut: &str, result: &CheckReport, env: &Environment)
 }
 
 /// The shrunk failure: its trace, where it was saved, how to replay it.
-/// `erl_arg` is the ` --erl PATH` the replay commands need (empty for the
-/// `erl` on PATH).
+/// `erl_arg` is what the replay commands need besides the SUT: ` --erl
+/// PATH` (none for the `erl` on PATH) and ` --generation NAME` when the run
+/// did not draw its cases the SUT's default way.
 fn print_failure(
     cx: &Counterexample,
     sut: &str,
@@ -223,6 +227,16 @@ fn print_failure(
     let bugarg = bug.map(|b| format!(" --bug {b}")).unwrap_or_default();
     println!("replay: portcheck replay --sut {sut}{erl_arg}{bugarg} --trace {}", path.display());
     println!("        portcheck replay --sut {sut}{erl_arg}{bugarg} --seed {} --cases {}", cx.seed, cx.case_index + 1);
+}
+
+/// ` --generation NAME` when `g` is not `sut`'s default, else nothing: what
+/// a command line repeating this run must add.
+fn generation_arg(sut: &str, g: Generation) -> String {
+    if g == Generation::default_for(sut) {
+        String::new()
+    } else {
+        format!(" --generation {}", g.arg())
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, a line every tenth otherwise.
