@@ -70,6 +70,28 @@ impl Recording {
         })
     }
 
+    /// What a system observed in a run that failed, up to and including
+    /// the step that diverged (its observation as the system made it):
+    /// kept with a saved failure so the model can be re-checked against
+    /// exactly that run without the system. A failure that does not replay
+    /// on the system (a timing of a loaded machine) is then still there to
+    /// explain, and a model change can be tested against it. `None` when a
+    /// step has no observation (the system failed before answering it).
+    pub fn of_failure(sut: &str, ops: &[Op], outcome: &CaseOutcome) -> Option<Recording> {
+        let steps = outcome
+            .trace
+            .iter()
+            .map(|t| Some(RecordedStep { op: t.op.clone(), observed: t.observed.clone()?, choices: t.choices.clone() }))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Recording {
+            sut: sut.to_string(),
+            declared: outcome.declared,
+            setup: outcome.setup.clone(),
+            ops: ops.to_vec(),
+            steps,
+        })
+    }
+
     /// Run the case through the executor against its own playback: the
     /// model must predict every recorded observation, and the executor must
     /// ask for exactly the recorded ops, no more and no fewer.

@@ -4,6 +4,7 @@
 
 use crate::check::Counterexample;
 use crate::environment::Environment;
+use harness::recording::Recording;
 use reference::op::{Op, Setup};
 use reference::rules::RuleId;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,13 @@ pub struct SavedTrace {
     pub environment: Environment,
     pub setup: Setup,
     pub ops: Vec<Op>,
+    /// What the system observed in the failing run, step by step, the
+    /// diverging step included (`harness::recording::Recording::of_failure`):
+    /// `portcheck replay --trace FILE --observed` re-checks the model
+    /// against it without the system. Absent in traces saved before it
+    /// existed, and when the system failed before answering a step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Recording>,
 }
 
 impl SavedTrace {
@@ -39,6 +47,7 @@ impl SavedTrace {
             environment,
             setup: cx.shrunk.setup.clone(),
             ops: cx.shrunk.ops.clone(),
+            observed: Recording::of_failure(sut, &cx.shrunk.ops, &cx.outcome),
         }
     }
 }

@@ -93,6 +93,42 @@ fn replay_commands_repeat_the_generation() {
     assert!(!text(&native).contains("--generation"), "{}", text(&native));
 }
 
+/// A saved failure keeps what the system observed, so the model can be
+/// re-checked against that very run without the system (`replay
+/// --observed`: no --sut, no --bug): it fails under the same rule; a model
+/// that predicted the diverging step would go on past the run's end, which
+/// is reported as every observation predicted; a trace without them is an
+/// environment error that says what to do.
+#[test]
+fn a_saved_failure_rechecks_against_its_observations_without_the_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let run =
+        ["run", "--sut", "native", "--bug", "high-gt", "--cases", "300", "--seed", "24301", "--save", "fail.json"];
+    let out = portcheck(&run, dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let again = portcheck(&["replay", "--trace", "fail.json", "--observed"], dir.path());
+    let t = text(&again);
+    assert_eq!(again.status.code(), Some(1), "{t}");
+    assert!(t.contains("the model against the") && t.contains("step ") && t.contains("[WM-3]"), "{t}");
+
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("fail.json")).unwrap()).unwrap();
+    let steps = saved["observed"]["steps"].as_array_mut().expect("observed steps");
+    let n = steps.len();
+    steps.pop();
+    std::fs::write(dir.path().join("before.json"), saved.to_string()).unwrap();
+    let before = portcheck(&["replay", "--trace", "before.json", "--observed"], dir.path());
+    let t = text(&before);
+    assert_eq!(before.status.code(), Some(0), "{t}");
+    assert!(t.contains(&format!("predicts every observation of the run ({} steps)", n - 1)), "{t}");
+
+    saved.as_object_mut().unwrap().remove("observed");
+    std::fs::write(dir.path().join("old.json"), saved.to_string()).unwrap();
+    let old = portcheck(&["replay", "--trace", "old.json", "--observed"], dir.path());
+    assert_eq!(old.status.code(), Some(3), "{}", text(&old));
+    assert!(text(&old).contains("keeps no observations"), "{}", text(&old));
+}
+
 #[test]
 fn clean_run_passes_and_prints_the_rule_table() {
     let dir = tempfile::tempdir().unwrap();

@@ -26,11 +26,20 @@ pub struct ReplayArgs {
     /// the same default: uniform for beam and beam-socket, else swarm).
     #[arg(long, value_enum)]
     generation: Option<Generation>,
+    /// With --trace: re-check the model against what the system observed
+    /// in the failing run (kept in the trace), without running the system:
+    /// a failure that does not replay on the system stays there to explain,
+    /// and a model change can be tried on it.
+    #[arg(long, requires = "trace")]
+    observed: bool,
     #[command(flatten)]
     erl: ErlArg,
 }
 
-pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug, generation, erl }: ReplayArgs) -> ExitCode {
+pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug, generation, observed, erl }: ReplayArgs) -> ExitCode {
+    if let (true, Some(path)) = (observed, &file) {
+        return recheck_observed(path);
+    }
     let factory = match sut_arg::factory(&sut, bug.as_deref(), &erl) {
         Ok(f) => f,
         Err(e) => {
@@ -85,6 +94,46 @@ pub fn run(ReplayArgs { sut, seed, cases, trace: file, bug, generation, erl }: R
     }
     if outcome.passed() {
         println!("replay passed");
+        ExitCode::SUCCESS
+    } else {
+        Exit::of_failure(outcome.failure.as_ref().and_then(|f| f.rule())).into()
+    }
+}
+
+/// `replay --trace FILE --observed`: the model against the observations the
+/// trace kept, through the one executor (`harness::recording::Playback`).
+fn recheck_observed(path: &std::path::Path) -> ExitCode {
+    let saved = match saved::read(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("portcheck: {}: {e}", path.display());
+            return Exit::Usage.into();
+        }
+    };
+    let Some(recording) = saved.observed else {
+        eprintln!(
+            "portcheck: {}: the trace keeps no observations (saved before they were kept, or the system failed \
+             before answering a step): replay it on the system with --sut",
+            path.display()
+        );
+        return Exit::Usage.into();
+    };
+    println!(
+        "the model against the {} steps {} observed{}",
+        recording.steps.len(),
+        saved.sut,
+        saved.environment.otp_release.as_deref().map(|r| format!(" on OTP {r}")).unwrap_or_default()
+    );
+    if let Some(r) = saved.rule {
+        println!("saved failure was under rule {r}");
+    }
+    let outcome = recording.check();
+    print!("{}", trace::lines(&outcome));
+    // The run ended at its failure: a model that predicts that step too
+    // goes on to an op the run never made, past the recording's end.
+    let past_the_end = outcome.failure.as_ref().is_some_and(|f| f.step >= recording.steps.len());
+    if outcome.passed() || past_the_end {
+        println!("the model now predicts every observation of the run ({} steps)", recording.steps.len());
         ExitCode::SUCCESS
     } else {
         Exit::of_failure(outcome.failure.as_ref().and_then(|f| f.rule())).into()

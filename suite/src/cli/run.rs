@@ -227,6 +227,12 @@ fn print_failure(
     let bugarg = bug.map(|b| format!(" --bug {b}")).unwrap_or_default();
     println!("replay: portcheck replay --sut {sut}{erl_arg}{bugarg} --trace {}", path.display());
     println!("        portcheck replay --sut {sut}{erl_arg}{bugarg} --seed {} --cases {}", cx.seed, cx.case_index + 1);
+    if harness::recording::Recording::of_failure(sut, &cx.shrunk.ops, &cx.outcome).is_some() {
+        println!(
+            "        portcheck replay --trace {} --observed   # the model against this run, no system",
+            path.display()
+        );
+    }
 }
 
 /// ` --generation NAME` when `g` is not `sut`'s default, else nothing: what
