@@ -265,7 +265,7 @@ impl Model {
                 acts.extend(self.state.senders.resumable.front().map(|&s| Activity::Resume(s)));
                 acts.extend(self.sock_expirable().into_iter().map(Activity::Expire));
                 acts.extend(self.sock_returnable().into_iter().map(Activity::Returned));
-                acts.extend(self.driver_replying().map(Activity::Returned));
+                acts.extend(self.driver_replying().into_iter().map(Activity::Returned));
                 acts.extend([
                     Activity::Task,
                     Activity::Input,

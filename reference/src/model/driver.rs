@@ -32,10 +32,13 @@ pub(super) struct DriverQueue {
     pub(super) caller_deadline: Option<Millis>,
     /// DS-1: the zero-delay flush is armed.
     pub(super) flush_armed: bool,
-    /// DIFF-INET-6 (OTP 27+): the blocked caller's reply, sent when busy
-    /// cleared, that its caller has not taken yet: it does, as
+    /// DIFF-INET-6 (OTP 27+): the blocked callers' replies, sent when busy
+    /// cleared, that their callers have not taken yet: each does, as
     /// `Activity::Returned`, in any order with the resumed senders' retries.
-    pub(super) replying: Option<(SenderId, SendResult, RuleId)>,
+    /// More than one when busy clears again before the first caller ran (a
+    /// resumed retry made the port busy again): a reply the driver sent is
+    /// in its caller's mailbox and is never lost.
+    pub(super) replying: Vec<(SenderId, SendResult, RuleId)>,
 }
 
 impl DriverQueue {
@@ -48,7 +51,7 @@ impl DriverQueue {
         last_busy_caller: None,
         caller_deadline: None,
         flush_armed: false,
-        replying: None,
+        replying: Vec::new(),
     };
 }
 
@@ -270,7 +273,7 @@ impl Model {
                     // DIFF-INET-6: on its way; taken in any order with the
                     // resumed senders' retries.
                     self.cross(ids::DIFF_INET_6);
-                    self.driver_mut().replying = Some((b, r, rule));
+                    self.driver_mut().replying.push((b, r, rule));
                 } else {
                     // DIFF-INET-2: the reply is seen after the resumed senders ran.
                     self.set_sender(b, super::senders::Sender::Idle, rule);
@@ -339,17 +342,20 @@ impl Model {
         !self.state.socket_open && self.state.peer.read == self.state.peer.written
     }
 
-    /// DIFF-INET-6: whose reply is on its way to its caller.
-    pub(super) fn driver_replying(&self) -> Option<SenderId> {
+    /// DIFF-INET-6: whose replies are on their way to their callers, in
+    /// the order the driver sent them.
+    pub(super) fn driver_replying(&self) -> Vec<SenderId> {
         match &self.state.backend {
-            Backend::Driver(d) => d.replying.map(|r| r.0),
-            Backend::Socket(_) => None,
+            Backend::Driver(d) => d.replying.iter().map(|r| r.0).collect(),
+            Backend::Socket(_) => Vec::new(),
         }
     }
 
-    /// DIFF-INET-6: the blocked caller takes its reply.
-    pub(super) fn driver_returned(&mut self) {
-        let (s, r, rule) = self.driver_mut().replying.take().expect("checked by activity_enabled");
+    /// DIFF-INET-6: `s` takes the reply on its way to it.
+    pub(super) fn driver_returned(&mut self, s: SenderId) {
+        let d = self.driver_mut();
+        let at = d.replying.iter().position(|r| r.0 == s).expect("checked by activity_enabled");
+        let (s, r, rule) = d.replying.remove(at);
         self.decide(ids::DIFF_INET_6);
         self.why.completed_order = Some(ids::DIFF_INET_6);
         self.deliver(s, r, rule);

@@ -66,7 +66,9 @@ impl Model {
                 Backend::Socket(_) => self.sock_output_enabled(),
             },
             Activity::Expire(s) => self.on_socket() && self.sock_may_expire(s),
-            Activity::Returned(s) => (self.on_socket() && self.sock_may_return(s)) || self.driver_replying() == Some(s),
+            Activity::Returned(s) => {
+                (self.on_socket() && self.sock_may_return(s)) || self.driver_replying().contains(&s)
+            }
             Activity::DelayFlush => self.driver().flush_armed,
             Activity::Input => self.input_enabled(),
             Activity::Task => self.runnable_task().is_some(),
@@ -91,7 +93,7 @@ impl Model {
         }
         if self.timeout_due() {
             Some(Activity::SendTimeout)
-        } else if let Some(s) = self.driver_replying() {
+        } else if let Some(&s) = self.driver_replying().first() {
             Some(Activity::Returned(s))
         } else if self.driver().flush_armed {
             Some(Activity::DelayFlush)
@@ -123,7 +125,7 @@ impl Model {
             }
             Activity::Returned(s) => {
                 match self.state.backend {
-                    Backend::Driver(_) => self.driver_returned(),
+                    Backend::Driver(_) => self.driver_returned(s),
                     Backend::Socket(_) => self.sock_returned(s),
                 }
                 Ok(())

@@ -134,7 +134,7 @@ impl Model {
         let replying = self.driver_replying();
         for i in 0..self.state.senders.list.len() {
             let s = SenderId(i as u8);
-            if self.state.senders.list[i] == Sender::Waiting && replying != Some(s) {
+            if self.state.senders.list[i] == Sender::Waiting && !replying.contains(&s) {
                 self.cross(ids::DIFF_INET_8);
                 self.complete(s, SendResult::Error(Posix::Closed), ids::DIFF_INET_8);
             }

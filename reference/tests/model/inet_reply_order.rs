@@ -87,3 +87,31 @@ fn from_otp_27_the_blocked_callers_reply_may_come_first() {
 fn ran_returned(s: u8) -> Choice {
     Choice::Ran(Activity::Returned(SenderId(s)))
 }
+
+/// OTP 27 (DIFF-INET-6): busy clears, and before the blocked caller took
+/// its reply a resumed sender's retry makes the port busy again and the
+/// queue drains a second time. Both replies are on their way; neither is
+/// lost (the first is in its caller's mailbox), and each caller takes its
+/// own. Found under load on OTP 29 (differential seed 101, case 71): a
+/// model that kept one reply on its way let a lost reply explain a state
+/// real OTP never had.
+#[test]
+fn from_otp_27_two_replies_may_be_on_their_way_and_each_arrives() {
+    let setup = Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 2, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_otp(OtpRelease(29));
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&send(0, 10, 2), &[]).expect("WM-3: busy, sender 0 the caller");
+    m.step(&send(1, 200, 3), &[]).expect("SND-1: sender 1 suspends");
+    let drained_twice = [
+        Choice::Ran(Activity::Output),
+        wrote(160, 120),
+        Choice::Ran(Activity::Resume(SenderId(1))),
+        Choice::Ran(Activity::Output),
+        wrote(240, 240),
+    ];
+    let p = m
+        .step(&Op::Quiesce, &[&drained_twice[..], &[ran_returned(1), ran_returned(0)][..]].concat())
+        .expect("WM-4, SND-4 then WM-3 again, WM-4: two replies on their way, each taken");
+    assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)]);
+    assert_eq!(p.observation.senders[0], reference::observation::SenderStatus::Idle, "sender 0 waits no more");
+}
