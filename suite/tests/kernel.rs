@@ -89,6 +89,7 @@ fn main() {
         rst_trial("KN-RST-2", rst::CloseMode::Drained),
         rst_trial("KN-RST-3", rst::CloseMode::DrainedLinger0),
         rst_trial("KN-RST-4", rst::CloseMode::UnreadLinger0),
+        probe_trial("KN-RST-6", NETNS, rst::probe_reset_then_close),
         // 2. Non-blocking connect
         probe_trial("KN-CONN-1", &[], connect::closed_loopback),
         probe_trial("KN-CONN-2", &[], connect::naive_is_wrong),

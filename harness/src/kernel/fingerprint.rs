@@ -127,6 +127,15 @@ pub fn collect() -> Probe<KernelFingerprint> {
         note(&mut holds, rule, &checked);
         close.insert(key.to_string(), close_text(&o));
     }
+    let o = rst::observe_reset_then_close()?;
+    note(&mut holds, "KN-RST-6", &rst::check_reset_then_close(&o));
+    close.insert(
+        "unread data, reset by the peer first".to_string(),
+        format!(
+            "{} bytes unread, the close sends nothing: TCPAbortOnClose +{}, OutRsts +{}",
+            o.unread, o.abort_on_close_delta, o.out_rsts_delta
+        ),
+    );
 
     let mut conn = BTreeMap::new();
     let r = connect::closed_loopback();

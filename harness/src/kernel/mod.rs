@@ -136,6 +136,13 @@ pub fn tcp_ext_counter(name: &str) -> Probe<u64> {
     parse_netstat(&text, "TcpExt", name).ok_or_else(|| format!("TcpExt {name} not in /proc/thread-self/net/netstat"))
 }
 
+/// A Tcp MIB counter (`/proc/thread-self/net/snmp`, e.g. `OutRsts`) of the
+/// calling thread's netns.
+pub fn tcp_counter(name: &str) -> Probe<u64> {
+    let text = ctx("read /proc/thread-self/net/snmp", std::fs::read_to_string("/proc/thread-self/net/snmp"))?;
+    parse_netstat(&text, "Tcp", name).ok_or_else(|| format!("Tcp {name} not in /proc/thread-self/net/snmp"))
+}
+
 /// A unique, short tag for names made by this test run (netns names, veth
 /// names): pid plus a per-process counter.
 pub fn unique_tag() -> String {

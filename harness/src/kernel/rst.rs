@@ -9,7 +9,7 @@
 //! alone.
 
 use super::netns::Netns;
-use super::{ctx, expect, ids, io_errno_name, poll_fd, poll_flags, tcp_ext_counter, Probe};
+use super::{ctx, expect, ids, io_errno_name, poll_fd, poll_flags, tcp_counter, tcp_ext_counter, Probe};
 use serde::Serialize;
 use socket2::Socket;
 use std::io::{Read, Write};
@@ -168,5 +168,82 @@ pub fn probe(mode: CloseMode) -> Probe<CloseObservation> {
         CloseMode::DrainedLinger0 => check_linger0(&o)?,
         CloseMode::UnreadLinger0 => check_unread_linger0(&o)?,
     }
+    Ok(o)
+}
+
+/// What closing a socket its peer had already reset showed (KN-RST-6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResetThenClose {
+    /// poll() on the closer once the peer's RST had arrived.
+    pub closer_revents: String,
+    /// Bytes still in the closer's receive queue just before its close
+    /// (SIOCINQ): the precondition, checked, not assumed.
+    pub unread: usize,
+    pub abort_on_close_delta: u64,
+    pub out_rsts_delta: u64,
+}
+
+/// KN-RST-6, inside a fresh netns (the counters are its own): the peer
+/// writes, the closer lets the bytes sit unread, the peer resets
+/// (SO_LINGER {1,0}, its own queue drained), and once the closer sees the
+/// reset (POLLERR) it closes.
+pub fn observe_reset_then_close() -> Probe<ResetThenClose> {
+    let ns = Netns::new("rst6")?;
+    ns.run(observe_reset_then_close_here)?
+}
+
+fn observe_reset_then_close_here() -> Probe<ResetThenClose> {
+    let listener = ctx("listen", TcpListener::bind("127.0.0.1:0"))?;
+    let addr: SocketAddr = ctx("local_addr", listener.local_addr())?;
+    let mut peer = ctx("connect", TcpStream::connect(addr))?;
+    let (closer, _) = ctx("accept", listener.accept())?;
+    drop(listener);
+    ctx("peer write", peer.write_all(b"portcheck unread data"))?;
+    let rev = ctx("poll closer", poll_fd(closer.as_fd(), libc::POLLIN, BOUND))?;
+    if rev & libc::POLLIN == 0 {
+        return Err(format!("data did not reach the closing side within {BOUND:?} (revents {})", poll_flags(rev)));
+    }
+    let peer = Socket::from(peer);
+    ctx("peer SO_LINGER {1,0}", peer.set_linger(Some(Duration::ZERO)))?;
+    drop(peer); // close(2): RST
+                // The reset has arrived once the closer polls POLLERR (sk_err set by tcp_reset).
+    let rev = ctx("poll closer for the reset", poll_fd(closer.as_fd(), libc::POLLRDHUP, BOUND))?;
+    if rev & libc::POLLERR == 0 {
+        return Err(format!("the peer's RST did not reach the closer within {BOUND:?} (revents {})", poll_flags(rev)));
+    }
+    let mut unread: libc::c_int = 0;
+    // SAFETY: FIONREAD (SIOCINQ) writes one int through the pointer.
+    if unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&closer), libc::FIONREAD, &mut unread) } != 0 {
+        return Err(format!("SIOCINQ on the closer: {}", std::io::Error::last_os_error()));
+    }
+    let close0 = tcp_ext_counter("TCPAbortOnClose")?;
+    let rsts0 = tcp_counter("OutRsts")?;
+    drop(closer); // close(2)
+    Ok(ResetThenClose {
+        closer_revents: poll_flags(rev),
+        unread: unread.max(0) as usize,
+        abort_on_close_delta: tcp_ext_counter("TCPAbortOnClose")? - close0,
+        out_rsts_delta: tcp_counter("OutRsts")? - rsts0,
+    })
+}
+
+/// KN-RST-6: the reset socket held unread bytes, and its close sent
+/// nothing.
+pub fn check_reset_then_close(o: &ResetThenClose) -> Probe<()> {
+    expect(ids::KN_RST_6, o.unread > 0, || {
+        format!("the precondition failed: the reset socket's receive queue was empty before close ({o:?})")
+    })?;
+    expect(ids::KN_RST_6, o.abort_on_close_delta == 0 && o.out_rsts_delta == 0, || {
+        format!(
+            "closing a socket already reset sent a reset: TCPAbortOnClose +{}, OutRsts +{} ({} bytes unread)",
+            o.abort_on_close_delta, o.out_rsts_delta, o.unread
+        )
+    })
+}
+
+/// KN-RST-6's probe and check.
+pub fn probe_reset_then_close() -> Probe<ResetThenClose> {
+    let o = observe_reset_then_close()?;
+    check_reset_then_close(&o)?;
     Ok(o)
 }

@@ -11,7 +11,7 @@
 catalogue! {
     Kernel, KERNEL;
     // --- close: RST or FIN ------------------------------------------------------------------
-    KN_RST_1 = "KN-RST-1": "All kernels: close() of a TCP socket with unread data in its receive queue sends RST instead of FIN; the peer's next recv fails with ECONNRESET (the one after returns 0), and TcpExt TCPAbortOnClose rises by 1 in the closer's netns.",
+    KN_RST_1 = "KN-RST-1": "All kernels: close() of a TCP socket of a live connection (not one its peer already reset: KN-RST-6) with unread data in its receive queue sends RST instead of FIN; the peer's next recv fails with ECONNRESET (the one after returns 0), and TcpExt TCPAbortOnClose rises by 1 in the closer's netns.",
         "net/ipv4/tcp.c __tcp_close(): data_was_unread -> LINUX_MIB_TCPABORTONCLOSE, tcp_send_active_reset (RFC 2525 2.17); seed \"TCP链接主动关闭不发fin包奇怪行为分析\"; selftests net/packetdrill/tcp_close_no_rst.pkt";
     KN_RST_2 = "KN-RST-2": "All kernels: close() after the receive queue was drained sends FIN; the peer's recv returns 0 and no abort counter moves.",
         "net/ipv4/tcp.c __tcp_close() -> tcp_close_state()/tcp_send_fin(); seed \"TCP链接主动关闭不发fin包奇怪行为分析\" (the squid drain loop)";
@@ -21,6 +21,8 @@ catalogue! {
         "net/ipv4/tcp.c __tcp_close(): unread data is checked before zero linger (\"Check zero linger _after_ checking for unread data\")";
     KN_RST_5 = "KN-RST-5": "All kernels: FIN or RST is decided inside close() from the receive queue at that moment, so a runtime that reads and discards a socket's pending input right before close() (the native runtime's CloseMode::DrainInput) closes with FIN although its owner never read that input: the peer reads EOF (no ECONNRESET) and TCPAbortOnClose does not rise. Closed without the drain, the same socket resets the peer (KN-RST-1). Input arriving after the drain still resets.",
         "net/ipv4/tcp.c __tcp_close(): sk_receive_queue is walked at close time (data_was_unread -> LINUX_MIB_TCPABORTONCLOSE, tcp_send_active_reset; else tcp_close_state()/tcp_send_fin()); harness/native/src/close_mode.rs; seed \"TCP链接主动关闭不发fin包奇怪行为分析\" (the squid drain loop)";
+    KN_RST_6 = "KN-RST-6": "All kernels: a socket its peer already reset (the RST arrived: POLLERR, the socket in TCP_CLOSE) closes with unread data in its receive queue without sending anything: no RST, TcpExt TCPAbortOnClose and Tcp OutRsts do not move in the closer's netns. KN-RST-1 needs a live connection.",
+        "net/ipv4/tcp.c __tcp_close(): the receive queue is purged, then `if (sk->sk_state == TCP_CLOSE) goto adjudge_to_death;` before the data_was_unread branch; net/ipv4/tcp_input.c tcp_reset() -> tcp_done() (TCP_CLOSE, the receive queue kept); packetdrill tcp_fastopen_server_reset-close-with-unread-data.pkt (issue 16)";
     // --- non-blocking connect ----------------------------------------------------------------
     KN_CONN_1 = "KN-CONN-1": "All kernels: non-blocking connect to a closed loopback port returns EINPROGRESS (never an immediate ECONNREFUSED); the socket then polls POLLOUT|POLLERR|POLLHUP and SO_ERROR is ECONNREFUSED.",
         "net/ipv4/af_inet.c __inet_stream_connect() (-EINPROGRESS); net/ipv4/tcp_input.c tcp_reset() (SYN_SENT -> ECONNREFUSED); connect(2) EINPROGRESS; seed \"非阻塞connect的一个细节\"";
