@@ -136,6 +136,15 @@ pub fn collect() -> Probe<KernelFingerprint> {
             o.unread, o.abort_on_close_delta, o.out_rsts_delta
         ),
     );
+    let o = rst::observe_syn_sent_close()?;
+    note(&mut holds, "KN-RST-7", &rst::check_syn_sent_close(&o));
+    close.insert(
+        "connect still in SYN_SENT".to_string(),
+        format!(
+            "connect {}, tcpi_state {} before the close; OutRsts +{}",
+            o.immediate, o.state_before_close, o.out_rsts_delta
+        ),
+    );
 
     let mut conn = BTreeMap::new();
     let r = connect::closed_loopback();

@@ -247,3 +247,74 @@ pub fn probe_reset_then_close() -> Probe<ResetThenClose> {
     check_reset_then_close(&o)?;
     Ok(o)
 }
+
+/// What closing a socket still in SYN_SENT showed (KN-RST-7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SynSentClose {
+    /// connect(2)'s own return (EINPROGRESS expected).
+    pub immediate: String,
+    /// `tcpi_state` just before the close (TCP_INFO): 2 is SYN_SENT, the
+    /// precondition, checked, not assumed.
+    pub state_before_close: u8,
+    pub out_rsts_delta: u64,
+}
+
+/// KN-RST-7, inside a fresh netns: the SYN goes out of a veth to a
+/// permanent neighbour entry nobody answers for (as KN-CONN-5), so the
+/// connect stays in SYN_SENT; then close().
+pub fn observe_syn_sent_close() -> Probe<SynSentClose> {
+    let ns = Netns::new("rst7")?;
+    ns.ip(&["link", "add", "pcs0", "type", "veth", "peer", "name", "pcs1"])?;
+    ns.ip(&["addr", "add", "10.79.1.1/24", "dev", "pcs0"])?;
+    ns.ip(&["link", "set", "pcs0", "up"])?;
+    ns.ip(&["link", "set", "pcs1", "up"])?;
+    ns.ip(&["neigh", "add", "10.79.1.2", "lladdr", "02:00:5e:00:53:98", "nud", "permanent", "dev", "pcs0"])?;
+    ns.run(|| -> Probe<SynSentClose> {
+        let (s, immediate) = super::connect::start("10.79.1.2:9".parse().expect("an address"), |_| Ok(()))?;
+        let state_before_close = tcp_state(&s)?;
+        let rsts0 = tcp_counter("OutRsts")?;
+        drop(s); // close(2)
+        Ok(SynSentClose {
+            immediate: match immediate {
+                Ok(()) => "0".into(),
+                Err(e) => format!("{e:?}"),
+            },
+            state_before_close,
+            out_rsts_delta: tcp_counter("OutRsts")? - rsts0,
+        })
+    })?
+}
+
+/// `tcpi_state` of a TCP socket (TCP_INFO).
+fn tcp_state(s: &Socket) -> Probe<u8> {
+    // SAFETY: zeroed tcp_info is a valid value; getsockopt writes at most `len` bytes into it.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    let fd = std::os::fd::AsRawFd::as_raw_fd(s);
+    // SAFETY: the pointer and length describe `info`.
+    let r = unsafe {
+        libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, (&mut info as *mut libc::tcp_info).cast(), &mut len)
+    };
+    if r != 0 {
+        return Err(format!("TCP_INFO: {}", std::io::Error::last_os_error()));
+    }
+    Ok(info.tcpi_state)
+}
+
+/// KN-RST-7: the connect was in SYN_SENT, and the close sent no RST.
+pub fn check_syn_sent_close(o: &SynSentClose) -> Probe<()> {
+    const TCP_SYN_SENT: u8 = 2;
+    expect(ids::KN_RST_7, o.immediate == "EINPROGRESS" && o.state_before_close == TCP_SYN_SENT, || {
+        format!("the precondition failed: the connect was not pending in SYN_SENT before the close ({o:?})")
+    })?;
+    expect(ids::KN_RST_7, o.out_rsts_delta == 0, || {
+        format!("closing a socket in SYN_SENT sent a reset: OutRsts +{}", o.out_rsts_delta)
+    })
+}
+
+/// KN-RST-7's probe and check.
+pub fn probe_syn_sent_close() -> Probe<SynSentClose> {
+    let o = observe_syn_sent_close()?;
+    check_syn_sent_close(&o)?;
+    Ok(o)
+}
