@@ -225,7 +225,7 @@ fn send(s: u8, len: usize, tag: u16, nosuspend: bool, force: bool) -> Op {
 /// Recipes: short op sequences that build, in order, a state single random
 /// ops rarely reach (issue 15): an `{active,N}` count running out (RX-4),
 /// `{active,once}` going passive (RX-2), a send timer firing on a busy
-/// port (TO-1, TO-3), a scheduled nosuspend send finding the port busy
+/// port (TO-1, TO-3) or, with send_timeout 0, none armed (TO-2), a scheduled nosuspend send finding the port busy
 /// (MQ-6), a second caller displacing the blocked one (WM-6), a full
 /// table (PT-1..PT-3). Each op still goes through the model's `enabled`.
 pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
@@ -246,21 +246,26 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
             v.extend([Op::Recv, Op::Mailbox, Op::GetOpts]);
             v
         }),
-        (1u64..=20, any::<bool>(), 21u64..=60, any::<u16>()).prop_map(|(t, close, by, tag)| vec![
-            Op::SetOpts {
-                opts: vec![
-                    Opt::SendTimeout(Timeout::After(Millis(t))),
-                    Opt::SendTimeoutClose(close),
-                    Opt::HighWatermark(64),
-                    Opt::LowWatermark(16),
-                ]
-            },
-            send(0, 12000, tag, false, false),
-            send(1, 100, tag.wrapping_add(1), false, false),
-            Op::AdvanceTime { by: Millis(by) },
-            Op::Recv,
-            Op::PeerRead { max: Bytes(16384) },
-        ]),
+        // send_timeout 0 a quarter of the time: the send that would make
+        // the port busy times out at once (TO-2), never reached otherwise
+        // in a default run (issue 15).
+        (prop_oneof![1 => Just(0u64), 3 => 1u64..=20], any::<bool>(), 21u64..=60, any::<u16>()).prop_map(
+            |(t, close, by, tag)| vec![
+                Op::SetOpts {
+                    opts: vec![
+                        Opt::SendTimeout(Timeout::After(Millis(t))),
+                        Opt::SendTimeoutClose(close),
+                        Opt::HighWatermark(64),
+                        Opt::LowWatermark(16),
+                    ]
+                },
+                send(0, 12000, tag, false, false),
+                send(1, 100, tag.wrapping_add(1), false, false),
+                Op::AdvanceTime { by: Millis(by) },
+                Op::Recv,
+                Op::PeerRead { max: Bytes(16384) },
+            ]
+        ),
         any::<u16>().prop_map(|tag| vec![
             Op::SetOpts { opts: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)] },
             send(0, 12000, tag, false, false),
