@@ -5,6 +5,7 @@ pub mod capability;
 pub mod check;
 pub mod cli;
 pub mod corpus;
+pub mod coverage;
 pub mod difference;
 pub mod environment;
 pub mod generate;

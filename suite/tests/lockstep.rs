@@ -7,7 +7,7 @@
 
 use harness::sut::native::NativeFactory;
 use suite::check::{check, replay, CheckConfig};
-use suite::{saved, trace};
+use suite::{coverage, saved, trace};
 
 /// Default case count: keeps `make test` well under two minutes warm.
 const DEFAULT_CASES: u32 = 150;
@@ -18,9 +18,20 @@ const GATE_SEED: u64 = 4242;
 #[test]
 fn native_runtime_agrees_with_the_model() {
     let factory = NativeFactory::new(None);
-    let cfg = CheckConfig::gate(DEFAULT_CASES, GATE_SEED).unwrap_or_else(|e| panic!("{e}"));
+    let mut cfg = CheckConfig::gate(DEFAULT_CASES, GATE_SEED).unwrap_or_else(|e| panic!("{e}"));
     println!("lockstep: seed {} ({} cases); replay with PORTCHECK_SEED={}", cfg.seed, cfg.cases, cfg.seed);
-    let report = check(&factory, &cfg, |_, _| {});
+    let mut report = check(&factory, &cfg, |_, _| {});
+    // Coverage as a gate (issue 15): more cases of the same seed until
+    // every rule is crossed FLOOR times, as `portcheck run --until-covered`.
+    let cap = cfg.cases * 8;
+    while report.counterexample.is_none()
+        && !coverage::below(&report.tally, coverage::FLOOR).is_empty()
+        && cfg.cases < cap
+    {
+        cfg.cases = (cfg.cases * 2).min(cap);
+        println!("{}; again with {} cases", coverage::summary(&report.tally, coverage::FLOOR), cfg.cases);
+        report = check(&factory, &cfg, |_, _| {});
+    }
     if let Some(cx) = &report.counterexample {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions/new");
         let path = dir.join(format!("native-{}.json", cx.seed));
@@ -37,6 +48,14 @@ fn native_runtime_agrees_with_the_model() {
     }
     println!("{}", suite::report::table(&suite::report::filter(&report.tally, &[])));
     assert_eq!(report.passed, report.cases);
+    let low = coverage::below(&report.tally, coverage::FLOOR);
+    assert!(
+        low.is_empty(),
+        "seed {}, {} cases: {}",
+        cfg.seed,
+        cfg.cases,
+        coverage::summary(&report.tally, coverage::FLOOR)
+    );
 }
 
 #[test]

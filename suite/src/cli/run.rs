@@ -6,7 +6,7 @@ use super::sut_arg::{self, ErlArg};
 use crate::check::{check_parallel, CheckConfig, CheckReport, Counterexample};
 use crate::environment::Environment;
 use crate::generate::Generation;
-use crate::{corpus, known, report, saved, trace};
+use crate::{corpus, coverage, known, report, saved, trace};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 use std::num::NonZeroUsize;
@@ -60,9 +60,19 @@ pub struct RunArgs {
     /// not.
     #[arg(long, default_value = "1")]
     jobs: NonZeroUsize,
+    /// Draw more cases (doubling --cases, up to 16 times it) until every
+    /// rule that applies to the system was crossed N times (a rule without
+    /// a transition: reached in N cases). A run always prints the rules
+    /// below 5, or below N.
+    #[arg(long, value_name = "N")]
+    until_covered: Option<u32>,
     #[command(flatten)]
     erl: ErlArg,
 }
+
+/// How far `--until-covered` may grow the case count: this many times
+/// `--cases`.
+const UNTIL_COVERED_CAP: u32 = 16;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ReportFormat {
@@ -85,6 +95,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         record,
         generation,
         jobs,
+        until_covered,
         erl,
     } = args;
     let factory = match sut_arg::factory(&sut, bug.as_deref(), &erl) {
@@ -121,9 +132,24 @@ pub fn run(args: RunArgs) -> ExitCode {
     let jobs_arg = if jobs.get() > 1 { format!(" --jobs {jobs}") } else { String::new() };
     let gen_arg = generation_arg(&sut, cfg.generation);
     println!("portcheck run --sut {sut}{erl_arg} --cases {} --seed {}{gen_arg}{jobs_arg}{on}", cfg.cases, cfg.seed);
-    let result = check_parallel(factory.as_ref(), jobs, &cfg, progress_printer(cfg.cases));
+    let mut result = check_parallel(factory.as_ref(), jobs, &cfg, progress_printer(cfg.cases));
+    if let Some(floor) = until_covered {
+        // More cases of the same seed (its first cases are the ones already
+        // run, so the run replays as one), until covered or at the cap.
+        let cap = cfg.cases.saturating_mul(UNTIL_COVERED_CAP);
+        while result.counterexample.is_none() && !coverage::below(&result.tally, floor).is_empty() && cfg.cases < cap {
+            cfg.cases = cfg.cases.saturating_mul(2).min(cap);
+            println!(
+                "{}; again with {} cases (--until-covered {floor})",
+                coverage::summary(&result.tally, floor),
+                cfg.cases
+            );
+            result = check_parallel(factory.as_ref(), jobs, &cfg, progress_printer(cfg.cases));
+        }
+    }
     let shown = report::filter(&result.tally, &rules);
     println!("\n{}", report::table(&shown));
+    println!("{}", coverage::summary(&result.tally, until_covered.unwrap_or(coverage::FLOOR)));
     for m in &result.defects_met {
         println!(
             "SKIP case {}: known defect {} of {} on OTP {}, not of the rules:\n  {}",
