@@ -129,6 +129,24 @@ fn a_saved_failure_rechecks_against_its_observations_without_the_system() {
     assert!(text(&old).contains("keeps no observations"), "{}", text(&old));
 }
 
+/// `--until-covered N` draws more cases of the same seed while an
+/// applicable rule is below N (10 cases leave some below 5), and every run
+/// ends with its coverage line.
+#[test]
+fn until_covered_draws_more_cases_of_the_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out =
+        portcheck(&["run", "--sut", "native", "--cases", "10", "--seed", "6", "--until-covered", "5"], dir.path());
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("below 5") && t.contains("again with 20 cases (--until-covered 5)"), "{t}");
+    let last = t.lines().rfind(|l| l.starts_with("coverage: ")).expect("a coverage line");
+    let passed = t.lines().find_map(|l| l.strip_suffix(" cases passed (seed 6)")).expect("a passed line");
+    let n: u32 = passed.split(" of ").next().and_then(|n| n.parse().ok()).expect("a count");
+    assert!(n > 10 && n <= 160, "{passed}");
+    assert!(last.contains("every applicable rule") || n == 160, "{last}");
+}
+
 #[test]
 fn clean_run_passes_and_prints_the_rule_table() {
     let dir = tempfile::tempdir().unwrap();
