@@ -91,6 +91,7 @@ fn main() {
         rst_trial("KN-RST-4", rst::CloseMode::UnreadLinger0),
         probe_trial("KN-RST-6", NETNS, rst::probe_reset_then_close),
         probe_trial("KN-RST-7", NETNS, rst::probe_syn_sent_close),
+        probe_trial("KN-RST-8", NETNS, rst::probe_flushed_close),
         // 2. Non-blocking connect
         probe_trial("KN-CONN-1", &[], connect::closed_loopback),
         probe_trial("KN-CONN-2", &[], connect::naive_is_wrong),

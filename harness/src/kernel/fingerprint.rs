@@ -136,6 +136,23 @@ pub fn collect() -> Probe<KernelFingerprint> {
             o.unread, o.abort_on_close_delta, o.out_rsts_delta
         ),
     );
+    let o = rst::observe_flushed_close()?;
+    note(&mut holds, "KN-RST-8", &rst::check_flushed_close(&o));
+    close.insert(
+        "drained, output still queued in the kernel".to_string(),
+        format!(
+            "output queued at the close: {}; the peer reads {} then {}; TCPAbortOnClose +{}, TCPAbortOnData +{}",
+            o.queued_at_close > 0,
+            if o.peer_read == o.written { "every byte" } else { "fewer bytes than written" },
+            match &o.peer_end {
+                Ok(0) => "EOF".to_string(),
+                Ok(n) => format!("{n} bytes"),
+                Err(e) => e.clone(),
+            },
+            o.abort_on_close_delta,
+            o.abort_on_data_delta
+        ),
+    );
     let o = rst::observe_syn_sent_close()?;
     note(&mut holds, "KN-RST-7", &rst::check_syn_sent_close(&o));
     close.insert(

@@ -318,3 +318,119 @@ pub fn probe_syn_sent_close() -> Probe<SynSentClose> {
     check_syn_sent_close(&o)?;
     Ok(o)
 }
+
+/// What closing with output still in the kernel's write queue showed
+/// (KN-RST-8).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FlushedClose {
+    /// Bytes the closer wrote before its close (until EAGAIN).
+    pub written: usize,
+    /// Bytes still in the closer's write queue just before the close
+    /// (SIOCOUTQ): the precondition, checked, not assumed.
+    pub queued_at_close: usize,
+    /// Bytes the peer read after the close, and how its reads ended.
+    pub peer_read: usize,
+    pub peer_end: Result<usize, String>,
+    pub abort_on_close_delta: u64,
+    pub abort_on_data_delta: u64,
+}
+
+/// KN-RST-8, inside a fresh netns: small buffers (the peer's receive, the
+/// closer's send), the closer drains its input, writes until the kernel
+/// refuses more, and closes; the peer then reads to the end.
+pub fn observe_flushed_close() -> Probe<FlushedClose> {
+    let ns = Netns::new("rst8")?;
+    ns.run(observe_flushed_close_here)?
+}
+
+fn observe_flushed_close_here() -> Probe<FlushedClose> {
+    use socket2::{Domain, SockAddr, Type};
+    let listener = ctx("listen", TcpListener::bind("127.0.0.1:0"))?;
+    let addr: SocketAddr = ctx("local_addr", listener.local_addr())?;
+    let peer = ctx("socket", Socket::new(Domain::IPV4, Type::STREAM, None))?;
+    ctx("peer SO_RCVBUF", peer.set_recv_buffer_size(4096))?;
+    ctx("connect", peer.connect(&SockAddr::from(addr)))?;
+    let mut peer = TcpStream::from(peer);
+    let (mut closer, _) = ctx("accept", listener.accept())?;
+    drop(listener);
+    ctx("closer SO_SNDBUF", Socket::from(ctx("dup", closer.try_clone())?).set_send_buffer_size(4096))?;
+    // The closer's input: written by the peer, read to the last byte.
+    let hello = b"portcheck input";
+    ctx("peer write", peer.write_all(hello))?;
+    let mut buf = [0u8; 64];
+    let mut got = 0;
+    while got < hello.len() {
+        let rev = ctx("poll closer", poll_fd(closer.as_fd(), libc::POLLIN, BOUND))?;
+        if rev & libc::POLLIN == 0 {
+            return Err(format!("the peer's bytes did not reach the closer within {BOUND:?}"));
+        }
+        got += ctx("closer read", closer.read(&mut buf))?;
+    }
+    // Output until the kernel takes no more.
+    ctx("O_NONBLOCK", closer.set_nonblocking(true))?;
+    let chunk = [0x5au8; 1024];
+    let mut written = 0;
+    loop {
+        match closer.write(&chunk) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(format!("closer write: {e}")),
+        }
+    }
+    let mut queued: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int through the pointer.
+    if unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&closer), libc::TIOCOUTQ, &mut queued) } != 0 {
+        return Err(format!("SIOCOUTQ on the closer: {}", std::io::Error::last_os_error()));
+    }
+    let close0 = tcp_ext_counter("TCPAbortOnClose")?;
+    let data0 = tcp_ext_counter("TCPAbortOnData")?;
+    drop(closer); // close(2)
+    let mut peer_read = 0;
+    let peer_end = loop {
+        let rev = ctx("poll peer", poll_fd(peer.as_fd(), libc::POLLIN | libc::POLLRDHUP, BOUND))?;
+        if rev == 0 {
+            return Err(format!("the peer's read made no progress within {BOUND:?} after {peer_read} bytes"));
+        }
+        let mut big = [0u8; 16384];
+        match peer.read(&mut big) {
+            Ok(0) => break Ok(0),
+            Ok(n) => peer_read += n,
+            Err(e) => break Err(io_errno_name(&e)),
+        }
+    };
+    Ok(FlushedClose {
+        written,
+        queued_at_close: queued.max(0) as usize,
+        peer_read,
+        peer_end,
+        abort_on_close_delta: tcp_ext_counter("TCPAbortOnClose")? - close0,
+        abort_on_data_delta: tcp_ext_counter("TCPAbortOnData")? - data0,
+    })
+}
+
+/// KN-RST-8: output was queued at the close, and the peer read all of it,
+/// then EOF, with no abort counted.
+pub fn check_flushed_close(o: &FlushedClose) -> Probe<()> {
+    expect(ids::KN_RST_8, o.queued_at_close > 0, || {
+        format!("the precondition failed: nothing was in the closer's write queue at the close ({o:?})")
+    })?;
+    expect(ids::KN_RST_8, o.peer_read == o.written && o.peer_end == Ok(0), || {
+        format!(
+            "the peer read {} of {} bytes, then {:?} (expected every byte, then EOF)",
+            o.peer_read, o.written, o.peer_end
+        )
+    })?;
+    expect(ids::KN_RST_8, o.abort_on_close_delta == 0 && o.abort_on_data_delta == 0, || {
+        format!(
+            "no abort expected, TCPAbortOnClose +{} TCPAbortOnData +{}",
+            o.abort_on_close_delta, o.abort_on_data_delta
+        )
+    })
+}
+
+/// KN-RST-8's probe and check.
+pub fn probe_flushed_close() -> Probe<FlushedClose> {
+    let o = observe_flushed_close()?;
+    check_flushed_close(&o)?;
+    Ok(o)
+}
