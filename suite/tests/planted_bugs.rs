@@ -17,6 +17,7 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::DropOnSendTimeout,
     PlantedBug::LeakAcceptedFd,
     PlantedBug::MsgqBusyAtGe,
+    PlantedBug::NosuspendQueues,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -76,4 +77,9 @@ fn accepted_fd_leaked_on_full_table_breaks_pt2() {
 #[test]
 fn msgq_busy_at_ge_breaks_mq3() {
     caught(PlantedBug::MsgqBusyAtGe, ids::MQ_3);
+}
+
+#[test]
+fn nosuspend_queues_breaks_snd2() {
+    caught(PlantedBug::NosuspendQueues, ids::SND_2);
 }

@@ -26,6 +26,9 @@ pub enum PlantedBug {
     LeakAcceptedFd,
     /// MQ-3: msgq busy at `size >= high_msgq` instead of `>`.
     MsgqBusyAtGe,
+    /// SND-2: a nosuspend send to a busy port answers `false` but queues
+    /// its bytes anyway (a send that changes the queue when it must not).
+    NosuspendQueues,
     /// KN-CONN-2: a nonblocking connect counts as connected once the socket
     /// is writable; SO_ERROR is never read, so a refused connect opens a port.
     WritableIsConnected,
@@ -45,6 +48,7 @@ impl PlantedBug {
         PlantedBug::DropOnSendTimeout,
         PlantedBug::LeakAcceptedFd,
         PlantedBug::MsgqBusyAtGe,
+        PlantedBug::NosuspendQueues,
         PlantedBug::WritableIsConnected,
         PlantedBug::AcceptSpinsOnEmfile,
     ];
@@ -59,6 +63,7 @@ impl PlantedBug {
             PlantedBug::DropOnSendTimeout => "drop-on-send-timeout",
             PlantedBug::LeakAcceptedFd => "leak-accepted-fd",
             PlantedBug::MsgqBusyAtGe => "msgq-busy-ge",
+            PlantedBug::NosuspendQueues => "nosuspend-queues",
             PlantedBug::WritableIsConnected => "writable-is-connected",
             PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
         }

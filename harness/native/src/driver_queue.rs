@@ -205,6 +205,15 @@ impl TcpDriver {
         }
     }
 
+    /// Planted bug `NosuspendQueues` only: bytes appended to the queue
+    /// with no rule deciding it (the socket already waits for writability
+    /// when the queue was not empty).
+    pub fn enqueue_unchecked(&mut self, data: &[u8]) {
+        if self.sock.is_some() {
+            self.queue.extend(data);
+        }
+    }
+
     /// `tcp_inet_output`: the socket is writable; write the whole queue
     /// (ST-2), check the low watermark after each write (WM-4), stop at a
     /// partial write, close a closing port once the queue is empty (CL-1).

@@ -81,6 +81,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::DropOnSendTimeout) => "native+drop-on-send-timeout",
             Some(PlantedBug::LeakAcceptedFd) => "native+leak-accepted-fd",
             Some(PlantedBug::MsgqBusyAtGe) => "native+msgq-busy-ge",
+            Some(PlantedBug::NosuspendQueues) => "native+nosuspend-queues",
             Some(PlantedBug::WritableIsConnected) => "native+writable-is-connected",
             Some(PlantedBug::AcceptSpinsOnEmfile) => "native+accept-spins-on-emfile",
         }

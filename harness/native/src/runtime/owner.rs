@@ -3,6 +3,7 @@
 //! (CL-1, CL-2).
 
 use super::{Runtime, RuntimeError};
+use crate::bugs::PlantedBug;
 use crate::driver_queue::Output;
 use crate::lock::PortLock;
 use crate::options::{setopts, Opt, PortOptions};
@@ -54,6 +55,10 @@ impl Runtime {
         // SND-1..3
         if port.is_busy() && !cmd.flags.force {
             if cmd.flags.nosuspend {
+                if faults.has(PlantedBug::NosuspendQueues) {
+                    let data = payload_into(cmd.tag, cmd.len, &mut self.scratch);
+                    port.driver.enqueue_unchecked(data);
+                }
                 self.procs.set_idle(s);
                 return Some(SendResult::False);
             }

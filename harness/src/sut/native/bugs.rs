@@ -43,6 +43,7 @@ impl BugTable for PlantedBug {
             PlantedBug::DropOnSendTimeout => port::TO_1,
             PlantedBug::LeakAcceptedFd => port::PT_2,
             PlantedBug::MsgqBusyAtGe => port::MQ_3,
+            PlantedBug::NosuspendQueues => port::SND_2,
             PlantedBug::WritableIsConnected => ids::KN_CONN_2,
             PlantedBug::AcceptSpinsOnEmfile => ids::KN_EMFILE_2,
         }
