@@ -103,6 +103,15 @@ pub struct Applied {
     pub went_passive: bool,
 }
 
+/// What `list` would give applied front to back, the order OPT-5 rules
+/// out: where it differs from [`setopts`]' result the order decided the
+/// value (provenance, `model::provenance::OptsWhy::record`). `None` when
+/// that order is refused.
+pub fn setopts_other_order(current: PortOptions, list: &[Opt]) -> Option<PortOptions> {
+    let reversed: Vec<Opt> = list.iter().rev().cloned().collect();
+    setopts(current, &reversed).ok().map(|a| a.options)
+}
+
 /// OPT-5: the list is applied back to front, so the first listed option wins.
 /// OPT-3 and RX-3: an invalid value makes the call return einval; the
 /// options applied before it (those listed after it) stay applied.

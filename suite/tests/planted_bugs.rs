@@ -18,6 +18,7 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::LeakAcceptedFd,
     PlantedBug::MsgqBusyAtGe,
     PlantedBug::NosuspendQueues,
+    PlantedBug::SetupFrontToBack,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -82,4 +83,11 @@ fn msgq_busy_at_ge_breaks_mq3() {
 #[test]
 fn nosuspend_queues_breaks_snd2() {
     caught(PlantedBug::NosuspendQueues, ids::SND_2);
+}
+
+/// A bug in how the case's setup is applied shows, and is blamed on the
+/// option rule it breaks, not on the getopts or watermark that shows it.
+#[test]
+fn setup_front_to_back_breaks_opt5() {
+    caught(PlantedBug::SetupFrontToBack, ids::OPT_5);
 }

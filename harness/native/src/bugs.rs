@@ -29,6 +29,10 @@ pub enum PlantedBug {
     /// SND-2: a nosuspend send to a busy port answers `false` but queues
     /// its bytes anyway (a send that changes the queue when it must not).
     NosuspendQueues,
+    /// OPT-5: the connect options (the case's setup) are applied front to
+    /// back, so the last listed wins a conflict (a bug in how the setup is
+    /// applied; setopts itself is right).
+    SetupFrontToBack,
     /// KN-CONN-2: a nonblocking connect counts as connected once the socket
     /// is writable; SO_ERROR is never read, so a refused connect opens a port.
     WritableIsConnected,
@@ -49,6 +53,7 @@ impl PlantedBug {
         PlantedBug::LeakAcceptedFd,
         PlantedBug::MsgqBusyAtGe,
         PlantedBug::NosuspendQueues,
+        PlantedBug::SetupFrontToBack,
         PlantedBug::WritableIsConnected,
         PlantedBug::AcceptSpinsOnEmfile,
     ];
@@ -64,6 +69,7 @@ impl PlantedBug {
             PlantedBug::LeakAcceptedFd => "leak-accepted-fd",
             PlantedBug::MsgqBusyAtGe => "msgq-busy-ge",
             PlantedBug::NosuspendQueues => "nosuspend-queues",
+            PlantedBug::SetupFrontToBack => "setup-front-to-back",
             PlantedBug::WritableIsConnected => "writable-is-connected",
             PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
         }

@@ -82,6 +82,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::LeakAcceptedFd) => "native+leak-accepted-fd",
             Some(PlantedBug::MsgqBusyAtGe) => "native+msgq-busy-ge",
             Some(PlantedBug::NosuspendQueues) => "native+nosuspend-queues",
+            Some(PlantedBug::SetupFrontToBack) => "native+setup-front-to-back",
             Some(PlantedBug::WritableIsConnected) => "native+writable-is-connected",
             Some(PlantedBug::AcceptSpinsOnEmfile) => "native+accept-spins-on-emfile",
         }

@@ -206,7 +206,8 @@ impl Model {
             .options;
         let n = setup.senders as usize;
         let mut opts_why = OptsWhy::default();
-        opts_why.record(&PortOptions::default(), &opts, &setup.options, None);
+        let other = crate::options::setopts_other_order(PortOptions::default(), &setup.options);
+        opts_why.record(&PortOptions::default(), &opts, &setup.options, None, other.as_ref());
         Ok(Model {
             config: Config {
                 variant: Variant::Reference,

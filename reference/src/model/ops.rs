@@ -93,7 +93,13 @@ impl Model {
                 };
                 let refused = matches!(reply, Reply::SetOpts(Err(_))).then_some(rule);
                 let after = self.state.opts;
-                self.why.opts.record(&before, &after, opts, refused);
+                // OPT-5 holds for the driver's list (back to front); the
+                // socket backend applies front to back (DIFF-SOCK-2).
+                let other = match self.state.backend {
+                    Backend::Driver(_) => crate::options::setopts_other_order(before, opts),
+                    Backend::Socket(_) => None,
+                };
+                self.why.opts.record(&before, &after, opts, refused, other.as_ref());
                 (reply, rule)
             }
             Op::GetOpts => (Reply::Opts(self.state.opts), ids::OPT_5),

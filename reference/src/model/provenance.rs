@@ -112,11 +112,27 @@ impl OptsWhy {
     /// A setopts of `list` took the options from `before` to `after`;
     /// `rejected`: the rule that refused the list (OPT-3, RX-3), which then
     /// decided that the options it names and did not apply kept their value.
-    /// A field set twice in the list was decided by OPT-5 (back to front).
-    pub fn record(&mut self, before: &PortOptions, after: &PortOptions, list: &[Opt], rejected: Option<RuleId>) {
+    /// A field set twice in the list was decided by OPT-5 (back to front),
+    /// and so was one whose value the list's order decided: `other_order`,
+    /// the options the same list gives applied front to back, differs
+    /// there (a high and a low watermark that adjust each other: OPT-1 and
+    /// OPT-2 do the arithmetic, but which runs last is OPT-5's; a runtime
+    /// that applies the list the wrong way is blamed on the order).
+    pub fn record(
+        &mut self,
+        before: &PortOptions,
+        after: &PortOptions,
+        list: &[Opt],
+        rejected: Option<RuleId>,
+        other_order: Option<&PortOptions>,
+    ) {
         for f in OptField::ALL {
             let named: Vec<&Opt> = list.iter().filter(|o| OptField::of(o) == f).collect();
             let changed = !f.same(before, after);
+            if rejected.is_none() && other_order.is_some_and(|o| !f.same(after, o)) {
+                self.set(f, ids::OPT_5);
+                continue;
+            }
             let rule = match (named.first(), rejected) {
                 (None, _) if !changed => continue,
                 (None, _) => f.adjusted_by(),

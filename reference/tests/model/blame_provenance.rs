@@ -155,3 +155,25 @@ fn a_mailbox_difference_is_blamed_on_the_rule_that_put_the_message() {
     msgs.push(OwnerMsg::TcpPassive);
     assert_eq!(blamed_reply(&p, |r| *r = Reply::Mailbox(msgs)), ids::RX_2);
 }
+
+/// OPT-5: where the list's order decided a value (a high and a low
+/// watermark that adjust each other), a getopts difference is blamed on
+/// the order, not on the arithmetic of the option applied last: a runtime
+/// that applies the list front to back gets high and low 40 where back to
+/// front gives 10 (the planted bug setup-front-to-back). A value the order
+/// did not decide keeps its own rule.
+#[test]
+fn a_value_the_order_decided_is_blamed_on_opt5() {
+    let mut m = model(vec![]);
+    setopts(
+        &mut m,
+        vec![Opt::HighWatermark(10), Opt::LowWatermark(40), Opt::SendTimeout(reference::options::Timeout::Infinity)],
+    );
+    let p = m.step(&Op::GetOpts, &[]).expect("getopts");
+    assert_eq!(opts_differ(&p, |o| o.high = Bytes(40)), ids::OPT_5);
+    assert_eq!(opts_differ(&p, |o| o.low = Bytes(40)), ids::OPT_5);
+    let mut m = model(vec![]);
+    setopts(&mut m, vec![Opt::HighWatermark(100), Opt::LowWatermark(40)]);
+    let p = m.step(&Op::GetOpts, &[]).expect("getopts");
+    assert_eq!(opts_differ(&p, |o| o.high = Bytes(101)), ids::OPT_1, "no conflict: the option's own rule");
+}

@@ -169,6 +169,13 @@ impl Runtime {
         let driver = TcpDriver::new(stream, SUBJECT, sock_opts.close_mode, self.poll.registry())?;
         let id = self.table.insert(Slot::Subject).map_err(|_| OpenError::SystemLimit)?;
         let mut opts = PortOptions::default();
+        let reversed: Vec<Opt>;
+        let options = if self.faults.has(crate::bugs::PlantedBug::SetupFrontToBack) {
+            reversed = options.iter().rev().cloned().collect();
+            &reversed[..]
+        } else {
+            options
+        };
         if let Ok(out) = setopts(&opts, options) {
             opts = out.options;
             if out.passive_notice {

@@ -44,6 +44,7 @@ impl BugTable for PlantedBug {
             PlantedBug::LeakAcceptedFd => port::PT_2,
             PlantedBug::MsgqBusyAtGe => port::MQ_3,
             PlantedBug::NosuspendQueues => port::SND_2,
+            PlantedBug::SetupFrontToBack => port::OPT_5,
             PlantedBug::WritableIsConnected => ids::KN_CONN_2,
             PlantedBug::AcceptSpinsOnEmfile => ids::KN_EMFILE_2,
         }
