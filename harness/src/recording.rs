@@ -56,18 +56,7 @@ impl Recording {
         if !outcome.passed() {
             return None;
         }
-        let steps = outcome
-            .trace
-            .iter()
-            .map(|t| Some(RecordedStep { op: t.op.clone(), observed: t.observed.clone()?, choices: t.choices.clone() }))
-            .collect::<Option<Vec<_>>>()?;
-        Some(Recording {
-            sut: sut.to_string(),
-            declared: outcome.declared,
-            setup: outcome.setup.clone(),
-            ops: ops.to_vec(),
-            steps,
-        })
+        Self::of_run(sut, ops, outcome)
     }
 
     /// What a system observed in a run that failed, up to and including
@@ -78,6 +67,11 @@ impl Recording {
     /// explain, and a model change can be tested against it. `None` when a
     /// step has no observation (the system failed before answering it).
     pub fn of_failure(sut: &str, ops: &[Op], outcome: &CaseOutcome) -> Option<Recording> {
+        Self::of_run(sut, ops, outcome)
+    }
+
+    /// Every step of a run with its observation; `None` when one has none.
+    fn of_run(sut: &str, ops: &[Op], outcome: &CaseOutcome) -> Option<Recording> {
         let steps = outcome
             .trace
             .iter()

@@ -231,6 +231,23 @@ pub struct DroppedSynObservation {
     pub syn_linear_timeouts_zeroed: bool,
 }
 
+/// A fresh netns in which every SYN to [`SYN_SINK`] (port 9) is silently
+/// dropped: it leaves a veth whose peer end discards every frame, to a
+/// permanent neighbour entry with a bogus MAC (no ARP failure, no ICMP);
+/// 10.79.0.0/24 has no other host. A connect there stays in SYN_SENT.
+pub fn netns_dropping_syns(name: &str) -> Probe<(Netns, SocketAddr)> {
+    let ns = Netns::new(name)?;
+    ns.ip(&["link", "add", "pcd0", "type", "veth", "peer", "name", "pcd1"])?;
+    ns.ip(&["addr", "add", "10.79.0.1/24", "dev", "pcd0"])?;
+    ns.ip(&["link", "set", "pcd0", "up"])?;
+    ns.ip(&["link", "set", "pcd1", "up"])?;
+    ns.ip(&["neigh", "add", SYN_SINK, "lladdr", "02:00:5e:00:53:99", "nud", "permanent", "dev", "pcd0"])?;
+    Ok((ns, SocketAddr::new(SYN_SINK.parse().expect("an address"), 9)))
+}
+
+/// The address [`netns_dropping_syns`] swallows SYNs for.
+const SYN_SINK: &str = "10.79.0.2";
+
 /// KN-CONN-5: SYNs silently dropped (a veth whose peer discards every frame
 /// because the neighbour entry is a permanent, bogus MAC: no ARP failure,
 /// no ICMP) → EINPROGRESS, and after TCP_SYNCNT retransmissions SO_ERROR =
@@ -238,12 +255,7 @@ pub struct DroppedSynObservation {
 /// `sk_err = sk_err_soft ? : ETIMEDOUT`). An ARP failure instead would
 /// report EHOSTUNREACH (ICMP host unreachable from `arp_error_report`).
 pub fn dropped_syn() -> Probe<DroppedSynObservation> {
-    let ns = Netns::new("synDrop")?;
-    ns.ip(&["link", "add", "pcd0", "type", "veth", "peer", "name", "pcd1"])?;
-    ns.ip(&["addr", "add", "10.79.0.1/24", "dev", "pcd0"])?;
-    ns.ip(&["link", "set", "pcd0", "up"])?;
-    ns.ip(&["link", "set", "pcd1", "up"])?;
-    ns.ip(&["neigh", "add", "10.79.0.2", "lladdr", "02:00:5e:00:53:99", "nud", "permanent", "dev", "pcd0"])?;
+    let (ns, _) = netns_dropping_syns("synDrop")?;
     let zeroed = ns.sysctl("net/ipv4/tcp_syn_linear_timeouts", "0")?;
     let syncnt = 1;
     let (o, arp) = ns.run(move || -> Probe<(ConnectObservation, ConnectObservation)> {

@@ -28,7 +28,8 @@ pub mod softirqs;
 /// kernel behaviour the runtime's fixes rely on, with the runtime's own
 /// tools.
 pub use native::sys::{
-    errno_name, getsockopt_int, io_errno_name, poll_fd, poll_flags, poll_now, setsockopt_int, so_error,
+    bytes_readable, errno_name, getsockopt_int, io_errno_name, poll_fd, poll_flags, poll_now, send_queue,
+    setsockopt_int, so_error,
 };
 use reference::rules::RuleId;
 use std::io;

@@ -9,7 +9,10 @@
 //! alone.
 
 use super::netns::Netns;
-use super::{ctx, expect, ids, io_errno_name, poll_fd, poll_flags, tcp_counter, tcp_ext_counter, Probe};
+use super::{
+    bytes_readable, ctx, expect, ids, io_errno_name, poll_fd, poll_flags, send_queue, tcp_counter, tcp_ext_counter,
+    Probe,
+};
 use serde::Serialize;
 use socket2::Socket;
 use std::io::{Read, Write};
@@ -211,17 +214,13 @@ fn observe_reset_then_close_here() -> Probe<ResetThenClose> {
     if rev & libc::POLLERR == 0 {
         return Err(format!("the peer's RST did not reach the closer within {BOUND:?} (revents {})", poll_flags(rev)));
     }
-    let mut unread: libc::c_int = 0;
-    // SAFETY: FIONREAD (SIOCINQ) writes one int through the pointer.
-    if unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&closer), libc::FIONREAD, &mut unread) } != 0 {
-        return Err(format!("SIOCINQ on the closer: {}", std::io::Error::last_os_error()));
-    }
+    let unread = ctx("SIOCINQ on the closer", bytes_readable(std::os::fd::AsRawFd::as_raw_fd(&closer)))?;
     let close0 = tcp_ext_counter("TCPAbortOnClose")?;
     let rsts0 = tcp_counter("OutRsts")?;
     drop(closer); // close(2)
     Ok(ResetThenClose {
         closer_revents: poll_flags(rev),
-        unread: unread.max(0) as usize,
+        unread,
         abort_on_close_delta: tcp_ext_counter("TCPAbortOnClose")? - close0,
         out_rsts_delta: tcp_counter("OutRsts")? - rsts0,
     })
@@ -259,18 +258,13 @@ pub struct SynSentClose {
     pub out_rsts_delta: u64,
 }
 
-/// KN-RST-7, inside a fresh netns: the SYN goes out of a veth to a
-/// permanent neighbour entry nobody answers for (as KN-CONN-5), so the
-/// connect stays in SYN_SENT; then close().
+/// KN-RST-7, inside a fresh netns whose SYNs are dropped (as KN-CONN-5's,
+/// `connect::netns_dropping_syns`), so the connect stays in SYN_SENT; then
+/// close().
 pub fn observe_syn_sent_close() -> Probe<SynSentClose> {
-    let ns = Netns::new("rst7")?;
-    ns.ip(&["link", "add", "pcs0", "type", "veth", "peer", "name", "pcs1"])?;
-    ns.ip(&["addr", "add", "10.79.1.1/24", "dev", "pcs0"])?;
-    ns.ip(&["link", "set", "pcs0", "up"])?;
-    ns.ip(&["link", "set", "pcs1", "up"])?;
-    ns.ip(&["neigh", "add", "10.79.1.2", "lladdr", "02:00:5e:00:53:98", "nud", "permanent", "dev", "pcs0"])?;
-    ns.run(|| -> Probe<SynSentClose> {
-        let (s, immediate) = super::connect::start("10.79.1.2:9".parse().expect("an address"), |_| Ok(()))?;
+    let (ns, sink) = super::connect::netns_dropping_syns("rst7")?;
+    ns.run(move || -> Probe<SynSentClose> {
+        let (s, immediate) = super::connect::start(sink, |_| Ok(()))?;
         let state_before_close = tcp_state(&s)?;
         let rsts0 = tcp_counter("OutRsts")?;
         drop(s); // close(2)
@@ -377,11 +371,7 @@ fn observe_flushed_close_here() -> Probe<FlushedClose> {
             Err(e) => return Err(format!("closer write: {e}")),
         }
     }
-    let mut queued: libc::c_int = 0;
-    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int through the pointer.
-    if unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&closer), libc::TIOCOUTQ, &mut queued) } != 0 {
-        return Err(format!("SIOCOUTQ on the closer: {}", std::io::Error::last_os_error()));
-    }
+    let (queued, _) = ctx("SIOCOUTQ on the closer", send_queue(std::os::fd::AsRawFd::as_raw_fd(&closer)))?;
     let close0 = tcp_ext_counter("TCPAbortOnClose")?;
     let data0 = tcp_ext_counter("TCPAbortOnData")?;
     drop(closer); // close(2)
@@ -400,7 +390,7 @@ fn observe_flushed_close_here() -> Probe<FlushedClose> {
     };
     Ok(FlushedClose {
         written,
-        queued_at_close: queued.max(0) as usize,
+        queued_at_close: queued,
         peer_read,
         peer_end,
         abort_on_close_delta: tcp_ext_counter("TCPAbortOnClose")? - close0,

@@ -246,14 +246,15 @@ fn print_failure(
     }
     print!("{}", trace::lines(&cx.outcome));
     let path = save.unwrap_or_else(|| PathBuf::from(format!("portcheck-failure-{}.json", cx.seed)));
-    match saved::write(&path, &saved::SavedTrace::new(sut, cx, env.clone())) {
+    let trace_file = saved::SavedTrace::new(sut, cx, env.clone());
+    match saved::write(&path, &trace_file) {
         Ok(()) => println!("\nsaved trace: {}", path.display()),
         Err(e) => eprintln!("portcheck: could not save the trace: {e}"),
     }
     let bugarg = bug.map(|b| format!(" --bug {b}")).unwrap_or_default();
     println!("replay: portcheck replay --sut {sut}{erl_arg}{bugarg} --trace {}", path.display());
     println!("        portcheck replay --sut {sut}{erl_arg}{bugarg} --seed {} --cases {}", cx.seed, cx.case_index + 1);
-    if harness::recording::Recording::of_failure(sut, &cx.shrunk.ops, &cx.outcome).is_some() {
+    if trace_file.observed.is_some() {
         println!(
             "        portcheck replay --trace {} --observed   # the model against this run, no system",
             path.display()
