@@ -1,7 +1,8 @@
 //! Real OTP as a system under test: `harness/beam/portcheck_adapter.erl`
 //! (compiled with `erlc` into a temporary directory when the first factory
-//! of an `erl` is made in a process, [`build`]) run on an `erl` node and driven over the external protocol
-//! (`harness/PROTOCOL.md`) by [`ExternalSut`].
+//! of an `erl` is made in a process, [`build`]) run on an `erl` node and
+//! driven over the external protocol (`harness/PROTOCOL.md`) by
+//! [`ExternalSut`].
 //!
 //! A node serves case after case (`external::reuse`): starting one takes
 //! 0.2–0.5 s, a case's ops tens of milliseconds. After a passed case the
@@ -85,10 +86,9 @@ pub struct BeamFactory {
     name: String,
     /// The `erl` every case's node is started with.
     erl: PathBuf,
-    /// What that `erl` said it is, before the first case.
-    runtime: Runtime,
     /// The compiled `portcheck_adapter.beam`, shared with the process's
-    /// other factories of this `erl`.
+    /// other factories of this `erl`, and what that `erl` said it is
+    /// before the first case.
     build: Arc<build::AdapterBuild>,
     pub answer_timeout: Duration,
     /// A node per case (`--fresh-node`): what every case cost before nodes
@@ -112,7 +112,6 @@ impl BeamFactory {
             backend,
             name: format!("beam-{}", backend.arg()),
             erl,
-            runtime: build.runtime.clone(),
             build,
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
             fresh_node: false,
@@ -133,7 +132,7 @@ impl BeamFactory {
 
     /// The release the nodes run.
     pub fn runtime(&self) -> &Runtime {
-        &self.runtime
+        &self.build.runtime
     }
 
     /// Where the compiled adapter lives (removed when the process ends).
@@ -182,13 +181,13 @@ impl BeamFactory {
 
     fn same_release(&self, reported: Option<&Runtime>) -> Result<(), SutError> {
         match reported {
-            Some(r) if *r == self.runtime => Ok(()),
+            Some(r) if *r == self.build.runtime => Ok(()),
             other => Err(SutError(format!(
                 "sut {}: the node of {} reports {}, but it was {} when the run started",
                 self.name,
                 self.erl.display(),
                 other.map_or("no release".to_string(), |r| r.to_string()),
-                self.runtime
+                self.build.runtime
             ))),
         }
     }
@@ -235,7 +234,7 @@ impl SutFactory for BeamFactory {
         Ok(Box::new(self.start_case(setup)?))
     }
     fn runtime(&self) -> Option<Runtime> {
-        Some(self.runtime.clone())
+        Some(self.build.runtime.clone())
     }
 }
 
