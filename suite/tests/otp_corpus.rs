@@ -96,3 +96,27 @@ fn a_recording_the_model_does_not_follow_is_reported() {
     let f = out.failure.expect("a truncated recording fails");
     assert!(f.to_string().contains("past the recording's end"), "{f}");
 }
+
+/// A rule a variant declares does not apply (`Variant::applies`: the DIFF
+/// rules of the other variant, and on otp-socket the reference rules its
+/// DIFF rules replace whole, `SOCKET_REPLACES`) decided nothing in any
+/// recorded case of that variant: reports show it as n/a and coverage
+/// does not count it, so it must never be one that was reached.
+#[test]
+fn no_recorded_case_reaches_a_rule_its_variant_says_does_not_apply() {
+    use reference::variant::Variant;
+    for path in corpus_files() {
+        let c = corpus::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        let variant = if c.header.sut == "beam-socket" { Variant::OtpSocket } else { Variant::OtpInet };
+        let r = corpus::check(&c);
+        for (id, t) in &r.tally {
+            assert!(
+                variant.applies(*id) || (t.cases == 0 && t.crossings == 0),
+                "{}: {id} is n/a on {} but decided something in {} recorded cases",
+                path.display(),
+                variant.name(),
+                t.cases
+            );
+        }
+    }
+}
