@@ -56,22 +56,27 @@ pub fn observe(mode: CloseMode) -> Probe<CloseObservation> {
     ns.run(move || observe_here(mode))?
 }
 
-/// Runs one close case in the calling thread's netns (counter deltas are
-/// only meaningful if nothing else there aborts connections meanwhile).
-pub fn observe_here(mode: CloseMode) -> Probe<CloseObservation> {
+/// A loopback connection (peer, closer) whose closer holds `payload`
+/// unread in its receive queue: waited for, so a close that follows finds it.
+fn pair_with_unread(payload: &[u8]) -> Probe<(TcpStream, TcpStream)> {
     let listener = ctx("listen", TcpListener::bind("127.0.0.1:0"))?;
     let addr: SocketAddr = ctx("local_addr", listener.local_addr())?;
     let mut peer = ctx("connect", TcpStream::connect(addr))?;
-    let (mut closer, _) = ctx("accept", listener.accept())?;
+    let (closer, _) = ctx("accept", listener.accept())?;
     drop(listener);
-
-    let payload = b"portcheck unread data";
     ctx("peer write", peer.write_all(payload))?;
-    // The data must be in the closer's receive queue before the close.
     let rev = ctx("poll closer", poll_fd(closer.as_fd(), libc::POLLIN, BOUND))?;
     if rev & libc::POLLIN == 0 {
         return Err(format!("data did not reach the closing side within {BOUND:?} (revents {})", poll_flags(rev)));
     }
+    Ok((peer, closer))
+}
+
+/// Runs one close case in the calling thread's netns (counter deltas are
+/// only meaningful if nothing else there aborts connections meanwhile).
+pub fn observe_here(mode: CloseMode) -> Probe<CloseObservation> {
+    let payload = b"portcheck unread data";
+    let (mut peer, mut closer) = pair_with_unread(payload)?;
 
     let close0 = tcp_ext_counter("TCPAbortOnClose")?;
     let data0 = tcp_ext_counter("TCPAbortOnData")?;
@@ -196,16 +201,7 @@ pub fn observe_reset_then_close() -> Probe<ResetThenClose> {
 }
 
 fn observe_reset_then_close_here() -> Probe<ResetThenClose> {
-    let listener = ctx("listen", TcpListener::bind("127.0.0.1:0"))?;
-    let addr: SocketAddr = ctx("local_addr", listener.local_addr())?;
-    let mut peer = ctx("connect", TcpStream::connect(addr))?;
-    let (closer, _) = ctx("accept", listener.accept())?;
-    drop(listener);
-    ctx("peer write", peer.write_all(b"portcheck unread data"))?;
-    let rev = ctx("poll closer", poll_fd(closer.as_fd(), libc::POLLIN, BOUND))?;
-    if rev & libc::POLLIN == 0 {
-        return Err(format!("data did not reach the closing side within {BOUND:?} (revents {})", poll_flags(rev)));
-    }
+    let (peer, closer) = pair_with_unread(b"portcheck unread data")?;
     let peer = Socket::from(peer);
     ctx("peer SO_LINGER {1,0}", peer.set_linger(Some(Duration::ZERO)))?;
     drop(peer); // close(2): RST
