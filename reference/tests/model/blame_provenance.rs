@@ -130,6 +130,15 @@ fn an_accept_difference_is_blamed_on_the_table_or_inheritance() {
     assert_eq!(blamed_reply(&p, other), ids::OPT_6);
 }
 
+/// A port opened by connect refused where the table had room is the
+/// table's size (PT-1) too, not PT-3, which says what a full table does.
+#[test]
+fn an_open_refused_with_room_is_blamed_on_the_table_size() {
+    let mut m = Model::new(&Setup { table_capacity: 3, ..Setup::default() }).unwrap();
+    let p = m.step(&Op::OpenExtra, &[]).unwrap();
+    assert_eq!(blamed_reply(&p, |r| *r = Reply::Opened(Err(Posix::SystemLimit))), ids::PT_1);
+}
+
 /// A mailbox difference is blamed on the rule that put the missing
 /// message (RX-4's tcp_passive) or that decided the mode an unexpected one
 /// came in (RX-2: once goes passive without tcp_passive).
