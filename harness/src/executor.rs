@@ -200,9 +200,14 @@ impl Lockstep<'_> {
     }
 
     /// The system failed at step `index`. A stall where the model expects
-    /// progress is a failure under the rule that requires it (issue 15);
-    /// anything else is the system's own failure, with no rule.
+    /// progress is a failure under the rule that requires it (issue 15), and
+    /// so is a measurement the adapter made that contradicts a rule
+    /// (`SutError::contradicts`); anything else is the system's own
+    /// failure, with no rule.
     fn sut_failure(&self, index: usize, e: SutError) -> Failure {
+        if let Some((rule, what)) = e.contradiction() {
+            return Failure { step: index, kind: FailureKind::Divergence(Divergence::new(rule, what)) };
+        }
         let kind = match self.model.progress_rule() {
             Some(rule) if e.is_stall() => FailureKind::Divergence(Divergence::new(
                 rule,

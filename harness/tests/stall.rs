@@ -122,3 +122,37 @@ fn a_wrong_message_left_in_the_mailbox_fails_the_case() {
     // The socket is passive by default: OPT-7 decided the mode it came in.
     assert_eq!(f.rule(), Some(ids::OPT_7), "{f}");
 }
+
+/// A measurement the adapter made beside the system's report that
+/// contradicts a rule (`SutError::contradicts`: the kernel counts fewer
+/// bytes taken than the runtime reported, ST-2) fails the case under that
+/// rule, at that step; it is neither a stall nor a ruleless system failure.
+#[test]
+fn a_measured_contradiction_fails_under_its_rule() {
+    struct Misreports;
+    impl SystemUnderTest for Misreports {
+        fn apply(&mut self, op: &Op) -> Result<Step, SutError> {
+            match op {
+                Op::Send { .. } => Err(SutError::contradicts(ids::ST_2, "reported 10 taken, the kernel counts 4")),
+                _ => LostBytes.apply(op),
+            }
+        }
+    }
+    struct F;
+    impl SutFactory for F {
+        fn name(&self) -> &str {
+            "misreports"
+        }
+        fn start(&self, _: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
+            Ok(Box::new(Misreports))
+        }
+    }
+    let send = Op::Send { sender: SenderId(0), len: Bytes(10), tag: 1, flags: SendFlags::default() };
+    let f = run_case(&F, &Setup::default(), &[Op::Quiesce, send]).failure.expect("contradicted");
+    assert_eq!(f.rule(), Some(ids::ST_2), "{f}");
+    assert_eq!(f.step, 1, "{f}");
+    assert!(!f.is_stall(), "{f}");
+    assert!(f.to_string().contains("the kernel counts 4"), "{f}");
+    // Only a catalogued rule is read back: anything else stays a system failure.
+    assert_eq!(SutError("contradicts XX-9: made up".into()).contradiction(), None);
+}

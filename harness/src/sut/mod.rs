@@ -12,6 +12,7 @@ pub mod native;
 use reference::choice::Choice;
 use reference::observation::Observation;
 use reference::op::{Op, Setup};
+use reference::rules::RuleId;
 use reference::variant::{OtpRelease, Variant};
 use std::fmt;
 
@@ -52,7 +53,25 @@ impl SutError {
     pub fn is_stall(&self) -> bool {
         self.0.starts_with(STALLED)
     }
+
+    /// The harness measured, beside the system's own report, something
+    /// that contradicts `rule` (issue 15: what reached the socket is
+    /// measured, not taken from the runtime's claim). Not a failure of the
+    /// system's machinery: the executor blames `rule`.
+    pub fn contradicts(rule: RuleId, what: impl fmt::Display) -> SutError {
+        SutError(format!("{CONTRADICTS}{rule}: {what}"))
+    }
+
+    /// The rule a [`SutError::contradicts`] names, and what contradicts it.
+    pub fn contradiction(&self) -> Option<(RuleId, &str)> {
+        let (id, what) = self.0.strip_prefix(CONTRADICTS)?.split_once(": ")?;
+        let rule = reference::rules::catalogue().into_iter().map(|r| r.id).find(|r| r.0 == id)?;
+        Some((rule, what))
+    }
 }
+
+/// How a contradiction's message starts (`SutError::contradicts`).
+const CONTRADICTS: &str = "contradicts ";
 
 impl From<std::io::Error> for SutError {
     fn from(e: std::io::Error) -> Self {

@@ -7,9 +7,12 @@
 //! - [`bugs`]: which rule each planted bug breaks, and what catches it.
 //! - [`tcp_table`]: a connection end's state in the kernel's socket table
 //!   (`/proc/net/tcp`), for the PT-2 check.
+//! - [`sent`]: what the kernel took from the port's writes, counted by the
+//!   kernel, for the ST-2 check of the runtime's reported writes.
 
 pub mod bugs;
 pub mod convert;
+pub mod sent;
 pub mod tcp_table;
 
 use crate::sut::{Step, SutError, SutFactory, SystemUnderTest};
@@ -121,6 +124,12 @@ pub struct NativeSut {
     peer_choices: Vec<Choice>,
     /// The failure bound of a wait for progress (`NativeFactory::await_bound`).
     await_bound: Duration,
+    /// What the runtime reported its writes took, in all (`Choice::Wrote`).
+    reported_taken: u64,
+    /// The kernel's count of what writes took ([`sent::taken`]) when the
+    /// port was opened; `None` where the kernel cannot count (then the
+    /// reports go unchecked).
+    kernel_base: Option<u64>,
 }
 
 fn sut_err(what: &str, e: impl std::fmt::Display) -> SutError {
@@ -149,6 +158,7 @@ impl NativeSut {
         )
         .map_err(|e| open_err("connect", e))?;
         let peer = accept_bounded(&peer_listener)?;
+        let kernel_base = rt.subject_fd().and_then(|fd| sent::taken(fd).ok());
         Ok(NativeSut {
             rt,
             clock,
@@ -161,6 +171,8 @@ impl NativeSut {
             contended: None,
             peer_choices: Vec::new(),
             await_bound: AWAIT_BOUND,
+            reported_taken: 0,
+            kernel_base,
         })
     }
 
@@ -323,6 +335,7 @@ impl SystemUnderTest for NativeSut {
         let trace = self.rt.take_trace();
         let snap = self.rt.snapshot();
         let mut choices: Vec<Choice> = trace.actions.into_iter().map(convert::choice).collect();
+        self.check_writes(&choices)?;
         choices.append(&mut self.peer_choices);
         Ok(Step {
             observation: Observation {
@@ -341,6 +354,36 @@ impl SystemUnderTest for NativeSut {
             },
             choices,
         })
+    }
+}
+
+impl NativeSut {
+    /// ST-2, measured: what the runtime says its writes took (its trace,
+    /// which the model takes as the kernel's choices) is what the kernel
+    /// counts on the port's socket ([`sent::taken`]), after every step
+    /// while the socket is open. A runtime whose account agrees with itself
+    /// but not with the kernel (a short write counted whole) is caught at
+    /// the write, under the rule that says what a write takes, rather than
+    /// later as bytes missing at the peer.
+    fn check_writes(&mut self, choices: &[Choice]) -> Result<(), SutError> {
+        for c in choices {
+            if let Choice::Wrote { accepted, .. } = c {
+                self.reported_taken += accepted.0 as u64;
+            }
+        }
+        let (Some(base), Some(fd)) = (self.kernel_base, self.rt.subject_fd()) else { return Ok(()) };
+        let counted = sent::taken(fd).map_err(|e| sut_err("kernel's count of bytes written", e))?.saturating_sub(base);
+        if counted != self.reported_taken {
+            return Err(SutError::contradicts(
+                reference::rules::ids::ST_2,
+                format!(
+                    "the runtime reported writes that took {} bytes in all, the kernel counts {counted} taken \
+                     from the port's socket (bytes acked + SIOCOUTQ)",
+                    self.reported_taken
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,74 @@
+//! What the kernel took from writes on the port under test's socket,
+//! measured on the socket itself rather than taken from the runtime's
+//! report (issue 15: the runtime's own account is not trusted).
+//!
+//! Every byte a write hands the kernel moves `write_seq` on by one; the
+//! kernel has either had it acknowledged by the peer (`tcpi_bytes_acked`,
+//! RFC 4898 tcpEStatsAppHCThruOctetsAcked, which grows with `snd_una`) or
+//! still holds it in its send queue (SIOCOUTQ: `write_seq - snd_una`). Their
+//! sum is `write_seq` up to a constant fixed at the handshake, so the
+//! difference between two readings is exactly what writes took in between.
+//! An ACK arriving between the two calls moves both; a reading is taken
+//! only when `tcpi_bytes_acked` did not move across it.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// How often a reading is retried while ACKs keep arriving across it.
+const ATTEMPTS: usize = 1000;
+
+/// `tcpi_bytes_acked` of `fd` (TCP_INFO).
+fn bytes_acked(fd: RawFd) -> io::Result<u64> {
+    // SAFETY: a zeroed tcp_info is valid; getsockopt writes at most `len`.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` is valid for `len` bytes.
+    let rc = unsafe {
+        libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, (&mut info as *mut libc::tcp_info).cast(), &mut len)
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + std::mem::size_of::<u64>();
+    if (len as usize) < end {
+        return Err(io::Error::new(io::ErrorKind::Unsupported, "TCP_INFO without tcpi_bytes_acked (Linux < 4.1)"));
+    }
+    Ok(info.tcpi_bytes_acked)
+}
+
+/// The bytes writes on `fd` have handed the kernel, up to a constant of
+/// the connection: compare two readings.
+pub fn taken(fd: RawFd) -> io::Result<u64> {
+    for _ in 0..ATTEMPTS {
+        let acked = bytes_acked(fd)?;
+        let (outq, _) = native::sys::send_queue(fd)?;
+        if bytes_acked(fd)? == acked {
+            return Ok(acked + outq as u64);
+        }
+    }
+    Err(io::Error::other(format!("ACKs kept arriving across {ATTEMPTS} readings")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
+
+    /// Readings differ by exactly what writes took, whether the bytes are
+    /// still queued in the kernel or already acknowledged by the peer.
+    #[test]
+    fn readings_differ_by_what_writes_took() {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut s, _) = l.accept().unwrap();
+        let base = taken(c.as_raw_fd()).unwrap();
+        c.write_all(&[7u8; 3000]).unwrap();
+        assert_eq!(taken(c.as_raw_fd()).unwrap() - base, 3000);
+        let mut buf = [0u8; 3000];
+        s.read_exact(&mut buf).unwrap();
+        c.write_all(&[8u8; 5]).unwrap();
+        assert_eq!(taken(c.as_raw_fd()).unwrap() - base, 3005);
+    }
+}
