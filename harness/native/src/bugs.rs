@@ -33,6 +33,34 @@ pub enum PlantedBug {
     /// back, so the last listed wins a conflict (a bug in how the setup is
     /// applied; setopts itself is right).
     SetupFrontToBack,
+    /// ST-1 (a stalled writer): a direct write the kernel takes only part
+    /// of queues the rest but never selects write readiness, so nothing
+    /// writes the queue again (no writable event ever comes) and the peer
+    /// waits forever for bytes the port accepted.
+    WriteNotRearmed,
+    /// ST-2: a write from the queue ignores how much the kernel took: a
+    /// short write is counted, reported and dequeued as if the whole queue
+    /// had gone, so the runtime's own account (its trace and its queue)
+    /// agrees with itself and not with the kernel.
+    ShortWriteCountedWhole,
+    /// RX-4: the `{active,N}` count running out turns the socket passive
+    /// without telling the owner (no `tcp_passive`).
+    ActiveNNoPassive,
+    /// MQ-6: a scheduled nosuspend task that finds the driver busy when it
+    /// runs is executed like any task instead of aborted with `false`.
+    NosuspendTaskRuns,
+    /// PT-1: the port table's size is rounded down to a power of two
+    /// instead of up, so a table of 3 slots has 2, one of 5 has 4.
+    TableSizeRoundedDown,
+    /// TO-3: send_timeout_close closes the socket the way a port close
+    /// does, flushing the queued output first, instead of discarding it.
+    TimeoutCloseKeepsQueue,
+    /// RX-2: `{active,once}` is run as `{active,1}`: after its one message
+    /// the owner also gets `tcp_passive`.
+    ActiveOnceSendsPassive,
+    /// WM-6: a caller displaced from the blocked-caller slot is answered
+    /// `ok` at once, instead of never.
+    DisplacedCallerAnswered,
     /// KN-CONN-2: a nonblocking connect counts as connected once the socket
     /// is writable; SO_ERROR is never read, so a refused connect opens a port.
     WritableIsConnected,
@@ -54,6 +82,14 @@ impl PlantedBug {
         PlantedBug::MsgqBusyAtGe,
         PlantedBug::NosuspendQueues,
         PlantedBug::SetupFrontToBack,
+        PlantedBug::WriteNotRearmed,
+        PlantedBug::ShortWriteCountedWhole,
+        PlantedBug::ActiveNNoPassive,
+        PlantedBug::NosuspendTaskRuns,
+        PlantedBug::TableSizeRoundedDown,
+        PlantedBug::TimeoutCloseKeepsQueue,
+        PlantedBug::ActiveOnceSendsPassive,
+        PlantedBug::DisplacedCallerAnswered,
         PlantedBug::WritableIsConnected,
         PlantedBug::AcceptSpinsOnEmfile,
     ];
@@ -70,6 +106,14 @@ impl PlantedBug {
             PlantedBug::MsgqBusyAtGe => "msgq-busy-ge",
             PlantedBug::NosuspendQueues => "nosuspend-queues",
             PlantedBug::SetupFrontToBack => "setup-front-to-back",
+            PlantedBug::WriteNotRearmed => "write-not-rearmed",
+            PlantedBug::ShortWriteCountedWhole => "short-write-counted-whole",
+            PlantedBug::ActiveNNoPassive => "active-n-no-passive",
+            PlantedBug::NosuspendTaskRuns => "nosuspend-task-runs",
+            PlantedBug::TableSizeRoundedDown => "table-size-rounded-down",
+            PlantedBug::TimeoutCloseKeepsQueue => "timeout-close-keeps-queue",
+            PlantedBug::ActiveOnceSendsPassive => "active-once-sends-passive",
+            PlantedBug::DisplacedCallerAnswered => "displaced-caller-answered",
             PlantedBug::WritableIsConnected => "writable-is-connected",
             PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
         }

@@ -66,6 +66,9 @@ pub struct TcpDriver {
     /// Input read and discarded when the socket was closed
     /// ([`CloseMode::DrainInput`]).
     discarded_on_close: Bytes,
+    /// Planted bug `DisplacedCallerAnswered` only: callers pushed out of
+    /// the blocked-caller slot, to be answered `ok` at once.
+    displaced: Vec<SenderId>,
 }
 
 impl TcpDriver {
@@ -87,6 +90,7 @@ impl TcpDriver {
             closing: false,
             close_mode,
             discarded_on_close: Bytes::ZERO,
+            displaced: Vec::new(),
         })
     }
 
@@ -177,7 +181,9 @@ impl TcpDriver {
             let n = self.write_direct(data, trace);
             if n < data.len() {
                 self.queue.extend(&data[n..]);
-                self.select_write(true, registry);
+                if !faults.has(PlantedBug::WriteNotRearmed) {
+                    self.select_write(true, registry);
+                }
             }
             return Output::Reply(SendResult::Ok);
         }
@@ -196,13 +202,22 @@ impl TcpDriver {
             t => {
                 self.busy = true;
                 // WM-6: a caller already in the slot is displaced for good.
-                self.busy_caller = Some(caller);
+                let displaced = self.busy_caller.replace(caller);
+                if faults.has(PlantedBug::DisplacedCallerAnswered) {
+                    self.displaced.extend(displaced);
+                }
                 if let Timeout::After(ms) = t {
                     self.send_timer = Some(Millis(clock.now().0.saturating_add(ms.0)));
                 }
                 Output::Deferred
             }
         }
+    }
+
+    /// Planted bug `DisplacedCallerAnswered` only: the callers the last
+    /// send displaced from the blocked-caller slot (empty otherwise).
+    pub fn take_displaced(&mut self) -> Vec<SenderId> {
+        std::mem::take(&mut self.displaced)
     }
 
     /// Planted bug `NosuspendQueues` only: bytes appended to the queue
@@ -227,7 +242,7 @@ impl TcpDriver {
         let mut unbusy = None;
         while self.sock.is_some() && !self.queue.is_empty() {
             let requested = self.queue.len();
-            let n = self.write_queue(trace);
+            let n = self.write_queue(faults, trace);
             if n > 0 && self.busy {
                 let remaining = self.queue.len();
                 let below = if faults.has(PlantedBug::ResumeBeforeLow) {
@@ -285,7 +300,11 @@ impl TcpDriver {
         }
         self.busy = false;
         let caller = self.busy_caller.take();
-        if opts.send_timeout_close {
+        if opts.send_timeout_close && faults.has(PlantedBug::TimeoutCloseKeepsQueue) {
+            // Closed like a port close: the queue is flushed first (CL-1).
+            self.closed_by_timeout = true;
+            self.close(registry);
+        } else if opts.send_timeout_close {
             self.queue.clear();
             self.flush_armed = false;
             self.closed_by_timeout = true;
@@ -363,7 +382,7 @@ impl TcpDriver {
     }
 
     /// One writev of the whole queue; dequeues what the kernel took.
-    fn write_queue(&mut self, trace: &mut Vec<Action>) -> usize {
+    fn write_queue(&mut self, faults: Faults, trace: &mut Vec<Action>) -> usize {
         let sock = self.sock.as_mut().expect("write on an open socket");
         let requested = self.queue.len();
         let (a, b) = self.queue.as_slices();
@@ -371,6 +390,8 @@ impl TcpDriver {
         let n = loop {
             match sock.write_vectored(&iov) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Planted bug: a write that took anything took everything.
+                Ok(n) if n > 0 && faults.has(PlantedBug::ShortWriteCountedWhole) => break requested,
                 r => break r.unwrap_or(0),
             }
         };

@@ -3,6 +3,20 @@
 
 use std::fmt;
 
+use crate::bugs::{Faults, PlantedBug};
+
+/// How many slots a runtime asked for a table of `size` makes: `size`, the
+/// table size PT-1 computes (requested, clamped, rounded up to a power of
+/// two), which the runtime's caller has already computed. Planted bug
+/// `TableSizeRoundedDown`: rounded to a power of two again, downward.
+pub fn slots(size: usize, faults: Faults) -> usize {
+    if faults.has(PlantedBug::TableSizeRoundedDown) && size > 0 {
+        1 << size.ilog2()
+    } else {
+        size
+    }
+}
+
 /// A slot index in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PortId(pub usize);

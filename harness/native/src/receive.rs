@@ -2,6 +2,7 @@
 //! (`tcp_deliver`, RX-2/RX-4/RX-5) and passive `gen_tcp:recv(S, 0, 0)`
 //! (RX-1, RX-6).
 
+use crate::bugs::{Faults, PlantedBug};
 use crate::driver_queue::TcpDriver;
 use crate::options::{Active, PortOptions};
 use crate::reply::{OwnerMsg, Posix};
@@ -18,6 +19,7 @@ pub fn ready_input(
     opts: &mut PortOptions,
     mailbox: &mut Vec<OwnerMsg>,
     trace: &mut Vec<Action>,
+    faults: Faults,
 ) {
     let mut buf = [0u8; INPUT_BUFFER];
     while opts.active.is_active() && driver.input_ready() {
@@ -28,11 +30,18 @@ pub fn ready_input(
         };
         mailbox.push(OwnerMsg::Tcp(buf[..n].to_vec()));
         opts.active = match opts.active {
+            // Planted bug: once handled as a count of 1 (RX-4's notice).
+            Active::Once if faults.has(PlantedBug::ActiveOnceSendsPassive) => {
+                mailbox.push(OwnerMsg::TcpPassive);
+                Active::Passive
+            }
             // RX-2: once → passive, silently.
             Active::Once => Active::Passive,
             // RX-4: the count runs out → passive, and the owner is told.
             Active::Count(c) if c <= 1 => {
-                mailbox.push(OwnerMsg::TcpPassive);
+                if !faults.has(PlantedBug::ActiveNNoPassive) {
+                    mailbox.push(OwnerMsg::TcpPassive);
+                }
                 Active::Passive
             }
             Active::Count(c) => Active::Count(c - 1),

@@ -135,7 +135,7 @@ impl Runtime {
             events: Events::with_capacity(64),
             clock,
             faults: Faults(bug),
-            table: PortTable::with_capacity(table_capacity),
+            table: PortTable::with_capacity(crate::port_table::slots(table_capacity, Faults(bug))),
             subject: None,
             listener: None,
             accept_policy: AcceptPolicy::default(),

@@ -85,7 +85,13 @@ impl Runtime {
             &mut self.trace.actions,
             self.poll.registry(),
         );
+        let displaced = port.driver.take_displaced();
         drop(guard);
+        // Planted bug `DisplacedCallerAnswered` only (WM-6: never answered).
+        for d in displaced {
+            self.procs.set_idle(d);
+            self.trace.completed.push((d, SendResult::Ok));
+        }
         match out {
             Output::Reply(r) => {
                 self.procs.set_idle(s);

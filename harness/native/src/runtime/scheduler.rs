@@ -3,6 +3,7 @@
 //! activity does to the port under test.
 
 use super::{Runtime, RuntimeError, MAX_ACTIVITIES, SUBJECT};
+use crate::bugs::PlantedBug;
 use crate::driver_queue::{Output, Unbusy};
 use crate::payload::payload_into;
 use crate::receive;
@@ -158,7 +159,8 @@ impl Runtime {
                 self.after_unbusy(u, SendResult::Ok);
             }
             Activity::Input => {
-                receive::ready_input(&mut port.driver, &mut port.opts, &mut self.mailbox, &mut self.trace.actions);
+                let (mailbox, trace) = (&mut self.mailbox, &mut self.trace.actions);
+                receive::ready_input(&mut port.driver, &mut port.opts, mailbox, trace, faults);
             }
             Activity::Task => self.run_task(),
             Activity::Resume(_) => {
@@ -194,7 +196,8 @@ impl Runtime {
         let Some(_guard) = port.lock.try_hold() else { return };
         let Some(ix) = port.tasks.next_runnable(port.driver.is_busy()) else { return };
         let task = port.tasks.take(ix);
-        let result = if port.driver.is_busy() && task.aborts_on_busy_driver() {
+        let aborts = task.aborts_on_busy_driver() && !faults.has(PlantedBug::NosuspendTaskRuns);
+        let result = if port.driver.is_busy() && aborts {
             // MQ-6
             Some(SendResult::False)
         } else {
@@ -205,6 +208,7 @@ impl Runtime {
                 Output::Deferred => None,
             }
         };
+        let displaced = port.driver.take_displaced();
         drop(_guard);
         // MQ-4
         let limits = port.msgq_limits();
@@ -213,6 +217,10 @@ impl Runtime {
         match result {
             Some(r) => self.complete(task.sender, r),
             None => self.procs.set_waiting(task.sender),
+        }
+        // Planted bug `DisplacedCallerAnswered` only (WM-6: never answered).
+        for d in displaced {
+            self.complete(d, SendResult::Ok);
         }
         self.procs.make_runnable(resumed);
     }
