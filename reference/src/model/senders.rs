@@ -62,10 +62,13 @@ impl Model {
     /// DIFF-INET-4: what the sender's `receive {inet_reply,S,_}` takes once
     /// its `port_command` returned: the oldest reply in its mailbox. `own`
     /// is the send's own reply (`None`: still to come). Returns what the
-    /// send returns, and whether that was a stale reply.
+    /// send returns, and whether that was a stale reply. From OTP 26 on
+    /// (prim_inet:send/3, OTP-18520) a send takes only the reply carrying
+    /// its own port-monitor reference: a stale reply stays in the mailbox,
+    /// never read.
     pub(super) fn take_reply(&mut self, s: SenderId, own: Option<SendResult>) -> (Option<SendResult>, bool) {
         let i = s.0 as usize;
-        if self.config.variant != Variant::OtpInet || self.state.senders.stale[i].is_empty() {
+        if self.config.variant != Variant::OtpInet || self.otp_27_on() || self.state.senders.stale[i].is_empty() {
             return (own, false);
         }
         match own {
@@ -173,6 +176,17 @@ impl Model {
         }
     }
 
+    /// DIFF-INET-6: on OTP 27 and newer a resumed sender's retry that the
+    /// driver answers (`{inet_reply,S,Status,Mref}`, not port_command's own
+    /// `false` or badarg) is seen when its process takes the reply; the
+    /// resumed senders run on any scheduler, so one resumed later may be
+    /// seen first (it found the port closed in between, say).
+    fn reply_travels(&self, r: SendResult) -> bool {
+        self.config.variant == Variant::OtpInet
+            && self.otp_27_on()
+            && !matches!(r, SendResult::False | SendResult::Error(crate::observation::Posix::Closed))
+    }
+
     /// A resumed sender runs and retries its send (SND-4).
     pub(super) fn resume(&mut self, s: SenderId, c: &mut super::Choices) -> Result<(), super::Divergence> {
         self.state.senders.resumable.pop_front();
@@ -184,6 +198,13 @@ impl Model {
         let rule = self.last_rule;
         match self.take_reply(s, r) {
             (Some(r), true) => self.complete(s, r, ids::DIFF_INET_4),
+            (Some(r), false) if self.reply_travels(r) => {
+                // DIFF-INET-6: the retry acted on the port now; its reply
+                // is on its way, seen in any order with the others'.
+                self.cross(ids::DIFF_INET_6);
+                self.set_sender(s, Sender::Waiting, rule);
+                self.driver_mut().replying.push((s, r, rule));
+            }
             (Some(r), false) => self.complete(s, r, rule),
             (None, _) => {}
         }

@@ -103,6 +103,9 @@ impl Model {
             // its table until the driver has flushed it.
             self.state.table.slot_held = true;
             self.cross(ids::DIFF_INET_3);
+            // DIFF-INET-8: its senders' port monitors fire at the close,
+            // not when the flush ends.
+            self.port_gone();
         } else {
             self.state.table.ports -= 1;
             self.port_gone();

@@ -119,3 +119,47 @@ fn wm_4_on_otp_25_the_blocked_caller_keeps_its_reply() {
     let p = m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(120, 120)]).expect("WM-4: flushed");
     assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Ok)], "WM-4, DIFF-INET-2");
 }
+
+/// DIFF-INET-8 with output queued again after the closer's `{empty_out_q}`
+/// (DIFF-INET-3): the port the closer closes still has bytes to flush and
+/// keeps its table slot, but a sender blocked on it gets {error,closed} at
+/// the close (its port monitor fires), and its bytes are still delivered.
+/// Found on OTP 27 and 29 (portcheck run --sut beam --seed 1002, case 969:
+/// S0 {error,closed} in the step of the close, and the peer then read S0's
+/// 21 bytes).
+#[test]
+fn diff_inet_8_a_caller_blocked_on_a_port_closed_with_output_queued_gets_closed_at_the_close() {
+    let setup = Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 3, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_otp(OtpRelease(27));
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&Op::Close, &[]).expect("DIFF-INET-3: the close waits for the queue");
+    m.step(&send(0, 10, 2), &[]).expect("WM-3: busy, sender 0 the caller");
+    m.step(&send(1, 200, 3), &[]).expect("SND-1: sender 1 suspends");
+    m.step(&send(2, 30, 4), &[]).expect("SND-1: sender 2 suspends");
+    let p = m
+        .step(
+            &Op::Quiesce,
+            &[
+                ran(Activity::Output),
+                wrote(160, 160),
+                ran(Activity::Returned(SenderId(0))),
+                ran(Activity::Resume(SenderId(2))),
+                wrote(30, 10),
+                ran(Activity::Resume(SenderId(1))),
+                ran(Activity::PendingClose),
+                ran(Activity::Returned(SenderId(2))),
+            ],
+        )
+        .expect("WM-4; DIFF-INET-1: S2 retries first (WM-2, 20 queued), S1 then makes the port busy (WM-3); the close");
+    assert_eq!(
+        p.observation.completed,
+        vec![
+            (SenderId(0), SendResult::Ok),
+            (SenderId(1), SendResult::Error(Posix::Closed)),
+            (SenderId(2), SendResult::Ok)
+        ],
+        "DIFF-INET-8 at the close"
+    );
+    assert_eq!(p.observation.queue, reference::units::Bytes(220), "CL-1: the bytes stay queued, to be flushed");
+    assert_eq!(p.observation.ports, 2, "DIFF-INET-3: the slot is held until the flush ends");
+}

@@ -64,7 +64,7 @@ fn busy_on(release: u16) -> Model {
 #[test]
 fn from_otp_27_the_blocked_callers_reply_may_come_first() {
     let drained = [Choice::Ran(Activity::Output), wrote(160, 160)];
-    let caller_first = [ran_returned(0), Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5)];
+    let caller_first = [ran_returned(0), Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5), ran_returned(1)];
     let mut m = busy_on(27);
     let p = m.step(&Op::Quiesce, &[&drained[..], &caller_first[..]].concat()).expect("DIFF-INET-6: caller first");
     assert_eq!(
@@ -72,11 +72,16 @@ fn from_otp_27_the_blocked_callers_reply_may_come_first() {
         vec![(SenderId(0), SendResult::Ok), (SenderId(1), SendResult::Ok)],
         "DIFF-INET-6: the caller's ok first"
     );
-    let resumed_first = [Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5), ran_returned(0)];
+    let resumed_first = [Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5), ran_returned(1), ran_returned(0)];
     let p = busy_on(29).step(&Op::Quiesce, &[&drained[..], &resumed_first[..]].concat()).expect("DIFF-INET-6");
     assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)]);
     assert!(
-        busy_on(25).step(&Op::Quiesce, &[&drained[..], &caller_first[..]].concat()).is_err(),
+        busy_on(25)
+            .step(
+                &Op::Quiesce,
+                &[&drained[..], &[ran_returned(0), Choice::Ran(Activity::Resume(SenderId(1))), wrote(5, 5)]].concat()
+            )
+            .is_err(),
         "DIFF-INET-2: on OTP 25 the caller cannot take its reply first"
     );
     let p = busy_on(27).step(&Op::Quiesce, &drained).expect("WM-4");
@@ -114,4 +119,77 @@ fn from_otp_27_two_replies_may_be_on_their_way_and_each_arrives() {
         .expect("WM-4, SND-4 then WM-3 again, WM-4: two replies on their way, each taken");
     assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)]);
     assert_eq!(p.observation.senders[0], reference::observation::SenderStatus::Idle, "sender 0 waits no more");
+}
+
+/// DIFF-INET-6 on OTP 27 and newer: a resumed sender's retry acts on the
+/// port when it runs, but its `ok` is seen when its process takes the
+/// reply, so a sender resumed after it can be seen first. Here a
+/// gen_tcp:close waits for the queue (DIFF-INET-3): when the queue
+/// empties, S2 retries (ok, on its way), the closer closes the port, and
+/// S1's retry finds it gone. Real OTP 27 and 29 showed [S0 ok, S3
+/// {error,closed}, S1 ok, S2 ok] this way (suite/regressions/
+/// beam-inet-1002-otp27.json, step 34), which a model completing each
+/// retry at once cannot explain.
+#[test]
+fn from_otp_27_a_later_resumed_senders_closed_may_be_seen_before_an_earlier_ok() {
+    let setup = Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 3, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_otp(OtpRelease(27));
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&Op::Close, &[]).expect("DIFF-INET-3: the close waits for the queue");
+    m.step(&send(0, 10, 2), &[]).expect("WM-3: busy, sender 0 the caller");
+    m.step(&send(1, 20, 3), &[]).expect("SND-1: sender 1 suspends");
+    m.step(&send(2, 30, 4), &[]).expect("SND-1: sender 2 suspends");
+    let p = m
+        .step(
+            &Op::Quiesce,
+            &[
+                Choice::Ran(Activity::Output),
+                wrote(160, 160),
+                ran_returned(0),
+                Choice::Ran(Activity::Resume(SenderId(2))),
+                wrote(30, 30),
+                Choice::Ran(Activity::PendingClose),
+                Choice::Ran(Activity::Resume(SenderId(1))),
+                ran_returned(2),
+            ],
+        )
+        .expect("WM-4, DIFF-INET-1's order, S2's ok on its way across the close");
+    assert_eq!(
+        p.observation.completed,
+        vec![
+            (SenderId(0), SendResult::Ok),
+            (SenderId(1), SendResult::Error(reference::observation::Posix::Closed)),
+            (SenderId(2), SendResult::Ok)
+        ]
+    );
+    assert!(m.crossings().get(&ids::DIFF_INET_6).copied().unwrap_or(0) > 0, "DIFF-INET-6 crossed");
+}
+
+/// The same on OTP 25 is not allowed: a resumed retry's reply is seen when
+/// it runs (DIFF-INET-2's order), so S2's ok cannot wait for S1.
+#[test]
+fn on_otp_25_a_resumed_senders_ok_is_seen_when_it_retries() {
+    let setup = Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 3, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_otp(OtpRelease(25));
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&send(0, 10, 2), &[]).expect("WM-3: busy");
+    m.step(&send(1, 20, 3), &[]).expect("SND-1");
+    m.step(&send(2, 30, 4), &[]).expect("SND-1");
+    let p = m
+        .step(
+            &Op::Quiesce,
+            &[
+                Choice::Ran(Activity::Output),
+                wrote(160, 160),
+                Choice::Ran(Activity::Resume(SenderId(2))),
+                wrote(30, 30),
+                Choice::Ran(Activity::Resume(SenderId(1))),
+                wrote(20, 20),
+            ],
+        )
+        .expect("WM-4, DIFF-INET-1, DIFF-INET-2");
+    assert_eq!(
+        p.observation.completed,
+        vec![(SenderId(2), SendResult::Ok), (SenderId(1), SendResult::Ok), (SenderId(0), SendResult::Ok)]
+    );
 }

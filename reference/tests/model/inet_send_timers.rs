@@ -180,3 +180,18 @@ fn diff_inet_4_a_suspended_send_takes_no_stale_reply() {
     assert_eq!(p.observation.reply, Reply::Sent(None), "SND-1: suspended, no reply yet");
     assert_eq!(p.observation.senders[2], SenderStatus::Suspended, "SND-1");
 }
+
+/// From OTP 26 (prim_inet:send/3, OTP-18520) a send takes only the reply
+/// carrying its own monitor reference: the stale {error,timeout} a
+/// leftover timer left in sender 2's mailbox is never read, and its next
+/// send returns its own ok. Found on OTP 27 (portcheck run --sut beam
+/// --seed 1001, case 20: a send after a stale timeout returned its own
+/// {error,enotconn}).
+#[test]
+fn from_otp_26_a_stale_reply_stays_unread() {
+    let mut m = leftover_timer(Variant::OtpInet).with_otp(reference::variant::OtpRelease(27));
+    m.step(&Op::AdvanceTime { by: Millis(5) }, &[Choice::Ran(Activity::SendTimeout)])
+        .expect("DIFF-INET-4: timer B fires with the port not busy");
+    let p = m.step(&send(2, 29, 4), &[wrote(29, 29)]).expect("WM-2: a direct write");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Ok)), "its own reply, not the stale timeout");
+}
