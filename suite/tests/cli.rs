@@ -375,14 +375,18 @@ fn two_jobs_report_what_one_job_reports() {
         let out = portcheck(&args, dir.path());
         let t = text(&out);
         assert_eq!(out.status.code(), Some(1), "{t}");
-        // The summary and the shrunk failure, without the header and the
-        // progress lines.
+        // The summary and the failing case and rule, without the header,
+        // the progress lines and the shrink figures: what the kernel takes
+        // of a write decides which shrink candidates still fail (measured:
+        // under a loaded `make test` one run shrank 44 ops to 2 in 157
+        // runs, the other kept 44 after 65; see parallel_cases.rs).
         let from = t.find("FAILED under rule").unwrap_or_else(|| panic!("{t}"));
         let passed = t.lines().find(|l| l.contains("cases passed")).unwrap_or_default().to_string();
+        let failure = t[from..].lines().next().unwrap_or_default();
         (
             t.lines().next().unwrap_or_default().to_string(),
             passed,
-            t[from..].lines().take(2).collect::<Vec<_>>().join("\n"),
+            failure.split(", shrunk").next().unwrap_or_default().to_string(),
         )
     };
     let (head1, passed1, failure1) = run("1");
