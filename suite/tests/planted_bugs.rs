@@ -120,8 +120,9 @@ fn setup_front_to_back_breaks_opt5() {
 /// A stalled writer (issue 15's class): the runtime stops writing its
 /// queue, so the peer waits for bytes the port accepted. The harness's wait
 /// for I/O times out; the executor fails the case under the rule that
-/// required the progress (`Model::progress_rule`: ST-1 for an open socket
-/// with queued bytes), not as a failure of the system, and shrinking runs
+/// required the progress (`Model::progress_rule`: ST-1 for an open port's
+/// socket with queued bytes; the bug spares a closed port, whose flush
+/// would be CL-1's), not as a failure of the system, and shrinking runs
 /// with the short stall bound (`with_stall_bound`). The times are printed
 /// (issue 15: found within 10 s, the whole run within 60 s), not asserted.
 #[test]
@@ -168,7 +169,8 @@ fn table_size_rounded_down_breaks_pt1() {
 }
 
 /// TO-3 (rarely reached): send_timeout_close discards the queued output at
-/// the timeout; a runtime that flushes it first still holds it then.
+/// the timeout; a runtime that closes the socket and keeps counting the
+/// output shows it in the queue size of that step.
 #[test]
 fn timeout_close_keeping_the_queue_breaks_to3() {
     caught(PlantedBug::TimeoutCloseKeepsQueue, ids::TO_3);

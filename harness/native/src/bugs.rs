@@ -34,9 +34,10 @@ pub enum PlantedBug {
     /// applied; setopts itself is right).
     SetupFrontToBack,
     /// ST-1 (a stalled writer): a direct write the kernel takes only part
-    /// of queues the rest but never selects write readiness, so nothing
-    /// writes the queue again (no writable event ever comes) and the peer
-    /// waits forever for bytes the port accepted.
+    /// of queues the rest but never selects write readiness, so while the
+    /// port is open nothing writes the queue again (no writable event ever
+    /// comes) and the peer waits forever for bytes the port accepted. (A
+    /// port close selects it for its flush, CL-1, so a closed port drains.)
     WriteNotRearmed,
     /// ST-2: a write from the queue ignores how much the kernel took: a
     /// short write is counted, reported and dequeued as if the whole queue
@@ -52,8 +53,9 @@ pub enum PlantedBug {
     /// PT-1: the port table's size is rounded down to a power of two
     /// instead of up, so a table of 3 slots has 2, one of 5 has 4.
     TableSizeRoundedDown,
-    /// TO-3: send_timeout_close closes the socket the way a port close
-    /// does, flushing the queued output first, instead of discarding it.
+    /// TO-3: send_timeout_close closes the socket but does not discard the
+    /// queued output: the port still counts it queued (`queue_size`), and
+    /// it is never sent.
     TimeoutCloseKeepsQueue,
     /// RX-2: `{active,once}` is run as `{active,1}`: after its one message
     /// the owner also gets `tcp_passive`.

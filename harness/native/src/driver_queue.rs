@@ -300,15 +300,14 @@ impl TcpDriver {
         }
         self.busy = false;
         let caller = self.busy_caller.take();
-        if opts.send_timeout_close && faults.has(PlantedBug::TimeoutCloseKeepsQueue) {
-            // Closed like a port close: the queue is flushed first (CL-1).
-            self.closed_by_timeout = true;
-            self.close(registry);
-        } else if opts.send_timeout_close {
+        if opts.send_timeout_close {
+            // Planted bug: the socket goes, the queued output stays counted.
+            let kept = faults.has(PlantedBug::TimeoutCloseKeepsQueue).then(|| std::mem::take(&mut self.queue));
             self.queue.clear();
             self.flush_armed = false;
             self.closed_by_timeout = true;
             self.close_socket(registry);
+            self.queue.extend(kept.unwrap_or_default());
         } else if faults.has(PlantedBug::DropOnSendTimeout) {
             self.queue.clear();
             self.select_write(false, registry);
@@ -318,10 +317,15 @@ impl TcpDriver {
 
     /// The port was closed: close the socket now if nothing is queued,
     /// otherwise keep flushing and close when the queue empties (CL-1).
+    /// Write readiness is selected for that flush whatever the send path
+    /// left it at (it already is whenever output is queued and no
+    /// delay_send flush is armed; an armed flush still runs first).
     pub fn close(&mut self, registry: &Registry) {
         self.closing = true;
         if self.queue.is_empty() {
             self.close_socket(registry);
+        } else {
+            self.select_write(true, registry);
         }
     }
 
