@@ -542,12 +542,14 @@ apply_op(#{<<"op">> := <<"peer_write">>, <<"len">> := Len, <<"tag">> := Tag}, St
     %% (seen under two busy loops: an active socket delivered 2 of 3 bytes).
     %% The step ends once they have arrived (PROTOCOL.md, peer_write).
     case socket:send(St#st.peer, payload(Tag, Len), [], ?BOUND) of
-        ok -> ok;
+        ok -> peer_wrote(St, Len);
+        %% CL-3: the port's socket closed with unread input (a real-clock
+        %% send timer with send_timeout_close can fire before this op):
+        %% the reset is reported once, then the socket is gone.
+        {error, econnreset} -> {#{peer => reset}, [], settle(St)};
+        {error, epipe} -> {#{peer => eof}, [], settle(St)};
         E -> fail("peer_write of ~p bytes: ~0p (the port's receive buffer is full?)", [Len, E])
-    end,
-    Sent = St#st.peer_sent + Len,
-    await_arrival(St, Sent, erlang:monotonic_time(millisecond) + ?BOUND),
-    {none, [], settle(St#st{peer_sent = Sent})};
+    end;
 
 apply_op(#{<<"op">> := <<"recv">>}, #st{s = S} = St) ->
     R = case caught(fun() -> gen_tcp:recv(S, 0, 0) end) of
@@ -1411,3 +1413,10 @@ dirt(What, Want, Got) when is_integer(Want) ->
     fmt("~s: ~p, before the case ~p", [What, Got, Want]);
 dirt(What, Want, Got) ->
     fmt("~s: ~0p more, ~0p fewer than before the case", [What, Got -- Want, Want -- Got]).
+
+%% peer_write: the kernel took every byte; the step ends once they have
+%% arrived on the port's side (PROTOCOL.md, peer_write).
+peer_wrote(St, Len) ->
+    Sent = St#st.peer_sent + Len,
+    await_arrival(St, Sent, erlang:monotonic_time(millisecond) + ?BOUND),
+    {none, [], settle(St#st{peer_sent = Sent})}.

@@ -2,8 +2,8 @@
 //! it (the model disables PeerWrite once the port's socket closed):
 //! writing to a port whose socket is gone. The bytes can go nowhere; the
 //! peer's writes fail once the port's kernel has answered with RST, and the
-//! adapter takes that as "nothing will arrive", not as a failure of the
-//! system under test.
+//! adapter reports that as the write's reply (as the model does), not as a
+//! failure of the system under test.
 
 use crate::support::*;
 use reference::observation::{PeerRead, Reply};
@@ -24,14 +24,16 @@ fn peer_writes_to_a_closed_port_go_nowhere() {
         // peer sees EOF.
         c.apply(Op::AwaitPeer);
         assert_eq!(c.apply(Op::PeerRead { max: Bytes(100) }).observation.reply, Reply::Peer(PeerRead::Eof));
-        // More than the peer's socket takes in one write (no ACK will
-        // come to grow its buffer): the first segment reaches the closed
-        // socket, whose kernel answers RST, and the peer's next write
-        // fails (ECONNRESET, then EPIPE).
-        let r = c.sut.apply(&Op::PeerWrite { len: Bytes(4 << 20), tag: 1 }).map(|s| s.observation.reply);
-        let _ = tx.send(r.map_err(|e| e.0));
+        // One segment: the kernel takes it, the closed socket answers RST.
+        let first = c.sut.apply(&Op::PeerWrite { len: Bytes(100), tag: 1 }).map(|s| s.observation.reply);
+        // The peer had seen FIN (CLOSE_WAIT), so the RST turns into EPIPE
+        // for every later write, shown as EOF; reads still see EOF.
+        let second = c.sut.apply(&Op::PeerWrite { len: Bytes(100), tag: 2 }).map(|s| s.observation.reply);
+        let read = c.sut.apply(&Op::PeerRead { max: Bytes(100) }).map(|s| s.observation.reply);
+        let _ = tx.send([first, second, read].map(|r| r.map_err(|e| e.0)));
     });
-    assert_eq!(rx.recv_timeout(BOUND).expect("no hang"), Ok(Reply::None));
+    let eof = Ok(Reply::Peer(PeerRead::Eof));
+    assert_eq!(rx.recv_timeout(BOUND).expect("no hang"), [Ok(Reply::None), eof.clone(), eof], "CL-1");
 }
 
 /// A peer read of at most 0 bytes reads nothing and says nothing about the

@@ -121,12 +121,7 @@ impl Model {
             ));
         }
         if got == Bytes::ZERO && self.peer_reset() {
-            // CL-3: whatever the peer had not read is gone; the error is
-            // reported once, then reads see EOF.
-            self.state.peer.read = self.state.peer.written;
-            let r = if self.state.peer.reset_reported { PeerRead::Eof } else { PeerRead::Reset };
-            self.state.peer.reset_reported = true;
-            return Ok((Reply::Peer(r), ids::CL_3));
+            return Ok(self.peer_sees_reset());
         }
         if got == Bytes::ZERO {
             let (r, rule) = if self.peer_at_eof() {
@@ -140,5 +135,34 @@ impl Model {
         let data = self.state.peer.out.slice(self.state.peer.read, got);
         self.state.peer.read += got;
         Ok((Reply::Peer(PeerRead::Data(data)), ids::ST_1))
+    }
+
+    /// CL-3: whatever the peer had not read is gone; the error is reported
+    /// once (to a read or a write), then reads see EOF and writes EPIPE.
+    fn peer_sees_reset(&mut self) -> (Reply, RuleId) {
+        self.state.peer.read = self.state.peer.written;
+        let r = if self.state.peer.reset_reported { PeerRead::Eof } else { PeerRead::Reset };
+        self.state.peer.reset_reported = true;
+        (Reply::Peer(r), ids::CL_3)
+    }
+
+    /// The peer writes to a socket the port has closed, which the model
+    /// allows only where a real-clock send timer with send_timeout_close
+    /// fired before the op (TO-3; seen on OTP 27, seed 1003 case 16):
+    /// nothing reaches the port. After a reset (CL-3) the write fails
+    /// (ECONNRESET once, then EPIPE: `Reply::Peer(Reset)`, then `Eof`).
+    /// After a FIN (CL-1) the kernel takes the first write's bytes (at most
+    /// 512 in a generated case, one segment) and the closed socket answers
+    /// RST, which loopback delivers before the write returns; from then on
+    /// writes fail with EPIPE (`Eof`).
+    pub(super) fn peer_write_to_closed(&mut self) -> (Reply, RuleId) {
+        if self.peer_reset() {
+            self.peer_sees_reset()
+        } else if self.state.peer.writes_refused {
+            (Reply::Peer(PeerRead::Eof), ids::CL_1)
+        } else {
+            self.state.peer.writes_refused = true;
+            (Reply::None, ids::CL_1)
+        }
     }
 }

@@ -68,6 +68,7 @@ impl Model {
                 }
             }
             Op::PeerRead { .. } => self.peer_read(c)?,
+            Op::PeerWrite { .. } if !self.state.socket_open => self.peer_write_to_closed(),
             Op::PeerWrite { len, tag } => {
                 self.state.input.stream.push(*tag, *len);
                 (Reply::None, ids::RX_6)

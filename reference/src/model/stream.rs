@@ -16,6 +16,11 @@ pub(super) struct Peer {
     pub(super) reset: bool,
     /// The peer's ECONNRESET was already reported to one of its calls.
     pub(super) reset_reported: bool,
+    /// The peer, having seen FIN, wrote to the closed socket, whose kernel
+    /// answered RST: the peer's socket is closed for writing, every later
+    /// write fails with EPIPE (tcp_reset in CLOSE_WAIT), reads still see
+    /// the data, then EOF (CL-1).
+    pub(super) writes_refused: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -226,3 +226,68 @@ fn a_state_reached_twice_is_kept_once() {
     assert!(once < reference::model::MAX_SET, "{once} states: the cap would hide a duplicate");
     assert_eq!(doubled, once, "the same states, twice, kept once");
 }
+
+/// A real-clock send timer with send_timeout_close may fire before the op
+/// (TO-3): the socket closes with the peer's bytes unread, the kernel
+/// resets (CL-3), and the peer's next write fails with ECONNRESET — the
+/// op's reply — instead of reaching the port. Seen on OTP 27 (portcheck
+/// run --sut beam --seed 1003, case 16), where the adapter reported the
+/// failed write as a failure of the system under test.
+#[test]
+fn a_peer_write_after_a_timeout_close_reports_the_reset() {
+    use reference::observation::{PeerRead, Posix};
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    use SenderStatus::*;
+    let setup = Setup {
+        options: vec![
+            Opt::HighWatermark(100),
+            Opt::LowWatermark(50),
+            Opt::SendTimeout(Timeout::After(Millis(5))),
+            Opt::SendTimeoutClose(true),
+        ],
+        ..Setup::default()
+    };
+    let mut set = vec![Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true)];
+    let steps = [
+        (send(0, 300, 1), seen(Reply::Sent(Some(SendResult::Ok)), [Idle, Idle], 150)),
+        (send(0, 10, 2), seen(Reply::Sent(None), [Waiting, Idle], 160)),
+        (Op::PeerWrite { len: Bytes(8), tag: 3 }, seen(Reply::None, [Waiting, Idle], 160)),
+    ];
+    for (op, obs) in &steps {
+        set = derive(&set, op, obs).unwrap_or_else(|e| panic!("{op:?}: {e:?}")).into_iter().map(|d| d.model).collect();
+    }
+    let reset = Observation {
+        completed: vec![(SenderId(0), SendResult::Error(Posix::Timeout))],
+        ..seen(Reply::Peer(PeerRead::Reset), [Idle, Idle], 0)
+    };
+    let after = derive(&set, &Op::PeerWrite { len: Bytes(5), tag: 4 }, &reset);
+    assert!(after.is_ok(), "TO-3 before the op, then CL-3: {:?}", after.err());
+    let next = Observation { ..seen(Reply::Peer(PeerRead::Eof), [Idle, Idle], 0) };
+    let set: Vec<Model> = after.unwrap().into_iter().map(|d| d.model).collect();
+    assert!(derive(&set, &Op::PeerRead { max: Bytes(100) }, &next).is_ok(), "CL-3: the reset was reported once");
+}
+
+/// After a FIN (CL-1: closed with nothing unread) the peer's first write is
+/// taken by its kernel and answered with RST by the closed socket; the peer
+/// had seen FIN, so every later write fails with EPIPE (shown as EOF).
+#[test]
+fn a_peer_write_after_a_clean_close_is_refused_from_the_second() {
+    use reference::observation::PeerRead;
+    use SenderStatus::*;
+    let mut set = vec![Model::new(&Setup::default()).expect("setup").into_variant(Variant::OtpInet)];
+    let closed = |reply| Observation { ports: 1, ..seen(reply, [Idle, Idle], 0) };
+    let steps = [
+        (Op::Close, closed(Reply::Closed(Ok(())))),
+        (Op::PeerWrite { len: Bytes(8), tag: 1 }, closed(Reply::None)),
+        (Op::PeerWrite { len: Bytes(8), tag: 2 }, closed(Reply::Peer(PeerRead::Eof))),
+        (Op::PeerRead { max: Bytes(100) }, closed(Reply::Peer(PeerRead::Eof))),
+    ];
+    for (op, obs) in &steps {
+        set = derive(&set, op, obs)
+            .unwrap_or_else(|e| panic!("CL-1, {op:?}: {e:?}"))
+            .into_iter()
+            .map(|d| d.model)
+            .collect();
+    }
+}
