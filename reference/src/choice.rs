@@ -37,6 +37,11 @@ pub enum Activity {
     /// Variant otp-socket on OTP 27+ (DIFF-SOCK-10): the socket's server,
     /// having closed the socket, exited; calls to it answer einval from now.
     ServerExit,
+    /// Variant otp-inet on OTP 25 (DIFF-INET-3): this sender, waiting for
+    /// the reply of a port that was closed since, gave up waiting after
+    /// INET_CLOSE_TIMEOUT, monitored the port, found it gone and returned
+    /// `{error,closed}` (prim_inet:send_recv_reply/2; a real-clock timer).
+    CloseFallback(SenderId),
 }
 
 /// One choice, in the order the system under test made it.

@@ -266,6 +266,7 @@ impl Model {
                 acts.extend(self.sock_expirable().into_iter().map(Activity::Expire));
                 acts.extend(self.sock_returnable().into_iter().map(Activity::Returned));
                 acts.extend(self.driver_replying().into_iter().map(Activity::Returned));
+                acts.extend(self.state.senders.orphaned.iter().map(|&s| Activity::CloseFallback(s)));
                 acts.extend([
                     Activity::Task,
                     Activity::Input,

@@ -52,9 +52,11 @@ impl Model {
         // before the op (a peer read then sees the reset; regression
         // beam-socket-17548076069843580848, failed so in CI at 167dbfb).
         let expire = if self.on_socket() { self.sock_expirable() } else { Vec::new() };
+        let fallback = self.state.senders.orphaned.clone();
         [Activity::SendTimeout, Activity::Output, Activity::PendingClose, Activity::ServerExit]
             .into_iter()
             .chain(resume)
+            .chain(fallback.into_iter().map(Activity::CloseFallback))
             .chain(expire.into_iter().map(Activity::Expire))
             .filter(|&a| self.activity_enabled(a))
     }
@@ -79,6 +81,10 @@ impl Model {
             }
             Activity::PendingClose => self.close_pending() || self.sock_close_requested(),
             Activity::ServerExit => self.sock_server_may_exit(),
+            Activity::CloseFallback(s) => {
+                self.state.senders.orphaned.contains(&s)
+                    && self.state.senders.list[s.0 as usize] == super::senders::Sender::Waiting
+            }
             Activity::SendTimeout => self.timeout_due(),
         }
     }
@@ -121,6 +127,10 @@ impl Model {
             }
             Activity::ServerExit => {
                 self.sock_server_exits();
+                Ok(())
+            }
+            Activity::CloseFallback(s) => {
+                self.close_fallback(s);
                 Ok(())
             }
             Activity::Returned(s) => {
@@ -191,5 +201,6 @@ pub(super) fn activity_rule(a: Activity) -> RuleId {
         Activity::Expire(_) => ids::DIFF_SOCK_3,
         Activity::Returned(_) => ids::DIFF_SOCK_1,
         Activity::ServerExit => ids::DIFF_SOCK_10,
+        Activity::CloseFallback(_) => ids::DIFF_INET_3,
     }
 }

@@ -39,6 +39,9 @@ pub(super) struct Senders {
     /// DIFF-INET-4: the sender returned a stale reply while its own was
     /// pending: that reply goes to its mailbox.
     pub(super) detached: Vec<bool>,
+    /// DIFF-INET-3 (OTP 25): waiting for the reply of a port that was
+    /// closed; `{error,closed}` once INET_CLOSE_TIMEOUT has passed.
+    pub(super) orphaned: Vec<SenderId>,
 }
 
 impl Senders {
@@ -49,6 +52,7 @@ impl Senders {
             resumable: VecDeque::new(),
             stale: vec![VecDeque::new(); n],
             detached: vec![false; n],
+            orphaned: Vec::new(),
         }
     }
 }
@@ -122,6 +126,7 @@ impl Model {
 
     /// A send finished outside the op that made it.
     pub(super) fn complete(&mut self, s: SenderId, r: SendResult, rule: RuleId) {
+        self.state.senders.orphaned.retain(|&o| o != s);
         self.set_sender(s, Sender::Idle, rule);
         self.step.completed.push((s, r, rule));
     }
@@ -129,18 +134,28 @@ impl Model {
     /// DIFF-INET-8: the port is gone. On OTP 27 and newer every send still
     /// waiting for its reply ends with {error,closed} (its port monitor's
     /// 'DOWN'), except one whose reply the driver had sent already
-    /// (DIFF-INET-6: taken by `Activity::Returned`). On OTP 25 they wait on.
+    /// (DIFF-INET-6: taken by `Activity::Returned`). On OTP 25 they wait
+    /// on, until INET_CLOSE_TIMEOUT after their wait began (DIFF-INET-3:
+    /// `Activity::CloseFallback`, on a real clock at any later step).
     pub(super) fn port_gone(&mut self) {
-        if self.config.variant != Variant::OtpInet || !self.otp_27_on() {
+        if self.config.variant != Variant::OtpInet {
             return;
         }
         let replying = self.driver_replying();
         for i in 0..self.state.senders.list.len() {
             let s = SenderId(i as u8);
-            if self.state.senders.list[i] == Sender::Waiting && !replying.contains(&s) {
+            if self.state.senders.list[i] != Sender::Waiting || replying.contains(&s) {
+                continue;
+            }
+            if self.otp_27_on() {
                 self.cross(ids::DIFF_INET_8);
                 self.complete(s, SendResult::Error(Posix::Closed), ids::DIFF_INET_8);
+            } else if self.config.real_clock && !self.state.senders.orphaned.contains(&s) {
+                self.state.senders.orphaned.push(s);
             }
+        }
+        if !self.otp_27_on() {
+            return;
         }
         // The driver's timers and caller slot went with the port.
         if let super::backend::Backend::Driver(d) = &mut self.state.backend {
@@ -149,6 +164,13 @@ impl Model {
             d.send_deadline = None;
             d.more_timers.clear();
         }
+    }
+
+    /// DIFF-INET-3 (OTP 25): an orphaned waiter's INET_CLOSE_TIMEOUT ran
+    /// out; its port monitor finds the port gone.
+    pub(super) fn close_fallback(&mut self, s: SenderId) {
+        self.cross(ids::DIFF_INET_3);
+        self.complete(s, SendResult::Error(Posix::Closed), ids::DIFF_INET_3);
     }
 
     /// SND-1: suspend on a busy port; a busy_port monitor event is raised.

@@ -163,3 +163,51 @@ fn diff_inet_8_a_caller_blocked_on_a_port_closed_with_output_queued_gets_closed_
     assert_eq!(p.observation.queue, reference::units::Bytes(220), "CL-1: the bytes stay queued, to be flushed");
     assert_eq!(p.observation.ports, 2, "DIFF-INET-3: the slot is held until the flush ends");
 }
+
+/// The same close on OTP 25: the blocked caller is not answered at the
+/// close; on a real clock its INET_CLOSE_TIMEOUT may run out at any later
+/// step (prim_inet:send_recv_reply/2), and it returns {error,closed}
+/// while the port still flushes (seen on OTP 25.2.3: portcheck run --sut
+/// beam --seed 1002, case 969). On a virtual clock nothing answers it.
+#[test]
+fn diff_inet_3_on_otp_25_a_caller_blocked_on_a_closed_port_gets_closed_after_its_close_timeout() {
+    let closed_with_caller = |real: bool| {
+        let setup =
+            Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 3, ..Setup::default() };
+        let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(real);
+        m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+        m.step(&Op::Close, &[]).expect("DIFF-INET-3: the close waits for the queue");
+        m.step(&send(0, 10, 2), &[]).expect("WM-3: busy, sender 0 the caller");
+        m.step(&send(1, 200, 3), &[]).expect("SND-1: sender 1 suspends");
+        m.step(&send(2, 30, 4), &[]).expect("SND-1: sender 2 suspends");
+        let p = m
+            .step(
+                &Op::Quiesce,
+                &[
+                    ran(Activity::Output),
+                    wrote(160, 160),
+                    ran(Activity::Resume(SenderId(2))),
+                    wrote(30, 10),
+                    ran(Activity::Resume(SenderId(1))),
+                    ran(Activity::PendingClose),
+                ],
+            )
+            .expect("WM-4; DIFF-INET-1: S2 retries first, S1 then makes the port busy (WM-3); the close");
+        assert_eq!(
+            p.observation.completed,
+            vec![(SenderId(2), SendResult::Ok), (SenderId(0), SendResult::Ok)],
+            "DIFF-INET-2: the caller's ok after the retries; DIFF-INET-3: sender 1 is not answered at the close"
+        );
+        assert_eq!(p.observation.senders[1], SenderStatus::Waiting);
+        m
+    };
+    let mut m = closed_with_caller(true);
+    let p = m.step(&Op::Quiesce, &[ran(Activity::CloseFallback(SenderId(1)))]).expect("DIFF-INET-3: the fallback");
+    assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Closed))], "DIFF-INET-3");
+    assert_eq!(p.observation.ports, 2, "DIFF-INET-3: the port still flushes");
+    let mut m = closed_with_caller(false);
+    assert!(
+        m.step(&Op::Quiesce, &[ran(Activity::CloseFallback(SenderId(1)))]).is_err(),
+        "DIFF-INET-3: no fallback without a real clock"
+    );
+}
