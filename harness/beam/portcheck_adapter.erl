@@ -31,6 +31,8 @@
 -define(PEER_RCVBUF, 2304).
 -define(IPPROTO_TCP, 6).
 -define(TCP_INFO, 11).
+-define(TCP_ESTABLISHED, 1).   % tcpi_state (include/net/tcp_states.h)
+-define(TCP_CLOSE, 7).
 -define(TCP_INFO_LEN, 232).
 -define(ROOM, 16).             % free slots a setup wants before building its world
 -define(GONE_BOUND, 1000).     % ms: teardown's wait for the case's processes to end
@@ -172,7 +174,8 @@ first_msg() ->
 %% active -> passive (DIFF-SOCK-7).
 abilities(Backend) ->
     Inet = Backend =:= inet,
-    #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet}.
+    #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet,
+      peer_end => Inet}.
 
 hello(Backend, Node) ->
     hello(Backend, Node, read_msg()).
@@ -273,7 +276,10 @@ setup(Backend, Setup, Node) ->
     ok = socket:bind(PL, #{family => inet, addr => Loop, port => 0}),
     ok = socket:listen(PL),
     {ok, #{port := PPort}} = socket:sockname(PL),
-    {ok, S} = gen_tcp:connect(Loop, PPort, BOpt ++ [binary, {active, false}, {sndbuf, ?SNDBUF}], ?BOUND),
+    %% RS-1: show_econnreset at connect (absent: false, as before the field)
+    Sre = maps:get(<<"show_econnreset">>, Setup, false),
+    {ok, S} = gen_tcp:connect(Loop, PPort, BOpt ++ [binary, {active, false}, {sndbuf, ?SNDBUF},
+                                                    {show_econnreset, Sre}], ?BOUND),
     {ok, Peer} = socket:accept(PL, ?BOUND),
     %% The peer sends each write at once: with Nagle a small write behind an
     %% unacknowledged one waits for the port's delayed ACK (up to 40 ms), so
@@ -551,6 +557,19 @@ apply_op(#{<<"op">> := <<"peer_write">>, <<"len">> := Len, <<"tag">> := Tag}, St
         E -> fail("peer_write of ~p bytes: ~0p (the port's receive buffer is full?)", [Len, E])
     end;
 
+%% PC-*, RS-1: the peer ends the connection; the step ends once the port's
+%% socket has the FIN or the RST (PROTOCOL.md, peer_shutdown/peer_reset).
+apply_op(#{<<"op">> := <<"peer_shutdown">>}, St) ->
+    ok = socket:shutdown(St#st.peer, write),
+    await_end(St, fin, erlang:monotonic_time(millisecond) + ?BOUND),
+    {none, [], settle(St)};
+
+apply_op(#{<<"op">> := <<"peer_reset">>}, St) ->
+    ok = socket:setopt(St#st.peer, {socket, linger}, #{onoff => true, linger => 0}),
+    ok = socket:close(St#st.peer),
+    await_end(St, rst, erlang:monotonic_time(millisecond) + ?BOUND),
+    {none, [], settle(St)};
+
 apply_op(#{<<"op">> := <<"recv">>}, #st{s = S} = St) ->
     R = case caught(fun() -> gen_tcp:recv(S, 0, 0) end) of
             {ok, D} -> #{<<"Ok">> => binary_to_list(D)};
@@ -677,6 +696,7 @@ posix(_, closed) -> closed;
 posix(_, enotconn) -> enotconn;
 posix(_, einval) -> einval;
 posix(_, system_limit) -> system_limit;
+posix(_, econnreset) -> econnreset;
 posix(What, Other) -> fail("~p returned {error,~0p}, which the protocol cannot express", [What, Other]).
 
 send_result(ok) -> ok;
@@ -738,8 +758,8 @@ drain_owner(S, Acc, St) ->
     receive
         {tcp, S, D} -> drain_owner(S, [#{tcp => binary_to_list(D)} | Acc], St);
         {tcp_passive, S} -> drain_owner(S, [tcp_passive | Acc], St);
-        {tcp_closed, S} -> drain_owner(S, Acc, add_note("owner got {tcp_closed,S} (no OwnerMsg form)", [], St));
-        {tcp_error, S, E} -> drain_owner(S, Acc, add_note("owner got {tcp_error,S,~0p} (no OwnerMsg form)", [E], St))
+        {tcp_closed, S} -> drain_owner(S, [tcp_closed | Acc], St);
+        {tcp_error, S, E} -> drain_owner(S, [#{tcp_error => posix(tcp_error, E)} | Acc], St)
     after 0 ->
         {lists:reverse(Acc), St}
     end.
@@ -1235,6 +1255,24 @@ await_arrival(St, Sent, Deadline) ->
                 false -> receive after 1 -> await_arrival(St, Sent, Deadline) end
             end;
         unknown -> ok
+    end.
+
+%% Poll the port's socket until it has the peer's FIN (it left ESTABLISHED)
+%% or RST (it is in CLOSE), or is gone (an active port read the end and
+%% exited).
+await_end(St, How, Deadline) ->
+    Arrived = case port_tcp_info(St) of
+                  <<State:8, _/binary>> when How =:= fin -> State =/= ?TCP_ESTABLISHED;
+                  <<State:8, _/binary>> -> State =:= ?TCP_CLOSE;
+                  unknown -> true
+              end,
+    case Arrived of
+        true -> ok;
+        false ->
+            case erlang:monotonic_time(millisecond) >= Deadline of
+                true -> fail("peer_~p: the port's socket did not see it within ~p ms", [How, ?BOUND]);
+                false -> receive after 1 -> await_end(St, How, Deadline) end
+            end
     end.
 
 %% tcp_info's tcpi_bytes_received (Linux >= 4.1) of the port's socket: the

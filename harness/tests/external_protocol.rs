@@ -111,23 +111,30 @@ fn hello_carries_the_start_parameters() {
     assert_eq!(sut.ready().version, 2);
 }
 
+const BEFORE_PEER_END: Abilities = Abilities { peer_end: false, ..Abilities::ALL };
+
 /// A version 1 adapter (no `abilities`) is still accepted, and is sent
-/// every op; one that sends `abilities` under version 1 is not believed
-/// (the field did not exist).
+/// every op it knew; one that sends `abilities` under version 1 is not
+/// believed (the field did not exist). The peer's end (`peer_end`) came
+/// later: only an adapter that declares it is sent those ops.
 #[rstest::rstest]
-#[case::version_1(r#"{"type":"ready","version":1,"sut":"sh"}"#, Abilities::ALL)]
+#[case::version_1(r#"{"type":"ready","version":1,"sut":"sh"}"#, BEFORE_PEER_END)]
 #[case::version_1_with_the_field(
     r#"{"type":"ready","version":1,"sut":"sh","abilities":{"recv":false}}"#,
-    Abilities::ALL
+    BEFORE_PEER_END
 )]
-#[case::version_2_without_the_field(r#"{"type":"ready","version":2,"sut":"sh"}"#, Abilities::ALL)]
+#[case::version_2_without_the_field(r#"{"type":"ready","version":2,"sut":"sh"}"#, BEFORE_PEER_END)]
 #[case::version_2_no_locks(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false}}"#,
-    Abilities { lock_contention: false, ..Abilities::ALL }
+    Abilities { lock_contention: false, ..BEFORE_PEER_END }
+)]
+#[case::version_2_with_the_peer_end(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true}}"#,
+    Abilities::ALL
 )]
 #[case::version_2_socket_like(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false,"send_flags":false,"recv":false,"get_opts":false,"parallelism":false}}"#,
-    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false }
+    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false }
 )]
 fn declared_abilities(#[case] ready: &str, #[case] want: Abilities) {
     let f = script(ready, "cat >/dev/null");

@@ -14,6 +14,8 @@ pub enum Posix {
     Enotconn,
     Einval,
     SystemLimit,
+    /// The peer reset the connection, reported so (RS-1).
+    Econnreset,
 }
 
 /// The value a finished send returned.
@@ -43,6 +45,10 @@ pub enum SenderStatus {
 pub enum OwnerMsg {
     Tcp(Vec<u8>),
     TcpPassive,
+    /// `{tcp_closed, S}` (PC-2, PC-3, DIFF-INET-7).
+    TcpClosed,
+    /// `{tcp_error, S, Reason}` (RS-1).
+    TcpError(Posix),
 }
 
 /// The peer's view of a nonblocking read.

@@ -41,11 +41,21 @@ pub struct Setup {
     pub table_capacity: usize,
     /// Options of the listener, inherited by accepted ports (OPT-6).
     pub listener_options: Vec<Opt>,
+    /// `{show_econnreset, true}` on the port under test at connect (RS-1).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub show_econnreset: bool,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Setup { options: vec![], parallelism: false, senders: 2, table_capacity: 8, listener_options: vec![] }
+        Setup {
+            options: vec![],
+            parallelism: false,
+            senders: 2,
+            table_capacity: 8,
+            listener_options: vec![],
+            show_econnreset: false,
+        }
     }
 }
 
@@ -99,6 +109,13 @@ pub enum Op {
     OpenExtra,
     /// `gen_tcp:close/1` on the port under test.
     Close,
+    /// The peer shuts down its write side (FIN after the bytes it wrote;
+    /// it still reads). The step ends once the FIN reached the port's
+    /// socket (PC-*).
+    PeerShutdown,
+    /// The peer closes with `{linger, {true, 0}}`: RST. The step ends once
+    /// the RST reached the port's socket (RS-1, PC-*).
+    PeerReset,
 }
 
 impl Op {
@@ -123,6 +140,8 @@ impl Op {
             Op::CloseAccepted => "close_accepted",
             Op::OpenExtra => "open_extra",
             Op::Close => "close",
+            Op::PeerShutdown => "peer_shutdown",
+            Op::PeerReset => "peer_reset",
         }
     }
 }

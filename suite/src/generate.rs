@@ -78,12 +78,13 @@ fn setup_opts() -> impl Strategy<Value = Vec<Opt>> {
 }
 
 pub fn setup() -> impl Strategy<Value = Setup> {
-    (setup_opts(), any::<bool>(), 2u8..=4, 2usize..=5, prop::collection::vec(opt(), 0..3)).prop_map(
-        |(options, parallelism, senders, table_capacity, listener_options)| Setup {
+    (setup_opts(), any::<bool>(), 2u8..=4, 2usize..=5, prop::collection::vec(opt(), 0..3), any::<bool>()).prop_map(
+        |(options, parallelism, senders, table_capacity, listener_options, show_econnreset)| Setup {
             options,
             parallelism,
             senders,
             table_capacity,
+            show_econnreset,
             // Listener options must be valid as a list: keep the longest
             // prefix that setopts accepts (two {active,N} may overflow).
             listener_options: {
@@ -228,7 +229,7 @@ fn send(s: u8, len: usize, tag: u16, nosuspend: bool, force: bool) -> Op {
 /// port (TO-1, TO-3) or, with send_timeout 0, none armed (TO-2), a scheduled nosuspend send finding the port busy
 /// (MQ-6), a second caller displacing the blocked one (WM-6), a full
 /// table (PT-1..PT-3), an invalid msgq watermark (OPT-3), a close with
-/// input unread (CL-3). Each op still goes through the model's `enabled`.
+/// input unread (CL-3), the peer ending the connection (PC-*, RS-1). Each op still goes through the model's `enabled`.
 pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
     let write_read = |tag: u16| [Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce];
     prop_oneof![
@@ -305,6 +306,29 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
             Op::PeerRead { max: Bytes(16384) },
             Op::PeerRead { max: Bytes(16384) },
         ]),
+        // The peer ends the connection (FIN or RST) on an idle port, with
+        // input before it or none, seen by a passive or an active port
+        // (PC-1..PC-3, RS-1): single draws would end most cases early, and
+        // the port must be idle (the peer reads first).
+        1 => (0usize..=64, any::<u16>(), any::<bool>(), 0u8..4).prop_map(|(len, tag, reset, mode)| {
+            let active = match mode {
+                0 => None,
+                1 => Some(ActiveSetting::True),
+                2 => Some(ActiveSetting::Once),
+                _ => Some(ActiveSetting::N(1 + (tag % 3) as i32)),
+            };
+            let mut v = vec![Op::PeerRead { max: Bytes(16384) }, Op::Quiesce];
+            v.extend(active.map(|a| Op::SetOpts { opts: vec![Opt::Active(a)] }));
+            if len > 0 {
+                v.extend([Op::PeerWrite { len: Bytes(len), tag }, Op::Quiesce]);
+            }
+            v.push(if reset { Op::PeerReset } else { Op::PeerShutdown });
+            v.extend([Op::Quiesce, Op::Mailbox, Op::Recv, Op::Recv, Op::Recv]);
+            let again = active.unwrap_or(ActiveSetting::Once);
+            v.extend([Op::SetOpts { opts: vec![Opt::Active(again)] }, Op::Quiesce, Op::Mailbox, Op::Recv]);
+            v.extend([Op::SetOpts { opts: vec![Opt::Active(again)] }, Op::Mailbox]);
+            v
+        }),
         2 => (3usize..=5).prop_map(|n| {
             let mut v = vec![Op::OpenExtra; n];
             v.extend([Op::Accept, Op::CloseAccepted, Op::Accept, Op::CloseAccepted]);
@@ -336,6 +360,30 @@ fn swarm_ops(max_ops: usize) -> impl Strategy<Value = Vec<Op>> {
         }
         ops
     })
+}
+
+/// One step of a uniform case: an op of `op()`, or rarely the peer ending
+/// the connection (PC-*, RS-1) and what the owner may still do then:
+/// recv, look at its mailbox, make the port active (every op a uniform
+/// draw after it could be; drawn with it, since no send follows the end).
+/// At 1 in 41 about a third of the cases end that way.
+fn uniform_step() -> impl Strategy<Value = Vec<Op>> {
+    let active =
+        prop_oneof![Just(ActiveSetting::True), Just(ActiveSetting::Once), (1i32..=3).prop_map(ActiveSetting::N)];
+    let end = (any::<bool>(), active).prop_map(|(reset, a)| {
+        let set = Op::SetOpts { opts: vec![Opt::Active(a)] };
+        vec![
+            if reset { Op::PeerReset } else { Op::PeerShutdown },
+            Op::Recv,
+            Op::Recv,
+            set.clone(),
+            Op::Mailbox,
+            Op::Recv,
+            set,
+            Op::Mailbox,
+        ]
+    });
+    prop_oneof![40 => op().prop_map(|o| vec![o]), 1 => end]
 }
 
 /// How a case's ops are drawn.
@@ -388,7 +436,9 @@ pub fn case_by(
 ) -> impl Strategy<Value = (Setup, Vec<Op>)> {
     let ops = match generation {
         Generation::Swarm => swarm_ops(max_ops).boxed(),
-        Generation::Uniform => prop::collection::vec(op(), 1..=max_ops).boxed(),
+        Generation::Uniform => prop::collection::vec(uniform_step(), 1..=max_ops)
+            .prop_map(|steps| steps.into_iter().flatten().collect())
+            .boxed(),
     };
     (
         setup().prop_map(move |s| abilities.adapt_setup(s)),

@@ -110,7 +110,7 @@ pub fn steps(trace: &[TraceStep], marked: Option<usize>) -> String {
 fn participant(t: &TraceStep) -> String {
     match &t.op {
         Op::Send { sender, .. } => sender.to_string(),
-        Op::PeerRead { .. } | Op::PeerWrite { .. } => "Peer".into(),
+        Op::PeerRead { .. } | Op::PeerWrite { .. } | Op::PeerShutdown | Op::PeerReset => "Peer".into(),
         _ => "Harness".into(),
     }
 }

@@ -28,6 +28,8 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::TimeoutCloseKeepsQueue,
     PlantedBug::ActiveOnceSendsPassive,
     PlantedBug::DisplacedCallerAnswered,
+    PlantedBug::EndKeepsPort,
+    PlantedBug::ResetShownWithoutOption,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -189,4 +191,17 @@ fn active_once_sending_tcp_passive_breaks_rx2() {
 #[test]
 fn displaced_caller_answered_breaks_wm6() {
     caught(PlantedBug::DisplacedCallerAnswered, ids::WM_6);
+}
+
+/// PC-3: an active port that read the peer's end must exit; one that keeps
+/// its slot shows one port too many.
+#[test]
+fn end_keeping_the_port_breaks_pc3() {
+    caught(PlantedBug::EndKeepsPort, ids::PC_3);
+}
+
+/// RS-1: a RST is a reset only with show_econnreset.
+#[test]
+fn reset_shown_without_the_option_breaks_rs1() {
+    caught(PlantedBug::ResetShownWithoutOption, ids::RS_1);
 }

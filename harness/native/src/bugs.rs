@@ -63,6 +63,12 @@ pub enum PlantedBug {
     /// WM-6: a caller displaced from the blocked-caller slot is answered
     /// `ok` at once, instead of never.
     DisplacedCallerAnswered,
+    /// PC-3: an active port that reads the peer's end delivers tcp_closed
+    /// but does not exit: it keeps its table slot.
+    EndKeepsPort,
+    /// RS-1: a RST is reported as a reset (econnreset) without
+    /// show_econnreset.
+    ResetShownWithoutOption,
     /// KN-CONN-2: a nonblocking connect counts as connected once the socket
     /// is writable; SO_ERROR is never read, so a refused connect opens a port.
     WritableIsConnected,
@@ -92,6 +98,8 @@ impl PlantedBug {
         PlantedBug::TimeoutCloseKeepsQueue,
         PlantedBug::ActiveOnceSendsPassive,
         PlantedBug::DisplacedCallerAnswered,
+        PlantedBug::EndKeepsPort,
+        PlantedBug::ResetShownWithoutOption,
         PlantedBug::WritableIsConnected,
         PlantedBug::AcceptSpinsOnEmfile,
     ];
@@ -116,6 +124,8 @@ impl PlantedBug {
             PlantedBug::TimeoutCloseKeepsQueue => "timeout-close-keeps-queue",
             PlantedBug::ActiveOnceSendsPassive => "active-once-sends-passive",
             PlantedBug::DisplacedCallerAnswered => "displaced-caller-answered",
+            PlantedBug::EndKeepsPort => "end-keeps-port",
+            PlantedBug::ResetShownWithoutOption => "reset-shown-without-option",
             PlantedBug::WritableIsConnected => "writable-is-connected",
             PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
         }

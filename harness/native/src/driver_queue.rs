@@ -57,6 +57,10 @@ pub struct TcpDriver {
     /// syscall finds the socket not ready.
     writable: bool,
     readable: bool,
+    /// The peer's FIN or RST has arrived (mio's read-closed or error).
+    peer_ended: bool,
+    /// `{show_econnreset, true}`: a RST is reported as a reset (RS-1).
+    pub show_econnreset: bool,
     /// The socket was closed by send_timeout_close (TO-3).
     closed_by_timeout: bool,
     /// The port was closed with output pending: flush, then close (CL-1).
@@ -86,6 +90,8 @@ impl TcpDriver {
             write_selected: false,
             writable: true,
             readable: false,
+            peer_ended: false,
+            show_econnreset: false,
             closed_by_timeout: false,
             closing: false,
             close_mode,
@@ -144,6 +150,11 @@ impl TcpDriver {
         }
         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
             self.readable = true;
+        }
+        if ev.is_read_closed() || ev.is_error() {
+            // PC-1/PC-3: the peer's FIN or RST arrived; a read reaches it
+            // once the bytes before it are read, with no new edge.
+            self.peer_ended = true;
         }
     }
 
@@ -359,7 +370,8 @@ impl TcpDriver {
                 // Edge-triggered readiness says nothing about what is left:
                 // ask the kernel, so a drained socket is not read again
                 // before new data raises a new edge.
-                self.readable = *n > 0 && sys::bytes_readable(sock.as_raw_fd()).map_or(true, |left| left > 0);
+                self.readable =
+                    *n > 0 && (self.peer_ended || sys::bytes_readable(sock.as_raw_fd()).map_or(true, |left| left > 0));
             }
             Err(_) => {
                 trace.push(Action::Read { got: Bytes(0) });

@@ -19,6 +19,8 @@ pub struct TcpPort {
     pub tasks: TaskQueue,
     pub suspended: SuspendList,
     pub lock: PortLock,
+    /// A passive recv reported the peer's end and closed the socket (PC-1).
+    pub end_reported: bool,
 }
 
 impl TcpPort {
@@ -30,6 +32,7 @@ impl TcpPort {
             tasks: TaskQueue::default(),
             suspended: SuspendList::default(),
             lock: PortLock::new(),
+            end_reported: false,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The tcp driver's input side: active delivery to the owner's mailbox
 //! (`tcp_deliver`, RX-2/RX-4/RX-5) and passive `gen_tcp:recv(S, 0, 0)`
-//! (RX-1, RX-6).
+//! (RX-1, RX-6), each up to the peer's end (`tcp_recv_closed`, PC-1,
+//! PC-3, RS-1).
 
 use crate::bugs::{Faults, PlantedBug};
 use crate::driver_queue::TcpDriver;
@@ -12,21 +13,45 @@ use std::io;
 /// Size of the driver's input buffer: one read syscall, one message.
 pub const INPUT_BUFFER: usize = 1460;
 
+/// A read that reached the peer's end: how the port reports it. EOF is
+/// the peer's FIN; ECONNRESET its RST, a reset only with show_econnreset
+/// (RS-1), otherwise closed like a FIN.
+fn end_of(r: &io::Result<usize>, show_econnreset: bool, faults: Faults) -> Option<Posix> {
+    // Planted bug: every RST reported as a reset.
+    let show_econnreset = show_econnreset || faults.has(PlantedBug::ResetShownWithoutOption);
+    match r {
+        Ok(0) => Some(Posix::Closed),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset && show_econnreset => Some(Posix::Econnreset),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Some(Posix::Closed),
+        _ => None,
+    }
+}
+
 /// The socket is readable in active mode: read and deliver messages until
-/// the socket has nothing more or the mode turns passive.
+/// the socket has nothing more or the mode turns passive. Returns how the
+/// peer's end was reported if a read reached it (the port then exits: PC-3).
 pub fn ready_input(
     driver: &mut TcpDriver,
     opts: &mut PortOptions,
     mailbox: &mut Vec<OwnerMsg>,
     trace: &mut Vec<Action>,
     faults: Faults,
-) {
+) -> Option<Posix> {
     let mut buf = [0u8; INPUT_BUFFER];
     while opts.active.is_active() && driver.input_ready() {
-        let n = match driver.read(&mut buf, trace) {
-            Ok(n) if n > 0 => n,
-            // EAGAIN, EOF or an error: nothing (more) to deliver.
-            _ => break,
+        let r = driver.read(&mut buf, trace);
+        if let Some(end) = end_of(&r, driver.show_econnreset, faults) {
+            // PC-3, RS-1: {tcp_error,S,econnreset} only for a reported reset.
+            if end == Posix::Econnreset {
+                mailbox.push(OwnerMsg::TcpError(end));
+            }
+            mailbox.push(OwnerMsg::TcpClosed);
+            return Some(end);
+        }
+        let n = match r {
+            Ok(n) => n,
+            // EAGAIN or another error: nothing (more) to deliver.
+            Err(_) => break,
         };
         mailbox.push(OwnerMsg::Tcp(buf[..n].to_vec()));
         opts.active = match opts.active {
@@ -49,10 +74,16 @@ pub fn ready_input(
             a => a,
         };
     }
+    None
 }
 
 /// `gen_tcp:recv(S, 0, 0)` on the port: one read of whatever has arrived.
-pub fn recv(driver: &mut TcpDriver, opts: &PortOptions, trace: &mut Vec<Action>) -> Result<Vec<u8>, Posix> {
+pub fn recv(
+    driver: &mut TcpDriver,
+    opts: &PortOptions,
+    trace: &mut Vec<Action>,
+    faults: Faults,
+) -> Result<Vec<u8>, Posix> {
     // A socket closed under the port (send_timeout_close, TO-3) is not
     // connected; inet_drv checks that before the mode (TCP_REQ_RECV).
     if !driver.is_open() {
@@ -63,11 +94,14 @@ pub fn recv(driver: &mut TcpDriver, opts: &PortOptions, trace: &mut Vec<Action>)
         return Err(Posix::Einval);
     }
     let mut buf = [0u8; INPUT_BUFFER];
-    match driver.read(&mut buf, trace) {
+    let r = driver.read(&mut buf, trace);
+    // PC-1, RS-1: the caller closes the socket on this answer.
+    if let Some(end) = end_of(&r, driver.show_econnreset, faults) {
+        return Err(end);
+    }
+    match r {
         // RX-6
-        Ok(n) if n > 0 => Ok(buf[..n].to_vec()),
-        Ok(_) => Err(Posix::Timeout),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Posix::Timeout),
+        Ok(n) => Ok(buf[..n].to_vec()),
         Err(_) => Err(Posix::Timeout),
     }
 }

@@ -10,6 +10,8 @@ pub enum Posix {
     Enotconn,
     Einval,
     SystemLimit,
+    /// The peer reset the connection, with show_econnreset (RS-1).
+    Econnreset,
 }
 
 /// The value a finished send returned.
@@ -38,6 +40,11 @@ pub enum OwnerMsg {
     Tcp(Vec<u8>),
     /// `{tcp_passive, Port}`: the `{active, N}` count ran out (RX-4).
     TcpPassive,
+    /// `{tcp_closed, Port}`: an active port read the peer's end (PC-3),
+    /// or was made active after a recv reported it (PC-2).
+    TcpClosed,
+    /// `{tcp_error, Port, Reason}`: a reset, with show_econnreset (RS-1).
+    TcpError(Posix),
 }
 
 /// The port's two busy states.

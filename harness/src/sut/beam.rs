@@ -228,7 +228,14 @@ impl SutFactory for BeamFactory {
     /// wait for data after active -> passive (DIFF-SOCK-7).
     fn abilities(&self) -> Abilities {
         let inet = self.backend == Backend::Inet;
-        Abilities { lock_contention: false, send_flags: inet, recv: inet, get_opts: inet, parallelism: inet }
+        Abilities {
+            lock_contention: false,
+            send_flags: inet,
+            recv: inet,
+            get_opts: inet,
+            parallelism: inet,
+            peer_end: inet,
+        }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {
         Ok(Box::new(self.start_case(setup)?))

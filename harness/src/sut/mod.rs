@@ -174,6 +174,11 @@ pub struct Abilities {
     pub get_opts: bool,
     /// `{parallelism, true}` in the setup (MQ-2): a port option.
     pub parallelism: bool,
+    /// `peer_shutdown`/`peer_reset` and `setup.show_econnreset` (PC-*,
+    /// RS-1). Added after version 2 was out: an adapter that does not
+    /// declare it does not have it.
+    #[serde(default)]
+    pub peer_end: bool,
 }
 
 impl Default for Abilities {
@@ -183,8 +188,14 @@ impl Default for Abilities {
 }
 
 impl Abilities {
-    pub const ALL: Abilities =
-        Abilities { lock_contention: true, send_flags: true, recv: true, get_opts: true, parallelism: true };
+    pub const ALL: Abilities = Abilities {
+        lock_contention: true,
+        send_flags: true,
+        recv: true,
+        get_opts: true,
+        parallelism: true,
+        peer_end: true,
+    };
 
     /// What the op becomes on this system: lock contention turns into a
     /// quiescence, send flags are dropped.
@@ -199,6 +210,7 @@ impl Abilities {
             }
             Op::Recv if !self.recv => Op::Quiesce,
             Op::GetOpts | Op::Accept | Op::CloseAccepted if !self.get_opts => Op::Quiesce,
+            Op::PeerShutdown | Op::PeerReset if !self.peer_end => Op::Quiesce,
             other => other,
         }
     }
@@ -206,7 +218,11 @@ impl Abilities {
     /// What the setup becomes on this system (unchanged for one that can do
     /// everything, so seeds replay).
     pub fn adapt_setup(self, setup: Setup) -> Setup {
-        Setup { parallelism: setup.parallelism && self.parallelism, ..setup }
+        Setup {
+            parallelism: setup.parallelism && self.parallelism,
+            show_econnreset: setup.show_econnreset && self.peer_end,
+            ..setup
+        }
     }
 
     /// The ops left out, for reports.
@@ -226,6 +242,9 @@ impl Abilities {
         }
         if !self.parallelism {
             v.push("port parallelism (MQ-2)");
+        }
+        if !self.peer_end {
+            v.push("the peer's FIN and RST, show_econnreset (PC-*, RS-1)");
         }
         v
     }

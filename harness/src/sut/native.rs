@@ -12,6 +12,7 @@
 
 pub mod bugs;
 pub mod convert;
+pub mod peer_end;
 pub mod sent;
 pub mod tcp_table;
 
@@ -97,6 +98,8 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::TimeoutCloseKeepsQueue) => "native+timeout-close-keeps-queue",
             Some(PlantedBug::ActiveOnceSendsPassive) => "native+active-once-sends-passive",
             Some(PlantedBug::DisplacedCallerAnswered) => "native+displaced-caller-answered",
+            Some(PlantedBug::EndKeepsPort) => "native+end-keeps-port",
+            Some(PlantedBug::ResetShownWithoutOption) => "native+reset-shown-without-option",
             Some(PlantedBug::WritableIsConnected) => "native+writable-is-connected",
             Some(PlantedBug::AcceptSpinsOnEmfile) => "native+accept-spins-on-emfile",
         }
@@ -168,6 +171,7 @@ impl NativeSut {
             &to_opts(&setup.options),
         )
         .map_err(|e| open_err("connect", e))?;
+        rt.set_show_econnreset(setup.show_econnreset).map_err(|e| SutError(format!("native: {e}")))?;
         let peer = accept_bounded(&peer_listener)?;
         let kernel_base = rt.subject_fd().and_then(|fd| sent::taken(fd).ok());
         Ok(NativeSut {
@@ -201,6 +205,18 @@ impl NativeSut {
         };
         self.peer_choices.push(Choice::PeerGot { got: Bytes(got) });
         Ok(reply)
+    }
+
+    /// The peer ends the connection; the step ends once the port's socket
+    /// has the FIN or RST (PC-*, RS-1).
+    fn peer_ends(&mut self, how: peer_end::End) -> Result<Reply, SutError> {
+        peer_end::end(&self.peer, how).map_err(|e| sut_err("peer end", e))?;
+        if let Some(fd) = self.rt.subject_fd() {
+            if !peer_end::await_arrival(fd, how, IO_BOUND).map_err(|e| sut_err("peer end", e))? {
+                return Err(SutError(format!("native: the peer's {how:?} did not reach the port within {IO_BOUND:?}")));
+            }
+        }
+        Ok(Reply::None)
     }
 
     /// The peer writes everything, then waits until the bytes are readable
@@ -292,6 +308,8 @@ impl NativeSut {
                 Reply::None
             }
             Op::PeerWrite { len, tag } => self.peer_write(*len, *tag)?,
+            Op::PeerShutdown => self.peer_ends(peer_end::End::Fin)?,
+            Op::PeerReset => self.peer_ends(peer_end::End::Reset)?,
             Op::Recv => Reply::Recv(self.rt.recv().map_err(rt_err)?.map_err(convert::posix)),
             Op::Mailbox => Reply::Mailbox(self.rt.take_mailbox().into_iter().map(convert::owner_msg).collect()),
             Op::Quiesce => {

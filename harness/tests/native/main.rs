@@ -21,6 +21,7 @@ mod factory;
 mod listen_port;
 mod msgq;
 mod payload;
+mod peer_end;
 mod peer_write;
 mod port_table;
 mod receive;

@@ -172,6 +172,11 @@ impl World {
         let mut own_sender = None;
         let reply = match op {
             Op::SendAt { .. } => return Err("send_at never appears on the wire (PROTOCOL.md §3.2)".into()),
+            Op::PeerShutdown | Op::PeerReset => {
+                return Ok(Answer::Unsupported(
+                    "the peer's FIN and RST are not implemented (ready.abilities.peer_end is absent)".into(),
+                ))
+            }
             Op::ContendLock | Op::ReleaseLock => {
                 return Ok(Answer::Unsupported(
                     "no port lock another scheduler could hold: a port's commands run in its caller's task".into(),

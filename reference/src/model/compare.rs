@@ -98,13 +98,26 @@ fn accept_rule(e: &AcceptOutcome, o: &AcceptOutcome, op_rule: RuleId) -> RuleId 
 /// expected message that is missing or different (RX-5 data, RX-4
 /// tcp_passive), or, for a message the model did not expect, the rule
 /// that decided the active mode it arrived under (RX-2: once goes passive
-/// without tcp_passive; RX-4, RX-6 ...).
+/// without tcp_passive; RX-4, RX-6 ...); tcp_closed and tcp_error are the
+/// peer's end's (PC-3, RS-1).
 fn mailbox_rule(e: &[OwnerMsg], o: &[OwnerMsg], w: &Why) -> RuleId {
     let i = e.iter().zip(o).take_while(|(a, b)| a == b).count();
+    if matches!(e.get(i), Some(OwnerMsg::TcpError(_))) || matches!(o.get(i), Some(OwnerMsg::TcpError(_))) {
+        // How a RST is reported (RS-1).
+        return ids::RS_1;
+    }
     match e.get(i) {
         Some(OwnerMsg::Tcp(_)) => ids::RX_5,
         Some(OwnerMsg::TcpPassive) => ids::RX_4,
-        None => w.opts.rule(OptField::Active),
+        // The peer's end, as the port reports it (DIFF-INET-7 also sends
+        // tcp_closed, from a socket send_timeout_close closed).
+        Some(OwnerMsg::TcpClosed) => ids::PC_3,
+        Some(OwnerMsg::TcpError(_)) => ids::RS_1,
+        None => match o.get(i) {
+            Some(OwnerMsg::TcpClosed) => ids::PC_3,
+            Some(OwnerMsg::TcpError(_)) => ids::RS_1,
+            _ => w.opts.rule(OptField::Active),
+        },
     }
 }
 

@@ -58,7 +58,7 @@ pub enum Underived {
 }
 
 /// How many states a prediction set keeps (the most natural first).
-pub const MAX_SET: usize = 16;
+pub const MAX_SET: usize = 64;
 
 /// The prediction set after a step: every state of `set` derived forward
 /// through `op` to `observed`, merged by state and capped at [`MAX_SET`].

@@ -18,6 +18,10 @@ pub(super) struct Input {
     /// DIFF-INET-5: a rejected setopts made the socket active without
     /// turning its read readiness on: it reads nothing.
     pub(super) deaf: bool,
+    /// The peer's FIN or RST (PC-*, RS-1).
+    pub(super) peer_end: super::peer_end::PeerEnd,
+    /// A read of the port reached the peer's end and reported it.
+    pub(super) end_read: bool,
 }
 
 impl Model {
@@ -28,7 +32,7 @@ impl Model {
             && self.state.opts.active.is_active()
             && !self.state.input.deaf
             && self.state.socket_open
-            && self.input_pending() > Bytes::ZERO
+            && (self.input_pending() > Bytes::ZERO || self.at_end())
             && self.sock_readable()
     }
 
@@ -53,6 +57,11 @@ impl Model {
             }
             let got = c.read(ids::RX_5)?;
             self.sock_read_done();
+            if got == Bytes::ZERO && self.at_end() {
+                // PC-3/RS-1: the read found the peer's end.
+                self.active_end();
+                return Ok(());
+            }
             if got == Bytes::ZERO {
                 return Ok(());
             }
@@ -88,6 +97,9 @@ impl Model {
         if let Some(r) = self.sock_recv_closed() {
             return Ok(r);
         }
+        if let Some(r) = self.recv_after_end() {
+            return Ok(r);
+        }
         if !self.state.socket_open {
             // TO-3: TCP_REQ_RECV checks the connection before the mode.
             return Ok((Reply::Recv(Err(Posix::Enotconn)), ids::TO_3));
@@ -98,6 +110,9 @@ impl Model {
         }
         self.decide(ids::RX_6);
         let got = c.read(ids::RX_6)?;
+        if got == Bytes::ZERO && self.at_end() {
+            return Ok(self.recv_end());
+        }
         if got == Bytes::ZERO {
             return Ok((Reply::Recv(Err(Posix::Timeout)), ids::RX_6));
         }

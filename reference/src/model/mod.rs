@@ -19,6 +19,7 @@ mod derive;
 mod driver;
 mod input;
 mod ops;
+mod peer_end;
 mod provenance;
 mod schedule;
 mod senders;
@@ -143,6 +144,8 @@ struct Config {
     /// SO_RCVLOWAT as the setup's options set it (DIFF-SOCK-8), for the
     /// variant otp-socket.
     rcvlowat: Option<Bytes>,
+    /// `{show_econnreset, true}` at connect (RS-1).
+    show_econnreset: bool,
 }
 
 /// Everything that decides the port's future. With `Step`, it is what the
@@ -217,6 +220,7 @@ impl Model {
                 capacity: setup.table_capacity,
                 listener_opts,
                 rcvlowat: socket_backend::setup_rcvlowat(&setup.options),
+                show_econnreset: setup.show_econnreset,
             },
             state: PortState {
                 opts,

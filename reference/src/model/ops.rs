@@ -17,7 +17,11 @@ impl Model {
     /// enabled ops; shrinking re-checks this on every candidate.)
     pub fn enabled(&self, op: &Op) -> bool {
         let open = self.state.life == Life::Open;
+        if let Some(e) = self.enabled_after_end(op) {
+            return e;
+        }
         match op {
+            Op::PeerShutdown | Op::PeerReset => self.may_end(),
             Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
                 matches!(self.state.senders.list.get(sender.0 as usize), Some(Sender::Idle))
             }
@@ -117,6 +121,8 @@ impl Model {
             Op::CloseAccepted => self.close_accepted(),
             Op::OpenExtra => self.open_extra(),
             Op::Close => self.close(),
+            Op::PeerShutdown => self.peer_ends(super::peer_end::PeerEnd::Fin),
+            Op::PeerReset => self.peer_ends(super::peer_end::PeerEnd::Reset),
         })
     }
 
@@ -124,9 +130,13 @@ impl Model {
     /// before the invalid option (OPT-3) and, on OTP, may leave the socket
     /// deaf (DIFF-INET-5).
     fn setopts(&mut self, opts: &[Opt]) -> (Reply, RuleId) {
+        if let Some(r) = self.setopts_after_end(opts) {
+            return r;
+        }
         if let Some(applied) = self.exits_on_active(opts) {
-            // DIFF-INET-7: {tcp_closed,S} (no OwnerMsg form) and driver_exit.
+            // DIFF-INET-7: {tcp_closed,S} and driver_exit.
             self.cross(ids::DIFF_INET_7);
+            self.state.input.mailbox.push(OwnerMsg::TcpClosed);
             self.state.opts = applied;
             self.state.life = Life::Closed;
             self.state.table.ports -= 1;

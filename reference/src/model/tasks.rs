@@ -23,6 +23,10 @@ pub(super) struct TaskQueue {
 impl Model {
     /// MQ-1/MQ-3: schedule; msgq-busy when the size exceeds high (strict).
     pub(super) fn schedule(&mut self, p: PendingSend) {
+        // A msgq standing exactly at high_msgq_watermark is not busy (MQ-3's
+        // strict >): that, not the scheduling (MQ-1), kept this sender from
+        // suspending.
+        let at_high = self.state.tasks.size > Bytes::ZERO && self.state.tasks.size == self.state.opts.high_msgq;
         self.state.tasks.queue.push_back(p);
         self.state.tasks.size += p.len;
         self.why.msgq = ids::MQ_3;
@@ -33,7 +37,8 @@ impl Model {
             self.state.tasks.busy = true;
         }
         self.why.busy_msgq = ids::MQ_3;
-        self.set_sender(p.sender, Sender::Waiting, ids::MQ_1);
+        let rule = if at_high { ids::MQ_3 } else { ids::MQ_1 };
+        self.set_sender(p.sender, Sender::Waiting, rule);
         self.decide(ids::MQ_1);
     }
 

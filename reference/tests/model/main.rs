@@ -24,6 +24,7 @@ mod inet_send_timers;
 mod inet_setopts_readiness;
 mod option_algebra;
 mod otp_releases;
+mod peer_end;
 mod send_at;
 mod socket_backend;
 mod task_queue;

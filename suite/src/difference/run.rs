@@ -114,6 +114,7 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         recv: a.recv && b.recv,
         get_opts: a.get_opts && b.get_opts,
         parallelism: a.parallelism && b.parallelism,
+        peer_end: a.peer_end && b.peer_end,
     }
 }
 

@@ -110,7 +110,15 @@ impl Runtime {
         if port.is_closed() {
             return Ok(Err(Posix::Closed));
         }
-        Ok(receive::recv(&mut port.driver, &port.opts, &mut self.trace.actions))
+        let r = receive::recv(&mut port.driver, &port.opts, &mut self.trace.actions, self.faults);
+        if let Err(Posix::Closed | Posix::Econnreset) = r {
+            // PC-1: the read reached the peer's end: the socket closes
+            // (inet_close), the port stays (passive mode does not exit).
+            port.end_reported = true;
+            port.driver.close(self.poll.registry());
+            self.fd_released()?;
+        }
+        Ok(r)
     }
 
     /// `inet:setopts/2`.
@@ -120,6 +128,14 @@ impl Runtime {
             return Ok(Err(Posix::Einval));
         }
         let (out, result) = match setopts(&port.opts, list) {
+            // PC-2: made active after a recv reported the peer's end: the
+            // owner gets {tcp_closed,S} and the port exits.
+            Ok(out) if port.end_reported && out.options.active.is_active() => {
+                port.opts = out.options;
+                self.mailbox.push(OwnerMsg::TcpClosed);
+                self.close()?;
+                return Ok(Ok(()));
+            }
             Ok(out) => (out, Ok(())),
             // OPT-3: what came before the invalid option stays applied.
             Err((e, partial)) => (partial, Err(e)),
@@ -152,25 +168,40 @@ impl Runtime {
         Ok(self.port()?.lock.clone())
     }
 
+    /// Report a RST as a reset (RS-1), as `{show_econnreset, true}` at
+    /// connect does.
+    pub fn set_show_econnreset(&mut self, on: bool) -> Result<(), RuntimeError> {
+        let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
+        port.driver.show_econnreset = on;
+        Ok(())
+    }
+
     /// `gen_tcp:close/1`: the port leaves the table; queued tasks are
     /// aborted; the socket closes now or once the queue is flushed (CL-1).
     pub fn close(&mut self) -> Result<(), RuntimeError> {
+        if self.close_subject()? {
+            self.fd_released()?;
+        }
+        Ok(())
+    }
+
+    /// The port under test leaves the table (a close, or exit_on_close:
+    /// PC-2, PC-3); true if its socket closed now.
+    pub(super) fn close_subject(&mut self) -> Result<bool, RuntimeError> {
         let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
-        let Some(id) = port.id.take() else { return Ok(()) };
+        let Some(id) = port.id.take() else { return Ok(false) };
+        let was_open = port.driver.is_open();
         self.table.remove(id);
         let msgq_was_busy = port.tasks.is_busy();
         let aborted = port.tasks.abort_all();
         let resume = msgq_was_busy && !port.driver.is_busy();
         let resumed = if resume { port.suspended.drain() } else { Vec::new() };
         port.driver.close(self.poll.registry());
-        let socket_closed = !port.driver.is_open();
+        let socket_closed = was_open && !port.driver.is_open();
         for t in aborted {
             self.complete(t.sender, SendResult::Error(Posix::Closed));
         }
         self.procs.make_runnable(resumed);
-        if socket_closed {
-            self.fd_released()?;
-        }
-        Ok(())
+        Ok(socket_closed)
     }
 }

@@ -160,7 +160,13 @@ impl Runtime {
             }
             Activity::Input => {
                 let (mailbox, trace) = (&mut self.mailbox, &mut self.trace.actions);
-                receive::ready_input(&mut port.driver, &mut port.opts, mailbox, trace, faults);
+                let end = receive::ready_input(&mut port.driver, &mut port.opts, mailbox, trace, faults);
+                // Planted bug: the port stays after the end.
+                if end.is_some() && !faults.has(PlantedBug::EndKeepsPort) {
+                    // PC-3: exit_on_close: the port exits with its socket
+                    // (its fd release is seen by `quiesce`).
+                    let _ = self.close_subject();
+                }
             }
             Activity::Task => self.run_task(),
             Activity::Resume(_) => {

@@ -1,7 +1,6 @@
-//! The driver's input side at end of stream, which the generated cases do
-//! not reach (their peer never closes): EOF is not data. In active mode it
-//! delivers no tcp message (RX-5 delivers received bytes, and there are
-//! none); a passive recv finds no bytes available (RX-6).
+//! The driver's input side at end of stream, on the runtime itself: EOF is
+//! not data. In active mode it delivers no tcp message, only tcp_closed
+//! (PC-3); a passive recv returns {error,closed}, not bytes (PC-1).
 
 use crate::support::listener;
 use native::Bytes;
@@ -24,10 +23,10 @@ fn connected(active: ActiveSetting) -> (Runtime, TcpStream) {
     (rt, peer)
 }
 
-/// RX-5: the peer sends 10 bytes and then FIN; the owner gets the 10 bytes
-/// and no empty message for the EOF.
+/// RX-5, PC-3: the peer sends 10 bytes and then FIN; the owner gets the 10
+/// bytes, no empty message for the EOF, then tcp_closed.
 #[test]
-fn eof_in_active_mode_delivers_no_message() {
+fn eof_in_active_mode_delivers_no_data_message() {
     let (mut rt, mut peer) = connected(ActiveSetting::True);
     peer.write_all(&[1u8; 10]).unwrap();
     rt.await_io(BOUND, None).unwrap();
@@ -37,11 +36,11 @@ fn eof_in_active_mode_delivers_no_message() {
     rt.await_io(BOUND, None).unwrap();
     let actions = rt.take_trace().actions;
     assert_eq!(actions, vec![Action::Ran(Activity::Input), Action::Read { got: Bytes(0) }], "the EOF was read");
-    assert_eq!(rt.take_mailbox(), vec![], "RX-5: EOF is no tcp message");
+    assert_eq!(rt.take_mailbox(), vec![OwnerMsg::TcpClosed], "RX-5: EOF is no tcp message; PC-3: tcp_closed");
 }
 
-/// RX-6: a passive recv at EOF has no bytes to return: `{error, timeout}`,
-/// not `{ok, <<>>}`.
+/// PC-1: a passive recv at EOF has no bytes to return: `{error, closed}`,
+/// not `{ok, <<>>}` (nor RX-6's timeout).
 #[test]
 fn recv_at_eof_returns_no_bytes() {
     let (mut rt, peer) = connected(ActiveSetting::False);
@@ -50,5 +49,5 @@ fn recv_at_eof_returns_no_bytes() {
     let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd.
     assert_eq!(unsafe { libc::poll(&mut p, 1, BOUND.as_millis() as i32) }, 1, "EOF readable");
-    assert_eq!(rt.recv().unwrap(), Err(Posix::Timeout), "RX-6");
+    assert_eq!(rt.recv().unwrap(), Err(Posix::Closed), "PC-1");
 }

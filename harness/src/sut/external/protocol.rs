@@ -125,11 +125,11 @@ pub struct Ready {
 
 impl Ready {
     /// The declared abilities: a version 1 adapter declares none (it is
-    /// sent every op, as before version 2).
+    /// sent every op it knew, as before version 2: not the peer's end).
     pub fn abilities(&self) -> Abilities {
         match self.abilities {
             Some(a) if self.version >= 2 => a,
-            _ => Abilities::ALL,
+            _ => Abilities { peer_end: false, ..Abilities::ALL },
         }
     }
 }
@@ -305,6 +305,7 @@ mod tests {
             senders: 3,
             table_capacity: 8,
             listener_options: vec![],
+            show_econnreset: false,
         };
         p(j(&ToSut::Hello { version: 1, start: None, setup: setup.clone() }));
         p(j(&ToSut::Hello { version: 2, start: Some(StartParams::of(&setup)), setup: setup.clone() }));

@@ -53,6 +53,8 @@ impl BugTable for PlantedBug {
             PlantedBug::TimeoutCloseKeepsQueue => port::TO_3,
             PlantedBug::ActiveOnceSendsPassive => port::RX_2,
             PlantedBug::DisplacedCallerAnswered => port::WM_6,
+            PlantedBug::EndKeepsPort => port::PC_3,
+            PlantedBug::ResetShownWithoutOption => port::RS_1,
             PlantedBug::WritableIsConnected => ids::KN_CONN_2,
             PlantedBug::AcceptSpinsOnEmfile => ids::KN_EMFILE_2,
         }

@@ -99,6 +99,7 @@ pub fn posix(e: native::Posix) -> Posix {
         native::Posix::Enotconn => Posix::Enotconn,
         native::Posix::Einval => Posix::Einval,
         native::Posix::SystemLimit => Posix::SystemLimit,
+        native::Posix::Econnreset => Posix::Econnreset,
     }
 }
 
@@ -126,6 +127,8 @@ pub fn owner_msg(m: native::OwnerMsg) -> OwnerMsg {
     match m {
         native::OwnerMsg::Tcp(data) => OwnerMsg::Tcp(data),
         native::OwnerMsg::TcpPassive => OwnerMsg::TcpPassive,
+        native::OwnerMsg::TcpClosed => OwnerMsg::TcpClosed,
+        native::OwnerMsg::TcpError(e) => OwnerMsg::TcpError(posix(e)),
     }
 }
 
