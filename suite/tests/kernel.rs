@@ -7,10 +7,13 @@
 //! Every fd, child, netns and temp dir a probe makes is released by RAII
 //! guards in the harness, also when the probe fails.
 
-use harness::kernel::{accept_exhaustion, connect, fingerprint, pipe_atime, rps_probe, rst, sockbuf, KernelRelease};
+use harness::kernel::{
+    accept_exhaustion, connect, fd_exhaustion, file_atime, fingerprint, pipe_atime, rps_default_mask, rps_probe, rst,
+    sockbuf, KernelRelease,
+};
 use libtest_mimic::{Arguments, Completion, Trial};
 use serde::Serialize;
-use suite::capability::{trial, Capability};
+use suite::capability::{require, trial, Capability};
 
 const ROOT: &[Capability] = &[Capability::Root];
 const NETNS: &[Capability] = &[Capability::Netns];
@@ -92,6 +95,8 @@ fn main() {
         probe_trial("KN-RST-6", NETNS, rst::probe_reset_then_close),
         probe_trial("KN-RST-7", NETNS, rst::probe_syn_sent_close),
         probe_trial("KN-RST-8", NETNS, rst::probe_flushed_close),
+        probe_trial("KN-RST-9", NETNS, rst::probe_remote_fin_then_close),
+        probe_trial("KN-RST-10", NETNS, rst::probe_shutdown_rdwr),
         // 2. Non-blocking connect
         probe_trial("KN-CONN-1", &[], connect::closed_loopback),
         probe_trial("KN-CONN-2", &[], connect::naive_is_wrong),
@@ -99,18 +104,28 @@ fn main() {
         probe_trial("KN-CONN-4", NETNS, connect::no_route),
         probe_trial("KN-CONN-5", NETNS, connect::dropped_syn),
         probe_trial("KN-CONN-6", NETNS, connect::route_types),
+        probe_trial("KN-CONN-7", &[], connect::blocking_refused),
         // 3. Pipe and FIFO timestamps, O_NOATIME
         pipe_trial("KN-PIPE-1", pipe_atime::PipeKind::Anonymous, false),
         pipe_trial("KN-PIPE-1/noatime", pipe_atime::PipeKind::Anonymous, true),
         pipe_trial("KN-PIPE-2", pipe_atime::PipeKind::Fifo, false),
         pipe_trial("KN-PIPE-3", pipe_atime::PipeKind::Fifo, true),
         probe_trial("KN-PIPE-4", ROOT, pipe_atime::noatime_permission),
+        // 3b. Regular files: O_NOATIME and the mount's atime policy
+        probe_trial("KN-ATIME-1", ROOT, file_atime::probe_open),
+        probe_trial("KN-ATIME-2", ROOT, file_atime::probe_openat),
+        probe_trial("KN-ATIME-3", ROOT, file_atime::probe_non_owner),
+        probe_trial("KN-ATIME-4", ROOT, file_atime::probe_mount),
         // 4. fd exhaustion on accept
         Trial::test("KN-EMFILE-1+2", || {
             let o = named("KN-EMFILE-1", accept_exhaustion::observe())?;
             report("KN-EMFILE", &o);
             Ok(both(accept_exhaustion::check_emfile(&o), accept_exhaustion::check_loop(&o))?)
         }),
+        // 4b. fd exhaustion on pipe and open
+        probe_trial("KN-EMFILE-3", &[], fd_exhaustion::probe_pipe),
+        probe_trial("KN-EMFILE-4", &[], fd_exhaustion::probe_pipe_count),
+        probe_trial("KN-EMFILE-5", &[], fd_exhaustion::probe_open),
         Trial::ignorable_test("KN-ENFILE-1", || {
             let reason = accept_exhaustion::enfile_skip_reason();
             println!("SKIP KN-ENFILE-1: {reason}");
@@ -131,6 +146,20 @@ fn main() {
                 println!("SKIP KN-RPS-3: needs at least two online CPUs (online: {})", o.online);
             }
             both(rps_probe::check_masks(&o), rps_probe::check_effect(&o))
+        }),
+        // KN-RPS-4 is a SKIP (with the reason) on a kernel without the sysctl.
+        Trial::ignorable_test("KN-RPS-4", || {
+            if let Err(reason) = require("KN-RPS-4", NETNS) {
+                return Ok(Completion::ignored_with(reason));
+            }
+            if let Some(reason) = rps_default_mask::skip_reason() {
+                println!("SKIP KN-RPS-4: {reason}");
+                return Ok(Completion::ignored_with(reason));
+            }
+            let o = named("KN-RPS-4", rps_default_mask::observe())?;
+            report("KN-RPS-4", &o);
+            rps_default_mask::check(&o)?;
+            Ok(Completion::Completed)
         }),
         // 6. Buffers and the fingerprint
         probe_trial("KN-BUF-1", &[], sockbuf::probe),

@@ -288,3 +288,42 @@ pub fn dropped_syn() -> Probe<DroppedSynObservation> {
     })?;
     Ok(DroppedSynObservation { connect: o, arp_failure: arp, tcp_syncnt: syncnt, syn_linear_timeouts_zeroed: zeroed })
 }
+
+/// What a *blocking* connect to a closed loopback port did (KN-CONN-7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BlockingRefused {
+    /// connect(2)'s own result on a blocking socket: `0` or the errno name.
+    pub first: String,
+    /// SO_ERROR read right after (the error was returned, not left pending).
+    pub so_error_after: String,
+    /// A second connect(2) on the same socket.
+    pub second: String,
+}
+
+/// KN-CONN-7: a blocking connect to a loopback port nobody listens on
+/// fails in the call with ECONNREFUSED (LTP connect01). The call is bounded
+/// by SO_SNDTIMEO (a hang fails with EINPROGRESS, not forever): loopback
+/// answers the SYN with RST at once.
+pub fn blocking_refused() -> Probe<BlockingRefused> {
+    let (_hold, addr) = closed_port()?;
+    let s = ctx("socket", Socket::new(Domain::IPV4, Type::STREAM, None))?;
+    ctx("SO_SNDTIMEO", s.set_write_timeout(Some(LOOPBACK_BOUND)))?;
+    let name = |r: io::Result<()>| match r {
+        Ok(()) => "0".to_string(),
+        Err(e) => super::io_errno_name(&e),
+    };
+    let first = name(s.connect(&SockAddr::from(addr)));
+    let so_error_after = errno_name(ctx("SO_ERROR", so_error(s.as_fd()))?);
+    let second = name(s.connect(&SockAddr::from(addr)));
+    let o = BlockingRefused { first, so_error_after, second };
+    expect(ids::KN_CONN_7, o.first == "ECONNREFUSED", || {
+        format!("blocking connect to a closed loopback port returned {} (expected ECONNREFUSED)", o.first)
+    })?;
+    expect(ids::KN_CONN_7, o.so_error_after == "0", || {
+        format!("SO_ERROR after the failed blocking connect should be 0 (consumed), got {}", o.so_error_after)
+    })?;
+    expect(ids::KN_CONN_7, o.second == "ECONNREFUSED", || {
+        format!("a second blocking connect on the refused socket returned {} (expected ECONNREFUSED)", o.second)
+    })?;
+    Ok(o)
+}

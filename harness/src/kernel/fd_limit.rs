@@ -75,6 +75,11 @@ impl Exhaustion {
         self.fillers.pop().is_some()
     }
 
+    /// Frees one slot by closing a filler and returns the fd number freed.
+    pub fn release_one_fd(&mut self) -> Option<i32> {
+        self.fillers.pop().map(|fd| std::os::fd::AsRawFd::as_raw_fd(&fd))
+    }
+
     /// Keeps `fd` open as a filler (the slot it took stays used).
     pub fn hold(&mut self, fd: OwnedFd) {
         self.fillers.push(fd);

@@ -15,6 +15,7 @@ use super::connect::{self, ConnectObservation};
 use super::pipe_atime::{self, Changed, NoatimePermission, PipeKind};
 use super::rps_probe;
 use super::rst::{self, CloseMode, CloseObservation};
+use super::{fd_exhaustion, file_atime, rps_default_mask};
 use super::{sockbuf, KernelRelease, Probe};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,8 +37,12 @@ pub struct KernelFingerprint {
     pub pipe_timestamps: BTreeMap<String, String>,
     /// Who may set O_NOATIME (KN-PIPE-4).
     pub o_noatime: NoatimePermission,
-    /// accept at RLIMIT_NOFILE (KN-EMFILE-*).
+    /// Regular files: O_NOATIME and the mount's atime policy (KN-ATIME-*).
+    pub file_atime: BTreeMap<String, String>,
+    /// accept at RLIMIT_NOFILE (KN-EMFILE-1/2).
     pub accept_at_fd_limit: BTreeMap<String, String>,
+    /// pipe and open at RLIMIT_NOFILE (KN-EMFILE-3..5).
+    pub pipe_open_at_fd_limit: BTreeMap<String, String>,
     /// rps_cpus writes that are CPU-count independent (KN-RPS-1/2) and
     /// whether steering shows in received_rps (KN-RPS-3; "n/a" below 2 CPUs).
     pub rps: BTreeMap<String, String>,
@@ -163,6 +168,52 @@ pub fn collect() -> Probe<KernelFingerprint> {
         ),
     );
 
+    let o = rst::observe_remote_fin_then_close()?;
+    note(&mut holds, "KN-RST-9", &rst::check_remote_fin_then_close(&o));
+    close.insert(
+        "drained, the peer's FIN first".to_string(),
+        format!(
+            "close sends {}; the peer reads {}, its side in TIME_WAIT: {}; OutRsts +{}; a later segment from the peer draws {} (OutRsts +{})",
+            match o.close_segment_flags {
+                Some(f) if f & 0x04 != 0 => "RST",
+                Some(f) if f & 0x01 != 0 => "FIN",
+                Some(_) => "neither FIN nor RST",
+                None => "nothing seen",
+            },
+            match &o.peer_read {
+                Ok(0) => "EOF".to_string(),
+                Ok(n) => format!("{n} bytes"),
+                Err(e) => e.clone(),
+            },
+            o.peer_states == [6],
+            o.out_rsts_after_close,
+            if o.answer.is_some_and(|a| a.flags & 0x04 != 0) { "RST" } else { "no RST" },
+            o.out_rsts_after_segment
+        ),
+    );
+    let o = rst::observe_shutdown_rdwr()?;
+    note(&mut holds, "KN-RST-10", &rst::check_shutdown_rdwr(&o));
+    close.insert(
+        "shutdown(SHUT_RDWR), drained, output still queued in the kernel".to_string(),
+        format!(
+            "output queued at the shutdown: {}; the peer reads {} then {}; a later write {}; TCPAbortOnClose +{}, TCPAbortOnData +{}, OutRsts +{}",
+            o.queued_at_shutdown > 0,
+            if o.peer_read == o.written { "every byte" } else { "fewer bytes than written" },
+            match &o.peer_end {
+                Ok(0) => "EOF".to_string(),
+                Ok(n) => format!("{n} bytes"),
+                Err(e) => e.clone(),
+            },
+            match &o.write_after {
+                Ok(n) => format!("took {n} bytes"),
+                Err(e) => e.clone(),
+            },
+            o.abort_on_close_delta,
+            o.abort_on_data_delta,
+            o.out_rsts_delta
+        ),
+    );
+
     let mut conn = BTreeMap::new();
     let r = connect::closed_loopback();
     note(&mut holds, "KN-CONN-1", &r);
@@ -193,6 +244,15 @@ pub fn collect() -> Probe<KernelFingerprint> {
         }
     }
 
+    let r = connect::blocking_refused();
+    note(&mut holds, "KN-CONN-7", &r);
+    conn.insert(
+        "blocking, closed loopback port".to_string(),
+        text_or_err(&r, |o| {
+            format!("{} in the call, then SO_ERROR {}; again: {}", o.first, o.so_error_after, o.second)
+        }),
+    );
+
     let mut pipes = BTreeMap::new();
     for (rule, key, kind, noatime) in [
         ("KN-PIPE-1", "anonymous pipe", PipeKind::Anonymous, false),
@@ -220,6 +280,46 @@ pub fn collect() -> Probe<KernelFingerprint> {
             non_owner_open_noatime_on_root_fifo: String::new(),
         },
     };
+
+    let fa = file_atime::observe()?;
+    note(&mut holds, "KN-ATIME-1", &file_atime::check_open(&fa));
+    note(&mut holds, "KN-ATIME-2", &file_atime::check_openat(&fa));
+    note(&mut holds, "KN-ATIME-3", &file_atime::check_non_owner(&fa));
+    note(&mut holds, "KN-ATIME-4", &file_atime::check_mount(&fa));
+    let changes = |b: bool| if b { "changes atime" } else { "leaves atime" }.to_string();
+    let mut file_atime = BTreeMap::new();
+    file_atime.insert("strictatime, open(O_NOATIME) then read".to_string(), changes(fa.strict_open_noatime));
+    file_atime.insert("strictatime, open() then read".to_string(), changes(fa.strict_open_plain));
+    file_atime.insert("strictatime, openat(O_NOATIME) then read".to_string(), changes(fa.strict_openat_noatime));
+    file_atime.insert("strictatime, openat() then read".to_string(), changes(fa.strict_openat_plain));
+    file_atime.insert("noatime mount, atime older than mtime".to_string(), changes(fa.noatime_mount_old_atime));
+    file_atime.insert("strictatime, atime newer than mtime/ctime".to_string(), changes(fa.strict_mount_recent_atime));
+    file_atime.insert("relatime, atime newer than mtime/ctime".to_string(), changes(fa.relatime_mount_recent_atime));
+    file_atime.insert("non-owner open(O_NOATIME)".to_string(), fa.non_owner_open_noatime.clone());
+    file_atime.insert("non-owner open()".to_string(), fa.non_owner_open_plain.clone());
+
+    let fe = fd_exhaustion::observe()?;
+    note(&mut holds, "KN-EMFILE-3", &fd_exhaustion::check_pipe(&fe));
+    note(&mut holds, "KN-EMFILE-4", &fd_exhaustion::check_pipe_count(&fe));
+    note(&mut holds, "KN-EMFILE-5", &fd_exhaustion::check_open(&fe));
+    let mut pipe_open = BTreeMap::new();
+    pipe_open.insert("pipe, no fd free".to_string(), fe.pipe_at_limit.clone());
+    pipe_open.insert("pipe, one fd free".to_string(), fe.pipe_one_free.clone());
+    pipe_open.insert("open / openat, no fd free".to_string(), format!("{} / {}", fe.open_at_limit, fe.openat_at_limit));
+    pipe_open.insert(
+        "open after one fd closed gets that fd".to_string(),
+        (fe.open_after_free == format!("fd {}", fe.freed_fd)).to_string(),
+    );
+    let free = fe.count_limit.saturating_sub(fe.count_open_before);
+    pipe_open.insert(
+        "pipes from an odd number of free fds".to_string(),
+        format!(
+            "{} pipes, then {}; the odd fd then opens: {}",
+            if fe.pipes == free / 2 { "(free - 1) / 2" } else { "not (free - 1) / 2" },
+            fe.pipe_after_last,
+            fe.open_after_last_pipe
+        ),
+    );
 
     let em = accept_exhaustion::observe()?;
     note(&mut holds, "KN-EMFILE-1", &accept_exhaustion::check_emfile(&em));
@@ -277,6 +377,23 @@ pub fn collect() -> Probe<KernelFingerprint> {
         note(&mut holds, "KN-RPS-3", &effect);
     }
 
+    match rps_default_mask::skip_reason() {
+        Some(_) => {
+            rps.insert("rps_default_mask".to_string(), "n/a (no net.core.rps_default_mask)".to_string());
+        }
+        None => {
+            let o = rps_default_mask::observe()?;
+            note(&mut holds, "KN-RPS-4", &rps_default_mask::check(&o));
+            rps.insert(
+                "rps_default_mask".to_string(),
+                format!(
+                    "new netns {{{}}}; set to {{0}}: a device made after it gets {{{}}}, lo keeps {{{}}}, another netns {{{}}} and its new device {{{}}}",
+                    o.a_default_new, o.a_veth_made_after_write, o.a_lo_after_write, o.b_default, o.b_veth
+                ),
+            );
+        }
+    }
+
     Ok(KernelFingerprint {
         release: release.major_minor(),
         min_sndbuf_after_setting_1: raw.sndbuf,
@@ -286,7 +403,9 @@ pub fn collect() -> Probe<KernelFingerprint> {
         writable_while_refused,
         pipe_timestamps: pipes,
         o_noatime,
+        file_atime,
         accept_at_fd_limit: accept,
+        pipe_open_at_fd_limit: pipe_open,
         rps,
         holds,
     })

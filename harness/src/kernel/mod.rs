@@ -14,11 +14,14 @@
 
 pub mod accept_exhaustion;
 pub mod connect;
+pub mod fd_exhaustion;
 pub mod fd_limit;
+pub mod file_atime;
 pub mod fingerprint;
 pub mod netns;
 pub mod pipe_atime;
 pub mod rps;
+pub mod rps_default_mask;
 pub mod rps_probe;
 pub mod rst;
 pub mod sockbuf;
