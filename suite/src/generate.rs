@@ -370,9 +370,12 @@ fn swarm_ops(max_ops: usize) -> impl Strategy<Value = Vec<Op>> {
 fn uniform_step() -> impl Strategy<Value = Vec<Op>> {
     let active =
         prop_oneof![Just(ActiveSetting::True), Just(ActiveSetting::Once), (1i32..=3).prop_map(ActiveSetting::N)];
-    let end = (any::<bool>(), active).prop_map(|(reset, a)| {
+    // Half of them made active first, so the end is read as it arrives
+    // (PC-3), the other half passive until a recv or the setopts (PC-1, PC-2).
+    let end = (any::<bool>(), any::<bool>(), active).prop_map(|(reset, active_first, a)| {
         let set = Op::SetOpts { opts: vec![Opt::Active(a)] };
-        vec![
+        let mut v = if active_first { vec![set.clone()] } else { vec![] };
+        v.extend([
             if reset { Op::PeerReset } else { Op::PeerShutdown },
             Op::Recv,
             Op::Recv,
@@ -381,7 +384,8 @@ fn uniform_step() -> impl Strategy<Value = Vec<Op>> {
             Op::Recv,
             set,
             Op::Mailbox,
-        ]
+        ]);
+        v
     });
     prop_oneof![40 => op().prop_map(|o| vec![o]), 1 => end]
 }
