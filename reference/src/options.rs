@@ -91,16 +91,19 @@ pub struct Rejected {
     pub rule: RuleId,
     /// The options with every option applied before the invalid one.
     pub options: PortOptions,
-    /// The `{active,N}` count reached zero before the invalid one (RX-4).
-    pub went_passive: bool,
+    /// How many `{active,N}` options left the count at zero or below
+    /// before the invalid one (RX-4: one tcp_passive message each).
+    pub passive_notices: u8,
 }
 
-/// What applying a setopts list did: the new options, and whether the
-/// `{active,N}` count reached zero (RX-4: a tcp_passive message is due).
+/// What applying a setopts list did: the new options, and how many
+/// `{active,N}` options left the count at zero or below (RX-4: one
+/// tcp_passive message each, measured on OTP 25.2.3, 27 and 29, both
+/// backends: `[{active,0},{active,0}]` on a passive port sends two).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Applied {
     pub options: PortOptions,
-    pub went_passive: bool,
+    pub passive_notices: u8,
 }
 
 /// What `list` would give applied front to back, the order OPT-5 rules
@@ -119,16 +122,16 @@ pub fn setopts(current: PortOptions, list: &[Opt]) -> Result<Applied, Rejected> 
     // RX-3: an {active,N} whose N itself is outside int16 is refused by
     // prim_inet's encoder, before the driver applies anything.
     if list.iter().any(|o| matches!(o, Opt::Active(ActiveSetting::N(n)) if i16::try_from(*n).is_err())) {
-        return Err(Rejected { rule: ids::RX_3, options: current, went_passive: false });
+        return Err(Rejected { rule: ids::RX_3, options: current, passive_notices: 0 });
     }
     let mut o = current;
-    let mut went_passive = false;
+    let mut passive_notices = 0u8;
     for opt in list.iter().rev() {
         match *opt {
             Opt::HighWatermark(v) => set_high(&mut o, v),
             Opt::LowWatermark(v) => set_low(&mut o, v),
             Opt::HighMsgqWatermark(v) => {
-                let v = msgq_value(v).map_err(|rule| Rejected { rule, options: o, went_passive })?;
+                let v = msgq_value(v).map_err(|rule| Rejected { rule, options: o, passive_notices })?;
                 // OPT-4: if low_msgq > v then low_msgq = v.
                 if o.low_msgq > v {
                     o.low_msgq = v;
@@ -136,7 +139,7 @@ pub fn setopts(current: PortOptions, list: &[Opt]) -> Result<Applied, Rejected> 
                 o.high_msgq = v;
             }
             Opt::LowMsgqWatermark(v) => {
-                let v = msgq_value(v).map_err(|rule| Rejected { rule, options: o, went_passive })?;
+                let v = msgq_value(v).map_err(|rule| Rejected { rule, options: o, passive_notices })?;
                 // OPT-4: if high_msgq < v then high_msgq = v.
                 if o.high_msgq < v {
                     o.high_msgq = v;
@@ -148,15 +151,16 @@ pub fn setopts(current: PortOptions, list: &[Opt]) -> Result<Applied, Rejected> 
             Opt::SendTimeoutClose(b) => o.send_timeout_close = b,
             Opt::Active(a) => {
                 let (next, passive_now) =
-                    set_active(o.active, a).map_err(|rule| Rejected { rule, options: o, went_passive })?;
+                    set_active(o.active, a).map_err(|rule| Rejected { rule, options: o, passive_notices })?;
                 o.active = next;
                 // RX-4: the tcp_passive message is sent as the count reaches
-                // zero; a later option in the list cannot take it back.
-                went_passive |= passive_now;
+                // zero; a later option in the list cannot take it back, and
+                // each such option sends its own.
+                passive_notices += u8::from(passive_now);
             }
         }
     }
-    Ok(Applied { options: o, went_passive })
+    Ok(Applied { options: o, passive_notices })
 }
 
 /// OPT-1: `v<0 → 0; if low > v then low = v; high = v`.

@@ -108,9 +108,9 @@ enum Cmd {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SetOptsOutcome {
     pub options: PortOptions,
-    /// RX-4: the `{active,N}` count reached zero; the owner is due a
-    /// `tcp_passive` message.
-    pub passive_notice: bool,
+    /// RX-4: how many `{active,N}` options left the count at zero or
+    /// below; the owner is due one `tcp_passive` message for each.
+    pub passive_notices: u8,
 }
 
 /// Decode one option; values that can never be valid are rejected here.
@@ -152,14 +152,14 @@ fn msgq_limit(v: i64) -> Result<usize, Posix> {
 /// options applied before the invalid one stay applied: `Err` carries them.
 pub fn setopts(current: &PortOptions, list: &[Opt]) -> Result<SetOptsOutcome, (Posix, SetOptsOutcome)> {
     let mut opts = *current;
-    let mut passive_notice = false;
+    let mut passive_notices = 0u8;
     // RX-3: an N outside int16 never reaches the driver: nothing applied.
     if list.iter().any(|o| matches!(o, Opt::Active(ActiveSetting::N(n)) if i16::try_from(*n).is_err())) {
-        return Err((Posix::Einval, SetOptsOutcome { options: opts, passive_notice }));
+        return Err((Posix::Einval, SetOptsOutcome { options: opts, passive_notices }));
     }
     // OPT-5: the driver receives the list reversed, so the first listed wins.
     for opt in list.iter().rev() {
-        let cmd = decode(opt).map_err(|e| (e, SetOptsOutcome { options: opts, passive_notice }))?;
+        let cmd = decode(opt).map_err(|e| (e, SetOptsOutcome { options: opts, passive_notices }))?;
         match cmd {
             Cmd::High(v) => {
                 // OPT-1
@@ -194,18 +194,18 @@ pub fn setopts(current: &PortOptions, list: &[Opt]) -> Result<SetOptsOutcome, (P
                 };
                 let sum = count + i64::from(n);
                 let Ok(sum) = i16::try_from(sum) else {
-                    return Err((Posix::Einval, SetOptsOutcome { options: opts, passive_notice }));
+                    return Err((Posix::Einval, SetOptsOutcome { options: opts, passive_notices }));
                 };
                 if sum > 0 {
                     opts.active = Active::Count(sum);
                 } else {
                     opts.active = Active::Passive;
-                    passive_notice = true;
+                    passive_notices += 1;
                 }
             }
         }
     }
-    Ok(SetOptsOutcome { options: opts, passive_notice })
+    Ok(SetOptsOutcome { options: opts, passive_notices })
 }
 
 /// Options an accepted socket takes from its listener (OPT-6): watermarks,
@@ -268,7 +268,9 @@ mod tests {
         assert_eq!(o.options.active, Active::Count(3));
         let o2 = setopts(&o.options, &[Opt::Active(ActiveSetting::N(-3))]).unwrap();
         assert_eq!(o2.options.active, Active::Passive);
-        assert!(o2.passive_notice);
+        assert_eq!(o2.passive_notices, 1);
+        let twice = [Opt::Active(ActiveSetting::N(0)), Opt::Active(ActiveSetting::N(0))];
+        assert_eq!(setopts(&PortOptions::default(), &twice).unwrap().passive_notices, 2, "RX-4: one each");
         assert_eq!(
             setopts(&o.options, &[Opt::Active(ActiveSetting::N(32767))]).map_err(|(e, _)| e),
             Err(Posix::Einval)

@@ -9,12 +9,13 @@ use reference::units::Bytes;
 /// reads back as this.
 const MSGQ_NO_LIMIT: Bytes = Bytes(2_147_483_647);
 
-/// What a setopts did: the options now in force, and whether an
-/// `{active,N}` count reached zero (RX-4: a `tcp_passive` message is due).
+/// What a setopts did: the options now in force, and how many `{active,N}`
+/// options left the count at zero or below (RX-4: a `tcp_passive` message
+/// for each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SetOpts {
     pub options: PortOptions,
-    pub went_passive: bool,
+    pub passive_notices: u8,
     /// `{error, einval}`: the list stopped at an invalid option (OPT-3,
     /// RX-3); what came before it in application order stays applied.
     pub einval: bool,
@@ -26,10 +27,10 @@ pub fn set_opts(current: PortOptions, list: &[Opt]) -> SetOpts {
     // RX-3: an N that is itself outside int16 cannot even be encoded:
     // nothing is applied.
     if list.iter().any(|o| matches!(o, Opt::Active(ActiveSetting::N(n)) if i16::try_from(*n).is_err())) {
-        return SetOpts { options: current, went_passive: false, einval: true };
+        return SetOpts { options: current, passive_notices: 0, einval: true };
     }
     let mut o = current;
-    let mut went_passive = false;
+    let mut passive_notices = 0u8;
     for opt in list.iter().rev() {
         let ok = match *opt {
             Opt::HighWatermark(v) => {
@@ -78,17 +79,17 @@ pub fn set_opts(current: PortOptions, list: &[Opt]) -> SetOpts {
             Opt::Active(a) => match activate(o.active, a) {
                 Some((next, passive)) => {
                     o.active = next;
-                    went_passive |= passive;
+                    passive_notices += u8::from(passive);
                     true
                 }
                 None => false,
             },
         };
         if !ok {
-            return SetOpts { options: o, went_passive, einval: true };
+            return SetOpts { options: o, passive_notices, einval: true };
         }
     }
-    SetOpts { options: o, went_passive, einval: false }
+    SetOpts { options: o, passive_notices, einval: false }
 }
 
 /// OPT-1/OPT-2: a negative watermark is 0.
@@ -164,7 +165,7 @@ mod tests {
         let r = set_opts(defaults(), &[Opt::Active(ActiveSetting::N(3))]);
         assert_eq!(r.options.active, Active::Count(3));
         let r = set_opts(r.options, &[Opt::Active(ActiveSetting::N(-3))]);
-        assert_eq!((r.options.active, r.went_passive), (Active::Passive, true));
+        assert_eq!((r.options.active, r.passive_notices), (Active::Passive, 1));
         let r = set_opts(defaults(), &[Opt::Active(ActiveSetting::N(40000)), Opt::HighWatermark(0)]);
         assert!(r.einval && r.options.high == Bytes(8192));
     }

@@ -501,9 +501,9 @@ impl Port {
 
     /// `inet:setopts/2` (OPT-*, RX-3, RX-4).
     pub fn set_opts(&mut self, list: &[Opt]) -> Result<(), Posix> {
-        let SetOpts { options, went_passive, einval } = set_opts(self.opts, list);
+        let SetOpts { options, passive_notices, einval } = set_opts(self.opts, list);
         self.opts = options;
-        if went_passive {
+        for _ in 0..passive_notices {
             self.mailbox.push(OwnerMsg::TcpPassive);
         }
         if einval {

@@ -156,6 +156,13 @@ impl Model {
     /// once (to a read or a write), then reads see EOF and writes EPIPE.
     fn peer_sees_reset(&mut self) -> (Reply, RuleId) {
         self.state.peer.read = self.state.peer.written;
+        self.peer_reset_reported()
+    }
+
+    /// CL-3: the reset is reported once; a write that gets it leaves what
+    /// the peer's socket had received readable (tcp_recvmsg copies queued
+    /// data before it looks at the error).
+    fn peer_reset_reported(&mut self) -> (Reply, RuleId) {
         let r = if self.state.peer.reset_reported { PeerRead::Eof } else { PeerRead::Reset };
         self.state.peer.reset_reported = true;
         (Reply::Peer(r), ids::CL_3)
@@ -172,7 +179,7 @@ impl Model {
     /// writes fail with EPIPE (`Eof`).
     pub(super) fn peer_write_to_closed(&mut self) -> (Reply, RuleId) {
         if self.peer_reset() {
-            self.peer_sees_reset()
+            self.peer_reset_reported()
         } else if self.state.peer.writes_refused {
             (Reply::Peer(PeerRead::Eof), ids::CL_1)
         } else {

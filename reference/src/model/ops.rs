@@ -153,7 +153,7 @@ impl Model {
                     self.cross(ids::DIFF_INET_5);
                 }
                 self.state.opts = applied.options;
-                if applied.went_passive {
+                for _ in 0..applied.passive_notices {
                     self.state.input.mailbox.push(OwnerMsg::TcpPassive);
                 }
                 // The rule that could have refused the list decided its ok.
@@ -174,7 +174,7 @@ impl Model {
                 // What came before the invalid option stays applied.
                 self.cross_options(opts);
                 self.state.opts = rej.options;
-                if rej.went_passive {
+                for _ in 0..rej.passive_notices {
                     self.state.input.mailbox.push(OwnerMsg::TcpPassive);
                 }
                 (Reply::SetOpts(Err(Posix::Einval)), rej.rule)

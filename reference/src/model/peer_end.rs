@@ -37,10 +37,13 @@ impl Model {
     }
 
     /// May the peer end the connection now? Only on an open, idle port
-    /// whose peer has not ended it yet (see the module doc).
+    /// whose peer has not ended it yet (see the module doc), and not on a
+    /// port active without read readiness (DIFF-INET-5): a system that
+    /// settles waits for an active port to read the end.
     pub(super) fn may_end(&self) -> bool {
         self.state.life == Life::Open
             && self.state.socket_open
+            && !self.state.input.deaf
             && !self.peer_ended()
             && self.driver().queue == crate::units::Bytes::ZERO
             && self.state.tasks.queue.is_empty()

@@ -95,7 +95,7 @@ fn active(list: &[i32]) -> Result<(Active, bool), reference::rules::RuleId> {
     for &n in list {
         let a = setopts(o, &[Opt::Active(ActiveSetting::N(n))]).map_err(|r| r.rule)?;
         o = a.options;
-        notice |= a.went_passive;
+        notice |= a.passive_notices > 0;
     }
     Ok((o.active, notice))
 }
@@ -114,4 +114,19 @@ fn active(list: &[i32]) -> Result<(Active, bool), reference::rules::RuleId> {
 #[case::large_sum_above_int16(&[10, 32767], Err(ids::RX_3))]
 fn active_n_counts(#[case] list: &[i32], #[case] want: Result<(Active, bool), reference::rules::RuleId>) {
     assert_eq!(active(list), want);
+}
+
+/// RX-4: each {active,N} of one list that leaves the count at zero or
+/// below sends its own tcp_passive; measured on OTP 25.2.3, 27 and 29 on
+/// both backends ([{active,0},{active,0}] on a passive port: two; three
+/// for three), found by the issue-14 campaign (seed 1001 case 257 on OTP 25).
+#[rstest::rstest]
+#[case::one(&[0], 1)]
+#[case::two(&[0, 0], 2)]
+#[case::three(&[0, 0, 0], 3)]
+#[case::the_second_adds_to_the_first(&[2, -2], 1)]
+#[case::a_count_left(&[0, 1], 0)]
+fn every_option_that_leaves_the_count_at_zero_sends_its_notice(#[case] ns: &[i32], #[case] notices: u8) {
+    let list: Vec<Opt> = ns.iter().map(|&n| Opt::Active(ActiveSetting::N(n))).collect();
+    assert_eq!(setopts(PortOptions::default(), &list).expect("valid").passive_notices, notices, "RX-4: {ns:?}");
 }

@@ -178,7 +178,7 @@ impl Runtime {
         };
         if let Ok(out) = setopts(&opts, options) {
             opts = out.options;
-            if out.passive_notice {
+            for _ in 0..out.passive_notices {
                 self.mailbox.push(OwnerMsg::TcpPassive);
             }
         }

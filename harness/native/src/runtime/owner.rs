@@ -141,7 +141,7 @@ impl Runtime {
             Err((e, partial)) => (partial, Err(e)),
         };
         port.opts = out.options;
-        if out.passive_notice {
+        for _ in 0..out.passive_notices {
             self.mailbox.push(OwnerMsg::TcpPassive);
         }
         Ok(result)

@@ -73,7 +73,7 @@ impl Model {
                     let left_count =
                         matches!(self.state.opts.active, Active::Count(_)) && *o == Opt::Active(ActiveSetting::False);
                     self.state.opts = applied.options;
-                    if applied.went_passive {
+                    if applied.passive_notices > 0 {
                         self.state.input.mailbox.push(OwnerMsg::TcpPassive);
                     } else if left_count {
                         self.cross(ids::DIFF_SOCK_9);
