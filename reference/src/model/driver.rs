@@ -98,6 +98,7 @@ impl Model {
             return Ok(Some(SendResult::Ok));
         }
         if before == Bytes::ZERO {
+            self.settle_cut();
             self.state.peer.out.push(p.tag, p.len);
             if self.state.opts.delay_send {
                 // DS-1: queue everything, no syscall, arm the zero-delay flush.
@@ -115,6 +116,7 @@ impl Model {
             return Ok(Some(SendResult::Ok));
         }
         // WM-3: enqueue the whole message, busy at queued_before + size >= high.
+        self.settle_cut();
         self.state.peer.out.push(p.tag, p.len);
         self.driver_mut().queue += p.len;
         self.why.queue = ids::WM_3;
@@ -324,7 +326,13 @@ impl Model {
         if self.state.opts.send_timeout_close {
             self.cross(ids::TO_3);
             self.close_socket();
-            self.state.peer.out.truncate(self.state.peer.written);
+            if self.config.real_clock {
+                // A write just before the timer fired may have handed the
+                // kernel part of the queue: the peer's reads will show it.
+                self.state.peer.cut_slack = self.state.peer.out.len() - self.state.peer.written;
+            } else {
+                self.state.peer.out.truncate(self.state.peer.written);
+            }
             self.driver_mut().queue = Bytes::ZERO;
             self.driver_mut().flush_armed = false;
             self.why.queue = ids::TO_3;
@@ -359,5 +367,12 @@ impl Model {
         self.decide(ids::DIFF_INET_6);
         self.why.completed_order = Some(ids::DIFF_INET_6);
         self.deliver(s, r, rule);
+    }
+
+    /// TO-3's cut is final once anything else goes into the stream.
+    fn settle_cut(&mut self) {
+        if std::mem::take(&mut self.state.peer.cut_slack) > Bytes::ZERO {
+            self.state.peer.out.truncate(self.state.peer.written);
+        }
     }
 }

@@ -16,6 +16,10 @@ pub(super) struct Peer {
     pub(super) reset: bool,
     /// The peer's ECONNRESET was already reported to one of its calls.
     pub(super) reset_reported: bool,
+    /// TO-3 on a real clock: bytes of the discarded queue that a write just
+    /// before the timer fired may have handed the kernel; only the peer's
+    /// reads show how many (a system that does not report its writes).
+    pub(super) cut_slack: Bytes,
     /// The peer, having seen FIN, wrote to the closed socket, whose kernel
     /// answered RST: the peer's socket is closed for writing, every later
     /// write fails with EPIPE (tcp_reset in CLOSE_WAIT), reads still see

@@ -30,7 +30,7 @@ catalogue! {
          "inet_drv.c tcp_inet_send_timeout; OTP gen_tcp_misc_SUITE otp_7816";
     TO_2 = "TO-2": "With send_timeout 0 a send that would make the port busy replies {error,timeout} at once; the port does not go busy and the data stays queued.",
          "inet_drv.c tcp_sendv send_timeout == 0 branch; reproduced on OTP 25.2.3";
-    TO_3 = "TO-3": "With send_timeout_close the timeout also closes the socket and discards queued output; later sends and recvs reply {error,enotconn}.",
+    TO_3 = "TO-3": "With send_timeout_close the timeout also closes the socket and discards queued output; later sends and recvs reply {error,enotconn}. What the kernel had taken before the close still reaches the peer: on a real clock, for a system that does not report its writes, that includes a write from the queue just before the timer fired, seen only in the peer's reads (at most the discarded queue).",
          "inet_drv.c tcp_inet_send_timeout (send_timeout_close), tcp_inet_commandv !IS_CONNECTED";
     TO_4 = "TO-4": "Leaving busy through the low watermark cancels the send timer.",
          "inet_drv.c tcp_inet_output: driver_cancel_timer when busy_on_send";

@@ -195,3 +195,39 @@ fn from_otp_26_a_stale_reply_stays_unread() {
     let p = m.step(&send(2, 29, 4), &[wrote(29, 29)]).expect("WM-2: a direct write");
     assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Ok)), "its own reply, not the stale timeout");
 }
+
+/// TO-3 on the real clock: the adapter does not report writes, so a write
+/// from the queue just before send_timeout_close fired, which the queue it
+/// left never showed, is seen only in what the peer reads afterwards (at
+/// most the discarded queue). On the virtual clock the cut is exact.
+/// Seen on OTP 25.2.3 (suite/regressions/beam-inet-7-otp25.json).
+#[test]
+fn to_3_a_write_just_before_the_close_timer_shows_in_the_peers_reads() {
+    use reference::units::Bytes;
+    let closes = |real: bool| {
+        let mut m = crate::support::model(vec![
+            Opt::HighWatermark(100),
+            Opt::LowWatermark(50),
+            Opt::SendTimeout(reference::options::Timeout::After(reference::units::Millis(5))),
+            Opt::SendTimeoutClose(true),
+        ])
+        .into_variant(Variant::OtpInet)
+        .with_real_clock(real);
+        m.step(&send(0, 300, 1), &[wrote(300, 100)]).expect("WM-2: 200 queued");
+        m.step(&send(1, 10, 2), &[]).expect("WM-3: busy");
+        m.step(&Op::AdvanceTime { by: reference::units::Millis(10) }, &[Choice::Ran(Activity::SendTimeout)])
+            .expect("TO-3: the socket closes, the queue is discarded");
+        m
+    };
+    let got = |n: usize| [Choice::PeerGot { got: Bytes(n) }];
+    let mut m = closes(true);
+    let p =
+        m.step(&Op::PeerRead { max: Bytes(1000) }, &got(150)).expect("TO-3: 50 of the discarded 210 had been written");
+    assert!(
+        matches!(p.observation.reply, Reply::Peer(reference::observation::PeerRead::Data(ref d)) if d.len() == 150)
+    );
+    assert!(m.step(&Op::PeerRead { max: Bytes(1000) }, &got(200)).is_err(), "ST-1: no more than the discarded queue");
+    let mut m = closes(false);
+    let e = m.step(&Op::PeerRead { max: Bytes(1000) }, &got(150)).expect_err("ST-1 on the virtual clock");
+    assert_eq!(e.rule, reference::rules::ids::ST_1);
+}
