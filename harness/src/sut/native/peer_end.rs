@@ -21,17 +21,7 @@ pub enum End {
 
 /// `tcpi_state` of `fd` (TCP_INFO).
 fn tcp_state(fd: RawFd) -> io::Result<u8> {
-    // SAFETY: a zeroed tcp_info is valid; getsockopt writes at most `len`.
-    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: `info` is valid for `len` bytes.
-    let rc = unsafe {
-        libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, (&mut info as *mut libc::tcp_info).cast(), &mut len)
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(info.tcpi_state)
+    super::sent::tcp_info(fd).map(|(info, _)| info.tcpi_state)
 }
 
 /// The peer sends its FIN (it still reads), or aborts: connect(2) to

@@ -17,8 +17,9 @@ use std::os::fd::RawFd;
 /// How often a reading is retried while ACKs keep arriving across it.
 const ATTEMPTS: usize = 1000;
 
-/// `tcpi_bytes_acked` of `fd` (TCP_INFO).
-fn bytes_acked(fd: RawFd) -> io::Result<u64> {
+/// `struct tcp_info` of `fd` (TCP_INFO) and how many bytes of it the
+/// kernel filled in (older kernels fill fewer fields).
+pub(super) fn tcp_info(fd: RawFd) -> io::Result<(libc::tcp_info, usize)> {
     // SAFETY: a zeroed tcp_info is valid; getsockopt writes at most `len`.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
@@ -29,8 +30,14 @@ fn bytes_acked(fd: RawFd) -> io::Result<u64> {
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok((info, len as usize))
+}
+
+/// `tcpi_bytes_acked` of `fd` (TCP_INFO).
+fn bytes_acked(fd: RawFd) -> io::Result<u64> {
+    let (info, len) = tcp_info(fd)?;
     let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + std::mem::size_of::<u64>();
-    if (len as usize) < end {
+    if len < end {
         return Err(io::Error::new(io::ErrorKind::Unsupported, "TCP_INFO without tcpi_bytes_acked (Linux < 4.1)"));
     }
     Ok(info.tcpi_bytes_acked)
