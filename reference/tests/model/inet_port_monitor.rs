@@ -120,6 +120,22 @@ fn wm_4_on_otp_25_the_blocked_caller_keeps_its_reply() {
     assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Ok)], "WM-4, DIFF-INET-2");
 }
 
+fn three_senders() -> Setup {
+    Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 3, ..Setup::default() }
+}
+
+/// 150 bytes queued, gen_tcp:close waiting for them (DIFF-INET-3), sender 0
+/// blocked on the busy port (WM-3), senders 1 and 2 suspended (SND-1).
+fn closing_with_a_caller_and_two_suspended(m: Model) -> Model {
+    let mut m = m.into_variant(Variant::OtpInet);
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&Op::Close, &[]).expect("DIFF-INET-3: the close waits for the queue");
+    m.step(&send(0, 10, 2), &[]).expect("WM-3: busy, sender 0 the caller");
+    m.step(&send(1, 200, 3), &[]).expect("SND-1: sender 1 suspends");
+    m.step(&send(2, 30, 4), &[]).expect("SND-1: sender 2 suspends");
+    m
+}
+
 /// DIFF-INET-8 with output queued again after the closer's `{empty_out_q}`
 /// (DIFF-INET-3): the port the closer closes still has bytes to flush and
 /// keeps its table slot, but a sender blocked on it gets {error,closed} at
@@ -129,13 +145,8 @@ fn wm_4_on_otp_25_the_blocked_caller_keeps_its_reply() {
 /// 21 bytes).
 #[test]
 fn diff_inet_8_a_caller_blocked_on_a_port_closed_with_output_queued_gets_closed_at_the_close() {
-    let setup = Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 3, ..Setup::default() };
-    let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_otp(OtpRelease(27));
-    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
-    m.step(&Op::Close, &[]).expect("DIFF-INET-3: the close waits for the queue");
-    m.step(&send(0, 10, 2), &[]).expect("WM-3: busy, sender 0 the caller");
-    m.step(&send(1, 200, 3), &[]).expect("SND-1: sender 1 suspends");
-    m.step(&send(2, 30, 4), &[]).expect("SND-1: sender 2 suspends");
+    let mut m =
+        closing_with_a_caller_and_two_suspended(Model::new(&three_senders()).expect("setup").with_otp(OtpRelease(27)));
     let p = m
         .step(
             &Op::Quiesce,
@@ -172,14 +183,8 @@ fn diff_inet_8_a_caller_blocked_on_a_port_closed_with_output_queued_gets_closed_
 #[test]
 fn diff_inet_3_on_otp_25_a_caller_blocked_on_a_closed_port_gets_closed_after_its_close_timeout() {
     let closed_with_caller = |real: bool| {
-        let setup =
-            Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 3, ..Setup::default() };
-        let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(real);
-        m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
-        m.step(&Op::Close, &[]).expect("DIFF-INET-3: the close waits for the queue");
-        m.step(&send(0, 10, 2), &[]).expect("WM-3: busy, sender 0 the caller");
-        m.step(&send(1, 200, 3), &[]).expect("SND-1: sender 1 suspends");
-        m.step(&send(2, 30, 4), &[]).expect("SND-1: sender 2 suspends");
+        let mut m =
+            closing_with_a_caller_and_two_suspended(Model::new(&three_senders()).expect("setup").with_real_clock(real));
         let p = m
             .step(
                 &Op::Quiesce,
