@@ -563,7 +563,7 @@ apply_op(#{<<"op">> := <<"peer_shutdown">>}, St) ->
     ok = socket:shutdown(St#st.peer, write),
     Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
     await_end(St, fin, Deadline),
-    await_reaction(St, Deadline),
+    await_reaction(St, fin, Deadline),
     {none, [], settle(St)};
 
 apply_op(#{<<"op">> := <<"peer_reset">>}, St) ->
@@ -571,7 +571,7 @@ apply_op(#{<<"op">> := <<"peer_reset">>}, St) ->
     ok = socket:close(St#st.peer),
     Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
     await_end(St, rst, Deadline),
-    await_reaction(St, Deadline),
+    await_reaction(St, rst, Deadline),
     {none, [], settle(St)};
 
 apply_op(#{<<"op">> := <<"recv">>}, #st{s = S} = St) ->
@@ -1288,12 +1288,19 @@ await_end(St, How, Deadline) ->
 %% An active port reads the end as it arrives and exits (PC-3); the exit
 %% is a port task and a port signal, neither of which settle/1 waits for:
 %% wait until the port is gone or passive (a passive port reads nothing
-%% until asked). The model never ends the connection under a port active
-%% without read readiness (DIFF-INET-5), which would wait here in vain.
-await_reaction(#st{s = S} = St, Deadline) ->
+%% until asked). A RST also fails the write of a port with output queued
+%% (PC-5), which drops its queue: wait until it has. The model never ends
+%% the connection under a port active without read readiness
+%% (DIFF-INET-5), which would wait here in vain.
+await_reaction(#st{s = S} = St, How, Deadline) ->
     Done = case erlang:port_info(S, id) of
                undefined -> true;
                _ -> case caught(fun() -> inet:getopts(S, [active]) end) of
+                        {ok, [{active, false}]} when How =:= rst ->
+                            case erlang:port_info(S, queue_size) of
+                                {queue_size, N} when N > 0 -> false;
+                                _ -> true
+                            end;
                         {ok, [{active, false}]} -> true;
                         {ok, [{active, _}]} -> false;
                         _ -> true
@@ -1303,8 +1310,8 @@ await_reaction(#st{s = S} = St, Deadline) ->
         true -> ok;
         false ->
             case erlang:monotonic_time(millisecond) >= Deadline of
-                true -> fail("the active port neither read the peer's end nor went passive within ~p ms", [?BOUND]);
-                false -> erlang:yield(), await_reaction(St, Deadline)
+                true -> fail("the port neither read the peer's end (active) nor dropped its queue on the reset (passive) within ~p ms", [?BOUND]);
+                false -> erlang:yield(), await_reaction(St, How, Deadline)
             end
     end.
 

@@ -229,7 +229,9 @@ fn send(s: u8, len: usize, tag: u16, nosuspend: bool, force: bool) -> Op {
 /// port (TO-1, TO-3) or, with send_timeout 0, none armed (TO-2), a scheduled nosuspend send finding the port busy
 /// (MQ-6), a second caller displacing the blocked one (WM-6), a full
 /// table (PT-1..PT-3), an invalid msgq watermark (OPT-3), a close with
-/// input unread (CL-3), the peer ending the connection (PC-*, RS-1). Each op still goes through the model's `enabled`.
+/// input unread (CL-3), the peer ending the connection (PC-*, RS-1), its
+/// reset met by queued output or by a send (PC-4, PC-5). Each op still
+/// goes through the model's `enabled`.
 pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
     let write_read = |tag: u16| [Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce];
     prop_oneof![
@@ -271,6 +273,17 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
                 Op::PeerRead { max: Bytes(16384) },
             ]
         ),
+        // A scheduled send landing exactly on high_msgq_watermark, then one
+        // past it (MQ-3's equality: busy only above the mark), then the
+        // tasks run (MQ-4, MQ-5).
+        1 => (any::<u16>(), 0u8..2).prop_map(|(tag, s)| vec![
+            Op::ContendLock,
+            Op::SendAt { sender: SenderId(s), mark: Mark::HighMsgq, delta: 0, tag, flags: SendFlags::default() },
+            Op::QueueSize,
+            Op::SendAt { sender: SenderId(1 - s), mark: Mark::HighMsgq, delta: 1, tag, flags: SendFlags::default() },
+            Op::ReleaseLock,
+            Op::Quiesce,
+        ]),
         // Twice the weight: it takes lock contention, a busy port and a
         // nosuspend task together (MQ-6 fell below 5 crossings in 2 of 16
         // default runs at equal weight).
@@ -329,6 +342,43 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
             v.extend([Op::SetOpts { opts: vec![Opt::Active(again)] }, Op::Mailbox]);
             v
         }),
+        // The peer resets while output is queued or senders wait on a busy
+        // port, or on an idle port just before the owner sends (PC-5), seen
+        // by a passive port, an active one or one whose {active,once} was
+        // spent; then sends and recvs after it (PC-4).
+        1 => (any::<u16>(), 0u8..4, 0u8..3).prop_map(|(tag, mode, load)| {
+            let mut v = vec![Op::PeerRead { max: Bytes(16384) }, Op::Quiesce];
+            match mode {
+                1 => v.push(Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }),
+                2 => v.push(Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::Once)] }),
+                3 => v.extend([
+                    Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::Once)] },
+                    Op::PeerWrite { len: Bytes(8), tag },
+                    Op::Quiesce,
+                ]),
+                _ => {}
+            }
+            match load {
+                // Queued below the high watermark: the driver waits to write.
+                1 => v.extend([
+                    Op::SetOpts { opts: vec![Opt::HighWatermark(1 << 20), Opt::LowWatermark(1 << 19)] },
+                    send(0, 12000, tag, false, false),
+                    send(0, 2048, tag.wrapping_add(1), false, false),
+                ]),
+                // Busy: sender 1 blocked in the caller's slot, 0 suspended.
+                2 => v.extend([
+                    Op::SetOpts { opts: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)] },
+                    send(0, 12000, tag, false, false),
+                    send(1, 100, tag.wrapping_add(1), false, false),
+                    send(0, 100, tag.wrapping_add(2), false, false),
+                ]),
+                _ => {}
+            }
+            v.extend([Op::QueueSize, Op::PeerReset, Op::Quiesce, Op::Mailbox, Op::QueueSize]);
+            v.extend([send(0, 10, tag.wrapping_add(3), false, false), send(1, 10, tag.wrapping_add(4), false, false)]);
+            v.extend([Op::Recv, Op::Recv, send(0, 10, tag.wrapping_add(5), false, false), Op::Mailbox, Op::GetOpts]);
+            v
+        }),
         2 => (3usize..=5).prop_map(|n| {
             let mut v = vec![Op::OpenExtra; n];
             v.extend([Op::Accept, Op::CloseAccepted, Op::Accept, Op::CloseAccepted]);
@@ -364,9 +414,9 @@ fn swarm_ops(max_ops: usize) -> impl Strategy<Value = Vec<Op>> {
 
 /// One step of a uniform case: an op of `op()`, or rarely the peer ending
 /// the connection (PC-*, RS-1) and what the owner may still do then:
-/// recv, look at its mailbox, make the port active (every op a uniform
-/// draw after it could be; drawn with it, since no send follows the end).
-/// At 1 in 41 about a third of the cases end that way.
+/// recv, send, look at its mailbox, make the port active (every op a
+/// uniform draw after it could be; drawn with it, so that each case that
+/// ends reaches them). At 1 in 41 about a third of the cases end that way.
 fn uniform_step() -> impl Strategy<Value = Vec<Op>> {
     let active =
         prop_oneof![Just(ActiveSetting::True), Just(ActiveSetting::Once), (1i32..=3).prop_map(ActiveSetting::N)];
@@ -375,10 +425,14 @@ fn uniform_step() -> impl Strategy<Value = Vec<Op>> {
     let end = (any::<bool>(), any::<bool>(), active).prop_map(|(reset, active_first, a)| {
         let set = Op::SetOpts { opts: vec![Opt::Active(a)] };
         let mut v = if active_first { vec![set.clone()] } else { vec![] };
+        let after = |tag: u16| send(0, 10, tag, false, false);
         v.extend([
             if reset { Op::PeerReset } else { Op::PeerShutdown },
+            after(1),
             Op::Recv,
+            after(2),
             Op::Recv,
+            after(3),
             set.clone(),
             Op::Mailbox,
             Op::Recv,

@@ -30,6 +30,8 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::DisplacedCallerAnswered,
     PlantedBug::EndKeepsPort,
     PlantedBug::ResetShownWithoutOption,
+    PlantedBug::ResetWriteIgnored,
+    PlantedBug::SendAfterEndNotTold,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -204,4 +206,18 @@ fn end_keeping_the_port_breaks_pc3() {
 #[test]
 fn reset_shown_without_the_option_breaks_rs1() {
     caught(PlantedBug::ResetShownWithoutOption, ids::RS_1);
+}
+
+/// PC-5: a write that meets the peer's RST must fail and drop the queue;
+/// taken for EAGAIN, the queue stays where the model has it gone.
+#[test]
+fn a_reset_write_taken_for_eagain_breaks_pc5() {
+    caught(PlantedBug::ResetWriteIgnored, ids::PC_5);
+}
+
+/// PC-4: the first send nobody told that the socket went gets
+/// {error,closed}, not enotconn.
+#[test]
+fn a_send_after_the_end_never_told_breaks_pc4() {
+    caught(PlantedBug::SendAfterEndNotTold, ids::PC_4);
 }

@@ -69,6 +69,14 @@ pub enum PlantedBug {
     /// RS-1: a RST is reported as a reset (econnreset) without
     /// show_econnreset.
     ResetShownWithoutOption,
+    /// PC-5: a write that fails on the peer's RST is taken for EAGAIN: the
+    /// queue and busy stay, and the port waits for a writable event that
+    /// never comes again (the runtime's old write path).
+    ResetWriteIgnored,
+    /// PC-4: a send onto a socket the peer's end closed always answers
+    /// enotconn: the delayed-close notice (`{error,closed}` for the first
+    /// send nobody told) is never given.
+    SendAfterEndNotTold,
     /// KN-CONN-2: a nonblocking connect counts as connected once the socket
     /// is writable; SO_ERROR is never read, so a refused connect opens a port.
     WritableIsConnected,
@@ -100,6 +108,8 @@ impl PlantedBug {
         PlantedBug::DisplacedCallerAnswered,
         PlantedBug::EndKeepsPort,
         PlantedBug::ResetShownWithoutOption,
+        PlantedBug::ResetWriteIgnored,
+        PlantedBug::SendAfterEndNotTold,
         PlantedBug::WritableIsConnected,
         PlantedBug::AcceptSpinsOnEmfile,
     ];
@@ -126,6 +136,8 @@ impl PlantedBug {
             PlantedBug::DisplacedCallerAnswered => "displaced-caller-answered",
             PlantedBug::EndKeepsPort => "end-keeps-port",
             PlantedBug::ResetShownWithoutOption => "reset-shown-without-option",
+            PlantedBug::ResetWriteIgnored => "reset-write-ignored",
+            PlantedBug::SendAfterEndNotTold => "send-after-end-not-told",
             PlantedBug::WritableIsConnected => "writable-is-connected",
             PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
         }

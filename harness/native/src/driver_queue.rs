@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::close_mode::{drain_input, CloseMode};
 use crate::options::{PortOptions, Timeout};
 use crate::reply::{Posix, SendResult};
+use crate::send_error::Delayed;
 use crate::sys;
 use crate::trace::Action;
 use crate::units::{Bytes, Millis, SenderId};
@@ -26,6 +27,9 @@ pub enum Output {
     /// The send made the port busy; the caller now holds the busy-caller slot
     /// and waits for its reply (WM-3, SND-5).
     Deferred,
+    /// The direct write failed: the peer reset the connection (PC-5). The
+    /// runtime answers the caller as the port's mode says.
+    WriteFailed,
 }
 
 /// The driver left the busy state through the low watermark (WM-4) or the
@@ -61,8 +65,11 @@ pub struct TcpDriver {
     peer_ended: bool,
     /// `{show_econnreset, true}`: a RST is reported as a reset (RS-1).
     pub show_econnreset: bool,
-    /// The socket was closed by send_timeout_close (TO-3).
-    closed_by_timeout: bool,
+    /// What the next send and recv are told once the socket closed on the
+    /// peer's end (PC-4, PC-5).
+    pub delayed: Delayed,
+    /// A write from the queue failed (PC-5); taken by the runtime.
+    write_failed: bool,
     /// The port was closed with output pending: flush, then close (CL-1).
     closing: bool,
     /// What closing the socket does with unread input (CL-3, KN-RST-5).
@@ -92,7 +99,8 @@ impl TcpDriver {
             readable: false,
             peer_ended: false,
             show_econnreset: false,
-            closed_by_timeout: false,
+            delayed: Delayed::default(),
+            write_failed: false,
             closing: false,
             close_mode,
             discarded_on_close: Bytes::ZERO,
@@ -172,9 +180,11 @@ impl TcpDriver {
         registry: &Registry,
     ) -> Output {
         if self.sock.is_none() {
-            // TO-3: the socket was closed under the port.
-            let e = if self.closed_by_timeout { Posix::Enotconn } else { Posix::Closed };
-            return Output::Reply(SendResult::Error(e));
+            // TO-3 or the peer's end (PC-4) closed the socket under the port.
+            let told = self.delayed.take_send();
+            // Planted bug: nobody is ever told.
+            let told = if faults.has(PlantedBug::SendAfterEndNotTold) { Posix::Enotconn } else { told };
+            return Output::Reply(SendResult::Error(told));
         }
         if self.queue.is_empty() {
             // WM-5: nothing to write onto an empty queue. (Onto a non-empty
@@ -189,7 +199,7 @@ impl TcpDriver {
                 return Output::Reply(SendResult::Ok);
             }
             // WM-2: write directly; queue the rest without a watermark check.
-            let n = self.write_direct(data, trace);
+            let Ok(n) = self.write_direct(data, trace) else { return Output::WriteFailed };
             if n < data.len() {
                 self.queue.extend(&data[n..]);
                 if !faults.has(PlantedBug::WriteNotRearmed) {
@@ -253,7 +263,19 @@ impl TcpDriver {
         let mut unbusy = None;
         while self.sock.is_some() && !self.queue.is_empty() {
             let requested = self.queue.len();
-            let n = self.write_queue(faults, trace);
+            let n = match self.write_queue(faults, trace) {
+                Ok(n) => n,
+                // Planted bug: the failure taken for EAGAIN.
+                Err(_) if faults.has(PlantedBug::ResetWriteIgnored) => {
+                    self.writable = false;
+                    0
+                }
+                Err(_) => {
+                    // PC-5: the runtime handles the failure (take_write_failure).
+                    self.write_failed = true;
+                    return None;
+                }
+            };
             if n > 0 && self.busy {
                 let remaining = self.queue.len();
                 let below = if faults.has(PlantedBug::ResumeBeforeLow) {
@@ -316,7 +338,6 @@ impl TcpDriver {
             let kept = faults.has(PlantedBug::TimeoutCloseKeepsQueue).then(|| std::mem::take(&mut self.queue));
             self.queue.clear();
             self.flush_armed = false;
-            self.closed_by_timeout = true;
             self.close_socket(registry);
             self.queue.extend(kept.unwrap_or_default());
         } else if faults.has(PlantedBug::DropOnSendTimeout) {
@@ -381,24 +402,47 @@ impl TcpDriver {
         r
     }
 
-    /// One write syscall of `data`; returns what the kernel took.
-    fn write_direct(&mut self, data: &[u8], trace: &mut Vec<Action>) -> usize {
+    /// A write from the queue failed since the runtime last asked (PC-5).
+    pub fn take_write_failure(&mut self) -> bool {
+        std::mem::take(&mut self.write_failed)
+    }
+
+    /// PC-5: a write failed on the peer's RST: the queue, the delay_send
+    /// flush and the send timer go; a busy driver leaves busy, and its
+    /// blocked caller is owed the error.
+    pub fn drop_output(&mut self) -> Option<Unbusy> {
+        self.queue.clear();
+        self.flush_armed = false;
+        self.send_timer = None;
+        if !std::mem::take(&mut self.busy) {
+            return None;
+        }
+        Some(Unbusy { caller: self.busy_caller.take() })
+    }
+
+    /// One write syscall of `data`; returns what the kernel took (0: EAGAIN),
+    /// or the error that failed it (the peer's reset: PC-5). A failed write
+    /// is not traced: it is no kernel choice (the model knows the RST is
+    /// there).
+    fn write_direct(&mut self, data: &[u8], trace: &mut Vec<Action>) -> io::Result<usize> {
         let sock = self.sock.as_mut().expect("write on an open socket");
         let n = loop {
             match sock.write(data) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => break r.unwrap_or(0),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
+                r => break r?,
             }
         };
         trace.push(Action::Wrote { requested: Bytes(data.len()), accepted: Bytes(n) });
         if n < data.len() {
             self.writable = false;
         }
-        n
+        Ok(n)
     }
 
-    /// One writev of the whole queue; dequeues what the kernel took.
-    fn write_queue(&mut self, faults: Faults, trace: &mut Vec<Action>) -> usize {
+    /// One writev of the whole queue; dequeues what the kernel took (as
+    /// `write_direct`).
+    fn write_queue(&mut self, faults: Faults, trace: &mut Vec<Action>) -> io::Result<usize> {
         let sock = self.sock.as_mut().expect("write on an open socket");
         let requested = self.queue.len();
         let (a, b) = self.queue.as_slices();
@@ -406,9 +450,10 @@ impl TcpDriver {
         let n = loop {
             match sock.write_vectored(&iov) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
                 // Planted bug: a write that took anything took everything.
                 Ok(n) if n > 0 && faults.has(PlantedBug::ShortWriteCountedWhole) => break requested,
-                r => break r.unwrap_or(0),
+                r => break r?,
             }
         };
         trace.push(Action::Wrote { requested: Bytes(requested), accepted: Bytes(n) });
@@ -416,7 +461,7 @@ impl TcpDriver {
         if n < requested {
             self.writable = false;
         }
-        n
+        Ok(n)
     }
 
     /// `sock_select(FD_WRITE, on)`.

@@ -11,6 +11,8 @@
 //! - [`port_task`]: the port-task queue and its busy_msgq state (MQ-*).
 //! - [`process`]: sender processes, their send flags and the run queue (SND-*).
 //! - [`receive`]: active and passive input (RX-*).
+//! - [`send_error`]: a write meeting the peer's RST, and what the next
+//!   send and recv are told of a socket the peer's end closed (PC-4, PC-5).
 //! - [`options`]: the option set and setopts (OPT-*).
 //! - [`reply`]: what callers are answered (send results, errors, sender
 //!   states, busy states, owner messages).
@@ -51,6 +53,7 @@ pub mod process;
 pub mod receive;
 pub mod reply;
 pub mod runtime;
+pub mod send_error;
 pub mod sys;
 pub mod trace;
 pub mod units;

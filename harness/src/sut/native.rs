@@ -100,6 +100,8 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::DisplacedCallerAnswered) => "native+displaced-caller-answered",
             Some(PlantedBug::EndKeepsPort) => "native+end-keeps-port",
             Some(PlantedBug::ResetShownWithoutOption) => "native+reset-shown-without-option",
+            Some(PlantedBug::ResetWriteIgnored) => "native+reset-write-ignored",
+            Some(PlantedBug::SendAfterEndNotTold) => "native+send-after-end-not-told",
             Some(PlantedBug::WritableIsConnected) => "native+writable-is-connected",
             Some(PlantedBug::AcceptSpinsOnEmfile) => "native+accept-spins-on-emfile",
         }

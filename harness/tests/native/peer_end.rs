@@ -1,11 +1,12 @@
-//! PC-1..PC-3, RS-1: the native runtime on a real loopback connection
-//! whose peer ends it (a FIN by shutdown, a RST by disconnect).
+//! PC-1..PC-5, RS-1: the native runtime on a real loopback connection
+//! whose peer ends it (a FIN by shutdown, a RST by disconnect), also
+//! while output is queued or senders wait on a busy port.
 
 use crate::support::*;
-use reference::observation::{OwnerMsg, Posix, Reply};
+use reference::observation::{OwnerMsg, Posix, Reply, SendResult};
 use reference::op::{Op, Setup};
 use reference::options::{ActiveSetting, Opt};
-use reference::units::{payload, Bytes};
+use reference::units::{payload, Bytes, SenderId};
 
 fn port(show_econnreset: bool, options: Vec<Opt>) -> Case {
     start(&Setup { show_econnreset, ..setup(options) })
@@ -60,4 +61,79 @@ fn an_active_port_delivers_the_bytes_then_the_end_and_exits() {
         assert_eq!(c.apply(Op::Mailbox).observation.reply, Reply::Mailbox(want), "PC-3/RS-1 after {end:?}");
         assert_eq!(c.apply(Op::Recv).observation.reply, Reply::Recv(Err(Posix::Closed)), "PC-3");
     }
+}
+
+fn send(s: u8, len: usize) -> Op {
+    Op::Send { sender: SenderId(s), len: Bytes(len), tag: s as u16, flags: Default::default() }
+}
+
+/// PC-5, PC-4: a send whose own write meets the RST is answered with it;
+/// the next send gets enotconn, the next recv still reports the end once.
+#[test]
+fn a_send_that_meets_the_reset_is_answered_with_it() {
+    for (sre, reason) in [(false, Posix::Closed), (true, Posix::Econnreset)] {
+        let mut c = port(sre, vec![]);
+        c.apply(Op::PeerReset);
+        let sent = |r| Reply::Sent(Some(SendResult::Error(r)));
+        assert_eq!(c.apply(send(0, 10)).observation.reply, sent(reason), "PC-5 (show_econnreset {sre})");
+        assert_eq!(c.apply(send(1, 10)).observation.reply, sent(Posix::Enotconn), "PC-4");
+        assert_eq!(c.apply(Op::Recv).observation.reply, Reply::Recv(Err(reason)), "PC-5");
+        assert_eq!(c.apply(Op::Recv).observation.reply, Reply::Recv(Err(Posix::Enotconn)), "PC-2");
+    }
+}
+
+/// PC-5: queued output when the RST comes is dropped by the write that
+/// meets it; a passive port tells the next send, then the next recv
+/// (PC-4); a busy port answers its blocked caller and resumes the
+/// suspended sender, whose retry finds the socket gone.
+#[test]
+fn queued_output_and_a_blocked_caller_meet_the_reset() {
+    for sre in [false, true] {
+        let reason = if sre { Posix::Econnreset } else { Posix::Closed };
+        let mut c = port(sre, vec![Opt::HighWatermark(64), Opt::LowWatermark(16)]);
+        c.apply(send(0, 200_000));
+        c.apply(send(1, 100));
+        c.apply(send(0, 100));
+        assert!(c.apply(Op::QueueSize).observation.queue > Bytes::ZERO, "output queued (the peer reads nothing)");
+        c.apply(Op::PeerReset);
+        let q = c.apply(Op::Quiesce).observation;
+        assert_eq!(q.queue, Bytes::ZERO, "PC-5: the queue goes");
+        let mut done = q.completed.clone();
+        done.sort();
+        assert_eq!(
+            done,
+            vec![(SenderId(0), SendResult::Error(Posix::Enotconn)), (SenderId(1), SendResult::Error(reason))],
+            "PC-5: the blocked caller gets the reset, the resumed retry enotconn (show_econnreset {sre})"
+        );
+        assert_eq!(c.apply(Op::Recv).observation.reply, Reply::Recv(Err(reason)), "PC-5");
+    }
+    let mut c = port(false, vec![Opt::HighWatermark(1 << 20), Opt::LowWatermark(1 << 19)]);
+    c.apply(send(0, 200_000));
+    c.apply(Op::PeerReset);
+    assert_eq!(c.apply(Op::Quiesce).observation.queue, Bytes::ZERO, "PC-5");
+    let sent = |r| Reply::Sent(Some(SendResult::Error(r)));
+    assert_eq!(c.apply(send(0, 10)).observation.reply, sent(Posix::Closed), "PC-4: nobody was told");
+    assert_eq!(c.apply(send(0, 10)).observation.reply, sent(Posix::Enotconn), "PC-4");
+}
+
+/// PC-5 on an active port with a blocked caller: [tcp_error,] tcp_closed,
+/// the port exits, the suspended sender's retry finds it closed (SND-6).
+#[test]
+fn an_active_busy_port_exits_on_the_reset() {
+    let mut c = port(true, vec![Opt::HighWatermark(64), Opt::LowWatermark(16), Opt::Active(ActiveSetting::True)]);
+    c.apply(send(0, 200_000));
+    c.apply(send(1, 100));
+    c.apply(send(0, 100));
+    c.apply(Op::PeerReset);
+    let q = c.apply(Op::Quiesce).observation;
+    assert_eq!(q.ports, 1, "PC-5: the port exits");
+    let mut done = q.completed.clone();
+    done.sort();
+    assert_eq!(done.len(), 2, "both senders answered: {done:?}");
+    assert_eq!(done[0], (SenderId(0), SendResult::Error(Posix::Closed)), "SND-6: the retry finds no port");
+    assert_eq!(
+        c.apply(Op::Mailbox).observation.reply,
+        Reply::Mailbox(vec![OwnerMsg::TcpError(Posix::Econnreset), OwnerMsg::TcpClosed]),
+        "PC-5, RS-1"
+    );
 }

@@ -24,6 +24,11 @@ use crate::observation::{Observation, PeerRead, Reply};
 use crate::units::Bytes;
 use std::collections::HashSet;
 
+/// The inet driver's default input buffer (`INET_DEF_BUFFER`, inet_drv.c;
+/// gen_tcp's `buffer` option, never set by the cases), which the native
+/// runtime's `INPUT_BUFFER` follows: one read returns at most this much.
+const DRIVER_BUFFER: Bytes = Bytes(1460);
+
 /// How a derivation runs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DeriveOptions {
@@ -246,6 +251,12 @@ impl Model {
             // way through loopback.
             Need::Read => {
                 let mut v = vec![self.input_pending()];
+                // One read fills at most the driver's buffer: with more
+                // pending, an active port makes several messages of it,
+                // each counted by {active,N} (RX-4).
+                if self.input_pending() > DRIVER_BUFFER {
+                    v.push(DRIVER_BUFFER);
+                }
                 if let Reply::Recv(Ok(d)) = &observed.reply {
                     if d.len() < self.input_pending().0 {
                         v.insert(0, Bytes(d.len()));

@@ -88,6 +88,9 @@ impl Model {
     /// `tcp_inet_commandv` + `tcp_sendv`. `Ok(None)`: the reply is deferred.
     pub(super) fn driver_output(&mut self, p: PendingSend, c: &mut Choices) -> Result<Option<SendResult>, Divergence> {
         let s = p.sender;
+        if !self.state.socket_open && self.state.input.end_read {
+            return Ok(Some(self.send_after_end()));
+        }
         if !self.state.socket_open {
             self.decide(ids::TO_3);
             return Ok(Some(SendResult::Error(Posix::Enotconn)));
@@ -106,6 +109,10 @@ impl Model {
                 d.queue = p.len;
                 d.flush_armed = true;
                 self.why.queue = self.decide(ids::DS_1);
+            } else if self.write_meets_reset() {
+                // PC-5: the direct write fails; its caller is answered.
+                let r = self.write_failed(Some(s)).expect("a passive port answers the caller");
+                return Ok(Some(r));
             } else {
                 // WM-2: write directly, queue the remainder unchecked.
                 let took = c.write(ids::WM_2, p.len, true)?;
@@ -119,6 +126,7 @@ impl Model {
         self.settle_cut();
         self.state.peer.out.push(p.tag, p.len);
         self.driver_mut().queue += p.len;
+        self.enqueued_onto = self.why.queue;
         self.why.queue = ids::WM_3;
         if before + p.len >= self.state.opts.high {
             if self.state.opts.send_timeout == Timeout::After(Millis(0)) {
@@ -170,6 +178,11 @@ impl Model {
 
     /// One write from the queue (WM-4, ST-2).
     fn write_from_queue(&mut self, c: &mut Choices, rule: crate::rules::RuleId) -> Result<(), Divergence> {
+        if self.write_meets_reset() {
+            // PC-5: the write fails; nobody's send is answered by it.
+            self.write_failed(None);
+            return Ok(());
+        }
         self.decide(ids::ST_2);
         if !c.has_write() {
             // No write where one is due: blame whatever last shaped the queue.
@@ -261,6 +274,13 @@ impl Model {
 
     /// WM-4/TO-1: leave busy, answer the blocked caller, resume senders.
     fn unbusy(&mut self, rule: crate::rules::RuleId) {
+        let r = if rule == ids::WM_4 { SendResult::Ok } else { SendResult::Error(Posix::Timeout) };
+        self.unbusy_with(rule, r);
+    }
+
+    /// Leave busy under `rule`: the blocked caller gets `r`, the suspended
+    /// senders resume (WM-4, TO-1, PC-5).
+    pub(super) fn unbusy_with(&mut self, rule: crate::rules::RuleId, r: SendResult) {
         self.cross(rule);
         self.driver_mut().busy = false;
         self.why.busy_driver = rule;
@@ -269,7 +289,6 @@ impl Model {
         }
         self.driver_mut().caller_deadline = None;
         if let Some(b) = self.driver_mut().busy_caller.take() {
-            let r = if rule == ids::WM_4 { SendResult::Ok } else { SendResult::Error(Posix::Timeout) };
             if self.config.variant == crate::variant::Variant::OtpInet && !self.state.senders.detached[b.0 as usize] {
                 if self.otp_27_on() {
                     // DIFF-INET-6: on its way; taken in any order with the

@@ -20,8 +20,12 @@ pub(super) struct Input {
     pub(super) deaf: bool,
     /// The peer's FIN or RST (PC-*, RS-1).
     pub(super) peer_end: super::peer_end::PeerEnd,
-    /// A read of the port reached the peer's end and reported it.
+    /// A read of the port reached the peer's end and reported it, or a
+    /// write met its reset (PC-5).
     pub(super) end_read: bool,
+    /// What the next send and recv are told of a socket the end closed
+    /// (PC-4, PC-5).
+    pub(super) delayed: super::peer_end::Delayed,
 }
 
 impl Model {

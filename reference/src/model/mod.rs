@@ -161,6 +161,9 @@ struct PortState {
     /// DIFF-INET-3: the queue emptied while gen_tcp:close waited; the
     /// closer has its `{empty_out_q,S}` and will close.
     close_notice: bool,
+    /// The port exited (exit_on_close: PC-2, PC-3, PC-5, DIFF-INET-7)
+    /// rather than being closed by its owner (DIFF-INET-10).
+    exited: bool,
     peer: Peer,
     backend: Backend,
     tasks: TaskQueue,
@@ -192,6 +195,10 @@ pub struct Model {
     why: Why,
     /// The rule of the most recent decision (for choices nobody expected).
     last_rule: RuleId,
+    /// The rule that had left the queue non-empty when the last send was
+    /// enqueued onto it (WM-3): a system that wrote that send directly
+    /// instead had an empty queue, which that rule decided.
+    enqueued_onto: RuleId,
     /// A SCHED-1 violation of the last step, reported by the executor once
     /// the observation itself matched.
     unquiet: Option<Divergence>,
@@ -228,6 +235,7 @@ impl Model {
                 life: Life::Open,
                 socket_open: true,
                 close_notice: false,
+                exited: false,
                 peer: Peer::default(),
                 backend: Backend::Driver(DriverQueue::default()),
                 tasks: TaskQueue::default(),
@@ -249,6 +257,7 @@ impl Model {
                 opts: opts_why,
             },
             last_rule: ids::WM_2,
+            enqueued_onto: ids::WM_3,
             unquiet: None,
             // OPT-7 (and WM-1, MQ-7 when not overridden) decide the start.
             coverage: Coverage {

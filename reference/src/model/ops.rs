@@ -21,7 +21,8 @@ impl Model {
             return e;
         }
         match op {
-            Op::PeerShutdown | Op::PeerReset => self.may_end(),
+            Op::PeerShutdown => self.may_end(),
+            Op::PeerReset => self.may_reset(),
             Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
                 matches!(self.state.senders.list.get(sender.0 as usize), Some(Sender::Idle))
             }
@@ -139,6 +140,7 @@ impl Model {
             self.state.input.mailbox.push(OwnerMsg::TcpClosed);
             self.state.opts = applied;
             self.state.life = Life::Closed;
+            self.state.exited = true;
             self.state.table.ports -= 1;
             self.why.ports = ids::DIFF_INET_7;
             self.port_gone();

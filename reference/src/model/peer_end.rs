@@ -2,14 +2,19 @@
 //! write side) or a RST (it closes with `{linger, {true, 0}}`), and what
 //! the port makes of it once its reads reach the end.
 //!
-//! Generated only on an idle port (nothing queued, every sender idle, no
-//! port task) and never followed by a send: how a send meets a connection
-//! the peer ended is not modelled yet.
+//! A FIN is generated only on an idle port (nothing queued, every sender
+//! idle, no port task), and no send follows it until the port has read it
+//! (the peer still reads: nothing for the port to report). A RST may also
+//! come while output is queued and senders are blocked or suspended: the
+//! driver's write meets it (PC-5); sends after either end are answered
+//! as the driver's delayed-close flags say (PC-4).
 
+use super::senders::Sender;
 use super::{Life, Model};
-use crate::observation::{OwnerMsg, Posix, Reply};
+use crate::observation::{OwnerMsg, Posix, Reply, SendResult};
 use crate::options::{ActiveSetting, Opt};
 use crate::rules::{ids, RuleId};
+use crate::units::{Bytes, SenderId};
 
 /// How the peer has ended its side of the connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,6 +23,20 @@ pub(super) enum PeerEnd {
     Open,
     Fin,
     Reset,
+}
+
+/// What inet_drv notes for the next send and recv once a passive port's
+/// socket closed on the peer's end: `TCP_ADDF_DELAYED_CLOSE_SEND`,
+/// `_CLOSE_RECV` and `_ECONNRESET` (PC-4, PC-5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct Delayed {
+    /// The next send is answered {error,closed} (or econnreset) instead of
+    /// {error,enotconn}: nobody was there to be told when the socket went.
+    pub(super) send: bool,
+    /// The next recv reports the end: a write found it first.
+    pub(super) recv: bool,
+    /// ... as {error,econnreset} (show_econnreset, RS-1).
+    pub(super) econnreset: bool,
 }
 
 impl Model {
@@ -52,9 +71,42 @@ impl Model {
             && !self.on_socket()
     }
 
+    /// May the peer reset the connection now? As for a FIN (`may_end`),
+    /// or with output queued and senders blocked or suspended on it
+    /// (PC-5), as long as the driver's state is the plain one: no port
+    /// task or held lock, no second send timer or reply on its way
+    /// (DIFF-INET-4, -6), no blocked caller but the busy one, and busy
+    /// only with that caller in its slot (DIFF-INET-9 empties it).
+    pub(super) fn may_reset(&self) -> bool {
+        if self.state.life != Life::Open
+            || !self.state.socket_open
+            || self.state.input.deaf
+            || self.peer_ended()
+            || self.on_socket()
+            || !self.state.tasks.queue.is_empty()
+            || self.state.tasks.lock_held
+        {
+            return false;
+        }
+        let d = self.driver();
+        let senders = &self.state.senders;
+        d.more_timers.is_empty()
+            && d.replying.is_empty()
+            && (!d.busy || d.busy_caller.is_some())
+            && senders.resumable.is_empty()
+            && senders.orphaned.is_empty()
+            && senders.stale.iter().all(|s| s.is_empty())
+            && !senders.detached.iter().any(|&d| d)
+            && senders.list.iter().enumerate().all(|(i, s)| match s {
+                Sender::Idle | Sender::Suspended(_) => true,
+                Sender::Waiting => d.busy_caller == Some(SenderId(i as u8)),
+            })
+    }
+
     /// Ops the model follows once the peer has ended the connection: no
-    /// sends and no peer writes; after a RST no peer reads; setopts only
-    /// of an active mode (what was measured).
+    /// peer writes; after a RST no peer reads; setopts only of an active
+    /// mode (what was measured); sends, except onto a FIN the port has not
+    /// read (PC-4, PC-5).
     pub(super) fn enabled_after_end(&self, op: &crate::op::Op) -> Option<bool> {
         use crate::op::Op;
         if !self.peer_ended() {
@@ -62,11 +114,23 @@ impl Model {
         }
         let gone = self.state.input.end_read && self.state.life == Life::Closed;
         Some(match op {
-            Op::Send { .. } | Op::SendAt { .. } | Op::PeerWrite { .. } => false,
+            Op::Send { .. } | Op::SendAt { .. }
+                if self.state.input.peer_end == PeerEnd::Fin
+                    && !self.state.input.end_read
+                    && self.state.life != Life::Closed =>
+            {
+                false
+            }
+            Op::PeerWrite { .. } => false,
             Op::PeerShutdown | Op::PeerReset => false,
             Op::PeerRead { .. } => self.state.input.peer_end == PeerEnd::Fin,
+            // Making the port active ends it (PC-2, PC-3, PC-5): not with a
+            // send scheduled as a port task, whose abort is not modelled.
             Op::SetOpts { opts } => {
-                (self.state.life == Life::Open || gone)
+                (gone
+                    || self.state.life == Life::Open
+                        && self.state.tasks.queue.is_empty()
+                        && !self.state.tasks.lock_held)
                     && !opts.is_empty()
                     && opts.iter().all(|o| {
                         matches!(o, Opt::Active(ActiveSetting::True | ActiveSetting::Once))
@@ -112,6 +176,15 @@ impl Model {
         if reason == Posix::Econnreset {
             self.cross(ids::RS_1);
         }
+        // tcp_desc_close: the queue goes too; a busy port's blocked caller
+        // is answered {error,closed} (PC-5). Otherwise tcp_recv_closed
+        // (not tcp_recv_error, the reported reset) tells the next send
+        // the socket closed (PC-4).
+        let busy = self.driver().busy;
+        if self.driver().queue > Bytes::ZERO || busy {
+            self.drop_output(ids::PC_5, SendResult::Error(Posix::Closed));
+        }
+        self.state.input.delayed.send = reason == Posix::Closed && !busy;
         self.close_socket();
         (Reply::Recv(Err(reason)), self.decide(rule))
     }
@@ -123,6 +196,16 @@ impl Model {
         }
         Some(if self.state.life == Life::Closed {
             (Reply::Recv(Err(Posix::Closed)), self.decide(ids::PC_3))
+        } else if std::mem::take(&mut self.state.input.delayed.recv) {
+            // PC-5: a write met the reset first; this recv reports it.
+            self.state.input.delayed.send = false;
+            let reason = if std::mem::take(&mut self.state.input.delayed.econnreset) {
+                Posix::Econnreset
+            } else {
+                Posix::Closed
+            };
+            self.cross(ids::PC_5);
+            (Reply::Recv(Err(reason)), self.decide(ids::PC_5))
         } else {
             self.cross(ids::PC_2);
             (Reply::Recv(Err(Posix::Enotconn)), self.decide(ids::PC_2))
@@ -131,11 +214,17 @@ impl Model {
 
     /// PC-3/RS-1: an active port's read reached the end: [tcp_error],
     /// tcp_closed, and the port exits.
+    /// Output still queued goes with the port (a RST fails its writes):
+    /// a blocked caller is answered {error,closed} (tcp_recv_closed and
+    /// tcp_recv_error alike) and the suspended senders resume (PC-5).
     pub(super) fn active_end(&mut self) {
         let reason = self.end_reason();
         self.state.input.end_read = true;
         self.cross(ids::PC_3);
         self.decide(ids::PC_3);
+        if self.driver().queue > Bytes::ZERO || self.driver().busy {
+            self.drop_output(ids::PC_5, SendResult::Error(Posix::Closed));
+        }
         if reason == Posix::Econnreset {
             self.cross(ids::RS_1);
             self.state.input.mailbox.push(OwnerMsg::TcpError(reason));
@@ -165,11 +254,81 @@ impl Model {
     /// exit_on_close: the port leaves the table with its socket.
     fn port_exits(&mut self, rule: RuleId) {
         self.state.life = Life::Closed;
+        self.state.exited = true;
         self.state.table.ports -= 1;
         self.why.ports = rule;
         if self.state.socket_open {
             self.close_socket();
         }
         self.port_gone();
+    }
+
+    /// PC-5: the write the driver is about to make meets the peer's RST
+    /// (the step that brought it waited until it reached the socket).
+    pub(super) fn write_meets_reset(&self) -> bool {
+        self.state.input.peer_end == PeerEnd::Reset && self.state.socket_open
+    }
+
+    /// PC-5 (`tcp_send_or_shutdown_error`): a write failed on the peer's
+    /// RST. Busy ends (its blocked caller is the one answered; the
+    /// suspended senders resume), the send timer is cancelled, the queue
+    /// and the socket go. An active port tells its owner ([tcp_error],
+    /// tcp_closed) and exits; a passive one answers `caller` (the sender
+    /// whose own write failed) or, with nobody to answer, the next send,
+    /// and the next recv reports the end. Returns `caller`'s reply.
+    pub(super) fn write_failed(&mut self, caller: Option<SenderId>) -> Option<SendResult> {
+        let reason = self.end_reason();
+        self.cross(ids::PC_5);
+        self.decide(ids::PC_5);
+        if reason == Posix::Econnreset {
+            self.cross(ids::RS_1);
+        }
+        let busy = self.driver().busy;
+        self.drop_output(ids::PC_5, SendResult::Error(reason));
+        self.state.input.end_read = true;
+        if self.state.opts.active.is_active() {
+            if reason == Posix::Econnreset {
+                self.state.input.mailbox.push(OwnerMsg::TcpError(reason));
+            }
+            self.state.input.mailbox.push(OwnerMsg::TcpClosed);
+            self.port_exits(ids::PC_5);
+            return caller.map(|_| SendResult::Error(reason));
+        }
+        self.close_socket();
+        let answered = busy || caller.is_some();
+        self.state.input.delayed = Delayed { send: !answered, recv: true, econnreset: reason == Posix::Econnreset };
+        caller.filter(|_| !busy).map(|_| SendResult::Error(reason))
+    }
+
+    /// The queue goes with the socket, the flush and the send timers are
+    /// cancelled, and a busy port leaves busy: its blocked caller gets
+    /// `reply` and the suspended senders resume.
+    fn drop_output(&mut self, rule: RuleId, reply: SendResult) {
+        let busy = self.driver().busy;
+        let d = self.driver_mut();
+        d.queue = Bytes::ZERO;
+        d.flush_armed = false;
+        d.send_deadline = None;
+        d.more_timers.clear();
+        d.caller_deadline = None;
+        self.why.queue = rule;
+        self.state.peer.out.truncate(self.state.peer.written);
+        if busy {
+            self.unbusy_with(rule, reply);
+        }
+    }
+
+    /// PC-4: a send onto a socket the peer's end closed under a passive
+    /// port: {error,closed} (econnreset after a reported reset write,
+    /// PC-5) for the first send nobody told yet, {error,enotconn} after.
+    pub(super) fn send_after_end(&mut self) -> SendResult {
+        self.cross(ids::PC_4);
+        self.decide(ids::PC_4);
+        let d = &mut self.state.input.delayed;
+        if std::mem::take(&mut d.send) {
+            SendResult::Error(if d.econnreset { Posix::Econnreset } else { Posix::Closed })
+        } else {
+            SendResult::Error(Posix::Enotconn)
+        }
     }
 }

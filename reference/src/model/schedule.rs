@@ -90,7 +90,8 @@ impl Model {
     }
 
     /// An activity that must run before the runtime may call itself quiet.
-    /// Output is not among them: only the kernel knows when it may write.
+    /// Output is not among them (only the kernel knows when it may write),
+    /// except onto the peer's RST, which fails the write at once (PC-5).
     pub(super) fn mandatory_activity(&self) -> Option<Activity> {
         if let Backend::Socket(_) = self.state.backend {
             if let Some(a) = self.sock_mandatory() {
@@ -107,6 +108,10 @@ impl Model {
             Some(Activity::Resume(s))
         } else if self.runnable_task().is_some() {
             Some(Activity::Task)
+        } else if self.activity_enabled(Activity::Output) && !self.on_socket() && self.write_meets_reset() {
+            // PC-5: the RST made the socket writable (with an error): the
+            // driver's write meets it.
+            Some(Activity::Output)
         } else if self.input_enabled() {
             Some(Activity::Input)
         } else {
@@ -181,6 +186,9 @@ impl Model {
         match extra {
             Choice::Ran(a) => activity_rule(a),
             Choice::Wrote { .. } if self.state.opts.delay_send => ids::DS_1,
+            // The system wrote a send the model enqueued: its queue was
+            // empty, which the rule that last shaped the model's decided.
+            Choice::Wrote { .. } if self.last_rule == ids::WM_3 => self.enqueued_onto,
             Choice::Wrote { .. } => self.last_rule,
             Choice::Read { .. } => ids::RX_1,
             Choice::PeerGot { .. } => ids::ST_1,

@@ -216,6 +216,14 @@ impl Model {
             return Err(super::Divergence::new(ids::SND_4, format!("{s} resumed but was not suspended")));
         };
         self.set_sender(s, Sender::Idle, ids::SND_4);
+        if self.config.variant == Variant::OtpInet && self.state.life == super::Life::Closed && self.state.exited {
+            // DIFF-INET-10: the retry finds the port gone: it exited
+            // (PC-3, PC-5, DIFF-INET-7); badarg. (After gen_tcp:close a
+            // retry's {error,closed} was measured: DIFF-INET-6.)
+            self.cross(ids::DIFF_INET_10);
+            self.complete(s, SendResult::Error(Posix::Einval), ids::DIFF_INET_10);
+            return Ok(());
+        }
         let r = self.send(p, c)?;
         let rule = self.last_rule;
         match self.take_reply(s, r) {

@@ -1,13 +1,14 @@
-//! The peer ends the connection (PC-1..PC-3, RS-1), on the reference
+//! The peer ends the connection (PC-1..PC-5, RS-1), on the reference
 //! rules (the native runtime's) and on OTP's inet driver, which agree:
 //! measured on OTP 25.2.3, 27 and 29.
 
 use reference::choice::{Activity, Choice};
 use reference::model::Model;
-use reference::observation::{OwnerMsg, Posix, Reply};
+use reference::observation::{OwnerMsg, Posix, Reply, SendResult};
 use reference::op::{Op, Setup};
 use reference::options::{ActiveSetting, Opt};
-use reference::units::Bytes;
+use reference::units::{Bytes, SenderId};
+use reference::variant::Variant;
 use rstest::rstest;
 
 fn port(show_econnreset: bool) -> Model {
@@ -80,22 +81,173 @@ fn an_active_port_delivers_the_end_and_exits(#[case] end: Op, #[case] sre: bool,
     assert_eq!(msgs[1..], tail[..], "PC-3/RS-1");
 }
 
-/// Once the peer ended it, nothing is sent and the peer does not write
-/// (not modelled); after a RST the peer does not read either.
+/// Once the peer shut down its side, nothing is sent until the port has
+/// read the FIN (the peer still reads: nothing the port reports), and the
+/// peer does not write (not modelled); after a RST sends meet it (PC-5)
+/// and the peer does not read.
 #[test]
-fn no_send_follows_the_peers_end() {
+fn no_send_follows_an_unread_fin() {
     let mut m = port(false);
     m.step(&Op::PeerShutdown, &[]).expect("PC-1");
-    assert!(!m.enabled(&reference::op::Op::Send {
-        sender: reference::units::SenderId(0),
-        len: Bytes(1),
-        tag: 0,
-        flags: Default::default()
-    }));
+    assert!(!m.enabled(&send(0, 1)));
     assert!(!m.enabled(&Op::PeerWrite { len: Bytes(1), tag: 0 }));
     assert!(m.enabled(&Op::PeerRead { max: Bytes(1) }), "after a FIN the peer still reads");
     assert!(!m.enabled(&Op::PeerReset), "one end");
+    m.step(&Op::Recv, &[read(0)]).expect("PC-1");
+    assert!(m.enabled(&send(0, 1)), "PC-4: once read, sends are answered");
     let mut m = port(false);
     m.step(&Op::PeerReset, &[]).expect("RS-1");
     assert!(!m.enabled(&Op::PeerRead { max: Bytes(1) }), "after a RST the peer is gone");
+    assert!(m.enabled(&send(0, 1)), "PC-5: a send meets the reset");
+}
+
+fn send(s: u8, len: usize) -> Op {
+    Op::Send { sender: SenderId(s), len: Bytes(len), tag: s as u16, flags: Default::default() }
+}
+
+fn wrote(requested: usize, accepted: usize) -> Choice {
+    Choice::Wrote { requested: Bytes(requested), accepted: Bytes(accepted) }
+}
+
+fn watermarks(high: i64, low: i64) -> Op {
+    Op::SetOpts { opts: vec![Opt::HighWatermark(high), Opt::LowWatermark(low)] }
+}
+
+/// The sender whose own write meets the RST is answered with it (PC-5,
+/// RS-1); the next send finds the socket gone (enotconn, PC-4) and the
+/// next recv still reports the end, once (PC-5). measured on OTP 25.2.3,
+/// 27 and 29: gen_tcp_misc_SUITE:econnreset_after_sync_send's sequence.
+#[rstest]
+#[case::closed(false, Posix::Closed)]
+#[case::econnreset(true, Posix::Econnreset)]
+fn a_send_that_meets_the_reset_is_answered_with_it(#[case] sre: bool, #[case] reason: Posix) {
+    let mut m = port(sre);
+    m.step(&Op::PeerReset, &[]).expect("the RST reaches the port's socket");
+    let p = m.step(&send(0, 10), &[]).expect("PC-5: the write fails, no kernel choice");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(reason))), "PC-5");
+    let p = m.step(&send(1, 10), &[]).expect("PC-4");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Enotconn))), "PC-4: told already");
+    let p = m.step(&Op::Recv, &[]).expect("PC-5");
+    assert_eq!(p.observation.reply, Reply::Recv(Err(reason)), "PC-5: the recv after the failed write");
+    assert_eq!(p.observation.ports, 2, "a passive port stays");
+    let p = m.step(&Op::Recv, &[]).expect("PC-2");
+    assert_eq!(p.observation.reply, Reply::Recv(Err(Posix::Enotconn)), "PC-2");
+    let p = m.step(&send(0, 10), &[]).expect("PC-4");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Enotconn))), "PC-4");
+}
+
+/// Output queued when the RST comes: the driver's write meets it at once
+/// (a quiescence without it is a SCHED-1 violation), the queue goes, and
+/// with nobody to answer the next send is told, then the next recv
+/// (PC-4, PC-5). Measured on OTP 25.2.3, 27 and 29
+/// (probe_async_send_first.erl): queue_size 0, sends {error,closed},
+/// {error,enotconn}, recvs {error,closed}, {error,enotconn}.
+#[rstest]
+#[case::closed(false, Posix::Closed)]
+#[case::econnreset(true, Posix::Econnreset)]
+fn queued_output_meets_the_reset_and_the_next_send_is_told(#[case] sre: bool, #[case] reason: Posix) {
+    let queued = |sre| {
+        let mut m = port(sre);
+        m.step(&watermarks(1 << 20, 1 << 19), &[]).expect("OPT-1");
+        m.step(&send(0, 12000), &[wrote(12000, 4000)]).expect("WM-2");
+        m.step(&Op::PeerReset, &[]).expect("the RST reaches the port's socket");
+        m
+    };
+    let mut m = queued(sre);
+    assert!(m.step(&Op::Quiesce, &[]).is_ok());
+    assert!(m.take_unquiet().is_some(), "SCHED-1: the write that meets the RST is due");
+    let mut m = queued(sre);
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output)]).expect("PC-5");
+    assert_eq!(p.observation.queue, Bytes::ZERO, "PC-5: the queue goes");
+    let p = m.step(&send(1, 10), &[]).expect("PC-4");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(reason))), "PC-4: the first send is told");
+    let p = m.step(&send(1, 10), &[]).expect("PC-4");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Enotconn))), "PC-4");
+    let p = m.step(&Op::Recv, &[]).expect("PC-5");
+    assert_eq!(p.observation.reply, Reply::Recv(Err(reason)), "PC-5: then the recv");
+    let p = m.step(&Op::Recv, &[]).expect("PC-2");
+    assert_eq!(p.observation.reply, Reply::Recv(Err(Posix::Enotconn)), "PC-2");
+}
+
+/// A busy port when the RST comes: its blocked caller is answered with
+/// the reset, the suspended sender resumes and retries onto the closed
+/// socket (enotconn, PC-4); an active port exits, and there the retry
+/// finds no port: {error,closed} on the reference rules (SND-6),
+/// {error,einval} from OTP's prim_inet (DIFF-INET-10). Measured on OTP
+/// 25.2.3, 27 and 29 (probe_suspended_exit.erl).
+#[rstest]
+#[case::passive(false, Variant::Reference, Posix::Enotconn, 2)]
+#[case::passive_inet(false, Variant::OtpInet, Posix::Enotconn, 2)]
+#[case::active(true, Variant::Reference, Posix::Closed, 1)]
+#[case::active_inet(true, Variant::OtpInet, Posix::Einval, 1)]
+fn a_busy_port_answers_its_blocked_caller_with_the_reset(
+    #[case] active_port: bool,
+    #[case] variant: Variant,
+    #[case] retried: Posix,
+    #[case] ports: usize,
+) {
+    for sre in [false, true] {
+        let reason = if sre { Posix::Econnreset } else { Posix::Closed };
+        let mut m = port(sre).into_variant(variant);
+        m.step(&watermarks(64, 16), &[]).expect("OPT-1");
+        m.step(&send(0, 12000), &[wrote(12000, 4000)]).expect("WM-2");
+        m.step(&send(1, 100), &[]).expect("WM-3: busy, S1 blocked");
+        m.step(&send(0, 100), &[]).expect("SND-1: S0 suspended");
+        if active_port {
+            m.step(&active(ActiveSetting::True), &[]).expect("RX-5");
+        }
+        m.step(&Op::PeerReset, &[]).expect("the RST reaches the port's socket");
+        let p = m
+            .step(&Op::Quiesce, &[Choice::Ran(Activity::Output), Choice::Ran(Activity::Resume(SenderId(0)))])
+            .expect("PC-5");
+        let mut done = p.observation.completed.clone();
+        done.sort();
+        assert_eq!(
+            done,
+            vec![(SenderId(0), SendResult::Error(retried)), (SenderId(1), SendResult::Error(reason))],
+            "PC-5: the blocked caller gets the reset; the retry {retried:?}"
+        );
+        assert_eq!(p.observation.queue, Bytes::ZERO, "PC-5: the queue goes");
+        assert_eq!(p.observation.ports, ports, "an active port exits, a passive one stays");
+    }
+}
+
+/// An active port that reads the RST before its write meets it answers
+/// the blocked caller {error,closed} even with show_econnreset
+/// (tcp_recv_error's busy branch), and drops the queue with the port.
+#[test]
+fn an_active_port_reading_the_reset_first_answers_closed() {
+    let mut m = port(true);
+    m.step(&watermarks(64, 16), &[]).expect("OPT-1");
+    m.step(&send(0, 12000), &[wrote(12000, 4000)]).expect("WM-2");
+    m.step(&send(1, 100), &[]).expect("WM-3: busy, S1 blocked");
+    m.step(&active(ActiveSetting::True), &[]).expect("RX-5");
+    m.step(&Op::PeerReset, &[]).expect("the RST reaches the port's socket");
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Input), read(0)]).expect("PC-3, PC-5");
+    assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Closed))], "PC-5");
+    assert_eq!(p.observation.ports, 1, "PC-3");
+    let p = m.step(&Op::Mailbox, &[]).expect("PC-3");
+    assert_eq!(
+        p.observation.reply,
+        Reply::Mailbox(vec![OwnerMsg::TcpError(Posix::Econnreset), OwnerMsg::TcpClosed]),
+        "RS-1, PC-3"
+    );
+}
+
+/// After a recv reported the end, the next send is told the socket went
+/// ({error,closed}) and later ones get enotconn; a reported reset
+/// (show_econnreset, tcp_recv_error) leaves no notice (PC-4). Measured on
+/// OTP 25.2.3, 27 and 29 (probe_peer_end.erl, probe_send_after_end.erl).
+#[rstest]
+#[case::fin(Op::PeerShutdown, false, Posix::Closed)]
+#[case::reset(Op::PeerReset, false, Posix::Closed)]
+#[case::reported_reset(Op::PeerReset, true, Posix::Enotconn)]
+fn a_send_after_the_reported_end_is_told_once(#[case] end: Op, #[case] sre: bool, #[case] first: Posix) {
+    let mut m = port(sre);
+    m.step(&end, &[]).expect("the end reaches the port's socket");
+    m.step(&Op::Recv, &[read(0)]).expect("PC-1");
+    let p = m.step(&send(0, 10), &[]).expect("PC-4");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(first))), "PC-4");
+    let p = m.step(&send(0, 10), &[]).expect("PC-4");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Enotconn))), "PC-4");
 }

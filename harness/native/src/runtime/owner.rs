@@ -35,8 +35,13 @@ impl Runtime {
         if self.procs.status(s) != SenderStatus::Idle {
             return Err(RuntimeError(format!("sender {s} is not idle")));
         }
-        self.port()?;
-        Ok(self.port_command(s, Command { len, tag, flags }))
+        let open_before = self.subject_fd().is_some();
+        let r = self.port_command(s, Command { len, tag, flags });
+        // A write that met the peer's RST closed the socket (PC-5).
+        if open_before && self.subject_fd().is_none() {
+            self.fd_released()?;
+        }
+        Ok(r)
     }
 
     /// `erts_port_output` for process `s`: SND-6, SND-1/2/3, MQ-1, then the
@@ -68,8 +73,7 @@ impl Runtime {
             return None;
         }
         // MQ-1: immediate only with no queued tasks and the lock free.
-        let guard = if port.tasks.is_empty() { port.lock.try_hold() } else { None };
-        let Some(guard) = guard else {
+        let Some(guard) = (if port.tasks.is_empty() { port.lock.try_hold() } else { None }) else {
             let limits = port.msgq_limits();
             port.tasks.schedule(Task { sender: s, cmd }, limits, faults);
             self.procs.set_waiting(s);
@@ -101,6 +105,10 @@ impl Runtime {
                 self.procs.set_waiting(s);
                 None
             }
+            Output::WriteFailed => {
+                self.procs.set_idle(s);
+                self.write_failed(Some(s))
+            }
         }
     }
 
@@ -110,12 +118,25 @@ impl Runtime {
         if port.is_closed() {
             return Ok(Err(Posix::Closed));
         }
+        // PC-5: a write met the peer's RST first; this recv reports it.
+        if !port.driver.is_open() {
+            if let Some(end) = port.driver.delayed.take_recv() {
+                return Ok(Err(end));
+            }
+        }
         let r = receive::recv(&mut port.driver, &port.opts, &mut self.trace.actions, self.faults);
-        if let Err(Posix::Closed | Posix::Econnreset) = r {
+        if let Err(end @ (Posix::Closed | Posix::Econnreset)) = r {
             // PC-1: the read reached the peer's end: the socket closes
             // (inet_close), the port stays (passive mode does not exit).
+            // tcp_recv_closed, not a reported reset, tells the next send
+            // (PC-4).
+            // tcp_desc_close: the queue goes too, and a busy port's blocked
+            // caller is answered {error,closed} (PC-5).
             port.end_reported = true;
-            port.driver.close(self.poll.registry());
+            let unbusy = port.driver.drop_output();
+            port.driver.delayed.send = end == Posix::Closed && unbusy.is_none();
+            port.driver.close_socket(self.poll.registry());
+            self.after_unbusy(unbusy, SendResult::Error(Posix::Closed));
             self.fd_released()?;
         }
         Ok(r)

@@ -7,7 +7,8 @@ use crate::bugs::PlantedBug;
 use crate::driver_queue::{Output, Unbusy};
 use crate::payload::payload_into;
 use crate::receive;
-use crate::reply::{Posix, SendResult};
+use crate::reply::{OwnerMsg, Posix, SendResult};
+use crate::send_error::Delayed;
 use crate::sys;
 use crate::trace::{Action, Activity};
 use crate::units::SenderId;
@@ -153,16 +154,23 @@ impl Runtime {
             Activity::DelayFlush => {
                 let u = port.driver.flush_timeout(&port.opts, faults, &mut self.trace.actions, registry);
                 self.after_unbusy(u, SendResult::Ok);
+                self.after_write_failure();
             }
             Activity::Output => {
                 let u = port.driver.ready_output(&port.opts, faults, &mut self.trace.actions, registry);
                 self.after_unbusy(u, SendResult::Ok);
+                self.after_write_failure();
             }
             Activity::Input => {
                 let (mailbox, trace) = (&mut self.mailbox, &mut self.trace.actions);
                 let end = receive::ready_input(&mut port.driver, &mut port.opts, mailbox, trace, faults);
                 // Planted bug: the port stays after the end.
                 if end.is_some() && !faults.has(PlantedBug::EndKeepsPort) {
+                    // PC-5: output still queued goes with the port; a
+                    // blocked caller is answered {error,closed}
+                    // (tcp_recv_closed, tcp_recv_error).
+                    let u = port.driver.drop_output();
+                    self.after_unbusy(u, SendResult::Error(Posix::Closed));
                     // PC-3: exit_on_close: the port exits with its socket
                     // (its fd release is seen by `quiesce`).
                     let _ = self.close_subject();
@@ -182,7 +190,7 @@ impl Runtime {
     /// The driver left busy: reply to the blocked caller; the busy-wait
     /// tasks may run again (MQ-5); suspended senders resume unless the
     /// msgq is busy too (WM-4, SND-4, TO-1).
-    fn after_unbusy(&mut self, u: Option<Unbusy>, reply: SendResult) {
+    pub(super) fn after_unbusy(&mut self, u: Option<Unbusy>, reply: SendResult) {
         let Some(u) = u else { return };
         if let Some(c) = u.caller {
             self.complete(c, reply);
@@ -194,6 +202,43 @@ impl Runtime {
         }
     }
 
+    /// A write from the queue failed (PC-5): nobody's send is answered by
+    /// it but the blocked caller's.
+    fn after_write_failure(&mut self) {
+        if self.subject.as_mut().is_some_and(|p| p.driver.take_write_failure()) {
+            self.write_failed(None);
+        }
+    }
+
+    /// PC-5 (`tcp_send_or_shutdown_error`): a write met the peer's RST.
+    /// The queue goes and busy ends (the blocked caller gets the error,
+    /// the suspended senders resume). An active port tells its owner
+    /// ([tcp_error], tcp_closed) and exits; a passive one closes its
+    /// socket, answers `caller` (whose own write failed) or leaves the
+    /// answer to the next send, and the next recv reports the end (PC-4).
+    /// Returns `caller`'s reply.
+    pub(super) fn write_failed(&mut self, caller: Option<SenderId>) -> Option<SendResult> {
+        let port = self.subject.as_mut()?;
+        let reason = if port.driver.show_econnreset { Posix::Econnreset } else { Posix::Closed };
+        let unbusy = port.driver.drop_output();
+        let answered = unbusy.is_some() || caller.is_some();
+        let reply = caller.filter(|_| unbusy.is_none()).map(|_| SendResult::Error(reason));
+        if port.opts.active.is_active() {
+            if reason == Posix::Econnreset {
+                self.mailbox.push(OwnerMsg::TcpError(reason));
+            }
+            self.mailbox.push(OwnerMsg::TcpClosed);
+            self.after_unbusy(unbusy, SendResult::Error(reason));
+            let _ = self.close_subject();
+            return caller.map(|_| SendResult::Error(reason));
+        }
+        port.end_reported = true;
+        port.driver.close_socket(self.poll.registry());
+        port.driver.delayed = Delayed::after_write_error(answered, reason);
+        self.after_unbusy(unbusy, SendResult::Error(reason));
+        reply
+    }
+
     /// Run the first runnable port task (MQ-3..MQ-6).
     fn run_task(&mut self) {
         let faults = self.faults;
@@ -203,16 +248,13 @@ impl Runtime {
         let Some(ix) = port.tasks.next_runnable(port.driver.is_busy()) else { return };
         let task = port.tasks.take(ix);
         let aborts = task.aborts_on_busy_driver() && !faults.has(PlantedBug::NosuspendTaskRuns);
-        let result = if port.driver.is_busy() && aborts {
+        let out = if port.driver.is_busy() && aborts {
             // MQ-6
-            Some(SendResult::False)
+            Output::Reply(SendResult::False)
         } else {
             let data = payload_into(task.cmd.tag, task.cmd.len, &mut self.scratch);
             let clock = &*self.clock;
-            match port.driver.outputv(task.sender, data, &port.opts, clock, faults, &mut self.trace.actions, registry) {
-                Output::Reply(r) => Some(r),
-                Output::Deferred => None,
-            }
+            port.driver.outputv(task.sender, data, &port.opts, clock, faults, &mut self.trace.actions, registry)
         };
         let displaced = port.driver.take_displaced();
         drop(_guard);
@@ -220,6 +262,12 @@ impl Runtime {
         let limits = port.msgq_limits();
         let msgq_unbusy = port.tasks.done(&task, limits);
         let resumed = if msgq_unbusy && !port.driver.is_busy() { port.suspended.drain() } else { Vec::new() };
+        let result = match out {
+            Output::Reply(r) => Some(r),
+            Output::Deferred => None,
+            // PC-5: the task's own write met the peer's RST.
+            Output::WriteFailed => self.write_failed(Some(task.sender)),
+        };
         match result {
             Some(r) => self.complete(task.sender, r),
             None => self.procs.set_waiting(task.sender),

@@ -134,11 +134,11 @@ fn write_interest_follows_the_driver_queue() {
     });
 }
 
-/// A write from the queue that fails (the peer reset the connection) counts
-/// as nothing written; the runtime records it and stops instead of retrying
-/// the syscall for ever.
+/// A write from the queue that fails (the peer reset the connection) is no
+/// kernel choice (not traced): the queue goes with the socket (PC-5), and
+/// the runtime stops instead of retrying the syscall for ever.
 #[test]
-fn a_failed_write_from_the_queue_takes_nothing_and_returns() {
+fn a_failed_write_from_the_queue_drops_the_queue() {
     let (choices, queue, left) = bounded("write after reset", || {
         let (mut rt, peer) = connected(&[]);
         rt.send(SenderId(0), Bytes(200_000), 1, SendFlags::default()).unwrap();
@@ -151,8 +151,9 @@ fn a_failed_write_from_the_queue_takes_nothing_and_returns() {
         (rt.take_trace().actions, queued, rt.snapshot().queue)
     });
     assert_eq!(choices.first(), Some(&Action::Ran(Activity::Output)), "{choices:?}");
-    assert!(choices.contains(&Action::Wrote { requested: queue, accepted: Bytes(0) }), "{choices:?}");
-    assert_eq!(left, queue, "nothing was dequeued");
+    assert!(!choices.iter().any(|c| matches!(c, Action::Wrote { .. })), "a failed write is not traced: {choices:?}");
+    assert!(queue > Bytes(0));
+    assert_eq!(left, Bytes(0), "PC-5: the queue goes");
 }
 
 /// FIONREAD on the port's socket while it is open; `None` once closed.
@@ -264,8 +265,13 @@ fn wm4_checks_low_only_after_a_write_that_took_bytes() {
             .filter_map(|c| if let Action::Wrote { accepted, .. } = c { Some(accepted.0) } else { None })
             .collect();
         if reset {
-            assert_eq!(took, vec![0], "the write failed: {choices:?}");
-            assert!(completed.is_empty() && busy, "WM-4: no bytes taken, still busy: {completed:?} {choices:?}");
+            assert!(took.is_empty(), "the write failed, not traced: {choices:?}");
+            assert_eq!(
+                completed,
+                vec![(SenderId(1), SendResult::Error(Posix::Closed))],
+                "PC-5: the blocked caller gets the reset, not WM-4's ok: {choices:?}"
+            );
+            assert!(!busy, "PC-5: busy ends");
         } else {
             assert!(!took.is_empty() && took[0] > 0, "{choices:?}");
             assert_eq!(completed, vec![(SenderId(1), SendResult::Ok)], "WM-4: bytes taken, queue <= low: {choices:?}");

@@ -55,6 +55,8 @@ impl BugTable for PlantedBug {
             PlantedBug::DisplacedCallerAnswered => port::WM_6,
             PlantedBug::EndKeepsPort => port::PC_3,
             PlantedBug::ResetShownWithoutOption => port::RS_1,
+            PlantedBug::ResetWriteIgnored => port::PC_5,
+            PlantedBug::SendAfterEndNotTold => port::PC_4,
             PlantedBug::WritableIsConnected => ids::KN_CONN_2,
             PlantedBug::AcceptSpinsOnEmfile => ids::KN_EMFILE_2,
         }
