@@ -122,3 +122,66 @@ fn completion(sock: &Socket, faults: Faults) -> io::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, TcpListener};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    const BOUND: Duration = Duration::from_secs(10);
+
+    /// A listener with a full accept queue (backlog 0 holds one connection,
+    /// never accepted) and a nonblocking socket whose connect to it is
+    /// still in SYN_SENT: the listener drops its SYN (`tcp_conn_request`,
+    /// `sk_acceptq_is_full`). Returns (listener, queued client, connecting).
+    fn connect_in_progress() -> (Socket, std::net::TcpStream, Socket) {
+        let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        l.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into()).unwrap();
+        l.listen(0).unwrap();
+        let addr = l.local_addr().unwrap().as_socket().unwrap();
+        let first = std::net::TcpStream::connect(addr).unwrap();
+        // The first connection is in the accept queue: the listener is readable.
+        assert_ne!(poll_fd(l.as_fd(), libc::POLLIN, BOUND).unwrap() & libc::POLLIN, 0);
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let e = s.connect(&addr.into()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EINPROGRESS));
+        (l, first, s)
+    }
+
+    /// KN-CONN-2's naive check says what poll says: a connected socket is
+    /// "connected", one whose handshake has not completed is not.
+    #[test]
+    fn the_naive_check_follows_writability() {
+        let (_l, _first, connecting) = connect_in_progress();
+        assert!(!naive_connected(connecting.as_fd(), Duration::ZERO).unwrap(), "SYN_SENT is not writable");
+        assert_eq!(connect_result(connecting.as_fd(), Duration::ZERO).unwrap(), ConnectOutcome::Pending);
+
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let _s = l.accept().unwrap();
+        assert!(naive_connected(c.as_fd(), BOUND).unwrap());
+        assert_eq!(connect_result(c.as_fd(), BOUND).unwrap(), ConnectOutcome::Connected);
+    }
+
+    /// POLLERR without POLLOUT is a completion to ask SO_ERROR about, not a
+    /// connect still in progress. A pipe's write end whose buffer is full
+    /// and whose reader has gone polls exactly that (`pipe_poll`); it is no
+    /// socket, so SO_ERROR answers ENOTSOCK.
+    #[test]
+    fn an_error_without_writability_is_not_taken_for_a_connect_in_progress() {
+        let mut fds = [0; 2];
+        // SAFETY: valid out-array.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) }, 0);
+        // SAFETY: fresh fds, owned from here on.
+        let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let chunk = [0u8; 4096];
+        // SAFETY: writing our buffer to our pipe until it is full (EAGAIN).
+        while unsafe { libc::write(wr.as_raw_fd(), chunk.as_ptr().cast(), chunk.len()) } > 0 {}
+        drop(rd);
+        assert_eq!(poll_fd(wr.as_fd(), libc::POLLOUT, Duration::ZERO).unwrap(), libc::POLLERR);
+        let e = connect_result(wr.as_fd(), Duration::ZERO).expect_err("SO_ERROR was asked");
+        assert_eq!(e.raw_os_error(), Some(libc::ENOTSOCK));
+    }
+}

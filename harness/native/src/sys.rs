@@ -316,6 +316,80 @@ mod tests {
         assert_eq!(errno_name(9999), "errno 9999");
     }
 
+    /// Reports and snapshots name every errno the runtime and the probes
+    /// meet by its POSIX constant, so they read the same on every kernel.
+    #[test]
+    fn errno_names_are_the_posix_constants() {
+        let named = [
+            (libc::EPERM, "EPERM"),
+            (libc::ENOENT, "ENOENT"),
+            (libc::EINTR, "EINTR"),
+            (libc::EBADF, "EBADF"),
+            (libc::EAGAIN, "EAGAIN"),
+            (libc::EACCES, "EACCES"),
+            (libc::EINVAL, "EINVAL"),
+            (libc::ENFILE, "ENFILE"),
+            (libc::EMFILE, "EMFILE"),
+            (libc::EPIPE, "EPIPE"),
+            (libc::EOVERFLOW, "EOVERFLOW"),
+            (libc::ENETUNREACH, "ENETUNREACH"),
+            (libc::ECONNRESET, "ECONNRESET"),
+            (libc::ETIMEDOUT, "ETIMEDOUT"),
+            (libc::ECONNREFUSED, "ECONNREFUSED"),
+            (libc::EHOSTUNREACH, "EHOSTUNREACH"),
+            (libc::EINPROGRESS, "EINPROGRESS"),
+            (libc::EALREADY, "EALREADY"),
+            (libc::EISCONN, "EISCONN"),
+            (libc::ENOTCONN, "ENOTCONN"),
+            (libc::EADDRNOTAVAIL, "EADDRNOTAVAIL"),
+        ];
+        for (e, name) in named {
+            assert_eq!(errno_name(e), name, "errno {e}");
+            assert_eq!(io_errno_name(&io::Error::from_raw_os_error(e)), name);
+        }
+    }
+
+    /// Readiness in diagnostics: the set flags by name in ascending bit
+    /// order, `0` for none.
+    #[test]
+    fn poll_flags_name_exactly_the_flags_set() {
+        assert_eq!(poll_flags(0), "0");
+        assert_eq!(poll_flags(libc::POLLIN), "POLLIN");
+        assert_eq!(poll_flags(libc::POLLOUT | libc::POLLIN), "POLLIN|POLLOUT");
+        // A refused connect's revents (connect.rs).
+        assert_eq!(poll_flags(libc::POLLHUP | libc::POLLERR | libc::POLLOUT), "POLLOUT|POLLERR|POLLHUP");
+        assert_eq!(poll_flags(libc::POLLRDHUP | libc::POLLPRI | libc::POLLNVAL), "POLLPRI|POLLNVAL|POLLRDHUP");
+    }
+
+    /// poll_now is the readiness at this moment: a fresh connected socket
+    /// is writable and not readable; once a byte arrives it is readable.
+    #[test]
+    fn poll_now_reports_the_present_readiness() {
+        let (mut c, s) = pair();
+        assert_eq!(poll_now(s.as_fd(), libc::POLLIN | libc::POLLOUT).unwrap(), libc::POLLOUT);
+        c.write_all(b"x").unwrap();
+        assert!(wait_ready(&s, Want::Read, BOUND).unwrap());
+        assert_eq!(poll_now(s.as_fd(), libc::POLLIN | libc::POLLOUT).unwrap(), libc::POLLIN | libc::POLLOUT);
+    }
+
+    /// Int socket options: what is set reads back, and a fd that is not a
+    /// socket is an error (ENOTSOCK), never a value.
+    #[test]
+    fn int_socket_options_read_back_and_fail_on_a_non_socket() {
+        let (c, _s) = pair();
+        assert_eq!(getsockopt_int(c.as_fd(), libc::SOL_SOCKET, libc::SO_TYPE).unwrap(), libc::SOCK_STREAM);
+        for on in [1, 0] {
+            setsockopt_int(c.as_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE, on).unwrap();
+            assert_eq!(getsockopt_int(c.as_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE).unwrap(), on);
+        }
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let e = getsockopt_int(f.as_fd(), libc::SOL_SOCKET, libc::SO_TYPE).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOTSOCK));
+        let e = setsockopt_int(f.as_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOTSOCK));
+        assert_eq!(so_error(f.as_fd()).unwrap_err().raw_os_error(), Some(libc::ENOTSOCK));
+    }
+
     #[test]
     fn wait_any_readable_says_whether_one_is() {
         let (mut c, s) = pair();
@@ -364,5 +438,16 @@ mod tests {
             "wrote {wrote}: outq {outq}, unsent {unsent}"
         );
         assert!(send_queue(-1).is_err());
+    }
+
+    /// The unsent count is TCP's alone (SIOCOUTQNSD, tcp_ioctl): a UDP
+    /// socket, which does answer TIOCOUTQ, is an error, not "0 unsent".
+    #[test]
+    fn send_queue_of_a_non_tcp_socket_is_an_error() {
+        let u = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let mut outq: libc::c_int = -1;
+        // SAFETY: TIOCOUTQ writes one c_int through the pointer.
+        assert_eq!(unsafe { libc::ioctl(u.as_raw_fd(), libc::TIOCOUTQ, &mut outq) }, 0, "UDP answers TIOCOUTQ");
+        assert!(send_queue(u.as_raw_fd()).is_err());
     }
 }

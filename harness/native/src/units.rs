@@ -53,3 +53,25 @@ impl fmt::Display for Millis {
         write!(f, "{}ms", self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Byte counts add as numbers (a queue's size is the sum of its sends).
+    #[test]
+    fn byte_counts_add_up() {
+        assert_eq!(Bytes(3) + Bytes(4), Bytes(7));
+        assert_eq!(Bytes(0) + Bytes(5), Bytes(5));
+        assert_eq!(Bytes::ZERO + Bytes::ZERO, Bytes::ZERO);
+    }
+
+    /// Reports name senders `S0`, `S1`, … and show quantities with their unit.
+    #[test]
+    fn quantities_display_with_their_names_and_units() {
+        assert_eq!(SenderId(0).to_string(), "S0");
+        assert_eq!(SenderId(12).to_string(), "S12");
+        assert_eq!(Bytes(1460).to_string(), "1460B");
+        assert_eq!(Millis(5).to_string(), "5ms");
+    }
+}

@@ -583,6 +583,36 @@ mod tests {
         assert!(msg.starts_with("native: peer accept: ") && msg.contains("Too many open files"), "{msg}");
     }
 
+    /// Each peer read leaves the peer in quick-ACK mode (TCP_QUICKACK), so
+    /// what it read is acknowledged now and not at the delayed-ACK timer
+    /// (the port's drains would wait 40 ms each), also when the peer had
+    /// left that mode.
+    #[test]
+    fn a_peer_read_leaves_the_peer_acking_at_once() {
+        let mut sut = NativeSut::start(&Setup::default(), None).unwrap();
+        let send =
+            Op::Send { sender: reference::units::SenderId(0), len: Bytes(100), tag: 1, flags: Default::default() };
+        sut.apply(&send).unwrap();
+        assert!(sys::wait_ready(&sut.peer, Want::Read, BOUND).unwrap(), "the bytes reach the peer");
+        let quickack = |sut: &NativeSut| socket2::SockRef::from(&sut.peer).tcp_quickack().unwrap();
+        socket2::SockRef::from(&sut.peer).set_tcp_quickack(false).unwrap();
+        assert!(!quickack(&sut), "delayed ACKs before the read");
+        let read = sut.apply(&Op::PeerRead { max: Bytes(100) }).unwrap().observation.reply;
+        assert_eq!(read, Reply::Peer(PeerRead::Data(payload(1, Bytes(100)))));
+        assert!(quickack(&sut), "quick ACKs after the read");
+    }
+
+    /// A client whose connection failed for a reason of its own (here its
+    /// connect timed out, ETIMEDOUT) says nothing about the server end's
+    /// close: the read's error is reported, not taken for EOF or its absence.
+    #[test]
+    fn sees_eof_reports_a_client_error_other_than_a_reset() {
+        let (l, _queued, c) = peer_end::tests::connect_given_up();
+        assert!(sys::wait_ready(&c, Want::Read, BOUND).unwrap(), "the connect gives up within the bound");
+        let msg = sees_eof(&c, l.local_addr().unwrap()).expect_err("ETIMEDOUT").0;
+        assert!(msg.starts_with("native: client read: ") && msg.contains("timed out"), "{msg}");
+    }
+
     /// PT-2 seen from the client: a server end closed over unread data
     /// resets the connection (CL-3), which is EOF as far as PT-2 goes; a
     /// server end held open is not.

@@ -137,3 +137,18 @@ fn an_active_busy_port_exits_on_the_reset() {
         "PC-5, RS-1"
     );
 }
+
+/// After its own reset the peer's socket is no longer connected: a peer
+/// read then is not something the model asks (it disables PeerRead after
+/// PeerReset), and the adapter says so as an error (ENOTCONN) rather than
+/// reporting a reset the port never sent.
+#[test]
+fn a_peer_read_after_the_peers_own_reset_is_an_error() {
+    let mut c = port(false, vec![]);
+    c.apply(Op::PeerReset);
+    // The disconnect's own ECONNRESET goes to the first call on the socket.
+    let first = c.sut.apply(&Op::PeerWrite { len: Bytes(10), tag: 1 }).map(|s| s.observation.reply);
+    assert_eq!(first, Ok(Reply::Peer(reference::observation::PeerRead::Reset)));
+    let e = c.sut.apply(&Op::PeerRead { max: Bytes(10) }).expect_err("not connected");
+    assert!(e.0.starts_with("native: peer read: ") && e.0.contains("os error 107"), "{e}");
+}

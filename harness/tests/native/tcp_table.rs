@@ -127,3 +127,17 @@ fn sock_diag_agrees_with_proc_net_tcp() {
     assert_eq!(agree(server2, client2, "reset end, listener still open"), None);
     drop(l2);
 }
+
+/// An address pair no socket holds and no listener covers is answered
+/// "no such end" by the kernel (sock_diag's ENOENT), as by the whole
+/// table: the local address is held by a socket bound but neither
+/// listening nor connected, so nothing can take it meanwhile.
+#[test]
+fn an_address_pair_no_socket_holds_has_no_state() {
+    let bound = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    bound.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into()).unwrap();
+    let local = v4(bound.local_addr().unwrap().as_socket().unwrap());
+    let remote = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1);
+    assert_eq!(state(local, remote).expect("sock_diag"), None);
+    assert_eq!(state_from_proc(local, remote).expect("/proc/net/tcp"), None);
+}

@@ -113,9 +113,9 @@ fn mailbox_rule(e: &[OwnerMsg], o: &[OwnerMsg], w: &Why) -> RuleId {
         // tcp_closed, from a socket send_timeout_close closed).
         Some(OwnerMsg::TcpClosed) => ids::PC_3,
         Some(OwnerMsg::TcpError(_)) => ids::RS_1,
+        // (An unexpected tcp_error was RS-1's above.)
         None => match o.get(i) {
             Some(OwnerMsg::TcpClosed) => ids::PC_3,
-            Some(OwnerMsg::TcpError(_)) => ids::RS_1,
             _ => w.opts.rule(OptField::Active),
         },
     }

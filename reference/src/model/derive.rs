@@ -189,6 +189,9 @@ impl Model {
                                         observed.completed, observed.busy_port_events
                                     ),
                                 };
+                                if options.trace {
+                                    eprintln!("derive: {prefix:?} -> pruned: completed so far {}", mm.expected);
+                                }
                                 if further(&mm, &first_mismatch) {
                                     first_mismatch = Some(mm);
                                 }
@@ -198,7 +201,7 @@ impl Model {
                             if !seen_needs.insert((need, state, step)) {
                                 continue;
                             }
-                            let cands = m.candidates(need, observed);
+                            let cands = m.candidates(need, observed, op);
                             if options.trace {
                                 eprintln!("derive: {prefix:?} needs {need:?}: {cands:?} (busy {} deadline {:?} queue {} open {})", m.driver().busy, m.driver().send_deadline, m.driver().queue, m.state.socket_open);
                             }
@@ -236,7 +239,7 @@ impl Model {
     }
 
     /// The choices worth trying where the model needs one, preferred first.
-    fn candidates(&self, need: Need, observed: &Observation) -> Vec<Pick> {
+    fn candidates(&self, need: Need, observed: &Observation, op: &crate::op::Op) -> Vec<Pick> {
         match need {
             Need::PeerGot => {
                 let got = match &observed.reply {
@@ -320,6 +323,13 @@ impl Model {
                 for mask in 1u32..(1 << pending.len()) {
                     let sum: i64 = (0..pending.len()).filter(|i| mask & (1 << i) != 0).map(|i| pending[i]).sum();
                     lands.push(seen - sum);
+                }
+                // A write between steps (before the op) is followed by the
+                // op's own send, which enqueues onto what it left (regression
+                // beam-inet-1001-case944-otp27: 3,968 of 4,846 bytes written
+                // after an ACK, then a 4,097-byte send stayed below high).
+                if let (true, crate::op::Op::Send { len, .. }) = (self.step.between_steps, op) {
+                    lands.push(seen - len.0 as i64);
                 }
                 if may_refuse {
                     lands.push(q);

@@ -101,7 +101,6 @@ impl Model {
             return Ok(Some(SendResult::Ok));
         }
         if before == Bytes::ZERO {
-            self.settle_cut();
             self.state.peer.out.push(p.tag, p.len);
             if self.state.opts.delay_send {
                 // DS-1: queue everything, no syscall, arm the zero-delay flush.
@@ -123,7 +122,6 @@ impl Model {
             return Ok(Some(SendResult::Ok));
         }
         // WM-3: enqueue the whole message, busy at queued_before + size >= high.
-        self.settle_cut();
         self.state.peer.out.push(p.tag, p.len);
         self.driver_mut().queue += p.len;
         self.enqueued_onto = self.why.queue;
@@ -355,9 +353,23 @@ impl Model {
             self.driver_mut().queue = Bytes::ZERO;
             self.driver_mut().flush_armed = false;
             self.why.queue = ids::TO_3;
+            if self.timeout_close_exits() {
+                // DIFF-INET-11: an active port tells its owner and exits.
+                self.cross(ids::DIFF_INET_11);
+                self.state.input.mailbox.push(crate::observation::OwnerMsg::TcpClosed);
+                self.port_exits(ids::DIFF_INET_11);
+            }
         } else {
             self.why.queue = ids::TO_1;
         }
+    }
+
+    /// DIFF-INET-11: on OTP 29 the send timer's close exits an active port.
+    fn timeout_close_exits(&self) -> bool {
+        self.config.variant == Variant::OtpInet
+            && self.config.otp >= crate::variant::OtpRelease(29)
+            && self.state.life == Life::Open
+            && self.state.opts.active.is_active()
     }
 
     /// Has the peer nothing more to expect?
@@ -386,12 +398,5 @@ impl Model {
         self.decide(ids::DIFF_INET_6);
         self.why.completed_order = Some(ids::DIFF_INET_6);
         self.deliver(s, r, rule);
-    }
-
-    /// TO-3's cut is final once anything else goes into the stream.
-    fn settle_cut(&mut self) {
-        if std::mem::take(&mut self.state.peer.cut_slack) > Bytes::ZERO {
-            self.state.peer.out.truncate(self.state.peer.written);
-        }
     }
 }

@@ -185,6 +185,9 @@ struct Step {
     applied: Option<Reply>,
     /// Deriving whether a real-clock timer fired before the op.
     before_op: bool,
+    /// Running what the system did between steps, before the op reached
+    /// the port (a write then is followed by the op's own enqueue).
+    between_steps: bool,
 }
 
 #[derive(Clone, Debug)]

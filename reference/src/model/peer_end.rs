@@ -252,7 +252,7 @@ impl Model {
     }
 
     /// exit_on_close: the port leaves the table with its socket.
-    fn port_exits(&mut self, rule: RuleId) {
+    pub(super) fn port_exits(&mut self, rule: RuleId) {
         self.state.life = Life::Closed;
         self.state.exited = true;
         self.state.table.ports -= 1;

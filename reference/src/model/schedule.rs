@@ -53,9 +53,15 @@ impl Model {
         // beam-socket-17548076069843580848, failed so in CI at 167dbfb).
         let expire = if self.on_socket() { self.sock_expirable() } else { Vec::new() };
         let fallback = self.state.senders.orphaned.clone();
+        // A reply the driver sent when busy cleared (DIFF-INET-6) reaches
+        // its caller on the node's schedule, so also before the op, and
+        // before the 'DOWN' of a port whose close then went on
+        // (DIFF-INET-8: regression beam-inet-1003-case319-otp29).
+        let replies = self.driver_replying().into_iter().map(Activity::Returned);
         [Activity::SendTimeout, Activity::Output, Activity::PendingClose, Activity::ServerExit]
             .into_iter()
             .chain(resume)
+            .chain(replies)
             .chain(fallback.into_iter().map(Activity::CloseFallback))
             .chain(expire.into_iter().map(Activity::Expire))
             .filter(|&a| self.activity_enabled(a))

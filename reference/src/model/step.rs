@@ -22,6 +22,7 @@ impl Model {
     /// its adapter), so the op is followed by a quiescence in the same step.
     pub(super) fn step_on(&mut self, op: &Op, c: &mut Choices, settle: bool) -> Result<Prediction, Divergence> {
         self.step.applied = None;
+        self.step.between_steps = false;
         self.step.completed.clear();
         self.why.completed_order = None;
         self.step.busy_port_events.clear();
@@ -31,6 +32,7 @@ impl Model {
             // an armed send timer may fire, and an ACK that arrived after
             // the last answer may let the driver write, before the op
             // reaches the port.
+            self.step.between_steps = true;
             while self.before_op_enabled().next().is_some() {
                 self.step.before_op = true;
                 let a = c.next_activity()?;
@@ -43,6 +45,7 @@ impl Model {
                     }
                 }
             }
+            self.step.between_steps = false;
         }
         let (reply, reply_rule) = self.apply(op, c)?;
         if settle {

@@ -78,3 +78,52 @@ impl Stream {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Stream;
+    use crate::units::{payload_byte, Bytes};
+
+    fn sends(list: &[(u16, usize)]) -> Stream {
+        let mut s = Stream::default();
+        for &(tag, len) in list {
+            s.push(tag, Bytes(len));
+        }
+        s
+    }
+
+    /// ST-1: a write that put no bytes in the stream leaves it equal to
+    /// what it was, so the derivation merges the two as one future.
+    #[test]
+    fn an_empty_part_leaves_the_stream_as_it_was() {
+        let mut s = sends(&[(1, 10)]);
+        s.push_part(2, Bytes(0), Bytes(0));
+        s.push(3, Bytes(0));
+        assert_eq!(s, sends(&[(1, 10)]));
+    }
+
+    /// TO-3: discarding the queue at a send's first byte forgets that send
+    /// whole: the stream equals one it never went into.
+    #[test]
+    fn a_cut_at_a_send_boundary_forgets_the_later_send() {
+        let mut s = sends(&[(1, 10), (2, 10)]);
+        s.truncate(Bytes(10));
+        assert_eq!(s, sends(&[(1, 10)]));
+        assert_eq!(s.len(), Bytes(10));
+    }
+
+    /// ST-1, TO-3: after a cut inside a send, the stream ends there and
+    /// the bytes that follow are those of the next send.
+    #[test]
+    fn a_cut_inside_a_send_keeps_only_its_head() {
+        let mut s = sends(&[(1, 10), (2, 10)]);
+        s.truncate(Bytes(15));
+        assert_eq!(s.len(), Bytes(15));
+        s.push(3, Bytes(5));
+        let want: Vec<u8> = (0..5).map(|i| payload_byte(2, i)).chain((0..5).map(|i| payload_byte(3, i))).collect();
+        assert_eq!(s.slice(Bytes(10), Bytes(10)), want);
+        let mut head = sends(&[(1, 10), (2, 5)]);
+        head.push(3, Bytes(5));
+        assert_eq!(s, head, "the same bytes, the same stream");
+    }
+}

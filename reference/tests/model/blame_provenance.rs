@@ -186,3 +186,67 @@ fn a_value_the_order_decided_is_blamed_on_opt5() {
     let p = m.step(&Op::GetOpts, &[]).expect("getopts");
     assert_eq!(opts_differ(&p, |o| o.high = Bytes(101)), ids::OPT_1, "no conflict: the option's own rule");
 }
+
+/// OPT-5: a field named twice in one list was decided by the order (back
+/// to front) even where both values agree, so its difference is OPT-5's.
+#[test]
+fn a_field_named_twice_is_blamed_on_opt5() {
+    let mut m = model(vec![]);
+    setopts(&mut m, vec![Opt::DelaySend(true), Opt::DelaySend(true)]);
+    let p = m.step(&Op::GetOpts, &[]).expect("getopts");
+    assert_eq!(opts_differ(&p, |o| o.delay_send = false), ids::OPT_5);
+}
+
+/// OPT-3: a refused list keeps the options applied before the invalid one
+/// (those listed after it, OPT-5), each decided by its own rule; the one
+/// it refused kept its value by OPT-3.
+#[test]
+fn options_a_refused_list_applied_keep_their_own_rule() {
+    let mut m = model(vec![]);
+    let p = setopts(&mut m, vec![Opt::LowMsgqWatermark(0), Opt::DelaySend(true)]);
+    assert_eq!(p.observation.reply, Reply::SetOpts(Err(Posix::Einval)), "OPT-3: 0 is einval");
+    let p = m.step(&Op::GetOpts, &[]).expect("getopts");
+    assert!(matches!(p.observation.reply, Reply::Opts(o) if o.delay_send), "OPT-3: applied before the refusal");
+    assert_eq!(opts_differ(&p, |o| o.delay_send = false), ids::DS_1, "set by {{delay_send,true}}");
+    assert_eq!(opts_differ(&p, |o| o.low_msgq = Bytes(1)), ids::OPT_3, "kept by the refusal");
+}
+
+/// WM-4: a completion that differs is blamed on the rule that completed
+/// the expected send (the busy caller's ok once the queue drained).
+#[test]
+fn a_completion_difference_is_blamed_on_the_rule_that_completed_the_send() {
+    let mut m = model(vec![Opt::HighWatermark(4000), Opt::LowWatermark(1000)]);
+    m.step(&send(0, 5000, 1), &[wrote(5000, 0)]).expect("WM-2: 5000 queued");
+    m.step(&send(0, 10, 2), &[]).expect("WM-3: busy, sender 0 waits");
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(5010, 5010)]).expect("WM-4: drained");
+    let ok = reference::observation::SendResult::Ok;
+    assert_eq!(p.observation.completed, vec![(SenderId(0), ok)], "WM-4: the busy caller's ok");
+    let mut seen = p.observation.clone();
+    seen.completed = vec![(SenderId(0), reference::observation::SendResult::Error(Posix::Timeout))];
+    assert_eq!(compare(&p, &seen).expect("a difference").rule, ids::WM_4);
+}
+
+/// PC-3: a tcp_closed the model did not expect is blamed on the peer's end
+/// as the port reports it, not on the active mode it arrived in.
+#[test]
+fn an_unexpected_tcp_closed_is_blamed_on_the_peers_end() {
+    let mut m = model(vec![]);
+    setopts(&mut m, vec![Opt::Active(ActiveSetting::True)]);
+    let p = m.step(&Op::Mailbox, &[]).expect("an empty mailbox");
+    assert_eq!(p.observation.reply, Reply::Mailbox(vec![]));
+    assert_eq!(blamed_reply(&p, |r| *r = Reply::Mailbox(vec![OwnerMsg::TcpClosed])), ids::PC_3);
+}
+
+/// WM-2: a queue that differs after an op that is not a send is blamed on
+/// the rule that last shaped the queue (the direct write that left 60),
+/// not on the rule behind the op's reply.
+#[test]
+fn a_queue_difference_after_another_op_is_blamed_on_what_shaped_the_queue() {
+    let mut m = model(vec![]);
+    m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("WM-2: 60 queued");
+    let p = m.step(&Op::GetOpts, &[]).expect("getopts");
+    assert_eq!(p.observation.queue, Bytes(60));
+    let mut seen = p.observation.clone();
+    seen.queue = Bytes(61);
+    assert_eq!(compare(&p, &seen).expect("a difference").rule, ids::WM_2);
+}

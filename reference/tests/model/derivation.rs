@@ -100,9 +100,12 @@ fn an_ack_between_steps_empties_the_queue_before_a_direct_write() {
     // (WM-3). Written directly after the late flush: ok, 4736 left.
     let after = derive(&set, &send(0, 6913, 3), &ok(4736));
     assert!(after.is_ok(), "the flush before the op is not derived: {:?}", after.err());
-    // A queue no write explains is still refused: at most the send itself
-    // is left, 6913, and a queue above it is no kernel's choice.
-    assert!(derive(&set, &send(0, 6913, 3), &ok(7000)).is_err(), "a queue of 7000 was accepted");
+    // A partial write before the op leaves part of the old queue, and the
+    // send is enqueued onto it: any queue below high with an ok reply has
+    // a kernel's choice behind it (7000: 87 left, then 6913 enqueued). At
+    // high the send would have made the port busy (WM-3): refused.
+    assert!(derive(&set, &send(0, 6913, 3), &ok(7000)).is_ok(), "a partial write before the op is not derived");
+    assert!(derive(&set, &send(0, 6913, 3), &ok(8192)).is_err(), "an ok at high_watermark was accepted");
 }
 
 /// TO-1 between steps, and what it sets off: on the real clock the busy
@@ -290,4 +293,28 @@ fn a_peer_write_after_a_clean_close_is_refused_from_the_second() {
             .map(|d| d.model)
             .collect();
     }
+}
+
+/// WM-4/WM-3 between steps: after an ACK the driver wrote part of its
+/// queue before the next send reached the port, and that send, enqueued
+/// onto what the write left, stayed below the high watermark: ok, with a
+/// queue no write after the send explains (regression
+/// beam-inet-1001-case944-otp27). An ok with the queue at high is refused
+/// (WM-3: that send makes the port busy).
+#[test]
+fn a_write_between_steps_is_followed_by_the_ops_own_enqueue() {
+    use SenderStatus::*;
+    let setup = Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], ..Setup::default() };
+    let m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true);
+    // WM-2: the kernel takes 20 of 80, 60 queued (below high: ok).
+    let set: Vec<Model> = derive(&[m], &send(0, 80, 1), &seen(Reply::Sent(Some(SendResult::Ok)), [Idle, Idle], 60))
+        .expect("WM-2")
+        .into_iter()
+        .map(|d| d.model)
+        .collect();
+    // 50 written before the op (10 left), then 70 enqueued: 80 < 100.
+    let ok = seen(Reply::Sent(Some(SendResult::Ok)), [Idle, Idle], 80);
+    assert!(derive(&set, &send(1, 70, 2), &ok).is_ok(), "the write before the send is not derived");
+    let at_high = seen(Reply::Sent(Some(SendResult::Ok)), [Idle, Idle], 100);
+    assert!(derive(&set, &send(1, 70, 2), &at_high).is_err(), "an ok at high_watermark was accepted");
 }

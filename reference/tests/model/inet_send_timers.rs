@@ -231,3 +231,100 @@ fn to_3_a_write_just_before_the_close_timer_shows_in_the_peers_reads() {
     let e = m.step(&Op::PeerRead { max: Bytes(1000) }, &got(150)).expect_err("ST-1 on the virtual clock");
     assert_eq!(e.rule, reference::rules::ids::ST_1);
 }
+
+/// DIFF-INET-4: a leftover timer that fires while the last busy caller
+/// waits for another reply (its send scheduled behind a held port lock,
+/// MQ-1) is taken by that wait at once: the send returns {error,timeout}.
+#[test]
+fn diff_inet_4_a_leftover_timer_answers_the_last_busy_caller_if_it_waits() {
+    let mut m = leftover_timer(Variant::OtpInet);
+    m.step(&Op::ContendLock, &[]).expect("MQ-1: another scheduler holds the lock");
+    let p = m.step(&send(2, 5, 4), &[]).expect("MQ-1: scheduled");
+    assert_eq!(p.observation.senders[2], SenderStatus::Waiting, "MQ-1: sender 2 waits for its task");
+    let p = m
+        .step(&Op::AdvanceTime { by: Millis(5) }, &[Choice::Ran(Activity::SendTimeout)])
+        .expect("DIFF-INET-4: timer B fires with the port not busy");
+    assert_eq!(p.observation.completed, vec![(SenderId(2), TIMEOUT)], "DIFF-INET-4: the waiting caller takes it");
+}
+
+/// An `{active,once}` port with send_timeout_close, made busy by sender 1
+/// (WM-3) with sender 2 suspended on it (SND-1); then its send timer fires.
+fn timeout_close_while_active(release: u16, after: &[Choice]) -> (Model, reference::model::Prediction) {
+    use reference::options::ActiveSetting;
+    let setup = Setup {
+        options: vec![
+            Opt::HighWatermark(100),
+            Opt::LowWatermark(50),
+            Opt::SendTimeout(Timeout::After(Millis(5))),
+            Opt::SendTimeoutClose(true),
+        ],
+        senders: 3,
+        ..Setup::default()
+    };
+    let mut m = Model::new(&setup)
+        .expect("setup")
+        .into_variant(Variant::OtpInet)
+        .with_otp(reference::variant::OtpRelease(release));
+    m.step(&Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::Once)] }, &[]).expect("RX-2");
+    m.step(&send(0, 300, 1), &[wrote(300, 150)]).expect("WM-2: 150 queued");
+    m.step(&send(1, 10, 2), &[]).expect("WM-3: sender 1 blocked");
+    let p = m.step(&send(2, 5, 3), &[]).expect("SND-1: sender 2 suspended");
+    assert_eq!(p.observation.senders[2], SenderStatus::Suspended);
+    let mut choices = vec![Choice::Ran(Activity::SendTimeout), Choice::Ran(Activity::Resume(SenderId(2)))];
+    choices.extend_from_slice(after);
+    let p = m.step(&Op::AdvanceTime { by: Millis(5) }, &choices).expect("TO-1/TO-3: the timer fires");
+    (m, p)
+}
+
+/// DIFF-INET-11: on OTP 29 the send timer's close exits an active port:
+/// the owner gets `tcp_closed`, the blocked caller `{error,timeout}`, the
+/// resumed sender's retry finds the port gone (`{error,einval}`,
+/// DIFF-INET-10), the port leaves the table and a later send returns
+/// `{error,closed}` (probe_timeout_close_active.erl on 29.1.2).
+#[test]
+fn diff_inet_11_a_send_timeout_close_exits_an_active_port_on_otp_29() {
+    // The caller's reply is on its way (DIFF-INET-6); the retry raised.
+    let (mut m, p) = timeout_close_while_active(29, &[Choice::Ran(Activity::Returned(SenderId(1)))]);
+    let mut done = p.observation.completed.clone();
+    done.sort_by_key(|d| d.0);
+    assert_eq!(done, vec![(SenderId(1), TIMEOUT), (SenderId(2), SendResult::Error(Posix::Einval))]);
+    assert_eq!(p.observation.ports, 1, "the port left the table");
+    let p = m.step(&Op::Mailbox, &[]).expect("the owner's mailbox");
+    assert_eq!(p.observation.reply, Reply::Mailbox(vec![reference::observation::OwnerMsg::TcpClosed]));
+    let p = m.step(&send(0, 1, 4), &[]).expect("SND-6");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))));
+}
+
+/// TO-3 on OTP 27 (and 25): the same timer closes the socket but the port
+/// stays, active or not: no message, the retry and a later send
+/// `{error,enotconn}`.
+#[test]
+fn to_3_an_active_port_stays_after_a_send_timeout_close_on_otp_27() {
+    // Both replies are the driver's, on their way (DIFF-INET-6).
+    let returned = [Choice::Ran(Activity::Returned(SenderId(1))), Choice::Ran(Activity::Returned(SenderId(2)))];
+    let (mut m, p) = timeout_close_while_active(27, &returned);
+    let mut done = p.observation.completed.clone();
+    done.sort_by_key(|d| d.0);
+    assert_eq!(done, vec![(SenderId(1), TIMEOUT), (SenderId(2), SendResult::Error(Posix::Enotconn))]);
+    assert_eq!(p.observation.ports, 2, "the port stays in the table");
+    let p = m.step(&Op::Mailbox, &[]).expect("the owner's mailbox");
+    assert_eq!(p.observation.reply, Reply::Mailbox(vec![]));
+    let p = m.step(&send(0, 1, 4), &[]).expect("TO-3");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Enotconn))));
+}
+
+/// DIFF-INET-4 on the virtual clock, where timers fire exactly when due:
+/// timer A (5 ms), left armed when sender 2's force send took the busy
+/// branch, is due at 5 ms although sender 2's own timer is due at 7 ms;
+/// quiet without it is a SCHED-1 violation, and it times sender 2 out.
+#[test]
+fn diff_inet_4_the_earlier_timer_is_due_on_the_virtual_clock() {
+    let mut quiet = force_onto_busy_on(Variant::OtpInet, false);
+    quiet.step(&Op::AdvanceTime { by: Millis(3) }, &[]).expect("the step itself applies");
+    assert!(quiet.take_unquiet().is_some(), "SCHED-1: timer A was due at 5 ms");
+    let mut m = force_onto_busy_on(Variant::OtpInet, false);
+    let p = m
+        .step(&Op::AdvanceTime { by: Millis(3) }, &[Choice::Ran(Activity::SendTimeout)])
+        .expect("DIFF-INET-4: timer A fires at 5 ms");
+    assert_eq!(p.observation.completed, vec![(SenderId(2), TIMEOUT)], "TO-1: it answers the current busy caller");
+}

@@ -251,3 +251,43 @@ fn a_send_after_the_reported_end_is_told_once(#[case] end: Op, #[case] sre: bool
     let p = m.step(&send(0, 10), &[]).expect("PC-4");
     assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Enotconn))), "PC-4");
 }
+
+fn setopts(opts: Vec<Opt>) -> Op {
+    Op::SetOpts { opts }
+}
+
+/// PC-3: the port that exited at the end still answers recv, the mailbox
+/// and a setopts of an active mode (what was measured there), so the
+/// generator keeps offering them; other setopts were not measured.
+#[test]
+fn the_exited_port_still_takes_recv_mailbox_and_active_modes() {
+    let mut m = port(false);
+    m.step(&active(ActiveSetting::True), &[]).expect("RX-5");
+    m.step(&Op::PeerShutdown, &[]).expect("PC-1");
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::Input), read(0)]).expect("PC-3");
+    assert_eq!(p.observation.ports, 1, "PC-3: the port exits");
+    assert!(m.enabled(&Op::Recv), "PC-3: recv on the exited port");
+    assert!(m.enabled(&Op::Mailbox), "PC-3: tcp_closed is read");
+    for a in [ActiveSetting::True, ActiveSetting::Once, ActiveSetting::N(1), ActiveSetting::N(100)] {
+        assert!(m.enabled(&active(a)), "PC-3: {a:?} on the exited port");
+    }
+    assert!(!m.enabled(&active(ActiveSetting::N(101))), "not measured");
+    assert!(!m.enabled(&setopts(vec![Opt::DelaySend(true)])), "not measured");
+    assert!(!m.enabled(&setopts(vec![])), "an empty list changes nothing");
+}
+
+/// PC-5: after a RST, making the port active ends it, which is followed
+/// only while no send waits as a port task (MQ-1) or behind another
+/// scheduler's lock: its abort when the port exits is not modelled.
+#[test]
+fn no_active_mode_while_a_send_is_scheduled_after_a_reset() {
+    let mut m = port(false);
+    m.step(&Op::PeerReset, &[]).expect("RS-1");
+    assert!(m.enabled(&active(ActiveSetting::True)), "PC-5: the port may be made active");
+    m.step(&Op::ContendLock, &[]).expect("MQ-1: another scheduler holds the lock");
+    assert!(!m.enabled(&active(ActiveSetting::True)), "MQ-1: the lock is held");
+    m.step(&send(0, 10), &[]).expect("MQ-1: the send is scheduled");
+    assert!(!m.enabled(&active(ActiveSetting::True)), "MQ-1: a task and the lock");
+    m.step(&Op::ReleaseLock, &[]).expect("MQ-1: released, the task not run yet");
+    assert!(!m.enabled(&active(ActiveSetting::True)), "MQ-1: the task still waits");
+}

@@ -519,3 +519,98 @@ fn diff_sock_5_a_dropped_share_may_still_arrive_after_close() {
     .expect("DIFF-SOCK-5: the timed-out send's first bytes arrive");
     step(&set, Op::PeerRead { max: Bytes(4) }, seen(Reply::Peer(PeerRead::Eof))).expect("then EOF");
 }
+
+/// DIFF-SOCK-11: on OTP 27 a `low_watermark` in a setopts is accepted and
+/// ignored, and the report counts the crossing of DIFF-SOCK-11 (on OTP 25
+/// it sets SO_RCVLOWAT: DIFF-SOCK-8).
+#[test]
+fn diff_sock_11_an_ignored_low_watermark_is_counted() {
+    use reference::rules::ids;
+    use reference::variant::OtpRelease;
+    for (release, crossed, not) in
+        [(27, ids::DIFF_SOCK_11, ids::DIFF_SOCK_8), (25, ids::DIFF_SOCK_8, ids::DIFF_SOCK_11)]
+    {
+        let mut m = explicit(vec![], 2).with_otp(OtpRelease(release));
+        let p = m.step(&Op::SetOpts { opts: vec![Opt::LowWatermark(100)] }, &[]).expect("setopts");
+        assert_eq!(p.observation.reply, Reply::SetOpts(Ok(())), "OTP {release}");
+        assert_eq!(m.crossings().get(&crossed), Some(&1), "OTP {release}: {:?}", m.crossings());
+        assert_eq!(m.crossings().get(&not), None, "OTP {release}");
+    }
+}
+
+/// `{send_timeout,0}` then a send the kernel does not take whole: it times
+/// out at once with its rest dropped (DIFF-SOCK-3), so the bytes of the
+/// next send follow in the stream wherever the kernel's share of it ended;
+/// the peer's data shows where (DIFF-SOCK-1).
+fn after_a_dropped_send() -> Vec<Model> {
+    use reference::observation::Posix;
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let mut set = socket_set(vec![]);
+    set = step(
+        &set,
+        Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::After(Millis(0)))] },
+        seen(Reply::SetOpts(Ok(()))),
+    )
+    .expect("setopts");
+    set = step(&set, send(0, 8192, 2), seen(Reply::Sent(Some(SendResult::Error(Posix::Timeout)))))
+        .expect("DIFF-SOCK-3: timed out at once");
+    step(&set, send(0, 10, 3), seen(Reply::Sent(Some(SendResult::Ok)))).expect("DIFF-SOCK-1: the next send, all taken")
+}
+
+/// DIFF-SOCK-3: the peer reads 40 bytes of the timed-out send, then the
+/// next send's: its share ended at 40, where the payload stops matching.
+#[test]
+fn diff_sock_3_the_next_sends_bytes_show_where_the_dropped_share_ended() {
+    use reference::observation::PeerRead;
+    let set = after_a_dropped_send();
+    let data: Vec<u8> = (0..40).map(|i| payload_byte(2, i)).chain((0..10).map(|i| payload_byte(3, i))).collect();
+    step(&set, Op::PeerRead { max: Bytes(1000) }, seen(Reply::Peer(PeerRead::Data(data))))
+        .expect("DIFF-SOCK-1/3: 40 of the dropped send, then the next one whole");
+}
+
+/// DIFF-SOCK-5: once the peer saw EOF after close (the kernel held
+/// nothing more of the dropped send), no byte of it arrives later: TCP
+/// sends nothing after its FIN.
+#[test]
+fn diff_sock_5_nothing_arrives_after_eof() {
+    use reference::observation::{PeerRead, Posix};
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let mut set = socket_set(vec![]);
+    set = step(
+        &set,
+        Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::After(Millis(0)))] },
+        seen(Reply::SetOpts(Ok(()))),
+    )
+    .expect("setopts");
+    set = step(&set, send(0, 8192, 2), seen(Reply::Sent(Some(SendResult::Error(Posix::Timeout)))))
+        .expect("DIFF-SOCK-3: timed out at once");
+    set = step(&set, Op::Close, seen(Reply::Closed(Ok(())))).expect("DIFF-SOCK-5: close");
+    set = step(&set, Op::PeerRead { max: Bytes(1) }, seen(Reply::Peer(PeerRead::Eof)))
+        .expect("DIFF-SOCK-5: the kernel took none");
+    let late = seen(Reply::Peer(PeerRead::Data((0..4).map(|i| payload_byte(2, i)).collect())));
+    assert!(step(&set, Op::PeerRead { max: Bytes(4) }, late).is_err(), "DIFF-SOCK-5: bytes after EOF");
+    step(&set, Op::PeerRead { max: Bytes(4) }, seen(Reply::Peer(PeerRead::Eof))).expect("EOF again");
+}
+
+/// DIFF-SOCK-5 with the kernel's choices given: after close, the kernel
+/// may still hold the rest of a timed-out send that it had taken 40 bytes
+/// of; the write the model asks the kernel about is that rest, 60 bytes.
+#[test]
+fn diff_sock_5_the_tail_after_close_is_the_dropped_sends_rest() {
+    use reference::choice::Choice;
+    use reference::observation::{PeerRead, Posix};
+    use reference::options::Timeout;
+    use reference::units::Millis;
+    let mut m = explicit(vec![Opt::SendTimeout(Timeout::After(Millis(0)))], 2);
+    let p = m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("DIFF-SOCK-3: 40 of 100 taken");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Timeout))), "DIFF-SOCK-3");
+    m.step(&Op::Close, &[]).expect("DIFF-SOCK-5: close");
+    let p = m.step(&Op::PeerRead { max: Bytes(1000) }, &[Choice::PeerGot { got: Bytes(40) }]).expect("ST-1: the 40");
+    assert_eq!(p.observation.reply, Reply::Peer(PeerRead::Data((0..40).map(|i| payload_byte(1, i)).collect())));
+    let p = m
+        .step(&Op::PeerRead { max: Bytes(1000) }, &[Choice::PeerGot { got: Bytes(0) }, wrote(60, 0)])
+        .expect("DIFF-SOCK-5: the kernel holds none of the other 60");
+    assert_eq!(p.observation.reply, Reply::Peer(PeerRead::Eof), "DIFF-SOCK-5");
+}

@@ -58,3 +58,22 @@ fn mq4_keeps_msgq_busy_at_low() {
         [Choice::Ran(Activity::Task), wrote(60, 60), Choice::Ran(Activity::Task), wrote(50, 50), resume, wrote(5, 5)];
     m.step(&Op::Quiesce, &all).unwrap();
 }
+
+/// MQ-1: a send scheduled behind another scheduler's lock waits because it
+/// was scheduled, so a system where it did not wait is blamed on MQ-1; at
+/// exactly high_msgq (not busy: MQ-3's strict >) the blame is MQ-3's.
+#[test]
+fn a_scheduled_sender_that_did_not_wait_is_blamed_on_the_scheduling() {
+    use reference::model::compare;
+    for (high_msgq, rule) in [(8192, ids::MQ_1), (10, ids::MQ_3)] {
+        let setup = Setup { options: vec![Opt::HighMsgqWatermark(high_msgq)], ..Setup::default() };
+        let mut m = Model::new(&setup).unwrap();
+        m.step(&Op::ContendLock, &[]).unwrap();
+        m.step(&send(0, 10, 1), &[]).expect("MQ-1: scheduled");
+        let p = m.step(&send(1, 10, 2), &[]).expect("MQ-1: scheduled");
+        assert_eq!(p.observation.senders[1], SenderStatus::Waiting, "MQ-1: high_msgq {high_msgq}");
+        let mut seen = p.observation.clone();
+        seen.senders[1] = SenderStatus::Idle;
+        assert_eq!(compare(&p, &seen).expect("a difference").rule, rule, "high_msgq {high_msgq}");
+    }
+}

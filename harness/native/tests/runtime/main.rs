@@ -8,6 +8,7 @@
 
 mod support;
 
+mod accept_loop;
 mod close_mode;
 mod connect;
 mod driver_queue;

@@ -51,3 +51,20 @@ fn recv_at_eof_returns_no_bytes() {
     assert_eq!(unsafe { libc::poll(&mut p, 1, BOUND.as_millis() as i32) }, 1, "EOF readable");
     assert_eq!(rt.recv().unwrap(), Err(Posix::Closed), "PC-1");
 }
+
+/// PC-3: data and the FIN arriving together raise one readiness edge; after
+/// reading the data the port must still read on to the EOF (no new edge
+/// will come) and tell the owner tcp_closed.
+#[test]
+fn data_and_fin_arriving_together_end_in_tcp_closed() {
+    let (mut rt, mut peer) = connected(ActiveSetting::True);
+    peer.write_all(&[2u8; 10]).unwrap();
+    peer.shutdown(Shutdown::Write).unwrap();
+    // Both are in the port's socket before the runtime first polls it.
+    let fd = rt.subject_fd().unwrap();
+    let mut p = libc::pollfd { fd, events: libc::POLLRDHUP, revents: 0 };
+    // SAFETY: one valid pollfd.
+    assert_eq!(unsafe { libc::poll(&mut p, 1, BOUND.as_millis() as i32) }, 1, "FIN arrived");
+    rt.await_io(BOUND, None).unwrap();
+    assert_eq!(rt.take_mailbox(), vec![OwnerMsg::Tcp(vec![2u8; 10]), OwnerMsg::TcpClosed]);
+}

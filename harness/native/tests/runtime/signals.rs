@@ -33,8 +33,7 @@ fn in_epoll_wait(tid: libc::pid_t) -> bool {
     waits.contains(&nr)
 }
 
-#[test]
-fn a_signal_during_turn_is_a_wakeup_not_an_error() {
+fn handle_usr1() {
     // SAFETY: a handler that only stores to an atomic; no SA_RESTART.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
@@ -42,6 +41,22 @@ fn a_signal_during_turn_is_a_wakeup_not_an_error() {
         libc::sigemptyset(&mut sa.sa_mask);
         assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
     }
+}
+
+/// Waits until thread `tid` blocks in epoll_wait, then signals it.
+fn interrupt_epoll_wait(tid: libc::pid_t, h: &std::thread::JoinHandle<()>) {
+    let deadline = Instant::now() + BOUND;
+    while !in_epoll_wait(tid) {
+        assert!(Instant::now() < deadline, "the loop's thread never blocked in epoll_wait");
+        std::thread::yield_now();
+    }
+    // SAFETY: the thread is alive (it is blocked in epoll_wait).
+    assert_eq!(unsafe { libc::pthread_kill(h.as_pthread_t(), libc::SIGUSR1) }, 0);
+}
+
+#[test]
+fn a_signal_during_turn_is_a_wakeup_not_an_error() {
+    handle_usr1();
     let (l, addr) = listener();
     let (tid_tx, tid_rx) = mpsc::channel();
     let (res_tx, res_rx) = mpsc::channel();
@@ -57,16 +72,36 @@ fn a_signal_during_turn_is_a_wakeup_not_an_error() {
     });
     let (_peer, _) = l.accept().expect("accept");
     let tid = tid_rx.recv_timeout(BOUND).expect("loop thread started");
-    let deadline = Instant::now() + BOUND;
-    while !in_epoll_wait(tid) {
-        assert!(Instant::now() < deadline, "the loop's thread never blocked in epoll_wait");
-        std::thread::yield_now();
-    }
-    // SAFETY: the thread is alive (it is blocked in turn).
-    assert_eq!(unsafe { libc::pthread_kill(h.as_pthread_t(), libc::SIGUSR1) }, 0);
+    interrupt_epoll_wait(tid, &h);
     let (r, waited) = res_rx.recv_timeout(BOUND + BOUND).expect("turn returned");
     assert!(HANDLED.load(Ordering::SeqCst), "the handler ran");
     assert_eq!(r, Ok(()), "EINTR is a wakeup, not a runtime failure");
     assert!(waited < BOUND, "turn returned at the signal, not at its bound ({waited:?})");
+    h.join().unwrap();
+}
+
+/// The same for the accept loop of a listen port: a signal while it waits
+/// for connections is a turn with nothing accepted, not an error.
+#[test]
+fn a_signal_during_the_accept_loops_wait_is_a_wakeup_not_an_error() {
+    use native::accept_loop::{AcceptLoop, Strategy};
+    handle_usr1();
+    let (l, _) = listener();
+    let mut lp = AcceptLoop::new(std::os::fd::OwnedFd::from(l), Strategy::Naive).expect("accept loop");
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let (res_tx, res_rx) = mpsc::channel();
+    let h = std::thread::spawn(move || {
+        // SAFETY: gettid has no preconditions.
+        tid_tx.send(unsafe { libc::gettid() }).unwrap();
+        // Nobody connects: only the signal ends this wait.
+        let r = lp.turn(BOUND).map(|got| got.len()).map_err(|e| e.to_string());
+        let _ = res_tx.send((r, lp.stats));
+    });
+    let tid = tid_rx.recv_timeout(BOUND).expect("loop thread started");
+    interrupt_epoll_wait(tid, &h);
+    let (r, stats) = res_rx.recv_timeout(BOUND + BOUND).expect("turn returned");
+    assert!(HANDLED.load(Ordering::SeqCst), "the handler ran");
+    assert_eq!(r, Ok(0), "EINTR is a turn with nothing accepted, not a failure");
+    assert_eq!(stats.wakeups, 0, "no event woke the loop");
     h.join().unwrap();
 }

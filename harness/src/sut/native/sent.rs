@@ -36,6 +36,11 @@ pub(super) fn tcp_info(fd: RawFd) -> io::Result<(libc::tcp_info, usize)> {
 /// `tcpi_bytes_acked` of `fd` (TCP_INFO).
 fn bytes_acked(fd: RawFd) -> io::Result<u64> {
     let (info, len) = tcp_info(fd)?;
+    acked_within(&info, len)
+}
+
+/// `tcpi_bytes_acked` of `info`, of which the kernel filled in `len` bytes.
+fn acked_within(info: &libc::tcp_info, len: usize) -> io::Result<u64> {
     let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + std::mem::size_of::<u64>();
     if len < end {
         return Err(io::Error::new(io::ErrorKind::Unsupported, "TCP_INFO without tcpi_bytes_acked (Linux < 4.1)"));
@@ -62,6 +67,37 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::{Ipv4Addr, TcpListener, TcpStream};
     use std::os::fd::AsRawFd;
+
+    /// A kernel that fills `tcp_info` up to and including
+    /// `tcpi_bytes_acked` (Linux >= 4.1) reports it; one that stops short of
+    /// it, even inside the field, has no count to give rather than a
+    /// guessed one.
+    #[test]
+    fn bytes_acked_needs_the_whole_field() {
+        // SAFETY: a zeroed tcp_info is valid.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        info.tcpi_bytes_acked = 4242;
+        let start = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked);
+        let end = start + std::mem::size_of::<u64>();
+        for len in [end, end + 8, std::mem::size_of::<libc::tcp_info>()] {
+            assert_eq!(acked_within(&info, len).unwrap(), 4242, "filled {len} bytes");
+        }
+        for len in [0, start, start + 4, end - 1] {
+            let e = acked_within(&info, len).expect_err("the field is not all there");
+            assert_eq!(e.kind(), io::ErrorKind::Unsupported, "filled {len} bytes");
+        }
+    }
+
+    /// TCP_INFO of something that is not a TCP socket is an error, not a
+    /// zeroed record (a state of 0, no bytes acked).
+    #[test]
+    fn tcp_info_of_a_non_tcp_socket_is_an_error() {
+        let udp = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        assert!(tcp_info(udp.as_raw_fd()).is_err());
+        let (r, _w) = std::io::pipe().unwrap();
+        let e = tcp_info(r.as_raw_fd()).expect_err("a pipe");
+        assert_eq!(e.raw_os_error(), Some(libc::ENOTSOCK));
+    }
 
     /// Readings differ by exactly what writes took, whether the bytes are
     /// still queued in the kernel or already acknowledged by the peer.
