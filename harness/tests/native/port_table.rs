@@ -161,3 +161,67 @@ fn pt_2_planted_leak_is_caught_by_the_fd_count() {
     assert_eq!(o.fds_after, o.fds_before + 1, "{e}");
     assert!(!o.peer_eof, "{e}");
 }
+
+/// One round of filling the table by accept until `system_limit`, then
+/// closing every accepted port: how many were accepted, and the open fds
+/// once they and their clients are closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Round {
+    accepted: usize,
+    fds_after: usize,
+}
+
+/// Runs in a forked child (exact fd counts, as `refused_accept`).
+fn repeated_exhaustion(capacity: usize, rounds: usize, bug: Option<PlantedBug>) -> Probe<(usize, Vec<Round>)> {
+    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let mut rt = Runtime::new(Box::new(VirtualClock::new()), capacity, 1, bug).map_err(err("runtime"))?;
+    let addr = rt.listen(loopback, &[]).map_err(|e| format!("listen: {e:?}"))?;
+    let fds_before = open_fd_count().map_err(err("count fds"))?;
+    let mut out = vec![];
+    for _ in 0..rounds {
+        let mut clients = vec![];
+        let accepted = loop {
+            clients.push(TcpStream::connect(addr).map_err(err("client connect"))?);
+            let listener = rt.listener_fd().ok_or("no listen port")?;
+            if poll_fd(listener, libc::POLLIN, BOUND).map_err(err("poll listener"))? & libc::POLLIN == 0 {
+                return Err("the client's connection was not queued".into());
+            }
+            match rt.accept(BOUND).map_err(|e| e.to_string())? {
+                Accepted::Port(_) => continue,
+                Accepted::SystemLimit => break clients.len() - 1,
+            }
+        };
+        while rt.close_accepted().map_err(|e| e.to_string())? {}
+        drop(clients);
+        out.push(Round { accepted, fds_after: open_fd_count().map_err(err("count fds"))? });
+    }
+    Ok((fds_before, out))
+}
+
+/// PT-3/PT-4 repeated (`gen_tcp_misc_SUITE:iter_max_socks`, which opens
+/// sockets until failure 20 times and asserts the same count each time):
+/// with the listen port in a table of 6, every round accepts exactly the 5
+/// free slots (PT-1: the capacity is exact) and, its ports closed (PT-4),
+/// leaves the process with the fds it had before the first round.
+#[test]
+fn pt_4_repeated_exhaustion_accepts_the_same_count_and_leaks_nothing() {
+    let (capacity, rounds) = (6, 20);
+    let (fds_before, out) = in_child(Duration::from_secs(60), || repeated_exhaustion(capacity, rounds, None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let want = Round { accepted: capacity - 1, fds_after: fds_before };
+    for (i, r) in out.iter().enumerate() {
+        assert_eq!(r, &want, "round {i} of {rounds}: {out:?}");
+    }
+    assert_eq!(out.len(), rounds);
+}
+
+/// The same rounds with the planted fd leak of a refused accept: each
+/// round leaves one more fd open, which the comparison above would catch.
+#[test]
+fn pt_4_repeated_exhaustion_shows_a_leaked_fd_per_round() {
+    let bug = Some(PlantedBug::LeakAcceptedFd);
+    let (fds_before, out) =
+        in_child(Duration::from_secs(60), || repeated_exhaustion(6, 3, bug)).unwrap_or_else(|e| panic!("{e}"));
+    let fds: Vec<usize> = out.iter().map(|r| r.fds_after).collect();
+    assert_eq!(fds, vec![fds_before + 1, fds_before + 2, fds_before + 3], "{out:?}");
+}
