@@ -4,7 +4,8 @@
 //! and the rule it was blamed on (bugs outside lockstep's reach are listed
 //! with the test that catches them). The
 //! configuration is suite/tests/planted_bugs.rs's: seed 24301, 400 cases,
-//! 40 ops per case, at most 300 shrink runs.
+//! 40 ops per case, at most 300 shrink runs (the test itself stops the
+//! stalled writer's after 12: this is where its whole search is timed).
 //!
 //! `cargo bench -p portcheck --bench find_and_shrink`
 //! (`PORTCHECK_SEED` to try another seed; extra arguments pick bugs by name.)

@@ -12,16 +12,7 @@ use reference::units::{Bytes, SenderId};
 use reference::variant::Variant;
 
 fn seen(reply: Reply, senders: [SenderStatus; 2], queue: usize) -> Observation {
-    Observation {
-        reply,
-        senders: senders.to_vec(),
-        completed: vec![],
-        busy_port_events: vec![],
-        queue: Bytes(queue),
-        busy: None,
-        msgq: None,
-        ports: 2,
-    }
+    crate::support::observed(reply, &senders, queue)
 }
 
 /// A port made busy by sender 0 (WM-3), sender 1 suspended on it (SND-1).

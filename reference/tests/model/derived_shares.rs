@@ -4,7 +4,7 @@
 //! after which a resumed sender's retry was enqueued (WM-4, SND-4); and
 //! the limits of the search: the prediction set's size and the budget.
 
-use crate::support::{derive, send};
+use crate::support::{derive, observed as seen, send};
 use reference::choice::Choice;
 use reference::model::{Model, Underived, DERIVE_BUDGET, MAX_SET};
 use reference::observation::{Observation, Reply, SendResult, SenderStatus};
@@ -14,19 +14,6 @@ use reference::units::{payload_byte, Bytes, SenderId};
 use reference::variant::Variant;
 
 use SenderStatus::{Idle, Suspended, Waiting};
-
-fn seen(reply: Reply, senders: &[SenderStatus], queue: usize) -> Observation {
-    Observation {
-        reply,
-        senders: senders.to_vec(),
-        completed: vec![],
-        busy_port_events: vec![],
-        queue: Bytes(queue),
-        busy: None,
-        msgq: None,
-        ports: 2,
-    }
-}
 
 fn otp_inet(options: Vec<Opt>, senders: u8) -> Vec<Model> {
     let setup = Setup { options, senders, ..Setup::default() };

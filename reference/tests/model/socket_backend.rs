@@ -490,19 +490,9 @@ fn diff_sock_11_low_watermark_is_ignored_from_otp_27() {
 /// beam-socket-16803180870457928098, ss showed FIN-WAIT-1 with a persist timer).
 #[test]
 fn diff_sock_5_a_dropped_share_may_still_arrive_after_close() {
-    use reference::observation::{PeerRead, Posix};
-    use reference::options::Timeout;
-    use reference::units::Millis;
-    let mut set = socket_set(vec![]);
-    set = step(&set, send(0, 119, 1), seen(Reply::Sent(Some(SendResult::Ok)))).expect("all taken");
-    set = step(
-        &set,
-        Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::After(Millis(0)))] },
-        seen(Reply::SetOpts(Ok(()))),
-    )
-    .expect("setopts");
-    set = step(&set, send(0, 8192, 2), seen(Reply::Sent(Some(SendResult::Error(Posix::Timeout)))))
-        .expect("DIFF-SOCK-3: timed out at once");
+    use reference::observation::PeerRead;
+    let set = step(&socket_set(vec![]), send(0, 119, 1), seen(Reply::Sent(Some(SendResult::Ok)))).expect("all taken");
+    let mut set = time_out_at_once(set);
     let first: Vec<u8> = (0..119).map(|i| payload_byte(1, i)).collect();
     set =
         step(&set, Op::PeerRead { max: Bytes(119) }, seen(Reply::Peer(PeerRead::Data(first)))).expect("the first send");
@@ -543,19 +533,24 @@ fn diff_sock_11_an_ignored_low_watermark_is_counted() {
 /// next send follow in the stream wherever the kernel's share of it ended;
 /// the peer's data shows where (DIFF-SOCK-1).
 fn after_a_dropped_send() -> Vec<Model> {
+    let set = time_out_at_once(socket_set(vec![]));
+    step(&set, send(0, 10, 3), seen(Reply::Sent(Some(SendResult::Ok)))).expect("DIFF-SOCK-1: the next send, all taken")
+}
+
+/// `{send_timeout,0}`, then an 8192-byte send that times out at once
+/// (DIFF-SOCK-3), the kernel's share of it not known yet.
+fn time_out_at_once(set: Vec<Model>) -> Vec<Model> {
     use reference::observation::Posix;
     use reference::options::Timeout;
     use reference::units::Millis;
-    let mut set = socket_set(vec![]);
-    set = step(
+    let set = step(
         &set,
         Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::After(Millis(0)))] },
         seen(Reply::SetOpts(Ok(()))),
     )
     .expect("setopts");
-    set = step(&set, send(0, 8192, 2), seen(Reply::Sent(Some(SendResult::Error(Posix::Timeout)))))
-        .expect("DIFF-SOCK-3: timed out at once");
-    step(&set, send(0, 10, 3), seen(Reply::Sent(Some(SendResult::Ok)))).expect("DIFF-SOCK-1: the next send, all taken")
+    step(&set, send(0, 8192, 2), seen(Reply::Sent(Some(SendResult::Error(Posix::Timeout)))))
+        .expect("DIFF-SOCK-3: timed out at once")
 }
 
 /// DIFF-SOCK-3: the peer reads 40 bytes of the timed-out send, then the
@@ -574,18 +569,8 @@ fn diff_sock_3_the_next_sends_bytes_show_where_the_dropped_share_ended() {
 /// sends nothing after its FIN.
 #[test]
 fn diff_sock_5_nothing_arrives_after_eof() {
-    use reference::observation::{PeerRead, Posix};
-    use reference::options::Timeout;
-    use reference::units::Millis;
-    let mut set = socket_set(vec![]);
-    set = step(
-        &set,
-        Op::SetOpts { opts: vec![Opt::SendTimeout(Timeout::After(Millis(0)))] },
-        seen(Reply::SetOpts(Ok(()))),
-    )
-    .expect("setopts");
-    set = step(&set, send(0, 8192, 2), seen(Reply::Sent(Some(SendResult::Error(Posix::Timeout)))))
-        .expect("DIFF-SOCK-3: timed out at once");
+    use reference::observation::PeerRead;
+    let mut set = time_out_at_once(socket_set(vec![]));
     set = step(&set, Op::Close, seen(Reply::Closed(Ok(())))).expect("DIFF-SOCK-5: close");
     set = step(&set, Op::PeerRead { max: Bytes(1) }, seen(Reply::Peer(PeerRead::Eof)))
         .expect("DIFF-SOCK-5: the kernel took none");

@@ -2,7 +2,7 @@
 
 use reference::choice::{Activity, Choice};
 use reference::model::{derive_set, Derivation, DeriveOptions, Model, Underived};
-use reference::observation::Observation;
+use reference::observation::{Observation, Reply, SenderStatus};
 use reference::op::{Op, SendFlags, Setup};
 use reference::options::Opt;
 use reference::units::{Bytes, SenderId};
@@ -36,4 +36,19 @@ pub fn model(options: Vec<Opt>) -> Model {
 /// settles within each step (real OTP through its adapter).
 pub fn derive(set: &[Model], op: &Op, observed: &Observation) -> Result<Vec<Derivation>, Underived> {
     derive_set(set, op, observed, true, DeriveOptions::default())
+}
+
+/// An observation of a step with nothing completed and nothing busy: the
+/// reply, the senders' states and the queue, with the two ports of a case.
+pub fn observed(reply: Reply, senders: &[SenderStatus], queue: usize) -> Observation {
+    Observation {
+        reply,
+        senders: senders.to_vec(),
+        completed: vec![],
+        busy_port_events: vec![],
+        queue: Bytes(queue),
+        busy: None,
+        msgq: None,
+        ports: 2,
+    }
 }
