@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 const BOUND: Duration = Duration::from_secs(5);
 /// Failure bound of a forked scenario.
 const CHILD_BOUND: Duration = Duration::from_secs(15);
+/// Free slots left above the highest open fd for `/dev/null` fillers, so
+/// a scenario can release some (two are released by the most demanding).
+const FILLERS_ABOVE: libc::rlim_t = 4;
 
 fn accept_loop(strategy: Strategy) -> (AcceptLoop, SocketAddr) {
     let (l, addr) = listener();
@@ -57,9 +60,13 @@ fn open_fds() -> Vec<i32> {
     fds
 }
 
-/// The process is out of fds: the soft RLIMIT_NOFILE sits just above the
-/// highest open fd and every free slot below it holds a `/dev/null`
-/// filler. Only in a forked child (the lowered limit stays).
+/// The process is out of fds: the soft RLIMIT_NOFILE sits `FILLERS_ABOVE`
+/// slots above the highest open fd and every free slot below it holds a
+/// `/dev/null` filler. Only in a forked child (the lowered limit stays).
+///
+/// The slots above the highest fd guarantee fillers to release even when
+/// the open fds are contiguous (a fresh CI machine: no gaps below the
+/// highest, so a limit of highest + 1 left none and `release_one` failed).
 struct Exhaustion {
     fillers: Vec<OwnedFd>,
 }
@@ -70,20 +77,27 @@ impl Exhaustion {
         let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: valid out-pointer.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-        lim.rlim_cur = (highest as libc::rlim_t + 1).min(lim.rlim_max);
+        lim.rlim_cur = (highest as libc::rlim_t + 1 + FILLERS_ABOVE).min(lim.rlim_max);
         // SAFETY: valid limit.
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
         let mut fillers = Vec::new();
-        loop {
+        let exhausted = loop {
             // SAFETY: plain open of /dev/null.
             let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
             if fd < 0 {
                 assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::EMFILE));
-                return Exhaustion { fillers };
+                break Exhaustion { fillers };
             }
             // SAFETY: a fresh fd, owned from here on.
             fillers.push(unsafe { OwnedFd::from_raw_fd(fd) });
-        }
+        };
+        assert!(
+            exhausted.fillers.len() >= FILLERS_ABOVE as usize,
+            "only {} fillers under the limit {}",
+            exhausted.fillers.len(),
+            lim.rlim_cur
+        );
+        exhausted
     }
 
     /// Frees one slot without telling anyone.
