@@ -328,6 +328,29 @@ mod diag {
             assert_eq!(got.unwrap(), None);
         }
 
+        /// An end that differs from the one asked about in the remote port
+        /// alone, or in the remote address alone, is another end: either
+        /// difference is enough to give none.
+        #[rstest]
+        #[case::another_remote_port(SockId { dport: 54001u16.to_be(), ..asked() })]
+        #[case::another_remote_address(SockId { dst: be_addr(&SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 54000)), ..asked() })]
+        fn a_diag_reply_for_another_end_gives_none(#[case] other: SockId) {
+            let body = diag_body(other, 1);
+            let got = read_reply(&message(SOCK_DIAG_BY_FAMILY, &body), HDR + body.len(), &asked());
+            assert_eq!(got.unwrap(), None);
+        }
+
+        /// A syscall's return: negative is the errno left by the call, zero
+        /// and above a length (recv's 0 is an empty read, not an error).
+        #[test]
+        fn a_negative_return_is_the_errno_and_zero_a_length() {
+            assert_eq!(cvt(0).unwrap(), 0);
+            assert_eq!(cvt(36).unwrap(), 36);
+            // SAFETY: close(-1) only sets errno (EBADF).
+            assert_eq!(unsafe { libc::close(-1) }, -1);
+            assert_eq!(cvt(-1).unwrap_err().raw_os_error(), Some(libc::EBADF));
+        }
+
         /// A reply cut shorter than its message is an error, not read past
         /// its end: what lies beyond `n` in the buffer is not the kernel's
         /// (here a whole message, which must not be taken).
