@@ -97,6 +97,7 @@ fn main() {
         probe_trial("KN-RST-8", NETNS, rst::probe_flushed_close),
         probe_trial("KN-RST-9", NETNS, rst::probe_remote_fin_then_close),
         probe_trial("KN-RST-10", NETNS, rst::probe_shutdown_rdwr),
+        probe_trial("KN-RST-11", NETNS, rst::probe_listener_closed),
         // 2. Non-blocking connect
         probe_trial("KN-CONN-1", &[], connect::closed_loopback),
         probe_trial("KN-CONN-2", &[], connect::naive_is_wrong),

@@ -213,6 +213,28 @@ pub fn collect() -> Probe<KernelFingerprint> {
             o.out_rsts_delta
         ),
     );
+    let o = rst::observe_listener_closed()?;
+    note(&mut holds, "KN-RST-11", &rst::check_listener_closed(&o));
+    close.insert(
+        "listener closed with connections unaccepted".to_string(),
+        format!(
+            "{} queued; the clients read {}; OutRsts +{}",
+            o.queued,
+            o.client_reads
+                .iter()
+                .map(|(a, b)| {
+                    let r = |x: &Result<usize, String>| match x {
+                        Ok(0) => "EOF".to_string(),
+                        Ok(n) => format!("{n} bytes"),
+                        Err(e) => e.clone(),
+                    };
+                    format!("{} then {}", r(a), r(b))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            o.out_rsts_delta
+        ),
+    );
 
     let mut conn = BTreeMap::new();
     let r = connect::closed_loopback();

@@ -893,3 +893,71 @@ pub fn probe_remote_fin_then_close() -> Probe<RemoteFinThenClose> {
     check_remote_fin_then_close(&o)?;
     Ok(o)
 }
+
+/// What closing a listener with connections still in its accept queue
+/// showed (KN-RST-11).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ListenerClosed {
+    /// Connections the clients completed and the listener never accepted.
+    pub queued: usize,
+    /// Each client's first read after the close, then its second.
+    pub client_reads: Vec<(Result<usize, String>, Result<usize, String>)>,
+    pub out_rsts_delta: u64,
+}
+
+/// KN-RST-11, inside a fresh netns: `queued` clients connect (their
+/// handshakes complete into the accept queue, seen as the listener being
+/// readable), nobody accepts, the listener is closed; then every client
+/// waits (bounded) for readiness and reads twice.
+pub fn observe_listener_closed() -> Probe<ListenerClosed> {
+    let ns = Netns::new("rst11")?;
+    ns.run(observe_listener_closed_here)?
+}
+
+fn observe_listener_closed_here() -> Probe<ListenerClosed> {
+    const QUEUED: usize = 2;
+    let listener = ctx("listen", TcpListener::bind("127.0.0.1:0"))?;
+    let addr: SocketAddr = ctx("local_addr", listener.local_addr())?;
+    let mut clients = Vec::new();
+    for _ in 0..QUEUED {
+        clients.push(ctx("connect", TcpStream::connect(addr))?);
+    }
+    let rev = ctx("poll listener", poll_fd(listener.as_fd(), libc::POLLIN, BOUND))?;
+    if rev & libc::POLLIN == 0 {
+        return Err(format!("no connection reached the accept queue within {BOUND:?}"));
+    }
+    let rsts0 = tcp_counter("OutRsts")?;
+    drop(listener); // close(2) with the connections unaccepted
+    let out_rsts_delta = tcp_counter("OutRsts")? - rsts0;
+    let mut client_reads = Vec::new();
+    for c in &mut clients {
+        let rev = ctx("poll client", poll_fd(c.as_fd(), libc::POLLIN, BOUND))?;
+        if rev == 0 {
+            return Err(format!("a client saw nothing within {BOUND:?} of the listener's close"));
+        }
+        let mut buf = [0u8; 64];
+        let first = c.read(&mut buf).map_err(|e| io_errno_name(&e));
+        let second = c.read(&mut buf).map_err(|e| io_errno_name(&e));
+        client_reads.push((first, second));
+    }
+    Ok(ListenerClosed { queued: QUEUED, client_reads, out_rsts_delta })
+}
+
+/// KN-RST-11: every queued connection was reset: each client's read fails
+/// with ECONNRESET (then reads EOF), one RST each.
+pub fn check_listener_closed(o: &ListenerClosed) -> Probe<()> {
+    let reset = (Err("ECONNRESET".to_string()), Ok(0));
+    expect(ids::KN_RST_11, o.client_reads.len() == o.queued && o.client_reads.iter().all(|r| *r == reset), || {
+        format!("after the listener's close the clients read {:?} (expected ECONNRESET, then EOF)", o.client_reads)
+    })?;
+    expect(ids::KN_RST_11, o.out_rsts_delta == o.queued as u64, || {
+        format!("closing the listener: OutRsts +{} for {} queued connections", o.out_rsts_delta, o.queued)
+    })
+}
+
+/// KN-RST-11's probe and check.
+pub fn probe_listener_closed() -> Probe<ListenerClosed> {
+    let o = observe_listener_closed()?;
+    check_listener_closed(&o)?;
+    Ok(o)
+}

@@ -43,3 +43,44 @@ pub fn accept_full_table(b: Backend) -> R {
     );
     Ok(())
 }
+
+/// PT-3/PT-4 repeated on the node's real port table (`port_SUITE:
+/// iter_max_ports` opens ports until failure 10 times and asserts the
+/// same maximum each time; `gen_tcp_misc_SUITE:iter_max_socks` the same
+/// for sockets): every round accepts until `system_limit`, then closes
+/// every port it accepted. Each round must accept exactly the slots the
+/// table has free (PT-1: `table_capacity` less the listener and the port
+/// under test), and closing them must give every slot back (PT-4), so the
+/// next round finds the same number. The ports are gen_tcp's, opened by
+/// accept: each takes a slot of the same table open_port fills.
+pub fn accept_full_table_repeatedly(b: Backend) -> R {
+    const ROUNDS: usize = 10;
+    let capacity = 6;
+    let mut c = Case::new(b, Setup { table_capacity: capacity, ..setup(vec![], 1) })?;
+    let in_use = c.step(Op::QueueSize)?.observation.ports;
+    let free = capacity - in_use;
+    ensure!(free > 0, "PT-1: no free slot in a table of {capacity} with {in_use} ports");
+    for round in 0..ROUNDS {
+        let mut accepted = 0;
+        loop {
+            let s = c.step(Op::Accept)?;
+            match s.observation.reply {
+                Reply::Accept(AcceptOutcome::Accepted(_)) => accepted += 1,
+                Reply::Accept(AcceptOutcome::Failed { error: Posix::SystemLimit, peer_eof: true }) => break,
+                r => return Err(format!("round {round}: PT-2: accept {} -> {r:?}", accepted + 1)),
+            }
+            ensure!(accepted <= free, "round {round}: PT-3: {accepted} accepted, {free} slots were free");
+        }
+        ensure!(accepted == free, "round {round}: PT-3: {accepted} accepted before system_limit, {free} slots free");
+        for _ in 0..accepted {
+            let s = c.step(Op::CloseAccepted)?;
+            ensure!(s.observation.reply == Reply::Closed(Ok(())), "round {round}: {:?}", s.observation.reply);
+        }
+        let ports = c.step(Op::QueueSize)?.observation.ports;
+        ensure!(
+            ports == in_use,
+            "round {round}: PT-4: {ports} ports after closing every accepted one, {in_use} before"
+        );
+    }
+    Ok(())
+}

@@ -52,6 +52,10 @@ fn main() {
         tests.push(trial(id("small_rules"), ERL, move || op_kinds::small_rules(b)));
         tests.push(trial(id("parallelism_setup"), ERL, move || op_kinds::parallelism_setup(b)));
     }
+    // The socket backend's sockets are not ports: its accept does not fill the table.
+    tests.push(trial("beam/inet/accept_into_full_table_repeatedly", ERL, || {
+        accept::accept_full_table_repeatedly(Backend::Inet)
+    }));
     use nix::sys::signal::Signal;
     for sig in [Signal::SIGINT, Signal::SIGTERM] {
         let id: &'static str = Box::leak(format!("beam/interrupted_by_{sig:?}_leaves_nothing").into_boxed_str());

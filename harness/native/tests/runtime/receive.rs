@@ -68,3 +68,32 @@ fn data_and_fin_arriving_together_end_in_tcp_closed() {
     rt.await_io(BOUND, None).unwrap();
     assert_eq!(rt.take_mailbox(), vec![OwnerMsg::Tcp(vec![2u8; 10]), OwnerMsg::TcpClosed]);
 }
+
+/// `gen_tcp_misc_SUITE:no_accept`: the port's connection completed into a
+/// listener that never accepts it, and the listener closes. The kernel
+/// resets the queued connection (KN-RST-11), which the port reports as
+/// the peer's end without show_econnreset (RS-1): an active port tells
+/// its owner tcp_closed (PC-3), a passive recv returns {error,closed}
+/// (PC-1).
+#[test]
+fn a_listener_closed_before_accepting_ends_the_port_as_closed() {
+    for active in [ActiveSetting::True, ActiveSetting::False] {
+        let (l, addr) = listener();
+        let mut rt = Runtime::new(Box::new(VirtualClock::new()), 4, 1, None).expect("runtime");
+        rt.connect(addr, SocketOpts::default(), &[Opt::Active(active)]).expect("connect");
+        let mut q = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(&l), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        assert_eq!(unsafe { libc::poll(&mut q, 1, BOUND.as_millis() as i32) }, 1, "the connection is queued");
+        drop(l);
+        let fd = rt.subject_fd().unwrap();
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        assert_eq!(unsafe { libc::poll(&mut p, 1, BOUND.as_millis() as i32) }, 1, "the reset arrived");
+        if active == ActiveSetting::True {
+            rt.await_io(BOUND, None).unwrap();
+            assert_eq!(rt.take_mailbox(), vec![OwnerMsg::TcpClosed], "RS-1, PC-3");
+        } else {
+            assert_eq!(rt.recv().unwrap(), Err(Posix::Closed), "RS-1, PC-1");
+        }
+    }
+}
