@@ -152,3 +152,23 @@ fn a_peer_read_after_the_peers_own_reset_is_an_error() {
     let e = c.sut.apply(&Op::PeerRead { max: Bytes(10) }).expect_err("not connected");
     assert!(e.0.starts_with("native: peer read: ") && e.0.contains("os error 107"), "{e}");
 }
+
+/// `gen_tcp_misc_SUITE:zombie_sockets` (OTP-7615, ports left in the table
+/// after close): the port sends more than the peer takes, the peer resets
+/// (a client that closes with the data unread, KN-RST-1), the recv reports
+/// the end; the close that follows has nothing left to flush, since the
+/// write that met the RST dropped the queue (PC-5), so the port leaves the
+/// table at once (CL-1 waits only for queued output; PT-4).
+#[test]
+fn a_close_after_the_reset_dropped_the_queue_leaves_the_table_at_once() {
+    let mut c = port(false, vec![]);
+    c.apply(send(0, 200_000));
+    assert!(c.apply(Op::QueueSize).observation.queue > Bytes::ZERO, "output queued (the peer reads nothing)");
+    c.apply(Op::PeerReset);
+    assert_eq!(c.apply(Op::Recv).observation.reply, Reply::Recv(Err(Posix::Closed)), "PC-5");
+    let before = c.apply(Op::QueueSize).observation;
+    assert_eq!(before.queue, Bytes::ZERO, "PC-5: the queue went with the write that met the RST");
+    let closed = c.apply(Op::Close).observation;
+    assert_eq!(closed.reply, Reply::Closed(Ok(())));
+    assert_eq!(closed.ports, before.ports - 1, "CL-1, PT-4: nothing to flush, the slot is free at the close");
+}
