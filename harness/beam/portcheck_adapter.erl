@@ -171,11 +171,12 @@ first_msg() ->
 %% 2): nothing outside a port can hold its lock; the socket backend's
 %% socket is not a port (no port_command/3 flags, no parallelism), its
 %% getopts has no watermarks, and its recv(S, 0, 0) can wait after
-%% active -> passive (DIFF-SOCK-7).
+%% active -> passive (DIFF-SOCK-7); the kernel environment's defaults
+%% (OPT-8) apply on both, but only the inet driver reads options back.
 abilities(Backend) ->
     Inet = Backend =:= inet,
     #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet,
-      peer_end => Inet}.
+      peer_end => Inet, kernel_env => Inet}.
 
 hello(Backend, Node) ->
     hello(Backend, Node, read_msg()).
@@ -263,6 +264,14 @@ fail(F, A) -> throw({sut_error, fmt(F, A)}).
 %% ---------------------------------------------------------------------------
 %% setup
 
+%% Runs F with the kernel application's Key set to Env (none: F alone),
+%% and unsets it again, so the adapter's own sockets never see it.
+with_kernel_env(_Key, [], F) ->
+    F();
+with_kernel_env(Key, Env, F) ->
+    ok = application:set_env(kernel, Key, Env),
+    try F() after application:unset_env(kernel, Key) end.
+
 setup(Backend, Setup, Node) ->
     #{<<"options">> := Options, <<"parallelism">> := Par, <<"senders">> := NS,
       <<"table_capacity">> := Cap, <<"listener_options">> := LOpts} = Setup,
@@ -278,8 +287,14 @@ setup(Backend, Setup, Node) ->
     {ok, #{port := PPort}} = socket:sockname(PL),
     %% RS-1: show_econnreset at connect (absent: false, as before the field)
     Sre = maps:get(<<"show_econnreset">>, Setup, false),
-    {ok, S} = gen_tcp:connect(Loop, PPort, BOpt ++ [binary, {active, false}, {sndbuf, ?SNDBUF},
-                                                    {show_econnreset, Sre}], ?BOUND),
+    %% OPT-8: the kernel environment's defaults, given to the port under
+    %% test and the listener only (absent: none, as before the field)
+    KEnv = maps:get(<<"kernel_env">>, Setup, #{}),
+    EnvOf = fun(K) -> [to_erl_opt(O) || O <- maps:get(K, KEnv, [])] end,
+    {ok, S} = with_kernel_env(inet_default_connect_options, EnvOf(<<"connect">>), fun() ->
+        gen_tcp:connect(Loop, PPort, BOpt ++ [binary, {active, false}, {sndbuf, ?SNDBUF},
+                                              {show_econnreset, Sre}], ?BOUND)
+    end),
     {ok, Peer} = socket:accept(PL, ?BOUND),
     %% The peer sends each write at once: with Nagle a small write behind an
     %% unacknowledged one waits for the port's delayed ACK (up to 40 ms), so
@@ -312,7 +327,9 @@ setup(Backend, Setup, Node) ->
     ok = socket:listen(XL, 4096),
     {ok, #{port := XPort}} = socket:sockname(XL),
     %% listener under test, its options applied as one setopts (like S's)
-    {ok, L} = gen_tcp:listen(0, BOpt ++ [binary, {active, false}, {ip, Loop}, {backlog, 128}]),
+    {ok, L} = with_kernel_env(inet_default_listen_options, EnvOf(<<"listen">>), fun() ->
+        gen_tcp:listen(0, BOpt ++ [binary, {active, false}, {ip, Loop}, {backlog, 128}])
+    end),
     {ok, LPort} = inet:port(L),
     case LOpts of
         [] -> ok;

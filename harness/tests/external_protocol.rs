@@ -111,12 +111,14 @@ fn hello_carries_the_start_parameters() {
     assert_eq!(sut.ready().version, 2);
 }
 
-const BEFORE_PEER_END: Abilities = Abilities { peer_end: false, ..Abilities::ALL };
+const BEFORE_PEER_END: Abilities = Abilities { peer_end: false, kernel_env: false, ..Abilities::ALL };
+const BEFORE_KERNEL_ENV: Abilities = Abilities { kernel_env: false, ..Abilities::ALL };
 
 /// A version 1 adapter (no `abilities`) is still accepted, and is sent
 /// every op it knew; one that sends `abilities` under version 1 is not
 /// believed (the field did not exist). The peer's end (`peer_end`) came
-/// later: only an adapter that declares it is sent those ops.
+/// later: only an adapter that declares it is sent those ops; so did the
+/// kernel environment's defaults (`kernel_env`, OPT-8).
 #[rstest::rstest]
 #[case::version_1(r#"{"type":"ready","version":1,"sut":"sh"}"#, BEFORE_PEER_END)]
 #[case::version_1_with_the_field(
@@ -130,11 +132,15 @@ const BEFORE_PEER_END: Abilities = Abilities { peer_end: false, ..Abilities::ALL
 )]
 #[case::version_2_with_the_peer_end(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true}}"#,
+    BEFORE_KERNEL_ENV
+)]
+#[case::version_2_with_the_kernel_env(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true}}"#,
     Abilities::ALL
 )]
 #[case::version_2_socket_like(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false,"send_flags":false,"recv":false,"get_opts":false,"parallelism":false}}"#,
-    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false }
+    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false }
 )]
 fn declared_abilities(#[case] ready: &str, #[case] want: Abilities) {
     let f = script(ready, "cat >/dev/null");

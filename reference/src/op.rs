@@ -44,6 +44,29 @@ pub struct Setup {
     /// `{show_econnreset, true}` on the port under test at connect (RS-1).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub show_econnreset: bool,
+    /// The kernel application's `inet_default_connect_options` and
+    /// `inet_default_listen_options` while the port under test and the
+    /// listener are opened (OPT-8). Fixed cases only: never generated.
+    #[serde(default, skip_serializing_if = "KernelEnv::is_empty")]
+    pub kernel_env: KernelEnv,
+}
+
+/// What the kernel application's environment gives every `gen_tcp:connect`
+/// and `gen_tcp:listen` before the call's own options (OPT-8).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelEnv {
+    /// `inet_default_connect_options`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connect: Vec<Opt>,
+    /// `inet_default_listen_options`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listen: Vec<Opt>,
+}
+
+impl KernelEnv {
+    pub fn is_empty(&self) -> bool {
+        self.connect.is_empty() && self.listen.is_empty()
+    }
 }
 
 impl Default for Setup {
@@ -55,6 +78,7 @@ impl Default for Setup {
             table_capacity: 8,
             listener_options: vec![],
             show_econnreset: false,
+            kernel_env: KernelEnv::default(),
         }
     }
 }

@@ -106,6 +106,17 @@ pub struct Applied {
     pub passive_notices: u8,
 }
 
+/// OPT-8: the options a port starts from when the kernel application's
+/// environment gives `env` (`inet_default_connect_options` or
+/// `inet_default_listen_options`): the defaults (OPT-7) with `env` applied
+/// over them, except its `{active,_}`, which the call's own active (or the
+/// default) replaces (inet.erl: `[{active,true} | keydelete(active,1,Env)]`).
+/// The call's options are then applied over the result.
+pub fn kernel_env_base(env: &[Opt]) -> Result<Applied, Rejected> {
+    let kept: Vec<Opt> = env.iter().filter(|o| !matches!(o, Opt::Active(_))).cloned().collect();
+    setopts(PortOptions::default(), &kept)
+}
+
 /// What `list` would give applied front to back, the order OPT-5 rules
 /// out: where it differs from [`setopts`]' result the order decided the
 /// value (provenance, `model::provenance::OptsWhy::record`). `None` when

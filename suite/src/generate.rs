@@ -85,6 +85,9 @@ pub fn setup() -> impl Strategy<Value = Setup> {
             senders,
             table_capacity,
             show_econnreset,
+            // OPT-8's kernel environment: fixed cases only
+            // (suite/tests/peer_scenarios.rs), so seeds replay as before.
+            kernel_env: Default::default(),
             // Listener options must be valid as a list: keep the longest
             // prefix that setopts accepts (two {active,N} may overflow).
             listener_options: {

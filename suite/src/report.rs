@@ -23,6 +23,7 @@ pub fn verdict(id: RuleId, t: Option<&RuleTally>) -> &'static str {
     match t {
         Some(t) if t.failed > 0 => "FAILED",
         Some(t) if t.not_applicable => "n/a (variant)",
+        Some(t) if t.fixed_cases_only && t.cases == 0 => "n/a (fixed cases)",
         Some(t) if t.cases > 0 && CROSSING_RULES.contains(&id) && t.crossings == 0 => "not crossed",
         Some(t) if t.cases > 0 => "passed",
         _ => "not reached",

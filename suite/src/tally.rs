@@ -20,13 +20,29 @@ pub struct RuleTally {
     /// another variant, `Variant::applies`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub not_applicable: bool,
+    /// The rule's precondition is never generated, only set up by fixed
+    /// cases (`reference::rules::FIXED_CASES_ONLY`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fixed_cases_only: bool,
 }
 
-/// Marks the port rules that do not apply to `variant`.
+impl RuleTally {
+    /// Whether a run's coverage floor counts this rule.
+    pub fn counted(&self) -> bool {
+        !self.not_applicable && !self.fixed_cases_only
+    }
+}
+
+/// Marks the port rules that do not apply to `variant`, and those only
+/// fixed cases reach.
 pub fn mark_inapplicable(t: &mut BTreeMap<RuleId, RuleTally>, variant: reference::variant::Variant) {
     let port = reference::rules::catalogue().into_iter().filter(|r| r.area == reference::rules::Area::Port);
-    for r in port.filter(|r| !variant.applies(r.id)) {
-        t.entry(r.id).or_default().not_applicable = true;
+    for r in port {
+        if !variant.applies(r.id) {
+            t.entry(r.id).or_default().not_applicable = true;
+        } else if reference::rules::FIXED_CASES_ONLY.contains(&r.id.0) {
+            t.entry(r.id).or_default().fixed_cases_only = true;
+        }
     }
 }
 

@@ -57,14 +57,25 @@ fn opts_text(opts: &[Opt]) -> String {
 /// listener options, parallelism, senders, the table's size) shows up
 /// later as a difference a reader can only explain with it.
 pub fn setup_text(s: &Setup) -> String {
-    format!(
+    let mut t = format!(
         "setup: connect options {}; listener options {}; parallelism {}; senders {}; table capacity {}",
         opts_text(&s.options),
         opts_text(&s.listener_options),
         s.parallelism,
         s.senders,
         s.table_capacity
-    )
+    );
+    if s.show_econnreset {
+        t.push_str("; show_econnreset true");
+    }
+    if !s.kernel_env.is_empty() {
+        t.push_str(&format!(
+            "; kernel env connect {} listen {}",
+            opts_text(&s.kernel_env.connect),
+            opts_text(&s.kernel_env.listen)
+        ));
+    }
+    t
 }
 
 /// The failure report: the setup, then one line per step, then the

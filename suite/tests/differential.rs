@@ -83,6 +83,26 @@ impl Release {
     }
 }
 
+/// Writes `out`, a replay of the saved case `t` that failed unexpectedly,
+/// as a trace with its observations under the test's temp dir; returns a
+/// line naming it (or why it could not be written).
+fn keep_observed(key: &str, t: &saved::SavedTrace, out: &harness::executor::CaseOutcome) -> String {
+    let mut kept = t.clone();
+    kept.rule = out.failure.as_ref().and_then(|f| f.rule());
+    kept.failure = out.failure.as_ref().map(|f| f.to_string());
+    kept.observed = harness::recording::Recording::of_failure(&t.sut, &t.ops, out);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("differential-failures");
+    let path = dir.join(key.replace('/', "-"));
+    match std::fs::create_dir_all(&dir).and_then(|()| saved::write(&path, &kept)) {
+        Ok(()) => format!(
+            "\nthis run's observations: {} (portcheck replay --trace {} --observed)",
+            path.display(),
+            path.display()
+        ),
+        Err(e) => format!("\n(could not keep this run's observations: {e})"),
+    }
+}
+
 fn main() {
     // SIGINT/SIGTERM remove the temp dirs and namespaces a trial holds.
     harness::interrupt::on_signal_clean_up();
@@ -278,7 +298,8 @@ fn replay_regressions(factory: &BeamFactory, name: &str) -> Result<(), String> {
             other_release += 1;
             continue;
         }
-        let out = replay(factory, &SavedCase { setup: t.setup, ops: t.ops });
+        let (setup, ops) = (t.setup.clone(), t.ops.clone());
+        let out = replay(factory, &SavedCase { setup, ops });
         let failure = out.failure.as_ref().map(|f| (f.step, f.rule()));
         match known::judge(entry, failure) {
             Verdict::Passed => passed += 1,
@@ -290,7 +311,13 @@ fn replay_regressions(factory: &BeamFactory, name: &str) -> Result<(), String> {
                 );
                 declared += 1;
             }
-            Verdict::Unexpected(why) => errors.push(format!("{key} {why}:\n{}", trace::lines(&out))),
+            Verdict::Unexpected(why) => {
+                // What this run observed, kept for `portcheck replay --trace
+                // F --observed` (the model alone, no node): a timing the
+                // model does not allow is explained from it, not rerun.
+                let kept = keep_observed(key, &t, &out);
+                errors.push(format!("{key} {why}:\n{}{kept}", trace::lines(&out)));
+            }
         }
     }
     for key in known.keys().filter(|k| k.contains(&prefix) && !cases.iter().any(|(c, _)| c == *k)) {

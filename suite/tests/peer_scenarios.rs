@@ -15,9 +15,10 @@ use harness::executor::{run_case, CaseOutcome};
 use harness::sut::beam::{Backend, BeamFactory};
 use harness::sut::native::NativeFactory;
 use harness::sut::SutFactory;
-use reference::observation::{Posix, Reply};
-use reference::op::{Op, SendFlags, Setup};
-use reference::units::{Bytes, SenderId};
+use reference::observation::{AcceptOutcome, Posix, Reply};
+use reference::op::{KernelEnv, Op, SendFlags, Setup};
+use reference::options::{ActiveSetting, Opt, PortOptions, Timeout};
+use reference::units::{Bytes, Millis, SenderId};
 use suite::capability::{otp_chroot_erl, trial, Capability};
 
 type R = Result<(), String>;
@@ -127,6 +128,43 @@ fn zombie_sockets(system: System) -> R {
     Ok(())
 }
 
+/// `gen_tcp_misc_SUITE:default_options`: the kernel application's
+/// `inet_default_connect_options` and `inet_default_listen_options` apply
+/// to every connect and listen under the call's own options, their
+/// `{active,_}` has no effect, and an accepted socket inherits what the
+/// listen environment gave its listener (OPT-8, OPT-6). With `own` the
+/// port's own setopts overrides one of them.
+fn default_options(system: System, own: bool) -> R {
+    let kernel_env = KernelEnv {
+        connect: vec![
+            Opt::DelaySend(true),
+            Opt::HighWatermark(20_000),
+            Opt::Active(ActiveSetting::True),
+            Opt::SendTimeout(Timeout::After(Millis(3000))),
+        ],
+        listen: vec![Opt::LowWatermark(1000), Opt::Active(ActiveSetting::Once), Opt::DelaySend(true)],
+    };
+    let options = if own { vec![Opt::DelaySend(false)] } else { vec![] };
+    let setup = Setup { senders: 1, kernel_env, options, ..Setup::default() };
+    let out = lockstep(system, &setup, &[Op::GetOpts, Op::Accept])?;
+    // What OPT-8 derives: the defaults (OPT-7, WM-1: high 8192, low 4096),
+    // the environment over them without its active, the call's own over
+    // that; the harness opens both passive.
+    let defaults = PortOptions::default();
+    let port =
+        PortOptions { delay_send: !own, high: Bytes(20_000), send_timeout: Timeout::After(Millis(3000)), ..defaults };
+    let accepted = PortOptions { low: Bytes(1000), delay_send: true, ..defaults };
+    let got = &observed(&out, &Op::GetOpts)?.reply;
+    if *got != Reply::Opts(port) {
+        return Err(format!("OPT-8: the port under test's options {got:?}, expected {port:?}"));
+    }
+    let got = &observed(&out, &Op::Accept)?.reply;
+    if *got != Reply::Accept(AcceptOutcome::Accepted(accepted)) {
+        return Err(format!("OPT-8, OPT-6: the accepted port's options {got:?}, expected {accepted:?}"));
+    }
+    Ok(())
+}
+
 fn main() {
     harness::interrupt::on_signal_clean_up();
     let mut args = libtest_mimic::Arguments::from_args();
@@ -136,6 +174,8 @@ fn main() {
     for system in port_systems() {
         let id = |what: &str| -> &'static str { Box::leak(format!("peer/{what}/{}", system.name()).into_boxed_str()) };
         tests.push(trial(id("zombie_sockets"), system.caps(), move || zombie_sockets(system)));
+        tests.push(trial(id("default_options"), system.caps(), move || default_options(system, false)));
+        tests.push(trial(id("default_options_overridden"), system.caps(), move || default_options(system, true)));
     }
     libtest_mimic::run(&args, tests).exit();
 }

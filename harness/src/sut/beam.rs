@@ -235,6 +235,9 @@ impl SutFactory for BeamFactory {
             get_opts: inet,
             parallelism: inet,
             peer_end: inet,
+            // OPT-8 holds on both backends (probe_kernel_defaults.erl), but
+            // the socket backend reads no options back (get_opts).
+            kernel_env: inet,
         }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {

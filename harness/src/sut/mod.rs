@@ -179,6 +179,10 @@ pub struct Abilities {
     /// declare it does not have it.
     #[serde(default)]
     pub peer_end: bool,
+    /// `setup.kernel_env`: the node's default options for connect and
+    /// listen (OPT-8). Added after `peer_end`: absent means not had.
+    #[serde(default)]
+    pub kernel_env: bool,
 }
 
 impl Default for Abilities {
@@ -195,6 +199,7 @@ impl Abilities {
         get_opts: true,
         parallelism: true,
         peer_end: true,
+        kernel_env: true,
     };
 
     /// What the op becomes on this system: lock contention turns into a
@@ -221,6 +226,7 @@ impl Abilities {
         Setup {
             parallelism: setup.parallelism && self.parallelism,
             show_econnreset: setup.show_econnreset && self.peer_end,
+            kernel_env: if self.kernel_env { setup.kernel_env } else { Default::default() },
             ..setup
         }
     }
@@ -245,6 +251,9 @@ impl Abilities {
         }
         if !self.peer_end {
             v.push("the peer's FIN and RST, show_econnreset (PC-*, RS-1)");
+        }
+        if !self.kernel_env {
+            v.push("the kernel environment's default options (OPT-8)");
         }
         v
     }

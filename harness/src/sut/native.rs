@@ -162,6 +162,7 @@ impl NativeSut {
         }
         let clock = VirtualClock::new();
         let mut rt = Runtime::new(Box::new(clock.clone()), setup.table_capacity, setup.senders, bug)?;
+        rt.set_default_options(&to_opts(&setup.kernel_env.connect), &to_opts(&setup.kernel_env.listen));
         let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         let listen_addr = rt.listen(loopback, &to_opts(&setup.listener_options)).map_err(|e| open_err("listen", e))?;
 

@@ -36,7 +36,7 @@ pub use provenance::{accepted_rule, OptField, OptsWhy};
 
 use crate::observation::{Observation, Reply, SendResult};
 use crate::op::{SendFlags, Setup};
-use crate::options::{setopts, PortOptions};
+use crate::options::{setopts, Opt, PortOptions};
 use crate::rules::{ids, RuleId};
 use crate::units::{Bytes, Millis, SenderId};
 use crate::variant::{OtpRelease, Variant};
@@ -211,16 +211,24 @@ pub struct Model {
 impl Model {
     /// A model for a case; `Err` if the setup options are invalid.
     pub fn new(setup: &Setup) -> Result<Model, Divergence> {
-        let opts = setopts(PortOptions::default(), &setup.options)
-            .map_err(|r| Divergence::new(r.rule, "setup options rejected"))?
-            .options;
-        let listener_opts = setopts(PortOptions::default(), &setup.listener_options)
+        // OPT-8: the kernel environment's defaults come first.
+        let env = |list: &[Opt], what: &str| {
+            crate::options::kernel_env_base(list)
+                .map(|a| a.options)
+                .map_err(|r| Divergence::new(r.rule, format!("kernel environment {what} options rejected")))
+        };
+        let base = env(&setup.kernel_env.connect, "connect")?;
+        let listener_base = env(&setup.kernel_env.listen, "listen")?;
+        let opts =
+            setopts(base, &setup.options).map_err(|r| Divergence::new(r.rule, "setup options rejected"))?.options;
+        let listener_opts = setopts(listener_base, &setup.listener_options)
             .map_err(|r| Divergence::new(r.rule, "listener options rejected"))?
             .options;
         let n = setup.senders as usize;
         let mut opts_why = OptsWhy::default();
-        let other = crate::options::setopts_other_order(PortOptions::default(), &setup.options);
-        opts_why.record(&PortOptions::default(), &opts, &setup.options, None, other.as_ref());
+        opts_why.record_kernel_env(&PortOptions::default(), &base);
+        let other = crate::options::setopts_other_order(base, &setup.options);
+        opts_why.record(&base, &opts, &setup.options, None, other.as_ref());
         Ok(Model {
             config: Config {
                 variant: Variant::Reference,

@@ -144,6 +144,16 @@ impl OptsWhy {
         }
     }
 
+    /// OPT-8: every field the kernel environment's defaults changed was
+    /// decided by them.
+    pub fn record_kernel_env(&mut self, defaults: &PortOptions, base: &PortOptions) {
+        for f in OptField::ALL {
+            if !f.same(defaults, base) {
+                self.set(f, ids::OPT_8);
+            }
+        }
+    }
+
     /// The first field on which `e` and `o` differ, with the rule that set
     /// the expected value.
     pub fn blame(&self, e: &PortOptions, o: &PortOptions) -> Option<(OptField, RuleId)> {

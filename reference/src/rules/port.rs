@@ -77,6 +77,8 @@ catalogue! {
          "inet_drv.c tcp_inet_copy; prim_inet:accept_opts";
     OPT_7 = "OPT-7": "Defaults: delay_send false, send_timeout infinity, send_timeout_close false.",
          "inet_drv.c inet_start / tcp_inet_start";
+    OPT_8 = "OPT-8": "The kernel application's inet_default_connect_options (inet_default_listen_options) apply to every gen_tcp:connect (gen_tcp:listen) before the call's own options, which override them; an {active,_} in them has no effect (the call's active, else the default true, applies). Accepted sockets inherit the listener's options with what the listen environment gave it (OPT-6). The same on both backends.",
+         "lib/kernel/src/inet.erl connect_options/2 and listen_options/2: the base list is [{active,true} | lists:keydelete(active,1,Env)], the call's options added over it; gen_tcp_misc_SUITE:default_options; measured with harness/beam/probes/probe_kernel_defaults.erl on OTP 25.2.3, 27.3.4.1 and 29.1.2, inet and socket backends";
     // --- receive modes ------------------------------------------------------------------------
     RX_1 = "RX-1": "recv on a socket in active mode (true, once or N) returns {error,einval}.",
          "inet_drv.c tcp_inet_ctl TCP_REQ_RECV: `if (desc->inet.active) return ctl_error(EINVAL)`";

@@ -4,7 +4,7 @@
 //! and a sum at or below zero goes passive with a tcp_passive notice.
 
 use quickcheck::{quickcheck, TestResult};
-use reference::options::{port_table_size, setopts, Active, ActiveSetting, Opt, PortOptions};
+use reference::options::{kernel_env_base, port_table_size, setopts, Active, ActiveSetting, Opt, PortOptions};
 use reference::rules::ids;
 use reference::units::Bytes;
 
@@ -55,6 +55,26 @@ quickcheck! {
     fn opt5_first_wins(a: u16, b: u16) -> bool {
         let o = setopts(PortOptions::default(), &[Opt::HighWatermark(a as i64), Opt::HighWatermark(b as i64)]).unwrap().options;
         o.high == Bytes(a as usize)
+    }
+
+    /// OPT-8: the kernel environment's `{active,_}` has no effect: the
+    /// base it gives is the one the same list without it gives, and it
+    /// leaves the port's active mode at the default.
+    fn opt8_active_in_the_kernel_env_has_no_effect(high: u16, n: i16, delay: bool) -> bool {
+        let rest = [Opt::HighWatermark(high as i64), Opt::DelaySend(delay)];
+        let with_active: Vec<Opt> = [Opt::Active(ActiveSetting::N(n as i32))].into_iter().chain(rest).collect();
+        let a = kernel_env_base(&with_active).unwrap();
+        a == kernel_env_base(&rest).unwrap()
+            && a.options.active == PortOptions::default().active
+            && a.passive_notices == 0
+    }
+
+    /// OPT-8 over OPT-7: the call's own options applied over the base win
+    /// over the environment's value of the same option.
+    fn opt8_the_calls_own_options_override_the_env(env_delay: bool, own_delay: bool, env_high: u16) -> bool {
+        let base = kernel_env_base(&[Opt::DelaySend(env_delay), Opt::HighWatermark(env_high as i64)]).unwrap().options;
+        let o = setopts(base, &[Opt::DelaySend(own_delay)]).unwrap().options;
+        o.delay_send == own_delay && o.high == Bytes(env_high as usize)
     }
 
     /// PT-1: a power of two within [1024, 2^27-1], or the maximum itself.
@@ -129,4 +149,28 @@ fn active_n_counts(#[case] list: &[i32], #[case] want: Result<(Active, bool), re
 fn every_option_that_leaves_the_count_at_zero_sends_its_notice(#[case] ns: &[i32], #[case] notices: u8) {
     let list: Vec<Opt> = ns.iter().map(|&n| Opt::Active(ActiveSetting::N(n))).collect();
     assert_eq!(setopts(PortOptions::default(), &list).expect("valid").passive_notices, notices, "RX-4: {ns:?}");
+}
+
+/// OPT-8 in the model: a case whose setup carries a kernel environment
+/// predicts the port under test's getopts and the accepted port's options
+/// from it (the values measured on OTP 25, 27 and 29 with
+/// harness/beam/probes/probe_kernel_defaults.erl: high 20000 from the
+/// connect environment, low 1000 from the listen one, each active ignored).
+#[test]
+fn opt8_the_model_starts_the_ports_from_the_kernel_env() {
+    use reference::model::Model;
+    use reference::observation::{AcceptOutcome, Reply};
+    use reference::op::{KernelEnv, Op, Setup};
+    let kernel_env = KernelEnv {
+        connect: vec![Opt::HighWatermark(20_000), Opt::Active(ActiveSetting::True)],
+        listen: vec![Opt::LowWatermark(1000), Opt::Active(ActiveSetting::Once)],
+    };
+    let mut m = Model::new(&Setup { kernel_env, ..Setup::default() }).unwrap();
+    let d = PortOptions::default();
+    let reply = |m: &mut Model, op: Op| m.step(&op, &[]).unwrap().observation.reply;
+    assert_eq!(reply(&mut m, Op::GetOpts), Reply::Opts(PortOptions { high: Bytes(20_000), ..d }));
+    assert_eq!(
+        reply(&mut m, Op::Accept),
+        Reply::Accept(AcceptOutcome::Accepted(PortOptions { low: Bytes(1000), ..d }))
+    );
 }

@@ -115,6 +115,7 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         get_opts: a.get_opts && b.get_opts,
         parallelism: a.parallelism && b.parallelism,
         peer_end: a.peer_end && b.peer_end,
+        kernel_env: a.kernel_env && b.kernel_env,
     }
 }
 

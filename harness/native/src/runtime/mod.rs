@@ -113,6 +113,25 @@ pub struct Runtime {
     /// The payload of the send being made (its first `len` bytes), reused
     /// from send to send so a send allocates nothing.
     scratch: Vec<u8>,
+    /// OPT-8: what every connect (listen) starts from, as a node's
+    /// `inet_default_connect_options` (`inet_default_listen_options`).
+    default_options: DefaultOptions,
+}
+
+/// The runtime's default options for new ports (OPT-8), `{active,_}`
+/// already left out.
+#[derive(Clone, Debug, Default)]
+struct DefaultOptions {
+    connect: Vec<Opt>,
+    listen: Vec<Opt>,
+}
+
+impl DefaultOptions {
+    /// OPT-8, OPT-7: the defaults with `list` applied over them (a list
+    /// setopts refuses leaves the defaults).
+    fn base(list: &[Opt]) -> PortOptions {
+        setopts(&PortOptions::default(), list).map(|o| o.options).unwrap_or_default()
+    }
 }
 
 impl fmt::Debug for Runtime {
@@ -144,17 +163,29 @@ impl Runtime {
             mailbox: Vec::new(),
             trace: Trace::default(),
             leaked: Vec::new(),
+            default_options: DefaultOptions::default(),
             scratch: Vec::new(),
         })
     }
 
     // ----- opening ports -------------------------------------------------------------------
 
+    /// OPT-8: the default options of every port opened from now on, as a
+    /// BEAM node's kernel environment gives them: `connect` under every
+    /// connect's own options, `listen` under every listen's. An
+    /// `{active,_}` among them has no effect (the call's own active, else
+    /// the default, applies).
+    pub fn set_default_options(&mut self, connect: &[Opt], listen: &[Opt]) {
+        let without_active = |l: &[Opt]| l.iter().filter(|o| !matches!(o, Opt::Active(_))).cloned().collect();
+        self.default_options = DefaultOptions { connect: without_active(connect), listen: without_active(listen) };
+    }
+
     /// `gen_tcp:listen`: the listen port, with the options its accepted
     /// ports inherit. Returns the bound address.
     pub fn listen(&mut self, addr: SocketAddr, options: &[Opt]) -> Result<SocketAddr, OpenError> {
         self.table.check_free().map_err(|_| OpenError::SystemLimit)?;
-        let opts = setopts(&PortOptions::default(), options).map(|o| o.options).unwrap_or_default();
+        let base = DefaultOptions::base(&self.default_options.listen);
+        let opts = setopts(&base, options).map(|o| o.options).unwrap_or(base);
         let (port, local) = ListenPort::bind(addr, opts, self.accept_policy, self.faults)?;
         self.table.insert(Slot::Listener).map_err(|_| OpenError::SystemLimit)?;
         self.listener = Some(port);
@@ -168,7 +199,7 @@ impl Runtime {
         let stream = connect_nonblocking(addr, sock_opts, self.faults)?;
         let driver = TcpDriver::new(stream, SUBJECT, sock_opts.close_mode, self.poll.registry())?;
         let id = self.table.insert(Slot::Subject).map_err(|_| OpenError::SystemLimit)?;
-        let mut opts = PortOptions::default();
+        let mut opts = DefaultOptions::base(&self.default_options.connect);
         let reversed: Vec<Opt>;
         let options = if self.faults.has(crate::bugs::PlantedBug::SetupFrontToBack) {
             reversed = options.iter().rev().cloned().collect();

@@ -125,11 +125,12 @@ pub struct Ready {
 
 impl Ready {
     /// The declared abilities: a version 1 adapter declares none (it is
-    /// sent every op it knew, as before version 2: not the peer's end).
+    /// sent every op it knew, as before version 2: not the peer's end, no
+    /// kernel environment).
     pub fn abilities(&self) -> Abilities {
         match self.abilities {
             Some(a) if self.version >= 2 => a,
-            _ => Abilities { peer_end: false, ..Abilities::ALL },
+            _ => Abilities { peer_end: false, kernel_env: false, ..Abilities::ALL },
         }
     }
 }
@@ -306,6 +307,7 @@ mod tests {
             table_capacity: 8,
             listener_options: vec![],
             show_econnreset: false,
+            kernel_env: Default::default(),
         };
         p(j(&ToSut::Hello { version: 1, start: None, setup: setup.clone() }));
         p(j(&ToSut::Hello { version: 2, start: Some(StartParams::of(&setup)), setup: setup.clone() }));
