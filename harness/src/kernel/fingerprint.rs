@@ -50,16 +50,20 @@ pub struct KernelFingerprint {
     pub holds: BTreeMap<String, bool>,
 }
 
-fn close_text(o: &CloseObservation) -> String {
-    let read = |r: &Result<usize, String>| match r {
+/// A peer's read as the fingerprint words it: EOF, a byte count, or the errno.
+fn read_text(r: &Result<usize, String>) -> String {
+    match r {
         Ok(0) => "EOF".to_string(),
         Ok(n) => format!("{n} bytes"),
         Err(e) => e.clone(),
-    };
+    }
+}
+
+fn close_text(o: &CloseObservation) -> String {
     format!(
         "peer reads {} then {}; TCPAbortOnClose +{}, TCPAbortOnData +{}",
-        read(&o.first_read),
-        read(&o.second_read),
+        read_text(&o.first_read),
+        read_text(&o.second_read),
         o.abort_on_close_delta,
         o.abort_on_data_delta
     )
@@ -149,11 +153,7 @@ pub fn collect() -> Probe<KernelFingerprint> {
             "output queued at the close: {}; the peer reads {} then {}; TCPAbortOnClose +{}, TCPAbortOnData +{}",
             o.queued_at_close > 0,
             if o.peer_read == o.written { "every byte" } else { "fewer bytes than written" },
-            match &o.peer_end {
-                Ok(0) => "EOF".to_string(),
-                Ok(n) => format!("{n} bytes"),
-                Err(e) => e.clone(),
-            },
+            read_text(&o.peer_end),
             o.abort_on_close_delta,
             o.abort_on_data_delta
         ),
@@ -180,11 +180,7 @@ pub fn collect() -> Probe<KernelFingerprint> {
                 Some(_) => "neither FIN nor RST",
                 None => "nothing seen",
             },
-            match &o.peer_read {
-                Ok(0) => "EOF".to_string(),
-                Ok(n) => format!("{n} bytes"),
-                Err(e) => e.clone(),
-            },
+            read_text(&o.peer_read),
             o.peer_states == [6],
             o.out_rsts_after_close,
             if o.answer.is_some_and(|a| a.flags & 0x04 != 0) { "RST" } else { "no RST" },
@@ -199,11 +195,7 @@ pub fn collect() -> Probe<KernelFingerprint> {
             "output queued at the shutdown: {}; the peer reads {} then {}; a later write {}; TCPAbortOnClose +{}, TCPAbortOnData +{}, OutRsts +{}",
             o.queued_at_shutdown > 0,
             if o.peer_read == o.written { "every byte" } else { "fewer bytes than written" },
-            match &o.peer_end {
-                Ok(0) => "EOF".to_string(),
-                Ok(n) => format!("{n} bytes"),
-                Err(e) => e.clone(),
-            },
+            read_text(&o.peer_end),
             match &o.write_after {
                 Ok(n) => format!("took {n} bytes"),
                 Err(e) => e.clone(),
@@ -222,14 +214,7 @@ pub fn collect() -> Probe<KernelFingerprint> {
             o.queued,
             o.client_reads
                 .iter()
-                .map(|(a, b)| {
-                    let r = |x: &Result<usize, String>| match x {
-                        Ok(0) => "EOF".to_string(),
-                        Ok(n) => format!("{n} bytes"),
-                        Err(e) => e.clone(),
-                    };
-                    format!("{} then {}", r(a), r(b))
-                })
+                .map(|(a, b)| format!("{} then {}", read_text(a), read_text(b)))
                 .collect::<Vec<_>>()
                 .join(", "),
             o.out_rsts_delta
