@@ -172,11 +172,12 @@ first_msg() ->
 %% socket is not a port (no port_command/3 flags, no parallelism), its
 %% getopts has no watermarks, and its recv(S, 0, 0) can wait after
 %% active -> passive (DIFF-SOCK-7); the kernel environment's defaults
-%% (OPT-8) apply on both, but only the inet driver reads options back.
+%% (OPT-8) apply on both, but only the inet driver reads options back;
+%% gen_tcp:shutdown/2 (SD-*) was measured on the inet driver only.
 abilities(Backend) ->
     Inet = Backend =:= inet,
     #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet,
-      peer_end => Inet, kernel_env => Inet}.
+      peer_end => Inet, kernel_env => Inet, shutdown => Inet}.
 
 hello(Backend, Node) ->
     hello(Backend, Node, read_msg()).
@@ -590,6 +591,21 @@ apply_op(#{<<"op">> := <<"peer_reset">>}, St) ->
     await_end(St, rst, Deadline),
     await_reaction(St, rst, Deadline),
     {none, [], settle(St)};
+
+%% SD-*: the owner shuts the port's socket down; the driver answers at
+%% once (with output queued it shuts once the queue has emptied).
+apply_op(#{<<"op">> := <<"shutdown">>, <<"how">> := How}, #st{s = S} = St) ->
+    H = case How of
+            <<"write">> -> write;
+            <<"read_write">> -> read_write;
+            _ -> fail("shutdown: unknown how ~0p", [How])
+        end,
+    R = case caught(fun() -> gen_tcp:shutdown(S, H) end) of
+            ok -> #{<<"Ok">> => null};
+            {error, E} -> #{<<"Err">> => posix(shutdown, E)};
+            Other -> fail("shutdown: ~0p", [Other])
+        end,
+    {#{shutdown => R}, [], settle(St)};
 
 apply_op(#{<<"op">> := <<"recv">>}, #st{s = S} = St) ->
     R = case caught(fun() -> gen_tcp:recv(S, 0, 0) end) of

@@ -152,6 +152,9 @@ struct Lockstep<'a> {
     trace: Vec<TraceStep>,
     /// The system runs to quiescence within each step (`SystemUnderTest::settles`).
     settles: bool,
+    /// After the drain, the peer reads the port's end if the model says it
+    /// is there (`run_case_reading_the_end`).
+    read_end: bool,
     /// `PORTCHECK_TRACE=1`: print each op before it runs (to see where a
     /// system under test hangs).
     live: bool,
@@ -254,6 +257,11 @@ impl Lockstep<'_> {
     /// so a message wrongly put there (or missing) is not left unseen.
     fn drain(&mut self) -> Result<(), Failure> {
         self.drain_io()?;
+        if self.read_end && self.model.peer_expects_eof() {
+            // The FIN follows the last byte: wait until it is readable.
+            self.step(&Op::AwaitPeer)?;
+            self.step(&Op::PeerRead { max: Bytes(1) })?;
+        }
         if self.model.enabled(&Op::Mailbox) {
             self.step(&Op::Mailbox)?;
         }
@@ -341,6 +349,18 @@ impl Lockstep<'_> {
 
 /// Run one case: `setup`, then every enabled op of `ops`, then the drain.
 pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutcome {
+    run_case_with(factory, setup, ops, false)
+}
+
+/// `run_case`, and once the drain has read every byte the peer reads once
+/// more where the model says the port's end (a FIN: CL-1, SD-1) is all
+/// that is left: how many reads the drain takes depends on the kernel, so
+/// a fixed case cannot place that read itself.
+pub fn run_case_reading_the_end(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutcome {
+    run_case_with(factory, setup, ops, true)
+}
+
+fn run_case_with(factory: &dyn SutFactory, setup: &Setup, ops: &[Op], read_end: bool) -> CaseOutcome {
     let mut outcome = CaseOutcome {
         setup: setup.clone(),
         declared: Declared::default(),
@@ -378,7 +398,7 @@ pub fn run_case(factory: &dyn SutFactory, setup: &Setup, ops: &[Op]) -> CaseOutc
         model = model.with_otp(release);
     }
     let set = if declared.reports_all_choices { vec![] } else { vec![model.clone()] };
-    let mut ls = Lockstep { model, set, settles: declared.settles, sut, trace: vec![], live };
+    let mut ls = Lockstep { model, set, settles: declared.settles, read_end, sut, trace: vec![], live };
     let mut result = Ok(());
     for (i, op) in ops.iter().enumerate() {
         if !ls.enabled(op) {

@@ -111,14 +111,16 @@ fn hello_carries_the_start_parameters() {
     assert_eq!(sut.ready().version, 2);
 }
 
-const BEFORE_PEER_END: Abilities = Abilities { peer_end: false, kernel_env: false, ..Abilities::ALL };
-const BEFORE_KERNEL_ENV: Abilities = Abilities { kernel_env: false, ..Abilities::ALL };
+const BEFORE_PEER_END: Abilities = Abilities { peer_end: false, kernel_env: false, shutdown: false, ..Abilities::ALL };
+const BEFORE_KERNEL_ENV: Abilities = Abilities { kernel_env: false, shutdown: false, ..Abilities::ALL };
+const BEFORE_SHUTDOWN: Abilities = Abilities { shutdown: false, ..Abilities::ALL };
 
 /// A version 1 adapter (no `abilities`) is still accepted, and is sent
 /// every op it knew; one that sends `abilities` under version 1 is not
 /// believed (the field did not exist). The peer's end (`peer_end`) came
 /// later: only an adapter that declares it is sent those ops; so did the
-/// kernel environment's defaults (`kernel_env`, OPT-8).
+/// kernel environment's defaults (`kernel_env`, OPT-8) and
+/// `gen_tcp:shutdown/2` (`shutdown`, SD-*).
 #[rstest::rstest]
 #[case::version_1(r#"{"type":"ready","version":1,"sut":"sh"}"#, BEFORE_PEER_END)]
 #[case::version_1_with_the_field(
@@ -136,11 +138,15 @@ const BEFORE_KERNEL_ENV: Abilities = Abilities { kernel_env: false, ..Abilities:
 )]
 #[case::version_2_with_the_kernel_env(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true}}"#,
+    BEFORE_SHUTDOWN
+)]
+#[case::version_2_with_shutdown(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true}}"#,
     Abilities::ALL
 )]
 #[case::version_2_socket_like(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false,"send_flags":false,"recv":false,"get_opts":false,"parallelism":false}}"#,
-    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false }
+    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false, shutdown: false }
 )]
 fn declared_abilities(#[case] ready: &str, #[case] want: Abilities) {
     let f = script(ready, "cat >/dev/null");

@@ -90,6 +90,8 @@ pub enum Reply {
     Accept(AcceptOutcome),
     Opened(Result<(), Posix>),
     Closed(Result<(), Posix>),
+    /// `gen_tcp:shutdown/2` returned (SD-1).
+    Shutdown(Result<(), Posix>),
 }
 
 /// Busy flags, for a system under test that can show them.

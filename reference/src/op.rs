@@ -26,6 +26,16 @@ pub enum Mark {
     LowMsgq,
 }
 
+/// How `gen_tcp:shutdown/2` shuts the port's socket (SD-*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShutdownHow {
+    /// `write`: a FIN after the queued bytes; the port still receives.
+    Write,
+    /// `read_write`: the read side ends too (SD-4).
+    ReadWrite,
+}
+
 /// How a case starts: one port under test connected to a peer socket the
 /// harness owns, a listener, and a few sender processes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +143,9 @@ pub enum Op {
     OpenExtra,
     /// `gen_tcp:close/1` on the port under test.
     Close,
+    /// The port owner calls `gen_tcp:shutdown(S, how)` (SD-*). Fixed cases
+    /// only: never generated.
+    Shutdown { how: ShutdownHow },
     /// The peer shuts down its write side (FIN after the bytes it wrote;
     /// it still reads). The step ends once the FIN reached the port's
     /// socket (PC-*).
@@ -164,6 +177,7 @@ impl Op {
             Op::CloseAccepted => "close_accepted",
             Op::OpenExtra => "open_extra",
             Op::Close => "close",
+            Op::Shutdown { .. } => "shutdown",
             Op::PeerShutdown => "peer_shutdown",
             Op::PeerReset => "peer_reset",
         }

@@ -11,12 +11,12 @@
 //! states, but a peer test's exact sequence is then checked on every run,
 //! on every release, by name (README, "What the peers' suites assert").
 
-use harness::executor::{run_case, CaseOutcome};
+use harness::executor::{run_case, run_case_reading_the_end, CaseOutcome};
 use harness::sut::beam::{Backend, BeamFactory};
-use harness::sut::native::NativeFactory;
+use harness::sut::native::{BugTable, NativeFactory, PlantedBug};
 use harness::sut::SutFactory;
-use reference::observation::{AcceptOutcome, Posix, Reply};
-use reference::op::{KernelEnv, Op, SendFlags, Setup};
+use reference::observation::{AcceptOutcome, OwnerMsg, PeerRead, Posix, Reply, SendResult};
+use reference::op::{KernelEnv, Op, SendFlags, Setup, ShutdownHow};
 use reference::options::{ActiveSetting, Opt, PortOptions, Timeout};
 use reference::units::{Bytes, Millis, SenderId};
 use suite::capability::{otp_chroot_erl, trial, Capability};
@@ -73,7 +73,16 @@ fn port_systems() -> Vec<System> {
 /// Runs `ops` in lockstep on `system`: the model's prediction must hold at
 /// every step.
 fn lockstep(system: System, setup: &Setup, ops: &[Op]) -> Result<CaseOutcome, String> {
-    let out = run_case(system.factory()?.as_ref(), setup, ops);
+    checked(system, run_case(system.factory()?.as_ref(), setup, ops))
+}
+
+/// `lockstep`, and the peer reads once more after the drain where the
+/// model says only the port's FIN is left (SD-1): the EOF is compared too.
+fn lockstep_to_the_end(system: System, setup: &Setup, ops: &[Op]) -> Result<CaseOutcome, String> {
+    checked(system, run_case_reading_the_end(system.factory()?.as_ref(), setup, ops))
+}
+
+fn checked(system: System, out: CaseOutcome) -> Result<CaseOutcome, String> {
     if let Some(why) = &out.unsupported {
         return Err(format!("{}: unsupported: {why:?}", system.name()));
     }
@@ -98,6 +107,45 @@ fn lockstep(system: System, setup: &Setup, ops: &[Op]) -> Result<CaseOutcome, St
 fn observed<'a>(out: &'a CaseOutcome, op: &Op) -> Result<&'a reference::observation::Observation, String> {
     let step = out.trace.iter().find(|t| &t.op == op).ok_or(format!("no {op:?} step in the trace"))?;
     step.observed.as_ref().ok_or(format!("the {op:?} step was not observed"))
+}
+
+/// What the system reported at the step of the scenario's `i`-th op.
+fn observed_at(out: &CaseOutcome, i: usize) -> Result<&reference::observation::Observation, String> {
+    let step = out.trace.iter().find(|t| t.op_index == Some(i)).ok_or(format!("no step for op {i}"))?;
+    step.observed.as_ref().ok_or(format!("op {i} ({:?}) was not observed", step.op))
+}
+
+/// Every byte the peer read in the case, and what its last read saw.
+fn peer_reads(out: &CaseOutcome) -> (usize, Option<PeerRead>) {
+    let mut total = 0;
+    let mut last = None;
+    for t in &out.trace {
+        if let (Op::PeerRead { .. }, Some(o)) = (&t.op, &t.observed) {
+            if let Reply::Peer(r) = &o.reply {
+                if let PeerRead::Data(d) = r {
+                    total += d.len();
+                }
+                last = Some(r.clone());
+            }
+        }
+    }
+    (total, last)
+}
+
+/// SD-1, SD-2: the peer read `sent` bytes, then EOF.
+fn peer_got_all_then_eof(out: &CaseOutcome, sent: usize, rule: &str) -> R {
+    match peer_reads(out) {
+        (n, Some(PeerRead::Eof)) if n == sent => Ok(()),
+        (n, last) => Err(format!("{rule}: the peer read {n} of {sent} bytes, its last read {last:?} (EOF expected)")),
+    }
+}
+
+fn expect(what: &str, got: &Reply, want: Reply) -> R {
+    if *got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: {got:?}, expected {want:?}"))
+    }
 }
 
 fn send(sender: u8, len: usize) -> Op {
@@ -165,6 +213,153 @@ fn default_options(system: System, own: bool) -> R {
     Ok(())
 }
 
+const SHUT_WRITE: Op = Op::Shutdown { how: ShutdownHow::Write };
+const SHUT_BOTH: Op = Op::Shutdown { how: ShutdownHow::ReadWrite };
+
+/// `gen_tcp_api_SUITE:t_shutdown_write` (SD-1): shutdown(write) on an
+/// idle port returns ok; the peer reads what the port sent, then EOF; the
+/// port still receives what the peer writes, until the peer's own FIN
+/// (PC-1).
+fn shutdown_write(system: System) -> R {
+    let setup = Setup { senders: 1, ..Setup::default() };
+    let ops = [send(0, 10), SHUT_WRITE, Op::PeerWrite { len: Bytes(3), tag: 2 }, Op::Recv, Op::PeerShutdown, Op::Recv];
+    let out = lockstep_to_the_end(system, &setup, &ops)?;
+    expect("SD-1: shutdown(write)", &observed_at(&out, 1)?.reply, Reply::Shutdown(Ok(())))?;
+    expect("SD-1: a recv after shutdown(write)", &observed_at(&out, 3)?.reply, Reply::Recv(Ok(payload(2, 3))))?;
+    expect("PC-1: the recv at the peer's FIN", &observed_at(&out, 5)?.reply, Reply::Recv(Err(Posix::Closed)))?;
+    peer_got_all_then_eof(&out, 10, "SD-1")
+}
+
+/// `gen_tcp_api_SUITE:t_shutdown_both` (SD-1, SD-4): shutdown(read_write)
+/// with input waiting: the peer reads what the port sent, then EOF; the
+/// port reads what it had, then the end ({error,closed}, then enotconn),
+/// and the next send is told {error,closed} (PC-4). With `active` the
+/// owner gets the bytes, then {tcp_closed,S}, and the port exits (PC-3).
+fn shutdown_both(system: System, active: bool) -> R {
+    let options = if active { vec![Opt::Active(ActiveSetting::True)] } else { vec![] };
+    let setup = Setup { senders: 1, options, ..Setup::default() };
+    let ops = if active {
+        vec![Op::PeerWrite { len: Bytes(3), tag: 2 }, Op::Quiesce, send(0, 10), SHUT_BOTH, Op::Quiesce, Op::Mailbox]
+    } else {
+        vec![Op::PeerWrite { len: Bytes(3), tag: 2 }, send(0, 10), SHUT_BOTH, Op::Recv, Op::Recv, Op::Recv, send(0, 1)]
+    };
+    let out = lockstep_to_the_end(system, &setup, &ops)?;
+    let shut = if active { 3 } else { 2 };
+    expect("SD-1: shutdown(read_write)", &observed_at(&out, shut)?.reply, Reply::Shutdown(Ok(())))?;
+    if active {
+        let before = observed_at(&out, 4)?;
+        let got = &observed_at(&out, 5)?.reply;
+        let want = Reply::Mailbox(vec![OwnerMsg::Tcp(payload(2, 3)), OwnerMsg::TcpClosed]);
+        // The bytes may have been delivered at the first quiesce.
+        let tail = Reply::Mailbox(vec![OwnerMsg::TcpClosed]);
+        if *got != want && *got != tail {
+            return Err(format!("SD-4, PC-3: the owner's mailbox {got:?}, expected {want:?}"));
+        }
+        if before.ports != 1 {
+            return Err(format!("SD-4, PC-3: {} ports after the port read its end (it exits)", before.ports));
+        }
+    } else {
+        let recvs: Vec<_> = (3..6).map(|i| observed_at(&out, i).map(|o| o.reply.clone())).collect::<Result<_, _>>()?;
+        let want =
+            vec![Reply::Recv(Ok(payload(2, 3))), Reply::Recv(Err(Posix::Closed)), Reply::Recv(Err(Posix::Enotconn))];
+        if recvs != want {
+            return Err(format!("SD-4: the recvs after shutdown(read_write) {recvs:?}, expected {want:?}"));
+        }
+        let sent = &observed_at(&out, 6)?.reply;
+        expect("PC-4: the send after the end", sent, Reply::Sent(Some(SendResult::Error(Posix::Closed))))?;
+    }
+    peer_got_all_then_eof(&out, 10, "SD-1")
+}
+
+/// `gen_tcp_api_SUITE:t_shutdown_async` and `gen_tcp_misc_SUITE:
+/// shutdown_pending` (SD-2): a send larger than the kernel takes leaves
+/// output in the driver queue (written directly, the rest queued: WM-2);
+/// shutdown(write) returns ok at once and leaves the queue as it was; the
+/// peer reads every byte, then EOF. With `blocked`, a second sender's send
+/// onto the queue made the port busy (WM-3): it is answered ok once the
+/// queue drains to the low watermark (WM-4), the shutdown still pending.
+fn shutdown_async_ops(blocked: bool) -> Vec<Op> {
+    let mut ops = vec![send(0, 200_000), Op::QueueSize];
+    if blocked {
+        ops.push(send(1, 100));
+    }
+    ops.extend([SHUT_WRITE, Op::QueueSize]);
+    ops
+}
+
+fn shutdown_async(system: System, blocked: bool) -> R {
+    let setup = Setup { senders: 2, ..Setup::default() };
+    let ops = shutdown_async_ops(blocked);
+    let out = lockstep_to_the_end(system, &setup, &ops)?;
+    let n = ops.len();
+    let (before, after) = (observed_at(&out, 1)?, observed_at(&out, n - 1)?);
+    if before.queue == Bytes::ZERO {
+        return Err("t_shutdown_async: nothing queued in the driver before the shutdown".into());
+    }
+    expect("SD-2: shutdown(write) with output queued", &observed_at(&out, n - 2)?.reply, Reply::Shutdown(Ok(())))?;
+    if blocked {
+        let queued = before.queue.0 + 100;
+        if after.queue.0 != queued {
+            return Err(format!("SD-2: {} queued after the shutdown, {queued} before", after.queue));
+        }
+        let answered = out.trace.iter().flat_map(|t| t.observed.iter()).flat_map(|o| o.completed.iter());
+        if !answered.clone().any(|c| *c == (SenderId(1), SendResult::Ok)) {
+            return Err(format!(
+                "SD-2, WM-4: the blocked sender was not answered ok: {:?}",
+                answered.collect::<Vec<_>>()
+            ));
+        }
+    } else if after.queue != before.queue {
+        return Err(format!("SD-2: {} queued after the shutdown, {} before", after.queue, before.queue));
+    }
+    peer_got_all_then_eof(&out, 200_000 + if blocked { 100 } else { 0 }, "SD-2")
+}
+
+/// `gen_tcp_misc_SUITE:delay_send_error` (OTP-15536, SD-3): with
+/// delay_send, a send after shutdown(write) is queued and answered ok
+/// (DS-1); the flush's write fails, with nobody to answer it, so the next
+/// send is told {error,closed} (PC-4), the next recv {error,closed}, then
+/// {error,enotconn}.
+fn delay_send_error(system: System) -> R {
+    let setup = Setup { senders: 1, options: vec![Opt::DelaySend(true)], ..Setup::default() };
+    let ops = [SHUT_WRITE, send(0, 4), Op::Quiesce, Op::QueueSize, send(0, 4), Op::Recv, Op::Recv, send(0, 4)];
+    let out = lockstep(system, &setup, &ops)?;
+    let replies: Vec<_> =
+        [1, 4, 5, 6, 7].iter().map(|&i| observed_at(&out, i).map(|o| o.reply.clone())).collect::<Result<_, _>>()?;
+    let want = vec![
+        Reply::Sent(Some(SendResult::Ok)),
+        Reply::Sent(Some(SendResult::Error(Posix::Closed))),
+        Reply::Recv(Err(Posix::Closed)),
+        Reply::Recv(Err(Posix::Enotconn)),
+        Reply::Sent(Some(SendResult::Error(Posix::Enotconn))),
+    ];
+    if replies != want {
+        return Err(format!("SD-3: the sends and recvs after shutdown(write) {replies:?}, expected {want:?}"));
+    }
+    if observed_at(&out, 3)?.queue != Bytes::ZERO {
+        return Err("SD-3: the failed flush left output queued".into());
+    }
+    Ok(())
+}
+
+/// The planted `shutdown-before-flush` (the shutdown made at once over a
+/// queue) is caught by `t_shutdown_async`'s case, under SD-2. (The op is
+/// never generated, so `suite/tests/planted_bugs.rs` cannot reach it.)
+fn shutdown_before_flush_is_caught() -> R {
+    let bug = PlantedBug::ShutdownBeforeFlush;
+    let setup = Setup { senders: 2, ..Setup::default() };
+    let out = run_case_reading_the_end(&NativeFactory::new(Some(bug)), &setup, &shutdown_async_ops(false));
+    match &out.failure {
+        Some(f) if f.rule() == Some(bug.rule()) => Ok(()),
+        Some(f) => Err(format!("{bug} was caught under {:?}, not {}: {f}", f.rule(), bug.rule())),
+        None => Err(format!("{bug} was not caught:\n{}", suite::trace::lines(&out))),
+    }
+}
+
+fn payload(tag: u16, len: usize) -> Vec<u8> {
+    (0..len).map(|i| reference::units::payload_byte(tag, i)).collect()
+}
+
 fn main() {
     harness::interrupt::on_signal_clean_up();
     let mut args = libtest_mimic::Arguments::from_args();
@@ -176,6 +371,13 @@ fn main() {
         tests.push(trial(id("zombie_sockets"), system.caps(), move || zombie_sockets(system)));
         tests.push(trial(id("default_options"), system.caps(), move || default_options(system, false)));
         tests.push(trial(id("default_options_overridden"), system.caps(), move || default_options(system, true)));
+        tests.push(trial(id("t_shutdown_write"), system.caps(), move || shutdown_write(system)));
+        tests.push(trial(id("t_shutdown_both"), system.caps(), move || shutdown_both(system, false)));
+        tests.push(trial(id("t_shutdown_both_active"), system.caps(), move || shutdown_both(system, true)));
+        tests.push(trial(id("t_shutdown_async"), system.caps(), move || shutdown_async(system, false)));
+        tests.push(trial(id("shutdown_pending"), system.caps(), move || shutdown_async(system, true)));
+        tests.push(trial(id("delay_send_error"), system.caps(), move || delay_send_error(system)));
     }
+    tests.push(trial("peer/planted/shutdown-before-flush", &[], shutdown_before_flush_is_caught));
     libtest_mimic::run(&args, tests).exit();
 }

@@ -84,6 +84,10 @@ pub enum PlantedBug {
     /// pausing, so it wakes up again and again while the process is out of
     /// fds (the listener stays readable).
     AcceptSpinsOnEmfile,
+    /// SD-2: gen_tcp:shutdown shuts the socket at once even with output
+    /// queued, so the queue's writes fail (EPIPE) and the peer reads EOF
+    /// early, without the queued bytes.
+    ShutdownBeforeFlush,
 }
 
 impl PlantedBug {
@@ -112,6 +116,7 @@ impl PlantedBug {
         PlantedBug::SendAfterEndNotTold,
         PlantedBug::WritableIsConnected,
         PlantedBug::AcceptSpinsOnEmfile,
+        PlantedBug::ShutdownBeforeFlush,
     ];
 
     /// The stable kebab-case name used on the command line and in reports.
@@ -140,6 +145,7 @@ impl PlantedBug {
             PlantedBug::SendAfterEndNotTold => "send-after-end-not-told",
             PlantedBug::WritableIsConnected => "writable-is-connected",
             PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
+            PlantedBug::ShutdownBeforeFlush => "shutdown-before-flush",
         }
     }
 }

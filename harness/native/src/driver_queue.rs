@@ -9,6 +9,7 @@ use crate::close_mode::{drain_input, CloseMode};
 use crate::options::{PortOptions, Timeout};
 use crate::reply::{Posix, SendResult};
 use crate::send_error::Delayed;
+use crate::shutdown::{How, Shut};
 use crate::sys;
 use crate::trace::Action;
 use crate::units::{Bytes, Millis, SenderId};
@@ -72,6 +73,8 @@ pub struct TcpDriver {
     write_failed: bool,
     /// The port was closed with output pending: flush, then close (CL-1).
     closing: bool,
+    /// The port's own shutdown of its socket (SD-*).
+    shut: Shut,
     /// What closing the socket does with unread input (CL-3, KN-RST-5).
     close_mode: CloseMode,
     /// Input read and discarded when the socket was closed
@@ -102,6 +105,7 @@ impl TcpDriver {
             delayed: Delayed::default(),
             write_failed: false,
             closing: false,
+            shut: Shut::Open,
             close_mode,
             discarded_on_close: Bytes::ZERO,
             displaced: Vec::new(),
@@ -185,6 +189,10 @@ impl TcpDriver {
             // Planted bug: nobody is ever told.
             let told = if faults.has(PlantedBug::SendAfterEndNotTold) { Posix::Enotconn } else { told };
             return Output::Reply(SendResult::Error(told));
+        }
+        if matches!(self.shut, Shut::Pending(_)) {
+            // SD-3: tcp_inet_commandv refuses it (tcp_shutdown_error, EPIPE).
+            return Output::WriteFailed;
         }
         if self.queue.is_empty() {
             // WM-5: nothing to write onto an empty queue. (Onto a non-empty
@@ -298,6 +306,14 @@ impl TcpDriver {
         }
         if self.queue.is_empty() {
             self.select_write(false, registry);
+            if let Shut::Pending(how) = self.shut {
+                // SD-2: tcp_shutdown_async; its failure fails the port as a
+                // write's would (tcp_shutdown_error).
+                if self.shut_now(how).is_err() {
+                    self.write_failed = true;
+                    return unbusy;
+                }
+            }
             if self.closing {
                 self.close_socket(registry);
             }
@@ -305,6 +321,47 @@ impl TcpDriver {
             self.select_write(true, registry);
         }
         unbusy
+    }
+
+    /// `TCP_REQ_SHUTDOWN` (SD-1, SD-2): on an empty queue the socket is
+    /// shut down now; otherwise the driver notes it and shuts once the
+    /// queue has emptied ([`Self::ready_output`]). `Err(Enotconn)` when the
+    /// socket is already closed under the port.
+    pub fn shutdown(&mut self, how: How, faults: Faults) -> io::Result<Result<(), Posix>> {
+        if self.sock.is_none() {
+            return Ok(Err(Posix::Enotconn));
+        }
+        // Planted bug: the queue is not waited for.
+        if !self.queue.is_empty() && !faults.has(PlantedBug::ShutdownBeforeFlush) {
+            self.shut = Shut::Pending(how);
+            return Ok(Ok(()));
+        }
+        self.shut_now(how).map(Ok)
+    }
+
+    /// `shutdown(2)`. With read_write the port's reads reach the end after
+    /// the bytes the kernel holds, as at the peer's FIN (SD-4): readable
+    /// now, with no edge to wait for.
+    fn shut_now(&mut self, how: How) -> io::Result<()> {
+        let sock = self.sock.as_ref().expect("shutdown on an open socket");
+        sock.shutdown(how.into())?;
+        self.shut = Shut::Done;
+        if how == How::ReadWrite {
+            self.peer_ended = true;
+            self.readable = true;
+        }
+        Ok(())
+    }
+
+    /// `shutdown(2)` was made on the socket (SD-1, SD-2).
+    pub fn write_side_shut(&self) -> bool {
+        self.shut == Shut::Done
+    }
+
+    /// The port asked for a shutdown of its socket (SD-3: a failed write
+    /// is reported as closed).
+    pub fn shut_asked(&self) -> bool {
+        self.shut.asked()
     }
 
     /// The delay_send timer fired (DS-2): one coalesced write of the queue,

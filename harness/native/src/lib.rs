@@ -11,6 +11,8 @@
 //! - [`port_task`]: the port-task queue and its busy_msgq state (MQ-*).
 //! - [`process`]: sender processes, their send flags and the run queue (SND-*).
 //! - [`receive`]: active and passive input (RX-*).
+//! - [`shutdown`]: `gen_tcp:shutdown/2`, at once or once the queue
+//!   empties (SD-*).
 //! - [`send_error`]: a write meeting the peer's RST, and what the next
 //!   send and recv are told of a socket the peer's end closed (PC-4, PC-5).
 //! - [`options`]: the option set and setopts (OPT-*).
@@ -54,6 +56,7 @@ pub mod receive;
 pub mod reply;
 pub mod runtime;
 pub mod send_error;
+pub mod shutdown;
 pub mod sys;
 pub mod trace;
 pub mod units;
@@ -67,5 +70,6 @@ pub use options::{Active, ActiveSetting, Opt, PortOptions, Timeout};
 pub use process::SendFlags;
 pub use reply::{Busy, OwnerMsg, Posix, SendResult, SenderStatus};
 pub use runtime::{Accepted, OpenError, Runtime, RuntimeError};
+pub use shutdown::How as ShutdownHow;
 pub use trace::{Action, Activity, Snapshot, Trace};
 pub use units::{Bytes, Millis, SenderId};

@@ -238,6 +238,9 @@ impl SutFactory for BeamFactory {
             // OPT-8 holds on both backends (probe_kernel_defaults.erl), but
             // the socket backend reads no options back (get_opts).
             kernel_env: inet,
+            // SD-*: measured on the inet driver (probe_shutdown.erl); the
+            // socket backend's failed sends and reads differ (not modelled).
+            shutdown: inet,
         }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {

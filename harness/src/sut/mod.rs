@@ -183,6 +183,10 @@ pub struct Abilities {
     /// listen (OPT-8). Added after `peer_end`: absent means not had.
     #[serde(default)]
     pub kernel_env: bool,
+    /// `shutdown`: `gen_tcp:shutdown/2` on the port under test (SD-*).
+    /// Added after `kernel_env`: absent means not had.
+    #[serde(default)]
+    pub shutdown: bool,
 }
 
 impl Default for Abilities {
@@ -200,6 +204,7 @@ impl Abilities {
         parallelism: true,
         peer_end: true,
         kernel_env: true,
+        shutdown: true,
     };
 
     /// What the op becomes on this system: lock contention turns into a
@@ -216,6 +221,7 @@ impl Abilities {
             Op::Recv if !self.recv => Op::Quiesce,
             Op::GetOpts | Op::Accept | Op::CloseAccepted if !self.get_opts => Op::Quiesce,
             Op::PeerShutdown | Op::PeerReset if !self.peer_end => Op::Quiesce,
+            Op::Shutdown { .. } if !self.shutdown => Op::Quiesce,
             other => other,
         }
     }
@@ -254,6 +260,9 @@ impl Abilities {
         }
         if !self.kernel_env {
             v.push("the kernel environment's default options (OPT-8)");
+        }
+        if !self.shutdown {
+            v.push("gen_tcp:shutdown/2 on the port under test (SD-*)");
         }
         v
     }

@@ -104,6 +104,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::SendAfterEndNotTold) => "native+send-after-end-not-told",
             Some(PlantedBug::WritableIsConnected) => "native+writable-is-connected",
             Some(PlantedBug::AcceptSpinsOnEmfile) => "native+accept-spins-on-emfile",
+            Some(PlantedBug::ShutdownBeforeFlush) => "native+shutdown-before-flush",
         }
     }
 
@@ -176,7 +177,7 @@ impl NativeSut {
         .map_err(|e| open_err("connect", e))?;
         rt.set_show_econnreset(setup.show_econnreset).map_err(|e| SutError(format!("native: {e}")))?;
         let peer = accept_bounded(&peer_listener)?;
-        let kernel_base = rt.subject_fd().and_then(|fd| sent::taken(fd).ok());
+        let kernel_base = rt.subject_fd().and_then(|fd| sent::taken(fd, false).ok());
         Ok(NativeSut {
             rt,
             clock,
@@ -313,6 +314,9 @@ impl NativeSut {
             Op::PeerWrite { len, tag } => self.peer_write(*len, *tag)?,
             Op::PeerShutdown => self.peer_ends(peer_end::End::Fin)?,
             Op::PeerReset => self.peer_ends(peer_end::End::Reset)?,
+            Op::Shutdown { how } => {
+                Reply::Shutdown(self.rt.shutdown(convert::shutdown_how(*how)).map_err(rt_err)?.map_err(convert::posix))
+            }
             Op::Recv => Reply::Recv(self.rt.recv().map_err(rt_err)?.map_err(convert::posix)),
             Op::Mailbox => Reply::Mailbox(self.rt.take_mailbox().into_iter().map(convert::owner_msg).collect()),
             Op::Quiesce => {
@@ -405,7 +409,9 @@ impl NativeSut {
             }
         }
         let (Some(base), Some(fd)) = (self.kernel_base, self.rt.subject_fd()) else { return Ok(()) };
-        let counted = sent::taken(fd).map_err(|e| sut_err("kernel's count of bytes written", e))?.saturating_sub(base);
+        let counted = sent::taken(fd, self.rt.subject_write_shut())
+            .map_err(|e| sut_err("kernel's count of bytes written", e))?
+            .saturating_sub(base);
         if counted != self.reported_taken {
             return Err(SutError::contradicts(
                 reference::rules::ids::ST_2,

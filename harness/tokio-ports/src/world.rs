@@ -177,6 +177,11 @@ impl World {
                     "the peer's FIN and RST are not implemented (ready.abilities.peer_end is absent)".into(),
                 ))
             }
+            Op::Shutdown { .. } => {
+                return Ok(Answer::Unsupported(
+                    "gen_tcp:shutdown/2 is not implemented (ready.abilities.shutdown is absent)".into(),
+                ))
+            }
             Op::ContendLock | Op::ReleaseLock => {
                 return Ok(Answer::Unsupported(
                     "no port lock another scheduler could hold: a port's commands run in its caller's task".into(),

@@ -95,6 +95,10 @@ impl Model {
             self.decide(ids::TO_3);
             return Ok(Some(SendResult::Error(Posix::Enotconn)));
         }
+        if self.send_refused_by_shutdown() {
+            // SD-3: tcp_shutdown_error(EPIPE), before the queue is looked at.
+            return Ok(self.write_failed(Some(s)));
+        }
         let before = self.driver().queue;
         if p.len == Bytes::ZERO && before == Bytes::ZERO {
             self.decide(ids::WM_5);
@@ -108,8 +112,8 @@ impl Model {
                 d.queue = p.len;
                 d.flush_armed = true;
                 self.why.queue = self.decide(ids::DS_1);
-            } else if self.write_meets_reset() {
-                // PC-5: the direct write fails; its caller is answered.
+            } else if self.write_fails() {
+                // PC-5, SD-3: the direct write fails; its caller is answered.
                 let r = self.write_failed(Some(s)).expect("a passive port answers the caller");
                 return Ok(Some(r));
             } else {
@@ -176,8 +180,8 @@ impl Model {
 
     /// One write from the queue (WM-4, ST-2).
     fn write_from_queue(&mut self, c: &mut Choices, rule: crate::rules::RuleId) -> Result<(), Divergence> {
-        if self.write_meets_reset() {
-            // PC-5: the write fails; nobody's send is answered by it.
+        if self.write_fails() {
+            // PC-5, SD-3: the write fails; nobody's send is answered by it.
             self.write_failed(None);
             return Ok(());
         }
@@ -198,6 +202,7 @@ impl Model {
         self.driver_mut().queue -= took;
         self.why.queue = rule;
         self.note_empty_queue();
+        self.shut_when_flushed();
         // On EAGAIN tcp_inet_output stops before driver_deq: no WM-4 check.
         if self.driver().busy && took > Bytes::ZERO {
             if self.driver().queue <= self.state.opts.low {
@@ -378,7 +383,7 @@ impl Model {
     }
 
     pub(super) fn peer_at_eof(&self) -> bool {
-        !self.state.socket_open && self.state.peer.read == self.state.peer.written
+        (!self.state.socket_open || self.write_side_shut()) && self.state.peer.read == self.state.peer.written
     }
 
     /// DIFF-INET-6: whose replies are on their way to their callers, in

@@ -153,7 +153,14 @@ impl Model {
         }
         if got == Bytes::ZERO {
             let (r, rule) = if self.peer_at_eof() {
-                (PeerRead::Eof, if self.state.opts.send_timeout_close { ids::TO_3 } else { ids::CL_1 })
+                let rule = if self.write_side_shut() {
+                    ids::SD_1
+                } else if self.state.opts.send_timeout_close {
+                    ids::TO_3
+                } else {
+                    ids::CL_1
+                };
+                (PeerRead::Eof, rule)
             } else {
                 (PeerRead::WouldBlock, ids::ST_1)
             };

@@ -23,6 +23,7 @@ mod peer_end;
 mod provenance;
 mod schedule;
 mod senders;
+mod shutdown;
 mod socket_backend;
 mod step;
 mod stream;
@@ -170,6 +171,8 @@ struct PortState {
     senders: Senders,
     input: Input,
     table: PortTable,
+    /// The port's own shutdown of its socket (SD-*).
+    shut: shutdown::Shut,
 }
 
 /// What the current step produced so far; cleared as a step starts.
@@ -253,6 +256,7 @@ impl Model {
                 senders: Senders::new(n),
                 input: Input::default(),
                 table: PortTable { ports: 2, accepted: 0, slot_held: false },
+                shut: shutdown::Shut::Open,
             },
             step: Step::default(),
             why: Why {
@@ -326,6 +330,12 @@ impl Model {
     /// Bytes the kernel accepted that the peer has not read yet.
     pub fn peer_unread(&self) -> Bytes {
         self.state.peer.written - self.state.peer.read
+    }
+
+    /// The peer has read every byte and the port's end is there: its next
+    /// read sees EOF (CL-1, SD-1), not a reset.
+    pub fn peer_expects_eof(&self) -> bool {
+        self.peer_at_eof() && !self.peer_reset()
     }
 
     /// Bytes still in the driver queue (on the socket backend: bytes

@@ -20,7 +20,11 @@ impl Model {
         if let Some(e) = self.enabled_after_end(op) {
             return e;
         }
+        if let Some(e) = self.enabled_after_shutdown(op) {
+            return e;
+        }
         match op {
+            Op::Shutdown { .. } => self.shutdown_enabled(),
             Op::PeerShutdown => self.may_end(),
             Op::PeerReset => self.may_reset(),
             Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
@@ -122,6 +126,7 @@ impl Model {
             Op::CloseAccepted => self.close_accepted(),
             Op::OpenExtra => self.open_extra(),
             Op::Close => self.close(),
+            Op::Shutdown { how } => self.shutdown(*how),
             Op::PeerShutdown => self.peer_ends(super::peer_end::PeerEnd::Fin),
             Op::PeerReset => self.peer_ends(super::peer_end::PeerEnd::Reset),
         })

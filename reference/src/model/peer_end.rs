@@ -197,15 +197,17 @@ impl Model {
         Some(if self.state.life == Life::Closed {
             (Reply::Recv(Err(Posix::Closed)), self.decide(ids::PC_3))
         } else if std::mem::take(&mut self.state.input.delayed.recv) {
-            // PC-5: a write met the reset first; this recv reports it.
+            // PC-5: a write met the reset first (SD-3: failed on the
+            // shutdown); this recv reports it.
             self.state.input.delayed.send = false;
             let reason = if std::mem::take(&mut self.state.input.delayed.econnreset) {
                 Posix::Econnreset
             } else {
                 Posix::Closed
             };
-            self.cross(ids::PC_5);
-            (Reply::Recv(Err(reason)), self.decide(ids::PC_5))
+            let rule = if self.shut_asked() { ids::SD_3 } else { ids::PC_5 };
+            self.cross(rule);
+            (Reply::Recv(Err(reason)), self.decide(rule))
         } else {
             self.cross(ids::PC_2);
             (Reply::Recv(Err(Posix::Enotconn)), self.decide(ids::PC_2))
@@ -269,6 +271,12 @@ impl Model {
         self.state.input.peer_end == PeerEnd::Reset && self.state.socket_open
     }
 
+    /// PC-5, SD-3: the write the driver is about to make fails: it meets
+    /// the peer's RST, or the write side the port shut down (EPIPE).
+    pub(super) fn write_fails(&self) -> bool {
+        self.write_meets_reset() || (self.state.socket_open && self.write_side_shut())
+    }
+
     /// PC-5 (`tcp_send_or_shutdown_error`): a write failed on the peer's
     /// RST. Busy ends (its blocked caller is the one answered; the
     /// suspended senders resume), the send timer is cancelled, the queue
@@ -276,22 +284,26 @@ impl Model {
     /// tcp_closed) and exits; a passive one answers `caller` (the sender
     /// whose own write failed) or, with nobody to answer, the next send,
     /// and the next recv reports the end. Returns `caller`'s reply.
+    /// A write that fails on the port's own shutdown (SD-3: EPIPE, or the
+    /// driver's refusal while the shutdown is pending) takes the same path,
+    /// reported as closed whatever show_econnreset says.
     pub(super) fn write_failed(&mut self, caller: Option<SenderId>) -> Option<SendResult> {
-        let reason = self.end_reason();
-        self.cross(ids::PC_5);
-        self.decide(ids::PC_5);
+        let (reason, rule) =
+            if self.shut_asked() { (Posix::Closed, ids::SD_3) } else { (self.end_reason(), ids::PC_5) };
+        self.cross(rule);
+        self.decide(rule);
         if reason == Posix::Econnreset {
             self.cross(ids::RS_1);
         }
         let busy = self.driver().busy;
-        self.drop_output(ids::PC_5, SendResult::Error(reason));
+        self.drop_output(rule, SendResult::Error(reason));
         self.state.input.end_read = true;
         if self.state.opts.active.is_active() {
             if reason == Posix::Econnreset {
                 self.state.input.mailbox.push(OwnerMsg::TcpError(reason));
             }
             self.state.input.mailbox.push(OwnerMsg::TcpClosed);
-            self.port_exits(ids::PC_5);
+            self.port_exits(rule);
             return caller.map(|_| SendResult::Error(reason));
         }
         self.close_socket();

@@ -114,9 +114,9 @@ impl Model {
             Some(Activity::Resume(s))
         } else if self.runnable_task().is_some() {
             Some(Activity::Task)
-        } else if self.activity_enabled(Activity::Output) && !self.on_socket() && self.write_meets_reset() {
+        } else if self.activity_enabled(Activity::Output) && !self.on_socket() && self.write_fails() {
             // PC-5: the RST made the socket writable (with an error): the
-            // driver's write meets it.
+            // driver's write meets it; SD-3: so does a shut write side.
             Some(Activity::Output)
         } else if self.input_enabled() {
             Some(Activity::Input)

@@ -116,6 +116,7 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         parallelism: a.parallelism && b.parallelism,
         peer_end: a.peer_end && b.peer_end,
         kernel_env: a.kernel_env && b.kernel_env,
+        shutdown: a.shutdown && b.shutdown,
     }
 }
 

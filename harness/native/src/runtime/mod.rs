@@ -349,4 +349,10 @@ impl Runtime {
     pub fn subject_fd(&self) -> Option<RawFd> {
         self.subject.as_ref().and_then(|p| p.driver.raw_fd())
     }
+
+    /// The port under test's socket was shut down for writing (SD-1): its
+    /// FIN took a sequence number.
+    pub fn subject_write_shut(&self) -> bool {
+        self.subject.as_ref().is_some_and(|p| p.driver.write_side_shut())
+    }
 }

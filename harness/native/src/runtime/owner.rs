@@ -1,6 +1,6 @@
 //! The owner's operations on the port under test: send (SND-*, MQ-1),
-//! recv, setopts/getopts, queue_size, the mailbox, the port lock and close
-//! (CL-1, CL-2).
+//! recv, setopts/getopts, queue_size, the mailbox, the port lock, shutdown
+//! (SD-*) and close (CL-1, CL-2).
 
 use super::{Runtime, RuntimeError};
 use crate::bugs::PlantedBug;
@@ -13,6 +13,7 @@ use crate::port_task::Task;
 use crate::process::{Command, SendFlags};
 use crate::receive;
 use crate::reply::{OwnerMsg, Posix, SendResult, SenderStatus};
+use crate::shutdown::How as ShutdownHow;
 use crate::units::{Bytes, SenderId};
 
 impl Runtime {
@@ -195,6 +196,15 @@ impl Runtime {
         let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
         port.driver.show_econnreset = on;
         Ok(())
+    }
+
+    /// `gen_tcp:shutdown/2` (SD-1, SD-2): `{error,closed}` on a closed port.
+    pub fn shutdown(&mut self, how: ShutdownHow) -> Result<Result<(), Posix>, RuntimeError> {
+        let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
+        if port.is_closed() {
+            return Ok(Err(Posix::Closed));
+        }
+        port.driver.shutdown(how, self.faults).map_err(|e| RuntimeError(format!("shutdown({how:?}): {e}")))
     }
 
     /// `gen_tcp:close/1`: the port leaves the table; queued tasks are

@@ -219,7 +219,9 @@ impl Runtime {
     /// Returns `caller`'s reply.
     pub(super) fn write_failed(&mut self, caller: Option<SenderId>) -> Option<SendResult> {
         let port = self.subject.as_mut()?;
-        let reason = if port.driver.show_econnreset { Posix::Econnreset } else { Posix::Closed };
+        // SD-3: a write failing on the port's own shutdown is EPIPE.
+        let reset_shown = port.driver.show_econnreset && !port.driver.shut_asked();
+        let reason = if reset_shown { Posix::Econnreset } else { Posix::Closed };
         let unbusy = port.driver.drop_output();
         let answered = unbusy.is_some() || caller.is_some();
         let reply = caller.filter(|_| unbusy.is_none()).map(|_| SendResult::Error(reason));

@@ -130,7 +130,7 @@ impl Ready {
     pub fn abilities(&self) -> Abilities {
         match self.abilities {
             Some(a) if self.version >= 2 => a,
-            _ => Abilities { peer_end: false, kernel_env: false, ..Abilities::ALL },
+            _ => Abilities { peer_end: false, kernel_env: false, shutdown: false, ..Abilities::ALL },
         }
     }
 }
@@ -234,7 +234,7 @@ mod tests {
     use super::*;
     use reference::choice::Activity;
     use reference::observation::*;
-    use reference::op::SendFlags;
+    use reference::op::{SendFlags, ShutdownHow};
     use reference::options::{ActiveSetting, Opt, PortOptions, Timeout};
     use reference::units::{Bytes, Millis, SenderId};
     use serde::de::DeserializeOwned;
@@ -352,6 +352,8 @@ mod tests {
             Op::CloseAccepted,
             Op::OpenExtra,
             Op::Close,
+            Op::Shutdown { how: ShutdownHow::Write },
+            Op::Shutdown { how: ShutdownHow::ReadWrite },
         ];
         for o in &ops {
             p(j(o));
@@ -377,6 +379,8 @@ mod tests {
             Reply::Opened(Ok(())),
             Reply::Opened(Err(Posix::SystemLimit)),
             Reply::Closed(Ok(())),
+            Reply::Shutdown(Ok(())),
+            Reply::Shutdown(Err(Posix::Enotconn)),
         ];
         for r in &replies {
             p(j(r));

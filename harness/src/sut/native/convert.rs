@@ -5,7 +5,7 @@
 
 use reference::choice::{Activity, Choice};
 use reference::observation::{Busy, OwnerMsg, Posix, SendResult, SenderStatus};
-use reference::op::SendFlags;
+use reference::op::{SendFlags, ShutdownHow};
 use reference::options::{Active, ActiveSetting, Opt, PortOptions, Timeout};
 use reference::units::{Bytes, Millis, SenderId};
 
@@ -57,6 +57,13 @@ fn active(a: native::Active) -> Active {
 }
 
 /// A setopts list, option for option.
+pub fn shutdown_how(h: ShutdownHow) -> native::ShutdownHow {
+    match h {
+        ShutdownHow::Write => native::ShutdownHow::Write,
+        ShutdownHow::ReadWrite => native::ShutdownHow::ReadWrite,
+    }
+}
+
 pub fn to_opts(list: &[Opt]) -> Vec<native::Opt> {
     list.iter().map(|o| to_opt(*o)).collect()
 }

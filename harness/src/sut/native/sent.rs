@@ -9,7 +9,11 @@
 //! sum is `write_seq` up to a constant fixed at the handshake, so the
 //! difference between two readings is exactly what writes took in between.
 //! An ACK arriving between the two calls moves both; a reading is taken
-//! only when `tcpi_bytes_acked` did not move across it.
+//! only when `tcpi_bytes_acked` did not move across it. A FIN the socket
+//! queued (its own shutdown, SD-1: `tcp_send_fin` moves `write_seq`) takes
+//! one sequence number too: it is no byte a write took. Whether it was
+//! queued is not in TCP_INFO once the peer's FIN followed (the socket left
+//! for TIME_WAIT reads as CLOSE), so the caller says so.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -49,13 +53,14 @@ fn acked_within(info: &libc::tcp_info, len: usize) -> io::Result<u64> {
 }
 
 /// The bytes writes on `fd` have handed the kernel, up to a constant of
-/// the connection: compare two readings.
-pub fn taken(fd: RawFd) -> io::Result<u64> {
+/// the connection: compare two readings. `fin_queued`: the socket was
+/// shut down for writing.
+pub fn taken(fd: RawFd, fin_queued: bool) -> io::Result<u64> {
     for _ in 0..ATTEMPTS {
         let acked = bytes_acked(fd)?;
         let (outq, _) = native::sys::send_queue(fd)?;
         if bytes_acked(fd)? == acked {
-            return Ok(acked + outq as u64);
+            return Ok((acked + outq as u64).saturating_sub(u64::from(fin_queued)));
         }
     }
     Err(io::Error::other(format!("ACKs kept arriving across {ATTEMPTS} readings")))
@@ -106,12 +111,34 @@ mod tests {
         let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let (mut s, _) = l.accept().unwrap();
-        let base = taken(c.as_raw_fd()).unwrap();
+        let base = taken(c.as_raw_fd(), false).unwrap();
         c.write_all(&[7u8; 3000]).unwrap();
-        assert_eq!(taken(c.as_raw_fd()).unwrap() - base, 3000);
+        assert_eq!(taken(c.as_raw_fd(), false).unwrap() - base, 3000);
         let mut buf = [0u8; 3000];
         s.read_exact(&mut buf).unwrap();
         c.write_all(&[8u8; 5]).unwrap();
-        assert_eq!(taken(c.as_raw_fd()).unwrap() - base, 3005);
+        assert_eq!(taken(c.as_raw_fd(), false).unwrap() - base, 3005);
+    }
+
+    /// The FIN of a shutdown takes a sequence number, queued or acked,
+    /// and after the peer's FIN too (the socket reads as CLOSE then): told
+    /// of it, the reading still counts only what writes took.
+    #[test]
+    fn a_shutdown_fin_is_not_counted_as_written() {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut s, _) = l.accept().unwrap();
+        let base = taken(c.as_raw_fd(), false).unwrap();
+        c.write_all(&[7u8; 10]).unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(taken(c.as_raw_fd(), false).unwrap() - base, 11, "the FIN moved write_seq");
+        assert_eq!(taken(c.as_raw_fd(), true).unwrap() - base, 10);
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).unwrap();
+        assert_eq!((buf.len(), rest.len()), (10, 0));
+        assert_eq!(taken(c.as_raw_fd(), true).unwrap() - base, 10);
     }
 }
