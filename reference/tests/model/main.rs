@@ -28,6 +28,7 @@ mod otp_releases;
 mod peer_end;
 mod required_progress;
 mod send_at;
+mod shutdown;
 mod socket_backend;
 mod task_queue;
 mod watermark_crossing;
