@@ -104,6 +104,9 @@ impl Model {
         if let Some(r) = self.recv_after_end() {
             return Ok(r);
         }
+        if let Some(r) = self.on_exited_port(ids::RX_6) {
+            return Ok(r);
+        }
         if !self.state.socket_open {
             // TO-3: TCP_REQ_RECV checks the connection before the mode.
             return Ok((Reply::Recv(Err(Posix::Enotconn)), ids::TO_3));

@@ -139,6 +139,9 @@ impl Model {
         if let Some(r) = self.setopts_after_end(opts) {
             return r;
         }
+        if let Some(r) = self.on_exited_port(ids::OPT_5) {
+            return r;
+        }
         if let Some(applied) = self.exits_on_active(opts) {
             // DIFF-INET-7: {tcp_closed,S} and driver_exit.
             self.cross(ids::DIFF_INET_7);

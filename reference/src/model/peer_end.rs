@@ -253,6 +253,20 @@ impl Model {
         Some((Reply::SetOpts(Ok(())), self.decide(ids::PC_2)))
     }
 
+    /// PC-3: a recv or a setopts on a port that exited without a read of
+    /// the end (its send timer closed it while active, DIFF-INET-11; on a
+    /// real clock between two steps): the port is gone, recv answers
+    /// {error,closed}, setopts {error,einval}. `None` otherwise.
+    pub(super) fn on_exited_port(&mut self, asked: RuleId) -> Option<(Reply, RuleId)> {
+        if self.state.life != Life::Closed || !self.state.exited || self.state.input.end_read {
+            return None;
+        }
+        self.cross(ids::PC_3);
+        let reply =
+            if asked == ids::RX_6 { Reply::Recv(Err(Posix::Closed)) } else { Reply::SetOpts(Err(Posix::Einval)) };
+        Some((reply, self.decide(ids::PC_3)))
+    }
+
     /// exit_on_close: the port leaves the table with its socket.
     pub(super) fn port_exits(&mut self, rule: RuleId) {
         self.state.life = Life::Closed;

@@ -68,3 +68,32 @@ fn to_3_the_reference_keeps_the_port_when_it_goes_active() {
     let o = set_active(&mut m, ActiveSetting::True);
     assert_eq!((o.reply, o.ports), (Reply::SetOpts(Ok(())), before), "TO-3: still in the table");
 }
+
+/// DIFF-INET-11 then PC-3: on OTP 29 the send timer's close exits an
+/// active port; a recv or setopts that reaches the exited port (on a real
+/// clock the timer may fire between two steps, just before them) is
+/// answered as on any exited port: {error,closed} and {error,einval}
+/// (regression beam-inet-1002-case489-exited-otp29: the setopts was
+/// predicted ok, and the mismatch then blamed on another path's order).
+#[test]
+fn pc_3_an_exited_port_answers_recv_closed_and_setopts_einval() {
+    let options = vec![
+        Opt::SendTimeout(Timeout::After(Millis(1))),
+        Opt::SendTimeoutClose(true),
+        Opt::HighWatermark(64),
+        Opt::LowWatermark(16),
+        Opt::Active(ActiveSetting::True),
+    ];
+    let mut m = Model::new(&Setup { options, table_capacity: 2, ..Setup::default() })
+        .expect("setup")
+        .into_variant(Variant::OtpInet)
+        .with_otp(reference::variant::OtpRelease(29));
+    m.step(&send(0, 12000, 1), &[wrote(12000, 6912)]).expect("WM-2: the rest queued");
+    m.step(&send(1, 100, 2), &[]).expect("WM-3: busy, the caller blocked");
+    let p = m.step(&Op::AdvanceTime { by: Millis(21) }, &[ran(Activity::SendTimeout)]).expect("TO-3, DIFF-INET-11");
+    assert_eq!(p.observation.ports, 1, "DIFF-INET-11: the port exited");
+    let p = m.step(&Op::Recv, &[]).expect("PC-3");
+    assert_eq!((p.observation.reply, p.why.reply), (Reply::Recv(Err(Posix::Closed)), reference::rules::ids::PC_3));
+    let o = set_active(&mut m, ActiveSetting::Once);
+    assert_eq!(o.reply, Reply::SetOpts(Err(Posix::Einval)), "PC-3: setopts on the exited port");
+}
