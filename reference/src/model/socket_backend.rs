@@ -100,6 +100,10 @@ pub(super) struct SocketSide {
     pieces: VecDeque<Piece>,
     /// Closed by send_timeout_close (DIFF-SOCK-4).
     closed: bool,
+    /// OTP 27+: the server that closed the socket is stopping (its exit
+    /// reason `{shutdown,_}`): a call that meets it gets {error,closed}
+    /// (DIFF-SOCK-10).
+    server_exiting: bool,
     /// OTP 27+: the server that closed the socket has exited (DIFF-SOCK-10).
     server_exited: bool,
     /// Sends finished at the socket whose callers have not returned yet:
@@ -123,6 +127,7 @@ impl SocketSide {
         writers: VecDeque::new(),
         pieces: VecDeque::new(),
         closed: false,
+        server_exiting: false,
         server_exited: false,
         returning: Vec::new(),
         ctx: WriteCtx::Direct,
@@ -418,9 +423,22 @@ impl Model {
         self.on_socket() && self.sock().closed && !self.sock().server_exited
     }
 
+    /// The server stops in two moves on OTP 27 and newer: while it is
+    /// stopping a call that meets it ends with its exit, `{shutdown,_}`
+    /// (gen_tcp_socket:call/2: {error,closed}); once it is gone the call
+    /// finds no process (noproc: {error,einval}).
     pub(super) fn sock_server_exits(&mut self) {
         self.cross(ids::DIFF_SOCK_10);
-        self.sock_mut().server_exited = true;
+        if self.otp_27_on() && !self.sock().server_exiting {
+            self.sock_mut().server_exiting = true;
+        } else {
+            self.sock_mut().server_exited = true;
+        }
+    }
+
+    /// DIFF-SOCK-10: the server is stopping (a call meets its exit).
+    pub(super) fn sock_server_stopping(&self) -> bool {
+        self.sock().server_exiting && !self.sock().server_exited
     }
 
     pub(super) fn sock_server_closes(&mut self) {

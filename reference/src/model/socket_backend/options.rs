@@ -41,6 +41,11 @@ impl Model {
             if self.sock().server_exited && !self.otp_27_on() {
                 return (Reply::SetOpts(Err(Posix::Closed)), self.decide(ids::DIFF_SOCK_4));
             }
+            if self.sock_server_stopping() {
+                // gen_tcp_socket:call/2: exit:{{shutdown,_},_} -> closed.
+                self.cross(ids::DIFF_SOCK_10);
+                return (Reply::SetOpts(Err(Posix::Closed)), self.decide(ids::DIFF_SOCK_10));
+            }
             self.cross(ids::DIFF_SOCK_10);
             let ignored_only = list.iter().all(|o| self.sock_ignores(o));
             let reply = if ignored_only && !self.sock().server_exited { Ok(()) } else { Err(Posix::Einval) };
