@@ -593,18 +593,27 @@ apply_op(#{<<"op">> := <<"peer_reset">>}, St) ->
     {none, [], settle(St)};
 
 %% SD-*: the owner shuts the port's socket down; the driver answers at
-%% once (with output queued it shuts once the queue has emptied).
+%% once (with output queued it shuts once the queue has emptied). A
+%% read_write made at once ends an active port's input as the peer's FIN
+%% does (SD-4): the step ends once the port has read that end, as after
+%% peer_shutdown.
 apply_op(#{<<"op">> := <<"shutdown">>, <<"how">> := How}, #st{s = S} = St) ->
     H = case How of
             <<"write">> -> write;
             <<"read_write">> -> read_write;
             _ -> fail("shutdown: unknown how ~0p", [How])
         end,
+    Queued = erlang:port_info(S, queue_size),
     R = case caught(fun() -> gen_tcp:shutdown(S, H) end) of
             ok -> #{<<"Ok">> => null};
             {error, E} -> #{<<"Err">> => posix(shutdown, E)};
             Other -> fail("shutdown: ~0p", [Other])
         end,
+    case {H, R, Queued} of
+        {read_write, #{<<"Ok">> := null}, {queue_size, 0}} ->
+            await_reaction(St, fin, erlang:monotonic_time(millisecond) + ?BOUND);
+        _ -> ok
+    end,
     {#{shutdown => R}, [], settle(St)};
 
 apply_op(#{<<"op">> := <<"recv">>}, #st{s = S} = St) ->

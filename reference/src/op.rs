@@ -143,8 +143,7 @@ pub enum Op {
     OpenExtra,
     /// `gen_tcp:close/1` on the port under test.
     Close,
-    /// The port owner calls `gen_tcp:shutdown(S, how)` (SD-*). Fixed cases
-    /// only: never generated.
+    /// The port owner calls `gen_tcp:shutdown(S, how)` (SD-*).
     Shutdown { how: ShutdownHow },
     /// The peer shuts down its write side (FIN after the bytes it wrote;
     /// it still reads). The step ends once the FIN reached the port's

@@ -8,7 +8,7 @@
 
 use harness::sut::Abilities;
 use proptest::prelude::*;
-use reference::op::{Mark, Op, SendFlags, Setup};
+use reference::op::{Mark, Op, SendFlags, Setup, ShutdownHow};
 use reference::options::{ActiveSetting, Opt, Timeout};
 use reference::units::{Bytes, Millis, SenderId};
 
@@ -233,7 +233,8 @@ fn send(s: u8, len: usize, tag: u16, nosuspend: bool, force: bool) -> Op {
 /// (MQ-6), a second caller displacing the blocked one (WM-6), a full
 /// table (PT-1..PT-3), an invalid msgq watermark (OPT-3), a close with
 /// input unread (CL-3), the peer ending the connection (PC-*, RS-1), its
-/// reset met by queued output or by a send (PC-4, PC-5). Each op still
+/// reset met by queued output or by a send (PC-4, PC-5), the owner's
+/// shutdown (SD-*). Each op still
 /// goes through the model's `enabled`.
 pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
     let write_read = |tag: u16| [Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce];
@@ -382,6 +383,48 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
             v.extend([Op::Recv, Op::Recv, send(0, 10, tag.wrapping_add(5), false, false), Op::Mailbox, Op::GetOpts]);
             v
         }),
+        // The owner shuts its socket down (SD-*): on an idle port with
+        // input waiting, over output queued below the high watermark, or
+        // over a busy port with a caller blocked; its write side or both;
+        // passive or active. Then a send at once (refused while the
+        // shutdown waits for the queue, SD-3) or after the peer read the
+        // bytes (SD-2's flush, then the shutdown made: the write fails,
+        // SD-3), the recvs reading to the end (SD-4), a second shutdown
+        // (SD-1). One draw: a shutdown ends the case's sends. Twice the
+        // weight: SD-2 and SD-4 each need one of its three loads or two
+        // ways (below 5 crossings in the gate's 150 cases at equal weight).
+        2 => (any::<u16>(), any::<bool>(), 0u8..3, 0u8..3, any::<bool>()).prop_map(
+            |(tag, both, load, mode, send_first)| {
+                let shut = Op::Shutdown { how: if both { ShutdownHow::ReadWrite } else { ShutdownHow::Write } };
+                let mut v = vec![Op::PeerRead { max: Bytes(16384) }, Op::Quiesce];
+                match mode {
+                    1 => v.push(Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] }),
+                    2 => v.push(Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::Once)] }),
+                    _ => {}
+                }
+                match load {
+                    1 => v.extend([
+                        Op::SetOpts { opts: vec![Opt::HighWatermark(1 << 20), Opt::LowWatermark(1 << 19)] },
+                        send(0, 12000, tag, false, false),
+                        send(0, 2048, tag.wrapping_add(1), false, false),
+                    ]),
+                    2 => v.extend([
+                        Op::SetOpts { opts: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)] },
+                        send(0, 12000, tag, false, false),
+                        send(1, 100, tag.wrapping_add(1), false, false),
+                    ]),
+                    _ => v.extend([Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce]),
+                }
+                v.extend([Op::QueueSize, shut.clone(), Op::QueueSize]);
+                if send_first {
+                    v.push(send(0, 10, tag.wrapping_add(2), false, false));
+                }
+                v.extend([Op::PeerRead { max: Bytes(16384) }, Op::Quiesce, Op::PeerRead { max: Bytes(16384) }]);
+                v.extend([Op::Quiesce, Op::Mailbox, Op::Recv, send(0, 10, tag.wrapping_add(3), false, false)]);
+                v.extend([Op::Recv, Op::Recv, Op::Mailbox, shut, Op::QueueSize]);
+                v
+            }
+        ),
         2 => (3usize..=5).prop_map(|n| {
             let mut v = vec![Op::OpenExtra; n];
             v.extend([Op::Accept, Op::CloseAccepted, Op::Accept, Op::CloseAccepted]);
@@ -420,9 +463,15 @@ fn swarm_ops(max_ops: usize) -> impl Strategy<Value = Vec<Op>> {
 /// recv, send, look at its mailbox, make the port active (every op a
 /// uniform draw after it could be; drawn with it, so that each case that
 /// ends reaches them). At 1 in 41 about a third of the cases end that way.
-fn uniform_step() -> impl Strategy<Value = Vec<Op>> {
-    let active =
-        prop_oneof![Just(ActiveSetting::True), Just(ActiveSetting::Once), (1i32..=3).prop_map(ActiveSetting::N)];
+///
+/// On a system that has `gen_tcp:shutdown` (`Abilities::shutdown`), as
+/// rarely the owner shutting its socket down (SD-*) wherever the case
+/// stands (queued output, a busy port, the peer's end) and the same tail:
+/// a send meets it (SD-3), recvs read to the end (SD-4), a second shutdown
+/// (SD-1). A system without it draws exactly what it drew before (its
+/// seeds replay).
+fn uniform_step(shutdown: bool) -> impl Strategy<Value = Vec<Op>> {
+    let active = active_setting();
     // Half of them made active first, so the end is read as it arrives
     // (PC-3), the other half passive until a recv or the setopts (PC-1, PC-2).
     let end = (any::<bool>(), any::<bool>(), active).prop_map(|(reset, active_first, a)| {
@@ -444,7 +493,35 @@ fn uniform_step() -> impl Strategy<Value = Vec<Op>> {
         ]);
         v
     });
-    prop_oneof![40 => op().prop_map(|o| vec![o]), 1 => end]
+    let shut = (any::<bool>(), any::<bool>(), active_setting()).prop_map(|(both, active_first, a)| {
+        let set = Op::SetOpts { opts: vec![Opt::Active(a)] };
+        let shut = Op::Shutdown { how: if both { ShutdownHow::ReadWrite } else { ShutdownHow::Write } };
+        let mut v = if active_first { vec![set.clone()] } else { vec![] };
+        v.extend([
+            shut.clone(),
+            Op::QueueSize,
+            send(0, 10, 1, false, false),
+            Op::PeerRead { max: Bytes(16384) },
+            Op::Recv,
+            send(0, 10, 2, false, false),
+            Op::Recv,
+            set,
+            Op::Mailbox,
+            shut,
+        ]);
+        v
+    });
+    let single = op().prop_map(|o| vec![o]);
+    if shutdown {
+        prop_oneof![40 => single, 1 => end, 1 => shut].boxed()
+    } else {
+        prop_oneof![40 => single, 1 => end].boxed()
+    }
+}
+
+/// The `{active, _}` settings a case's ending tail makes the port.
+fn active_setting() -> impl Strategy<Value = ActiveSetting> {
+    prop_oneof![Just(ActiveSetting::True), Just(ActiveSetting::Once), (1i32..=3).prop_map(ActiveSetting::N)]
 }
 
 /// How a case's ops are drawn.
@@ -501,7 +578,7 @@ pub fn case_by(
         // and mailbox draws a uniform case makes rarely (what the socket
         // backend's cases were measured with: suite/regressions/known.json).
         Generation::Uniform if !abilities.peer_end => prop::collection::vec(op(), 1..=max_ops).boxed(),
-        Generation::Uniform => prop::collection::vec(uniform_step(), 1..=max_ops)
+        Generation::Uniform => prop::collection::vec(uniform_step(abilities.shutdown), 1..=max_ops)
             .prop_map(|steps| steps.into_iter().flatten().collect())
             .boxed(),
     };

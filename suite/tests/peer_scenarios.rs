@@ -343,8 +343,8 @@ fn delay_send_error(system: System) -> R {
 }
 
 /// The planted `shutdown-before-flush` (the shutdown made at once over a
-/// queue) is caught by `t_shutdown_async`'s case, under SD-2. (The op is
-/// never generated, so `suite/tests/planted_bugs.rs` cannot reach it.)
+/// queue) is caught by `t_shutdown_async`'s case, under SD-2, as the
+/// generated cases catch it (`suite/tests/planted_bugs.rs`).
 fn shutdown_before_flush_is_caught() -> R {
     let bug = PlantedBug::ShutdownBeforeFlush;
     let setup = Setup { senders: 2, ..Setup::default() };

@@ -32,6 +32,7 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::ResetShownWithoutOption,
     PlantedBug::ResetWriteIgnored,
     PlantedBug::SendAfterEndNotTold,
+    PlantedBug::ShutdownBeforeFlush,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -228,4 +229,11 @@ fn a_reset_write_taken_for_eagain_breaks_pc5() {
 #[test]
 fn a_send_after_the_end_never_told_breaks_pc4() {
     caught(PlantedBug::SendAfterEndNotTold, ids::PC_4);
+}
+
+/// SD-2: a shutdown asked over queued output waits for the queue; made at
+/// once, the queue's writes fail and the peer reads the end early.
+#[test]
+fn shutdown_before_the_queue_flushed_breaks_sd2() {
+    caught(PlantedBug::ShutdownBeforeFlush, ids::SD_2);
 }

@@ -75,6 +75,9 @@ pub struct TcpDriver {
     closing: bool,
     /// The port's own shutdown of its socket (SD-*).
     shut: Shut,
+    /// `shutdown(2)` was made at least once: the FIN is out, whatever a
+    /// later shutdown over queued output leaves pending (SD-1, SD-2).
+    fin_sent: bool,
     /// What closing the socket does with unread input (CL-3, KN-RST-5).
     close_mode: CloseMode,
     /// Input read and discarded when the socket was closed
@@ -106,6 +109,7 @@ impl TcpDriver {
             write_failed: false,
             closing: false,
             shut: Shut::Open,
+            fin_sent: false,
             close_mode,
             discarded_on_close: Bytes::ZERO,
             displaced: Vec::new(),
@@ -326,7 +330,9 @@ impl TcpDriver {
     /// `TCP_REQ_SHUTDOWN` (SD-1, SD-2): on an empty queue the socket is
     /// shut down now; otherwise the driver notes it and shuts once the
     /// queue has emptied ([`Self::ready_output`]). `Err(Enotconn)` when the
-    /// socket is already closed under the port.
+    /// socket is already closed under the port, or the kernel's connection
+    /// is (the peer's RST arrived: `shutdown(2)` fails, and the driver
+    /// answers its errno).
     pub fn shutdown(&mut self, how: How, faults: Faults) -> io::Result<Result<(), Posix>> {
         if self.sock.is_none() {
             return Ok(Err(Posix::Enotconn));
@@ -336,7 +342,10 @@ impl TcpDriver {
             self.shut = Shut::Pending(how);
             return Ok(Ok(()));
         }
-        self.shut_now(how).map(Ok)
+        match self.shut_now(how) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(Err(Posix::Enotconn)),
+            done => done.map(Ok),
+        }
     }
 
     /// `shutdown(2)`. With read_write the port's reads reach the end after
@@ -346,6 +355,7 @@ impl TcpDriver {
         let sock = self.sock.as_ref().expect("shutdown on an open socket");
         sock.shutdown(how.into())?;
         self.shut = Shut::Done;
+        self.fin_sent = true;
         if how == How::ReadWrite {
             self.peer_ended = true;
             self.readable = true;
@@ -353,15 +363,16 @@ impl TcpDriver {
         Ok(())
     }
 
-    /// `shutdown(2)` was made on the socket (SD-1, SD-2).
+    /// `shutdown(2)` was made on the socket (SD-1, SD-2), even if a
+    /// second shutdown now waits for the queue.
     pub fn write_side_shut(&self) -> bool {
-        self.shut == Shut::Done
+        self.fin_sent
     }
 
-    /// The port asked for a shutdown of its socket (SD-3: a failed write
-    /// is reported as closed).
-    pub fn shut_asked(&self) -> bool {
-        self.shut.asked()
+    /// A shutdown waits for the queue (SD-2): a send is refused, reported
+    /// as closed whatever show_econnreset says (SD-3).
+    pub fn shut_pending(&self) -> bool {
+        matches!(self.shut, Shut::Pending(_))
     }
 
     /// The delay_send timer fired (DS-2): one coalesced write of the queue,

@@ -173,6 +173,9 @@ struct PortState {
     table: PortTable,
     /// The port's own shutdown of its socket (SD-*).
     shut: shutdown::Shut,
+    /// `shutdown(2)` was made at least once: the FIN is out, even while
+    /// a second shutdown over queued output is pending (SD-1, SD-2).
+    fin_sent: bool,
 }
 
 /// What the current step produced so far; cleared as a step starts.
@@ -257,6 +260,7 @@ impl Model {
                 input: Input::default(),
                 table: PortTable { ports: 2, accepted: 0, slot_held: false },
                 shut: shutdown::Shut::Open,
+                fin_sent: false,
             },
             step: Step::default(),
             why: Why {
@@ -381,11 +385,14 @@ impl Model {
         self.state.opts
     }
 
-    /// The socket closes now; with unread input the kernel resets (CL-3).
+    /// The socket closes now; with unread input the kernel resets (CL-3),
+    /// which a peer that already has the port's FIN never reads as a reset
+    /// (SD-3: its reads see EOF, its writes EPIPE).
     fn close_socket(&mut self) {
         self.state.socket_open = false;
         if self.input_pending() > Bytes::ZERO {
             self.state.peer.reset = true;
+            self.state.peer.reset_reported |= self.peer_had_the_fin();
             self.cross(ids::CL_3);
         }
     }

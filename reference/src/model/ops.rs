@@ -17,6 +17,12 @@ impl Model {
     /// enabled ops; shrinking re-checks this on every candidate.)
     pub fn enabled(&self, op: &Op) -> bool {
         let open = self.state.life == Life::Open;
+        if matches!(op, Op::ContendLock) && self.write_fails() {
+            // A failing write makes the port exit or close its socket
+            // (PC-5, SD-3) with sends scheduled as port tasks behind the
+            // lock, whose abort is not modelled.
+            return false;
+        }
         if let Some(e) = self.enabled_after_end(op) {
             return e;
         }

@@ -236,7 +236,8 @@ impl Model {
     }
 
     /// PC-2: an active setopts on a port whose socket PC-1 closed: the
-    /// owner gets {tcp_closed,S} and the port exits. PC-3: setopts on a
+    /// owner gets {tcp_closed,S} and the port exits; one that leaves it
+    /// passive only sets the options. PC-3: setopts on a
     /// port that exited answers einval. `None` when neither applies.
     pub(super) fn setopts_after_end(&mut self, opts: &[Opt]) -> Option<(Reply, RuleId)> {
         if !self.state.input.end_read {
@@ -248,6 +249,15 @@ impl Model {
         let applied = crate::options::setopts(self.state.opts, opts).ok()?;
         self.state.opts = applied.options;
         self.cross(ids::PC_2);
+        if !applied.options.active.is_active() {
+            // Left passive: only the options change, an {active,N} at or
+            // below zero sends its tcp_passive (RX-4) as on any port
+            // (probe_setopts_after_end.erl).
+            for _ in 0..applied.passive_notices {
+                self.state.input.mailbox.push(OwnerMsg::TcpPassive);
+            }
+            return Some((Reply::SetOpts(Ok(())), self.decide(ids::PC_2)));
+        }
         self.state.input.mailbox.push(OwnerMsg::TcpClosed);
         self.port_exits(ids::PC_2);
         Some((Reply::SetOpts(Ok(())), self.decide(ids::PC_2)))
@@ -299,11 +309,20 @@ impl Model {
     /// whose own write failed) or, with nobody to answer, the next send,
     /// and the next recv reports the end. Returns `caller`'s reply.
     /// A write that fails on the port's own shutdown (SD-3: EPIPE, or the
-    /// driver's refusal while the shutdown is pending) takes the same path,
-    /// reported as closed whatever show_econnreset says.
+    /// driver's refusal while the shutdown is pending) takes the same path:
+    /// the refusal reported as closed, EPIPE as a reset where
+    /// show_econnreset asks for one.
     pub(super) fn write_failed(&mut self, caller: Option<SenderId>) -> Option<SendResult> {
-        let (reason, rule) =
-            if self.shut_asked() { (Posix::Closed, ids::SD_3) } else { (self.end_reason(), ids::PC_5) };
+        let (reason, rule) = if self.shutdown_waits() {
+            // The driver's refusal (tcp_shutdown_error): closed.
+            (Posix::Closed, ids::SD_3)
+        } else if self.write_side_shut() {
+            // The write's EPIPE, which tcp_send_error reports as a reset
+            // (probe_shutdown_econnreset.erl).
+            (if self.config.show_econnreset { Posix::Econnreset } else { Posix::Closed }, ids::SD_3)
+        } else {
+            (self.end_reason(), ids::PC_5)
+        };
         self.cross(rule);
         self.decide(rule);
         if reason == Posix::Econnreset {
@@ -311,6 +330,12 @@ impl Model {
         }
         let busy = self.driver().busy;
         self.drop_output(rule, SendResult::Error(reason));
+        if self.state.life == Life::Closed {
+            // Closed by its owner while flushing (CL-1): it left the table
+            // then, and nobody is told; only the socket goes.
+            self.close_socket();
+            return None;
+        }
         self.state.input.end_read = true;
         if self.state.opts.active.is_active() {
             if reason == Posix::Econnreset {

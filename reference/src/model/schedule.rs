@@ -182,6 +182,13 @@ impl Model {
     /// busy is blamed on the rule that keeps it busy.
     fn disabled_rule(&self, a: Activity) -> RuleId {
         match a {
+            // No socket to write to and nothing left to write: the rule
+            // that emptied the queue with the socket (a write that failed
+            // on the peer's reset, PC-5, or on the port's shutdown, SD-3;
+            // TO-3) decided it.
+            Activity::Output if !self.on_socket() && !self.state.socket_open && self.driver().queue == Bytes::ZERO => {
+                self.why.queue
+            }
             Activity::Resume(_) if self.driver().busy => self.why.busy_driver,
             Activity::Resume(_) if self.state.tasks.busy => self.why.busy_msgq,
             other => activity_rule(other),

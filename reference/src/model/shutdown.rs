@@ -4,8 +4,10 @@
 //! has emptied (SD-2); a send after either fails as a write on the peer's
 //! reset does (SD-3, PC-5); read_write ends the port's input too (SD-4).
 //!
-//! Fixed cases only (`suite/tests/peer_scenarios.rs`): the generator never
-//! draws the op, so the model follows it only where it is enabled below.
+//! Generated as a recipe (swarm) and as a uniform case's tail on systems
+//! that have the op (`suite/src/generate.rs`), and checked by fixed cases
+//! (`suite/tests/peer_scenarios.rs`); the model follows it only where it
+//! is enabled below.
 
 use super::peer_end::PeerEnd;
 use super::{Life, Model};
@@ -13,6 +15,14 @@ use crate::observation::{Posix, Reply};
 use crate::op::{Op, ShutdownHow};
 use crate::rules::{ids, RuleId};
 use crate::units::Bytes;
+
+/// The least a loopback peer that reads nothing takes before its window
+/// closes: `tcp_select_initial_window` offers half of the default
+/// `tcp_rmem` (131072), rounded down to the loopback MSS (65483), and the
+/// window never shrinks. Measured: a peer that never read held 103296 to
+/// 128172 bytes before the sender's kernel kept any (Linux 6.x, sends of
+/// 10 to 12000 bytes).
+const PEER_WINDOW_FLOOR: Bytes = Bytes(65_483);
 
 /// Where the port's own shutdown of its socket stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,14 +43,19 @@ impl Model {
     /// for the queue (a second one would only add a flag), not while port
     /// tasks are queued or the lock is held (port_control would wait), not
     /// while gen_tcp:close waits (DIFF-INET-3), and not on an active port
-    /// without read readiness (DIFF-INET-5).
+    /// without read readiness (DIFF-INET-5). Once the shutdown is made,
+    /// not a second one over output a delay_send queued after it (its
+    /// flush, a close meanwhile and the pending flag together are not
+    /// measured), nor once the peer's end came too (both FINs crossed: the
+    /// kernel's connection closed, and the model does not tell the peer's
+    /// FIN from read_write's end).
     pub(super) fn shutdown_enabled(&self) -> bool {
-        !self.on_socket()
-            && self.state.life != Life::Closing
-            && !matches!(self.state.shut, Shut::Pending(_))
-            && self.state.tasks.queue.is_empty()
-            && !self.state.tasks.lock_held
-            && !self.state.input.deaf
+        let waits = self.state.life == Life::Closing
+            || matches!(self.state.shut, Shut::Pending(_))
+            || !self.state.tasks.queue.is_empty()
+            || self.state.tasks.lock_held;
+        let after_made = self.write_side_shut() && (self.driver().queue > Bytes::ZERO || self.peer_ended());
+        !self.on_socket() && !waits && !after_made && !self.state.input.deaf
     }
 
     /// Ops the model does not follow once the port asked for a shutdown:
@@ -48,8 +63,20 @@ impl Model {
     /// shutdown's), lock contention, and a forced send onto a busy port
     /// with the shutdown pending (its refusal would answer the blocked
     /// caller, leaving the forcing sender without a reply); after
-    /// read_write, the peer's writes (the read side is shut).
+    /// read_write, the peer's writes (the read side is shut). Once the
+    /// shutdown is made, not a send or a close that would close the socket
+    /// with input unread while the peer has more unread than its window
+    /// surely holds: the RST (CL-3) then overtakes a FIN still behind
+    /// output in the kernel's queue or follows one already delivered,
+    /// which only the peer's window decides (`peer_had_the_fin`).
     pub(super) fn enabled_after_shutdown(&self, op: &Op) -> Option<bool> {
+        if self.write_side_shut()
+            && self.input_pending() > Bytes::ZERO
+            && !self.peer_had_the_fin()
+            && matches!(op, Op::Send { .. } | Op::SendAt { .. } | Op::Close)
+        {
+            return Some(false);
+        }
         let how = match self.state.shut {
             Shut::Open => return None,
             Shut::Pending(how) => Some(how),
@@ -73,6 +100,12 @@ impl Model {
         self.cross(ids::SD_1);
         if !self.state.socket_open {
             // TCP_REQ_SHUTDOWN: `!IS_CONNECTED` -> ENOTCONN.
+            return (Reply::Shutdown(Err(Posix::Enotconn)), self.decide(ids::SD_1));
+        }
+        if self.state.input.peer_end == PeerEnd::Reset && self.driver().queue == Bytes::ZERO {
+            // The peer's RST closed the kernel's connection: sock_shutdown
+            // fails (inet_shutdown on TCP_CLOSE) and the driver answers
+            // its errno.
             return (Reply::Shutdown(Err(Posix::Enotconn)), self.decide(ids::SD_1));
         }
         if self.driver().queue > Bytes::ZERO {
@@ -103,10 +136,17 @@ impl Model {
     /// tcp_recv_closed either way).
     fn shut_now(&mut self, how: ShutdownHow) {
         self.state.shut = Shut::Done;
+        self.state.fin_sent = true;
         if how == ShutdownHow::ReadWrite && !self.peer_ended() {
             self.cross(ids::SD_4);
             self.state.input.peer_end = PeerEnd::Fin;
         }
+    }
+
+    /// Does a shutdown wait for the queue to empty (SD-2)? A send meanwhile
+    /// is refused (SD-3).
+    pub(super) fn shutdown_waits(&self) -> bool {
+        matches!(self.state.shut, Shut::Pending(_))
     }
 
     /// Has the port asked for a shutdown of its write side (pending or
@@ -115,10 +155,24 @@ impl Model {
         self.state.shut != Shut::Open
     }
 
+    /// SD-3, CL-3: has the peer's socket surely received the FIN of the
+    /// shutdown? When the bytes before it fit in the peer's receive
+    /// window, none waits in the kernel's send queue: the FIN rides on the
+    /// last segment or follows it at once (`tcp_send_fin` pushes with
+    /// Nagle off). A RST after it is not reported to the peer's reads:
+    /// they stop at the FIN (`tcp_recvmsg` looks at `SOCK_DONE` before
+    /// `sk_err`), and `tcp_reset` in CLOSE_WAIT sets EPIPE, not
+    /// ECONNRESET, for its writes.
+    pub(super) fn peer_had_the_fin(&self) -> bool {
+        self.write_side_shut() && self.peer_unread() <= PEER_WINDOW_FLOOR
+    }
+
     /// Is the write side shut down (the peer reads EOF after the bytes
-    /// written, SD-1)?
+    /// written, SD-1)? Also while a second shutdown, asked over output
+    /// a delay_send queued after the first, waits for the queue (SD-2):
+    /// its writes fail on the first one's FIN (SD-3).
     pub(super) fn write_side_shut(&self) -> bool {
-        self.state.shut == Shut::Done
+        self.state.fin_sent
     }
 
     /// SD-3: a send reaching the driver while a shutdown waits for the

@@ -38,13 +38,12 @@ mod kernel;
 mod port;
 
 /// Rules whose precondition the case generator never sets up: a setup
-/// feature or an op only fixed cases use (OPT-8: the kernel environment's
-/// default options, `Setup::kernel_env`; SD-*: `Op::Shutdown`; both in
-/// `suite/tests/peer_scenarios.rs`). A
+/// feature only fixed cases use (OPT-8: the kernel environment's default
+/// options, `Setup::kernel_env`, in `suite/tests/peer_scenarios.rs`). A
 /// generated run shows them as `n/a (fixed cases)` when no case reached
 /// them, and the coverage floor does not count them; their fixed cases
 /// check them in lockstep on every `make test`.
-pub const FIXED_CASES_ONLY: &[&str] = &["OPT-8", "SD-1", "SD-2", "SD-3", "SD-4"];
+pub const FIXED_CASES_ONLY: &[&str] = &["OPT-8"];
 
 /// The measured OTP releases `id` holds on; empty: every release (a
 /// reference rule, or a difference common to all measured releases).

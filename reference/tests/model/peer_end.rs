@@ -291,3 +291,21 @@ fn no_active_mode_while_a_send_is_scheduled_after_a_reset() {
     m.step(&Op::ReleaseLock, &[]).expect("MQ-1: released, the task not run yet");
     assert!(!m.enabled(&active(ActiveSetting::True)), "MQ-1: the task still waits");
 }
+
+/// PC-2 (probe_setopts_after_end.erl): after a passive port read its end,
+/// a setopts that leaves it passive only sets the options, as often as it
+/// is made; an {active,N} at or below zero sends its tcp_passive (RX-4).
+#[test]
+fn a_passive_setopts_after_the_end_keeps_the_port() {
+    let mut m = port(false);
+    m.step(&Op::PeerShutdown, &[]).expect("PC-1");
+    m.step(&Op::Recv, &[read(0)]).expect("PC-1");
+    let ports = m.step(&Op::Recv, &[]).expect("PC-2").observation.ports;
+    for _ in 0..2 {
+        let p = m.step(&setopts(vec![Opt::HighWatermark(64), Opt::LowWatermark(16)]), &[]).expect("PC-2");
+        assert_eq!((p.observation.reply, p.observation.ports), (Reply::SetOpts(Ok(())), ports));
+    }
+    m.step(&active(ActiveSetting::N(-32768)), &[]).expect("PC-2, RX-4");
+    let p = m.step(&Op::Mailbox, &[]).expect("RX-4");
+    assert_eq!((p.observation.reply, p.observation.ports), (Reply::Mailbox(vec![OwnerMsg::TcpPassive]), ports));
+}

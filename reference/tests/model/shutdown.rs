@@ -2,11 +2,11 @@
 //! as measured on OTP 25.2.3, 27 and 29's inet driver (probe_shutdown.erl).
 
 use crate::support::{send, wrote};
-use reference::choice::Choice;
+use reference::choice::{Activity, Choice};
 use reference::model::Model;
 use reference::observation::{PeerRead, Posix, Reply, SendResult};
 use reference::op::{Op, Setup, ShutdownHow};
-use reference::options::Opt;
+use reference::options::{ActiveSetting, Opt};
 use reference::rules::ids;
 use reference::units::Bytes;
 
@@ -54,13 +54,86 @@ fn a_send_while_the_shutdown_waits_fails_the_port() {
     assert_eq!(p.observation.reply, Reply::Recv(Err(Posix::Enotconn)));
 }
 
-/// SD-3: reported as closed even with show_econnreset (EPIPE, not a reset).
+/// SD-3 with show_econnreset (probe_shutdown_econnreset.erl): the write's
+/// EPIPE once the shutdown is made is shown as a reset, and the next recv
+/// tells it too; the driver's refusal while the shutdown waits is closed.
 #[test]
-fn a_write_after_shutdown_is_closed_not_reset() {
-    let mut m = Model::new(&Setup { show_econnreset: true, ..Setup::default() }).expect("setup");
+fn with_show_econnreset_a_failed_write_is_a_reset_and_a_refusal_closed() {
+    let setup = Setup { show_econnreset: true, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup");
     m.step(&SHUT_WRITE, &[]).expect("SD-1");
     let p = m.step(&send(0, 5, 1), &[]).expect("SD-3");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Econnreset))));
+    let p = m.step(&Op::Recv, &[]).expect("SD-3");
+    assert_eq!(p.observation.reply, Reply::Recv(Err(Posix::Econnreset)));
+    let setup = Setup { show_econnreset: true, options: vec![Opt::HighWatermark(1 << 20)], ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup");
+    m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("WM-2");
+    m.step(&SHUT_WRITE, &[]).expect("SD-2");
+    let p = m.step(&send(1, 1, 2), &[]).expect("SD-3");
     assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))));
+}
+
+/// SD-1 (probe_shutdown_after_reset.erl): once the peer's RST closed the
+/// kernel's connection, shutdown(2) fails and the driver answers
+/// {error,enotconn}; once both FINs crossed, no shutdown is generated.
+#[test]
+fn after_the_peers_reset_shutdown_is_not_connected() {
+    let mut m = port(vec![]);
+    m.step(&Op::PeerReset, &[]).expect("RS-1");
+    let p = m.step(&SHUT_WRITE, &[]).expect("SD-1");
+    assert_eq!((p.observation.reply, p.why.reply), (Reply::Shutdown(Err(Posix::Enotconn)), ids::SD_1));
+    let mut m = port(vec![]);
+    m.step(&SHUT_WRITE, &[]).expect("SD-1");
+    assert!(m.enabled(&SHUT_WRITE), "SD-1: a second shutdown");
+    m.step(&Op::PeerShutdown, &[]).expect("PC-1");
+    assert!(!m.enabled(&SHUT_WRITE), "both FINs crossed");
+}
+
+/// CL-3 after SD-1: the port closes with input unread (a send after the
+/// shutdown fails it, SD-3), so the kernel resets; the peer, which read
+/// every byte before the FIN, reads EOF, never the reset.
+#[test]
+fn a_peer_that_has_the_fin_reads_eof_not_the_reset() {
+    let mut m = port(vec![]);
+    m.step(&send(0, 10, 1), &[wrote(10, 10)]).expect("WM-2");
+    m.step(&Op::PeerWrite { len: Bytes(8), tag: 2 }, &[]).expect("input unread");
+    m.step(&SHUT_WRITE, &[]).expect("SD-1");
+    m.step(&Op::PeerRead { max: Bytes(100) }, &[peer_got(10)]).expect("ST-1");
+    let p = m.step(&send(0, 5, 3), &[]).expect("SD-3");
+    assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))));
+    let p = m.step(&Op::PeerRead { max: Bytes(100) }, &[peer_got(0)]).expect("CL-3");
+    assert_eq!((p.observation.reply, p.why.reply), (Reply::Peer(PeerRead::Eof), ids::CL_3));
+}
+
+/// CL-3: while the peer has more unread than its least window holds, the
+/// FIN may still wait behind it: no send or close that would reset then.
+#[test]
+fn no_reset_is_generated_while_the_fin_may_wait_behind_output() {
+    let mut m = port(vec![Opt::HighWatermark(1 << 20)]);
+    m.step(&send(0, 100_000, 1), &[wrote(100_000, 100_000)]).expect("WM-2");
+    m.step(&Op::PeerWrite { len: Bytes(8), tag: 2 }, &[]).expect("input unread");
+    m.step(&SHUT_WRITE, &[]).expect("SD-1");
+    assert!(!m.enabled(&send(0, 5, 3)), "the RST would race the FIN");
+    assert!(!m.enabled(&Op::Close));
+    m.step(&Op::PeerRead { max: Bytes(100_000) }, &[peer_got(100_000)]).expect("ST-1");
+    assert!(m.enabled(&send(0, 5, 3)) && m.enabled(&Op::Close), "the FIN is the peer's");
+}
+
+/// A write that fails on the shutdown after the owner closed the port
+/// (CL-1: it left the table then, flushing) only closes the socket: the
+/// table does not lose the port twice, and nobody is told.
+#[test]
+fn a_write_failing_on_a_port_closed_while_flushing_leaves_the_table_once() {
+    let mut m = port(vec![Opt::DelaySend(true), Opt::Active(ActiveSetting::True)]);
+    m.step(&SHUT_WRITE, &[]).expect("SD-1");
+    m.step(&send(0, 10, 1), &[]).expect("DS-1: queued");
+    let p = m.step(&Op::Close, &[]).expect("CL-1");
+    let ports = p.observation.ports;
+    let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::DelayFlush)]).expect("SD-3");
+    assert_eq!((p.observation.ports, p.observation.queue), (ports, Bytes::ZERO));
+    let p = m.step(&Op::Mailbox, &[]).expect("nothing told");
+    assert_eq!(p.observation.reply, Reply::Mailbox(vec![]));
 }
 
 /// SD-1: on a socket closed under the port {error,enotconn}; on a closed

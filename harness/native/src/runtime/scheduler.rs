@@ -219,12 +219,21 @@ impl Runtime {
     /// Returns `caller`'s reply.
     pub(super) fn write_failed(&mut self, caller: Option<SenderId>) -> Option<SendResult> {
         let port = self.subject.as_mut()?;
-        // SD-3: a write failing on the port's own shutdown is EPIPE.
-        let reset_shown = port.driver.show_econnreset && !port.driver.shut_asked();
+        // SD-3: the driver's refusal while a shutdown waits is closed; a
+        // write's EPIPE once it is made is shown as a reset, as the peer's
+        // RST is (tcp_send_error).
+        let reset_shown = port.driver.show_econnreset && !port.driver.shut_pending();
         let reason = if reset_shown { Posix::Econnreset } else { Posix::Closed };
         let unbusy = port.driver.drop_output();
         let answered = unbusy.is_some() || caller.is_some();
         let reply = caller.filter(|_| unbusy.is_none()).map(|_| SendResult::Error(reason));
+        if port.is_closed() {
+            // Closed by its owner while flushing (CL-1): out of the table
+            // already, nobody to tell; only the socket goes.
+            port.driver.close_socket(self.poll.registry());
+            self.after_unbusy(unbusy, SendResult::Error(reason));
+            return None;
+        }
         if port.opts.active.is_active() {
             if reason == Posix::Econnreset {
                 self.mailbox.push(OwnerMsg::TcpError(reason));

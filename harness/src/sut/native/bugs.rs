@@ -73,10 +73,6 @@ impl BugTable for PlantedBug {
                 test: "harness/tests/native/accept_exhaustion.rs",
                 why: "exhausting fds needs RLIMIT_NOFILE lowered in a child process, which lockstep cases never do",
             },
-            PlantedBug::ShutdownBeforeFlush => Detection::Outside {
-                test: "suite/tests/peer_scenarios.rs",
-                why: "gen_tcp:shutdown is never generated: only the fixed cases call it (SD-*)",
-            },
             _ => Detection::Lockstep,
         }
     }
@@ -93,8 +89,8 @@ mod tests {
     use super::*;
 
     /// A port rule's bug is caught outside the generated lockstep cases
-    /// only when the rule is reached by fixed cases alone (SD-*:
-    /// `reference::rules::FIXED_CASES_ONLY`).
+    /// only when the rule is reached by fixed cases alone
+    /// (`reference::rules::FIXED_CASES_ONLY`).
     #[test]
     fn lockstep_bugs_break_port_rules_and_the_others_kernel_or_fixed_case_rules() {
         for b in PlantedBug::ALL {
