@@ -10,19 +10,12 @@
 //! is enabled below.
 
 use super::peer_end::PeerEnd;
+use super::senders::Sender;
 use super::{Life, Model};
 use crate::observation::{Posix, Reply};
 use crate::op::{Op, ShutdownHow};
 use crate::rules::{ids, RuleId};
 use crate::units::Bytes;
-
-/// The least a loopback peer that reads nothing takes before its window
-/// closes: `tcp_select_initial_window` offers half of the default
-/// `tcp_rmem` (131072), rounded down to the loopback MSS (65483), and the
-/// window never shrinks. Measured: a peer that never read held 103296 to
-/// 128172 bytes before the sender's kernel kept any (Linux 6.x, sends of
-/// 10 to 12000 bytes).
-const PEER_WINDOW_FLOOR: Bytes = Bytes(65_483);
 
 /// Where the port's own shutdown of its socket stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,14 +36,21 @@ impl Model {
     /// for the queue (a second one would only add a flag), not while port
     /// tasks are queued or the lock is held (port_control would wait), not
     /// while gen_tcp:close waits (DIFF-INET-3), and not on an active port
-    /// without read readiness (DIFF-INET-5). Once the shutdown is made,
+    /// without read readiness (DIFF-INET-5), nor with senders suspended
+    /// (see below). Once the shutdown is made,
     /// not a second one over output a delay_send queued after it (its
     /// flush, a close meanwhile and the pending flag together are not
     /// measured), nor once the peer's end came too (both FINs crossed: the
     /// kernel's connection closed, and the model does not tell the peer's
     /// FIN from read_write's end).
     pub(super) fn shutdown_enabled(&self) -> bool {
-        let waits = self.state.life == Life::Closing
+        // Suspended senders retry when busy ends, maybe just after the
+        // shutdown is made, when only the peer's window decides whether a
+        // failed retry's reset follows the FIN (`enabled_after_shutdown`).
+        let suspended = self.state.senders.list.iter().any(|s| matches!(s, Sender::Suspended(_)))
+            || !self.state.senders.resumable.is_empty();
+        let waits = suspended
+            || self.state.life == Life::Closing
             || matches!(self.state.shut, Shut::Pending(_))
             || !self.state.tasks.queue.is_empty()
             || self.state.tasks.lock_held;
@@ -60,18 +60,21 @@ impl Model {
 
     /// Ops the model does not follow once the port asked for a shutdown:
     /// the peer's RST (what a write meets would be the reset's or the
-    /// shutdown's), lock contention, and a forced send onto a busy port
+    /// shutdown's), lock contention, and a send onto a busy port
     /// with the shutdown pending (its refusal would answer the blocked
-    /// caller, leaving the forcing sender without a reply); after
+    /// caller, leaving the forcing sender without a reply; any other
+    /// would suspend, see below); after
     /// read_write, the peer's writes (the read side is shut). Once the
-    /// shutdown is made, not a send or a close that would close the socket
-    /// with input unread while the peer has more unread than its window
-    /// surely holds: the RST (CL-3) then overtakes a FIN still behind
+    /// shutdown is made, not a send or a close (whose failed write or
+    /// close may reset with input unread, CL-3) before the peer has read
+    /// every byte before the FIN: the RST then overtakes a FIN still behind
     /// output in the kernel's queue or follows one already delivered,
-    /// which only the peer's window decides (`peer_had_the_fin`).
+    /// which only the peer's window decides (`peer_had_the_fin`; the
+    /// harnesses give the peer different buffers: measured, a BEAM
+    /// adapter's peer saw the reset where the native runtime's saw EOF).
     pub(super) fn enabled_after_shutdown(&self, op: &Op) -> Option<bool> {
         if self.write_side_shut()
-            && self.input_pending() > Bytes::ZERO
+            && self.state.socket_open
             && !self.peer_had_the_fin()
             && matches!(op, Op::Send { .. } | Op::SendAt { .. } | Op::Close)
         {
@@ -85,9 +88,10 @@ impl Model {
         match op {
             Op::PeerReset | Op::ContendLock => Some(false),
             Op::PeerWrite { .. } if how == Some(ShutdownHow::ReadWrite) => Some(false),
-            Op::Send { flags, .. } | Op::SendAt { flags, .. } if how.is_some() && flags.force && self.driver().busy => {
-                Some(false)
-            }
+            // A forced send's refusal would answer the blocked caller; any
+            // other would suspend and retry once the shutdown is made,
+            // maybe before the peer has the FIN.
+            Op::Send { .. } | Op::SendAt { .. } if how.is_some() && self.driver().busy => Some(false),
             _ => None,
         }
     }
@@ -156,15 +160,15 @@ impl Model {
     }
 
     /// SD-3, CL-3: has the peer's socket surely received the FIN of the
-    /// shutdown? When the bytes before it fit in the peer's receive
-    /// window, none waits in the kernel's send queue: the FIN rides on the
-    /// last segment or follows it at once (`tcp_send_fin` pushes with
-    /// Nagle off). A RST after it is not reported to the peer's reads:
+    /// shutdown? Once the peer has read every byte before it, none waits
+    /// in the kernel's send queue: the FIN rides on the last segment or
+    /// follows it at once (`tcp_send_fin` pushes with Nagle off). After
+    /// the shutdown nothing more is written, so this only becomes true. A RST after it is not reported to the peer's reads:
     /// they stop at the FIN (`tcp_recvmsg` looks at `SOCK_DONE` before
     /// `sk_err`), and `tcp_reset` in CLOSE_WAIT sets EPIPE, not
     /// ECONNRESET, for its writes.
     pub(super) fn peer_had_the_fin(&self) -> bool {
-        self.write_side_shut() && self.peer_unread() <= PEER_WINDOW_FLOOR
+        self.write_side_shut() && self.peer_unread() == Bytes::ZERO
     }
 
     /// Is the write side shut down (the peer reads EOF after the bytes

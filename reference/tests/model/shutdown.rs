@@ -106,18 +106,31 @@ fn a_peer_that_has_the_fin_reads_eof_not_the_reset() {
     assert_eq!((p.observation.reply, p.why.reply), (Reply::Peer(PeerRead::Eof), ids::CL_3));
 }
 
-/// CL-3: while the peer has more unread than its least window holds, the
-/// FIN may still wait behind it: no send or close that would reset then.
+/// CL-3: while the peer has bytes unread the FIN may still wait behind
+/// them (the peer's window decides): no send or close that may reset then.
+/// Nor a shutdown with a sender suspended, whose retry could fail just
+/// after the FIN.
 #[test]
 fn no_reset_is_generated_while_the_fin_may_wait_behind_output() {
     let mut m = port(vec![Opt::HighWatermark(1 << 20)]);
-    m.step(&send(0, 100_000, 1), &[wrote(100_000, 100_000)]).expect("WM-2");
-    m.step(&Op::PeerWrite { len: Bytes(8), tag: 2 }, &[]).expect("input unread");
+    m.step(&send(0, 3000, 1), &[wrote(3000, 3000)]).expect("WM-2");
     m.step(&SHUT_WRITE, &[]).expect("SD-1");
     assert!(!m.enabled(&send(0, 5, 3)), "the RST would race the FIN");
     assert!(!m.enabled(&Op::Close));
-    m.step(&Op::PeerRead { max: Bytes(100_000) }, &[peer_got(100_000)]).expect("ST-1");
+    m.step(&Op::PeerRead { max: Bytes(100_000) }, &[peer_got(3000)]).expect("ST-1");
     assert!(m.enabled(&send(0, 5, 3)) && m.enabled(&Op::Close), "the FIN is the peer's");
+    let mut m = port(vec![Opt::HighWatermark(64), Opt::LowWatermark(16)]);
+    m.step(&send(0, 1000, 1), &[wrote(1000, 0)]).expect("WM-2, WM-3: busy");
+    m.step(&send(1, 10, 2), &[]).expect("WM-3: busy, the caller waits");
+    assert!(m.enabled(&SHUT_WRITE), "SD-2 over a busy port");
+    let p = m.step(&send(0, 10, 3), &[]).expect("SND-1: suspended");
+    assert_eq!(p.observation.senders[0], reference::observation::SenderStatus::Suspended);
+    assert!(!m.enabled(&SHUT_WRITE), "a suspended sender's retry could race the FIN");
+    let mut m = port(vec![Opt::HighWatermark(64), Opt::LowWatermark(16)]);
+    m.step(&send(0, 1000, 1), &[wrote(1000, 0)]).expect("WM-2");
+    m.step(&send(1, 10, 2), &[]).expect("WM-3: busy, the caller waits");
+    m.step(&SHUT_WRITE, &[]).expect("SD-2");
+    assert!(!m.enabled(&send(0, 10, 3)), "it would suspend, and retry once the FIN is made");
 }
 
 /// A write that fails on the shutdown after the owner closed the port
