@@ -24,6 +24,7 @@ fn seen(reply: Reply) -> Observation {
         busy: Some(Busy { driver: false, msgq: false }),
         msgq: Some(Bytes::ZERO),
         ports: 2,
+        reader: Default::default(),
     }
 }
 

@@ -16,6 +16,8 @@ pub enum Posix {
     SystemLimit,
     /// The peer reset the connection, reported so (RS-1).
     Econnreset,
+    /// A recv while another recv on the port waits (RX-8).
+    Ealready,
 }
 
 /// The value a finished send returned.
@@ -94,6 +96,28 @@ pub enum Reply {
     Shutdown(Result<(), Posix>),
 }
 
+/// The reader process of `Op::RecvWait`: its `gen_tcp:recv(S, Len,
+/// infinity)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reader {
+    /// No recv of the reader's is in progress: none was made, or the last
+    /// one returned in an earlier step.
+    #[default]
+    Idle,
+    /// Its recv waits for bytes (RX-7).
+    Waiting,
+    /// Its recv returned during the step (within the `recv_wait` op's own
+    /// step, or later), with this (RX-7, RX-9, RX-10).
+    Returned(Result<Vec<u8>, Posix>),
+}
+
+impl Reader {
+    pub fn is_idle(&self) -> bool {
+        *self == Reader::Idle
+    }
+}
+
 /// Busy flags, for a system under test that can show them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Busy {
@@ -122,4 +146,7 @@ pub struct Observation {
     pub msgq: Option<Bytes>,
     /// Ports in the table.
     pub ports: usize,
+    /// The reader process (`Op::RecvWait`); absent from the JSON while idle.
+    #[serde(default, skip_serializing_if = "Reader::is_idle")]
+    pub reader: Reader,
 }

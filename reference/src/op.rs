@@ -112,6 +112,12 @@ pub enum Op {
     PeerWrite { len: Bytes, tag: u16 },
     /// The port owner calls `gen_tcp:recv(S, 0, 0)`: whatever has arrived.
     Recv,
+    /// The reader, a process of the owner's other than the owner, calls
+    /// `gen_tcp:recv(S, len, infinity)` on the port under test: it returns
+    /// within the step when it can, or waits; what it returns is
+    /// `Observation::reader` (RX-7..RX-10). Generated on a passive port
+    /// while the reader is idle.
+    RecvWait { len: Bytes },
     /// The port owner takes every message in its mailbox.
     Mailbox,
     /// Run the runtime until nothing more can happen without the outside world.
@@ -162,6 +168,7 @@ impl Op {
             Op::PeerRead { .. } => "peer_read",
             Op::PeerWrite { .. } => "peer_write",
             Op::Recv => "recv",
+            Op::RecvWait { .. } => "recv_wait",
             Op::Mailbox => "mailbox",
             Op::Quiesce => "quiesce",
             Op::AwaitIo => "await_io",

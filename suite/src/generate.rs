@@ -234,8 +234,8 @@ fn send(s: u8, len: usize, tag: u16, nosuspend: bool, force: bool) -> Op {
 /// table (PT-1..PT-3), an invalid msgq watermark (OPT-3), a close with
 /// input unread (CL-3), the peer ending the connection (PC-*, RS-1), its
 /// reset met by queued output or by a send (PC-4, PC-5), the owner's
-/// shutdown (SD-*). Each op still
-/// goes through the model's `enabled`.
+/// shutdown (SD-*), a reader waiting in a recv with a length (RX-7..RX-10).
+/// Each op still goes through the model's `enabled`.
 pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
     let write_read = |tag: u16| [Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce];
     prop_oneof![
@@ -425,12 +425,57 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
                 v
             }
         ),
+        // The reader (RX-7..RX-10), on a port the peer has read dry (so
+        // that its end may come: PC-*). Twice the weight: RX-9 and RX-10
+        // each need one of its six endings with the recv still waiting.
+        2 => reader_ops().prop_map(|ops| {
+            let mut v = vec![Op::PeerRead { max: Bytes(16384) }, Op::Quiesce];
+            v.extend(ops);
+            v
+        }),
         2 => (3usize..=5).prop_map(|n| {
             let mut v = vec![Op::OpenExtra; n];
             v.extend([Op::Accept, Op::CloseAccepted, Op::Accept, Op::CloseAccepted]);
             v
         }),
     ]
+}
+
+/// A reader's recvs with a length (RX-7..RX-10): one made with some bytes
+/// come or none, the owner's recv while it waits (RX-8), more bytes; a
+/// second, longer one, so that it still waits when the case ends it: more
+/// bytes, the peer's FIN or RST (RX-9), the owner's close (RX-10), the
+/// owner's shutdown of both sides (SD-4) or its write side only (the recv
+/// waits on); then what the owner does after.
+fn reader_ops() -> impl Strategy<Value = Vec<Op>> {
+    let first = prop_oneof![1 => Just(0usize), 3 => 1usize..=64, 1 => 64usize..=1024];
+    (first, 0usize..=32, 1usize..=512, 65usize..=4096, 1usize..=64, 0u8..6, any::<u16>()).prop_map(
+        |(len, before, after, second, more, end, tag)| {
+            let write = |len: usize, i: u16| [Op::PeerWrite { len: Bytes(len), tag: tag.wrapping_add(i) }, Op::Quiesce];
+            let mut v = vec![];
+            if before > 0 {
+                v.extend(write(before, 0));
+            }
+            v.extend([Op::RecvWait { len: Bytes(len) }, Op::Recv]);
+            v.extend(write(after, 1));
+            v.extend([Op::RecvWait { len: Bytes(second) }, Op::Recv]);
+            v.extend(write(more, 2));
+            match end {
+                0 => v.extend(write(512, 3)),
+                1 => v.push(Op::PeerShutdown),
+                2 => v.push(Op::PeerReset),
+                3 => v.push(Op::Close),
+                4 => v.push(Op::Shutdown { how: ShutdownHow::ReadWrite }),
+                _ => {
+                    v.push(Op::Shutdown { how: ShutdownHow::Write });
+                    v.extend(write(512, 3));
+                }
+            }
+            v.extend([Op::Quiesce, Op::Recv, Op::Recv, send(0, 10, tag.wrapping_add(4), false, false), Op::Mailbox]);
+            v.extend([Op::RecvWait { len: Bytes(0) }, Op::Quiesce]);
+            v
+        },
+    )
 }
 
 /// Swarm testing (Groce et al., ISSTA 2012): each case draws from a random
@@ -469,8 +514,9 @@ fn swarm_ops(max_ops: usize) -> impl Strategy<Value = Vec<Op>> {
 /// stands (queued output, a busy port, the peer's end) and the same tail:
 /// a send meets it (SD-3), recvs read to the end (SD-4), a second shutdown
 /// (SD-1). A system without it draws exactly what it drew before (its
-/// seeds replay).
-fn uniform_step(shutdown: bool) -> impl Strategy<Value = Vec<Op>> {
+/// seeds replay). Likewise, only on a system with a reader
+/// (`Abilities::recv_wait`), the reader's recvs (`reader_ops`).
+fn uniform_step(abilities: Abilities) -> impl Strategy<Value = Vec<Op>> {
     let active = active_setting();
     // Half of them made active first, so the end is read as it arrives
     // (PC-3), the other half passive until a recv or the setopts (PC-1, PC-2).
@@ -512,10 +558,11 @@ fn uniform_step(shutdown: bool) -> impl Strategy<Value = Vec<Op>> {
         v
     });
     let single = op().prop_map(|o| vec![o]);
-    if shutdown {
-        prop_oneof![40 => single, 1 => end, 1 => shut].boxed()
-    } else {
-        prop_oneof![40 => single, 1 => end].boxed()
+    match (abilities.shutdown, abilities.recv_wait) {
+        (true, true) => prop_oneof![40 => single, 1 => end, 1 => shut, 1 => reader_ops()].boxed(),
+        (true, false) => prop_oneof![40 => single, 1 => end, 1 => shut].boxed(),
+        (false, true) => prop_oneof![40 => single, 1 => end, 1 => reader_ops()].boxed(),
+        (false, false) => prop_oneof![40 => single, 1 => end].boxed(),
     }
 }
 
@@ -578,7 +625,7 @@ pub fn case_by(
         // and mailbox draws a uniform case makes rarely (what the socket
         // backend's cases were measured with: suite/regressions/known.json).
         Generation::Uniform if !abilities.peer_end => prop::collection::vec(op(), 1..=max_ops).boxed(),
-        Generation::Uniform => prop::collection::vec(uniform_step(abilities.shutdown), 1..=max_ops)
+        Generation::Uniform => prop::collection::vec(uniform_step(abilities), 1..=max_ops)
             .prop_map(|steps| steps.into_iter().flatten().collect())
             .boxed(),
     };

@@ -3,7 +3,7 @@
 
 use harness::executor::{CaseOutcome, FailureKind, TraceStep};
 use reference::choice::{Activity, Choice};
-use reference::observation::{PeerRead, Reply};
+use reference::observation::{PeerRead, Posix, Reader, Reply};
 use reference::op::{Op, Setup};
 use reference::options::Opt;
 use reference::rules::rule;
@@ -23,6 +23,7 @@ fn op_text(op: &Op) -> String {
         }
         Op::PeerRead { max } => format!("peer read ≤{max}"),
         Op::PeerWrite { len, .. } => format!("peer write {len}"),
+        Op::RecvWait { len } => format!("reader recv {len}"),
         Op::AdvanceTime { by } => format!("advance time {by}"),
         Op::SetOpts { opts } => format!("setopts {}", serde_json::to_string(opts).unwrap_or_default()),
         other => other.name().replace('_', " "),
@@ -36,6 +37,14 @@ fn reply_text(r: &Reply) -> String {
         Reply::Recv(Ok(d)) => format!("recv {}B", d.len()),
         Reply::Mailbox(m) => format!("{} message(s)", m.len()),
         other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+/// What the reader's recv returned (RX-7..RX-10).
+fn returned_text(r: &Result<Vec<u8>, Posix>) -> String {
+    match r {
+        Ok(d) => format!("{}B", d.len()),
+        Err(e) => format!("error {}", serde_json::to_string(e).unwrap_or_default().trim_matches('"')),
     }
 }
 
@@ -112,6 +121,13 @@ pub fn steps(trace: &[TraceStep], marked: Option<usize>) -> String {
             if !o.completed.is_empty() {
                 let _ = write!(s, " done={:?}", o.completed);
             }
+            match &o.reader {
+                Reader::Idle => {}
+                Reader::Waiting => s.push_str(" reader=waiting"),
+                Reader::Returned(r) => {
+                    let _ = write!(s, " reader={}", returned_text(r));
+                }
+            }
         }
         s.push('\n');
     }
@@ -161,6 +177,9 @@ pub fn mermaid(out: &CaseOutcome) -> String {
         if let Some(o) = &t.observed {
             for (x, r) in &o.completed {
                 let _ = writeln!(s, "    Port-->>{x}: {r:?}");
+            }
+            if let Reader::Returned(r) = &o.reader {
+                let _ = writeln!(s, "    Note over Port: the reader's recv returned {}", returned_text(r));
             }
         }
         if let Some(f) = fail.filter(|f| f.step == t.index) {

@@ -14,7 +14,7 @@
 
 use harness::sut::native::{NativeFactory, PlantedBug};
 use harness::sut::{Abilities, Step, SutError, SutFactory, SystemUnderTest};
-use reference::observation::Reply;
+use reference::observation::{Reader, Reply};
 use reference::op::{Op, Setup};
 use reference::rules::{ids, RuleId};
 use suite::check::{check, CheckConfig, CheckReport};
@@ -70,6 +70,11 @@ impl SystemUnderTest for HiddenSut {
                 }
             }
             (o.senders, o.queue, o.busy, o.msgq, o.ports) = (q.senders, q.queue, q.busy, q.msgq, q.ports);
+            // The reader's recv returned in the op or in the quiescence
+            // (RX-7): once, in this step.
+            if !matches!(o.reader, Reader::Returned(_)) {
+                o.reader = q.reader;
+            }
         }
         s.choices.clear();
         Ok(s)

@@ -15,7 +15,7 @@ use harness::executor::{run_case, run_case_reading_the_end, CaseOutcome};
 use harness::sut::beam::{Backend, BeamFactory};
 use harness::sut::native::{BugTable, NativeFactory, PlantedBug};
 use harness::sut::SutFactory;
-use reference::observation::{AcceptOutcome, OwnerMsg, PeerRead, Posix, Reply, SendResult};
+use reference::observation::{AcceptOutcome, OwnerMsg, PeerRead, Posix, Reader, Reply, SendResult};
 use reference::op::{KernelEnv, Op, SendFlags, Setup, ShutdownHow};
 use reference::options::{ActiveSetting, Opt, PortOptions, Timeout};
 use reference::units::{Bytes, Millis, SenderId};
@@ -342,6 +342,70 @@ fn delay_send_error(system: System) -> R {
     Ok(())
 }
 
+/// What the reader's recv returned in the case, in order (RX-7..RX-10).
+fn reader_results(out: &CaseOutcome) -> Vec<Result<Vec<u8>, Posix>> {
+    out.trace
+        .iter()
+        .filter_map(|t| match t.observed.as_ref().map(|o| &o.reader) {
+            Some(Reader::Returned(r)) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `gen_tcp_misc_SUITE:partial_recv_and_close` (RX-9): the peer sends Len
+/// bytes and closes; `recv(S, Len + 1)` returns {error,closed}, not the
+/// Len bytes; the next recv {error,enotconn} (PC-2). With `waiting`,
+/// `partial_recv_and_close_2`: the recv waits already when the bytes and
+/// the FIN come.
+fn partial_recv_and_close(system: System, waiting: bool) -> R {
+    let setup = Setup { senders: 1, ..Setup::default() };
+    let (write, wait) = (Op::PeerWrite { len: Bytes(1000), tag: 3 }, Op::RecvWait { len: Bytes(1001) });
+    let ops = if waiting {
+        vec![wait, write, Op::Quiesce, Op::PeerShutdown, Op::Quiesce, Op::Recv]
+    } else {
+        vec![write, Op::PeerShutdown, wait, Op::Quiesce, Op::Recv]
+    };
+    let out = lockstep(system, &setup, &ops)?;
+    let got = reader_results(&out);
+    if got != [Err(Posix::Closed)] {
+        return Err(format!("RX-9: the recv of 1001 over 1000 bytes and the FIN returned {got:?}, expected [closed]"));
+    }
+    expect("PC-2: the recv after", &observed_at(&out, ops.len() - 1)?.reply, Reply::Recv(Err(Posix::Enotconn)))
+}
+
+/// `gen_tcp_misc_SUITE:fill_sendq` (RX-10, PC-5): a writer blocked on a
+/// busy port (its send onto the queue crossed the high watermark: WM-3)
+/// and a reader blocked in `recv(S, 0, infinity)` when the peer closes
+/// with the port's bytes unread (its RST, KN-RST-1): both get
+/// {error,closed}.
+fn fill_sendq(system: System) -> R {
+    let options = vec![Opt::HighWatermark(64), Opt::LowWatermark(16)];
+    let setup = Setup { senders: 1, options, ..Setup::default() };
+    let ops = [
+        Op::RecvWait { len: Bytes(0) },
+        send(0, 200_000),
+        send(0, 100),
+        Op::QueueSize,
+        Op::PeerReset,
+        Op::Quiesce,
+        Op::Recv,
+    ];
+    let out = lockstep(system, &setup, &ops)?;
+    if observed_at(&out, 3)?.senders.first() != Some(&reference::observation::SenderStatus::Waiting) {
+        return Err("fill_sendq: the writer was not blocked on the busy port".into());
+    }
+    let got = reader_results(&out);
+    if got != [Err(Posix::Closed)] {
+        return Err(format!("RX-10: the reader returned {got:?}, expected [closed]"));
+    }
+    let answered: Vec<_> = out.trace.iter().flat_map(|t| t.observed.iter()).flat_map(|o| o.completed.clone()).collect();
+    if answered != [(SenderId(0), SendResult::Error(Posix::Closed))] {
+        return Err(format!("PC-5: the blocked writer was answered {answered:?}, expected closed"));
+    }
+    Ok(())
+}
+
 /// The planted `shutdown-before-flush` (the shutdown made at once over a
 /// queue) is caught by `t_shutdown_async`'s case, under SD-2, as the
 /// generated cases catch it (`suite/tests/planted_bugs.rs`).
@@ -377,6 +441,9 @@ fn main() {
         tests.push(trial(id("t_shutdown_async"), system.caps(), move || shutdown_async(system, false)));
         tests.push(trial(id("shutdown_pending"), system.caps(), move || shutdown_async(system, true)));
         tests.push(trial(id("delay_send_error"), system.caps(), move || delay_send_error(system)));
+        tests.push(trial(id("partial_recv_and_close"), system.caps(), move || partial_recv_and_close(system, false)));
+        tests.push(trial(id("partial_recv_and_close_2"), system.caps(), move || partial_recv_and_close(system, true)));
+        tests.push(trial(id("fill_sendq"), system.caps(), move || fill_sendq(system)));
     }
     tests.push(trial("peer/planted/shutdown-before-flush", &[], shutdown_before_flush_is_caught));
     libtest_mimic::run(&args, tests).exit();

@@ -33,6 +33,7 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::ResetWriteIgnored,
     PlantedBug::SendAfterEndNotTold,
     PlantedBug::ShutdownBeforeFlush,
+    PlantedBug::ReaderReturnsPartialAtEnd,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -46,7 +47,7 @@ fn every_lockstep_bug_is_tested_here() {
     }
 }
 
-/// The counterexample of `bug` under `rule`, with seed 24301 and 400 cases.
+/// The counterexample of `bug` under `rule`, with seed 24314 and 400 cases.
 fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
     caught_within(bug, rule, 300)
 }
@@ -55,7 +56,7 @@ fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
 fn caught_within(bug: PlantedBug, rule: RuleId, shrink_runs: u32) -> Counterexample {
     assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
-    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24301, 400) };
+    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24314, 400) };
     let started = Instant::now();
     // When the run settled its last case (the failing one) and the one before.
     let (mut settled, mut before) = (started, started);
@@ -236,4 +237,11 @@ fn a_send_after_the_end_never_told_breaks_pc4() {
 #[test]
 fn shutdown_before_the_queue_flushed_breaks_sd2() {
     caught(PlantedBug::ShutdownBeforeFlush, ids::SD_2);
+}
+
+/// RX-9: a recv that waits for a length and meets the peer's end first
+/// returns {error,closed}; returning the bytes it gathered breaks it.
+#[test]
+fn a_waiting_recv_returning_its_partial_bytes_at_the_end_breaks_rx9() {
+    caught(PlantedBug::ReaderReturnsPartialAtEnd, ids::RX_9);
 }

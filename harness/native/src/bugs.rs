@@ -88,6 +88,11 @@ pub enum PlantedBug {
     /// queued, so the queue's writes fail (EPIPE) and the peer reads EOF
     /// early, without the queued bytes.
     ShutdownBeforeFlush,
+    /// RX-9: a waiting recv whose reads find the peer's end before its Len
+    /// bytes returns the bytes it had gathered (`{ok, Partial}`) instead
+    /// of `{error,closed}` / `{error,econnreset}`; the port still reports
+    /// the end as any recv would (PC-1).
+    ReaderReturnsPartialAtEnd,
 }
 
 impl PlantedBug {
@@ -117,6 +122,7 @@ impl PlantedBug {
         PlantedBug::WritableIsConnected,
         PlantedBug::AcceptSpinsOnEmfile,
         PlantedBug::ShutdownBeforeFlush,
+        PlantedBug::ReaderReturnsPartialAtEnd,
     ];
 
     /// The stable kebab-case name used on the command line and in reports.
@@ -146,6 +152,7 @@ impl PlantedBug {
             PlantedBug::WritableIsConnected => "writable-is-connected",
             PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
             PlantedBug::ShutdownBeforeFlush => "shutdown-before-flush",
+            PlantedBug::ReaderReturnsPartialAtEnd => "reader-returns-partial-at-end",
         }
     }
 }

@@ -11,6 +11,8 @@
 //! - [`port_task`]: the port-task queue and its busy_msgq state (MQ-*).
 //! - [`process`]: sender processes, their send flags and the run queue (SND-*).
 //! - [`receive`]: active and passive input (RX-*).
+//! - [`reader`]: the reader process's recv with a length, which waits
+//!   (RX-7..RX-10).
 //! - [`shutdown`]: `gen_tcp:shutdown/2`, at once or once the queue
 //!   empties (SD-*).
 //! - [`send_error`]: a write meeting the peer's RST, and what the next
@@ -52,6 +54,7 @@ pub mod port;
 pub mod port_table;
 pub mod port_task;
 pub mod process;
+pub mod reader;
 pub mod receive;
 pub mod reply;
 pub mod runtime;
@@ -68,6 +71,7 @@ pub use connect::SocketOpts;
 pub use listen_port::AcceptPolicy;
 pub use options::{Active, ActiveSetting, Opt, PortOptions, Timeout};
 pub use process::SendFlags;
+pub use reader::{RecvResult, Status as ReaderStatus};
 pub use reply::{Busy, OwnerMsg, Posix, SendResult, SenderStatus};
 pub use runtime::{Accepted, OpenError, Runtime, RuntimeError};
 pub use shutdown::How as ShutdownHow;

@@ -1,5 +1,6 @@
 //! A tcp port: its options, the tcp driver, the port-task queue, the
-//! processes suspended on it and its lock. The runtime drives it.
+//! processes suspended on it, its lock and the recv that waits on it. The
+//! runtime drives it.
 
 use crate::driver_queue::TcpDriver;
 use crate::lock::PortLock;
@@ -7,6 +8,7 @@ use crate::options::PortOptions;
 use crate::port_table::PortId;
 use crate::port_task::{MsgqLimits, TaskQueue};
 use crate::process::SuspendList;
+use crate::reader::Reader;
 use crate::reply::Busy;
 
 #[derive(Debug)]
@@ -21,6 +23,8 @@ pub struct TcpPort {
     pub lock: PortLock,
     /// A passive recv reported the peer's end and closed the socket (PC-1).
     pub end_reported: bool,
+    /// The reader process's recv, while it waits (RX-7..RX-10).
+    pub reader: Reader,
 }
 
 impl TcpPort {
@@ -33,6 +37,7 @@ impl TcpPort {
             suspended: SuspendList::default(),
             lock: PortLock::new(),
             end_reported: false,
+            reader: Reader::default(),
         }
     }
 

@@ -1,11 +1,13 @@
 //! The tcp driver's input side: active delivery to the owner's mailbox
 //! (`tcp_deliver`, RX-2/RX-4/RX-5) and passive `gen_tcp:recv(S, 0, 0)`
 //! (RX-1, RX-6), each up to the peer's end (`tcp_recv_closed`, PC-1,
-//! PC-3, RS-1).
+//! PC-3, RS-1). The reader's recv with a length, which waits, is
+//! [`crate::reader`]'s; it passes the same checks ([`refused`]).
 
 use crate::bugs::{Faults, PlantedBug};
 use crate::driver_queue::TcpDriver;
 use crate::options::{Active, PortOptions};
+use crate::reader::Reader;
 use crate::reply::{OwnerMsg, Posix};
 use crate::trace::Action;
 use std::io;
@@ -16,7 +18,7 @@ pub const INPUT_BUFFER: usize = 1460;
 /// A read that reached the peer's end: how the port reports it. EOF is
 /// the peer's FIN; ECONNRESET its RST, a reset only with show_econnreset
 /// (RS-1), otherwise closed like a FIN.
-fn end_of(r: &io::Result<usize>, show_econnreset: bool, faults: Faults) -> Option<Posix> {
+pub(crate) fn end_of(r: &io::Result<usize>, show_econnreset: bool, faults: Faults) -> Option<Posix> {
     // Planted bug: every RST reported as a reset.
     let show_econnreset = show_econnreset || faults.has(PlantedBug::ResetShownWithoutOption);
     match r {
@@ -77,21 +79,34 @@ pub fn ready_input(
     None
 }
 
+/// What TCP_REQ_RECV answers before it reads, in its order, with no
+/// syscall: a socket closed under the port (send_timeout_close, TO-3, or
+/// the peer's end, PC-1) is not connected; no recv in active mode (RX-1);
+/// one recv at a time, so none while the reader's waits (RX-8, after the
+/// other two as `enq_async` comes after them).
+pub fn refused(driver: &TcpDriver, opts: &PortOptions, reader: &Reader) -> Option<Posix> {
+    if !driver.is_open() {
+        return Some(Posix::Enotconn);
+    }
+    if opts.active.is_active() {
+        return Some(Posix::Einval);
+    }
+    if reader.is_waiting() {
+        return Some(Posix::Ealready);
+    }
+    None
+}
+
 /// `gen_tcp:recv(S, 0, 0)` on the port: one read of whatever has arrived.
 pub fn recv(
     driver: &mut TcpDriver,
     opts: &PortOptions,
+    reader: &Reader,
     trace: &mut Vec<Action>,
     faults: Faults,
 ) -> Result<Vec<u8>, Posix> {
-    // A socket closed under the port (send_timeout_close, TO-3) is not
-    // connected; inet_drv checks that before the mode (TCP_REQ_RECV).
-    if !driver.is_open() {
-        return Err(Posix::Enotconn);
-    }
-    // RX-1: no recv in active mode, and no syscall either.
-    if opts.active.is_active() {
-        return Err(Posix::Einval);
+    if let Some(e) = refused(driver, opts, reader) {
+        return Err(e);
     }
     let mut buf = [0u8; INPUT_BUFFER];
     let r = driver.read(&mut buf, trace);

@@ -12,6 +12,8 @@ pub enum Posix {
     SystemLimit,
     /// The peer reset the connection, with show_econnreset (RS-1).
     Econnreset,
+    /// A recv while another recv on the port waits (RX-8).
+    Ealready,
 }
 
 /// The value a finished send returned.

@@ -1,8 +1,10 @@
 //! What the runtime records as it works, for whoever drives it to check:
 //! the activities its scheduler ran and the read/write syscalls they made
-//! (in order), the sends that finished later, the senders it suspended, and
-//! a snapshot of the port under test's observable state.
+//! (in order), the sends that finished later, the senders it suspended, the
+//! reader's recv that returned later, and a snapshot of the port under
+//! test's observable state.
 
+use crate::reader::{self, RecvResult};
 use crate::reply::{Busy, SendResult, SenderStatus};
 use crate::units::{Bytes, SenderId};
 
@@ -13,7 +15,8 @@ pub enum Activity {
     DelayFlush,
     /// The socket was writable and the driver wrote from its queue (WM-4).
     Output,
-    /// The socket was readable and the driver read input (RX-*).
+    /// The socket was readable and the driver read input (RX-*): active
+    /// delivery, or the reads of a waiting recv (RX-7).
     Input,
     /// A port task (scheduled send) ran (MQ-3..MQ-6).
     Task,
@@ -44,6 +47,10 @@ pub struct Trace {
     pub completed: Vec<(SenderId, SendResult)>,
     /// Senders that were suspended on the busy port (SND-1).
     pub busy_port_events: Vec<SenderId>,
+    /// What the reader's recv returned other than within its own call (a
+    /// read on readiness, the owner's close or shutdown), in order
+    /// (RX-7, RX-9, RX-10).
+    pub reader_returned: Vec<RecvResult>,
 }
 
 /// The observable state of the port under test and the runtime.
@@ -54,4 +61,6 @@ pub struct Snapshot {
     pub busy: Busy,
     pub msgq: Bytes,
     pub ports: usize,
+    /// Whether the reader's recv waits on the port under test (RX-7).
+    pub reader: reader::Status,
 }

@@ -241,6 +241,9 @@ impl SutFactory for BeamFactory {
             // SD-*: measured on the inet driver (probe_shutdown.erl); the
             // socket backend's failed sends and reads differ (not modelled).
             shutdown: inet,
+            // RX-7..RX-10: measured on the inet driver
+            // (probe_recv_wait.erl); the socket backend's recv differs.
+            recv_wait: inet,
         }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {

@@ -187,6 +187,11 @@ pub struct Abilities {
     /// Added after `kernel_env`: absent means not had.
     #[serde(default)]
     pub shutdown: bool,
+    /// `recv_wait`: a reader process blocked in `gen_tcp:recv(S, Len,
+    /// infinity)`, reported in `observation.reader` (RX-7..RX-10). Added
+    /// after `shutdown`: absent means not had.
+    #[serde(default)]
+    pub recv_wait: bool,
 }
 
 impl Default for Abilities {
@@ -205,6 +210,7 @@ impl Abilities {
         peer_end: true,
         kernel_env: true,
         shutdown: true,
+        recv_wait: true,
     };
 
     /// What the op becomes on this system: lock contention turns into a
@@ -222,6 +228,7 @@ impl Abilities {
             Op::GetOpts | Op::Accept | Op::CloseAccepted if !self.get_opts => Op::Quiesce,
             Op::PeerShutdown | Op::PeerReset if !self.peer_end => Op::Quiesce,
             Op::Shutdown { .. } if !self.shutdown => Op::Quiesce,
+            Op::RecvWait { .. } if !self.recv_wait => Op::Quiesce,
             other => other,
         }
     }
@@ -263,6 +270,9 @@ impl Abilities {
         }
         if !self.shutdown {
             v.push("gen_tcp:shutdown/2 on the port under test (SD-*)");
+        }
+        if !self.recv_wait {
+            v.push("a reader blocked in recv with a length (RX-7..RX-10)");
         }
         v
     }

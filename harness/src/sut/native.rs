@@ -24,7 +24,7 @@ use native::sys::{self, Want};
 pub use native::PlantedBug;
 use native::{Accepted, OpenError, Runtime, SocketOpts, VirtualClock};
 use reference::choice::Choice;
-use reference::observation::{AcceptOutcome, Observation, PeerRead, Posix, Reply};
+use reference::observation::{AcceptOutcome, Observation, PeerRead, Posix, Reader, Reply};
 use reference::op::{Op, Setup};
 use reference::units::{payload, Bytes};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -105,6 +105,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::WritableIsConnected) => "native+writable-is-connected",
             Some(PlantedBug::AcceptSpinsOnEmfile) => "native+accept-spins-on-emfile",
             Some(PlantedBug::ShutdownBeforeFlush) => "native+shutdown-before-flush",
+            Some(PlantedBug::ReaderReturnsPartialAtEnd) => "native+reader-returns-partial-at-end",
         }
     }
 
@@ -147,6 +148,9 @@ pub struct NativeSut {
     /// port was opened; `None` where the kernel cannot count (then the
     /// reports go unchecked).
     kernel_base: Option<u64>,
+    /// What the reader's recv returned within this step's own call
+    /// (`RecvWait`); later returns are in the runtime's trace.
+    reader_returned_at_once: Option<native::RecvResult>,
 }
 
 fn sut_err(what: &str, e: impl std::fmt::Display) -> SutError {
@@ -192,6 +196,7 @@ impl NativeSut {
             await_bound: AWAIT_BOUND,
             reported_taken: 0,
             kernel_base,
+            reader_returned_at_once: None,
         })
     }
 
@@ -317,6 +322,10 @@ impl NativeSut {
             Op::Shutdown { how } => {
                 Reply::Shutdown(self.rt.shutdown(convert::shutdown_how(*how)).map_err(rt_err)?.map_err(convert::posix))
             }
+            Op::RecvWait { len } => {
+                self.reader_returned_at_once = self.rt.recv_wait(to_bytes(*len)).map_err(rt_err)?;
+                Reply::None
+            }
             Op::Recv => Reply::Recv(self.rt.recv().map_err(rt_err)?.map_err(convert::posix)),
             Op::Mailbox => Reply::Mailbox(self.rt.take_mailbox().into_iter().map(convert::owner_msg).collect()),
             Op::Quiesce => {
@@ -368,9 +377,11 @@ impl NativeSut {
 
 impl SystemUnderTest for NativeSut {
     fn apply(&mut self, op: &Op) -> Result<Step, SutError> {
+        self.reader_returned_at_once = None;
         let reply = self.reply(op)?;
         let trace = self.rt.take_trace();
         let snap = self.rt.snapshot();
+        let reader = self.reader(trace.reader_returned, snap.reader)?;
         let mut choices: Vec<Choice> = trace.actions.into_iter().map(convert::choice).collect();
         self.check_writes(&choices)?;
         choices.append(&mut self.peer_choices);
@@ -388,6 +399,7 @@ impl SystemUnderTest for NativeSut {
                 busy: Some(convert::busy(snap.busy)),
                 msgq: Some(convert::bytes(snap.msgq)),
                 ports: snap.ports,
+                reader,
             },
             choices,
         })
@@ -395,6 +407,24 @@ impl SystemUnderTest for NativeSut {
 }
 
 impl NativeSut {
+    /// The reader as the step leaves it (RX-7..RX-10): what its recv
+    /// returned in the step (within its own call or later), else whether
+    /// it waits. It makes one call at a time, so it returns once a step
+    /// at most.
+    fn reader(&mut self, later: Vec<native::RecvResult>, status: native::ReaderStatus) -> Result<Reader, SutError> {
+        let mut returned = self.reader_returned_at_once.take().into_iter().chain(later);
+        match (returned.next(), returned.next()) {
+            (Some(r), None) => Ok(Reader::Returned(r.map_err(convert::posix))),
+            (Some(first), Some(second)) => Err(SutError(format!(
+                "native: the reader's recv returned twice in one step ({first:?}, then {second:?})"
+            ))),
+            (None, _) => Ok(match status {
+                native::ReaderStatus::Idle => Reader::Idle,
+                native::ReaderStatus::Waiting => Reader::Waiting,
+            }),
+        }
+    }
+
     /// ST-2, measured: what the runtime says its writes took (its trace,
     /// which the model takes as the kernel's choices) is what the kernel
     /// counts on the port's socket ([`sent::taken`]), after every step

@@ -24,6 +24,7 @@ mod payload;
 mod peer_end;
 mod peer_write;
 mod port_table;
+mod reader;
 mod receive;
 mod send_timeout;
 mod tcp_table;

@@ -182,6 +182,11 @@ impl World {
                     "gen_tcp:shutdown/2 is not implemented (ready.abilities.shutdown is absent)".into(),
                 ))
             }
+            Op::RecvWait { .. } => {
+                return Ok(Answer::Unsupported(
+                    "a reader blocked in recv is not implemented (ready.abilities.recv_wait is absent)".into(),
+                ))
+            }
             Op::ContendLock | Op::ReleaseLock => {
                 return Ok(Answer::Unsupported(
                     "no port lock another scheduler could hold: a port's commands run in its caller's task".into(),
@@ -273,6 +278,8 @@ impl World {
             // lock contention), so no bytes wait in one.
             msgq: Some(Bytes::ZERO),
             ports,
+            // No reader: recv_wait is not among its abilities.
+            reader: Default::default(),
         }
     }
 

@@ -22,6 +22,9 @@ pub struct Mismatch {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
     Reply,
+    /// The reader process's recv (RX-7..RX-10): waiting, or what it
+    /// returned in the step.
+    Reader,
     /// The sends completed in the step; `so_far`: a derivation candidate
     /// cut short, whose completions already disagree.
     Completed {
@@ -43,14 +46,15 @@ impl Field {
     pub fn stage(self) -> u8 {
         match self {
             Field::Reply => 0,
-            Field::Completed { .. } => 1,
-            Field::Sender(_) => 2,
-            Field::BusyDriver => 3,
-            Field::BusyMsgq => 4,
-            Field::Msgq => 5,
-            Field::Queue => 6,
-            Field::BusyPortEvents => 7,
-            Field::Ports => 8,
+            Field::Reader => 1,
+            Field::Completed { .. } => 2,
+            Field::Sender(_) => 3,
+            Field::BusyDriver => 4,
+            Field::BusyMsgq => 5,
+            Field::Msgq => 6,
+            Field::Queue => 7,
+            Field::BusyPortEvents => 8,
+            Field::Ports => 9,
         }
     }
 }
@@ -59,6 +63,7 @@ impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Field::Reply => f.write_str("reply"),
+            Field::Reader => f.write_str("reader"),
             Field::Completed { so_far: false } => f.write_str("completed"),
             Field::Completed { so_far: true } => f.write_str("completed (so far)"),
             Field::Sender(s) => write!(f, "sender S{} status", s.0),
@@ -135,6 +140,9 @@ pub fn compare(p: &Prediction, o: &Observation) -> Option<Mismatch> {
             _ => w.reply,
         };
         return mismatch(rule, Field::Reply, &e.reply, &o.reply);
+    }
+    if e.reader != o.reader {
+        return mismatch(w.reader, Field::Reader, &e.reader, &o.reader);
     }
     if e.completed != o.completed {
         let i = e.completed.iter().zip(&o.completed).take_while(|(a, b)| a == b).count();

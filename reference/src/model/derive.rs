@@ -265,6 +265,18 @@ impl Model {
                         v.insert(0, Bytes(d.len()));
                     }
                 }
+                // RX-7: the reader's reads take no more than its recv
+                // misses; with Len 0, what its result shows.
+                if let Some(want) = self.reader_wants() {
+                    v.retain(|&b| b <= want);
+                    v.insert(0, want);
+                    if let crate::observation::Reader::Returned(Ok(d)) = &observed.reader {
+                        if Bytes(d.len()) < want {
+                            v.insert(0, Bytes(d.len()));
+                        }
+                    }
+                    v.dedup();
+                }
                 v.into_iter().map(|got| Pick::Made(Choice::Read { got })).collect()
             }
             Need::Activity if self.step.before_op => std::iter::once(Pick::Quiet)

@@ -33,7 +33,7 @@ impl Model {
     /// socket only flushes output.
     pub(super) fn input_enabled(&self) -> bool {
         self.state.life != Life::Closed
-            && self.state.opts.active.is_active()
+            && (self.state.opts.active.is_active() || self.reader_waits())
             && !self.state.input.deaf
             && self.state.socket_open
             && (self.input_pending() > Bytes::ZERO || self.at_end())
@@ -52,6 +52,10 @@ impl Model {
     /// Input activity: each read becomes one message (RX-5); once and N
     /// go passive (RX-2, RX-4).
     pub(super) fn input(&mut self, c: &mut Choices) -> Result<(), Divergence> {
+        if !self.state.opts.active.is_active() && self.reader_waits() {
+            // RX-7: a passive port reads for the recv that waits.
+            return self.read_for_reader(c);
+        }
         loop {
             if !self.state.opts.active.is_active() {
                 if c.more_reads() {
@@ -96,24 +100,37 @@ impl Model {
         }
     }
 
-    /// RX-1/RX-6: `gen_tcp:recv(S, 0, 0)`.
-    pub(super) fn recv(&mut self, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
+    /// What a recv is answered at once, before it reads: the end already
+    /// reported (PC-2..PC-5), a socket closed under the port, an active
+    /// mode (RX-1). Shared by the owner's recv and the reader's (RX-7).
+    pub(super) fn recv_refusal(&mut self) -> Option<(Reply, RuleId)> {
         if let Some(r) = self.sock_recv_closed() {
-            return Ok(r);
+            return Some(r);
         }
         if let Some(r) = self.recv_after_end() {
-            return Ok(r);
+            return Some(r);
         }
         if let Some(r) = self.on_exited_port(ids::RX_6) {
-            return Ok(r);
+            return Some(r);
         }
         if !self.state.socket_open {
             // TO-3: TCP_REQ_RECV checks the connection before the mode.
-            return Ok((Reply::Recv(Err(Posix::Enotconn)), ids::TO_3));
+            return Some((Reply::Recv(Err(Posix::Enotconn)), ids::TO_3));
         }
         if self.state.opts.active.is_active() {
             self.cross(ids::RX_1);
-            return Ok((Reply::Recv(Err(Posix::Einval)), ids::RX_1));
+            return Some((Reply::Recv(Err(Posix::Einval)), ids::RX_1));
+        }
+        None
+    }
+
+    /// RX-1/RX-6: `gen_tcp:recv(S, 0, 0)`.
+    pub(super) fn recv(&mut self, c: &mut Choices) -> Result<(Reply, RuleId), Divergence> {
+        if let Some(r) = self.recv_refusal() {
+            return Ok(r);
+        }
+        if let Some(r) = self.recv_while_reading() {
+            return Ok(r);
         }
         self.decide(ids::RX_6);
         let got = c.read(ids::RX_6)?;

@@ -21,6 +21,7 @@ mod input;
 mod ops;
 mod peer_end;
 mod provenance;
+mod reader;
 mod schedule;
 mod senders;
 mod shutdown;
@@ -94,6 +95,9 @@ pub struct Why {
     /// an order two runtimes differ in by it.
     pub completed_order: Option<RuleId>,
     pub ports: RuleId,
+    /// The rule behind the reader's status or the result of its recv
+    /// (RX-7..RX-10).
+    pub reader: RuleId,
     /// The rule that set each option's current value (a `getopts`
     /// difference is blamed on it).
     pub opts: OptsWhy,
@@ -173,6 +177,8 @@ struct PortState {
     table: PortTable,
     /// The port's own shutdown of its socket (SD-*).
     shut: shutdown::Shut,
+    /// The reader's recv, while it waits (RX-7).
+    reader: Option<reader::WaitingRecv>,
     /// `shutdown(2)` was made at least once: the FIN is out, even while
     /// a second shutdown over queued output is pending (SD-1, SD-2).
     fin_sent: bool,
@@ -194,6 +200,8 @@ struct Step {
     /// Running what the system did between steps, before the op reached
     /// the port (a write then is followed by the op's own enqueue).
     between_steps: bool,
+    /// What the reader's recv returned during the step (RX-7..RX-10).
+    reader_returned: Option<Result<Vec<u8>, crate::observation::Posix>>,
 }
 
 #[derive(Clone, Debug)]
@@ -261,6 +269,7 @@ impl Model {
                 table: PortTable { ports: 2, accepted: 0, slot_held: false },
                 shut: shutdown::Shut::Open,
                 fin_sent: false,
+                reader: None,
             },
             step: Step::default(),
             why: Why {
@@ -273,6 +282,7 @@ impl Model {
                 completed: vec![],
                 completed_order: None,
                 ports: ids::PT_3,
+                reader: ids::RX_7,
                 opts: opts_why,
             },
             last_rule: ids::WM_2,

@@ -23,6 +23,9 @@ impl Model {
             // lock, whose abort is not modelled.
             return false;
         }
+        if let Some(e) = self.enabled_while_reading(op) {
+            return e;
+        }
         if let Some(e) = self.enabled_after_end(op) {
             return e;
         }
@@ -31,6 +34,7 @@ impl Model {
         }
         match op {
             Op::Shutdown { .. } => self.shutdown_enabled(),
+            Op::RecvWait { .. } => self.recv_wait_enabled(),
             Op::PeerShutdown => self.may_end(),
             Op::PeerReset => self.may_reset(),
             Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
@@ -89,6 +93,7 @@ impl Model {
                 (Reply::None, ids::RX_6)
             }
             Op::Recv => self.recv(c)?,
+            Op::RecvWait { len } => self.recv_wait(*len, c)?,
             Op::Mailbox => (Reply::Mailbox(std::mem::take(&mut self.state.input.mailbox)), ids::RX_5),
             Op::AwaitPeer => (Reply::None, ids::ST_1),
             Op::Quiesce | Op::AwaitIo => {

@@ -138,6 +138,10 @@ impl Model {
                     })
             }
             Op::Recv | Op::Mailbox => self.state.life == Life::Open || gone,
+            // Answered at once: the end was reported (PC-2, PC-3).
+            Op::RecvWait { .. } if self.state.input.end_read => {
+                (self.state.life == Life::Open || gone) && !self.reader_waits()
+            }
             _ => return None,
         })
     }
@@ -346,6 +350,7 @@ impl Model {
             return caller.map(|_| SendResult::Error(reason));
         }
         self.close_socket();
+        self.reader_socket_closed();
         let answered = busy || caller.is_some();
         self.state.input.delayed = Delayed { send: !answered, recv: true, econnreset: reason == Posix::Econnreset };
         caller.filter(|_| !busy).map(|_| SendResult::Error(reason))

@@ -26,6 +26,7 @@ impl Model {
         self.step.completed.clear();
         self.why.completed_order = None;
         self.step.busy_port_events.clear();
+        self.step.reader_returned = None;
         let queue_before = self.observed_queue();
         if settle && self.config.real_clock {
             // A real runtime on a real kernel keeps going between steps:
@@ -125,6 +126,7 @@ impl Model {
                 busy: Some(Busy { driver: self.driver().busy, msgq: self.state.tasks.busy }),
                 msgq: Some(self.state.tasks.size),
                 ports: self.state.table.ports,
+                reader: self.reader_status(),
             },
             why,
         }

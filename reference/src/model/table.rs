@@ -96,6 +96,7 @@ impl Model {
 
     pub(super) fn close_now(&mut self) -> (Reply, RuleId) {
         self.state.life = Life::Closed;
+        self.reader_socket_closed();
         self.cross(ids::CL_2);
         self.cross(ids::CL_1);
         if self.config.variant == Variant::OtpInet && self.driver().queue > Bytes::ZERO && self.state.socket_open {

@@ -26,6 +26,7 @@ mod inet_setopts_readiness;
 mod option_algebra;
 mod otp_releases;
 mod peer_end;
+mod reader;
 mod required_progress;
 mod send_at;
 mod shutdown;

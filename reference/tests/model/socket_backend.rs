@@ -35,6 +35,7 @@ fn seen(reply: Reply) -> Observation {
         busy: None,
         msgq: None,
         ports: 2,
+        reader: Default::default(),
     }
 }
 

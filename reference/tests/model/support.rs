@@ -50,5 +50,6 @@ pub fn observed(reply: Reply, senders: &[SenderStatus], queue: usize) -> Observa
         busy: None,
         msgq: None,
         ports: 2,
+        reader: Default::default(),
     }
 }

@@ -79,6 +79,7 @@ impl Comparison {
 fn field_kind(f: Field) -> &'static str {
     match f {
         Field::Reply => "reply",
+        Field::Reader => "reader",
         Field::Completed { .. } => "completed order",
         Field::Sender(_) => "sender status",
         Field::BusyDriver => "busy (driver queue)",

@@ -117,6 +117,7 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         peer_end: a.peer_end && b.peer_end,
         kernel_env: a.kernel_env && b.kernel_env,
         shutdown: a.shutdown && b.shutdown,
+        recv_wait: a.recv_wait && b.recv_wait,
     }
 }
 

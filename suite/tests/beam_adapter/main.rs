@@ -23,6 +23,7 @@ mod accept;
 mod close;
 mod interrupt;
 mod op_kinds;
+mod reader;
 mod receive;
 mod send_timeout;
 mod watermarks;
@@ -51,7 +52,17 @@ fn main() {
         tests.push(trial(id("force_takes_the_reply_slot"), ERL, move || watermarks::force_reply_slot(b)));
         tests.push(trial(id("small_rules"), ERL, move || op_kinds::small_rules(b)));
         tests.push(trial(id("parallelism_setup"), ERL, move || op_kinds::parallelism_setup(b)));
+        tests.push(trial(id("recv_wait_abilities"), ERL, move || reader::abilities(b)));
     }
+    // recv_wait: measured on the inet driver only (abilities.recv_wait).
+    tests.push(trial("beam/inet/recv_wait_len_then_leftover", ERL, reader::len_then_leftover));
+    tests.push(trial("beam/inet/recv_wait_len_zero", ERL, reader::len_zero));
+    tests.push(trial("beam/inet/recv_wait_already_there", ERL, reader::already_there));
+    tests.push(trial("beam/inet/recv_wait_peer_fin", ERL, reader::peer_fin));
+    tests.push(trial("beam/inet/recv_wait_peer_reset", ERL, reader::peer_reset));
+    tests.push(trial("beam/inet/recv_wait_owner_close", ERL, reader::owner_close));
+    tests.push(trial("beam/inet/recv_wait_owner_shutdown", ERL, reader::owner_shutdown));
+    tests.push(trial("beam/inet/recv_wait_reset_ends_the_reader", ERL, reader::reset_ends_the_reader));
     // The socket backend's sockets are not ports: its accept does not fill the table.
     tests.push(trial("beam/inet/accept_into_full_table_repeatedly", ERL, || {
         accept::accept_full_table_repeatedly(Backend::Inet)

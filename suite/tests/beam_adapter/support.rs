@@ -60,8 +60,9 @@ impl Case {
             Reply::Mailbox(m) => format!("mailbox {} msgs", m.len()),
             r => format!("{r:?}"),
         };
+        let reader = if o.reader.is_idle() { String::new() } else { format!(" reader {:?}", o.reader) };
         println!(
-            "  {:>2} {:<44} -> {reply}; senders {:?} completed {:?} busy_port {:?} queue {} ports {} ({} ms)",
+            "  {:>2} {:<44} -> {reply}; senders {:?} completed {:?} busy_port {:?} queue {} ports {}{reader} ({} ms)",
             self.steps,
             format!("{op:?}").chars().take(44).collect::<String>(),
             o.senders,

@@ -5,9 +5,11 @@
 //! syscalls it made.
 //!
 //! - `owner`: the owner's operations on the port under test.
+//! - `reader`: the reader process's recv, which waits (RX-7..RX-10).
 //! - `scheduler`: the scheduler and what each activity does.
 
 mod owner;
+mod reader;
 mod scheduler;
 
 use crate::accept_loop::Stats;
@@ -328,7 +330,8 @@ impl Runtime {
             Some(p) => (if p.is_closed() { Bytes::ZERO } else { p.driver.queue_len() }, p.busy(), p.tasks.size()),
             None => (Bytes::ZERO, Busy { driver: false, msgq: false }, Bytes::ZERO),
         };
-        Snapshot { senders: self.procs.statuses(), queue, busy, msgq, ports: self.table.len() }
+        let reader = self.subject.as_ref().map(|p| p.reader.status()).unwrap_or_default();
+        Snapshot { senders: self.procs.statuses(), queue, busy, msgq, ports: self.table.len(), reader }
     }
 
     /// FIONREAD on the port under test's socket; `None` once it is closed.

@@ -1,6 +1,6 @@
 //! The owner's operations on the port under test: send (SND-*, MQ-1),
-//! recv, setopts/getopts, queue_size, the mailbox, the port lock, shutdown
-//! (SD-*) and close (CL-1, CL-2).
+//! recv (RX-1, RX-6, RX-8), setopts/getopts, queue_size, the mailbox, the
+//! port lock, shutdown (SD-*) and close (CL-1, CL-2).
 
 use super::{Runtime, RuntimeError};
 use crate::bugs::PlantedBug;
@@ -115,32 +115,47 @@ impl Runtime {
 
     /// `gen_tcp:recv(S, 0, 0)`.
     pub fn recv(&mut self) -> Result<Result<Vec<u8>, Posix>, RuntimeError> {
+        if let Some(answer) = self.recv_answered_by_port()? {
+            return Ok(Err(answer));
+        }
         let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
-        if port.is_closed() {
-            return Ok(Err(Posix::Closed));
-        }
-        // PC-5: a write met the peer's RST first; this recv reports it.
-        if !port.driver.is_open() {
-            if let Some(end) = port.driver.delayed.take_recv() {
-                return Ok(Err(end));
-            }
-        }
-        let r = receive::recv(&mut port.driver, &port.opts, &mut self.trace.actions, self.faults);
+        let r = receive::recv(&mut port.driver, &port.opts, &port.reader, &mut self.trace.actions, self.faults);
         if let Err(end @ (Posix::Closed | Posix::Econnreset)) = r {
-            // PC-1: the read reached the peer's end: the socket closes
-            // (inet_close), the port stays (passive mode does not exit).
-            // tcp_recv_closed, not a reported reset, tells the next send
-            // (PC-4).
-            // tcp_desc_close: the queue goes too, and a busy port's blocked
-            // caller is answered {error,closed} (PC-5).
-            port.end_reported = true;
-            let unbusy = port.driver.drop_output();
-            port.driver.delayed.send = end == Posix::Closed && unbusy.is_none();
-            port.driver.close_socket(self.poll.registry());
-            self.after_unbusy(unbusy, SendResult::Error(Posix::Closed));
+            self.recv_found_end(end);
             self.fd_released()?;
         }
         Ok(r)
+    }
+
+    /// What any recv on the port under test is answered before it reaches
+    /// the driver: `{error,closed}` once the port is closed or exited
+    /// (CL-2, PC-3); the peer's end, once, when a write met it first
+    /// (PC-5).
+    pub(super) fn recv_answered_by_port(&mut self) -> Result<Option<Posix>, RuntimeError> {
+        let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
+        if port.is_closed() {
+            return Ok(Some(Posix::Closed));
+        }
+        if !port.driver.is_open() {
+            return Ok(port.driver.delayed.take_recv());
+        }
+        Ok(None)
+    }
+
+    /// PC-1: a passive recv's read (the owner's or the reader's) reached
+    /// the peer's end: the socket closes (inet_close), the port stays
+    /// (passive mode does not exit). tcp_recv_closed, not a reported
+    /// reset, tells the next send (PC-4). tcp_desc_close: the queue goes
+    /// too, and a busy port's blocked caller is answered {error,closed}
+    /// (PC-5). The caller releases the fd (`fd_released`), or `quiesce`
+    /// sees it released.
+    pub(super) fn recv_found_end(&mut self, end: Posix) {
+        let Some(port) = self.subject.as_mut() else { return };
+        port.end_reported = true;
+        let unbusy = port.driver.drop_output();
+        port.driver.delayed.send = end == Posix::Closed && unbusy.is_none();
+        port.driver.close_socket(self.poll.registry());
+        self.after_unbusy(unbusy, SendResult::Error(Posix::Closed));
     }
 
     /// `inet:setopts/2`.
@@ -221,6 +236,8 @@ impl Runtime {
     pub(super) fn close_subject(&mut self) -> Result<bool, RuntimeError> {
         let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
         let Some(id) = port.id.take() else { return Ok(false) };
+        // RX-10: tcp_close_check answers a waiting recv {error,closed}.
+        let reader = port.reader.cancel();
         let was_open = port.driver.is_open();
         self.table.remove(id);
         let msgq_was_busy = port.tasks.is_busy();
@@ -233,6 +250,7 @@ impl Runtime {
             self.complete(t.sender, SendResult::Error(Posix::Closed));
         }
         self.procs.make_runnable(resumed);
+        self.trace.reader_returned.extend(reader);
         Ok(socket_closed)
     }
 }

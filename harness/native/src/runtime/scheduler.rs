@@ -52,7 +52,9 @@ impl Runtime {
         if port.driver.output_ready() {
             return Some(Activity::Output);
         }
-        if !port.is_closed() && port.opts.active.is_active() && port.driver.input_ready() {
+        // RX-5; RX-7: a passive port reads only for a waiting recv.
+        let reading = port.opts.active.is_active() || port.reader.is_waiting();
+        if !port.is_closed() && reading && port.driver.input_ready() {
             return Some(Activity::Input);
         }
         None
@@ -149,7 +151,13 @@ impl Runtime {
         match a {
             Activity::SendTimeout => {
                 let u = port.driver.send_timeout(&port.opts, faults, registry);
+                let closed = !port.driver.is_open();
                 self.after_unbusy(u, SendResult::Error(Posix::Timeout));
+                // TO-3: send_timeout_close closed the socket under a
+                // waiting recv (tcp_desc_close).
+                if closed {
+                    self.reader_cancelled();
+                }
             }
             Activity::DelayFlush => {
                 let u = port.driver.flush_timeout(&port.opts, faults, &mut self.trace.actions, registry);
@@ -161,6 +169,8 @@ impl Runtime {
                 self.after_unbusy(u, SendResult::Ok);
                 self.after_write_failure();
             }
+            // RX-7: passive, so the reads are a waiting recv's.
+            Activity::Input if !port.opts.active.is_active() => self.reader_input(),
             Activity::Input => {
                 let (mailbox, trace) = (&mut self.mailbox, &mut self.trace.actions);
                 let end = receive::ready_input(&mut port.driver, &mut port.opts, mailbox, trace, faults);
@@ -247,6 +257,9 @@ impl Runtime {
         port.driver.close_socket(self.poll.registry());
         port.driver.delayed = Delayed::after_write_error(answered, reason);
         self.after_unbusy(unbusy, SendResult::Error(reason));
+        // tcp_close_check: a waiting recv is answered {error,closed}; the
+        // next recv is still told the end (the delayed note).
+        self.reader_cancelled();
         reply
     }
 

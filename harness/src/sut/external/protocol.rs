@@ -126,11 +126,11 @@ pub struct Ready {
 impl Ready {
     /// The declared abilities: a version 1 adapter declares none (it is
     /// sent every op it knew, as before version 2: not the peer's end, no
-    /// kernel environment).
+    /// kernel environment, no shutdown, no reader).
     pub fn abilities(&self) -> Abilities {
         match self.abilities {
             Some(a) if self.version >= 2 => a,
-            _ => Abilities { peer_end: false, kernel_env: false, shutdown: false, ..Abilities::ALL },
+            _ => Abilities { peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, ..Abilities::ALL },
         }
     }
 }
@@ -394,8 +394,12 @@ mod tests {
             busy: None,
             msgq: None,
             ports: 2,
+            reader: Reader::Idle,
         };
         p(j(&obs));
+        p(j(&Observation { reply: Reply::None, reader: Reader::Waiting, ..obs.clone() }));
+        p(j(&Observation { reply: Reply::None, reader: Reader::Returned(Ok(b"abcde".to_vec())), ..obs.clone() }));
+        p(j(&Observation { reply: Reply::None, reader: Reader::Returned(Err(Posix::Closed)), ..obs.clone() }));
         p(j(&Observation { busy: Some(Busy { driver: true, msgq: false }), msgq: Some(Bytes(0)), ..obs.clone() }));
         for c in [
             Choice::Ran(Activity::DelayFlush),

@@ -90,6 +90,7 @@ mod tests {
             busy: None,
             msgq: None,
             ports: 2,
+            reader: Default::default(),
         }
     }
 

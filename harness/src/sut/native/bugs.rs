@@ -60,6 +60,7 @@ impl BugTable for PlantedBug {
             PlantedBug::WritableIsConnected => ids::KN_CONN_2,
             PlantedBug::AcceptSpinsOnEmfile => ids::KN_EMFILE_2,
             PlantedBug::ShutdownBeforeFlush => port::SD_2,
+            PlantedBug::ReaderReturnsPartialAtEnd => port::RX_9,
         }
     }
 

@@ -107,6 +107,7 @@ pub fn posix(e: native::Posix) -> Posix {
         native::Posix::Einval => Posix::Einval,
         native::Posix::SystemLimit => Posix::SystemLimit,
         native::Posix::Econnreset => Posix::Econnreset,
+        native::Posix::Ealready => Posix::Ealready,
     }
 }
 
