@@ -184,7 +184,8 @@ first_msg() ->
 abilities(Backend) ->
     Inet = Backend =:= inet,
     #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet,
-      peer_end => Inet, kernel_env => Inet, shutdown => Inet, recv_wait => Inet}.
+      peer_end => Inet, kernel_env => Inet, shutdown => Inet, recv_wait => Inet,
+      linger => Inet}.
 
 hello(Backend, Node) ->
     hello(Backend, Node, read_msg()).
@@ -295,13 +296,18 @@ setup(Backend, Setup, Node) ->
     {ok, #{port := PPort}} = socket:sockname(PL),
     %% RS-1: show_econnreset at connect (absent: false, as before the field)
     Sre = maps:get(<<"show_econnreset">>, Setup, false),
+    %% CL-4: {linger,{true,0}} at connect (absent: linger off, as before the field)
+    Linger = case maps:get(<<"linger_zero">>, Setup, false) of
+                 true -> [{linger, {true, 0}}];
+                 false -> []
+             end,
     %% OPT-8: the kernel environment's defaults, given to the port under
     %% test and the listener only (absent: none, as before the field)
     KEnv = maps:get(<<"kernel_env">>, Setup, #{}),
     EnvOf = fun(K) -> [to_erl_opt(O) || O <- maps:get(K, KEnv, [])] end,
     {ok, S} = with_kernel_env(inet_default_connect_options, EnvOf(<<"connect">>), fun() ->
         gen_tcp:connect(Loop, PPort, BOpt ++ [binary, {active, false}, {sndbuf, ?SNDBUF},
-                                              {show_econnreset, Sre}], ?BOUND)
+                                              {show_econnreset, Sre} | Linger], ?BOUND)
     end),
     {ok, Peer} = socket:accept(PL, ?BOUND),
     %% The peer sends each write at once: with Nagle a small write behind an

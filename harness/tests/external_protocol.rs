@@ -111,12 +111,19 @@ fn hello_carries_the_start_parameters() {
     assert_eq!(sut.ready().version, 2);
 }
 
-const BEFORE_PEER_END: Abilities =
-    Abilities { peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, ..Abilities::ALL };
+const BEFORE_PEER_END: Abilities = Abilities {
+    peer_end: false,
+    kernel_env: false,
+    shutdown: false,
+    recv_wait: false,
+    linger: false,
+    ..Abilities::ALL
+};
 const BEFORE_KERNEL_ENV: Abilities =
-    Abilities { kernel_env: false, shutdown: false, recv_wait: false, ..Abilities::ALL };
-const BEFORE_SHUTDOWN: Abilities = Abilities { shutdown: false, recv_wait: false, ..Abilities::ALL };
-const BEFORE_RECV_WAIT: Abilities = Abilities { recv_wait: false, ..Abilities::ALL };
+    Abilities { kernel_env: false, shutdown: false, recv_wait: false, linger: false, ..Abilities::ALL };
+const BEFORE_SHUTDOWN: Abilities = Abilities { shutdown: false, recv_wait: false, linger: false, ..Abilities::ALL };
+const BEFORE_RECV_WAIT: Abilities = Abilities { recv_wait: false, linger: false, ..Abilities::ALL };
+const BEFORE_LINGER: Abilities = Abilities { linger: false, ..Abilities::ALL };
 
 /// A version 1 adapter (no `abilities`) is still accepted, and is sent
 /// every op it knew; one that sends `abilities` under version 1 is not
@@ -124,7 +131,7 @@ const BEFORE_RECV_WAIT: Abilities = Abilities { recv_wait: false, ..Abilities::A
 /// later: only an adapter that declares it is sent those ops; so did the
 /// kernel environment's defaults (`kernel_env`, OPT-8),
 /// `gen_tcp:shutdown/2` (`shutdown`, SD-*) and the reader's recv
-/// (`recv_wait`, RX-7..RX-10).
+/// (`recv_wait`, RX-7..RX-10), and `{linger, {true, 0}}` (`linger`, CL-4).
 #[rstest::rstest]
 #[case::version_1(r#"{"type":"ready","version":1,"sut":"sh"}"#, BEFORE_PEER_END)]
 #[case::version_1_with_the_field(
@@ -150,11 +157,15 @@ const BEFORE_RECV_WAIT: Abilities = Abilities { recv_wait: false, ..Abilities::A
 )]
 #[case::version_2_with_the_reader(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true,"recv_wait":true}}"#,
+    BEFORE_LINGER
+)]
+#[case::version_2_with_linger(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true,"recv_wait":true,"linger":true}}"#,
     Abilities::ALL
 )]
 #[case::version_2_socket_like(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false,"send_flags":false,"recv":false,"get_opts":false,"parallelism":false}}"#,
-    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false, shutdown: false, recv_wait: false }
+    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, linger: false }
 )]
 fn declared_abilities(#[case] ready: &str, #[case] want: Abilities) {
     let f = script(ready, "cat >/dev/null");

@@ -54,6 +54,10 @@ pub struct Setup {
     /// `{show_econnreset, true}` on the port under test at connect (RS-1).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub show_econnreset: bool,
+    /// `{linger, {true, 0}}` on the port under test at connect: its close
+    /// aborts the connection (CL-4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub linger_zero: bool,
     /// The kernel application's `inet_default_connect_options` and
     /// `inet_default_listen_options` while the port under test and the
     /// listener are opened (OPT-8). Fixed cases only: never generated.
@@ -88,6 +92,7 @@ impl Default for Setup {
             table_capacity: 8,
             listener_options: vec![],
             show_econnreset: false,
+            linger_zero: false,
             kernel_env: KernelEnv::default(),
         }
     }

@@ -78,13 +78,16 @@ fn setup_opts() -> impl Strategy<Value = Vec<Opt>> {
 }
 
 pub fn setup() -> impl Strategy<Value = Setup> {
-    (setup_opts(), any::<bool>(), 2u8..=4, 2usize..=5, prop::collection::vec(opt(), 0..3), any::<bool>()).prop_map(
-        |(options, parallelism, senders, table_capacity, listener_options, show_econnreset)| Setup {
+    let flags = (any::<bool>(), prop::bool::weighted(0.2));
+    (setup_opts(), any::<bool>(), 2u8..=4, 2usize..=5, prop::collection::vec(opt(), 0..3), flags).prop_map(
+        |(options, parallelism, senders, table_capacity, listener_options, (show_econnreset, linger_zero))| Setup {
             options,
             parallelism,
             senders,
             table_capacity,
             show_econnreset,
+            // A fifth of the cases: every close of theirs aborts (CL-4).
+            linger_zero,
             // OPT-8's kernel environment: fixed cases only
             // (suite/tests/peer_scenarios.rs), so seeds replay as before.
             kernel_env: Default::default(),

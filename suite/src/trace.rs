@@ -74,6 +74,9 @@ pub fn setup_text(s: &Setup) -> String {
         s.senders,
         s.table_capacity
     );
+    if s.linger_zero {
+        t.push_str("; linger {true,0}");
+    }
     if s.show_econnreset {
         t.push_str("; show_econnreset true");
     }

@@ -342,6 +342,37 @@ fn delay_send_error(system: System) -> R {
     Ok(())
 }
 
+/// `gen_tcp_misc_SUITE:linger_zero` (CL-4): with `{linger, {true, 0}}`
+/// and output queued in the driver, gen_tcp:close returns ok and the port
+/// is gone at once (the test's `port_info(C, connected)` is undefined), its
+/// queue dropped; the peer reads what had reached it, then ECONNRESET.
+fn linger_zero(system: System) -> R {
+    let setup = Setup { senders: 1, linger_zero: true, ..Setup::default() };
+    let read = Op::PeerRead { max: Bytes(1 << 20) };
+    let ops = [send(0, 200_000), Op::QueueSize, Op::Close, Op::QueueSize, read.clone(), read];
+    let out = lockstep(system, &setup, &ops)?;
+    let before = observed_at(&out, 1)?;
+    if before.queue == Bytes::ZERO {
+        return Err("linger_zero: nothing queued in the driver before the close".into());
+    }
+    let closed = observed_at(&out, 2)?;
+    expect("CL-4: the close", &closed.reply, Reply::Closed(Ok(())))?;
+    if closed.ports != 1 || closed.queue != Bytes::ZERO {
+        return Err(format!(
+            "CL-4: {} ports and {} queued after the close (1 and 0 expected)",
+            closed.ports, closed.queue
+        ));
+    }
+    match peer_reads(&out) {
+        (n, Some(PeerRead::Reset)) if n < 200_000 => Ok(()),
+        (n, last) => {
+            let last =
+                last.map(|r| if let PeerRead::Data(d) = r { format!("{} bytes", d.len()) } else { format!("{r:?}") });
+            Err(format!("CL-4: the peer read {n} of 200000 bytes, its last read {last:?} (a reset expected)"))
+        }
+    }
+}
+
 /// What the reader's recv returned in the case, in order (RX-7..RX-10).
 fn reader_results(out: &CaseOutcome) -> Vec<Result<Vec<u8>, Posix>> {
     out.trace
@@ -444,6 +475,7 @@ fn main() {
         tests.push(trial(id("partial_recv_and_close"), system.caps(), move || partial_recv_and_close(system, false)));
         tests.push(trial(id("partial_recv_and_close_2"), system.caps(), move || partial_recv_and_close(system, true)));
         tests.push(trial(id("fill_sendq"), system.caps(), move || fill_sendq(system)));
+        tests.push(trial(id("linger_zero"), system.caps(), move || linger_zero(system)));
     }
     tests.push(trial("peer/planted/shutdown-before-flush", &[], shutdown_before_flush_is_caught));
     libtest_mimic::run(&args, tests).exit();

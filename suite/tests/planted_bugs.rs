@@ -34,6 +34,7 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::SendAfterEndNotTold,
     PlantedBug::ShutdownBeforeFlush,
     PlantedBug::ReaderReturnsPartialAtEnd,
+    PlantedBug::LingerZeroFlushes,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -47,7 +48,7 @@ fn every_lockstep_bug_is_tested_here() {
     }
 }
 
-/// The counterexample of `bug` under `rule`, with seed 24314 and 400 cases.
+/// The counterexample of `bug` under `rule`, with seed 24331 and 400 cases.
 fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
     caught_within(bug, rule, 300)
 }
@@ -56,7 +57,7 @@ fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
 fn caught_within(bug: PlantedBug, rule: RuleId, shrink_runs: u32) -> Counterexample {
     assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
-    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24314, 400) };
+    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24331, 400) };
     let started = Instant::now();
     // When the run settled its last case (the failing one) and the one before.
     let (mut settled, mut before) = (started, started);
@@ -244,4 +245,11 @@ fn shutdown_before_the_queue_flushed_breaks_sd2() {
 #[test]
 fn a_waiting_recv_returning_its_partial_bytes_at_the_end_breaks_rx9() {
     caught(PlantedBug::ReaderReturnsPartialAtEnd, ids::RX_9);
+}
+
+/// CL-4: with `{linger, {true, 0}}` the close drops the queue and the port
+/// is gone at once; flushing it as CL-1 says without linger breaks it.
+#[test]
+fn a_zero_linger_close_that_flushes_breaks_cl4() {
+    caught(PlantedBug::LingerZeroFlushes, ids::CL_4);
 }

@@ -93,6 +93,10 @@ pub enum PlantedBug {
     /// of `{error,closed}` / `{error,econnreset}`; the port still reports
     /// the end as any recv would (PC-1).
     ReaderReturnsPartialAtEnd,
+    /// CL-4: with `{linger, {true, 0}}` the owner's close still waits for
+    /// the queue (CL-1's flush), the port keeping it; SO_LINGER is set, so
+    /// the close after the flush resets.
+    LingerZeroFlushes,
 }
 
 impl PlantedBug {
@@ -123,6 +127,7 @@ impl PlantedBug {
         PlantedBug::AcceptSpinsOnEmfile,
         PlantedBug::ShutdownBeforeFlush,
         PlantedBug::ReaderReturnsPartialAtEnd,
+        PlantedBug::LingerZeroFlushes,
     ];
 
     /// The stable kebab-case name used on the command line and in reports.
@@ -153,6 +158,7 @@ impl PlantedBug {
             PlantedBug::AcceptSpinsOnEmfile => "accept-spins-on-emfile",
             PlantedBug::ShutdownBeforeFlush => "shutdown-before-flush",
             PlantedBug::ReaderReturnsPartialAtEnd => "reader-returns-partial-at-end",
+            PlantedBug::LingerZeroFlushes => "linger-zero-flushes",
         }
     }
 }

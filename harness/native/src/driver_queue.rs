@@ -66,6 +66,8 @@ pub struct TcpDriver {
     peer_ended: bool,
     /// `{show_econnreset, true}`: a RST is reported as a reset (RS-1).
     pub show_econnreset: bool,
+    /// `{linger, {true, 0}}`: the close aborts (CL-4).
+    close_aborts: bool,
     /// What the next send and recv are told once the socket closed on the
     /// peer's end (PC-4, PC-5).
     pub delayed: Delayed,
@@ -105,6 +107,7 @@ impl TcpDriver {
             readable: false,
             peer_ended: false,
             show_econnreset: false,
+            close_aborts: false,
             delayed: Delayed::default(),
             write_failed: false,
             closing: false,
@@ -422,11 +425,29 @@ impl TcpDriver {
     /// delay_send flush is armed; an armed flush still runs first).
     pub fn close(&mut self, registry: &Registry) {
         self.closing = true;
+        // CL-4: with a zero linger time the close does not wait for the
+        // queue: it goes with its flush and send timers (the owner's close
+        // needs every sender idle, so nobody waits for a reply), and the
+        // kernel resets the connection.
+        if self.close_aborts {
+            let _ = self.drop_output();
+        }
         if self.queue.is_empty() {
             self.close_socket(registry);
         } else {
             self.select_write(true, registry);
         }
+    }
+
+    /// `{linger, {true, 0}}` (CL-4): SO_LINGER on with a zero time, so
+    /// close(2) sends a RST (KN-RST-3); `close_aborts`: the port's close
+    /// drops the queue rather than flushing it.
+    pub fn set_linger_zero(&mut self, on: bool, close_aborts: bool) -> io::Result<()> {
+        if let Some(s) = self.sock.as_ref() {
+            socket2::SockRef::from(s).set_linger(on.then_some(std::time::Duration::ZERO))?;
+        }
+        self.close_aborts = close_aborts;
+        Ok(())
     }
 
     /// Close the socket, dropping anything still queued; in

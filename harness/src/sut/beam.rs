@@ -244,6 +244,9 @@ impl SutFactory for BeamFactory {
             // RX-7..RX-10: measured on the inet driver
             // (probe_recv_wait.erl); the socket backend's recv differs.
             recv_wait: inet,
+            // CL-4: measured on the inet driver (probe_linger_close.erl);
+            // the socket backend's close is DIFF-SOCK-5's.
+            linger: inet,
         }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {

@@ -192,6 +192,10 @@ pub struct Abilities {
     /// after `shutdown`: absent means not had.
     #[serde(default)]
     pub recv_wait: bool,
+    /// `setup.linger_zero`: `{linger, {true, 0}}` at connect, a close that
+    /// aborts (CL-4). Added after `recv_wait`: absent means not had.
+    #[serde(default)]
+    pub linger: bool,
 }
 
 impl Default for Abilities {
@@ -211,6 +215,7 @@ impl Abilities {
         kernel_env: true,
         shutdown: true,
         recv_wait: true,
+        linger: true,
     };
 
     /// What the op becomes on this system: lock contention turns into a
@@ -239,6 +244,7 @@ impl Abilities {
         Setup {
             parallelism: setup.parallelism && self.parallelism,
             show_econnreset: setup.show_econnreset && self.peer_end,
+            linger_zero: setup.linger_zero && self.linger,
             kernel_env: if self.kernel_env { setup.kernel_env } else { Default::default() },
             ..setup
         }
@@ -273,6 +279,9 @@ impl Abilities {
         }
         if !self.recv_wait {
             v.push("a reader blocked in recv with a length (RX-7..RX-10)");
+        }
+        if !self.linger {
+            v.push("{linger, {true, 0}} at connect (CL-4)");
         }
         v
     }

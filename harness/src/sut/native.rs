@@ -106,6 +106,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::AcceptSpinsOnEmfile) => "native+accept-spins-on-emfile",
             Some(PlantedBug::ShutdownBeforeFlush) => "native+shutdown-before-flush",
             Some(PlantedBug::ReaderReturnsPartialAtEnd) => "native+reader-returns-partial-at-end",
+            Some(PlantedBug::LingerZeroFlushes) => "native+linger-zero-flushes",
         }
     }
 
@@ -180,6 +181,7 @@ impl NativeSut {
         )
         .map_err(|e| open_err("connect", e))?;
         rt.set_show_econnreset(setup.show_econnreset).map_err(|e| SutError(format!("native: {e}")))?;
+        rt.set_linger_zero(setup.linger_zero).map_err(|e| SutError(format!("native: {e}")))?;
         let peer = accept_bounded(&peer_listener)?;
         let kernel_base = rt.subject_fd().and_then(|fd| sent::taken(fd, false).ok());
         Ok(NativeSut {

@@ -205,7 +205,8 @@ impl Model {
     fn peer_reset_reported(&mut self) -> (Reply, RuleId) {
         let r = if self.state.peer.reset_reported { PeerRead::Eof } else { PeerRead::Reset };
         self.state.peer.reset_reported = true;
-        (Reply::Peer(r), ids::CL_3)
+        // A zero linger time resets whatever the socket held (CL-4).
+        (Reply::Peer(r), if self.config.linger_zero { ids::CL_4 } else { ids::CL_3 })
     }
 
     /// The peer writes to a socket the port has closed, which the model

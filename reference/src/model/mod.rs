@@ -151,6 +151,8 @@ struct Config {
     rcvlowat: Option<Bytes>,
     /// `{show_econnreset, true}` at connect (RS-1).
     show_econnreset: bool,
+    /// `{linger, {true, 0}}` at connect (CL-4).
+    linger_zero: bool,
 }
 
 /// Everything that decides the port's future. With `Step`, it is what the
@@ -253,6 +255,7 @@ impl Model {
                 listener_opts,
                 rcvlowat: socket_backend::setup_rcvlowat(&setup.options),
                 show_econnreset: setup.show_econnreset,
+                linger_zero: setup.linger_zero,
             },
             state: PortState {
                 opts,
@@ -397,13 +400,16 @@ impl Model {
 
     /// The socket closes now; with unread input the kernel resets (CL-3),
     /// which a peer that already has the port's FIN never reads as a reset
-    /// (SD-3: its reads see EOF, its writes EPIPE).
+    /// (SD-3: its reads see EOF, its writes EPIPE). With a zero linger time
+    /// every close resets (CL-4, KN-RST-3): the owner's, and the driver's
+    /// own (a recv at the peer's end, a failed write, send_timeout_close).
     fn close_socket(&mut self) {
         self.state.socket_open = false;
-        if self.input_pending() > Bytes::ZERO {
+        let unread = self.input_pending() > Bytes::ZERO;
+        if unread || self.config.linger_zero {
             self.state.peer.reset = true;
             self.state.peer.reset_reported |= self.peer_had_the_fin();
-            self.cross(ids::CL_3);
+            self.cross(if unread { ids::CL_3 } else { ids::CL_4 });
         }
     }
 

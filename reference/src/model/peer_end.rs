@@ -359,7 +359,7 @@ impl Model {
     /// The queue goes with the socket, the flush and the send timers are
     /// cancelled, and a busy port leaves busy: its blocked caller gets
     /// `reply` and the suspended senders resume.
-    fn drop_output(&mut self, rule: RuleId, reply: SendResult) {
+    pub(super) fn drop_output(&mut self, rule: RuleId, reply: SendResult) {
         let busy = self.driver().busy;
         let d = self.driver_mut();
         d.queue = Bytes::ZERO;

@@ -185,10 +185,16 @@ impl Model {
             // No socket to write to and nothing left to write: the rule
             // that emptied the queue with the socket (a write that failed
             // on the peer's reset, PC-5, or on the port's shutdown, SD-3;
-            // TO-3) decided it.
-            Activity::Output if !self.on_socket() && !self.state.socket_open && self.driver().queue == Bytes::ZERO => {
+            // TO-3; the close of a zero linger time, CL-4) decided it; so
+            // did it a delay_send flush with nothing left to flush.
+            Activity::Output | Activity::DelayFlush
+                if !self.on_socket() && !self.state.socket_open && self.driver().queue == Bytes::ZERO =>
+            {
                 self.why.queue
             }
+            // The port exited (PC-3, PC-5, DIFF-INET-7): the rule that
+            // ended it decided that nothing reads any more.
+            Activity::Input if self.state.exited => self.why.ports,
             Activity::Resume(_) if self.driver().busy => self.why.busy_driver,
             Activity::Resume(_) if self.state.tasks.busy => self.why.busy_msgq,
             other => activity_rule(other),

@@ -42,7 +42,8 @@ impl Model {
     /// flush, a close meanwhile and the pending flag together are not
     /// measured), nor once the peer's end came too (both FINs crossed: the
     /// kernel's connection closed, and the model does not tell the peer's
-    /// FIN from read_write's end).
+    /// FIN from read_write's end). Not with `{linger, {true, 0}}` (the
+    /// reset of a later close races the FIN: see below).
     pub(super) fn shutdown_enabled(&self) -> bool {
         // Suspended senders retry when busy ends, maybe just after the
         // shutdown is made, when only the peer's window decides whether a
@@ -55,7 +56,11 @@ impl Model {
             || !self.state.tasks.queue.is_empty()
             || self.state.tasks.lock_held;
         let after_made = self.write_side_shut() && (self.driver().queue > Bytes::ZERO || self.peer_ended());
-        !self.on_socket() && !waits && !after_made && !self.state.input.deaf
+        // With a zero linger time the socket's close resets, maybe after
+        // the shutdown's FIN reached the peer (EOF), maybe before (the
+        // reset): only the peer's window decides (CL-4, CL-3).
+        let resets_after_fin = self.config.linger_zero;
+        !self.on_socket() && !waits && !after_made && !self.state.input.deaf && !resets_after_fin
     }
 
     /// Ops the model does not follow once the port asked for a shutdown:

@@ -68,6 +68,9 @@ impl Model {
         if let Backend::Socket(_) = self.state.backend {
             return self.sock_close();
         }
+        if self.config.linger_zero {
+            return self.close_aborting();
+        }
         if self.config.variant == Variant::OtpInet && self.driver().queue > Bytes::ZERO && self.state.socket_open {
             self.state.life = Life::Closing;
             self.cross(ids::DIFF_INET_3);
@@ -92,6 +95,29 @@ impl Model {
         if self.state.life == Life::Closing && self.driver().queue == Bytes::ZERO {
             self.state.close_notice = true;
         }
+    }
+
+    /// CL-4: with `{linger, {true, 0}}` the close aborts the connection:
+    /// prim_inet closes the port at once (no wait for the queue), the
+    /// queue goes with it, and close(2) with a zero linger time sends a
+    /// RST whatever the queues hold (KN-RST-3): the peer reads what its
+    /// receive queue had, then ECONNRESET (EOF if it has the port's FIN).
+    fn close_aborting(&mut self) -> (Reply, RuleId) {
+        self.state.life = Life::Closed;
+        self.reader_socket_closed();
+        self.cross(ids::CL_2);
+        self.cross(ids::CL_4);
+        self.decide(ids::CL_4);
+        if self.driver().queue > Bytes::ZERO || self.driver().busy {
+            self.drop_output(ids::CL_4, crate::observation::SendResult::Error(crate::observation::Posix::Closed));
+        }
+        self.state.table.ports -= 1;
+        self.port_gone();
+        self.why.ports = ids::CL_4;
+        if self.state.socket_open {
+            self.close_socket();
+        }
+        (Reply::Closed(Ok(())), ids::CL_4)
     }
 
     pub(super) fn close_now(&mut self) -> (Reply, RuleId) {

@@ -118,6 +118,7 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         kernel_env: a.kernel_env && b.kernel_env,
         shutdown: a.shutdown && b.shutdown,
         recv_wait: a.recv_wait && b.recv_wait,
+        linger: a.linger && b.linger,
     }
 }
 

@@ -205,6 +205,16 @@ impl Runtime {
         Ok(self.port()?.lock.clone())
     }
 
+    /// `{linger, {true, 0}}`, as set at connect: the port's close aborts
+    /// the connection (CL-4). SO_LINGER is set on the socket now, so the
+    /// kernel sends the RST at the close (KN-RST-3).
+    pub fn set_linger_zero(&mut self, on: bool) -> Result<(), RuntimeError> {
+        let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
+        // Planted bug: the close flushes the queue as if linger were off.
+        let aborts = on && !self.faults.has(crate::bugs::PlantedBug::LingerZeroFlushes);
+        port.driver.set_linger_zero(on, aborts).map_err(|e| RuntimeError(format!("SO_LINGER: {e}")))
+    }
+
     /// Report a RST as a reset (RS-1), as `{show_econnreset, true}` at
     /// connect does.
     pub fn set_show_econnreset(&mut self, on: bool) -> Result<(), RuntimeError> {

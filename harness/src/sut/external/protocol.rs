@@ -126,11 +126,18 @@ pub struct Ready {
 impl Ready {
     /// The declared abilities: a version 1 adapter declares none (it is
     /// sent every op it knew, as before version 2: not the peer's end, no
-    /// kernel environment, no shutdown, no reader).
+    /// kernel environment, no shutdown, no reader, no linger).
     pub fn abilities(&self) -> Abilities {
         match self.abilities {
             Some(a) if self.version >= 2 => a,
-            _ => Abilities { peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, ..Abilities::ALL },
+            _ => Abilities {
+                peer_end: false,
+                kernel_env: false,
+                shutdown: false,
+                recv_wait: false,
+                linger: false,
+                ..Abilities::ALL
+            },
         }
     }
 }
@@ -307,6 +314,7 @@ mod tests {
             table_capacity: 8,
             listener_options: vec![],
             show_econnreset: false,
+            linger_zero: false,
             kernel_env: Default::default(),
         };
         p(j(&ToSut::Hello { version: 1, start: None, setup: setup.clone() }));

@@ -61,6 +61,7 @@ impl BugTable for PlantedBug {
             PlantedBug::AcceptSpinsOnEmfile => ids::KN_EMFILE_2,
             PlantedBug::ShutdownBeforeFlush => port::SD_2,
             PlantedBug::ReaderReturnsPartialAtEnd => port::RX_9,
+            PlantedBug::LingerZeroFlushes => port::CL_4,
         }
     }
 
