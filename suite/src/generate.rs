@@ -366,19 +366,12 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
                 _ => {}
             }
             match load {
-                // Queued below the high watermark: the driver waits to write.
-                1 => v.extend([
-                    Op::SetOpts { opts: vec![Opt::HighWatermark(1 << 20), Opt::LowWatermark(1 << 19)] },
-                    send(0, 12000, tag, false, false),
-                    send(0, 2048, tag.wrapping_add(1), false, false),
-                ]),
-                // Busy: sender 1 blocked in the caller's slot, 0 suspended.
-                2 => v.extend([
-                    Op::SetOpts { opts: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)] },
-                    send(0, 12000, tag, false, false),
-                    send(1, 100, tag.wrapping_add(1), false, false),
-                    send(0, 100, tag.wrapping_add(2), false, false),
-                ]),
+                1 => v.extend(queued_below_high(tag)),
+                // Busy, and sender 0 suspended.
+                2 => {
+                    v.extend(busy_with_caller(tag));
+                    v.push(send(0, 100, tag.wrapping_add(2), false, false));
+                }
                 _ => {}
             }
             v.extend([Op::QueueSize, Op::PeerReset, Op::Quiesce, Op::Mailbox, Op::QueueSize]);
@@ -406,16 +399,8 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
                     _ => {}
                 }
                 match load {
-                    1 => v.extend([
-                        Op::SetOpts { opts: vec![Opt::HighWatermark(1 << 20), Opt::LowWatermark(1 << 19)] },
-                        send(0, 12000, tag, false, false),
-                        send(0, 2048, tag.wrapping_add(1), false, false),
-                    ]),
-                    2 => v.extend([
-                        Op::SetOpts { opts: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)] },
-                        send(0, 12000, tag, false, false),
-                        send(1, 100, tag.wrapping_add(1), false, false),
-                    ]),
+                    1 => v.extend(queued_below_high(tag)),
+                    2 => v.extend(busy_with_caller(tag)),
                     _ => v.extend([Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce]),
                 }
                 v.extend([Op::QueueSize, shut.clone(), Op::QueueSize]);
@@ -441,6 +426,24 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
             v.extend([Op::Accept, Op::CloseAccepted, Op::Accept, Op::CloseAccepted]);
             v
         }),
+    ]
+}
+
+/// Output queued below the high watermark: the driver waits to write.
+fn queued_below_high(tag: u16) -> [Op; 3] {
+    [
+        Op::SetOpts { opts: vec![Opt::HighWatermark(1 << 20), Opt::LowWatermark(1 << 19)] },
+        send(0, 12000, tag, false, false),
+        send(0, 2048, tag.wrapping_add(1), false, false),
+    ]
+}
+
+/// A busy port with sender 1 blocked in the caller's slot (WM-3).
+fn busy_with_caller(tag: u16) -> [Op; 3] {
+    [
+        Op::SetOpts { opts: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)] },
+        send(0, 12000, tag, false, false),
+        send(1, 100, tag.wrapping_add(1), false, false),
     ]
 }
 
