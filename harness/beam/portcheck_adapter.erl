@@ -185,7 +185,7 @@ abilities(Backend) ->
     Inet = Backend =:= inet,
     #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet,
       peer_end => Inet, kernel_env => Inet, shutdown => Inet, recv_wait => Inet,
-      linger => Inet}.
+      linger => Inet, kill => Inet}.
 
 hello(Backend, Node) ->
     hello(Backend, Node, read_msg()).
@@ -564,6 +564,27 @@ apply_op(#{<<"op">> := <<"send">>, <<"sender">> := Id, <<"len">> := Len, <<"tag"
             St1 = settle(St#st{outstanding = maps:put(Id, Issued, St#st.outstanding)}),
             {{own_send, Id}, [], St1}
     end;
+
+%% SND-7: a sender suspended on the busy port is killed; a fresh process
+%% takes its id. Unlinked first (the main process does not trap exits),
+%% and awaited through a monitor, so the step ends with it gone: the port
+%% forgets a waiter that died, and its send in flight never completes.
+apply_op(#{<<"op">> := <<"kill">>, <<"sender">> := Id}, #st{backend = inet} = St) ->
+    (Id >= 0 andalso Id < St#st.n_senders) orelse fail("kill: no sender ~p", [Id]),
+    status(Id, St) =:= suspended orelse fail("kill: sender ~p is ~p, not suspended", [Id, status(Id, St)]),
+    Old = element(Id + 1, St#st.senders),
+    true = unlink(Old),
+    Ref = erlang:monitor(process, Old),
+    exit(Old, kill),
+    receive {'DOWN', Ref, process, Old, _} -> ok
+    after ?BOUND -> fail("kill: sender ~p still alive after ~p ms", [Id, ?BOUND])
+    end,
+    New = spawn_link(?MODULE, sender_loop, [self(), Id, St#st.s, command_format()]),
+    St1 = St#st{senders = setelement(Id + 1, St#st.senders, New),
+                outstanding = maps:remove(Id, St#st.outstanding)},
+    {none, [], settle(St1)};
+apply_op(#{<<"op">> := <<"kill">>}, St) ->
+    {unsupported, fmt("kill: no sender suspends on the ~p backend", [St#st.backend])};
 
 apply_op(#{<<"op">> := <<"peer_read">>}, #st{peer_reset = true} = St) ->
     %% The reset await_peer's peek consumed (the kernel reports it once).

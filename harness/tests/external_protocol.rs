@@ -111,19 +111,12 @@ fn hello_carries_the_start_parameters() {
     assert_eq!(sut.ready().version, 2);
 }
 
-const BEFORE_PEER_END: Abilities = Abilities {
-    peer_end: false,
-    kernel_env: false,
-    shutdown: false,
-    recv_wait: false,
-    linger: false,
-    ..Abilities::ALL
-};
-const BEFORE_KERNEL_ENV: Abilities =
-    Abilities { kernel_env: false, shutdown: false, recv_wait: false, linger: false, ..Abilities::ALL };
-const BEFORE_SHUTDOWN: Abilities = Abilities { shutdown: false, recv_wait: false, linger: false, ..Abilities::ALL };
-const BEFORE_RECV_WAIT: Abilities = Abilities { recv_wait: false, linger: false, ..Abilities::ALL };
-const BEFORE_LINGER: Abilities = Abilities { linger: false, ..Abilities::ALL };
+const BEFORE_PEER_END: Abilities = Abilities { peer_end: false, ..BEFORE_KERNEL_ENV };
+const BEFORE_KERNEL_ENV: Abilities = Abilities { kernel_env: false, ..BEFORE_SHUTDOWN };
+const BEFORE_SHUTDOWN: Abilities = Abilities { shutdown: false, ..BEFORE_RECV_WAIT };
+const BEFORE_RECV_WAIT: Abilities = Abilities { recv_wait: false, ..BEFORE_LINGER };
+const BEFORE_LINGER: Abilities = Abilities { linger: false, ..BEFORE_KILL };
+const BEFORE_KILL: Abilities = Abilities { kill: false, ..Abilities::ALL };
 
 /// A version 1 adapter (no `abilities`) is still accepted, and is sent
 /// every op it knew; one that sends `abilities` under version 1 is not
@@ -131,7 +124,8 @@ const BEFORE_LINGER: Abilities = Abilities { linger: false, ..Abilities::ALL };
 /// later: only an adapter that declares it is sent those ops; so did the
 /// kernel environment's defaults (`kernel_env`, OPT-8),
 /// `gen_tcp:shutdown/2` (`shutdown`, SD-*) and the reader's recv
-/// (`recv_wait`, RX-7..RX-10), and `{linger, {true, 0}}` (`linger`, CL-4).
+/// (`recv_wait`, RX-7..RX-10), `{linger, {true, 0}}` (`linger`, CL-4)
+/// and a suspended sender killed (`kill`, SND-7).
 #[rstest::rstest]
 #[case::version_1(r#"{"type":"ready","version":1,"sut":"sh"}"#, BEFORE_PEER_END)]
 #[case::version_1_with_the_field(
@@ -161,11 +155,15 @@ const BEFORE_LINGER: Abilities = Abilities { linger: false, ..Abilities::ALL };
 )]
 #[case::version_2_with_linger(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true,"recv_wait":true,"linger":true}}"#,
+    BEFORE_KILL
+)]
+#[case::version_2_with_kill(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true,"recv_wait":true,"linger":true,"kill":true}}"#,
     Abilities::ALL
 )]
 #[case::version_2_socket_like(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false,"send_flags":false,"recv":false,"get_opts":false,"parallelism":false}}"#,
-    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, linger: false }
+    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, linger: false, kill: false }
 )]
 fn declared_abilities(#[case] ready: &str, #[case] want: Abilities) {
     let f = script(ready, "cat >/dev/null");

@@ -160,6 +160,9 @@ pub enum Op {
     /// it still reads). The step ends once the FIN reached the port's
     /// socket (PC-*).
     PeerShutdown,
+    /// Sender `sender`, suspended on the busy port, is killed
+    /// (`exit(Pid, kill)`); a fresh process takes its id (SND-7).
+    Kill { sender: SenderId },
     /// The peer closes with `{linger, {true, 0}}`: RST. The step ends once
     /// the RST reached the port's socket (RS-1, PC-*).
     PeerReset,
@@ -191,6 +194,7 @@ impl Op {
             Op::Shutdown { .. } => "shutdown",
             Op::PeerShutdown => "peer_shutdown",
             Op::PeerReset => "peer_reset",
+            Op::Kill { .. } => "kill",
         }
     }
 }

@@ -48,7 +48,7 @@ impl Variant {
 
 /// The reference rules that never decide anything on the socket backend,
 /// because a DIFF-SOCK rule says what happens there instead: no driver
-/// queue, busy port or suspension (DIFF-SOCK-1: WM-2..4, WM-6, SND-1..5,
+/// queue, busy port or suspension (DIFF-SOCK-1: WM-2..4, WM-6, SND-1..5, SND-7,
 /// MQ-1..6, ST-2; WM-5 and MQ-7 still decide), watermarks and delay_send
 /// ignored (DIFF-SOCK-2: OPT-1..5, DS-1, DS-2), send timers per send
 /// (DIFF-SOCK-3/4: TO-1..4), close at once (DIFF-SOCK-5: CL-1; CL-4's
@@ -59,8 +59,8 @@ impl Variant {
 /// against every recorded socket case (`suite/tests/otp_corpus.rs`).
 pub const SOCKET_REPLACES: &[&str] = &[
     "WM-2", "WM-3", "WM-4", "WM-6", "SND-1", "SND-2", "SND-3", "SND-4", "SND-5", "MQ-1", "MQ-2", "MQ-3", "MQ-4",
-    "MQ-5", "MQ-6", "ST-2", "OPT-1", "OPT-2", "OPT-3", "OPT-4", "OPT-5", "DS-1", "DS-2", "TO-1", "TO-2", "TO-3",
-    "TO-4", "CL-1", "CL-4", "PT-1", "PT-2", "PT-3", "PT-4", "CL-2", "RX-6", "RX-7", "RX-8", "RX-9", "RX-10",
+    "MQ-5", "MQ-6", "SND-7", "ST-2", "OPT-1", "OPT-2", "OPT-3", "OPT-4", "OPT-5", "DS-1", "DS-2", "TO-1", "TO-2",
+    "TO-3", "TO-4", "CL-1", "CL-4", "PT-1", "PT-2", "PT-3", "PT-4", "CL-2", "RX-6", "RX-7", "RX-8", "RX-9", "RX-10",
 ];
 
 /// An Erlang/OTP major release, as `erlang:system_info(otp_release)` names it.

@@ -413,6 +413,24 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
                 v
             }
         ),
+        // busy_port_SUITE:multiple_writers (SND-7): senders suspended on a
+        // busy port behind a blocked caller, one or two killed, then the
+        // peer reads the queue out and the survivors resume (SND-4). Only
+        // here, before the peer reads: on a real clock a port whose peer
+        // reads may leave busy between two steps, resuming the sender the
+        // kill was meant for (seen on OTP 27), so a uniform case, which
+        // the OTP gate draws, has no kill.
+        1 => (any::<u16>(), any::<bool>()).prop_map(|(tag, both)| {
+            let mut v = busy_with_caller(tag).to_vec();
+            v.extend([send(0, 100, tag.wrapping_add(2), false, false), send(2, 100, tag.wrapping_add(3), false, false)]);
+            v.extend([send(3, 100, tag.wrapping_add(4), false, false), Op::Kill { sender: SenderId(0) }]);
+            if both {
+                v.push(Op::Kill { sender: SenderId(2) });
+            }
+            v.extend([Op::QueueSize, Op::PeerRead { max: Bytes(16384) }, Op::Quiesce]);
+            v.extend([Op::PeerRead { max: Bytes(16384) }, Op::Quiesce, Op::PeerRead { max: Bytes(16384) }, Op::Quiesce]);
+            v
+        }),
         // The reader (RX-7..RX-10), on a port the peer has read dry (so
         // that its end may come: PC-*). Twice the weight: RX-9 and RX-10
         // each need one of its six endings with the recv still waiting.

@@ -373,6 +373,42 @@ fn linger_zero(system: System) -> R {
     }
 }
 
+/// `busy_port_SUITE:multiple_writers` (SND-7, SND-4): writers suspended on
+/// a busy port (a 2 MB queue behind a blocked caller, which the kernel
+/// cannot take without the peer reading), two of them killed; the peer
+/// reads everything: the survivors' sends complete ok and their bytes
+/// arrive, the killed writers' never do.
+fn multiple_writers(system: System) -> R {
+    let options = vec![Opt::HighWatermark(64), Opt::LowWatermark(16)];
+    let setup = Setup { senders: 5, options, ..Setup::default() };
+    let w = |s: u8| Op::Send { sender: SenderId(s), len: Bytes(10), tag: 1, flags: SendFlags::default() };
+    let kill = |s: u8| Op::Kill { sender: SenderId(s) };
+    let ops = [send(0, 2_000_000), send(1, 100), w(2), w(3), w(4), kill(2), kill(4), Op::QueueSize];
+    let out = lockstep(system, &setup, &ops)?;
+    let before = observed_at(&out, 4)?;
+    use reference::observation::SenderStatus::{Idle, Suspended, Waiting};
+    if before.senders != [Idle, Waiting, Suspended, Suspended, Suspended] {
+        return Err(format!("multiple_writers: senders {:?} before the kills", before.senders));
+    }
+    let done: Vec<_> = out.trace.iter().flat_map(|t| t.observed.iter()).flat_map(|o| o.completed.clone()).collect();
+    for s in [1, 3] {
+        if !done.contains(&(SenderId(s), SendResult::Ok)) {
+            return Err(format!("SND-4: survivor S{s} not answered ok: {done:?}"));
+        }
+    }
+    if done.iter().any(|(s, _)| [2, 4].contains(&s.0)) {
+        return Err(format!("SND-7: a killed writer completed: {done:?}"));
+    }
+    let (got, _) = peer_reads(&out);
+    if got != 2_000_000 + 100 + 10 {
+        return Err(format!(
+            "SND-7: the peer read {got} bytes, expected {} (the killed writers' never)",
+            2_000_000 + 110
+        ));
+    }
+    Ok(())
+}
+
 /// What the reader's recv returned in the case, in order (RX-7..RX-10).
 fn reader_results(out: &CaseOutcome) -> Vec<Result<Vec<u8>, Posix>> {
     out.trace
@@ -476,6 +512,7 @@ fn main() {
         tests.push(trial(id("partial_recv_and_close_2"), system.caps(), move || partial_recv_and_close(system, true)));
         tests.push(trial(id("fill_sendq"), system.caps(), move || fill_sendq(system)));
         tests.push(trial(id("linger_zero"), system.caps(), move || linger_zero(system)));
+        tests.push(trial(id("multiple_writers"), system.caps(), move || multiple_writers(system)));
     }
     tests.push(trial("peer/planted/shutdown-before-flush", &[], shutdown_before_flush_is_caught));
     libtest_mimic::run(&args, tests).exit();

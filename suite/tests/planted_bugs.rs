@@ -35,6 +35,7 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::ShutdownBeforeFlush,
     PlantedBug::ReaderReturnsPartialAtEnd,
     PlantedBug::LingerZeroFlushes,
+    PlantedBug::KilledSenderStillSends,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -48,7 +49,7 @@ fn every_lockstep_bug_is_tested_here() {
     }
 }
 
-/// The counterexample of `bug` under `rule`, with seed 24331 and 400 cases.
+/// The counterexample of `bug` under `rule`, with seed 24337 and 400 cases.
 fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
     caught_within(bug, rule, 300)
 }
@@ -57,7 +58,7 @@ fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
 fn caught_within(bug: PlantedBug, rule: RuleId, shrink_runs: u32) -> Counterexample {
     assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
-    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24331, 400) };
+    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24337, 400) };
     let started = Instant::now();
     // When the run settled its last case (the failing one) and the one before.
     let (mut settled, mut before) = (started, started);
@@ -252,4 +253,11 @@ fn a_waiting_recv_returning_its_partial_bytes_at_the_end_breaks_rx9() {
 #[test]
 fn a_zero_linger_close_that_flushes_breaks_cl4() {
     caught(PlantedBug::LingerZeroFlushes, ids::CL_4);
+}
+
+/// SND-7: a sender killed while suspended never sends; left suspended, it
+/// retries when the port leaves busy.
+#[test]
+fn a_killed_suspended_sender_that_still_sends_breaks_snd7() {
+    caught(PlantedBug::KilledSenderStillSends, ids::SND_7);
 }

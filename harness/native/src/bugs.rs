@@ -97,6 +97,10 @@ pub enum PlantedBug {
     /// the queue (CL-1's flush), the port keeping it; SO_LINGER is set, so
     /// the close after the flush resets.
     LingerZeroFlushes,
+    /// SND-7: a sender killed while suspended on the busy port is not
+    /// taken off the port's wait: it stays suspended and retries its send
+    /// when the port leaves busy.
+    KilledSenderStillSends,
 }
 
 impl PlantedBug {
@@ -128,6 +132,7 @@ impl PlantedBug {
         PlantedBug::ShutdownBeforeFlush,
         PlantedBug::ReaderReturnsPartialAtEnd,
         PlantedBug::LingerZeroFlushes,
+        PlantedBug::KilledSenderStillSends,
     ];
 
     /// The stable kebab-case name used on the command line and in reports.
@@ -159,6 +164,7 @@ impl PlantedBug {
             PlantedBug::ShutdownBeforeFlush => "shutdown-before-flush",
             PlantedBug::ReaderReturnsPartialAtEnd => "reader-returns-partial-at-end",
             PlantedBug::LingerZeroFlushes => "linger-zero-flushes",
+            PlantedBug::KilledSenderStillSends => "killed-sender-still-sends",
         }
     }
 }

@@ -118,6 +118,11 @@ impl SuspendList {
         self.0.is_empty()
     }
 
+    /// A process that died leaves the list (SND-7).
+    pub fn remove(&mut self, s: SenderId) {
+        self.0.retain(|&x| x != s);
+    }
+
     /// Take every suspended process, oldest first.
     pub fn drain(&mut self) -> Vec<SenderId> {
         self.0.drain(..).collect()

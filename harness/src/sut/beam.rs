@@ -247,6 +247,8 @@ impl SutFactory for BeamFactory {
             // CL-4: measured on the inet driver (probe_linger_close.erl);
             // the socket backend's close is DIFF-SOCK-5's.
             linger: inet,
+            // SND-7: senders suspend on the inet driver's busy port only.
+            kill: inet,
         }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {

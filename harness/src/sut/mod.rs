@@ -196,6 +196,10 @@ pub struct Abilities {
     /// aborts (CL-4). Added after `recv_wait`: absent means not had.
     #[serde(default)]
     pub linger: bool,
+    /// `kill`: a sender suspended on the busy port killed, a fresh process
+    /// in its place (SND-7). Added after `linger`: absent means not had.
+    #[serde(default)]
+    pub kill: bool,
 }
 
 impl Default for Abilities {
@@ -216,6 +220,7 @@ impl Abilities {
         shutdown: true,
         recv_wait: true,
         linger: true,
+        kill: true,
     };
 
     /// What the op becomes on this system: lock contention turns into a
@@ -234,6 +239,7 @@ impl Abilities {
             Op::PeerShutdown | Op::PeerReset if !self.peer_end => Op::Quiesce,
             Op::Shutdown { .. } if !self.shutdown => Op::Quiesce,
             Op::RecvWait { .. } if !self.recv_wait => Op::Quiesce,
+            Op::Kill { .. } if !self.kill => Op::Quiesce,
             other => other,
         }
     }
@@ -282,6 +288,9 @@ impl Abilities {
         }
         if !self.linger {
             v.push("{linger, {true, 0}} at connect (CL-4)");
+        }
+        if !self.kill {
+            v.push("a suspended sender killed (SND-7)");
         }
         v
     }

@@ -107,6 +107,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::ShutdownBeforeFlush) => "native+shutdown-before-flush",
             Some(PlantedBug::ReaderReturnsPartialAtEnd) => "native+reader-returns-partial-at-end",
             Some(PlantedBug::LingerZeroFlushes) => "native+linger-zero-flushes",
+            Some(PlantedBug::KilledSenderStillSends) => "native+killed-sender-still-sends",
         }
     }
 
@@ -323,6 +324,10 @@ impl NativeSut {
             Op::PeerReset => self.peer_ends(peer_end::End::Reset)?,
             Op::Shutdown { how } => {
                 Reply::Shutdown(self.rt.shutdown(convert::shutdown_how(*how)).map_err(rt_err)?.map_err(convert::posix))
+            }
+            Op::Kill { sender } => {
+                self.rt.kill(to_sender(*sender)).map_err(rt_err)?;
+                Reply::None
             }
             Op::RecvWait { len } => {
                 self.reader_returned_at_once = self.rt.recv_wait(to_bytes(*len)).map_err(rt_err)?;

@@ -182,6 +182,11 @@ impl World {
                     "gen_tcp:shutdown/2 is not implemented (ready.abilities.shutdown is absent)".into(),
                 ))
             }
+            Op::Kill { .. } => {
+                return Ok(Answer::Unsupported(
+                    "killing a sender is not implemented (ready.abilities.kill is absent)".into(),
+                ))
+            }
             Op::RecvWait { .. } => {
                 return Ok(Answer::Unsupported(
                     "a reader blocked in recv is not implemented (ready.abilities.recv_wait is absent)".into(),

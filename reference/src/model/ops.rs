@@ -35,6 +35,7 @@ impl Model {
         match op {
             Op::Shutdown { .. } => self.shutdown_enabled(),
             Op::RecvWait { .. } => self.recv_wait_enabled(),
+            Op::Kill { sender } => self.kill_enabled(*sender),
             Op::PeerShutdown => self.may_end(),
             Op::PeerReset => self.may_reset(),
             Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
@@ -140,6 +141,7 @@ impl Model {
             Op::Shutdown { how } => self.shutdown(*how),
             Op::PeerShutdown => self.peer_ends(super::peer_end::PeerEnd::Fin),
             Op::PeerReset => self.peer_ends(super::peer_end::PeerEnd::Reset),
+            Op::Kill { sender } => self.kill(*sender),
         })
     }
 

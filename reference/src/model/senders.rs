@@ -124,6 +124,28 @@ impl Model {
         }
     }
 
+    /// May `s` be killed? Only while suspended on the busy port (resumed
+    /// or not yet): what a blocked caller's reply, or a send in flight,
+    /// meets when its process dies is not modelled.
+    pub(super) fn kill_enabled(&self, s: SenderId) -> bool {
+        matches!(self.state.senders.list.get(s.0 as usize), Some(Sender::Suspended(_)))
+    }
+
+    /// SND-7: a sender killed while suspended never makes its send: it
+    /// leaves the wait (and the queue of those resumed to retry), its
+    /// mailbox goes with it, and a fresh process takes its id.
+    pub(super) fn kill(&mut self, s: SenderId) -> (crate::observation::Reply, RuleId) {
+        let i = s.0 as usize;
+        let senders = &mut self.state.senders;
+        senders.suspended.retain(|&x| x != s);
+        senders.resumable.retain(|&x| x != s);
+        senders.stale[i].clear();
+        senders.detached[i] = false;
+        self.cross(ids::SND_7);
+        self.set_sender(s, Sender::Idle, ids::SND_7);
+        (crate::observation::Reply::None, self.decide(ids::SND_7))
+    }
+
     /// A send finished outside the op that made it.
     pub(super) fn complete(&mut self, s: SenderId, r: SendResult, rule: RuleId) {
         self.state.senders.orphaned.retain(|&o| o != s);

@@ -62,6 +62,8 @@ catalogue! {
          "inet_drv.c busy_caller + prim_inet:send receive of inet_reply; seed 2013 article";
     SND_6 = "SND-6": "A send on a closed port replies {error,closed}.",
          "prim_inet:send (badarg from erlang:port_command -> {error,closed})";
+    SND_7 = "SND-7": "A sender killed while suspended on a busy port never makes its send: nothing of it is queued or written, and when the port leaves busy the senders still suspended resume and retry as SND-4 says. (A killed blocked caller is not generated: OTP writes its queued bytes and its reply goes to nobody.)",
+         "erl_port_task.c / erl_process.c: a suspended process's port_command retries only when it runs again, and a killed process never runs; busy_port_SUITE:multiple_writers (5 writers suspended, 2 killed, the survivors run once the port is unbusied); measured with harness/beam/probes/probe_kill_suspended.erl on OTP 25.2.3, 27.3.4.1 and 29.1.2: three writers suspended behind a blocked caller on a 2 MB queue, one killed: its 10 bytes never reach the peer, the others' send ok";
     // --- options ------------------------------------------------------------------------------
     OPT_1 = "OPT-1": "Setting high_watermark v: v<0 becomes 0; if low > v then low = v; high = v.",
          "inet_drv.c inet_set_opts INET_LOPT_TCP_HIWTRMRK";

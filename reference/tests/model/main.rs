@@ -23,6 +23,7 @@ mod inet_port_monitor;
 mod inet_reply_order;
 mod inet_send_timers;
 mod inet_setopts_readiness;
+mod killed_sender;
 mod linger;
 mod option_algebra;
 mod otp_releases;

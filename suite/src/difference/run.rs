@@ -119,6 +119,7 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         shutdown: a.shutdown && b.shutdown,
         recv_wait: a.recv_wait && b.recv_wait,
         linger: a.linger && b.linger,
+        kill: a.kill && b.kill,
     }
 }
 

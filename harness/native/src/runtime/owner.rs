@@ -205,6 +205,26 @@ impl Runtime {
         Ok(self.port()?.lock.clone())
     }
 
+    /// `exit(Pid, kill)` of a sender suspended on the busy port (SND-7): it
+    /// dies before it retries, so its send is never made; the port forgets
+    /// it, and a fresh process takes its id. Killing a sender in any other
+    /// state is a harness error (not generated).
+    pub fn kill(&mut self, s: SenderId) -> Result<(), RuntimeError> {
+        if !matches!(self.procs.status(s), SenderStatus::Suspended) {
+            return Err(RuntimeError(format!("kill: sender {s:?} is not suspended")));
+        }
+        // Planted bug: the killed sender's send is still made when the port
+        // resumes its waiters.
+        if self.faults.has(PlantedBug::KilledSenderStillSends) {
+            return Ok(());
+        }
+        if let Some(port) = self.subject.as_mut() {
+            port.suspended.remove(s);
+        }
+        self.procs.set_idle(s);
+        Ok(())
+    }
+
     /// `{linger, {true, 0}}`, as set at connect: the port's close aborts
     /// the connection (CL-4). SO_LINGER is set on the socket now, so the
     /// kernel sends the RST at the close (KN-RST-3).

@@ -126,7 +126,7 @@ pub struct Ready {
 impl Ready {
     /// The declared abilities: a version 1 adapter declares none (it is
     /// sent every op it knew, as before version 2: not the peer's end, no
-    /// kernel environment, no shutdown, no reader, no linger).
+    /// kernel environment, no shutdown, no reader, no linger, no kill).
     pub fn abilities(&self) -> Abilities {
         match self.abilities {
             Some(a) if self.version >= 2 => a,
@@ -136,6 +136,7 @@ impl Ready {
                 shutdown: false,
                 recv_wait: false,
                 linger: false,
+                kill: false,
                 ..Abilities::ALL
             },
         }

@@ -62,6 +62,7 @@ impl BugTable for PlantedBug {
             PlantedBug::ShutdownBeforeFlush => port::SD_2,
             PlantedBug::ReaderReturnsPartialAtEnd => port::RX_9,
             PlantedBug::LingerZeroFlushes => port::CL_4,
+            PlantedBug::KilledSenderStillSends => port::SND_7,
         }
     }
 

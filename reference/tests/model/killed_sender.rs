@@ -1,0 +1,32 @@
+//! A sender killed while suspended on the busy port (SND-7), as measured on
+//! OTP 25.2.3, 27.3.4.1 and 29.1.2 (harness/beam/probes/probe_kill_suspended.erl).
+
+use crate::support::{send, wrote};
+use reference::choice::{Activity, Choice};
+use reference::observation::{SendResult, SenderStatus};
+use reference::op::{Op, Setup};
+use reference::options::Opt;
+use reference::rules::ids;
+use reference::units::{Bytes, SenderId};
+
+/// SND-7: the killed sender leaves the wait and never sends; when the port
+/// leaves busy only the other suspended sender resumes (SND-4), and only
+/// its bytes follow the queue.
+#[test]
+fn a_killed_suspended_sender_never_sends_and_the_others_resume() {
+    let setup = Setup { senders: 3, options: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)], ..Setup::default() };
+    let mut m = reference::model::Model::new(&setup).expect("setup");
+    m.step(&send(0, 1000, 1), &[wrote(1000, 900)]).expect("WM-2");
+    m.step(&send(0, 10, 2), &[]).expect("WM-3");
+    m.step(&send(1, 10, 3), &[]).expect("SND-1");
+    m.step(&send(2, 10, 4), &[]).expect("SND-1");
+    assert!(!m.enabled(&Op::Kill { sender: SenderId(0) }), "the blocked caller is not killed");
+    let p = m.step(&Op::Kill { sender: SenderId(1) }, &[]).expect("SND-7");
+    assert_eq!(p.observation.senders, vec![SenderStatus::Waiting, SenderStatus::Idle, SenderStatus::Suspended]);
+    assert_eq!(p.why.senders[1], ids::SND_7);
+    let out =
+        [Choice::Ran(Activity::Output), wrote(110, 110), Choice::Ran(Activity::Resume(SenderId(2))), wrote(10, 10)];
+    let p = m.step(&Op::Quiesce, &out).expect("SND-4");
+    assert_eq!(p.observation.completed, vec![(SenderId(0), SendResult::Ok), (SenderId(2), SendResult::Ok)]);
+    assert_eq!(p.observation.queue, Bytes::ZERO);
+}
