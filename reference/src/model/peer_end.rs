@@ -368,7 +368,16 @@ impl Model {
         d.more_timers.clear();
         d.caller_deadline = None;
         self.why.queue = rule;
-        self.state.peer.out.truncate(self.state.peer.written);
+        if self.config.real_clock && (rule == ids::SD_3 || rule == ids::CL_4) {
+            // An op dropped the queue (the refused send, SD-3; the zero
+            // linger close, CL-4), but on a real clock the driver may have
+            // handed the kernel part of it between the last answer and the
+            // op (as before a send timer fires, TO-3): the peer's reads
+            // will show it.
+            self.state.peer.cut_slack = self.state.peer.out.len() - self.state.peer.written;
+        } else {
+            self.state.peer.out.truncate(self.state.peer.written);
+        }
         if busy {
             self.unbusy_with(rule, reply);
         }

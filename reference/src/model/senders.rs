@@ -42,6 +42,10 @@ pub(super) struct Senders {
     /// DIFF-INET-3 (OTP 25): waiting for the reply of a port that was
     /// closed; `{error,closed}` once INET_CLOSE_TIMEOUT has passed.
     pub(super) orphaned: Vec<SenderId>,
+    /// DIFF-INET-1 with SND-7: the first-suspended sender was killed; the
+    /// port's list keeps its place, so the others retry in suspension
+    /// order (the dead one's "last" retry is nothing).
+    pub(super) head_killed: bool,
 }
 
 impl Senders {
@@ -53,6 +57,7 @@ impl Senders {
             stale: vec![VecDeque::new(); n],
             detached: vec![false; n],
             orphaned: Vec::new(),
+            head_killed: false,
         }
     }
 }
@@ -136,8 +141,12 @@ impl Model {
     /// mailbox goes with it, and a fresh process takes its id.
     pub(super) fn kill(&mut self, s: SenderId) -> (crate::observation::Reply, RuleId) {
         let i = s.0 as usize;
+        let on_otp = self.config.variant == Variant::OtpInet;
         let senders = &mut self.state.senders;
+        // DIFF-INET-1: the dead head keeps its place in the port's list.
+        senders.head_killed |= on_otp && senders.suspended.front() == Some(&s);
         senders.suspended.retain(|&x| x != s);
+        senders.head_killed &= !senders.suspended.is_empty();
         senders.resumable.retain(|&x| x != s);
         senders.stale[i].clear();
         senders.detached[i] = false;
@@ -209,7 +218,8 @@ impl Model {
             self.cross(ids::SND_4);
         }
         let mut order: Vec<SenderId> = self.state.senders.suspended.drain(..).collect();
-        if self.config.variant == Variant::OtpInet && order.len() > 1 {
+        let head_killed = std::mem::take(&mut self.state.senders.head_killed);
+        if self.config.variant == Variant::OtpInet && order.len() > 1 && !head_killed {
             // DIFF-INET-1: the first-suspended sender retries last.
             order.rotate_left(1);
             self.cross(ids::DIFF_INET_1);

@@ -30,3 +30,33 @@ fn a_killed_suspended_sender_never_sends_and_the_others_resume() {
     assert_eq!(p.observation.completed, vec![(SenderId(0), SendResult::Ok), (SenderId(2), SendResult::Ok)]);
     assert_eq!(p.observation.queue, Bytes::ZERO);
 }
+
+/// DIFF-INET-1 with SND-7 (OTP 25, swarm seed 901): the first-suspended
+/// sender, which OTP resumes last, was killed; its place stays at the
+/// head of the port's list, so the others retry in suspension order.
+#[test]
+fn on_otp_a_killed_first_suspended_sender_leaves_the_others_in_order() {
+    let setup = Setup { senders: 4, options: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)], ..Setup::default() };
+    let run = |first: u8| {
+        let mut m =
+            reference::model::Model::new(&setup).expect("setup").into_variant(reference::variant::Variant::OtpInet);
+        m.step(&send(0, 1000, 1), &[wrote(1000, 900)]).expect("WM-2");
+        m.step(&send(1, 10, 2), &[]).expect("WM-3");
+        for s in [0, 2, 3] {
+            m.step(&send(s, 10, 3), &[]).expect("SND-1");
+        }
+        m.step(&Op::Kill { sender: SenderId(0) }, &[]).expect("SND-7");
+        let second = 5 - first;
+        let out = [
+            Choice::Ran(Activity::Output),
+            wrote(110, 110),
+            Choice::Ran(Activity::Resume(SenderId(first))),
+            wrote(10, 10),
+            Choice::Ran(Activity::Resume(SenderId(second))),
+            wrote(10, 10),
+        ];
+        m.step(&Op::Quiesce, &out)
+    };
+    run(2).expect("S2 then S3");
+    assert!(run(3).is_err(), "S3 first is the order with S0 alive (DIFF-INET-1), not with it killed");
+}
