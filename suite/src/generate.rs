@@ -419,8 +419,9 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
         // here, before the peer reads: on a real clock a port whose peer
         // reads may leave busy between two steps, resuming the sender the
         // kill was meant for (seen on OTP 27), so a uniform case, which
-        // the OTP gate draws, has no kill.
-        1 => (any::<u16>(), any::<bool>()).prop_map(|(tag, both)| {
+        // the OTP gate draws, has no kill. Twice the weight: SND-7 fell
+        // below 5 crossings in default runs at equal weight.
+        2 => (any::<u16>(), any::<bool>()).prop_map(|(tag, both)| {
             let mut v = busy_with_caller(tag).to_vec();
             v.extend([send(0, 100, tag.wrapping_add(2), false, false), send(2, 100, tag.wrapping_add(3), false, false)]);
             v.extend([send(3, 100, tag.wrapping_add(4), false, false), Op::Kill { sender: SenderId(0) }]);
@@ -473,7 +474,9 @@ fn busy_with_caller(tag: u16) -> [Op; 3] {
 /// waits on); then what the owner does after.
 fn reader_ops() -> impl Strategy<Value = Vec<Op>> {
     let first = prop_oneof![1 => Just(0usize), 3 => 1usize..=64, 1 => 64usize..=1024];
-    (first, 0usize..=32, 1usize..=512, 65usize..=4096, 1usize..=64, 0u8..6, any::<u16>()).prop_map(
+    // Eight draws for six endings: the owner's close takes three (RX-10
+    // fell below 5 crossings in most default runs at one in six).
+    (first, 0usize..=32, 1usize..=512, 65usize..=4096, 1usize..=64, 0u8..8, any::<u16>()).prop_map(
         |(len, before, after, second, more, end, tag)| {
             let write = |len: usize, i: u16| [Op::PeerWrite { len: Bytes(len), tag: tag.wrapping_add(i) }, Op::Quiesce];
             let mut v = vec![];
@@ -488,7 +491,7 @@ fn reader_ops() -> impl Strategy<Value = Vec<Op>> {
                 0 => v.extend(write(512, 3)),
                 1 => v.push(Op::PeerShutdown),
                 2 => v.push(Op::PeerReset),
-                3 => v.push(Op::Close),
+                3 | 6 | 7 => v.push(Op::Close),
                 4 => v.push(Op::Shutdown { how: ShutdownHow::ReadWrite }),
                 _ => {
                     v.push(Op::Shutdown { how: ShutdownHow::Write });
