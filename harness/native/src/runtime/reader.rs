@@ -1,7 +1,8 @@
 //! The reader process's recv on the port under test,
 //! `gen_tcp:recv(S, Len, infinity)` (RX-7..RX-10): its call, its reads on
-//! the socket's readiness, and the answers the port's close and shutdown
-//! give it. Its state and reads are [`crate::reader`]'s.
+//! the socket's readiness (also of the end `shutdown(S, read_write)`
+//! makes, SD-4), and the answer a socket closed under it gives it. Its
+//! state and reads are [`crate::reader`]'s.
 
 use super::{Runtime, RuntimeError};
 use crate::reader::{Finished, Reads, RecvResult, Want};
