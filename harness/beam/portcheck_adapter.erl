@@ -14,7 +14,8 @@
 %% ports filling the port table so that exactly table_capacity-2 slots are
 %% free. The adapter's main process owns S (its mailbox is the owner's).
 %% A `recv_wait` op spawns the reader, a process of its own blocked in
-%% gen_tcp:recv(S, Len, infinity) until that returns (RX-7..RX-10).
+%% gen_tcp:recv(S, Len, T) until that returns (RX-7..RX-11; T is the op's
+%% `timeout`, infinity when absent).
 %%
 %% One node serves many cases (PROTOCOL.md §2.3, `reset`): after a case the
 %% adapter tears its world down and checks that the node is back where it
@@ -25,7 +26,7 @@
 %% No sleeps: every wait is for a specific event, with a bound that only
 %% turns into an `error` answer.
 -module(portcheck_adapter).
--export([main/1, sender_loop/4, closer/2, reader/3]).
+-export([main/1, sender_loop/4, closer/2, reader/4]).
 
 -define(VERSION, 2).            % the newest version spoken; 1 is answered as 1
 -define(BOUND, 5000).          % ms: every internal wait; below the harness's 10 s
@@ -64,6 +65,7 @@
     s_server,                  % socket backend: the gen_tcp_socket server pid
     closer,                    % pid of the process running gen_tcp:close(S)
     reader = idle,             % the reader's recv (recv_wait): idle | {waiting, Pid} | {returned, Result}
+    reader_since,              % its timed recv (RX-11): {virtual ms, monotonic ms, T} when made | undefined
     peer,                      % raw socket, peer end of S
     peer_reset = false,        % await_peer's peek took the peer's ECONNRESET: the next peer_read reports it
     peer_sent = 0,             % bytes the peer has written to S, in all
@@ -179,13 +181,13 @@ first_msg() ->
 %% active -> passive (DIFF-SOCK-7); the kernel environment's defaults
 %% (OPT-8) apply on both, but only the inet driver reads options back;
 %% gen_tcp:shutdown/2 (SD-*) and a reader blocked in gen_tcp:recv(S, Len,
-%% infinity) (RX-7..RX-10) were measured on the inet driver only. The same
+%% T) (RX-7..RX-11) were measured on the inet driver only. The same
 %% as harness/src/sut/beam.rs declares for `--sut beam`/`beam-socket`.
 abilities(Backend) ->
     Inet = Backend =:= inet,
     #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet,
       peer_end => Inet, kernel_env => Inet, shutdown => Inet, recv_wait => Inet,
-      linger => Inet, kill => Inet}.
+      linger => Inet, kill => Inet, recv_timeout => Inet}.
 
 hello(Backend, Node) ->
     hello(Backend, Node, read_msg()).
@@ -541,9 +543,11 @@ closer(Main, S) ->
 
 %% The reader (recv_wait): one recv, its result to the main process, and
 %% done. On the inet backend its only wait is prim_inet's receive of the
-%% driver's {inet_async, S, Ref, Result}.
-reader(Main, S, Len) ->
-    R = caught(fun() -> gen_tcp:recv(S, Len, infinity) end),
+%% driver's {inet_async, S, Ref, Result}; a timeout T (ms | infinity) is
+%% the driver's timer (RX-11: tcp_inet_timeout answers {error,timeout}),
+%% or, for 0, answered from the recv's own port_control after one read.
+reader(Main, S, Len, T) ->
+    R = caught(fun() -> gen_tcp:recv(S, Len, T) end),
     Main ! {reader_done, self(), R}.
 
 %% ---------------------------------------------------------------------------
@@ -668,18 +672,30 @@ apply_op(#{<<"op">> := <<"recv">>}, #st{s = S} = St) ->
         end,
     {#{recv => R}, [], settle(St)};
 
-%% RX-7..RX-10: the reader's gen_tcp:recv(S, Len, infinity). It returns
-%% within the step when it can (Len bytes already buffered, the connection
-%% already ended), else waits; settle/1 runs it until it waits or its
-%% result is collected, in this step or the one that returns it. Measured
-%% on the inet driver only (abilities.recv_wait).
+%% RX-7..RX-11: the reader's gen_tcp:recv(S, Len, T), T the op's
+%% `timeout` (absent or null: infinity). It returns within the step when it
+%% can (Len bytes already buffered, the connection already ended, a
+%% timeout of 0), else waits; settle/1 runs it until it waits or its
+%% result is collected, in this step or the one that returns it. A timed
+%% recv's timer runs on the real clock: when it was made (the model's
+%% clock and ours) is kept for advance_time/2. Measured on the inet
+%% driver only (abilities.recv_wait).
 apply_op(#{<<"op">> := <<"recv_wait">>}, #st{backend = socket}) ->
-    {unsupported, <<"recv_wait: a reader blocked in gen_tcp:recv(S, Len, infinity) was measured on the inet "
-                    "driver only (RX-7..RX-10); the socket backend's recv differs">>};
-apply_op(#{<<"op">> := <<"recv_wait">>, <<"len">> := Len}, #st{reader = idle, s = S} = St)
+    {unsupported, <<"recv_wait: a reader blocked in gen_tcp:recv(S, Len, T) was measured on the inet "
+                    "driver only (RX-7..RX-11); the socket backend's recv differs">>};
+apply_op(#{<<"op">> := <<"recv_wait">>, <<"len">> := Len} = Op, #st{reader = idle, s = S} = St)
   when is_integer(Len), Len >= 0 ->
-    Pid = spawn_link(?MODULE, reader, [self(), S, Len]),
-    {none, [], settle(St#st{reader = {waiting, Pid}})};
+    T = case maps:get(<<"timeout">>, Op, null) of
+            null -> infinity;
+            Ms when is_integer(Ms), Ms >= 0 -> Ms;
+            Bad -> fail("recv_wait: timeout ~0p is not a number of ms >= 0", [Bad])
+        end,
+    Since = case T of
+                infinity -> undefined;
+                _ -> {St#st.vnow, erlang:monotonic_time(millisecond), T}
+            end,
+    Pid = spawn_link(?MODULE, reader, [self(), S, Len, T]),
+    {none, [], settle(St#st{reader = {waiting, Pid}, reader_since = Since})};
 apply_op(#{<<"op">> := <<"recv_wait">>} = Op, St) ->
     fail("recv_wait ~0p: only with a length >= 0 and while the reader is idle (it is ~0p)",
          [Op, reader_view(St)]);
@@ -897,13 +913,18 @@ drain_owner(S, Acc, St) ->
 
 %% The BEAM's clock cannot be advanced. advance_time{by} moves the model's
 %% (virtual) clock and waits in real time, but only for an event it
-%% expects: when a sender has been waiting on a busy port since virtual
-%% time V and its send_timeout T is due by the new virtual time (V + T =<
-%% vnow + by), the real timer must fire: wait (bounded: T real ms after the
-%% sender was first seen waiting, plus ?BOUND) for that sender's reply.
-%% Otherwise return at once. (The real timer may fire earlier than the
-%% model's clock says; the model allows that, real_clock in `ready`.)
-%% The timer is armed when the port goes busy, with the send_timeout then in
+%% expects. First the reader's timed recv (RX-11): made at virtual time V
+%% and real time R with a timeout T, it is due when V + T =< vnow + by;
+%% then its real timer must fire (the driver armed it after R): wait
+%% (bounded: R + T + ?BOUND) for the reader's return. Then the senders:
+%% when a sender has been waiting on a busy port since virtual time V and
+%% its send_timeout T is due by the new virtual time (V + T =< vnow + by),
+%% the real timer must fire: wait (bounded: T real ms after the sender was
+%% first seen waiting, plus ?BOUND) for that sender's reply. Otherwise
+%% return at once. (A real timer may fire earlier than the model's clock
+%% says; the model allows that, real_clock in `ready`. The recv's timer
+%% and a send timer run each on its own, RX-11.)
+%% The send timer is armed when the port goes busy, with the send_timeout then in
 %% effect (a later setopts does not re-arm it).
 %%
 %% The inet driver keeps one busy caller and one send timer per port: a
@@ -917,7 +938,7 @@ drain_owner(S, Acc, St) ->
 %% backend times each send on its own: every due sender is waited for.
 advance_time(By, #st{vnow = V0} = St0) ->
     V = V0 + By,
-    St = St0#st{vnow = V},
+    St = await_reader_timeout(St0#st{vnow = V}),
     Waiting = maps:to_list(St#st.waiting_since),
     Holders = case St#st.backend of
                   socket -> Waiting;
@@ -955,6 +976,38 @@ wait_replies(Ids, Need, Deadline, St) ->
                     false -> wait_replies(Ids, Need, Deadline, St1)
                 end
             end
+    end.
+
+%% RX-11: the reader's timed recv is due by the model's clock: its result
+%% must come by the real deadline (it may have come already: the real
+%% timer can fire earlier than the model's clock says, or the bytes came).
+await_reader_timeout(#st{reader = {waiting, _}, reader_since = {VSince, RealSince, T}, vnow = V} = St)
+  when VSince + T =< V ->
+    wait_reader(RealSince + T + ?BOUND, St);
+await_reader_timeout(St) ->
+    St.
+
+wait_reader(Deadline, St) ->
+    St1 = settle(St),
+    case St1#st.reader of
+        {waiting, Pid} ->
+            Rem = Deadline - erlang:monotonic_time(millisecond),
+            receive
+                {reader_done, Pid, R} -> wait_reader(Deadline, St1#st{reader = {returned, reader_result(R)}})
+            after max(0, Rem) ->
+                case Rem =< 0 of
+                    true ->
+                        {VSince, _, T} = St1#st.reader_since,
+                        fail("advance_time: the reader's gen_tcp:recv(S, _, ~p) made at virtual ~p ms is due "
+                             "at ~p ms by the model's clock (now ~p ms), but it did not return within its "
+                             "timeout + ~p ms of real time (reader ~0p)",
+                             [T, VSince, VSince + T, St1#st.vnow, ?BOUND,
+                              caught(fun() -> erlang:process_info(Pid, [status, current_function]) end)]);
+                    false -> wait_reader(Deadline, St1)
+                end
+            end;
+        _ ->
+            St1
     end.
 
 %% await_io: wait (bounded) until an I/O event changes something observable,

@@ -23,6 +23,8 @@ pub enum Activity {
     Resume(SenderId),
     /// The send timer fired (TO-1/TO-3).
     SendTimeout,
+    /// The timer of the reader's `gen_tcp:recv(S, Len, T)` fired (RX-11).
+    RecvTimeout,
     /// A gen_tcp:close that waited for the queue to empty went on and
     /// closed the port (DIFF-INET-3; the closing process runs on its own
     /// schedule).

@@ -121,8 +121,15 @@ pub enum Op {
     /// `gen_tcp:recv(S, len, infinity)` on the port under test: it returns
     /// within the step when it can, or waits; what it returns is
     /// `Observation::reader` (RX-7..RX-10). Generated on a passive port
-    /// while the reader is idle.
-    RecvWait { len: Bytes },
+    /// while the reader is idle. With `timeout`, `gen_tcp:recv(S, len, T)`:
+    /// a recv that has not got its bytes within T ms returns
+    /// `{error,timeout}` and leaves what it gathered buffered (RX-11);
+    /// absent from the JSON when infinity.
+    RecvWait {
+        len: Bytes,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout: Option<Millis>,
+    },
     /// The port owner takes every message in its mailbox.
     Mailbox,
     /// Run the runtime until nothing more can happen without the outside world.

@@ -432,10 +432,12 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
             v.extend([Op::PeerRead { max: Bytes(16384) }, Op::Quiesce, Op::PeerRead { max: Bytes(16384) }, Op::Quiesce]);
             v
         }),
-        // The reader (RX-7..RX-10), on a port the peer has read dry (so
-        // that its end may come: PC-*). Twice the weight: RX-9 and RX-10
-        // each need one of its six endings with the recv still waiting.
-        2 => reader_ops().prop_map(|ops| {
+        // The reader (RX-7..RX-11), on a port the peer has read dry (so
+        // that its end may come: PC-*). Three times the weight: RX-9 and
+        // RX-10 each need one of its six endings with the recv still
+        // waiting, RX-11 a timeout that fires (RX-11 fell below 5 crossings
+        // in a default run at twice the weight).
+        3 => reader_ops().prop_map(|ops| {
             let mut v = vec![Op::PeerRead { max: Bytes(16384) }, Op::Quiesce];
             v.extend(ops);
             v
@@ -471,22 +473,35 @@ fn busy_with_caller(tag: u16) -> [Op; 3] {
 /// second, longer one, so that it still waits when the case ends it: more
 /// bytes, the peer's FIN or RST (RX-9), the owner's close (RX-10), the
 /// owner's shutdown of both sides (SD-4) or its write side only (the recv
-/// waits on); then what the owner does after.
+/// waits on); then what the owner does after. Either recv may have a
+/// timeout (RX-11): the first 0 or up to 60 ms, the second (less often:
+/// one that timed out is not there for the endings, RX-9, RX-10) up to
+/// 60 ms; a clock advance after each may reach it, and the owner's recvs
+/// after it take what it gathered.
 fn reader_ops() -> impl Strategy<Value = Vec<Op>> {
     let first = prop_oneof![1 => Just(0usize), 3 => 1usize..=64, 1 => 64usize..=1024];
+    let first_timeout = prop_oneof![2 => Just(None), 1 => Just(Some(0u64)), 2 => (1u64..=60).prop_map(Some)];
+    let second_timeout = prop_oneof![7 => Just(None), 1 => (1u64..=60).prop_map(Some)];
     // Eight draws for six endings: the owner's close takes three (RX-10
     // fell below 5 crossings in most default runs at one in six).
-    (first, 0usize..=32, 1usize..=512, 65usize..=4096, 1usize..=64, 0u8..8, any::<u16>()).prop_map(
-        |(len, before, after, second, more, end, tag)| {
+    let lens = (first, 0usize..=32, 1usize..=512, 65usize..=4096, 1usize..=64);
+    (lens, (first_timeout, second_timeout, 0u64..=60, 0u64..=60), 0u8..8, any::<u16>()).prop_map(
+        |((len, before, after, second, more), (t1, t2, by1, by2), end, tag)| {
             let write = |len: usize, i: u16| [Op::PeerWrite { len: Bytes(len), tag: tag.wrapping_add(i) }, Op::Quiesce];
             let mut v = vec![];
             if before > 0 {
                 v.extend(write(before, 0));
             }
-            v.extend([Op::RecvWait { len: Bytes(len) }, Op::Recv]);
+            v.extend([Op::RecvWait { len: Bytes(len), timeout: t1.map(Millis) }, Op::Recv]);
+            if t1.is_some_and(|t| t > 0) {
+                v.push(Op::AdvanceTime { by: Millis(by1) });
+            }
             v.extend(write(after, 1));
-            v.extend([Op::RecvWait { len: Bytes(second) }, Op::Recv]);
+            v.extend([Op::RecvWait { len: Bytes(second), timeout: t2.map(Millis) }, Op::Recv]);
             v.extend(write(more, 2));
+            if t2.is_some() {
+                v.push(Op::AdvanceTime { by: Millis(by2) });
+            }
             match end {
                 0 => v.extend(write(512, 3)),
                 1 => v.push(Op::PeerShutdown),
@@ -499,7 +514,7 @@ fn reader_ops() -> impl Strategy<Value = Vec<Op>> {
                 }
             }
             v.extend([Op::Quiesce, Op::Recv, Op::Recv, send(0, 10, tag.wrapping_add(4), false, false), Op::Mailbox]);
-            v.extend([Op::RecvWait { len: Bytes(0) }, Op::Quiesce]);
+            v.extend([Op::RecvWait { len: Bytes(0), timeout: None }, Op::Quiesce]);
             v
         },
     )

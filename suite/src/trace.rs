@@ -23,7 +23,8 @@ fn op_text(op: &Op) -> String {
         }
         Op::PeerRead { max } => format!("peer read ≤{max}"),
         Op::PeerWrite { len, .. } => format!("peer write {len}"),
-        Op::RecvWait { len } => format!("reader recv {len}"),
+        Op::RecvWait { len, timeout: None } => format!("reader recv {len}"),
+        Op::RecvWait { len, timeout: Some(t) } => format!("reader recv {len} within {t}"),
         Op::AdvanceTime { by } => format!("advance time {by}"),
         Op::SetOpts { opts } => format!("setopts {}", serde_json::to_string(opts).unwrap_or_default()),
         other => other.name().replace('_', " "),

@@ -94,7 +94,7 @@ impl SystemUnderTest for HiddenSut {
 }
 
 fn run(bug: Option<PlantedBug>, settle: bool, cases: u32) -> CheckReport {
-    let cfg = CheckConfig { max_shrink_iters: 300, ..CheckConfig::new(24303, cases) };
+    let cfg = CheckConfig { max_shrink_iters: 300, ..CheckConfig::new(24304, cases) };
     check(&Hidden::new(bug, settle), &cfg, |_, _| {})
 }
 

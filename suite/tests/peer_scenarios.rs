@@ -427,7 +427,7 @@ fn reader_results(out: &CaseOutcome) -> Vec<Result<Vec<u8>, Posix>> {
 /// the FIN come.
 fn partial_recv_and_close(system: System, waiting: bool) -> R {
     let setup = Setup { senders: 1, ..Setup::default() };
-    let (write, wait) = (Op::PeerWrite { len: Bytes(1000), tag: 3 }, Op::RecvWait { len: Bytes(1001) });
+    let (write, wait) = (Op::PeerWrite { len: Bytes(1000), tag: 3 }, Op::RecvWait { len: Bytes(1001), timeout: None });
     let ops = if waiting {
         vec![wait, write, Op::Quiesce, Op::PeerShutdown, Op::Quiesce, Op::Recv]
     } else {
@@ -441,6 +441,33 @@ fn partial_recv_and_close(system: System, waiting: bool) -> R {
     expect("PC-2: the recv after", &observed_at(&out, ops.len() - 1)?.reply, Reply::Recv(Err(Posix::Enotconn)))
 }
 
+/// `gen_tcp_api_SUITE:t_recv_timeout` (RX-11): `recv(S, 0, 200)` with
+/// nothing coming returns {error,timeout} once 200 ms have passed. With
+/// `gathered`, the peer's 4 bytes came first and the recv asked for 10:
+/// it times out all the same, and the owner's next recv gets the 4 (they
+/// stayed in the driver's buffer).
+fn recv_timeout(system: System, gathered: bool) -> R {
+    let setup = Setup { senders: 1, ..Setup::default() };
+    let (len, write) = if gathered { (10, vec![Op::PeerWrite { len: Bytes(4), tag: 5 }]) } else { (0, vec![]) };
+    let mut ops = write;
+    ops.extend([
+        Op::RecvWait { len: Bytes(len), timeout: Some(Millis(200)) },
+        Op::AdvanceTime { by: Millis(200) },
+        Op::Recv,
+    ]);
+    let out = lockstep(system, &setup, &ops)?;
+    let got = reader_results(&out);
+    if got != [Err(Posix::Timeout)] {
+        return Err(format!("RX-11: recv(S, {len}, 200) returned {got:?}, expected [timeout]"));
+    }
+    let after = &observed_at(&out, ops.len() - 1)?.reply;
+    match (gathered, after) {
+        (true, Reply::Recv(Ok(d))) if d.len() == 4 => Ok(()),
+        (false, Reply::Recv(Err(Posix::Timeout))) => Ok(()),
+        _ => Err(format!("RX-11: the owner's recv after the timeout got {after:?}")),
+    }
+}
+
 /// `gen_tcp_misc_SUITE:fill_sendq` (RX-10, PC-5): a writer blocked on a
 /// busy port (its send onto the queue crossed the high watermark: WM-3)
 /// and a reader blocked in `recv(S, 0, infinity)` when the peer closes
@@ -450,7 +477,7 @@ fn fill_sendq(system: System) -> R {
     let options = vec![Opt::HighWatermark(64), Opt::LowWatermark(16)];
     let setup = Setup { senders: 1, options, ..Setup::default() };
     let ops = [
-        Op::RecvWait { len: Bytes(0) },
+        Op::RecvWait { len: Bytes(0), timeout: None },
         send(0, 200_000),
         send(0, 100),
         Op::QueueSize,
@@ -511,6 +538,8 @@ fn main() {
         tests.push(trial(id("partial_recv_and_close"), system.caps(), move || partial_recv_and_close(system, false)));
         tests.push(trial(id("partial_recv_and_close_2"), system.caps(), move || partial_recv_and_close(system, true)));
         tests.push(trial(id("fill_sendq"), system.caps(), move || fill_sendq(system)));
+        tests.push(trial(id("t_recv_timeout"), system.caps(), move || recv_timeout(system, false)));
+        tests.push(trial(id("t_recv_timeout_gathered"), system.caps(), move || recv_timeout(system, true)));
         tests.push(trial(id("linger_zero"), system.caps(), move || linger_zero(system)));
         tests.push(trial(id("multiple_writers"), system.caps(), move || multiple_writers(system)));
     }

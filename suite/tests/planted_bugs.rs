@@ -36,6 +36,7 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::ReaderReturnsPartialAtEnd,
     PlantedBug::LingerZeroFlushes,
     PlantedBug::KilledSenderStillSends,
+    PlantedBug::RecvTimeoutDropsGathered,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -49,7 +50,7 @@ fn every_lockstep_bug_is_tested_here() {
     }
 }
 
-/// The counterexample of `bug` under `rule`, with seed 24360 and 400 cases.
+/// The counterexample of `bug` under `rule`, with seed 24366 and 400 cases.
 fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
     caught_within(bug, rule, 300)
 }
@@ -58,7 +59,7 @@ fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
 fn caught_within(bug: PlantedBug, rule: RuleId, shrink_runs: u32) -> Counterexample {
     assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
-    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24360, 400) };
+    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24366, 400) };
     let started = Instant::now();
     // When the run settled its last case (the failing one) and the one before.
     let (mut settled, mut before) = (started, started);
@@ -260,4 +261,11 @@ fn a_zero_linger_close_that_flushes_breaks_cl4() {
 #[test]
 fn a_killed_suspended_sender_that_still_sends_breaks_snd7() {
     caught(PlantedBug::KilledSenderStillSends, ids::SND_7);
+}
+
+/// RX-11: a recv that timed out leaves what it gathered in the driver's
+/// buffer for the next recv; dropping it breaks it.
+#[test]
+fn a_timed_out_recv_that_drops_what_it_gathered_breaks_rx11() {
+    caught(PlantedBug::RecvTimeoutDropsGathered, ids::RX_11);
 }

@@ -101,6 +101,10 @@ pub enum PlantedBug {
     /// taken off the port's wait: it stays suspended and retries its send
     /// when the port leaves busy.
     KilledSenderStillSends,
+    /// RX-11: a recv whose timer fires discards the bytes it had gathered
+    /// instead of keeping them in the driver for the next recv, which then
+    /// reads past them (they are lost).
+    RecvTimeoutDropsGathered,
 }
 
 impl PlantedBug {
@@ -133,6 +137,7 @@ impl PlantedBug {
         PlantedBug::ReaderReturnsPartialAtEnd,
         PlantedBug::LingerZeroFlushes,
         PlantedBug::KilledSenderStillSends,
+        PlantedBug::RecvTimeoutDropsGathered,
     ];
 
     /// The stable kebab-case name used on the command line and in reports.
@@ -165,6 +170,7 @@ impl PlantedBug {
             PlantedBug::ReaderReturnsPartialAtEnd => "reader-returns-partial-at-end",
             PlantedBug::LingerZeroFlushes => "linger-zero-flushes",
             PlantedBug::KilledSenderStillSends => "killed-sender-still-sends",
+            PlantedBug::RecvTimeoutDropsGathered => "recv-timeout-drops-gathered",
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The runtime's clock. Timers (the send timer, TO-*) are deadlines on this
-//! clock; the harness injects a virtual clock it advances explicitly, a
-//! production runtime uses the monotonic clock.
+//! The runtime's clock. Timers (the send timer, TO-*; the reader's recv
+//! timer, RX-11) are deadlines on this clock, each on its own; the harness
+//! injects a virtual clock it advances explicitly, a production runtime
+//! uses the monotonic clock.
 
 use crate::units::Millis;
 use std::cell::Cell;

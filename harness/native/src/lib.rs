@@ -12,7 +12,9 @@
 //! - [`process`]: sender processes, their send flags and the run queue (SND-*).
 //! - [`receive`]: active and passive input (RX-*).
 //! - [`reader`]: the reader process's recv with a length, which waits
-//!   (RX-7..RX-10).
+//!   (RX-7..RX-10), until its timer fires (RX-11).
+//! - [`held_input`]: the bytes a timed-out recv gathered, which the next
+//!   recv returns first (RX-11).
 //! - [`shutdown`]: `gen_tcp:shutdown/2`, at once or once the queue
 //!   empties (SD-*).
 //! - [`send_error`]: a write meeting the peer's RST, and what the next
@@ -46,6 +48,7 @@ pub mod clock;
 pub mod close_mode;
 pub mod connect;
 pub mod driver_queue;
+pub mod held_input;
 pub mod listen_port;
 pub mod lock;
 pub mod options;

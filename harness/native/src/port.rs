@@ -1,8 +1,9 @@
 //! A tcp port: its options, the tcp driver, the port-task queue, the
-//! processes suspended on it, its lock and the recv that waits on it. The
-//! runtime drives it.
+//! processes suspended on it, its lock, the recv that waits on it and the
+//! input a timed-out recv left. The runtime drives it.
 
 use crate::driver_queue::TcpDriver;
+use crate::held_input::HeldInput;
 use crate::lock::PortLock;
 use crate::options::PortOptions;
 use crate::port_table::PortId;
@@ -25,6 +26,8 @@ pub struct TcpPort {
     pub end_reported: bool,
     /// The reader process's recv, while it waits (RX-7..RX-10).
     pub reader: Reader,
+    /// Bytes a timed-out recv gathered, for the next recv (RX-11).
+    pub held: HeldInput,
 }
 
 impl TcpPort {
@@ -38,6 +41,7 @@ impl TcpPort {
             lock: PortLock::new(),
             end_reported: false,
             reader: Reader::default(),
+            held: HeldInput::default(),
         }
     }
 

@@ -1,21 +1,26 @@
-//! The reader process's recv: `gen_tcp:recv(S, Len, infinity)` made on a
+//! The reader process's recv: `gen_tcp:recv(S, Len, T)` made on a
 //! passive port by a process other than its owner. inet_drv queues it as
 //! the port's one async operation (`enq_async`, so a second recv meanwhile
 //! is `{error,ealready}`: RX-8) and reads for it at once and then whenever
 //! the socket is readable (`tcp_recv(desc, Len)`), until it has its Len
 //! bytes (RX-7), a read finds the peer's end (RX-9; also the end that
 //! the owner's `shutdown(S, read_write)` makes, SD-4) or the port closes
-//! its socket under it (RX-10).
+//! its socket under it (RX-10), or, with a timeout T, its timer fires
+//! (`driver_set_timer`, `tcp_inet_timeout`): it returns `{error,timeout}`
+//! and what it gathered stays held for the next recv (RX-11,
+//! [`crate::held_input`]).
 //!
 //! This module keeps the recv's state and makes its reads; the runtime
-//! decides when they run and what the port does at the end.
+//! decides when they run, when the timer fires and what the port does at
+//! the end.
 
 use crate::bugs::{Faults, PlantedBug};
+use crate::clock::Clock;
 use crate::driver_queue::TcpDriver;
 use crate::receive::{end_of, INPUT_BUFFER};
 use crate::reply::Posix;
 use crate::trace::Action;
-use crate::units::Bytes;
+use crate::units::{Bytes, Millis};
 use std::io;
 
 /// What a recv returns: its bytes, or an error as `inet` names it.
@@ -87,11 +92,15 @@ impl Finished {
     }
 }
 
-/// A recv in progress: what it wants and the bytes read for it so far.
+/// A recv in progress: what it wants, the bytes it has so far (held ones
+/// a timed-out recv left, RX-11, then its reads') and when its timer
+/// fires.
 #[derive(Debug)]
 struct Recv {
     want: Want,
     gathered: Vec<u8>,
+    /// On the runtime's clock; `None`: infinity.
+    deadline: Option<Millis>,
 }
 
 impl Recv {
@@ -150,15 +159,43 @@ impl Reader {
         self.waiting.is_some()
     }
 
-    /// The recv starts waiting; its first reads are the caller's to make
-    /// ([`Reader::read`] with [`Reads::UntilWouldBlock`]).
+    /// The recv starts waiting from `gathered` (bytes held from a
+    /// timed-out recv that do not finish it, RX-11; its reads ask only for
+    /// what they miss), its timer armed for `deadline`; its first reads are
+    /// the caller's to make ([`Reader::read`] with
+    /// [`Reads::UntilWouldBlock`]).
     ///
     /// # Panics
     /// If a recv already waits: the reader is blocked in it and cannot
     /// make another (the runtime refuses that before).
-    pub fn start(&mut self, want: Want) {
+    pub fn start(&mut self, want: Want, gathered: Vec<u8>, deadline: Option<Millis>) {
         assert!(self.waiting.is_none(), "the reader's recv already waits");
-        self.waiting = Some(Recv { want, gathered: Vec::new() });
+        self.waiting = Some(Recv { want, gathered, deadline });
+    }
+
+    /// When the waiting recv's timer fires (RX-11), if one waits with a
+    /// timeout.
+    pub fn deadline(&self) -> Option<Millis> {
+        self.waiting.as_ref().and_then(|r| r.deadline)
+    }
+
+    /// RX-11: the waiting recv's timer is due; reads the clock only while
+    /// a timer runs.
+    pub fn timer_due(&self, clock: &dyn Clock) -> bool {
+        self.deadline().is_some_and(|d| clock.now() >= d)
+    }
+
+    /// RX-11 (`tcp_inet_timeout`): the waiting recv gives up; it returns
+    /// `{error,timeout}` (the caller reports it). `Some(gathered)`: what
+    /// it had, which stays in the driver for the next recv; `None` when no
+    /// recv waits.
+    pub fn time_out(&mut self, faults: Faults) -> Option<Vec<u8>> {
+        let recv = self.waiting.take()?;
+        // Planted bug: what the recv gathered goes with it.
+        if faults.has(PlantedBug::RecvTimeoutDropsGathered) {
+            return Some(Vec::new());
+        }
+        Some(recv.gathered)
     }
 
     /// Read for the waiting recv (if any) until it finishes or `reads`

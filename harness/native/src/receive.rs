@@ -2,12 +2,14 @@
 //! (`tcp_deliver`, RX-2/RX-4/RX-5) and passive `gen_tcp:recv(S, 0, 0)`
 //! (RX-1, RX-6), each up to the peer's end (`tcp_recv_closed`, PC-1,
 //! PC-3, RS-1). The reader's recv with a length, which waits, is
-//! [`crate::reader`]'s; it passes the same checks ([`refused`]).
+//! [`crate::reader`]'s; it passes the same checks ([`refused`]). Bytes a
+//! timed-out recv left ([`crate::held_input`]) come first (RX-11).
 
 use crate::bugs::{Faults, PlantedBug};
 use crate::driver_queue::TcpDriver;
+use crate::held_input::HeldInput;
 use crate::options::{Active, PortOptions};
-use crate::reader::Reader;
+use crate::reader::{Reader, Want};
 use crate::reply::{OwnerMsg, Posix};
 use crate::trace::Action;
 use std::io;
@@ -97,16 +99,22 @@ pub fn refused(driver: &TcpDriver, opts: &PortOptions, reader: &Reader) -> Optio
     None
 }
 
-/// `gen_tcp:recv(S, 0, 0)` on the port: one read of whatever has arrived.
+/// `gen_tcp:recv(S, 0, 0)` on the port: the bytes a timed-out recv left,
+/// if any, with no read (RX-11: `tcp_recv` delivers a buffered packet
+/// first); otherwise one read of whatever has arrived.
 pub fn recv(
     driver: &mut TcpDriver,
     opts: &PortOptions,
     reader: &Reader,
+    held: &mut HeldInput,
     trace: &mut Vec<Action>,
     faults: Faults,
 ) -> Result<Vec<u8>, Posix> {
     if let Some(e) = refused(driver, opts, reader) {
         return Err(e);
+    }
+    if let Some(data) = held.take_for(Want::Any) {
+        return Ok(data);
     }
     let mut buf = [0u8; INPUT_BUFFER];
     let r = driver.read(&mut buf, trace);

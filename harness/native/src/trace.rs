@@ -24,6 +24,9 @@ pub enum Activity {
     Resume(SenderId),
     /// The send timer fired (TO-1/TO-3).
     SendTimeout,
+    /// The timer of the reader's `gen_tcp:recv(S, Len, T)` fired: the recv
+    /// returned `{error,timeout}`, what it gathered held (RX-11).
+    RecvTimeout,
 }
 
 /// Something the runtime did: ran an activity, or made a syscall whose
@@ -48,8 +51,8 @@ pub struct Trace {
     /// Senders that were suspended on the busy port (SND-1).
     pub busy_port_events: Vec<SenderId>,
     /// What the reader's recv returned other than within its own call (a
-    /// read on readiness, the owner's close or shutdown), in order
-    /// (RX-7, RX-9, RX-10).
+    /// read on readiness, the owner's close or shutdown, its timer), in
+    /// order (RX-7, RX-9, RX-10, RX-11).
     pub reader_returned: Vec<RecvResult>,
 }
 

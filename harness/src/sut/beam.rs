@@ -249,6 +249,9 @@ impl SutFactory for BeamFactory {
             linger: inet,
             // SND-7: senders suspend on the inet driver's busy port only.
             kill: inet,
+            // RX-11, DIFF-INET-12: measured on the inet driver
+            // (probe_recv_timeout*.erl), as the reader is.
+            recv_timeout: inet,
         }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {

@@ -200,6 +200,12 @@ pub struct Abilities {
     /// in its place (SND-7). Added after `linger`: absent means not had.
     #[serde(default)]
     pub kill: bool,
+    /// `recv_wait` with a `timeout`: `gen_tcp:recv(S, Len, T)`, its timer
+    /// and what it leaves buffered (RX-11, DIFF-INET-12). Added after
+    /// `kill`: absent means not had (such an adapter's reader would wait
+    /// on, ignoring the field), and its timed recvs go without one.
+    #[serde(default)]
+    pub recv_timeout: bool,
 }
 
 impl Default for Abilities {
@@ -221,6 +227,7 @@ impl Abilities {
         recv_wait: true,
         linger: true,
         kill: true,
+        recv_timeout: true,
     };
 
     /// What the op becomes on this system: lock contention turns into a
@@ -239,6 +246,7 @@ impl Abilities {
             Op::PeerShutdown | Op::PeerReset if !self.peer_end => Op::Quiesce,
             Op::Shutdown { .. } if !self.shutdown => Op::Quiesce,
             Op::RecvWait { .. } if !self.recv_wait => Op::Quiesce,
+            Op::RecvWait { len, timeout: Some(_) } if !self.recv_timeout => Op::RecvWait { len, timeout: None },
             Op::Kill { .. } if !self.kill => Op::Quiesce,
             other => other,
         }
@@ -291,6 +299,9 @@ impl Abilities {
         }
         if !self.kill {
             v.push("a suspended sender killed (SND-7)");
+        }
+        if !self.recv_timeout {
+            v.push("recv with a timeout (RX-11, DIFF-INET-12)");
         }
         v
     }

@@ -108,6 +108,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::ReaderReturnsPartialAtEnd) => "native+reader-returns-partial-at-end",
             Some(PlantedBug::LingerZeroFlushes) => "native+linger-zero-flushes",
             Some(PlantedBug::KilledSenderStillSends) => "native+killed-sender-still-sends",
+            Some(PlantedBug::RecvTimeoutDropsGathered) => "native+recv-timeout-drops-gathered",
         }
     }
 
@@ -329,8 +330,9 @@ impl NativeSut {
                 self.rt.kill(to_sender(*sender)).map_err(rt_err)?;
                 Reply::None
             }
-            Op::RecvWait { len } => {
-                self.reader_returned_at_once = self.rt.recv_wait(to_bytes(*len)).map_err(rt_err)?;
+            Op::RecvWait { len, timeout } => {
+                let timeout = timeout.map(to_millis);
+                self.reader_returned_at_once = self.rt.recv_wait(to_bytes(*len), timeout).map_err(rt_err)?;
                 Reply::None
             }
             Op::Recv => Reply::Recv(self.rt.recv().map_err(rt_err)?.map_err(convert::posix)),

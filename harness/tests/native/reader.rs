@@ -1,21 +1,25 @@
-//! RX-7..RX-10: the reader process's `gen_tcp:recv(S, Len, infinity)`
+//! RX-7..RX-11: the reader process's `gen_tcp:recv(S, Len, T)`
 //! (`Op::RecvWait`) on a passive port over a real loopback connection:
 //! what it returns and when (`observation.reader`), the reads it makes,
-//! and what the owner's recv, close and shutdown do while it waits.
+//! what the owner's recv, close and shutdown do while it waits, and what
+//! a recv whose timer fired leaves for the next recv (RX-11, checked in
+//! lockstep with the model too).
 
 use crate::support::*;
-use harness::sut::native::PlantedBug;
+use harness::executor::{run_case, CaseOutcome};
+use harness::sut::native::{NativeFactory, PlantedBug};
 use reference::choice::{Activity, Choice};
 use reference::observation::{PeerRead, Posix, Reader, Reply, SendResult};
-use reference::op::{Op, Setup, ShutdownHow};
-use reference::options::{ActiveSetting, Opt};
-use reference::units::{payload, Bytes};
+use reference::op::{Op, SendFlags, Setup, ShutdownHow};
+use reference::options::{ActiveSetting, Opt, Timeout};
+use reference::rules::ids;
+use reference::units::{payload, Bytes, Millis, SenderId};
 
 fn recv_wait(len: usize) -> Op {
-    Op::RecvWait { len: Bytes(len) }
+    Op::RecvWait { len: Bytes(len), timeout: None }
 }
 
-fn peer_write(len: usize, tag: u16) -> Op {
+const fn peer_write(len: usize, tag: u16) -> Op {
     Op::PeerWrite { len: Bytes(len), tag }
 }
 
@@ -281,8 +285,6 @@ fn a_write_that_meets_the_reset_answers_the_waiting_recv_closed() {
 /// timer fires.
 #[test]
 fn send_timeout_close_answers_the_waiting_recv_closed() {
-    use reference::options::Timeout;
-    use reference::units::Millis;
     let mut c = start(&setup(vec![
         Opt::HighWatermark(100),
         Opt::LowWatermark(50),
@@ -295,4 +297,188 @@ fn send_timeout_close_answers_the_waiting_recv_closed() {
     let s = c.apply(Op::AdvanceTime { by: Millis(5) });
     assert!(ran(&s, Activity::SendTimeout));
     assert_eq!(s.observation.reader, returned(Err(Posix::Closed)), "TO-3, RX-10");
+}
+
+// ----- RX-11: gen_tcp:recv(S, Len, T) ------------------------------------------------------
+
+/// `gen_tcp:recv(S, len, timeout)` by the reader.
+const fn recv_within(len: usize, timeout: u64) -> Op {
+    Op::RecvWait { len: Bytes(len), timeout: Some(Millis(timeout)) }
+}
+
+const fn advance(by: u64) -> Op {
+    Op::AdvanceTime { by: Millis(by) }
+}
+
+fn timed_out() -> Reader {
+    returned(Err(Posix::Timeout))
+}
+
+/// `ops` on the native runtime in lockstep with the model
+/// (`harness::executor`): the outcome, its failure if any.
+fn lockstep(setup: &Setup, ops: &[Op], bug: Option<PlantedBug>) -> CaseOutcome {
+    run_case(&NativeFactory::new(bug), setup, ops)
+}
+
+/// `ops` agree with the model at every step, RX-11 among the rules that
+/// decided.
+fn agrees_with_the_model(setup: &Setup, ops: &[Op]) {
+    let outcome = lockstep(setup, ops, None);
+    assert!(outcome.passed(), "the model disagrees: {}", outcome.failure.map(|f| f.to_string()).unwrap_or_default());
+    assert!(outcome.touched.contains_key(&ids::RX_11), "the case reaches RX-11");
+}
+
+/// The reader's recv(S, 10, 200) over 4 bytes times out; what it gathered
+/// is held.
+const GATHERED_THEN_TIMED_OUT: [Op; 4] = [recv_within(10, 200), peer_write(4, 1), Op::Quiesce, advance(200)];
+
+/// RX-11: recv(S, 0, 200) with nothing arriving waits while the clock is
+/// short of its deadline and returns `{error,timeout}` in the step that
+/// reaches it, from the timer's activity (no read).
+#[test]
+fn a_timed_out_recv_returns_timeout_only_once_the_clock_reaches_its_deadline() {
+    let mut c = start(&setup(vec![]));
+    let s = c.apply(recv_within(0, 200));
+    assert_eq!((s.choices, s.observation.reader), (vec![read(0)], Reader::Waiting), "RX-7: it reads at once");
+    let s = c.apply(advance(199));
+    assert_eq!((s.choices, s.observation.reader), (vec![], Reader::Waiting), "RX-11: 1 ms short");
+    let s = c.apply(advance(1));
+    assert_eq!((s.choices, s.observation.reader), (vec![Choice::Ran(Activity::RecvTimeout)], timed_out()), "RX-11");
+    let s = c.apply(advance(1000));
+    assert_eq!((s.choices, s.observation.reader), (vec![], Reader::Idle), "the timer fired once");
+
+    agrees_with_the_model(&setup(vec![]), &[recv_within(0, 200), advance(199), advance(1), advance(1000)]);
+}
+
+/// RX-11: recv(S, 10, 200) over 4 bytes times out; the owner's next
+/// recv(S, 0, 0) returns those 4 without a read, and the one after it
+/// reads again (as on OTP, probe_recv_timeout.erl).
+#[test]
+fn timed_out_recv_leaves_gathered_bytes_for_the_next_recv() {
+    let mut c = start(&setup(vec![]));
+    c.apply(recv_within(10, 200));
+    c.apply(peer_write(4, 1));
+    let s = c.apply(Op::Quiesce);
+    assert_eq!((s.choices, s.observation.reader), (input(&[4]), Reader::Waiting), "RX-7: 4 of 10");
+    let s = c.apply(advance(200));
+    assert_eq!((s.choices, s.observation.reader), (vec![Choice::Ran(Activity::RecvTimeout)], timed_out()), "RX-11");
+    let s = c.apply(Op::Recv);
+    assert_eq!(s.observation.reply, Reply::Recv(Ok(payload(1, Bytes(4)))), "RX-11: the gathered bytes");
+    assert_eq!(s.choices, vec![], "RX-11: without a read");
+    let s = c.apply(Op::Recv);
+    assert_eq!((s.observation.reply, s.choices), (Reply::Recv(Err(Posix::Timeout)), vec![read(0)]), "RX-6");
+
+    agrees_with_the_model(&setup(vec![]), &[GATHERED_THEN_TIMED_OUT.as_slice(), &[Op::Recv, Op::Recv]].concat());
+}
+
+/// RX-11: 3 held and 4 more arrived: recv(S, 5, 0) starts from the 3 and
+/// reads only the 2 they miss, returning 5; recv(S, 0, 0) then gets the
+/// other 2 (as on OTP, probe_recv_timeout_held.erl).
+#[test]
+fn a_longer_recv_starts_from_the_held_bytes_and_reads_only_what_they_miss() {
+    let mut c = start(&setup(vec![]));
+    c.apply(recv_within(5, 100));
+    c.apply(peer_write(3, 1));
+    c.apply(Op::Quiesce);
+    assert_eq!(c.apply(advance(100)).observation.reader, timed_out(), "RX-11: 3 held");
+    c.apply(peer_write(4, 2));
+    let s = c.apply(recv_within(5, 0));
+    let mut five = payload(1, Bytes(3));
+    five.extend(part(2, 4, 0, 2));
+    assert_eq!((s.choices, s.observation.reader), (vec![read(2)], returned(Ok(five))), "RX-11: reads the 2 missing");
+    let s = c.apply(Op::Recv);
+    assert_eq!((s.observation.reply, s.choices), (Reply::Recv(Ok(part(2, 4, 2, 2))), vec![read(2)]), "RX-7");
+
+    let ops = [recv_within(5, 100), peer_write(3, 1), Op::Quiesce, advance(100)];
+    agrees_with_the_model(&setup(vec![]), &[ops.as_slice(), &[peer_write(4, 2), recv_within(5, 0), Op::Recv]].concat());
+}
+
+/// RX-11: held bytes enough for the reader's next recv complete it in its
+/// call without a read: Len <= held takes the first Len (the rest stays
+/// held), Len 0 all that is left.
+#[test]
+fn held_bytes_enough_for_the_next_recv_return_without_a_read() {
+    let mut c = start(&setup(vec![]));
+    for op in GATHERED_THEN_TIMED_OUT {
+        c.apply(op);
+    }
+    let s = c.apply(recv_wait(3));
+    assert_eq!((s.choices, s.observation.reader), (vec![], returned(Ok(part(1, 4, 0, 3)))), "RX-11: Len <= held");
+    let s = c.apply(recv_within(0, 50));
+    assert_eq!((s.choices, s.observation.reader), (vec![], returned(Ok(part(1, 4, 3, 1)))), "RX-11: Len 0");
+    let s = c.apply(advance(50));
+    assert_eq!((s.choices, s.observation.reader), (vec![], Reader::Idle), "no timer was armed");
+
+    agrees_with_the_model(
+        &setup(vec![]),
+        &[GATHERED_THEN_TIMED_OUT.as_slice(), &[recv_wait(3), recv_within(0, 50), advance(50)]].concat(),
+    );
+}
+
+/// RX-11: recv(S, Len, 0) times out within its own call, after its reads
+/// (no timer activity), and keeps what those reads got; with its bytes
+/// there it returns them.
+#[test]
+fn a_recv_with_timeout_0_times_out_within_its_call_after_its_reads() {
+    let mut c = start(&setup(vec![]));
+    let s = c.apply(recv_within(0, 0));
+    assert_eq!((s.choices, s.observation.reader), (vec![read(0)], timed_out()), "RX-11: nothing there");
+    c.apply(peer_write(2, 1));
+    let s = c.apply(recv_within(5, 0));
+    assert_eq!((s.choices, s.observation.reader), (vec![read(2), read(0)], timed_out()), "RX-11: 2 of 5");
+    c.apply(peer_write(6, 2));
+    let s = c.apply(recv_within(5, 0));
+    let mut five = payload(1, Bytes(2));
+    five.extend(part(2, 6, 0, 3));
+    assert_eq!((s.choices, s.observation.reader), (vec![read(3)], returned(Ok(five))), "RX-11, RX-7");
+    assert_eq!(c.apply(Op::Recv).observation.reply, Reply::Recv(Ok(part(2, 6, 3, 3))), "RX-7");
+
+    agrees_with_the_model(
+        &setup(vec![]),
+        &[recv_within(0, 0), peer_write(2, 1), recv_within(5, 0), peer_write(6, 2), recv_within(5, 0), Op::Recv],
+    );
+}
+
+/// RX-11, TO-1: the recv's timer and a send timer each fire at their own
+/// deadline, whichever was armed first.
+#[test]
+fn the_recv_timer_and_a_send_timer_each_fire_at_their_own_deadline() {
+    let busy =
+        setup(vec![Opt::HighWatermark(100), Opt::LowWatermark(50), Opt::SendTimeout(Timeout::After(Millis(100)))]);
+    let mut c = start(&busy);
+    c.send(0, 10_000, 1);
+    assert_eq!(c.send(1, 10, 2).observation.reply, Reply::Sent(None), "busy, its timer armed");
+    c.apply(recv_within(0, 200));
+    let s = c.apply(advance(100));
+    assert!(ran(&s, Activity::SendTimeout) && !ran(&s, Activity::RecvTimeout), "TO-1 at 100");
+    assert_eq!(s.observation.reader, Reader::Waiting, "RX-11: not yet");
+    let s = c.apply(advance(100));
+    assert_eq!((s.choices, s.observation.reader), (vec![Choice::Ran(Activity::RecvTimeout)], timed_out()), "RX-11");
+
+    let ops = [
+        Op::Send { sender: SenderId(0), len: Bytes(10_000), tag: 1, flags: SendFlags::default() },
+        Op::Send { sender: SenderId(1), len: Bytes(10), tag: 2, flags: SendFlags::default() },
+        recv_within(0, 200),
+        advance(100),
+        advance(100),
+    ];
+    agrees_with_the_model(&busy, &ops);
+}
+
+/// RX-11: the planted `recv-timeout-drops-gathered` loses the 4 bytes the
+/// timed-out recv gathered: the owner's next recv reads (and finds
+/// nothing) instead of returning them; the lockstep run blames RX-11.
+#[test]
+fn a_timed_out_recv_that_drops_what_it_gathered_is_caught_under_rx11() {
+    let bug = Some(PlantedBug::RecvTimeoutDropsGathered);
+    let mut c = start_with(&setup(vec![]), bug);
+    for op in GATHERED_THEN_TIMED_OUT {
+        c.apply(op);
+    }
+    let s = c.apply(Op::Recv);
+    assert_eq!((s.observation.reply, s.choices), (Reply::Recv(Err(Posix::Timeout)), vec![read(0)]), "bytes lost");
+
+    let outcome = lockstep(&setup(vec![]), &[GATHERED_THEN_TIMED_OUT.as_slice(), &[Op::Recv]].concat(), bug);
+    let failure = outcome.failure.expect("the model catches the planted bug");
+    assert_eq!(failure.rule(), Some(ids::RX_11), "{failure}");
 }

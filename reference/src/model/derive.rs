@@ -267,7 +267,7 @@ impl Model {
                 }
                 // RX-7: the reader's reads take no more than its recv
                 // misses; with Len 0, what its result shows.
-                if let Some(want) = self.reader_wants() {
+                if let Some(want) = self.reader_wants().or_else(|| self.owed_wants()) {
                     v.retain(|&b| b <= want);
                     v.insert(0, want);
                     if let crate::observation::Reader::Returned(Ok(d)) = &observed.reader {
@@ -287,7 +287,7 @@ impl Model {
                 if self.mandatory_activity().is_none() {
                     v.push(Pick::Quiet);
                 }
-                let mut acts = vec![Activity::SendTimeout, Activity::DelayFlush];
+                let mut acts = vec![Activity::SendTimeout, Activity::RecvTimeout, Activity::DelayFlush];
                 acts.extend(self.state.senders.resumable.front().map(|&s| Activity::Resume(s)));
                 acts.extend(self.sock_expirable().into_iter().map(Activity::Expire));
                 acts.extend(self.sock_returnable().into_iter().map(Activity::Returned));

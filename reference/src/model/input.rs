@@ -14,6 +14,13 @@ pub(super) struct Input {
     pub(super) stream: Stream,
     /// How much of it the port read.
     pub(super) received: Bytes,
+    /// RX-11: the last of `received` that a timed-out recv gathered and
+    /// left in the driver's buffer: the next recv returns them first.
+    pub(super) held: Bytes,
+    /// DIFF-INET-12: what a recv with a length and a timeout of 0 still
+    /// missed when it timed out (`i_remain`, left set): the next recv of
+    /// length 0 waits for those bytes and returns them with `held`.
+    pub(super) owed: Bytes,
     pub(super) mailbox: Vec<OwnerMsg>,
     /// DIFF-INET-5: a rejected setopts made the socket active without
     /// turning its read readiness on: it reads nothing.
@@ -131,6 +138,12 @@ impl Model {
         }
         if let Some(r) = self.recv_while_reading() {
             return Ok(r);
+        }
+        if self.state.input.owed > Bytes::ZERO {
+            return self.recv_owed(c);
+        }
+        if let Some(data) = self.take_held(None) {
+            return Ok((Reply::Recv(Ok(data)), ids::RX_11));
         }
         self.decide(ids::RX_6);
         let got = c.read(ids::RX_6)?;

@@ -35,6 +35,7 @@ impl Model {
         match op {
             Op::Shutdown { .. } => self.shutdown_enabled(),
             Op::RecvWait { .. } => self.recv_wait_enabled(),
+            Op::SetOpts { opts } if !self.enabled_while_held(opts) => false,
             Op::Kill { sender } => self.kill_enabled(*sender),
             Op::PeerShutdown => self.may_end(),
             Op::PeerReset => self.may_reset(),
@@ -94,7 +95,7 @@ impl Model {
                 (Reply::None, ids::RX_6)
             }
             Op::Recv => self.recv(c)?,
-            Op::RecvWait { len } => self.recv_wait(*len, c)?,
+            Op::RecvWait { len, timeout } => self.recv_wait(*len, *timeout, c)?,
             Op::Mailbox => (Reply::Mailbox(std::mem::take(&mut self.state.input.mailbox)), ids::RX_5),
             Op::AwaitPeer => (Reply::None, ids::ST_1),
             Op::Quiesce | Op::AwaitIo => {

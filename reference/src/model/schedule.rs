@@ -58,7 +58,7 @@ impl Model {
         // before the 'DOWN' of a port whose close then went on
         // (DIFF-INET-8: regression beam-inet-1003-case319-otp29).
         let replies = self.driver_replying().into_iter().map(Activity::Returned);
-        [Activity::SendTimeout, Activity::Output, Activity::PendingClose, Activity::ServerExit]
+        [Activity::SendTimeout, Activity::RecvTimeout, Activity::Output, Activity::PendingClose, Activity::ServerExit]
             .into_iter()
             .chain(resume)
             .chain(replies)
@@ -92,6 +92,7 @@ impl Model {
                     && self.state.senders.list[s.0 as usize] == super::senders::Sender::Waiting
             }
             Activity::SendTimeout => self.timeout_due(),
+            Activity::RecvTimeout => self.recv_timer_may_fire(),
         }
     }
 
@@ -106,6 +107,8 @@ impl Model {
         }
         if self.timeout_due() {
             Some(Activity::SendTimeout)
+        } else if self.recv_timer_due() {
+            Some(Activity::RecvTimeout)
         } else if let Some(&s) = self.driver_replying().first() {
             Some(Activity::Returned(s))
         } else if self.driver().flush_armed {
@@ -156,6 +159,10 @@ impl Model {
             Activity::Resume(s) => self.resume(s, c),
             Activity::SendTimeout => {
                 self.send_timeout();
+                Ok(())
+            }
+            Activity::RecvTimeout => {
+                self.recv_timeout();
                 Ok(())
             }
             Activity::PendingClose if self.sock_close_requested() => {
@@ -209,6 +216,8 @@ impl Model {
             // empty, which the rule that last shaped the model's decided.
             Choice::Wrote { .. } if self.last_rule == ids::WM_3 => self.enqueued_onto,
             Choice::Wrote { .. } => self.last_rule,
+            // A read where buffered bytes answered the recv (RX-11).
+            Choice::Read { .. } if self.last_rule == ids::RX_11 => ids::RX_11,
             Choice::Read { .. } => ids::RX_1,
             Choice::PeerGot { .. } => ids::ST_1,
         }
@@ -224,6 +233,7 @@ pub(super) fn activity_rule(a: Activity) -> RuleId {
         Activity::Task => ids::MQ_5,
         Activity::Resume(_) => ids::SND_4,
         Activity::SendTimeout => ids::TO_1,
+        Activity::RecvTimeout => ids::RX_11,
         Activity::PendingClose => ids::DIFF_INET_3,
         Activity::Expire(_) => ids::DIFF_SOCK_3,
         Activity::Returned(_) => ids::DIFF_SOCK_1,

@@ -16,7 +16,7 @@ fn read(n: usize) -> Choice {
 }
 
 fn wait(len: usize) -> Op {
-    Op::RecvWait { len: Bytes(len) }
+    Op::RecvWait { len: Bytes(len), timeout: None }
 }
 
 fn peer_write(len: usize, tag: u16) -> Op {
@@ -171,4 +171,117 @@ fn a_write_failing_on_the_reset_answers_the_waiting_recv_closed() {
     assert_eq!(p.observation.queue, Bytes::ZERO);
     let p = m.step(&Op::Recv, &[]).expect("PC-5");
     assert_eq!(p.observation.reply, Reply::Recv(Err(Posix::Econnreset)));
+}
+
+fn timed(len: usize, ms: u64) -> Op {
+    Op::RecvWait { len: Bytes(len), timeout: Some(reference::units::Millis(ms)) }
+}
+
+fn advance(ms: u64) -> Op {
+    Op::AdvanceTime { by: reference::units::Millis(ms) }
+}
+
+/// RX-11: a timed recv waits until its deadline, not before; then it
+/// returns {error,timeout} and the 4 bytes it gathered are the owner's
+/// next recv's, with no read (`probe_recv_timeout_held.erl`).
+#[test]
+fn a_timed_out_recv_leaves_what_it_gathered_for_the_next_recv() {
+    let mut m = model(vec![]);
+    m.step(&peer_write(4, 1), &[]).expect("RX-6");
+    let p = m.step(&timed(10, 30), &[read(4), read(0)]).expect("RX-7");
+    assert_eq!(p.observation.reader, Reader::Waiting);
+    let p = m.step(&advance(29), &[]).expect("not due yet");
+    assert_eq!(p.observation.reader, Reader::Waiting);
+    let p = m.step(&advance(1), &[ran(Activity::RecvTimeout)]).expect("RX-11");
+    assert_eq!((p.observation.reader.clone(), p.why.reader), (Reader::Returned(Err(Posix::Timeout)), ids::RX_11));
+    let p = m.step(&Op::Recv, &[]).expect("RX-11");
+    assert_eq!((p.observation.reply, p.why.reply), (Reply::Recv(Ok(payload(1, 4))), ids::RX_11));
+    let p = m.step(&Op::Recv, &[read(0)]).expect("RX-6");
+    assert_eq!(p.observation.reply, Reply::Recv(Err(Posix::Timeout)));
+}
+
+/// RX-11: a due recv timer must fire before the runtime calls itself
+/// quiet (SCHED-1); one that is not due may not fire on the model's clock.
+#[test]
+fn a_recv_timer_fires_when_due_and_not_before() {
+    let mut m = model(vec![]);
+    m.step(&timed(0, 20), &[read(0)]).expect("RX-7");
+    let mut early = m.clone();
+    let e = early.step(&advance(10), &[ran(Activity::RecvTimeout)]).expect_err("not due");
+    assert_eq!(e.rule, ids::RX_11);
+    m.step(&advance(20), &[]).expect("the step itself");
+    let d = m.take_unquiet().expect("a due recv timer left unfired");
+    assert_eq!(d.rule, ids::RX_11);
+}
+
+/// RX-11: a timeout of 0 answers after the call's own reads; held bytes
+/// then complete a recv no longer than them at once, without reading, and
+/// a longer one reads only what they miss.
+#[test]
+fn a_zero_timeout_answers_at_once_and_held_bytes_count_first() {
+    let mut m = model(vec![]);
+    m.step(&peer_write(3, 1), &[]).expect("RX-6");
+    let p = m.step(&timed(5, 0), &[read(3), read(0)]).expect("RX-11");
+    assert_eq!(p.observation.reader, Reader::Returned(Err(Posix::Timeout)));
+    m.step(&peer_write(4, 2), &[]).expect("RX-6");
+    let e = m.clone().step(&wait(5), &[read(4)]).expect_err("reads past what the held bytes miss");
+    assert_eq!(e.rule, ids::RX_7);
+    let p = m.step(&wait(5), &[read(2)]).expect("RX-7");
+    let mut want = payload(1, 3);
+    want.extend(&payload(2, 4)[..2]);
+    assert_eq!(p.observation.reader, Reader::Returned(Ok(want)));
+    let p = m.step(&Op::Recv, &[read(2)]).expect("RX-6");
+    assert_eq!(p.observation.reply, Reply::Recv(Ok(payload(2, 4)[2..].to_vec())));
+    let mut m = model(vec![]);
+    m.step(&peer_write(6, 3), &[]).expect("RX-6");
+    m.step(&timed(9, 0), &[read(6), read(0)]).expect("RX-11");
+    let p = m.step(&wait(4), &[]).expect("RX-11");
+    assert_eq!(
+        (p.observation.reader.clone(), p.why.reader),
+        (Reader::Returned(Ok(payload(3, 6)[..4].to_vec())), ids::RX_11)
+    );
+    assert!(!m.enabled(&Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::Once)] }), "active with held bytes");
+    let p = m.step(&Op::Recv, &[]).expect("RX-11");
+    assert_eq!(p.observation.reply, Reply::Recv(Ok(payload(3, 6)[4..].to_vec())));
+    assert!(m.enabled(&Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::Once)] }));
+}
+
+/// DIFF-INET-12 (`probe_recv_timeout_zero.erl` E, M, G): on the inet
+/// driver `recv(S, 10, 0)` over 4 bytes leaves its request open: the
+/// owner's `recv(S, 0, 0)` reads only the 6 missing, times out until they
+/// are there, then returns all 10; a recv with a length replaces it. The
+/// reference variant ends the request with the timeout (RX-11).
+#[test]
+fn a_zero_timeout_recv_leaves_its_request_open_on_the_inet_driver() {
+    let inet = || model(vec![]).into_variant(reference::variant::Variant::OtpInet);
+    let mut m = inet();
+    m.step(&peer_write(4, 1), &[]).expect("RX-6");
+    m.step(&timed(10, 0), &[read(4), read(0)]).expect("DIFF-INET-12");
+    m.step(&peer_write(3, 2), &[]).expect("RX-6");
+    let e = m.clone().step(&Op::Recv, &[read(7)]).expect_err("reads past the missing 6");
+    assert_eq!(e.rule, ids::DIFF_INET_12);
+    let p = m.step(&Op::Recv, &[read(3)]).expect("DIFF-INET-12");
+    assert_eq!((p.observation.reply, p.why.reply), (Reply::Recv(Err(Posix::Timeout)), ids::DIFF_INET_12));
+    m.step(&peer_write(5, 3), &[]).expect("RX-6");
+    let p = m.step(&Op::Recv, &[read(3)]).expect("DIFF-INET-12");
+    let mut want = payload(1, 4);
+    want.extend(payload(2, 3));
+    want.extend(&payload(3, 5)[..3]);
+    assert_eq!(p.observation.reply, Reply::Recv(Ok(want)));
+    let p = m.step(&Op::Recv, &[read(2)]).expect("RX-6");
+    assert_eq!(p.observation.reply, Reply::Recv(Ok(payload(3, 5)[3..].to_vec())));
+
+    let mut m = inet();
+    m.step(&peer_write(4, 1), &[]).expect("RX-6");
+    m.step(&timed(10, 0), &[read(4), read(0)]).expect("DIFF-INET-12");
+    let p = m.step(&wait(2), &[]).expect("RX-11");
+    assert_eq!(p.observation.reader, Reader::Returned(Ok(payload(1, 4)[..2].to_vec())));
+    let p = m.step(&Op::Recv, &[]).expect("RX-11");
+    assert_eq!(p.observation.reply, Reply::Recv(Ok(payload(1, 4)[2..].to_vec())));
+
+    let mut m = model(vec![]);
+    m.step(&peer_write(4, 1), &[]).expect("RX-6");
+    m.step(&timed(10, 0), &[read(4), read(0)]).expect("RX-11");
+    let p = m.step(&Op::Recv, &[]).expect("RX-11");
+    assert_eq!(p.observation.reply, Reply::Recv(Ok(payload(1, 4))));
 }

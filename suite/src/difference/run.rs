@@ -120,6 +120,7 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         recv_wait: a.recv_wait && b.recv_wait,
         linger: a.linger && b.linger,
         kill: a.kill && b.kill,
+        recv_timeout: a.recv_timeout && b.recv_timeout,
     }
 }
 

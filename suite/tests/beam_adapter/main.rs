@@ -63,6 +63,35 @@ fn main() {
     tests.push(trial("beam/inet/recv_wait_owner_close", ERL, reader::owner_close));
     tests.push(trial("beam/inet/recv_wait_owner_shutdown", ERL, reader::owner_shutdown));
     tests.push(trial("beam/inet/recv_wait_reset_ends_the_reader", ERL, reader::reset_ends_the_reader));
+    // recv_wait with a timeout (RX-11), on every release here.
+    for rel in support::RELEASES {
+        let caps = support::release_caps(rel);
+        let r = support::release_name(rel);
+        let id = |s: &str| -> &'static str { Box::leak(format!("beam/inet/{r}/recv_wait_{s}").into_boxed_str()) };
+        let timed: [(&str, reader::OnRelease); 6] = [
+            (
+                "timeout_len_zero_times_out_once_advance_time_passes_its_deadline",
+                reader::timeout_len_zero_times_out_once_advance_time_passes_its_deadline,
+            ),
+            (
+                "timeout_not_due_leaves_the_reader_waiting_for_its_bytes",
+                reader::timeout_not_due_leaves_the_reader_waiting_for_its_bytes,
+            ),
+            (
+                "timeout_leaves_the_bytes_it_gathered_for_the_owners_recv",
+                reader::timeout_leaves_the_bytes_it_gathered_for_the_owners_recv,
+            ),
+            ("timeout_zero_answers_at_once_after_one_read", reader::timeout_zero_answers_at_once_after_one_read),
+            (
+                "timeout_held_bytes_come_first_for_the_next_reader",
+                reader::timeout_held_bytes_come_first_for_the_next_reader,
+            ),
+            ("timeout_and_send_timeout_fire_each_on_its_own", reader::timeout_and_send_timeout_fire_each_on_its_own),
+        ];
+        for (name, f) in timed {
+            tests.push(trial(id(name), caps, move || f(rel)));
+        }
+    }
     // The socket backend's sockets are not ports: its accept does not fill the table.
     tests.push(trial("beam/inet/accept_into_full_table_repeatedly", ERL, || {
         accept::accept_full_table_repeatedly(Backend::Inet)
@@ -77,6 +106,11 @@ fn main() {
     // Statics are never dropped: remove the compiled adapters' temp dirs.
     for b in [Backend::Inet, Backend::Socket] {
         if let Some(Ok(f)) = support::cell(b).get() {
+            let _ = std::fs::remove_dir_all(f.adapter_dir());
+        }
+    }
+    for (_, cell) in support::release_cells() {
+        if let Some(Ok(f)) = cell.get() {
             let _ = std::fs::remove_dir_all(f.adapter_dir());
         }
     }

@@ -9,6 +9,7 @@ use reference::op::{Op, SendFlags, Setup};
 use reference::options::Opt;
 use reference::units::{payload, Bytes, SenderId};
 use std::time::Instant;
+use suite::capability::{otp_chroot_erl, Capability};
 
 pub type R = Result<(), String>;
 
@@ -32,6 +33,41 @@ pub fn factory(b: Backend) -> Result<&'static BeamFactory, String> {
     cell(b).get_or_init(|| BeamFactory::new(b, None).map_err(|e| e.to_string())).as_ref().map_err(|e| e.clone())
 }
 
+/// The releases a trial may name: OTP 25 (`None`: the `erl` on PATH), and
+/// 27 and 29 from their chroots (`harness/beam/otp-chroots.sh`).
+pub const RELEASES: [Option<&str>; 3] = [None, Some("27"), Some("29")];
+
+/// What a trial on `rel` needs: `erl` on PATH, or root and the chroot.
+pub fn release_caps(rel: Option<&'static str>) -> &'static [Capability] {
+    match rel {
+        None => &[Capability::Erl],
+        Some(r) => Box::leak(Box::new([Capability::Root, Capability::OtpChroot(r)])),
+    }
+}
+
+/// The name of `rel` in trial ids and messages.
+pub fn release_name(rel: Option<&str>) -> String {
+    format!("otp{}", rel.unwrap_or("25"))
+}
+
+/// The inet driver's compiled adapters of the other releases, one per
+/// release for the whole run (`factory` serves OTP 25).
+pub fn release_cells() -> &'static [(&'static str, std::sync::OnceLock<Result<BeamFactory, String>>)] {
+    use std::sync::OnceLock;
+    static CELLS: [(&str, OnceLock<Result<BeamFactory, String>>); 2] =
+        [("27", OnceLock::new()), ("29", OnceLock::new())];
+    &CELLS
+}
+
+/// The inet driver's adapter on release `rel` (`None`: the `erl` on PATH).
+pub fn inet_factory(rel: Option<&str>) -> Result<&'static BeamFactory, String> {
+    let Some(r) = rel else { return factory(Backend::Inet) };
+    let (_, cell) = release_cells().iter().find(|(n, _)| *n == r).ok_or(format!("no release {r} here"))?;
+    cell.get_or_init(|| BeamFactory::new(Backend::Inet, Some(&otp_chroot_erl(r))).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| e.clone())
+}
+
 /// One case against one BEAM backend, printing each step.
 pub struct Case {
     pub sut: ExternalSut,
@@ -42,7 +78,11 @@ pub struct Case {
 
 impl Case {
     pub fn new(b: Backend, setup: Setup) -> Result<Case, String> {
-        let f = factory(b)?;
+        Case::on(factory(b)?, setup)
+    }
+
+    /// One case on the adapter of `f` (a release's, say).
+    pub fn on(f: &BeamFactory, setup: Setup) -> Result<Case, String> {
         let sut = f.spawn(&setup).map_err(|e| e.to_string())?;
         println!("[{}] ready: {:?}", f.name(), sut.ready().info);
         Ok(Case { sut, steps: 0, peer: vec![] })

@@ -5,7 +5,8 @@
 //! syscalls it made.
 //!
 //! - `owner`: the owner's operations on the port under test.
-//! - `reader`: the reader process's recv, which waits (RX-7..RX-10).
+//! - `reader`: the reader process's recv, which waits (RX-7..RX-10) until
+//!   its timer fires (RX-11).
 //! - `scheduler`: the scheduler and what each activity does.
 
 mod owner;

@@ -113,13 +113,15 @@ impl Runtime {
         }
     }
 
-    /// `gen_tcp:recv(S, 0, 0)`.
+    /// `gen_tcp:recv(S, 0, 0)`: bytes a timed-out recv left come first,
+    /// without a read (RX-11).
     pub fn recv(&mut self) -> Result<Result<Vec<u8>, Posix>, RuntimeError> {
         if let Some(answer) = self.recv_answered_by_port()? {
             return Ok(Err(answer));
         }
         let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
-        let r = receive::recv(&mut port.driver, &port.opts, &port.reader, &mut self.trace.actions, self.faults);
+        let (driver, held, trace) = (&mut port.driver, &mut port.held, &mut self.trace.actions);
+        let r = receive::recv(driver, &port.opts, &port.reader, held, trace, self.faults);
         if let Err(end @ (Posix::Closed | Posix::Econnreset)) = r {
             self.recv_found_end(end);
             self.fd_released()?;

@@ -40,6 +40,10 @@ impl Runtime {
         if port.driver.send_timer_due(&*self.clock) {
             return Some(Activity::SendTimeout);
         }
+        // RX-11: the recv's timer runs on its own, beside the send timer.
+        if port.reader.timer_due(&*self.clock) {
+            return Some(Activity::RecvTimeout);
+        }
         if port.driver.flush_armed() {
             return Some(Activity::DelayFlush);
         }
@@ -134,12 +138,14 @@ impl Runtime {
         self.quiesce()
     }
 
-    /// How long until the send timer is due, on a clock that moves by itself.
+    /// How long until the next timer (the send timer, TO-1; the reader's
+    /// recv timer, RX-11) is due, on a clock that moves by itself.
     fn timer_wait(&self) -> Option<Duration> {
         if !self.clock.is_real() {
             return None;
         }
-        let deadline = self.subject.as_ref()?.driver.send_deadline()?;
+        let port = self.subject.as_ref()?;
+        let deadline = [port.driver.send_deadline(), port.reader.deadline()].into_iter().flatten().min()?;
         Some(Duration::from_millis(deadline.0.saturating_sub(self.clock.now().0)))
     }
 
@@ -159,6 +165,7 @@ impl Runtime {
                     self.reader_cancelled();
                 }
             }
+            Activity::RecvTimeout => self.reader_timer_fired(),
             Activity::DelayFlush => {
                 let u = port.driver.flush_timeout(&port.opts, faults, &mut self.trace.actions, registry);
                 self.after_unbusy(u, SendResult::Ok);

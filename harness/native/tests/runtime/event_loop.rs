@@ -1,8 +1,8 @@
 //! The native runtime's production surface, which the lockstep tests (on a
-//! virtual clock, through the SUT adapter) never reach: the send timer on
-//! the monotonic clock driving `Runtime::turn`, the port's fd, and the error
-//! for an unknown planted bug's name. Written to kill mutants `make mutants`
-//! found missed.
+//! virtual clock, through the SUT adapter) never reach: the send timer and
+//! the recv timer (RX-11) on the monotonic clock driving `Runtime::turn`,
+//! the port's fd, and the error for an unknown planted bug's name. Written
+//! to kill mutants `make mutants` found missed.
 
 use crate::support::{bounded, listener};
 use native::SendFlags;
@@ -52,6 +52,34 @@ fn send_timer_fires_on_the_monotonic_clock_in_turn() {
         panic!("the send timer never fired");
     });
     assert_eq!(result, (SenderId(1), SendResult::Error(Posix::Timeout)));
+}
+
+/// RX-11 in production: with the monotonic clock, the reader's
+/// `gen_tcp:recv(S, 10, 2)` over 4 bytes times out by itself while the
+/// loop waits in `turn(None)` (the recv's timer bounds the wait as the send
+/// timer does); the owner's next recv gets the 4 bytes it had gathered.
+#[test]
+fn recv_timer_fires_on_the_monotonic_clock_in_turn() {
+    let (l, addr) = listener();
+    let (timed_out, next) = bounded("recv timer on the monotonic clock", move || {
+        let mut rt = Runtime::new(Box::new(InstantClock::default()), 4, 2, None).expect("runtime");
+        rt.connect(addr, SocketOpts::default(), &[Opt::Active(native::ActiveSetting::False)]).expect("connect");
+        let (mut peer, _) = l.accept().expect("accept");
+        std::io::Write::write_all(&mut peer, b"abcd").expect("peer write");
+        while rt.subject_bytes_readable().expect("FIONREAD") != Some(4) {
+            std::thread::yield_now();
+        }
+        assert_eq!(rt.recv_wait(Bytes(10), Some(Millis(2))).expect("recv_wait"), None, "4 of 10: it waits");
+        for _ in 0..100_000 {
+            rt.turn(None).expect("turn");
+            if let Some(r) = rt.take_trace().reader_returned.pop() {
+                return (r, rt.recv().expect("recv"));
+            }
+        }
+        panic!("the recv timer never fired");
+    });
+    assert_eq!(timed_out, Err(Posix::Timeout), "RX-11");
+    assert_eq!(next, Ok(b"abcd".to_vec()), "RX-11: the gathered bytes are the next recv's");
 }
 
 #[test]

@@ -63,6 +63,7 @@ impl BugTable for PlantedBug {
             PlantedBug::ReaderReturnsPartialAtEnd => port::RX_9,
             PlantedBug::LingerZeroFlushes => port::CL_4,
             PlantedBug::KilledSenderStillSends => port::SND_7,
+            PlantedBug::RecvTimeoutDropsGathered => port::RX_11,
         }
     }
 

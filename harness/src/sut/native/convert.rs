@@ -148,6 +148,7 @@ fn activity(a: native::Activity) -> Activity {
         native::Activity::Task => Activity::Task,
         native::Activity::Resume(s) => Activity::Resume(sender(s)),
         native::Activity::SendTimeout => Activity::SendTimeout,
+        native::Activity::RecvTimeout => Activity::RecvTimeout,
     }
 }
 
