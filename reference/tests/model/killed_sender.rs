@@ -60,3 +60,38 @@ fn on_otp_a_killed_first_suspended_sender_leaves_the_others_in_order() {
     run(2).expect("S2 then S3");
     assert!(run(3).is_err(), "S3 first is the order with S0 alive (DIFF-INET-1), not with it killed");
 }
+
+/// DIFF-INET-1 with SND-7 (OTP 25, 27 and 29, swarm seed 1101): the dead
+/// head stays in the port's list until busy clears, also when every
+/// sender suspended with it was killed: senders suspended after them
+/// retry in suspension order.
+#[test]
+fn on_otp_a_killed_head_stays_when_every_suspended_sender_was_killed() {
+    let setup = Setup { senders: 4, options: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)], ..Setup::default() };
+    let run = |first: u8| {
+        let mut m =
+            reference::model::Model::new(&setup).expect("setup").into_variant(reference::variant::Variant::OtpInet);
+        m.step(&send(0, 1000, 1), &[wrote(1000, 900)]).expect("WM-2");
+        m.step(&send(1, 10, 2), &[]).expect("WM-3");
+        for s in [0, 2] {
+            m.step(&send(s, 10, 3), &[]).expect("SND-1");
+        }
+        m.step(&Op::Kill { sender: SenderId(0) }, &[]).expect("SND-7");
+        m.step(&Op::Kill { sender: SenderId(2) }, &[]).expect("SND-7");
+        for s in [2, 3] {
+            m.step(&send(s, 10, 4), &[]).expect("SND-1");
+        }
+        let second = 5 - first;
+        let out = [
+            Choice::Ran(Activity::Output),
+            wrote(110, 110),
+            Choice::Ran(Activity::Resume(SenderId(first))),
+            wrote(10, 10),
+            Choice::Ran(Activity::Resume(SenderId(second))),
+            wrote(10, 10),
+        ];
+        m.step(&Op::Quiesce, &out)
+    };
+    run(2).expect("S2 then S3: suspension order behind the dead head");
+    assert!(run(3).is_err(), "S3 first would be DIFF-INET-1's order with a live head");
+}
