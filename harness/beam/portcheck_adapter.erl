@@ -90,6 +90,7 @@
     ,base                      % #base{} taken before the hello
     ,plant = none
     ,extra_opened = false      % plant miscount_extra: an open_extra succeeded
+    ,killed = false            % kill_port killed the port under test (CL-5): its send timers went with it
 }).
 
 %% ---------------------------------------------------------------------------
@@ -180,14 +181,15 @@ first_msg() ->
 %% getopts has no watermarks, and its recv(S, 0, 0) can wait after
 %% active -> passive (DIFF-SOCK-7); the kernel environment's defaults
 %% (OPT-8) apply on both, but only the inet driver reads options back;
-%% gen_tcp:shutdown/2 (SD-*) and a reader blocked in gen_tcp:recv(S, Len,
-%% T) (RX-7..RX-11) were measured on the inet driver only. The same
+%% gen_tcp:shutdown/2 (SD-*), a reader blocked in gen_tcp:recv(S, Len,
+%% T) (RX-7..RX-11) and the port killed (CL-5, DIFF-INET-13) were
+%% measured on the inet driver only. The same
 %% as harness/src/sut/beam.rs declares for `--sut beam`/`beam-socket`.
 abilities(Backend) ->
     Inet = Backend =:= inet,
     #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet,
       peer_end => Inet, kernel_env => Inet, shutdown => Inet, recv_wait => Inet,
-      linger => Inet, kill => Inet, recv_timeout => Inet}.
+      linger => Inet, kill => Inet, recv_timeout => Inet, kill_port => Inet}.
 
 hello(Backend, Node) ->
     hello(Backend, Node, read_msg()).
@@ -587,6 +589,40 @@ apply_op(#{<<"op">> := <<"kill">>, <<"sender">> := Id}, #st{backend = inet} = St
 apply_op(#{<<"op">> := <<"kill">>}, St) ->
     {unsupported, fmt("kill: no sender suspends on the ~p backend", [St#st.backend])};
 
+%% CL-5, DIFF-INET-13: another process kills the port under test,
+%% exit(S, kill) (busy_port_SUITE:no_trap_exit_unlinked). The main process
+%% owns S, is linked to it (its connect made the link) and does not trap
+%% exits: it unlinks first, or the port's exit signal (reason killed) would
+%% take it down with the port. Once unlink/1 has returned no exit signal of
+%% that link reaches it, so the killer, a process of its own as the rule
+%% has it, needs no ordering after the unlink. The step ends once the port
+%% is gone: its port monitor's 'DOWN' comes when the port has terminated
+%% (its stop answered a waiting recv {error,closed}, the suspended senders
+%% were resumed, the monitors of the senders waiting on its reply fired),
+%% and the table's count has caught up with it (as at teardown,
+%% await_ports_closed/2). Then it settles as every step does: the senders'
+%% results and the reader's are collected. A sender still waiting for the
+%% port's reply (OTP 25: until prim_inet's INET_CLOSE_TIMEOUT, 5 s from when
+%% its wait began, DIFF-INET-3) is left waiting: its result comes in a later
+%% step, or the case ends first and teardown kills it with the other
+%% senders. A reader waiting on a port killed busy is never answered
+%% (inet_drv's tcp_close_check answers it only in state
+%% INET_STATE_CONNECTED, which INET_F_BUSY leaves; measured on 25, 27 and
+%% 29): it stays waiting, and teardown kills it. The port's send timers,
+%% and a timed recv's timer, went with it: advance_time waits for none
+%% after the kill (`killed`). Later ops meet a dead port: a send
+%% {error,closed}, queue_size 0, getopts refused (`unsupported`).
+apply_op(#{<<"op">> := <<"kill_port">>}, #st{backend = socket}) ->
+    {unsupported, <<"kill_port: with {inet_backend,socket} the socket is not a port (no exit(Port, kill)); "
+                    "CL-5 was measured on the inet driver">>};
+apply_op(#{<<"op">> := <<"kill_port">>}, #st{s = S} = St) ->
+    St1 = case erlang:port_info(S, id) of
+              undefined -> add_note("kill_port: the port under test had left the table before the kill", [], St);
+              _ -> St
+          end,
+    kill_port(S),
+    {none, [], settle(St1#st{killed = true})};
+
 apply_op(#{<<"op">> := <<"peer_read">>}, #st{peer_reset = true} = St) ->
     %% The reset await_peer's peek consumed (the kernel reports it once).
     {#{peer => reset}, [#{peer_got => #{got => 0}}], settle(St#st{peer_reset = false})};
@@ -825,6 +861,36 @@ kill_sender(Id, St) ->
                 outstanding = maps:remove(Id, St#st.outstanding)},
     {none, [], settle(St1)}.
 
+%% CL-5: the kill itself (see apply_op kill_port). A port already gone
+%% answers the monitor at once (noproc).
+kill_port(S) ->
+    true = unlink(S),
+    Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
+    Mon = erlang:monitor(port, S),
+    {Killer, KMon} = spawn_monitor(fun() -> exit(S, kill) end),
+    receive {'DOWN', KMon, process, Killer, _} -> ok
+    after ?BOUND -> fail("kill_port: the killer ~p still alive after ~p ms", [Killer, ?BOUND])
+    end,
+    receive {'DOWN', Mon, port, S, _} -> ok
+    after max(0, Deadline - erlang:monotonic_time(millisecond)) ->
+        fail("kill_port: the port under test still there ~p ms after exit(S, kill): ~0p",
+             [?BOUND, caught(fun() -> erlang:port_info(S) end)])
+    end,
+    await_port_count(Deadline).
+
+%% The table's count catches up with erlang:ports() a little after a port
+%% left it (await_ports_closed/2): wait (bounded) for it, so that the
+%% step's `ports` counts the killed port out.
+await_port_count(Deadline) ->
+    case erlang:system_info(port_count) - length(erlang:ports()) of
+        Lag when Lag =< 0 -> ok;
+        Lag ->
+            erlang:monotonic_time(millisecond) > Deadline
+                andalso fail("kill_port: port_count ~p ahead of erlang:ports() ~p ms after the kill", [Lag, ?BOUND]),
+            erlang:yield(),
+            await_port_count(Deadline)
+    end.
+
 result(_, ok) -> #{<<"Ok">> => null};
 result(What, {error, E}) -> #{<<"Err">> => posix(What, E)}.
 
@@ -942,6 +1008,8 @@ advance_time(By, #st{vnow = V0} = St0) ->
     Waiting = maps:to_list(St#st.waiting_since),
     Holders = case St#st.backend of
                   socket -> Waiting;
+                  %% CL-5: the killed port's send timers went with it.
+                  inet when St#st.killed -> [];
                   inet when Waiting =:= [] -> [];
                   inet ->
                       %% (monotonic time may be negative: no sentinel)
@@ -981,6 +1049,12 @@ wait_replies(Ids, Need, Deadline, St) ->
 %% RX-11: the reader's timed recv is due by the model's clock: its result
 %% must come by the real deadline (it may have come already: the real
 %% timer can fire earlier than the model's clock says, or the bytes came).
+%% Not on a killed port: the recv's timer went with it, and a recv the
+%% driver did not answer as it died (a port killed busy: tcp_close_check
+%% answers the waiting recv only in state INET_STATE_CONNECTED, which
+%% INET_F_BUSY leaves) waits for good.
+await_reader_timeout(#st{killed = true} = St) ->
+    St;
 await_reader_timeout(#st{reader = {waiting, _}, reader_since = {VSince, RealSince, T}, vnow = V} = St)
   when VSince + T =< V ->
     wait_reader(RealSince + T + ?BOUND, St);

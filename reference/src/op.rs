@@ -170,6 +170,9 @@ pub enum Op {
     /// Sender `sender`, suspended on the busy port, is killed
     /// (`exit(Pid, kill)`); a fresh process takes its id (SND-7).
     Kill { sender: SenderId },
+    /// Another process kills the port under test (`exit(Port, kill)`; its
+    /// owner unlinked from it first, so only the port dies): CL-5.
+    KillPort,
     /// The peer closes with `{linger, {true, 0}}`: RST. The step ends once
     /// the RST reached the port's socket (RS-1, PC-*).
     PeerReset,
@@ -202,6 +205,7 @@ impl Op {
             Op::PeerShutdown => "peer_shutdown",
             Op::PeerReset => "peer_reset",
             Op::Kill { .. } => "kill",
+            Op::KillPort => "kill_port",
         }
     }
 }

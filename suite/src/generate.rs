@@ -237,7 +237,8 @@ fn send(s: u8, len: usize, tag: u16, nosuspend: bool, force: bool) -> Op {
 /// table (PT-1..PT-3), an invalid msgq watermark (OPT-3), a close with
 /// input unread (CL-3), the peer ending the connection (PC-*, RS-1), its
 /// reset met by queued output or by a send (PC-4, PC-5), the owner's
-/// shutdown (SD-*), a reader waiting in a recv with a length (RX-7..RX-10).
+/// shutdown (SD-*), a reader waiting in a recv with a length (RX-7..RX-11),
+/// the port killed (CL-5).
 /// Each op still goes through the model's `enabled`.
 pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
     let write_read = |tag: u16| [Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce];
@@ -442,12 +443,49 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
             v.extend(ops);
             v
         }),
+        // busy_port_SUITE:no_trap_exit_unlinked on a gen_tcp port (CL-5):
+        // the port killed with input unread, output queued below the high
+        // watermark, a caller blocked and a sender suspended, a caller
+        // blocked alone (DIFF-INET-13 answers them apart), or a reader
+        // waiting; then a send, the recv, the peer reading what the
+        // kernel took.
+        2 => (any::<u16>(), 0u8..5).prop_map(|(tag, load)| kill_ops(tag, load)),
         2 => (3usize..=5).prop_map(|n| {
             let mut v = vec![Op::OpenExtra; n];
             v.extend([Op::Accept, Op::CloseAccepted, Op::Accept, Op::CloseAccepted]);
             v
         }),
     ]
+}
+
+/// The port killed (CL-5) after the peer read it dry, over `load`: 0 input
+/// unread, 1 output queued below the high watermark, 2 a caller blocked
+/// and a sender suspended, 3 a caller blocked alone (DIFF-INET-13 answers
+/// them apart), 4 a reader waiting, 5 a reader waiting on a busy port
+/// (DIFF-INET-14); then a send, the recv, the peer reading what the kernel
+/// took, the mailbox.
+fn kill_ops(tag: u16, load: u8) -> Vec<Op> {
+    let mut v = vec![Op::PeerRead { max: Bytes(16384) }, Op::Quiesce];
+    let reader = Op::RecvWait { len: Bytes(100), timeout: None };
+    match load {
+        1 => v.extend(queued_below_high(tag)),
+        2 => {
+            v.extend(busy_with_caller(tag));
+            v.push(send(2, 100, tag.wrapping_add(2), false, false));
+        }
+        3 => v.extend(busy_with_caller(tag)),
+        4 => v.push(reader),
+        5 => {
+            v.push(reader);
+            v.extend(busy_with_caller(tag));
+            v.push(send(2, 100, tag.wrapping_add(2), false, false));
+        }
+        _ => v.extend([Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce]),
+    }
+    v.extend([Op::QueueSize, Op::KillPort, Op::QueueSize, send(0, 10, tag.wrapping_add(3), false, false)]);
+    v.extend([Op::Recv, Op::PeerRead { max: Bytes(16384) }, Op::Quiesce, Op::PeerRead { max: Bytes(16384) }]);
+    v.push(Op::Mailbox);
+    v
 }
 
 /// Output queued below the high watermark: the driver waits to write.
@@ -480,7 +518,7 @@ fn busy_with_caller(tag: u16) -> [Op; 3] {
 /// after it take what it gathered.
 fn reader_ops() -> impl Strategy<Value = Vec<Op>> {
     let first = prop_oneof![1 => Just(0usize), 3 => 1usize..=64, 1 => 64usize..=1024];
-    let first_timeout = prop_oneof![2 => Just(None), 1 => Just(Some(0u64)), 2 => (1u64..=60).prop_map(Some)];
+    let first_timeout = prop_oneof![1 => Just(None), 1 => Just(Some(0u64)), 2 => (1u64..=60).prop_map(Some)];
     let second_timeout = prop_oneof![7 => Just(None), 1 => (1u64..=60).prop_map(Some)];
     // Eight draws for six endings: the owner's close takes three (RX-10
     // fell below 5 crossings in most default runs at one in six).
@@ -557,7 +595,10 @@ fn swarm_ops(max_ops: usize) -> impl Strategy<Value = Vec<Op>> {
 /// a send meets it (SD-3), recvs read to the end (SD-4), a second shutdown
 /// (SD-1). A system without it draws exactly what it drew before (its
 /// seeds replay). Likewise, only on a system with a reader
-/// (`Abilities::recv_wait`), the reader's recvs (`reader_ops`).
+/// (`Abilities::recv_wait`), the reader's recvs (`reader_ops`), and only
+/// on one that has all of those and can kill the port
+/// (`Abilities::kill_port`), the port killed wherever the case stands
+/// (CL-5) and what the senders and the peer meet after it.
 fn uniform_step(abilities: Abilities) -> impl Strategy<Value = Vec<Op>> {
     let active = active_setting();
     // Half of them made active first, so the end is read as it arrives
@@ -600,7 +641,28 @@ fn uniform_step(abilities: Abilities) -> impl Strategy<Value = Vec<Op>> {
         v
     });
     let single = op().prop_map(|o| vec![o]);
+    // Where the case stands, or over one of `kill_ops`' loads (the
+    // senders waiting, a reader on a busy port: DIFF-INET-13, -14).
+    let kill = || {
+        let after = |tag: u16| send(0, 10, tag, false, false);
+        let here = vec![
+            Op::KillPort,
+            Op::QueueSize,
+            after(1),
+            Op::PeerRead { max: Bytes(16384) },
+            Op::Quiesce,
+            Op::PeerRead { max: Bytes(16384) },
+            Op::Mailbox,
+        ];
+        prop_oneof![1 => Just(here), 2 => (any::<u16>(), 0u8..6).prop_map(|(tag, load)| kill_ops(tag, load))]
+    };
     match (abilities.shutdown, abilities.recv_wait) {
+        (true, true) if abilities.kill_port => {
+            // The reader twice the weight: DIFF-INET-12 needs a timeout of 0
+            // over part of Len, then a recv (not reached in the gate's 120
+            // cases at equal weight).
+            prop_oneof![40 => single, 1 => end, 1 => shut, 2 => reader_ops(), 1 => kill()].boxed()
+        }
         (true, true) => prop_oneof![40 => single, 1 => end, 1 => shut, 1 => reader_ops()].boxed(),
         (true, false) => prop_oneof![40 => single, 1 => end, 1 => shut].boxed(),
         (false, true) => prop_oneof![40 => single, 1 => end, 1 => reader_ops()].boxed(),

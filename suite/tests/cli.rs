@@ -74,11 +74,11 @@ fn planted_bug_fails_the_run_with_its_rule_and_replays() {
 fn replay_commands_repeat_the_generation() {
     let dir = tempfile::tempdir().unwrap();
     let run =
-        ["run", "--sut", "native", "--bug", "high-gt", "--cases", "200", "--seed", "6", "--generation", "uniform"];
+        ["run", "--sut", "native", "--bug", "high-gt", "--cases", "200", "--seed", "8", "--generation", "uniform"];
     let out = portcheck(&run, dir.path());
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
-    assert!(t.lines().next().is_some_and(|l| l.contains(" --seed 6 --generation uniform")), "{t}");
+    assert!(t.lines().next().is_some_and(|l| l.contains(" --seed 8 --generation uniform")), "{t}");
     let rule = t.lines().find_map(|l| l.strip_prefix("FAILED under rule ")).and_then(|l| l.split(' ').next());
     let rule = rule.unwrap_or_else(|| panic!("no FAILED line:\n{t}")).to_string();
     let line =

@@ -409,6 +409,47 @@ fn multiple_writers(system: System) -> R {
     Ok(())
 }
 
+/// `busy_port_SUITE:no_trap_exit_unlinked` on a gen_tcp port (CL-5): a
+/// 2 MB queue behind a blocked caller (S1) and a suspended writer (S2)
+/// when another process kills the port (its owner unlinked): the port
+/// leaves the table at once, the queue is dropped (the peer reads at most
+/// what the kernel had taken, then EOF), the suspended writer is released
+/// at once — {error,closed} on the native runtime, {error,einval} on OTP
+/// (its retry finds the port gone, DIFF-INET-13) — and so is the blocked
+/// caller ({error,closed}), except on OTP 25, where prim_inet's 5 s
+/// INET_CLOSE_TIMEOUT answers it later (DIFF-INET-3).
+fn no_trap_exit_unlinked(system: System) -> R {
+    let options = vec![Opt::HighWatermark(64), Opt::LowWatermark(16)];
+    let setup = Setup { senders: 3, options, ..Setup::default() };
+    let ops = [send(0, 2_000_000), send(1, 100), send(2, 10), Op::QueueSize, Op::KillPort, Op::QueueSize];
+    let mut all = ops.to_vec();
+    all.extend([Op::PeerRead { max: Bytes(65536) }, Op::Quiesce, Op::PeerRead { max: Bytes(65536) }]);
+    let out = lockstep(system, &setup, &all)?;
+    use reference::observation::SenderStatus::{Idle, Suspended, Waiting};
+    let before = observed_at(&out, 3)?;
+    if before.senders != [Idle, Waiting, Suspended] {
+        return Err(format!("no_trap_exit_unlinked: senders {:?} before the kill", before.senders));
+    }
+    let killed = observed_at(&out, 4)?;
+    if killed.ports + 1 != before.ports {
+        return Err(format!("CL-5: {} ports after the kill, {} before", killed.ports, before.ports));
+    }
+    let on_otp = matches!(system, System::Beam(..));
+    let writer = if on_otp { Posix::Einval } else { Posix::Closed };
+    let mut want = vec![(SenderId(2), SendResult::Error(writer))];
+    if !matches!(system, System::Beam(_, None)) {
+        want.insert(0, (SenderId(1), SendResult::Error(Posix::Closed)));
+    }
+    if killed.completed != want {
+        return Err(format!("CL-5: the kill answered {:?}, expected {want:?}", killed.completed));
+    }
+    let (got, _) = peer_reads(&out);
+    if got >= 2_000_000 {
+        return Err(format!("CL-5: the peer read {got} bytes: the killed port's queue was flushed"));
+    }
+    Ok(())
+}
+
 /// What the reader's recv returned in the case, in order (RX-7..RX-10).
 fn reader_results(out: &CaseOutcome) -> Vec<Result<Vec<u8>, Posix>> {
     out.trace
@@ -542,6 +583,7 @@ fn main() {
         tests.push(trial(id("t_recv_timeout_gathered"), system.caps(), move || recv_timeout(system, true)));
         tests.push(trial(id("linger_zero"), system.caps(), move || linger_zero(system)));
         tests.push(trial(id("multiple_writers"), system.caps(), move || multiple_writers(system)));
+        tests.push(trial(id("no_trap_exit_unlinked"), system.caps(), move || no_trap_exit_unlinked(system)));
     }
     tests.push(trial("peer/planted/shutdown-before-flush", &[], shutdown_before_flush_is_caught));
     libtest_mimic::run(&args, tests).exit();

@@ -37,6 +37,7 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::LingerZeroFlushes,
     PlantedBug::KilledSenderStillSends,
     PlantedBug::RecvTimeoutDropsGathered,
+    PlantedBug::KilledPortFlushes,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -50,7 +51,7 @@ fn every_lockstep_bug_is_tested_here() {
     }
 }
 
-/// The counterexample of `bug` under `rule`, with seed 24366 and 400 cases.
+/// The counterexample of `bug` under `rule`, with seed 24367 and 400 cases.
 fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
     caught_within(bug, rule, 300)
 }
@@ -59,7 +60,7 @@ fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
 fn caught_within(bug: PlantedBug, rule: RuleId, shrink_runs: u32) -> Counterexample {
     assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
-    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24366, 400) };
+    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24367, 400) };
     let started = Instant::now();
     // When the run settled its last case (the failing one) and the one before.
     let (mut settled, mut before) = (started, started);
@@ -268,4 +269,11 @@ fn a_killed_suspended_sender_that_still_sends_breaks_snd7() {
 #[test]
 fn a_timed_out_recv_that_drops_what_it_gathered_breaks_rx11() {
     caught(PlantedBug::RecvTimeoutDropsGathered, ids::RX_11);
+}
+
+/// CL-5: a killed port drops its queue; flushing it as a close without
+/// linger would (CL-1) breaks it.
+#[test]
+fn a_killed_port_that_flushes_its_queue_breaks_cl5() {
+    caught(PlantedBug::KilledPortFlushes, ids::CL_5);
 }

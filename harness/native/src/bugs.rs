@@ -105,6 +105,11 @@ pub enum PlantedBug {
     /// instead of keeping them in the driver for the next recv, which then
     /// reads past them (they are lost).
     RecvTimeoutDropsGathered,
+    /// CL-5: a port killed by another process flushes its driver queue to
+    /// the peer before its socket closes, as the owner's close without a
+    /// linger time does (CL-1), instead of dropping it: the peer reads
+    /// bytes the kill should have discarded.
+    KilledPortFlushes,
 }
 
 impl PlantedBug {
@@ -138,6 +143,7 @@ impl PlantedBug {
         PlantedBug::LingerZeroFlushes,
         PlantedBug::KilledSenderStillSends,
         PlantedBug::RecvTimeoutDropsGathered,
+        PlantedBug::KilledPortFlushes,
     ];
 
     /// The stable kebab-case name used on the command line and in reports.
@@ -171,6 +177,7 @@ impl PlantedBug {
             PlantedBug::LingerZeroFlushes => "linger-zero-flushes",
             PlantedBug::KilledSenderStillSends => "killed-sender-still-sends",
             PlantedBug::RecvTimeoutDropsGathered => "recv-timeout-drops-gathered",
+            PlantedBug::KilledPortFlushes => "killed-port-flushes",
         }
     }
 }

@@ -439,6 +439,29 @@ impl TcpDriver {
         }
     }
 
+    /// CL-5: the port was killed (`exit(Port, kill)`). ERTS terminates it
+    /// without the driver's flush (`erts_deliver_port_exit`: no flush for
+    /// `kill`), and the driver's stop closes the socket: the queue is
+    /// dropped, the send timer and the delay_send flush are cancelled,
+    /// busy ends, and the socket closes now (a FIN after what the kernel
+    /// took; a reset over unread input, CL-3). Returns the blocked
+    /// caller, owed `{error,closed}` (a caller displaced from the slot,
+    /// WM-6, stays unanswered).
+    pub fn kill(&mut self, faults: Faults, registry: &Registry) -> Option<SenderId> {
+        self.flush_armed = false;
+        self.send_timer = None;
+        self.busy = false;
+        let caller = self.busy_caller.take();
+        if faults.has(PlantedBug::KilledPortFlushes) {
+            // Planted bug: closed as the owner's close is (CL-1), the
+            // queue flushed before the socket closes.
+            self.close(registry);
+        } else {
+            self.close_socket(registry);
+        }
+        caller
+    }
+
     /// `{linger, {true, 0}}` (CL-4): SO_LINGER on with a zero time, so
     /// close(2) sends a RST (KN-RST-3); `close_aborts`: the port's close
     /// drops the queue rather than flushing it.

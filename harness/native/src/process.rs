@@ -92,6 +92,20 @@ impl Processes {
         self.run_queue.iter().copied().find(|s| matches!(self.procs[s.0 as usize], State::Suspended(_)))
     }
 
+    /// Take the resumed processes that have not retried yet (still
+    /// suspended in their `port_command`), in the order they would have
+    /// run; the run queue is left empty. Entries of processes no longer
+    /// suspended (killed, SND-7) are dropped, and a process is listed once.
+    pub fn take_resumed(&mut self) -> Vec<SenderId> {
+        let mut resumed: Vec<SenderId> = Vec::new();
+        for s in std::mem::take(&mut self.run_queue) {
+            if matches!(self.procs[s.0 as usize], State::Suspended(_)) && !resumed.contains(&s) {
+                resumed.push(s);
+            }
+        }
+        resumed
+    }
+
     /// The next resumed process and the command it retries. A process stays
     /// `Suspended` until it actually runs.
     pub fn next_runnable(&mut self) -> Option<(SenderId, Command)> {

@@ -252,6 +252,10 @@ impl SutFactory for BeamFactory {
             // RX-11, DIFF-INET-12: measured on the inet driver
             // (probe_recv_timeout*.erl), as the reader is.
             recv_timeout: inet,
+            // CL-5, DIFF-INET-13: measured on the inet driver
+            // (probe_port_killed*.erl); the socket backend's socket is
+            // not a port.
+            kill_port: inet,
         }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {

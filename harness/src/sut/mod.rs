@@ -206,6 +206,10 @@ pub struct Abilities {
     /// on, ignoring the field), and its timed recvs go without one.
     #[serde(default)]
     pub recv_timeout: bool,
+    /// `kill_port`: the port under test killed by another process (CL-5).
+    /// Added after `recv_timeout`: absent means not had.
+    #[serde(default)]
+    pub kill_port: bool,
 }
 
 impl Default for Abilities {
@@ -228,6 +232,7 @@ impl Abilities {
         linger: true,
         kill: true,
         recv_timeout: true,
+        kill_port: true,
     };
 
     /// What the op becomes on this system: lock contention turns into a
@@ -248,6 +253,7 @@ impl Abilities {
             Op::RecvWait { .. } if !self.recv_wait => Op::Quiesce,
             Op::RecvWait { len, timeout: Some(_) } if !self.recv_timeout => Op::RecvWait { len, timeout: None },
             Op::Kill { .. } if !self.kill => Op::Quiesce,
+            Op::KillPort if !self.kill_port => Op::Quiesce,
             other => other,
         }
     }
@@ -302,6 +308,9 @@ impl Abilities {
         }
         if !self.recv_timeout {
             v.push("recv with a timeout (RX-11, DIFF-INET-12)");
+        }
+        if !self.kill_port {
+            v.push("the port killed (CL-5)");
         }
         v
     }

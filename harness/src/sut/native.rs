@@ -109,6 +109,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::LingerZeroFlushes) => "native+linger-zero-flushes",
             Some(PlantedBug::KilledSenderStillSends) => "native+killed-sender-still-sends",
             Some(PlantedBug::RecvTimeoutDropsGathered) => "native+recv-timeout-drops-gathered",
+            Some(PlantedBug::KilledPortFlushes) => "native+killed-port-flushes",
         }
     }
 
@@ -328,6 +329,10 @@ impl NativeSut {
             }
             Op::Kill { sender } => {
                 self.rt.kill(to_sender(*sender)).map_err(rt_err)?;
+                Reply::None
+            }
+            Op::KillPort => {
+                self.rt.kill_port().map_err(rt_err)?;
                 Reply::None
             }
             Op::RecvWait { len, timeout } => {

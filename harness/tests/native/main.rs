@@ -23,6 +23,7 @@ mod msgq;
 mod payload;
 mod peer_end;
 mod peer_write;
+mod port_kill;
 mod port_table;
 mod reader;
 mod receive;

@@ -192,6 +192,11 @@ impl World {
                     "a reader blocked in recv is not implemented (ready.abilities.recv_wait is absent)".into(),
                 ))
             }
+            Op::KillPort => {
+                return Ok(Answer::Unsupported(
+                    "killing the port is not implemented (ready.abilities.kill_port is absent)".into(),
+                ))
+            }
             Op::ContendLock | Op::ReleaseLock => {
                 return Ok(Answer::Unsupported(
                     "no port lock another scheduler could hold: a port's commands run in its caller's task".into(),

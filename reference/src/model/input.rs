@@ -188,6 +188,8 @@ impl Model {
             let (r, rule) = if self.peer_at_eof() {
                 let rule = if self.write_side_shut() {
                     ids::SD_1
+                } else if self.why.ports == ids::CL_5 {
+                    ids::CL_5
                 } else if self.state.opts.send_timeout_close {
                     ids::TO_3
                 } else {

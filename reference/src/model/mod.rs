@@ -20,6 +20,7 @@ mod driver;
 mod input;
 mod ops;
 mod peer_end;
+mod port_kill;
 mod provenance;
 mod reader;
 mod schedule;
@@ -171,6 +172,8 @@ struct PortState {
     /// The port exited (exit_on_close: PC-2, PC-3, PC-5, DIFF-INET-7)
     /// rather than being closed by its owner (DIFF-INET-10).
     exited: bool,
+    /// The port was killed by another process (CL-5).
+    killed: bool,
     peer: Peer,
     backend: Backend,
     tasks: TaskQueue,
@@ -264,6 +267,7 @@ impl Model {
                 socket_open: true,
                 close_notice: false,
                 exited: false,
+                killed: false,
                 peer: Peer::default(),
                 backend: Backend::Driver(DriverQueue::default()),
                 tasks: TaskQueue::default(),

@@ -23,6 +23,9 @@ impl Model {
             // lock, whose abort is not modelled.
             return false;
         }
+        if let Some(e) = self.enabled_after_kill(op) {
+            return e;
+        }
         if let Some(e) = self.enabled_while_reading(op) {
             return e;
         }
@@ -37,6 +40,7 @@ impl Model {
             Op::RecvWait { .. } => self.recv_wait_enabled(),
             Op::SetOpts { opts } if !self.enabled_while_held(opts) => false,
             Op::Kill { sender } => self.kill_enabled(*sender),
+            Op::KillPort => self.kill_port_enabled(),
             Op::PeerShutdown => self.may_end(),
             Op::PeerReset => self.may_reset(),
             Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
@@ -143,6 +147,7 @@ impl Model {
             Op::PeerShutdown => self.peer_ends(super::peer_end::PeerEnd::Fin),
             Op::PeerReset => self.peer_ends(super::peer_end::PeerEnd::Reset),
             Op::Kill { sender } => self.kill(*sender),
+            Op::KillPort => self.kill_port(),
         })
     }
 

@@ -275,10 +275,12 @@ impl Model {
         if self.state.life != Life::Closed || !self.state.exited || self.state.input.end_read {
             return None;
         }
-        self.cross(ids::PC_3);
+        // A killed port answers the same (CL-5).
+        let rule = if self.state.killed { ids::CL_5 } else { ids::PC_3 };
+        self.cross(rule);
         let reply =
             if asked == ids::RX_6 { Reply::Recv(Err(Posix::Closed)) } else { Reply::SetOpts(Err(Posix::Einval)) };
-        Some((reply, self.decide(ids::PC_3)))
+        Some((reply, self.decide(rule)))
     }
 
     /// exit_on_close: the port leaves the table with its socket.

@@ -308,6 +308,13 @@ impl Model {
         }
     }
 
+    /// The reader's recv waits for good (DIFF-INET-14): its timer is gone.
+    pub(super) fn strand_reader(&mut self) {
+        if let Some(w) = self.state.reader.as_mut() {
+            w.deadline = None;
+        }
+    }
+
     /// RX-8: any recv while the reader's waits is refused.
     pub(super) fn recv_while_reading(&mut self) -> Option<(Reply, RuleId)> {
         self.state.reader?;

@@ -28,6 +28,7 @@ mod linger;
 mod option_algebra;
 mod otp_releases;
 mod peer_end;
+mod port_kill;
 mod reader;
 mod required_progress;
 mod send_at;

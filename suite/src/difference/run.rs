@@ -121,6 +121,7 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         linger: a.linger && b.linger,
         kill: a.kill && b.kill,
         recv_timeout: a.recv_timeout && b.recv_timeout,
+        kill_port: a.kill_port && b.kill_port,
     }
 }
 

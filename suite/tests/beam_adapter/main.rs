@@ -23,6 +23,7 @@ mod accept;
 mod close;
 mod interrupt;
 mod op_kinds;
+mod port_kill;
 mod reader;
 mod receive;
 mod send_timeout;
@@ -92,6 +93,18 @@ fn main() {
             tests.push(trial(id(name), caps, move || f(rel)));
         }
     }
+    // kill_port (CL-5, DIFF-INET-13): measured on the inet driver, on every
+    // release here; the socket backend's socket is not a port.
+    for rel in support::RELEASES {
+        let caps = support::release_caps(rel);
+        let r = support::release_name(rel);
+        let id = |s: &str| -> &'static str { Box::leak(format!("beam/inet/{r}/kill_port_{s}").into_boxed_str()) };
+        for (name, f) in port_kill::ON_EVERY_RELEASE {
+            tests.push(trial(id(name), caps, move || f(rel)));
+        }
+        tests.push(trial(id("node_clean_after_a_kill"), caps, move || port_kill::node_clean_after_a_kill(rel)));
+    }
+    tests.push(trial("beam/socket/kill_port_unsupported", ERL, port_kill::socket_backend_unsupported));
     // The socket backend's sockets are not ports: its accept does not fill the table.
     tests.push(trial("beam/inet/accept_into_full_table_repeatedly", ERL, || {
         accept::accept_full_table_repeatedly(Backend::Inet)

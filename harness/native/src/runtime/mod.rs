@@ -5,11 +5,13 @@
 //! syscalls it made.
 //!
 //! - `owner`: the owner's operations on the port under test.
+//! - `port_kill`: the port under test killed by another process (CL-5).
 //! - `reader`: the reader process's recv, which waits (RX-7..RX-10) until
 //!   its timer fires (RX-11).
 //! - `scheduler`: the scheduler and what each activity does.
 
 mod owner;
+mod port_kill;
 mod reader;
 mod scheduler;
 

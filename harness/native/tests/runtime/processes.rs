@@ -53,3 +53,21 @@ fn suspended_processes_resume_in_order() {
     assert_eq!(p.next_runnable(), Some((SenderId(0), cmd(7))));
     assert_eq!(p.next_runnable(), None);
 }
+
+/// CL-5: a killed port takes the resumed processes that have not retried
+/// yet, in the order they would have run, once each and only while still
+/// suspended (one killed meanwhile, SND-7, is idle); the run queue is
+/// left empty.
+#[test]
+fn the_resumed_processes_not_yet_run_are_taken_in_order_once() {
+    let mut p = Processes::new(4);
+    for s in [3, 1, 0] {
+        p.suspend(SenderId(s), cmd(5));
+    }
+    p.make_runnable([SenderId(3), SenderId(2), SenderId(1), SenderId(3), SenderId(0)]);
+    p.set_idle(SenderId(0));
+    assert_eq!(p.take_resumed(), vec![SenderId(3), SenderId(1)]);
+    assert_eq!(p.peek_runnable(), None, "the run queue is empty");
+    assert_eq!(p.next_runnable(), None);
+    assert_eq!(p.status(SenderId(3)), SenderStatus::Suspended, "answering them is the runtime's");
+}

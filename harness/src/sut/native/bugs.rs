@@ -64,6 +64,7 @@ impl BugTable for PlantedBug {
             PlantedBug::LingerZeroFlushes => port::CL_4,
             PlantedBug::KilledSenderStillSends => port::SND_7,
             PlantedBug::RecvTimeoutDropsGathered => port::RX_11,
+            PlantedBug::KilledPortFlushes => port::CL_5,
         }
     }
 

@@ -1,0 +1,141 @@
+//! A port killed: `exit(Port, kill)` by a process other than its owner
+//! (the owner unlinked from it first, so that only the port dies: a
+//! linked owner dies of the exit signal, or, trapping exits, gets
+//! `{'EXIT', Port, killed}` — Erlang's link semantics, not the port's).
+//! `busy_port_SUITE:no_trap_exit_unlinked` on a gen_tcp port.
+//!
+//! A kill is not an exit with a reason: ERTS terminates the port at once
+//! (`erts_deliver_port_exit`: no flush for `kill`; any other reason lets a
+//! driver with a flush callback drain its queue first, measured and not
+//! generated), and inet_drv's stop closes the socket (`tcp_inet_stop`,
+//! `desc_close`: the waiting recv is answered closed).
+
+use super::{Life, Model};
+use crate::observation::{Posix, Reply, SendResult};
+use crate::rules::{ids, RuleId};
+use crate::units::{Bytes, SenderId};
+use crate::variant::Variant;
+
+impl Model {
+    /// May the port be killed now? An open port without lock contention or
+    /// scheduled sends (a kill with port tasks queued was not measured),
+    /// with no sender resumed and not yet retried (between a busy port's
+    /// release and the retries: not measured), before its own shutdown,
+    /// the peer's end or a zero linger time (their closes with a kill were
+    /// not measured).
+    pub(super) fn kill_port_enabled(&self) -> bool {
+        self.state.life == Life::Open
+            && !self.on_socket()
+            && !self.state.tasks.lock_held
+            && self.state.tasks.queue.is_empty()
+            && self.state.senders.resumable.is_empty()
+            && !self.shut_asked()
+            && !self.peer_ended()
+            && !self.config.linger_zero
+    }
+
+    /// CL-5: the port leaves the table at once, its queue dropped without
+    /// a flush, its socket closed (FIN after what the kernel took; a reset
+    /// over unread input, CL-3); a waiting recv gets {error,closed}
+    /// (RX-10); the senders waiting on it get {error,closed} — on OTP as
+    /// DIFF-INET-13 says.
+    pub(super) fn kill_port(&mut self) -> (Reply, RuleId) {
+        self.cross(ids::CL_5);
+        self.decide(ids::CL_5);
+        self.state.life = Life::Closed;
+        self.state.exited = true;
+        self.state.killed = true;
+        let busy = self.driver().busy;
+        if self.config.variant == Variant::OtpInet && busy && self.reader_waits() {
+            self.reader_left_waiting();
+        } else {
+            self.reader_socket_closed();
+        }
+        let caller = self.driver().busy_caller;
+        let d = self.driver_mut();
+        d.queue = Bytes::ZERO;
+        d.flush_armed = false;
+        d.send_deadline = None;
+        d.more_timers.clear();
+        d.caller_deadline = None;
+        d.busy = false;
+        self.why.queue = ids::CL_5;
+        self.why.busy_driver = ids::CL_5;
+        self.drop_unwritten();
+        let suspended: Vec<SenderId> = self.state.senders.suspended.drain(..).collect();
+        if self.config.variant == Variant::OtpInet {
+            self.otp_kill_answers(caller, &suspended);
+        } else {
+            if let Some(b) = self.driver_mut().busy_caller.take() {
+                self.complete(b, SendResult::Error(Posix::Closed), ids::CL_5);
+            }
+            for s in suspended {
+                self.complete(s, SendResult::Error(Posix::Closed), ids::CL_5);
+            }
+            self.state.senders.head_killed = false;
+        }
+        self.state.table.ports -= 1;
+        self.why.ports = ids::CL_5;
+        if self.state.socket_open {
+            self.close_socket();
+        }
+        (Reply::None, ids::CL_5)
+    }
+
+    /// DIFF-INET-13: the port answers nobody. The blocked caller waits
+    /// until prim_inet finds the port gone (`port_gone`: at once on 27+,
+    /// DIFF-INET-8; on 25 when INET_CLOSE_TIMEOUT runs out, DIFF-INET-3).
+    /// The suspended senders resume, in DIFF-INET-1's order, and their
+    /// retries find the port gone: {error,einval} at once (DIFF-INET-10).
+    fn otp_kill_answers(&mut self, caller: Option<SenderId>, suspended: &[SenderId]) {
+        if !suspended.is_empty() || caller.is_some() {
+            self.cross(ids::DIFF_INET_13);
+        }
+        self.driver_mut().busy_caller = None;
+        self.port_gone();
+        let mut order = suspended.to_vec();
+        if order.len() > 1 && !std::mem::take(&mut self.state.senders.head_killed) {
+            self.cross(ids::DIFF_INET_1);
+            order.rotate_left(1);
+        }
+        for s in order {
+            self.complete(s, SendResult::Error(Posix::Einval), ids::DIFF_INET_13);
+        }
+    }
+
+    /// DIFF-INET-14: a recv waiting on a port killed while busy is never
+    /// answered: it waits on, with no timer (the port's went with it).
+    fn reader_left_waiting(&mut self) {
+        self.cross(ids::DIFF_INET_14);
+        self.decide(ids::DIFF_INET_14);
+        self.strand_reader();
+        self.why.reader = ids::DIFF_INET_14;
+    }
+
+    /// What the model follows on a killed port: a recv, a setopts and the
+    /// owner's mailbox (as on a port that exited, PC-3: {error,closed},
+    /// {error,einval}, nothing); not getopts (OTP answers einval: not
+    /// modelled).
+    pub(super) fn enabled_after_kill(&self, op: &crate::op::Op) -> Option<bool> {
+        use crate::op::Op;
+        if !self.state.killed {
+            return None;
+        }
+        match op {
+            Op::Recv | Op::SetOpts { .. } | Op::Mailbox => Some(true),
+            Op::GetOpts => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The bytes the port had not handed the kernel are gone. On a real
+    /// clock the driver may have handed it part of them between the last
+    /// answer and the op: the peer's reads will show it (as CL-4's).
+    fn drop_unwritten(&mut self) {
+        if self.config.real_clock {
+            self.state.peer.cut_slack = self.state.peer.out.len() - self.state.peer.written;
+        } else {
+            self.state.peer.out.truncate(self.state.peer.written);
+        }
+    }
+}
