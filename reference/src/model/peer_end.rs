@@ -363,6 +363,19 @@ impl Model {
     /// `reply` and the suspended senders resume.
     pub(super) fn drop_output(&mut self, rule: RuleId, reply: SendResult) {
         let busy = self.driver().busy;
+        self.discard_queue(rule, rule == ids::SD_3 || rule == ids::CL_4);
+        if busy {
+            self.unbusy_with(rule, reply);
+        }
+    }
+
+    /// The driver's queue and its timers go, by `rule`; the peer reads no
+    /// byte of the queue. `by_op`: an op dropped it (the refused send,
+    /// SD-3; the zero linger close, CL-4; the kill, CL-5), and on a real
+    /// clock the driver may have handed the kernel part of it between the
+    /// last answer and the op (as before a send timer fires, TO-3): the
+    /// peer's reads will show it.
+    pub(super) fn discard_queue(&mut self, rule: RuleId, by_op: bool) {
         let d = self.driver_mut();
         d.queue = Bytes::ZERO;
         d.flush_armed = false;
@@ -370,18 +383,10 @@ impl Model {
         d.more_timers.clear();
         d.caller_deadline = None;
         self.why.queue = rule;
-        if self.config.real_clock && (rule == ids::SD_3 || rule == ids::CL_4) {
-            // An op dropped the queue (the refused send, SD-3; the zero
-            // linger close, CL-4), but on a real clock the driver may have
-            // handed the kernel part of it between the last answer and the
-            // op (as before a send timer fires, TO-3): the peer's reads
-            // will show it.
+        if self.config.real_clock && by_op {
             self.state.peer.cut_slack = self.state.peer.out.len() - self.state.peer.written;
         } else {
             self.state.peer.out.truncate(self.state.peer.written);
-        }
-        if busy {
-            self.unbusy_with(rule, reply);
         }
     }
 

@@ -13,7 +13,7 @@
 use super::{Life, Model};
 use crate::observation::{Posix, Reply, SendResult};
 use crate::rules::{ids, RuleId};
-use crate::units::{Bytes, SenderId};
+use crate::units::SenderId;
 use crate::variant::Variant;
 
 impl Model {
@@ -52,16 +52,9 @@ impl Model {
             self.reader_socket_closed();
         }
         let caller = self.driver().busy_caller;
-        let d = self.driver_mut();
-        d.queue = Bytes::ZERO;
-        d.flush_armed = false;
-        d.send_deadline = None;
-        d.more_timers.clear();
-        d.caller_deadline = None;
-        d.busy = false;
-        self.why.queue = ids::CL_5;
+        self.discard_queue(ids::CL_5, true);
+        self.driver_mut().busy = false;
         self.why.busy_driver = ids::CL_5;
-        self.drop_unwritten();
         let suspended: Vec<SenderId> = self.state.senders.suspended.drain(..).collect();
         if self.config.variant == Variant::OtpInet {
             self.otp_kill_answers(caller, &suspended);
@@ -125,17 +118,6 @@ impl Model {
             Op::Recv | Op::SetOpts { .. } | Op::Mailbox => Some(true),
             Op::GetOpts => Some(false),
             _ => None,
-        }
-    }
-
-    /// The bytes the port had not handed the kernel are gone. On a real
-    /// clock the driver may have handed it part of them between the last
-    /// answer and the op: the peer's reads will show it (as CL-4's).
-    fn drop_unwritten(&mut self) {
-        if self.config.real_clock {
-            self.state.peer.cut_slack = self.state.peer.out.len() - self.state.peer.written;
-        } else {
-            self.state.peer.out.truncate(self.state.peer.written);
         }
     }
 }

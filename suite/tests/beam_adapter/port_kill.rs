@@ -13,13 +13,12 @@
 //! sender suspended behind it `{error,einval}` at once. A case may end with
 //! that caller still waiting (OTP 25): the node must come back clean.
 
-use crate::support::{factory, inet_factory, send, setup, Case, R};
-use harness::executor::{run_case, CaseOutcome};
-use harness::sut::beam::{Backend, BeamFactory};
+use crate::support::{factory, inet_factory, lockstep, observed_at, send, setup, Case, R};
+use harness::sut::beam::Backend;
 use harness::sut::external::unsupported_reason;
 use harness::sut::{Step, SutFactory, SystemUnderTest};
-use reference::observation::{Observation, OwnerMsg, PeerRead, Posix, Reader, Reply, SendResult, SenderStatus};
-use reference::op::{Op, Setup};
+use reference::observation::{OwnerMsg, PeerRead, Posix, Reader, Reply, SendResult, SenderStatus};
+use reference::op::Op;
 use reference::options::{ActiveSetting, Opt};
 use reference::units::{payload, Bytes, SenderId};
 use std::time::{Duration, Instant};
@@ -141,30 +140,6 @@ fn quiesce_until_completed(c: &mut Case, id: u8, since: Instant) -> Result<(Send
             ));
         }
     }
-}
-
-/// `ops` in lockstep with the model on `f`: every step agrees, and the
-/// model enabled every op.
-fn lockstep(f: &BeamFactory, setup: &Setup, ops: &[Op]) -> Result<CaseOutcome, String> {
-    let out = run_case(f, setup, ops);
-    if let Some(why) = &out.unsupported {
-        return Err(format!("lockstep: unsupported: {why}"));
-    }
-    ensure!(out.passed(), "lockstep: the model and {} disagree:\n{}", f.name(), suite::trace::lines(&out));
-    ensure!(
-        out.skipped_ops == 0,
-        "lockstep: {} op(s) not enabled by the model:\n{}",
-        out.skipped_ops,
-        suite::trace::lines(&out)
-    );
-    println!("  lockstep with the model: {} steps agree", out.trace.len());
-    Ok(out)
-}
-
-/// The observation of the step of the case's `i`-th op.
-fn observed_at(out: &CaseOutcome, i: usize) -> Result<&Observation, String> {
-    let t = out.trace.iter().find(|t| t.op_index == Some(i)).ok_or(format!("no step for op {i}"))?;
-    t.observed.as_ref().ok_or(format!("op {i} ({:?}) was not observed", t.op))
 }
 
 /// The ops after a kill in lockstep, as the generator draws them: a send,

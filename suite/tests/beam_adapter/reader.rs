@@ -6,12 +6,12 @@
 //! it. The rounds of `len_then_leftover` repeat the same steps to catch a
 //! result that lands a step late.
 
-use crate::support::{factory, inet_factory, send, setup, Case, R};
-use harness::executor::{run_case, CaseOutcome};
-use harness::sut::beam::{Backend, BeamFactory};
+use crate::support::{factory, inet_factory, lockstep, observed_at, send, setup, Case, R};
+use harness::executor::CaseOutcome;
+use harness::sut::beam::Backend;
 use harness::sut::external::unsupported_reason;
 use harness::sut::{Step, SutFactory, SystemUnderTest};
-use reference::observation::{Observation, Posix, Reader, Reply, SendResult, SenderStatus};
+use reference::observation::{Posix, Reader, Reply, SendResult, SenderStatus};
 use reference::op::{Op, Setup, ShutdownHow};
 use reference::options::{Opt, Timeout};
 use reference::units::{payload, Bytes, Millis, SenderId};
@@ -262,30 +262,6 @@ fn timed_out_by_now(s: &Step, returned: bool, made: Instant, ms: u64, what: &str
         elapsed.as_millis()
     );
     Ok(())
-}
-
-/// `ops` in lockstep with the model on `f`: every step agrees, and the
-/// model enabled every op.
-fn lockstep(f: &BeamFactory, setup: &Setup, ops: &[Op]) -> Result<CaseOutcome, String> {
-    let out = run_case(f, setup, ops);
-    if let Some(why) = &out.unsupported {
-        return Err(format!("lockstep: unsupported: {why}"));
-    }
-    ensure!(out.passed(), "lockstep: the model and {} disagree:\n{}", f.name(), suite::trace::lines(&out));
-    ensure!(
-        out.skipped_ops == 0,
-        "lockstep: {} op(s) not enabled by the model:\n{}",
-        out.skipped_ops,
-        suite::trace::lines(&out)
-    );
-    println!("  lockstep with the model: {} steps agree", out.trace.len());
-    Ok(out)
-}
-
-/// The observation of the step of the case's `i`-th op.
-fn observed_at(out: &CaseOutcome, i: usize) -> Result<&Observation, String> {
-    let t = out.trace.iter().find(|t| t.op_index == Some(i)).ok_or(format!("no step for op {i}"))?;
-    t.observed.as_ref().ok_or(format!("op {i} ({:?}) was not observed", t.op))
 }
 
 /// Each return of the reader in the case: the index of the op in whose

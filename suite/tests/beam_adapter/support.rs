@@ -1,10 +1,11 @@
 //! What every BEAM trial uses: one compiled adapter per backend, `Case`
 //! (one case, printing each step), and payload checks.
 
+use harness::executor::{run_case, CaseOutcome};
 use harness::sut::beam::{Backend, BeamFactory};
 use harness::sut::external::ExternalSut;
 use harness::sut::{Step, SutFactory, SystemUnderTest};
-use reference::observation::{PeerRead, Reply, SendResult, SenderStatus};
+use reference::observation::{Observation, PeerRead, Reply, SendResult, SenderStatus};
 use reference::op::{Op, SendFlags, Setup};
 use reference::options::Opt;
 use reference::units::{payload, Bytes, SenderId};
@@ -165,4 +166,28 @@ pub fn expect_payloads(peer: &[u8], sends: &[(u16, usize)]) -> R {
         return Err(format!("peer stream differs at byte {i}"));
     }
     Ok(())
+}
+
+/// `ops` in lockstep with the model on `f`: every step agrees, and the
+/// model enabled every op.
+pub fn lockstep(f: &BeamFactory, setup: &Setup, ops: &[Op]) -> Result<CaseOutcome, String> {
+    let out = run_case(f, setup, ops);
+    if let Some(why) = &out.unsupported {
+        return Err(format!("lockstep: unsupported: {why}"));
+    }
+    ensure!(out.passed(), "lockstep: the model and {} disagree:\n{}", f.name(), suite::trace::lines(&out));
+    ensure!(
+        out.skipped_ops == 0,
+        "lockstep: {} op(s) not enabled by the model:\n{}",
+        out.skipped_ops,
+        suite::trace::lines(&out)
+    );
+    println!("  lockstep with the model: {} steps agree", out.trace.len());
+    Ok(out)
+}
+
+/// The observation of the step of the case's `i`-th op.
+pub fn observed_at(out: &CaseOutcome, i: usize) -> Result<&Observation, String> {
+    let t = out.trace.iter().find(|t| t.op_index == Some(i)).ok_or(format!("no step for op {i}"))?;
+    t.observed.as_ref().ok_or(format!("op {i} ({:?}) was not observed", t.op))
 }
