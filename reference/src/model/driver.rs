@@ -400,6 +400,13 @@ impl Model {
         let d = self.driver_mut();
         let at = d.replying.iter().position(|r| r.0 == s).expect("checked by activity_enabled");
         let (s, r, rule) = d.replying.remove(at);
+        if rule == ids::DIFF_INET_13 {
+            // A killed port's sender, answered by prim_inet (CL-5).
+            self.decide(rule);
+            self.why.completed_order = Some(rule);
+            self.complete(s, r, rule);
+            return;
+        }
         self.decide(ids::DIFF_INET_6);
         self.why.completed_order = Some(ids::DIFF_INET_6);
         self.deliver(s, r, rule);

@@ -75,16 +75,33 @@ impl Model {
         (Reply::None, ids::CL_5)
     }
 
-    /// DIFF-INET-13: the port answers nobody. The blocked caller waits
-    /// until prim_inet finds the port gone (`port_gone`: at once on 27+,
-    /// DIFF-INET-8; on 25 when INET_CLOSE_TIMEOUT runs out, DIFF-INET-3).
-    /// The suspended senders resume, in DIFF-INET-1's order, and their
-    /// retries find the port gone: {error,einval} at once (DIFF-INET-10).
+    /// DIFF-INET-13: the port answers nobody. A sender waiting for its
+    /// reply (the blocked caller, one displaced from its slot) returns
+    /// {error,closed} when prim_inet finds the port gone: on 27+ at once
+    /// (its port monitor), on 25 when INET_CLOSE_TIMEOUT runs out
+    /// (`port_gone`, DIFF-INET-3). The suspended senders resume (in
+    /// DIFF-INET-1's order) and their retries find the port gone:
+    /// {error,einval} (DIFF-INET-10). Each is a process of its own
+    /// answered at once: they return in the node's order (the probe saw
+    /// the caller first, then the retries in DIFF-INET-1's order; swarm
+    /// seed 1201 case 40 on 27 and 29 two waiting senders in the other
+    /// order than their ids), so the model lets them return in any order
+    /// (`Activity::Returned`), all within the kill's step.
     fn otp_kill_answers(&mut self, caller: Option<SenderId>, suspended: &[SenderId]) {
         if !suspended.is_empty() || caller.is_some() {
             self.cross(ids::DIFF_INET_13);
         }
         self.driver_mut().busy_caller = None;
+        if self.otp_27_on() {
+            let waiting: Vec<SenderId> = (0..self.state.senders.list.len())
+                .map(|i| SenderId(i as u8))
+                .filter(|s| self.state.senders.list[s.0 as usize] == super::senders::Sender::Waiting)
+                .filter(|s| !self.driver_replying().contains(s))
+                .collect();
+            for s in waiting {
+                self.returns_on_its_own(s, SendResult::Error(Posix::Closed));
+            }
+        }
         self.port_gone();
         let mut order = suspended.to_vec();
         if order.len() > 1 && !std::mem::take(&mut self.state.senders.head_killed) {
@@ -92,8 +109,14 @@ impl Model {
             order.rotate_left(1);
         }
         for s in order {
-            self.complete(s, SendResult::Error(Posix::Einval), ids::DIFF_INET_13);
+            self.set_sender(s, super::senders::Sender::Waiting, ids::DIFF_INET_13);
+            self.returns_on_its_own(s, SendResult::Error(Posix::Einval));
         }
+    }
+
+    /// DIFF-INET-13: `s` has its answer and returns on its own schedule.
+    fn returns_on_its_own(&mut self, s: SenderId, r: SendResult) {
+        self.driver_mut().replying.push((s, r, ids::DIFF_INET_13));
     }
 
     /// DIFF-INET-14: a recv waiting on a port killed while busy is never

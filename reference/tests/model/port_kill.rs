@@ -47,9 +47,9 @@ fn a_killed_port_drops_its_queue_and_answers_its_senders_closed() {
     assert!(e.is_err(), "the dropped queue never reaches the peer");
 }
 
-/// DIFF-INET-13 on OTP 27+: the caller closed at once, the suspended
-/// sender's retry einval; on 25 the caller waits for INET_CLOSE_TIMEOUT
-/// (the real clock's CloseFallback).
+/// DIFF-INET-13 on OTP 27+: the caller closed, the suspended sender's
+/// retry einval, each returning on its own, in either order; on 25 the
+/// caller waits for INET_CLOSE_TIMEOUT (the real clock's CloseFallback).
 #[test]
 fn on_otp_a_killed_port_answers_nobody_and_prim_inet_gives_up() {
     let otp = |rel: u16| {
@@ -59,25 +59,30 @@ fn on_otp_a_killed_port_answers_nobody_and_prim_inet_gives_up() {
             .with_otp(OtpRelease(rel))
             .with_real_clock(true)
     };
+    let returned = |s: u8| Choice::Ran(Activity::Returned(SenderId(s)));
     let mut m = otp(27);
     busy(&mut m);
-    let p = m.step(&Op::KillPort, &[]).expect("DIFF-INET-13");
+    m.step(&Op::KillPort, &[]).expect("DIFF-INET-13");
+    let mut other = m.clone();
+    let p = m.step(&Op::Quiesce, &[returned(1), returned(2)]).expect("DIFF-INET-13");
     assert_eq!(
         p.observation.completed,
         vec![(SenderId(1), SendResult::Error(Posix::Closed)), (SenderId(2), SendResult::Error(Posix::Einval))]
     );
+    other.step(&Op::Quiesce, &[returned(2), returned(1)]).expect("each returns on its own: any order");
     let mut m = otp(25);
     busy(&mut m);
-    let p = m.step(&Op::KillPort, &[]).expect("DIFF-INET-13");
+    m.step(&Op::KillPort, &[]).expect("DIFF-INET-13");
+    let p = m.step(&Op::Quiesce, &[returned(2)]).expect("DIFF-INET-13");
     assert_eq!(p.observation.completed, vec![(SenderId(2), SendResult::Error(Posix::Einval))]);
     assert_eq!(p.observation.senders[1], SenderStatus::Waiting);
     let p = m.step(&Op::Quiesce, &[Choice::Ran(Activity::CloseFallback(SenderId(1)))]).expect("DIFF-INET-3");
     assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Closed))]);
 }
 
-/// DIFF-INET-13's order (probe_port_killed_order.erl): on 27+ the caller
-/// first, then the suspended senders in DIFF-INET-1's order, the
-/// first-suspended last. DIFF-INET-14: a reader waiting on the port
+/// DIFF-INET-13 (probe_port_killed_order.erl): on 27+ the caller and
+/// the suspended senders are answered at once, each returning on its own
+/// (the probe's order: the caller, then DIFF-INET-1's). DIFF-INET-14: a reader waiting on the port
 /// killed while busy is never answered; CL-5 after it: recv closed,
 /// setopts einval, nothing in the mailbox.
 #[test]
@@ -91,16 +96,18 @@ fn on_otp_the_kill_answers_in_resume_order_and_strands_a_reader_of_a_busy_port()
     m.step(&send(3, 10, 4), &[]).expect("SND-1");
     let p = m.step(&Op::KillPort, &[]).expect("DIFF-INET-13");
     assert_eq!(
+        (p.observation.reader.clone(), p.why.reader),
+        (reference::observation::Reader::Waiting, ids::DIFF_INET_14)
+    );
+    let returned = |s: u8| Choice::Ran(Activity::Returned(SenderId(s)));
+    let p = m.step(&Op::Quiesce, &[returned(1), returned(3), returned(2)]).expect("the probe's order");
+    assert_eq!(
         p.observation.completed,
         vec![
             (SenderId(1), SendResult::Error(Posix::Closed)),
             (SenderId(3), SendResult::Error(Posix::Einval)),
             (SenderId(2), SendResult::Error(Posix::Einval)),
         ]
-    );
-    assert_eq!(
-        (p.observation.reader.clone(), p.why.reader),
-        (reference::observation::Reader::Waiting, ids::DIFF_INET_14)
     );
     let p = m.step(&Op::Recv, &[]).expect("CL-5");
     assert_eq!((p.observation.reply, p.why.reply), (Reply::Recv(Err(Posix::Closed)), ids::CL_5));
