@@ -341,8 +341,8 @@ pub fn busy_caller_closed_and_suspended_sender_einval(rel: Option<&str>) -> R {
 /// suspended; answered at once on an idle port and on one with output
 /// queued below the high watermark).
 /// The reader stays waiting in every later step, and the node resets
-/// clean with it waiting. CL-5 says it returns closed: the lockstep shows
-/// whether the model knows.
+/// clean with it waiting (DIFF-INET-14; the lockstep checks the model
+/// says so).
 pub fn busy_reader_is_never_answered(rel: Option<&str>) -> R {
     let f = inet_factory(rel)?;
     let recv_wait = || Op::RecvWait { len: Bytes(100), timeout: None };
