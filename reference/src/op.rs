@@ -58,6 +58,11 @@ pub struct Setup {
     /// aborts the connection (CL-4).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub linger_zero: bool,
+    /// `{exit_on_close, false}` on the port under test at connect: the
+    /// peer's FIN closes only its read side, the port stays and keeps
+    /// sending (PC-6, PC-7). Absent from the JSON when true (the default).
+    #[serde(default = "exit_on_close_default", skip_serializing_if = "is_true")]
+    pub exit_on_close: bool,
     /// The kernel application's `inet_default_connect_options` and
     /// `inet_default_listen_options` while the port under test and the
     /// listener are opened (OPT-8). Fixed cases only: never generated.
@@ -83,6 +88,14 @@ impl KernelEnv {
     }
 }
 
+fn exit_on_close_default() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
 impl Default for Setup {
     fn default() -> Self {
         Setup {
@@ -93,6 +106,7 @@ impl Default for Setup {
             listener_options: vec![],
             show_econnreset: false,
             linger_zero: false,
+            exit_on_close: true,
             kernel_env: KernelEnv::default(),
         }
     }

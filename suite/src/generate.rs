@@ -78,9 +78,9 @@ fn setup_opts() -> impl Strategy<Value = Vec<Opt>> {
 }
 
 pub fn setup() -> impl Strategy<Value = Setup> {
-    let flags = (any::<bool>(), prop::bool::weighted(0.2));
+    let flags = (any::<bool>(), prop::bool::weighted(0.2), prop::bool::weighted(0.15));
     (setup_opts(), any::<bool>(), 2u8..=4, 2usize..=5, prop::collection::vec(opt(), 0..3), flags).prop_map(
-        |(options, parallelism, senders, table_capacity, listener_options, (show_econnreset, linger_zero))| Setup {
+        |(options, parallelism, senders, table_capacity, listener_options, (show_econnreset, linger_zero, half_close))| Setup {
             options,
             parallelism,
             senders,
@@ -88,6 +88,9 @@ pub fn setup() -> impl Strategy<Value = Setup> {
             show_econnreset,
             // A fifth of the cases: every close of theirs aborts (CL-4).
             linger_zero,
+            // About one case in seven: `{exit_on_close, false}`, the
+            // peer's FIN only half-closes the port (PC-6, PC-7).
+            exit_on_close: !half_close,
             // OPT-8's kernel environment: fixed cases only
             // (suite/tests/peer_scenarios.rs), so seeds replay as before.
             kernel_env: Default::default(),

@@ -318,6 +318,7 @@ mod tests {
             listener_options: vec![],
             show_econnreset: false,
             linger_zero: false,
+            exit_on_close: true,
             kernel_env: Default::default(),
         };
         p(j(&ToSut::Hello { version: 1, start: None, setup: setup.clone() }));
