@@ -7,7 +7,8 @@
 %% whose script reads the hello line first (the node's +Q and +spp depend
 %% on it) and hands it over in $PORTCHECK_HELLO.
 %%
-%% The world of a case: the port under test S (gen_tcp, {sndbuf,4608}),
+%% The world of a case: the port under test S (gen_tcp, {sndbuf,4608};
+%% {exit_on_close,false} when the setup says so, PC-6, PC-7),
 %% connected to a peer that is a raw `socket` (NIF, no port-table slot,
 %% {rcvbuf,2304}); a gen_tcp listener L; one Erlang process per sender; two
 %% probe pairs (gen_tcp port + raw socket) used as an I/O barrier; dummy
@@ -91,6 +92,8 @@
     ,plant = none
     ,extra_opened = false      % plant miscount_extra: an open_extra succeeded
     ,killed = false            % kill_port killed the port under test (CL-5): its send timers went with it
+    ,exit_on_close = true      % S's exit_on_close (setup.exit_on_close): false, the peer's FIN half-closes it (PC-6, PC-7)
+    ,end_delivered = false     % exit_on_close false: S delivered {tcp_closed,S} (once, PC-7), in the mailbox or taken
 }).
 
 %% ---------------------------------------------------------------------------
@@ -182,14 +185,15 @@ first_msg() ->
 %% active -> passive (DIFF-SOCK-7); the kernel environment's defaults
 %% (OPT-8) apply on both, but only the inet driver reads options back;
 %% gen_tcp:shutdown/2 (SD-*), a reader blocked in gen_tcp:recv(S, Len,
-%% T) (RX-7..RX-11) and the port killed (CL-5, DIFF-INET-13) were
-%% measured on the inet driver only. The same
+%% T) (RX-7..RX-11), the port killed (CL-5, DIFF-INET-13) and
+%% {exit_on_close, false} (PC-6, PC-7) were measured on the inet driver
+%% only. The same
 %% as harness/src/sut/beam.rs declares for `--sut beam`/`beam-socket`.
 abilities(Backend) ->
     Inet = Backend =:= inet,
     #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet,
       peer_end => Inet, kernel_env => Inet, shutdown => Inet, recv_wait => Inet,
-      linger => Inet, kill => Inet, recv_timeout => Inet, kill_port => Inet}.
+      linger => Inet, kill => Inet, recv_timeout => Inet, kill_port => Inet, exit_on_close => Inet}.
 
 hello(Backend, Node) ->
     hello(Backend, Node, read_msg()).
@@ -285,6 +289,10 @@ with_kernel_env(Key, Env, F) ->
     ok = application:set_env(kernel, Key, Env),
     try F() after application:unset_env(kernel, Key) end.
 
+setup(socket, #{<<"exit_on_close">> := false}, _Node) ->
+    %% Not declared (abilities/1): only a replayed trace asks.
+    {unsupported, <<"{exit_on_close, false}: the peer's FIN half-closing the port (PC-6, PC-7) was measured "
+                    "on the inet driver only (abilities.exit_on_close); the socket backend's was not">>};
 setup(Backend, Setup, Node) ->
     #{<<"options">> := Options, <<"parallelism">> := Par, <<"senders">> := NS,
       <<"table_capacity">> := Cap, <<"listener_options">> := LOpts} = Setup,
@@ -305,13 +313,18 @@ setup(Backend, Setup, Node) ->
                  true -> [{linger, {true, 0}}];
                  false -> []
              end,
+    %% PC-6, PC-7: {exit_on_close,false} at connect (absent: true, the
+    %% default; the harness writes the field only when false)
+    Eoc = maps:get(<<"exit_on_close">>, Setup, true),
+    is_boolean(Eoc) orelse fail("setup: exit_on_close ~0p is not a bool", [Eoc]),
+    EocOpt = [{exit_on_close, false} || not Eoc],
     %% OPT-8: the kernel environment's defaults, given to the port under
     %% test and the listener only (absent: none, as before the field)
     KEnv = maps:get(<<"kernel_env">>, Setup, #{}),
     EnvOf = fun(K) -> [to_erl_opt(O) || O <- maps:get(K, KEnv, [])] end,
     {ok, S} = with_kernel_env(inet_default_connect_options, EnvOf(<<"connect">>), fun() ->
         gen_tcp:connect(Loop, PPort, BOpt ++ [binary, {active, false}, {sndbuf, ?SNDBUF},
-                                              {show_econnreset, Sre} | Linger], ?BOUND)
+                                              {show_econnreset, Sre} | Linger ++ EocOpt], ?BOUND)
     end),
     {ok, Peer} = socket:accept(PL, ?BOUND),
     %% The peer sends each write at once: with Nagle a small write behind an
@@ -368,7 +381,7 @@ setup(Backend, Setup, Node) ->
     St0 = #st{backend = Backend, senders = Senders, n_senders = NS, s = S, s_server = Server,
               peer = Peer, lsock = L, lport = LPort, xsock = XL, xport = XPort,
               probe_in = ProbeIn, probe_out = ProbeOut, sched_in = SchedIn, sched_out = SchedOut,
-              sentinel = {Sen, SenPeer, SenBlocker}},
+              sentinel = {Sen, SenPeer, SenBlocker}, exit_on_close = Eoc},
     ErlOpts = [to_erl_opt(O) || O <- Options],
     case Options of
         [] -> ok;
@@ -665,16 +678,14 @@ apply_op(#{<<"op">> := <<"peer_shutdown">>}, St) ->
     ok = socket:shutdown(St#st.peer, write),
     Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
     await_end(St, fin, Deadline),
-    await_reaction(St, fin, Deadline),
-    {none, [], settle(St)};
+    {none, [], settle(await_reaction(St, fin, Deadline))};
 
 apply_op(#{<<"op">> := <<"peer_reset">>}, St) ->
     ok = socket:setopt(St#st.peer, {socket, linger}, #{onoff => true, linger => 0}),
     ok = socket:close(St#st.peer),
     Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
     await_end(St, rst, Deadline),
-    await_reaction(St, rst, Deadline),
-    {none, [], settle(St)};
+    {none, [], settle(await_reaction(St, rst, Deadline))};
 
 %% SD-*: the owner shuts the port's socket down; the driver answers at
 %% once (with output queued it shuts once the queue has emptied). A
@@ -693,12 +704,12 @@ apply_op(#{<<"op">> := <<"shutdown">>, <<"how">> := How}, #st{s = S} = St) ->
             {error, E} -> #{<<"Err">> => posix(shutdown, E)};
             Other -> fail("shutdown: ~0p", [Other])
         end,
-    case {H, R, Queued} of
-        {read_write, #{<<"Ok">> := null}, {queue_size, 0}} ->
-            await_reaction(St, fin, erlang:monotonic_time(millisecond) + ?BOUND);
-        _ -> ok
-    end,
-    {#{shutdown => R}, [], settle(St)};
+    St1 = case {H, R, Queued} of
+              {read_write, #{<<"Ok">> := null}, {queue_size, 0}} ->
+                  await_reaction(St, fin, erlang:monotonic_time(millisecond) + ?BOUND);
+              _ -> St
+          end,
+    {#{shutdown => R}, [], settle(St1)};
 
 apply_op(#{<<"op">> := <<"recv">>}, #st{s = S} = St) ->
     R = case caught(fun() -> gen_tcp:recv(S, 0, 0) end) of
@@ -968,7 +979,7 @@ drain_owner(S, Acc, St) ->
             drain_owner(S, Acc, add_note("owner got {tcp_closed,S} (not modelled on the socket backend)", [], St));
         {tcp_error, S, E} when St#st.backend =:= socket ->
             drain_owner(S, Acc, add_note("owner got {tcp_error,S,~0p} (not modelled on the socket backend)", [E], St));
-        {tcp_closed, S} -> drain_owner(S, [tcp_closed | Acc], St);
+        {tcp_closed, S} -> drain_owner(S, [tcp_closed | Acc], St#st{end_delivered = true});
         {tcp_error, S, E} -> drain_owner(S, [#{tcp_error => posix(tcp_error, E)} | Acc], St)
     after 0 ->
         {lists:reverse(Acc), St}
@@ -1618,27 +1629,57 @@ await_end(St, How, Deadline) ->
 %% (PC-5), which drops its queue: wait until it has. The model never ends
 %% the connection under a port active without read readiness
 %% (DIFF-INET-5), which would wait here in vain.
+%%
+%% With {exit_on_close, false} an active port that reads the end stays,
+%% active as it was (PC-7): what says it has read it is its
+%% {tcp_closed,S}, sent once (a RST: also dropping its queue, as a passive
+%% port's failed write does). It may have been sent before this op (an
+%% owner's shutdown read_write, SD-4): `end_delivered`. The message is
+%% taken with a selective receive and sent back to ourselves, behind the
+%% messages already there: the port sends nothing after it, so the owner's
+%% messages from S keep their order for `mailbox` (process_info(self(),
+%% messages) cannot be used to look for it: on OTP 25 it leaves out port
+%% messages not yet fetched into the queue, measured).
 await_reaction(#st{s = S} = St, How, Deadline) ->
-    Done = case erlang:port_info(S, id) of
-               undefined -> true;
-               _ -> case caught(fun() -> inet:getopts(S, [active]) end) of
-                        {ok, [{active, false}]} when How =:= rst ->
-                            case erlang:port_info(S, queue_size) of
-                                {queue_size, N} when N > 0 -> false;
-                                _ -> true
-                            end;
-                        {ok, [{active, false}]} -> true;
-                        {ok, [{active, _}]} -> false;
-                        _ -> true
-                    end
-           end,
+    {Done, St1} =
+        case erlang:port_info(S, id) of
+            undefined -> {true, St};
+            _ -> case caught(fun() -> inet:getopts(S, [active]) end) of
+                     {ok, [{active, false}]} when How =:= rst -> {queue_dropped(S), St};
+                     {ok, [{active, false}]} -> {true, St};
+                     {ok, [{active, _}]} when St#st.exit_on_close -> {false, St};
+                     {ok, [{active, _}]} ->
+                         St2 = take_end(St),
+                         {St2#st.end_delivered andalso (How =:= fin orelse queue_dropped(S)), St2};
+                     _ -> {true, St}
+                 end
+        end,
     case Done of
-        true -> ok;
+        true -> St1;
         false ->
             case erlang:monotonic_time(millisecond) >= Deadline of
-                true -> fail("the port neither read the peer's end (active) nor dropped its queue on the reset (passive) within ~p ms", [?BOUND]);
-                false -> erlang:yield(), await_reaction(St, How, Deadline)
+                true -> fail("the port neither read the peer's end (active: exited, or with exit_on_close false "
+                             "delivered tcp_closed~s) nor dropped its queue on the reset (passive) within ~p ms",
+                             [case St1#st.end_delivered of true -> ", which it did"; false -> "" end, ?BOUND]);
+                false -> erlang:yield(), await_reaction(St1, How, Deadline)
             end
+    end.
+
+queue_dropped(S) ->
+    case erlang:port_info(S, queue_size) of
+        {queue_size, N} when N > 0 -> false;
+        _ -> true
+    end.
+
+%% exit_on_close false: S's {tcp_closed,S}, if it has come, put back
+%% behind the messages already in the mailbox (see await_reaction/3).
+take_end(#st{end_delivered = true} = St) -> St;
+take_end(#st{s = S} = St) ->
+    receive
+        {tcp_closed, S} = M ->
+            self() ! M,
+            St#st{end_delivered = true}
+    after 0 -> St
     end.
 
 %% tcp_info's tcpi_bytes_received (Linux >= 4.1) of the port's socket: the

@@ -118,7 +118,8 @@ const BEFORE_RECV_WAIT: Abilities = Abilities { recv_wait: false, ..BEFORE_LINGE
 const BEFORE_LINGER: Abilities = Abilities { linger: false, ..BEFORE_KILL };
 const BEFORE_KILL: Abilities = Abilities { kill: false, ..BEFORE_RECV_TIMEOUT };
 const BEFORE_RECV_TIMEOUT: Abilities = Abilities { recv_timeout: false, ..BEFORE_KILL_PORT };
-const BEFORE_KILL_PORT: Abilities = Abilities { kill_port: false, ..Abilities::ALL };
+const BEFORE_KILL_PORT: Abilities = Abilities { kill_port: false, ..BEFORE_EXIT_ON_CLOSE };
+const BEFORE_EXIT_ON_CLOSE: Abilities = Abilities { exit_on_close: false, ..Abilities::ALL };
 
 /// A version 1 adapter (no `abilities`) is still accepted, and is sent
 /// every op it knew; one that sends `abilities` under version 1 is not
@@ -128,7 +129,8 @@ const BEFORE_KILL_PORT: Abilities = Abilities { kill_port: false, ..Abilities::A
 /// `gen_tcp:shutdown/2` (`shutdown`, SD-*) and the reader's recv
 /// (`recv_wait`, RX-7..RX-10), `{linger, {true, 0}}` (`linger`, CL-4)
 /// a suspended sender killed (`kill`, SND-7), a recv's timeout
-/// (`recv_timeout`, RX-11) and the port killed (`kill_port`, CL-5).
+/// (`recv_timeout`, RX-11), the port killed (`kill_port`, CL-5) and
+/// `{exit_on_close, false}` (`exit_on_close`, PC-6, PC-7).
 #[rstest::rstest]
 #[case::version_1(r#"{"type":"ready","version":1,"sut":"sh"}"#, BEFORE_PEER_END)]
 #[case::version_1_with_the_field(
@@ -170,11 +172,15 @@ const BEFORE_KILL_PORT: Abilities = Abilities { kill_port: false, ..Abilities::A
 )]
 #[case::version_2_with_kill_port(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true,"recv_wait":true,"linger":true,"kill":true,"recv_timeout":true,"kill_port":true}}"#,
+    BEFORE_EXIT_ON_CLOSE
+)]
+#[case::version_2_with_exit_on_close(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true,"recv_wait":true,"linger":true,"kill":true,"recv_timeout":true,"kill_port":true,"exit_on_close":true}}"#,
     Abilities::ALL
 )]
 #[case::version_2_socket_like(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false,"send_flags":false,"recv":false,"get_opts":false,"parallelism":false}}"#,
-    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, linger: false, kill: false, recv_timeout: false, kill_port: false }
+    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, linger: false, kill: false, recv_timeout: false, kill_port: false, exit_on_close: false }
 )]
 fn declared_abilities(#[case] ready: &str, #[case] want: Abilities) {
     let f = script(ready, "cat >/dev/null");

@@ -81,6 +81,9 @@ pub fn setup_text(s: &Setup) -> String {
     if s.show_econnreset {
         t.push_str("; show_econnreset true");
     }
+    if !s.exit_on_close {
+        t.push_str("; exit_on_close false");
+    }
     if !s.kernel_env.is_empty() {
         t.push_str(&format!(
             "; kernel env connect {} listen {}",

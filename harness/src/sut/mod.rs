@@ -210,6 +210,11 @@ pub struct Abilities {
     /// Added after `recv_timeout`: absent means not had.
     #[serde(default)]
     pub kill_port: bool,
+    /// `setup.exit_on_close` false: `{exit_on_close, false}` at connect,
+    /// the peer's FIN half-closes the port (PC-6, PC-7). Added after
+    /// `kill_port`: absent means not had.
+    #[serde(default)]
+    pub exit_on_close: bool,
 }
 
 impl Default for Abilities {
@@ -233,6 +238,7 @@ impl Abilities {
         kill: true,
         recv_timeout: true,
         kill_port: true,
+        exit_on_close: true,
     };
 
     /// What the op becomes on this system: lock contention turns into a
@@ -265,6 +271,8 @@ impl Abilities {
             parallelism: setup.parallelism && self.parallelism,
             show_econnreset: setup.show_econnreset && self.peer_end,
             linger_zero: setup.linger_zero && self.linger,
+            // Without the ability the case runs with the default.
+            exit_on_close: setup.exit_on_close || !self.exit_on_close,
             kernel_env: if self.kernel_env { setup.kernel_env } else { Default::default() },
             ..setup
         }
@@ -311,6 +319,9 @@ impl Abilities {
         }
         if !self.kill_port {
             v.push("the port killed (CL-5)");
+        }
+        if !self.exit_on_close {
+            v.push("{exit_on_close, false} at connect (PC-6, PC-7)");
         }
         v
     }

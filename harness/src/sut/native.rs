@@ -110,6 +110,7 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::KilledSenderStillSends) => "native+killed-sender-still-sends",
             Some(PlantedBug::RecvTimeoutDropsGathered) => "native+recv-timeout-drops-gathered",
             Some(PlantedBug::KilledPortFlushes) => "native+killed-port-flushes",
+            Some(PlantedBug::HalfClosedPortExits) => "native+half-closed-port-exits",
         }
     }
 
@@ -185,6 +186,7 @@ impl NativeSut {
         .map_err(|e| open_err("connect", e))?;
         rt.set_show_econnreset(setup.show_econnreset).map_err(|e| SutError(format!("native: {e}")))?;
         rt.set_linger_zero(setup.linger_zero).map_err(|e| SutError(format!("native: {e}")))?;
+        rt.set_exit_on_close(setup.exit_on_close).map_err(|e| SutError(format!("native: {e}")))?;
         let peer = accept_bounded(&peer_listener)?;
         let kernel_base = rt.subject_fd().and_then(|fd| sent::taken(fd, false).ok());
         Ok(NativeSut {

@@ -18,6 +18,7 @@ mod delay_send;
 mod direct_write;
 mod driver_queue;
 mod factory;
+mod half_close;
 mod listen_port;
 mod msgq;
 mod payload;

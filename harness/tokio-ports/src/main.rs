@@ -94,6 +94,13 @@ fn serve(
                     protocol::write(out, &ToHarness::Unsupported { step: None, reason })?;
                     continue;
                 }
+                if !setup.exit_on_close {
+                    // Not declared either; only a replayed trace asks.
+                    let reason =
+                        "{exit_on_close, false} is not implemented (ready.abilities.exit_on_close is absent)".into();
+                    protocol::write(out, &ToHarness::Unsupported { step: None, reason })?;
+                    continue;
+                }
                 match rt.block_on(World::build(&setup, plant)) {
                     Ok(w) => {
                         let version = version.min(VERSION);

@@ -33,6 +33,9 @@ pub(super) struct Input {
     /// What the next send and recv are told of a socket the end closed
     /// (PC-4, PC-5).
     pub(super) delayed: super::peer_end::Delayed,
+    /// PC-7: a half-closed port (exit_on_close false) told its owner
+    /// {tcp_closed,S}; it never does again.
+    pub(super) told_closed: bool,
 }
 
 impl Model {

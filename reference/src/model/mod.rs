@@ -17,6 +17,7 @@ mod choices;
 mod compare;
 mod derive;
 mod driver;
+mod half_close;
 mod input;
 mod ops;
 mod peer_end;
@@ -154,6 +155,9 @@ struct Config {
     show_econnreset: bool,
     /// `{linger, {true, 0}}` at connect (CL-4).
     linger_zero: bool,
+    /// `{exit_on_close, true}` (the default); false: the peer's FIN
+    /// half-closes the port (PC-6, PC-7).
+    exit_on_close: bool,
 }
 
 /// Everything that decides the port's future. With `Step`, it is what the
@@ -259,6 +263,7 @@ impl Model {
                 rcvlowat: socket_backend::setup_rcvlowat(&setup.options),
                 show_econnreset: setup.show_econnreset,
                 linger_zero: setup.linger_zero,
+                exit_on_close: setup.exit_on_close,
             },
             state: PortState {
                 opts,

@@ -23,6 +23,9 @@ impl Model {
             // lock, whose abort is not modelled.
             return false;
         }
+        if let Some(e) = self.enabled_half_closed(op) {
+            return e;
+        }
         if let Some(e) = self.enabled_after_kill(op) {
             return e;
         }
@@ -184,6 +187,9 @@ impl Model {
                 self.state.opts = applied.options;
                 for _ in 0..applied.passive_notices {
                     self.state.input.mailbox.push(OwnerMsg::TcpPassive);
+                }
+                if let Some(rule) = self.tell_half_closed() {
+                    return (Reply::SetOpts(Ok(())), rule);
                 }
                 // The rule that could have refused the list decided its ok.
                 (Reply::SetOpts(Ok(())), super::accepted_rule(opts))

@@ -78,7 +78,8 @@ impl Model {
     /// (DIFF-INET-4, -6), no blocked caller but the busy one, and busy
     /// only with that caller in its slot (DIFF-INET-9 empties it).
     pub(super) fn may_reset(&self) -> bool {
-        if self.state.life != Life::Open
+        if self.half_closes()
+            || self.state.life != Life::Open
             || !self.state.socket_open
             || self.state.input.deaf
             || self.peer_ended()
@@ -173,6 +174,9 @@ impl Model {
     /// PC-1/RS-1: a passive recv reached the end. The driver closes the
     /// socket (inet_close); the port stays.
     pub(super) fn recv_end(&mut self) -> (Reply, RuleId) {
+        if self.half_closes() {
+            return self.half_close_on_recv();
+        }
         let reason = self.end_reason();
         let rule = self.end_rule();
         self.state.input.end_read = true;
@@ -197,6 +201,9 @@ impl Model {
     pub(super) fn recv_after_end(&mut self) -> Option<(Reply, RuleId)> {
         if !self.state.input.end_read {
             return None;
+        }
+        if self.half_closes() && self.state.life == Life::Open {
+            return self.recv_after_half_close();
         }
         Some(if self.state.life == Life::Closed {
             (Reply::Recv(Err(Posix::Closed)), self.decide(ids::PC_3))
@@ -224,6 +231,9 @@ impl Model {
     /// a blocked caller is answered {error,closed} (tcp_recv_closed and
     /// tcp_recv_error alike) and the suspended senders resume (PC-5).
     pub(super) fn active_end(&mut self) {
+        if self.half_closes() {
+            return self.half_close_on_delivery();
+        }
         let reason = self.end_reason();
         self.state.input.end_read = true;
         self.cross(ids::PC_3);
@@ -244,7 +254,8 @@ impl Model {
     /// passive only sets the options. PC-3: setopts on a
     /// port that exited answers einval. `None` when neither applies.
     pub(super) fn setopts_after_end(&mut self, opts: &[Opt]) -> Option<(Reply, RuleId)> {
-        if !self.state.input.end_read {
+        if !self.state.input.end_read || self.half_closes() && self.state.life == Life::Open {
+            // A half-closed port takes setopts as any open port (PC-7).
             return None;
         }
         if self.state.life == Life::Closed {
@@ -363,7 +374,7 @@ impl Model {
     /// `reply` and the suspended senders resume.
     pub(super) fn drop_output(&mut self, rule: RuleId, reply: SendResult) {
         let busy = self.driver().busy;
-        self.discard_queue(rule, rule == ids::SD_3 || rule == ids::CL_4);
+        self.discard_queue(rule, rule == ids::SD_3 || rule == ids::CL_4 || rule == ids::PC_6);
         if busy {
             self.unbusy_with(rule, reply);
         }
@@ -371,7 +382,8 @@ impl Model {
 
     /// The driver's queue and its timers go, by `rule`; the peer reads no
     /// byte of the queue. `by_op`: an op dropped it (the refused send,
-    /// SD-3; the zero linger close, CL-4; the kill, CL-5), and on a real
+    /// SD-3; the zero linger close, CL-4; the kill, CL-5; a recv on a
+    /// busy half-closed port, PC-6), and on a real
     /// clock the driver may have handed the kernel part of it between the
     /// last answer and the op (as before a send timer fires, TO-3): the
     /// peer's reads will show it.

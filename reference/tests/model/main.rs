@@ -17,6 +17,7 @@ mod derivation;
 mod derived_shares;
 mod disabled_activity;
 mod enabled_ops;
+mod half_close;
 mod inet_active_after_timeout_close;
 mod inet_close;
 mod inet_port_monitor;

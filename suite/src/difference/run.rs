@@ -122,6 +122,7 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         kill: a.kill && b.kill,
         recv_timeout: a.recv_timeout && b.recv_timeout,
         kill_port: a.kill_port && b.kill_port,
+        exit_on_close: a.exit_on_close && b.exit_on_close,
     }
 }
 

@@ -21,6 +21,7 @@ mod support;
 
 mod accept;
 mod close;
+mod half_close;
 mod interrupt;
 mod op_kinds;
 mod port_kill;
@@ -105,6 +106,18 @@ fn main() {
         tests.push(trial(id("node_clean_after_a_kill"), caps, move || port_kill::node_clean_after_a_kill(rel)));
     }
     tests.push(trial("beam/socket/kill_port_unsupported", ERL, port_kill::socket_backend_unsupported));
+    // {exit_on_close, false} (PC-6, PC-7): measured on the inet driver, on
+    // every release here; the socket backend does not declare it.
+    for rel in support::RELEASES {
+        let caps = support::release_caps(rel);
+        let r = support::release_name(rel);
+        let id =
+            |s: &str| -> &'static str { Box::leak(format!("beam/inet/{r}/exit_on_close_false_{s}").into_boxed_str()) };
+        for (name, f) in half_close::ON_EVERY_RELEASE {
+            tests.push(trial(id(name), caps, move || f(rel)));
+        }
+    }
+    tests.push(trial("beam/socket/exit_on_close_false_unsupported", ERL, half_close::socket_backend_unsupported));
     // The socket backend's sockets are not ports: its accept does not fill the table.
     tests.push(trial("beam/inet/accept_into_full_table_repeatedly", ERL, || {
         accept::accept_full_table_repeatedly(Backend::Inet)

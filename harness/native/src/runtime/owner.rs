@@ -5,13 +5,14 @@
 use super::{Runtime, RuntimeError};
 use crate::bugs::PlantedBug;
 use crate::driver_queue::Output;
+use crate::half_close::ExitOnClose;
 use crate::lock::PortLock;
 use crate::options::{setopts, Opt, PortOptions};
 use crate::payload::payload_into;
 use crate::port::TcpPort;
 use crate::port_task::Task;
 use crate::process::{Command, SendFlags};
-use crate::receive;
+use crate::receive::{self, End, NoBytes};
 use crate::reply::{OwnerMsg, Posix, SendResult, SenderStatus};
 use crate::shutdown::How as ShutdownHow;
 use crate::units::{Bytes, SenderId};
@@ -122,11 +123,12 @@ impl Runtime {
         let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
         let (driver, held, trace) = (&mut port.driver, &mut port.held, &mut self.trace.actions);
         let r = receive::recv(driver, &port.opts, &port.reader, held, trace, self.faults);
-        if let Err(end @ (Posix::Closed | Posix::Econnreset)) = r {
-            self.recv_found_end(end);
-            self.fd_released()?;
+        if let Err(NoBytes::End(end)) = r {
+            if self.recv_found_end(end) {
+                self.fd_released()?;
+            }
         }
-        Ok(r)
+        Ok(r.map_err(NoBytes::answer))
     }
 
     /// What any recv on the port under test is answered before it reaches
@@ -141,6 +143,14 @@ impl Runtime {
         if !port.driver.is_open() {
             return Ok(port.driver.delayed.take_recv());
         }
+        if port.driver.read_side().is_closed() && !port.opts.active.is_active() && port.driver.is_busy() {
+            // PC-6: inet_drv's recv reads the end again, and
+            // tcp_recv_closed answers a busy port's blocked caller
+            // {error,closed} with the queue dropped before it looks at
+            // exit_on_close; the suspended senders resume.
+            let unbusy = port.driver.drop_output_keeping_socket(self.poll.registry());
+            self.after_unbusy(unbusy, SendResult::Error(Posix::Closed));
+        }
         Ok(None)
     }
 
@@ -149,15 +159,26 @@ impl Runtime {
     /// (passive mode does not exit). tcp_recv_closed, not a reported
     /// reset, tells the next send (PC-4). tcp_desc_close: the queue goes
     /// too, and a busy port's blocked caller is answered {error,closed}
-    /// (PC-5). The caller releases the fd (`fd_released`), or `quiesce`
-    /// sees it released.
-    pub(super) fn recv_found_end(&mut self, end: Posix) {
-        let Some(port) = self.subject.as_mut() else { return };
+    /// (PC-5). Returns whether the socket closed: the caller releases the
+    /// fd (`fd_released`), or `quiesce` sees it released.
+    ///
+    /// PC-6: with exit_on_close false the peer's FIN closes only the read
+    /// side (inet_drv.c tcp_recv_closed (exitf): `desc_close_read`): the
+    /// socket, its queue and busy state stay, every later recv is told
+    /// `{error,closed}`, and the owner is not told until the port is made
+    /// active (PC-7, [`Runtime::setopts`]).
+    pub(super) fn recv_found_end(&mut self, end: End) -> bool {
+        let Some(port) = self.subject.as_mut() else { return false };
+        if port.driver.exit_on_close.closes_read_only(end, self.faults) {
+            port.driver.close_read(false, self.poll.registry());
+            return false;
+        }
         port.end_reported = true;
         let unbusy = port.driver.drop_output();
-        port.driver.delayed.send = end == Posix::Closed && unbusy.is_none();
+        port.driver.delayed.send = end.reported() == Posix::Closed && unbusy.is_none();
         port.driver.close_socket(self.poll.registry());
         self.after_unbusy(unbusy, SendResult::Error(Posix::Closed));
+        true
     }
 
     /// `inet:setopts/2`.
@@ -182,6 +203,13 @@ impl Runtime {
         port.opts = out.options;
         for _ in 0..out.passive_notices {
             self.mailbox.push(OwnerMsg::TcpPassive);
+        }
+        // PC-7: the first setopts that leaves a port active after a
+        // passive recv read the FIN (exit_on_close false) delivers the end
+        // (inet_drv reads it again: tcp_recv_closed, tcp_closed_message,
+        // which sends it once); the port stays.
+        if result.is_ok() && port.opts.active.is_active() && port.driver.owner_due_closed() {
+            self.mailbox.push(OwnerMsg::TcpClosed);
         }
         Ok(result)
     }
@@ -242,6 +270,15 @@ impl Runtime {
     pub fn set_show_econnreset(&mut self, on: bool) -> Result<(), RuntimeError> {
         let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
         port.driver.show_econnreset = on;
+        Ok(())
+    }
+
+    /// `{exit_on_close, on}`, as set at connect: with `false` the peer's FIN
+    /// closes only the port's read side, and the port stays and keeps
+    /// sending (PC-6, PC-7).
+    pub fn set_exit_on_close(&mut self, on: bool) -> Result<(), RuntimeError> {
+        let port = self.subject.as_mut().ok_or_else(|| RuntimeError("no port under test".into()))?;
+        port.driver.exit_on_close = ExitOnClose::from_flag(on);
         Ok(())
     }
 

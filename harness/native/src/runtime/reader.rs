@@ -19,14 +19,14 @@ const AT_ONCE: Millis = Millis(0);
 impl Runtime {
     /// The reader calls `gen_tcp:recv(S, len, timeout)` (`None`:
     /// infinity). `Some(result)` when the call returned: refused as the
-    /// owner's recv is (CL-2, PC-5, PC-1's enotconn, RX-1), completed by
-    /// the bytes a timed-out recv left (RX-11), finished by its first reads
-    /// (RX-7, RX-9), or timed out at once with a timeout of 0 (RX-11);
-    /// `None` when it waits, its timer armed on the runtime's clock. A
-    /// refused call, or one the held bytes complete, makes no syscall;
-    /// otherwise it reads at once until the kernel has nothing more, as
-    /// TCP_REQ_RECV's `tcp_recv` does, asking only for what the held bytes
-    /// miss.
+    /// owner's recv is (CL-2, PC-5, PC-1's enotconn, RX-1, PC-6's
+    /// closed), completed by the bytes a timed-out recv left (RX-11),
+    /// finished by its first reads (RX-7, RX-9), or timed out at once
+    /// with a timeout of 0 (RX-11); `None` when it waits, its timer armed
+    /// on the runtime's clock. A refused call, or one the held bytes
+    /// complete, makes no syscall; otherwise it reads at once until the
+    /// kernel has nothing more, as TCP_REQ_RECV's `tcp_recv` does, asking
+    /// only for what the held bytes miss.
     pub fn recv_wait(&mut self, len: Bytes, timeout: Option<Millis>) -> Result<Option<RecvResult>, RuntimeError> {
         if self.port()?.reader.is_waiting() {
             return Err(RuntimeError("the reader is blocked in its recv already".into()));
@@ -48,9 +48,8 @@ impl Runtime {
         let Some(finished) = port.reader.read(&mut port.driver, reads, &mut self.trace.actions, self.faults) else {
             return Ok(if timeout == Some(AT_ONCE) { self.reader_times_out() } else { None });
         };
-        let ended = matches!(finished, Finished::End { .. });
-        let result = self.reader_finished(finished);
-        if ended {
+        let (result, socket_closed) = self.reader_finished(finished);
+        if socket_closed {
             self.fd_released()?;
         }
         Ok(Some(result))
@@ -62,7 +61,8 @@ impl Runtime {
         let Some(port) = self.subject.as_mut() else { return };
         let reads = Reads::WhileReadable;
         if let Some(finished) = port.reader.read(&mut port.driver, reads, &mut self.trace.actions, self.faults) {
-            let result = self.reader_finished(finished);
+            // A socket the end closed is seen released by `quiesce`.
+            let (result, _) = self.reader_finished(finished);
             self.trace.reader_returned.push(result);
         }
     }
@@ -86,12 +86,15 @@ impl Runtime {
     }
 
     /// The reader's recv finished: at the peer's end (RX-9) the port
-    /// reports it as any passive recv does (PC-1). What the recv returns.
-    fn reader_finished(&mut self, finished: Finished) -> RecvResult {
-        if let Finished::End { end, .. } = &finished {
-            self.recv_found_end(*end);
-        }
-        finished.result()
+    /// reports it as any passive recv does (PC-1; with exit_on_close
+    /// false only the read side closes, PC-6). What the recv returns, and
+    /// whether the port's socket closed.
+    fn reader_finished(&mut self, finished: Finished) -> (RecvResult, bool) {
+        let socket_closed = match &finished {
+            Finished::End { end, .. } => self.recv_found_end(*end),
+            Finished::Bytes(_) => false,
+        };
+        (finished.result(), socket_closed)
     }
 
     /// The socket closed under a waiting recv (`tcp_close_check`:

@@ -181,6 +181,15 @@ impl Runtime {
             Activity::Input => {
                 let (mailbox, trace) = (&mut self.mailbox, &mut self.trace.actions);
                 let end = receive::ready_input(&mut port.driver, &mut port.opts, mailbox, trace, faults);
+                // PC-7: with exit_on_close false the FIN closes only the
+                // read side (inet_drv.c tcp_recv_closed (exitf):
+                // desc_close_read after tcp_closed_message): the port
+                // stays, its queue, busy state and active mode as they
+                // were; it reads no more, so the end is not delivered again.
+                if end.is_some_and(|e| port.driver.exit_on_close.closes_read_only(e, faults)) {
+                    port.driver.close_read(true, registry);
+                    return;
+                }
                 // Planted bug: the port stays after the end.
                 if end.is_some() && !faults.has(PlantedBug::EndKeepsPort) {
                     // PC-5: output still queued goes with the port; a

@@ -8,7 +8,7 @@
 //!
 //! No sleeps: every wait is a readiness wait with a failure bound.
 
-use crate::support::{bounded, BOUND};
+use crate::support::{bounded, epoll_interests, BOUND};
 use native::{Action, Activity, Bytes, InstantClock, Millis, OpenError, Opt, Posix, Runtime, SendFlags};
 use native::{SendResult, SenderId, SenderStatus, SocketOpts, Timeout, VirtualClock};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -81,17 +81,7 @@ fn peer_read_all(peer: &mut TcpStream) -> usize {
 /// /proc/self/fdinfo of the epoll instance watching it): what the port
 /// asked to be woken for.
 fn epoll_interest(fd: RawFd) -> u32 {
-    let mut found = vec![];
-    for e in std::fs::read_dir("/proc/self/fdinfo").unwrap().flatten() {
-        let Ok(info) = std::fs::read_to_string(e.path()) else { continue };
-        for line in info.lines().filter(|l| l.starts_with("tfd:")) {
-            let w: Vec<&str> = line.split_whitespace().collect();
-            // tfd: <fd> events: <hex> data: <hex> ...
-            if w.len() >= 4 && w[1] == fd.to_string() && w[2] == "events:" {
-                found.push(u32::from_str_radix(w[3], 16).unwrap());
-            }
-        }
-    }
+    let found = epoll_interests(fd);
     assert_eq!(found.len(), 1, "fd {fd} should be in exactly one epoll: {found:?}");
     found[0]
 }

@@ -13,6 +13,7 @@ mod close_mode;
 mod connect;
 mod driver_queue;
 mod event_loop;
+mod half_close;
 mod port_kill;
 mod port_table;
 mod port_tasks;

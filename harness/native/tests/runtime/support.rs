@@ -4,6 +4,7 @@
 use native::process::Command;
 use native::{Bytes, SendFlags};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::os::fd::RawFd;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -30,4 +31,22 @@ pub fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'st
 /// A `port_command` of `len` bytes (tag 1, no flags).
 pub fn cmd(len: usize) -> Command {
     Command { len: Bytes(len), tag: 1, flags: SendFlags::default() }
+}
+
+/// The event masks the kernel's epoll instances hold for `fd` (from
+/// /proc/self/fdinfo of each epoll watching it): what the port asked to be
+/// woken for; none when it is in no poller.
+pub fn epoll_interests(fd: RawFd) -> Vec<u32> {
+    let mut found = vec![];
+    for e in std::fs::read_dir("/proc/self/fdinfo").unwrap().flatten() {
+        let Ok(info) = std::fs::read_to_string(e.path()) else { continue };
+        for line in info.lines().filter(|l| l.starts_with("tfd:")) {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            // tfd: <fd> events: <hex> data: <hex> ...
+            if w.len() >= 4 && w[1] == fd.to_string() && w[2] == "events:" {
+                found.push(u32::from_str_radix(w[3], 16).unwrap());
+            }
+        }
+    }
+    found
 }

@@ -126,7 +126,8 @@ pub struct Ready {
 impl Ready {
     /// The declared abilities: a version 1 adapter declares none (it is
     /// sent every op it knew, as before version 2: not the peer's end, no
-    /// kernel environment, no shutdown, no reader, no linger, no kill, no recv timeout, no port kill).
+    /// kernel environment, no shutdown, no reader, no linger, no kill, no recv timeout, no port kill,
+    /// no `{exit_on_close, false}`).
     pub fn abilities(&self) -> Abilities {
         match self.abilities {
             Some(a) if self.version >= 2 => a,
@@ -139,6 +140,7 @@ impl Ready {
                 kill: false,
                 recv_timeout: false,
                 kill_port: false,
+                exit_on_close: false,
                 ..Abilities::ALL
             },
         }

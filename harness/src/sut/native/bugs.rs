@@ -65,6 +65,7 @@ impl BugTable for PlantedBug {
             PlantedBug::KilledSenderStillSends => port::SND_7,
             PlantedBug::RecvTimeoutDropsGathered => port::RX_11,
             PlantedBug::KilledPortFlushes => port::CL_5,
+            PlantedBug::HalfClosedPortExits => port::PC_7,
         }
     }
 
