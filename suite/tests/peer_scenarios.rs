@@ -411,6 +411,36 @@ fn half_closed_send(system: System, active: bool) -> R {
     peer_got_all_then_eof(&out, 200_000, "PC-6, CL-1")
 }
 
+/// The owner closes the port while a caller is blocked on it (S1) and a
+/// sender is suspended on it (S2) (issue 16: `Close` while senders wait;
+/// `gen_tcp_misc_SUITE:otp_12242`'s blocked caller, without its linger
+/// time): the close answers nobody; the flush goes on (CL-1) and the peer
+/// reads every queued byte, then EOF. On the native runtime the port left
+/// the table at the close (CL-2): S1 gets ok as the flush drains (WM-4),
+/// S2's retry finds the port gone, `{error,closed}` (SND-6), its bytes
+/// never sent. On OTP's inet driver gen_tcp:close waits for the queue
+/// (DIFF-INET-3): both get ok, S2's bytes are queued and reach the peer
+/// (`probe_close_waiting.erl`).
+fn close_over_waiting_senders(system: System) -> R {
+    let setup = Setup { senders: 3, options: vec![Opt::HighWatermark(64), Opt::LowWatermark(16)], ..Setup::default() };
+    let tagged = |sender: u8, len: usize, tag: u16| Op::Send {
+        sender: SenderId(sender),
+        len: Bytes(len),
+        tag,
+        flags: SendFlags::default(),
+    };
+    let ops = [send(0, 200_000), tagged(1, 100, 2), tagged(2, 10, 3), Op::Close];
+    let out = lockstep_to_the_end(system, &setup, &ops)?;
+    let answered: Vec<_> =
+        out.trace.iter().filter_map(|t| t.observed.as_ref()).flat_map(|o| o.completed.clone()).collect();
+    let otp = matches!(system, System::Beam(..));
+    let s2 = if otp { SendResult::Ok } else { SendResult::Error(Posix::Closed) };
+    if !answered.contains(&(SenderId(1), SendResult::Ok)) || !answered.contains(&(SenderId(2), s2)) {
+        return Err(format!("WM-4/SND-6/DIFF-INET-3: the waiting senders were answered {answered:?}"));
+    }
+    peer_got_all_then_eof(&out, 200_000 + 100 + if otp { 10 } else { 0 }, "CL-1")
+}
+
 /// `busy_port_SUITE:multiple_writers` (SND-7, SND-4): writers suspended on
 /// a busy port (a 2 MB queue behind a blocked caller, which the kernel
 /// cannot take without the peer reading), two of them killed; the peer
@@ -623,6 +653,7 @@ fn main() {
         tests.push(trial(id("multiple_writers"), system.caps(), move || multiple_writers(system)));
         tests.push(trial(id("no_trap_exit_unlinked"), system.caps(), move || no_trap_exit_unlinked(system)));
         tests.push(trial(id("otp_13939_half_closed"), system.caps(), move || half_closed_send(system, false)));
+        tests.push(trial(id("close_over_waiting_senders"), system.caps(), move || close_over_waiting_senders(system)));
         tests.push(trial(id("otp_13939_half_closed_active"), system.caps(), move || half_closed_send(system, true)));
     }
     tests.push(trial("peer/planted/shutdown-before-flush", &[], shutdown_before_flush_is_caught));

@@ -459,20 +459,21 @@ impl TcpDriver {
     /// Write readiness is selected for that flush whatever the send path
     /// left it at (it already is whenever output is queued and no
     /// delay_send flush is armed; an armed flush still runs first).
-    pub fn close(&mut self, registry: &Registry) {
+    /// Returns a busy port's end of busy when the close dropped the queue
+    /// (CL-4): its blocked caller is owed `{error,closed}`.
+    pub fn close(&mut self, registry: &Registry) -> Option<Unbusy> {
         self.closing = true;
         // CL-4: with a zero linger time the close does not wait for the
-        // queue: it goes with its flush and send timers (the owner's close
-        // needs every sender idle, so nobody waits for a reply), and the
-        // kernel resets the connection.
-        if self.close_aborts {
-            let _ = self.drop_output();
-        }
+        // queue: it goes with its flush and send timers, busy ends (the
+        // blocked caller is answered closed, the suspended senders resume
+        // and find the port gone), and the kernel resets the connection.
+        let unbusy = if self.close_aborts { self.drop_output() } else { None };
         if self.queue.is_empty() {
             self.close_socket(registry);
         } else {
             self.select_write(true, registry);
         }
+        unbusy
     }
 
     /// CL-5: the port was killed (`exit(Port, kill)`). ERTS terminates it

@@ -13,6 +13,7 @@ mod support;
 
 mod accept_exhaustion;
 mod busy_at_high;
+mod close_waiting;
 mod connect;
 mod delay_send;
 mod direct_write;

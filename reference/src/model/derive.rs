@@ -317,6 +317,13 @@ impl Model {
                 let q = requested.0 as i64;
                 let seen = observed.queue.0 as i64;
                 let mut lands: Vec<i64> = vec![0, seen, self.state.opts.low.0 as i64];
+                if self.driver().busy && self.state.life == super::Life::Closed {
+                    // A closed port's queue is not seen (it left the table,
+                    // CL-2) while it flushes under a blocked caller: just
+                    // above low keeps it busy (WM-4), the peer's reads
+                    // show the rest.
+                    lands.push(self.state.opts.low.0 as i64 + 1);
+                }
                 let pending: Vec<i64> = self
                     .state
                     .senders

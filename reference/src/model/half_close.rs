@@ -74,7 +74,12 @@ impl Model {
     /// once it read the end, setopts lists the driver would reject (how a
     /// rejected active option meets a read side closed was not measured),
     /// and an active mode set while busy (the driver reads the end again:
-    /// measured only for the first such setopts).
+    /// measured only for the first such setopts). On a real clock, no recv
+    /// while busy either: the queue it drops may have lost bytes to the
+    /// kernel since the last step (a write on the socket's last window),
+    /// which later writes would come after, and only the peer's reads show
+    /// how many (OTP 25 swarm seed 1402 case 33: one byte); the native
+    /// runtime's exact writes check the drop (PC-6).
     /// `None`: the usual rules decide.
     pub(super) fn enabled_half_closed(&self, op: &Op) -> Option<bool> {
         if !self.half_closes() {
@@ -83,6 +88,11 @@ impl Model {
         match op {
             Op::PeerReset | Op::Shutdown { .. } => Some(false),
             Op::SetOpts { opts } if opts.iter().any(|o| matches!(o, Opt::SendTimeoutClose(true))) => Some(false),
+            Op::Recv | Op::RecvWait { .. }
+                if self.config.real_clock && self.state.input.end_read && self.driver().busy =>
+            {
+                Some(false)
+            }
             Op::SetOpts { opts } if self.state.input.end_read && self.state.life == Life::Open => {
                 let busy_active = self.driver().busy && opts.iter().any(|o| matches!(o, Opt::Active(_)));
                 Some(

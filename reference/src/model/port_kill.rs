@@ -57,7 +57,7 @@ impl Model {
         self.why.busy_driver = ids::CL_5;
         let suspended: Vec<SenderId> = self.state.senders.suspended.drain(..).collect();
         if self.config.variant == Variant::OtpInet {
-            self.otp_kill_answers(caller, &suspended);
+            self.otp_port_gone_answers(caller, &suspended);
         } else {
             if let Some(b) = self.driver_mut().busy_caller.take() {
                 self.complete(b, SendResult::Error(Posix::Closed), ids::CL_5);
@@ -87,7 +87,7 @@ impl Model {
     /// seed 1201 case 40 on 27 and 29 two waiting senders in the other
     /// order than their ids), so the model lets them return in any order
     /// (`Activity::Returned`), all within the kill's step.
-    fn otp_kill_answers(&mut self, caller: Option<SenderId>, suspended: &[SenderId]) {
+    pub(super) fn otp_port_gone_answers(&mut self, caller: Option<SenderId>, suspended: &[SenderId]) {
         if !suspended.is_empty() || caller.is_some() {
             self.cross(ids::DIFF_INET_13);
         }

@@ -12,6 +12,7 @@ mod support;
 mod activity_choices;
 mod blame;
 mod blame_provenance;
+mod close_waiting;
 mod coverage_counts;
 mod derivation;
 mod derived_shares;

@@ -313,12 +313,13 @@ impl Runtime {
         let aborted = port.tasks.abort_all();
         let resume = msgq_was_busy && !port.driver.is_busy();
         let resumed = if resume { port.suspended.drain() } else { Vec::new() };
-        port.driver.close(self.poll.registry());
+        let unbusy = port.driver.close(self.poll.registry());
         let socket_closed = was_open && !port.driver.is_open();
         for t in aborted {
             self.complete(t.sender, SendResult::Error(Posix::Closed));
         }
         self.procs.make_runnable(resumed);
+        self.after_unbusy(unbusy, SendResult::Error(Posix::Closed));
         self.trace.reader_returned.extend(reader);
         Ok(socket_closed)
     }
