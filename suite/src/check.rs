@@ -304,6 +304,24 @@ where
             break;
         }
     }
+    // proptest shrinks what the generator drew (steps, recipes, the swarm
+    // mask, each op's fields), not the op list it maps to: an op the
+    // failure does not need can survive it (a zero-byte send in front of
+    // the failing one). A last pass removes single ops while the failure
+    // holds, within what is left of the budget.
+    let mut i = 0;
+    while i < best.ops.len() && runs < cfg.max_shrink_iters && !(stall && started.elapsed() > STALL_SHRINK_BUDGET) {
+        runs += 1;
+        let mut ops = best.ops.clone();
+        ops.remove(i);
+        let out = run_case(factory, &best.setup, &ops);
+        if out.failure.as_ref().is_some_and(|f| f.rule() == want) {
+            best = SavedCase { setup: best.setup, ops };
+            best_out = out;
+        } else {
+            i += 1;
+        }
+    }
     (best, best_out, runs)
 }
 
