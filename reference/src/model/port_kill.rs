@@ -51,11 +51,7 @@ impl Model {
         } else {
             self.reader_socket_closed();
         }
-        let caller = self.driver().busy_caller;
-        self.discard_queue(ids::CL_5, true);
-        self.driver_mut().busy = false;
-        self.why.busy_driver = ids::CL_5;
-        let suspended: Vec<SenderId> = self.state.senders.suspended.drain(..).collect();
+        let (caller, suspended) = self.drop_unanswered(ids::CL_5);
         if self.config.variant == Variant::OtpInet {
             self.otp_port_gone_answers(caller, &suspended);
         } else {
@@ -73,6 +69,17 @@ impl Model {
             self.close_socket();
         }
         (Reply::None, ids::CL_5)
+    }
+
+    /// The port goes with its queue, not flushed (CL-5; CL-4's abort on
+    /// OTP): busy ends with nobody answered yet. Returns the blocked
+    /// caller and the suspended senders, for the caller to answer.
+    pub(super) fn drop_unanswered(&mut self, rule: RuleId) -> (Option<SenderId>, Vec<SenderId>) {
+        let caller = self.driver().busy_caller;
+        self.discard_queue(rule, true);
+        self.driver_mut().busy = false;
+        self.why.busy_driver = rule;
+        (caller, self.state.senders.suspended.drain(..).collect())
     }
 
     /// DIFF-INET-13: the port answers nobody. A sender waiting for its

@@ -111,11 +111,7 @@ impl Model {
         if self.config.variant == Variant::OtpInet && self.driver().busy {
             // DIFF-INET-13: the port is gone at once and answers nobody,
             // as a killed one (swarm seed 1403 case 51 on OTP 25 and 27).
-            let caller = self.driver().busy_caller;
-            self.discard_queue(ids::CL_4, true);
-            self.driver_mut().busy = false;
-            self.why.busy_driver = ids::CL_4;
-            let suspended: Vec<crate::units::SenderId> = self.state.senders.suspended.drain(..).collect();
+            let (caller, suspended) = self.drop_unanswered(ids::CL_4);
             self.otp_port_gone_answers(caller, &suspended);
         } else if self.driver().queue > Bytes::ZERO || self.driver().busy {
             self.drop_output(ids::CL_4, crate::observation::SendResult::Error(crate::observation::Posix::Closed));

@@ -8,11 +8,11 @@
 //!
 //! No sleeps: every wait is a readiness wait with a failure bound.
 
-use crate::support::{bounded, epoll_interests, BOUND};
+use crate::support::{bounded, epoll_interests, peer_read_all, wait_fd, BOUND};
 use native::{Action, Activity, Bytes, InstantClock, Millis, OpenError, Opt, Posix, Runtime, SendFlags};
 use native::{SendResult, SenderId, SenderStatus, SocketOpts, Timeout, VirtualClock};
 use socket2::{Domain, Protocol, Socket, Type};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
@@ -53,28 +53,6 @@ fn connected(options: &[Opt]) -> (Runtime, TcpStream) {
     let (peer, _) = l.accept().unwrap();
     peer.set_nonblocking(true).unwrap();
     (rt, peer)
-}
-
-/// Wait (bounded) until `fd` has `events` ready.
-fn wait_fd(fd: RawFd, events: libc::c_short) {
-    let mut p = libc::pollfd { fd, events, revents: 0 };
-    // SAFETY: one valid pollfd.
-    let rc = unsafe { libc::poll(&mut p, 1, BOUND.as_millis() as libc::c_int) };
-    assert!(rc > 0, "fd {fd} not ready for {events:#x} within {BOUND:?}");
-}
-
-/// Everything the peer can read right now.
-fn peer_read_all(peer: &mut TcpStream) -> usize {
-    let mut buf = vec![0u8; 65536];
-    let mut n = 0;
-    loop {
-        match peer.read(&mut buf) {
-            Ok(0) => return n,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return n,
-            Err(e) => panic!("peer read: {e}"),
-        }
-    }
 }
 
 /// The event mask the kernel's epoll holds for `fd` (from

@@ -7,10 +7,9 @@
 //!
 //! No sleeps: every wait is a readiness wait with a failure bound.
 
-use crate::support::{bounded, epoll_interests, listener, BOUND};
+use crate::support::{bounded, epoll_interests, listener, peer_read_all, wait_fd, BOUND};
 use native::{Action, ActiveSetting, Bytes, Opt, OwnerMsg, Posix, Runtime, SendFlags, SendResult, SenderId};
 use native::{SocketOpts, VirtualClock};
-use std::io::{self, Read};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -36,28 +35,6 @@ fn half_closing(options: &[Opt]) -> (Runtime, TcpStream, RawFd) {
     peer.shutdown(Shutdown::Write).expect("the peer's FIN");
     wait_fd(fd, libc::POLLRDHUP);
     (rt, peer, fd)
-}
-
-/// Wait (bounded) until `fd` has `events` ready.
-fn wait_fd(fd: RawFd, events: libc::c_short) {
-    let mut p = libc::pollfd { fd, events, revents: 0 };
-    // SAFETY: one valid pollfd.
-    let rc = unsafe { libc::poll(&mut p, 1, BOUND.as_millis() as libc::c_int) };
-    assert!(rc > 0, "fd {fd} not ready for {events:#x} within {BOUND:?}");
-}
-
-/// Everything the peer can read right now.
-fn peer_read_all(peer: &mut TcpStream) -> usize {
-    let mut buf = vec![0u8; 65536];
-    let mut n = 0;
-    loop {
-        match peer.read(&mut buf) {
-            Ok(0) => return n,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return n,
-            Err(e) => panic!("peer read: {e}"),
-        }
-    }
 }
 
 fn reads(actions: &[Action]) -> usize {

@@ -3,7 +3,8 @@
 
 use native::process::Command;
 use native::{Bytes, SendFlags};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::io::{self, Read};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::RawFd;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -49,4 +50,26 @@ pub fn epoll_interests(fd: RawFd) -> Vec<u32> {
         }
     }
     found
+}
+
+/// Wait (bounded) until `fd` has `events` ready.
+pub fn wait_fd(fd: RawFd, events: libc::c_short) {
+    let mut p = libc::pollfd { fd, events, revents: 0 };
+    // SAFETY: one valid pollfd.
+    let rc = unsafe { libc::poll(&mut p, 1, BOUND.as_millis() as libc::c_int) };
+    assert!(rc > 0, "fd {fd} not ready for {events:#x} within {BOUND:?}");
+}
+
+/// Everything the peer can read right now.
+pub fn peer_read_all(peer: &mut TcpStream) -> usize {
+    let mut buf = vec![0u8; 65536];
+    let mut n = 0;
+    loop {
+        match peer.read(&mut buf) {
+            Ok(0) => return n,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return n,
+            Err(e) => panic!("peer read: {e}"),
+        }
+    }
 }
