@@ -374,7 +374,7 @@ impl Model {
     /// `reply` and the suspended senders resume.
     pub(super) fn drop_output(&mut self, rule: RuleId, reply: SendResult) {
         let busy = self.driver().busy;
-        self.discard_queue(rule, rule == ids::SD_3 || rule == ids::CL_4 || rule == ids::PC_6);
+        self.discard_queue(rule, rule == ids::SD_3 || rule == ids::CL_4);
         if busy {
             self.unbusy_with(rule, reply);
         }
@@ -382,11 +382,13 @@ impl Model {
 
     /// The driver's queue and its timers go, by `rule`; the peer reads no
     /// byte of the queue. `by_op`: an op dropped it (the refused send,
-    /// SD-3; the zero linger close, CL-4; the kill, CL-5; a recv on a
-    /// busy half-closed port, PC-6), and on a real
+    /// SD-3; the zero linger close, CL-4; the kill, CL-5), and on a real
     /// clock the driver may have handed the kernel part of it between the
     /// last answer and the op (as before a send timer fires, TO-3): the
-    /// peer's reads will show it.
+    /// peer's reads will show it. Each of those closes the socket, so no
+    /// later write follows the bytes it may have lost (a recv on a busy
+    /// half-closed port, PC-6, would leave the socket open: it is not
+    /// generated on a real clock, `enabled_half_closed`).
     pub(super) fn discard_queue(&mut self, rule: RuleId, by_op: bool) {
         let d = self.driver_mut();
         d.queue = Bytes::ZERO;
