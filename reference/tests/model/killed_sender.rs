@@ -31,6 +31,23 @@ fn a_killed_suspended_sender_never_sends_and_the_others_resume() {
     assert_eq!(p.observation.queue, Bytes::ZERO);
 }
 
+/// The queue drains below low (WM-4) and the suspended S2 and S3 retry,
+/// S`first` first: the step the two DIFF-INET-1 tests below compare.
+fn drain_then_retries(
+    m: &mut reference::model::Model,
+    first: u8,
+) -> Result<reference::model::Prediction, reference::model::Divergence> {
+    let out = [
+        Choice::Ran(Activity::Output),
+        wrote(110, 110),
+        Choice::Ran(Activity::Resume(SenderId(first))),
+        wrote(10, 10),
+        Choice::Ran(Activity::Resume(SenderId(5 - first))),
+        wrote(10, 10),
+    ];
+    m.step(&Op::Quiesce, &out)
+}
+
 /// DIFF-INET-1 with SND-7 (OTP 25, swarm seed 901): the first-suspended
 /// sender, which OTP resumes last, was killed; its place stays at the
 /// head of the port's list, so the others retry in suspension order.
@@ -46,16 +63,7 @@ fn on_otp_a_killed_first_suspended_sender_leaves_the_others_in_order() {
             m.step(&send(s, 10, 3), &[]).expect("SND-1");
         }
         m.step(&Op::Kill { sender: SenderId(0) }, &[]).expect("SND-7");
-        let second = 5 - first;
-        let out = [
-            Choice::Ran(Activity::Output),
-            wrote(110, 110),
-            Choice::Ran(Activity::Resume(SenderId(first))),
-            wrote(10, 10),
-            Choice::Ran(Activity::Resume(SenderId(second))),
-            wrote(10, 10),
-        ];
-        m.step(&Op::Quiesce, &out)
+        drain_then_retries(&mut m, first)
     };
     run(2).expect("S2 then S3");
     assert!(run(3).is_err(), "S3 first is the order with S0 alive (DIFF-INET-1), not with it killed");
@@ -81,16 +89,7 @@ fn on_otp_a_killed_head_stays_when_every_suspended_sender_was_killed() {
         for s in [2, 3] {
             m.step(&send(s, 10, 4), &[]).expect("SND-1");
         }
-        let second = 5 - first;
-        let out = [
-            Choice::Ran(Activity::Output),
-            wrote(110, 110),
-            Choice::Ran(Activity::Resume(SenderId(first))),
-            wrote(10, 10),
-            Choice::Ran(Activity::Resume(SenderId(second))),
-            wrote(10, 10),
-        ];
-        m.step(&Op::Quiesce, &out)
+        drain_then_retries(&mut m, first)
     };
     run(2).expect("S2 then S3: suspension order behind the dead head");
     assert!(run(3).is_err(), "S3 first would be DIFF-INET-1's order with a live head");
