@@ -185,15 +185,17 @@ first_msg() ->
 %% active -> passive (DIFF-SOCK-7); the kernel environment's defaults
 %% (OPT-8) apply on both, but only the inet driver reads options back;
 %% gen_tcp:shutdown/2 (SD-*), a reader blocked in gen_tcp:recv(S, Len,
-%% T) (RX-7..RX-11), the port killed (CL-5, DIFF-INET-13) and
-%% {exit_on_close, false} (PC-6, PC-7) were measured on the inet driver
+%% T) (RX-7..RX-11), the port killed (CL-5, DIFF-INET-13),
+%% {exit_on_close, false} (PC-6, PC-7), the blocked caller killed
+%% (SND-8) and the owner killed (CL-6) were measured on the inet driver
 %% only. The same
 %% as harness/src/sut/beam.rs declares for `--sut beam`/`beam-socket`.
 abilities(Backend) ->
     Inet = Backend =:= inet,
     #{lock_contention => false, send_flags => Inet, recv => Inet, get_opts => Inet, parallelism => Inet,
       peer_end => Inet, kernel_env => Inet, shutdown => Inet, recv_wait => Inet,
-      linger => Inet, kill => Inet, recv_timeout => Inet, kill_port => Inet, exit_on_close => Inet}.
+      linger => Inet, kill => Inet, recv_timeout => Inet, kill_port => Inet, exit_on_close => Inet,
+      kill_caller => Inet, kill_owner => Inet}.
 
 hello(Backend, Node) ->
     hello(Backend, Node, read_msg()).
@@ -602,6 +604,26 @@ apply_op(#{<<"op">> := <<"kill">>, <<"sender">> := Id}, #st{backend = inet} = St
 apply_op(#{<<"op">> := <<"kill">>}, St) ->
     {unsupported, fmt("kill: no sender suspends on the ~p backend", [St#st.backend])};
 
+%% SND-8: the caller blocked on the busy port's reply is killed, as a
+%% suspended sender is (kill_sender): its queued bytes stay, and the reply
+%% busy's end sends goes to a dead process. On the real clock that reply
+%% may have come between the last step and this op (the peer read, a send
+%% timer fired): the process, still counted outstanding, has returned and
+%% waits for its next command. Killed all the same, the result it sent
+%% goes with it (kill_sender drops it unread): the model's killed caller
+%% returns nothing, and the port's leaving busy is seen as the model's own
+%% activity. A sender that is neither (its result already reported) is
+%% skipped, as the kill of a resumed sender is.
+apply_op(#{<<"op">> := <<"kill_caller">>, <<"sender">> := Id}, #st{backend = inet} = St) ->
+    (Id >= 0 andalso Id < St#st.n_senders) orelse fail("kill_caller: no sender ~p", [Id]),
+    case status(Id, St) of
+        waiting -> kill_sender(Id, St);
+        Other -> {unsupported, fmt("kill_caller: sender ~p is ~p, not waiting for its reply "
+                                   "(its send returned between steps on the real clock)", [Id, Other])}
+    end;
+apply_op(#{<<"op">> := <<"kill_caller">>}, St) ->
+    {unsupported, fmt("kill_caller: no caller blocks on a busy port on the ~p backend", [St#st.backend])};
+
 %% CL-5, DIFF-INET-13: another process kills the port under test,
 %% exit(S, kill) (busy_port_SUITE:no_trap_exit_unlinked). The main process
 %% owns S, is linked to it (its connect made the link) and does not trap
@@ -635,6 +657,42 @@ apply_op(#{<<"op">> := <<"kill_port">>}, #st{s = S} = St) ->
           end,
     kill_port(S),
     {none, [], settle(St1#st{killed = true})};
+
+%% CL-6: the port's owner dies. The main process owns the port and must
+%% live on, so it hands the port to a process of its own
+%% (gen_tcp:controlling_process/2: erlang:port_connect, then unlink, so
+%% the port is linked to the new owner only; an active port's data and
+%% tcp_closed in our mailbox move with it, and its tcp_passive and
+%% tcp_error, which inet's tcp_sync_input leaves, are dropped here: they
+%% were the owner's, and die with it) and kills that one. The step ends once the
+%% port is gone, as kill_port's does (its port monitor's 'DOWN', the
+%% table's count caught up), and has settled. Generated with nothing
+%% queued and no sender waiting (the model's kill_owner_enabled); a port
+%% that has output queued all the same (a real clock: not here) would
+%% flush first, and the bound would fail the step.
+apply_op(#{<<"op">> := <<"kill_owner">>}, #st{backend = socket}) ->
+    {unsupported, <<"kill_owner: CL-6 was measured on the inet driver">>};
+apply_op(#{<<"op">> := <<"kill_owner">>}, #st{s = S} = St) ->
+    Owner = spawn(fun() -> receive after infinity -> ok end end),
+    case gen_tcp:controlling_process(S, Owner) of
+        ok -> ok;
+        E -> exit(Owner, kill), fail("kill_owner: controlling_process: ~0p", [E])
+    end,
+    drop_port_messages(S),
+    Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
+    Mon = erlang:monitor(port, S),
+    OMon = erlang:monitor(process, Owner),
+    exit(Owner, kill),
+    receive {'DOWN', OMon, process, Owner, _} -> ok
+    after ?BOUND -> fail("kill_owner: the owner ~p still alive after ~p ms", [Owner, ?BOUND])
+    end,
+    receive {'DOWN', Mon, port, S, _} -> ok
+    after max(0, Deadline - erlang:monotonic_time(millisecond)) ->
+        fail("kill_owner: the port under test still there ~p ms after its owner died: ~0p",
+             [?BOUND, caught(fun() -> erlang:port_info(S) end)])
+    end,
+    await_port_count(Deadline),
+    {none, [], settle(St#st{killed = true})};
 
 apply_op(#{<<"op">> := <<"peer_read">>}, #st{peer_reset = true} = St) ->
     %% The reset await_peer's peek consumed (the kernel reports it once).
@@ -858,7 +916,9 @@ apply_op(Op, _St) ->
     fail("unknown op ~0p", [Op]).
 
 
-%% SND-7: the kill itself, of a sender the port holds suspended.
+%% SND-7, SND-8: the kill itself, of a sender the port holds suspended or
+%% of the caller blocked on its reply. A result the process sent before it
+%% died, not taken yet, is dropped: it was the dead process's.
 kill_sender(Id, St) ->
     Old = element(Id + 1, St#st.senders),
     true = unlink(Old),
@@ -867,10 +927,25 @@ kill_sender(Id, St) ->
     receive {'DOWN', Ref, process, Old, _} -> ok
     after ?BOUND -> fail("kill: sender ~p still alive after ~p ms", [Id, ?BOUND])
     end,
+    drop_results(Id),
     New = spawn_link(?MODULE, sender_loop, [self(), Id, St#st.s, command_format()]),
     St1 = St#st{senders = setelement(Id + 1, St#st.senders, New),
                 outstanding = maps:remove(Id, St#st.outstanding)},
     {none, [], settle(St1)}.
+
+drop_port_messages(S) ->
+    receive
+        {tcp, S, _} -> drop_port_messages(S);
+        {tcp_closed, S} -> drop_port_messages(S);
+        {tcp_passive, S} -> drop_port_messages(S);
+        {tcp_error, S, _} -> drop_port_messages(S)
+    after 0 -> ok
+    end.
+
+drop_results(Id) ->
+    receive {send_done, Id, _} -> drop_results(Id)
+    after 0 -> ok
+    end.
 
 %% CL-5: the kill itself (see apply_op kill_port). A port already gone
 %% answers the monitor at once (noproc).

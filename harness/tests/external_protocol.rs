@@ -119,7 +119,9 @@ const BEFORE_LINGER: Abilities = Abilities { linger: false, ..BEFORE_KILL };
 const BEFORE_KILL: Abilities = Abilities { kill: false, ..BEFORE_RECV_TIMEOUT };
 const BEFORE_RECV_TIMEOUT: Abilities = Abilities { recv_timeout: false, ..BEFORE_KILL_PORT };
 const BEFORE_KILL_PORT: Abilities = Abilities { kill_port: false, ..BEFORE_EXIT_ON_CLOSE };
-const BEFORE_EXIT_ON_CLOSE: Abilities = Abilities { exit_on_close: false, ..Abilities::ALL };
+const BEFORE_EXIT_ON_CLOSE: Abilities = Abilities { exit_on_close: false, ..BEFORE_KILL_CALLER };
+const BEFORE_KILL_CALLER: Abilities = Abilities { kill_caller: false, ..BEFORE_KILL_OWNER };
+const BEFORE_KILL_OWNER: Abilities = Abilities { kill_owner: false, ..Abilities::ALL };
 
 /// A version 1 adapter (no `abilities`) is still accepted, and is sent
 /// every op it knew; one that sends `abilities` under version 1 is not
@@ -130,7 +132,9 @@ const BEFORE_EXIT_ON_CLOSE: Abilities = Abilities { exit_on_close: false, ..Abil
 /// (`recv_wait`, RX-7..RX-10), `{linger, {true, 0}}` (`linger`, CL-4)
 /// a suspended sender killed (`kill`, SND-7), a recv's timeout
 /// (`recv_timeout`, RX-11), the port killed (`kill_port`, CL-5) and
-/// `{exit_on_close, false}` (`exit_on_close`, PC-6, PC-7).
+/// `{exit_on_close, false}` (`exit_on_close`, PC-6, PC-7) and the
+/// blocked caller killed (`kill_caller`, SND-8) and the owner killed
+/// (`kill_owner`, CL-6).
 #[rstest::rstest]
 #[case::version_1(r#"{"type":"ready","version":1,"sut":"sh"}"#, BEFORE_PEER_END)]
 #[case::version_1_with_the_field(
@@ -176,11 +180,19 @@ const BEFORE_EXIT_ON_CLOSE: Abilities = Abilities { exit_on_close: false, ..Abil
 )]
 #[case::version_2_with_exit_on_close(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true,"recv_wait":true,"linger":true,"kill":true,"recv_timeout":true,"kill_port":true,"exit_on_close":true}}"#,
+    BEFORE_KILL_CALLER
+)]
+#[case::version_2_with_kill_caller(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true,"recv_wait":true,"linger":true,"kill":true,"recv_timeout":true,"kill_port":true,"exit_on_close":true,"kill_caller":true}}"#,
+    BEFORE_KILL_OWNER
+)]
+#[case::version_2_with_kill_owner(
+    r#"{"type":"ready","version":2,"sut":"sh","abilities":{"peer_end":true,"kernel_env":true,"shutdown":true,"recv_wait":true,"linger":true,"kill":true,"recv_timeout":true,"kill_port":true,"exit_on_close":true,"kill_caller":true,"kill_owner":true}}"#,
     Abilities::ALL
 )]
 #[case::version_2_socket_like(
     r#"{"type":"ready","version":2,"sut":"sh","abilities":{"lock_contention":false,"send_flags":false,"recv":false,"get_opts":false,"parallelism":false}}"#,
-    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, linger: false, kill: false, recv_timeout: false, kill_port: false, exit_on_close: false }
+    Abilities { lock_contention: false, send_flags: false, recv: false, get_opts: false, parallelism: false, peer_end: false, kernel_env: false, shutdown: false, recv_wait: false, linger: false, kill: false, recv_timeout: false, kill_port: false, exit_on_close: false, kill_caller: false, kill_owner: false }
 )]
 fn declared_abilities(#[case] ready: &str, #[case] want: Abilities) {
     let f = script(ready, "cat >/dev/null");

@@ -184,9 +184,17 @@ pub enum Op {
     /// Sender `sender`, suspended on the busy port, is killed
     /// (`exit(Pid, kill)`); a fresh process takes its id (SND-7).
     Kill { sender: SenderId },
+    /// Sender `sender`, blocked on its reply (the caller whose send made
+    /// the port busy, SND-5), is killed (`exit(Pid, kill)`); a fresh
+    /// process takes its id (SND-8).
+    KillCaller { sender: SenderId },
     /// Another process kills the port under test (`exit(Port, kill)`; its
     /// owner unlinked from it first, so only the port dies): CL-5.
     KillPort,
+    /// The port's owner dies (`exit(Owner, kill)`; the BEAM adapter hands
+    /// the port to a process of its own first, with
+    /// `gen_tcp:controlling_process/2`, and kills that one): CL-6.
+    KillOwner,
     /// The peer closes with `{linger, {true, 0}}`: RST. The step ends once
     /// the RST reached the port's socket (RS-1, PC-*).
     PeerReset,
@@ -219,7 +227,9 @@ impl Op {
             Op::PeerShutdown => "peer_shutdown",
             Op::PeerReset => "peer_reset",
             Op::Kill { .. } => "kill",
+            Op::KillCaller { .. } => "kill_caller",
             Op::KillPort => "kill_port",
+            Op::KillOwner => "kill_owner",
         }
     }
 }

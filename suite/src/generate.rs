@@ -458,19 +458,25 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
             }
         ),
         // busy_port_SUITE:multiple_writers (SND-7): senders suspended on a
-        // busy port behind a blocked caller, one or two killed, then the
+        // busy port behind a blocked caller, one or two killed, or the
+        // blocked caller (SND-8), alone or with one of them; then the
         // peer reads the queue out and the survivors resume (SND-4). Only
         // here, before the peer reads: on a real clock a port whose peer
         // reads may leave busy between two steps, resuming the sender the
         // kill was meant for (seen on OTP 27), so a uniform case, which
-        // the OTP gate draws, has no kill. Twice the weight: SND-7 fell
-        // below 5 crossings in default runs at equal weight.
-        2 => (any::<u16>(), any::<bool>()).prop_map(|(tag, both)| {
+        // the OTP gate draws, has no kill. Three times the weight: SND-7
+        // fell below 5 crossings in default runs at twice the weight
+        // without the caller's kill.
+        3 => (any::<u16>(), 0u8..4).prop_map(|(tag, which)| {
             let mut v = busy_with_caller(tag).to_vec();
             v.extend([send(0, 100, tag.wrapping_add(2), false, false), send(2, 100, tag.wrapping_add(3), false, false)]);
-            v.extend([send(3, 100, tag.wrapping_add(4), false, false), Op::Kill { sender: SenderId(0) }]);
-            if both {
-                v.push(Op::Kill { sender: SenderId(2) });
+            v.push(send(3, 100, tag.wrapping_add(4), false, false));
+            let caller = Op::KillCaller { sender: SenderId(1) };
+            match which {
+                0 => v.push(Op::Kill { sender: SenderId(0) }),
+                1 => v.extend([Op::Kill { sender: SenderId(0) }, Op::Kill { sender: SenderId(2) }]),
+                2 => v.push(caller),
+                _ => v.extend([caller, Op::Kill { sender: SenderId(0) }]),
             }
             v.extend([Op::QueueSize, Op::PeerRead { max: Bytes(16384) }, Op::Quiesce]);
             v.extend([Op::PeerRead { max: Bytes(16384) }, Op::Quiesce, Op::PeerRead { max: Bytes(16384) }, Op::Quiesce]);
@@ -493,6 +499,10 @@ pub fn recipe() -> impl Strategy<Value = Vec<Op>> {
         // waiting; then a send, the recv, the peer reading what the
         // kernel took.
         2 => (any::<u16>(), 0u8..5).prop_map(|(tag, load)| kill_ops(tag, load)),
+        // The owner dies (CL-6) over a port the peer read dry: idle, with
+        // input unread, with a reader waiting, or active with data in the
+        // owner's mailbox; then a send, the recv, the peer, the mailbox.
+        1 => (any::<u16>(), 0u8..4).prop_map(|(tag, load)| owner_death_ops(tag, load)),
         2 => (3usize..=5).prop_map(|n| {
             let mut v = vec![Op::OpenExtra; n];
             v.extend([Op::Accept, Op::CloseAccepted, Op::Accept, Op::CloseAccepted]);
@@ -526,6 +536,28 @@ fn kill_ops(tag: u16, load: u8) -> Vec<Op> {
         _ => v.extend([Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce]),
     }
     v.extend([Op::QueueSize, Op::KillPort, Op::QueueSize, send(0, 10, tag.wrapping_add(3), false, false)]);
+    v.extend([Op::Recv, Op::PeerRead { max: Bytes(16384) }, Op::Quiesce, Op::PeerRead { max: Bytes(16384) }]);
+    v.push(Op::Mailbox);
+    v
+}
+
+/// The owner dies (CL-6) after the peer read the port dry, over `load`:
+/// 0 nothing more, 1 input unread, 2 a reader waiting, 3 an active port
+/// whose data is in the owner's mailbox; then a send, the recv, the peer
+/// reading, the mailbox.
+fn owner_death_ops(tag: u16, load: u8) -> Vec<Op> {
+    let mut v = vec![Op::PeerRead { max: Bytes(16384) }, Op::Quiesce];
+    let input = [Op::PeerWrite { len: Bytes(8), tag }, Op::Quiesce];
+    match load {
+        1 => v.extend(input),
+        2 => v.push(Op::RecvWait { len: Bytes(100), timeout: None }),
+        3 => {
+            v.push(Op::SetOpts { opts: vec![Opt::Active(ActiveSetting::True)] });
+            v.extend(input);
+        }
+        _ => {}
+    }
+    v.extend([Op::QueueSize, Op::KillOwner, Op::QueueSize, send(0, 10, tag.wrapping_add(1), false, false)]);
     v.extend([Op::Recv, Op::PeerRead { max: Bytes(16384) }, Op::Quiesce, Op::PeerRead { max: Bytes(16384) }]);
     v.push(Op::Mailbox);
     v

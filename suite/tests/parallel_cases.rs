@@ -28,7 +28,7 @@ fn verdict(r: &CheckReport) -> String {
 #[case::clean_runtime(None, 11)]
 #[case::resume_before_low_watermark(Some(PlantedBug::ResumeBeforeLow), 24301)]
 #[case::busy_at_high_msgq_watermark(Some(PlantedBug::MsgqBusyAtGe), 9)]
-#[case::high_watermark_off_by_one(Some(PlantedBug::HighGtInsteadOfGe), 2)]
+#[case::high_watermark_off_by_one(Some(PlantedBug::HighGtInsteadOfGe), 6)]
 fn two_jobs_give_the_serial_report(#[case] bug: Option<PlantedBug>, #[case] seed: u64, #[values(2, 3)] jobs: usize) {
     let factory = NativeFactory::new(bug);
     let cfg = config(seed, 200);

@@ -342,6 +342,33 @@ fn delay_send_error(system: System) -> R {
     Ok(())
 }
 
+/// SD-3 with show_econnreset after a shutdown made once its queue
+/// emptied (OTP swarm seed 1602 on 25 and 27; probe_shutdown_made_later.erl):
+/// the peer reads the queue of a 20 KB send, the shutdown is made then, and a send
+/// after it returns {error,closed}, not econnreset, as the recv after it.
+fn shutdown_made_later_shows_no_reset(system: System) -> R {
+    let setup = Setup { senders: 1, show_econnreset: true, ..Setup::default() };
+    let mut ops = vec![send(0, 20_000), SHUT_WRITE];
+    for _ in 0..40 {
+        ops.extend([Op::PeerRead { max: Bytes(65536) }, Op::Quiesce]);
+    }
+    ops.extend([Op::QueueSize, send(0, 4), Op::Recv]);
+    let out = lockstep(system, &setup, &ops)?;
+    let n = ops.len();
+    if observed_at(&out, 1)?.queue == Bytes::ZERO {
+        return Err("nothing queued at the shutdown: it was made at once".into());
+    }
+    if observed_at(&out, n - 3)?.queue != Bytes::ZERO {
+        return Err("the queue did not drain within the peer's reads".into());
+    }
+    let replies = [observed_at(&out, n - 2)?.reply.clone(), observed_at(&out, n - 1)?.reply.clone()];
+    let want = [Reply::Sent(Some(SendResult::Error(Posix::Closed))), Reply::Recv(Err(Posix::Closed))];
+    if replies != want {
+        return Err(format!("SD-3: after the shutdown made late {replies:?}, expected {want:?}"));
+    }
+    Ok(())
+}
+
 /// `gen_tcp_misc_SUITE:linger_zero` (CL-4): with `{linger, {true, 0}}`
 /// and output queued in the driver, gen_tcp:close returns ok and the port
 /// is gone at once (the test's `port_info(C, connected)` is undefined), its
@@ -473,6 +500,76 @@ fn multiple_writers(system: System) -> R {
             "SND-7: the peer read {got} bytes, expected {} (the killed writers' never)",
             2_000_000 + 110
         ));
+    }
+    Ok(())
+}
+
+/// `multiple_writers` with the blocked caller killed instead (SND-8, as
+/// `probe_kill_suspended.erl`'s `kill caller` measured on OTP 25, 27 and
+/// 29): its 100 bytes, queued behind 2 MB, stay and reach the peer; the
+/// three suspended writers send ok once the port leaves busy; the fresh
+/// process in the caller's place completes nothing.
+fn multiple_writers_caller_killed(system: System) -> R {
+    let options = vec![Opt::HighWatermark(64), Opt::LowWatermark(16)];
+    let setup = Setup { senders: 5, options, ..Setup::default() };
+    let w = |s: u8| Op::Send { sender: SenderId(s), len: Bytes(10), tag: 1, flags: SendFlags::default() };
+    let ops =
+        [send(0, 2_000_000), send(1, 100), w(2), w(3), w(4), Op::KillCaller { sender: SenderId(1) }, Op::QueueSize];
+    let out = lockstep(system, &setup, &ops)?;
+    use reference::observation::SenderStatus::{Idle, Suspended, Waiting};
+    let before = observed_at(&out, 4)?;
+    if before.senders != [Idle, Waiting, Suspended, Suspended, Suspended] {
+        return Err(format!("multiple_writers_caller_killed: senders {:?} before the kill", before.senders));
+    }
+    let after = observed_at(&out, 5)?;
+    if after.senders != [Idle, Idle, Suspended, Suspended, Suspended] {
+        return Err(format!("SND-8: senders {:?} after the kill", after.senders));
+    }
+    let done: Vec<_> = out.trace.iter().flat_map(|t| t.observed.iter()).flat_map(|o| o.completed.clone()).collect();
+    for s in [2, 3, 4] {
+        if !done.contains(&(SenderId(s), SendResult::Ok)) {
+            return Err(format!("SND-4: suspended writer S{s} not answered ok: {done:?}"));
+        }
+    }
+    if done.iter().any(|(s, _)| s.0 == 1) {
+        return Err(format!("SND-8: the killed caller's id completed a send: {done:?}"));
+    }
+    let (got, _) = peer_reads(&out);
+    if got != 2_000_000 + 100 + 30 {
+        return Err(format!(
+            "SND-8: the peer read {got} bytes, expected {} (the killed caller's too)",
+            2_000_000 + 130
+        ));
+    }
+    Ok(())
+}
+
+/// The port's owner dies (CL-6; the "the port owner killed"; the
+/// BEAM adapter hands the port to a process of its own and kills that):
+/// input unread at the port (`passive`), or taken into the owner's
+/// mailbox (`active`), or a reader waiting. The port leaves the table at
+/// once; the peer reads a reset over the unread input, EOF otherwise; the
+/// reader returns {error,closed}; a send after {error,closed}; the owner's
+/// messages are gone with it.
+fn owner_death(system: System, load: &str) -> R {
+    let mut ops = vec![];
+    match load {
+        "active" => ops.push(Op::SetOpts { opts: vec![Opt::Active(reference::options::ActiveSetting::True)] }),
+        "reader" => ops.push(Op::RecvWait { len: Bytes(100), timeout: None }),
+        _ => {}
+    }
+    ops.extend([Op::PeerWrite { len: Bytes(5), tag: 3 }, Op::Quiesce, Op::QueueSize, Op::KillOwner, Op::QueueSize]);
+    ops.extend([send(0, 10), Op::Recv, Op::PeerRead { max: Bytes(65536) }, Op::Quiesce, Op::Mailbox]);
+    let kill_at = ops.iter().position(|o| *o == Op::KillOwner).expect("the kill");
+    let out = lockstep(system, &Setup::default(), &ops)?;
+    let (before, after) = (observed_at(&out, kill_at - 1)?, observed_at(&out, kill_at)?);
+    if after.ports != before.ports - 1 {
+        return Err(format!("CL-6: ports {} before the owner's death, {} after", before.ports, after.ports));
+    }
+    let peer = peer_reads(&out).1;
+    let want_reset = load == "passive";
+    if matches!(peer, Some(PeerRead::Reset)) != want_reset {
+        return Err(format!("CL-6, CL-3: the peer's last read {peer:?} ({load})"));
     }
     Ok(())
 }
@@ -644,6 +741,9 @@ fn main() {
         tests.push(trial(id("t_shutdown_async"), system.caps(), move || shutdown_async(system, false)));
         tests.push(trial(id("shutdown_pending"), system.caps(), move || shutdown_async(system, true)));
         tests.push(trial(id("delay_send_error"), system.caps(), move || delay_send_error(system)));
+        tests.push(trial(id("shutdown_made_later_shows_no_reset"), system.caps(), move || {
+            shutdown_made_later_shows_no_reset(system)
+        }));
         tests.push(trial(id("partial_recv_and_close"), system.caps(), move || partial_recv_and_close(system, false)));
         tests.push(trial(id("partial_recv_and_close_2"), system.caps(), move || partial_recv_and_close(system, true)));
         tests.push(trial(id("fill_sendq"), system.caps(), move || fill_sendq(system)));
@@ -651,7 +751,13 @@ fn main() {
         tests.push(trial(id("t_recv_timeout_gathered"), system.caps(), move || recv_timeout(system, true)));
         tests.push(trial(id("linger_zero"), system.caps(), move || linger_zero(system)));
         tests.push(trial(id("multiple_writers"), system.caps(), move || multiple_writers(system)));
+        tests.push(trial(id("multiple_writers_caller_killed"), system.caps(), move || {
+            multiple_writers_caller_killed(system)
+        }));
         tests.push(trial(id("no_trap_exit_unlinked"), system.caps(), move || no_trap_exit_unlinked(system)));
+        for load in ["passive", "active", "reader"] {
+            tests.push(trial(id(&format!("owner_death_{load}")), system.caps(), move || owner_death(system, load)));
+        }
         tests.push(trial(id("otp_13939_half_closed"), system.caps(), move || half_closed_send(system, false)));
         tests.push(trial(id("close_over_waiting_senders"), system.caps(), move || close_over_waiting_senders(system)));
         tests.push(trial(id("otp_13939_half_closed_active"), system.caps(), move || half_closed_send(system, true)));

@@ -115,6 +115,14 @@ pub enum PlantedBug {
     /// socket (the peer gets a FIN, later recvs answer enotconn, sends
     /// fail), an active one exits, instead of closing only the read side.
     HalfClosedPortExits,
+    /// SND-8: a caller killed while blocked on its reply stays in the
+    /// driver's caller slot, and the reply busy's end sends reaches the
+    /// fresh process that took its id (an idle sender completes a send it
+    /// never made) instead of nobody.
+    KilledCallerAnswered,
+    /// CL-6: the owner's death leaves its port open and in the table (a
+    /// port that outlives its owner: a leak), instead of ending it.
+    PortOutlivesOwner,
 }
 
 impl PlantedBug {
@@ -150,6 +158,8 @@ impl PlantedBug {
         PlantedBug::RecvTimeoutDropsGathered,
         PlantedBug::KilledPortFlushes,
         PlantedBug::HalfClosedPortExits,
+        PlantedBug::KilledCallerAnswered,
+        PlantedBug::PortOutlivesOwner,
     ];
 
     /// The stable kebab-case name used on the command line and in reports.
@@ -185,6 +195,8 @@ impl PlantedBug {
             PlantedBug::RecvTimeoutDropsGathered => "recv-timeout-drops-gathered",
             PlantedBug::KilledPortFlushes => "killed-port-flushes",
             PlantedBug::HalfClosedPortExits => "half-closed-port-exits",
+            PlantedBug::KilledCallerAnswered => "killed-caller-answered",
+            PlantedBug::PortOutlivesOwner => "port-outlives-owner",
         }
     }
 }

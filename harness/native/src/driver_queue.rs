@@ -89,6 +89,10 @@ pub struct TcpDriver {
     /// `shutdown(2)` was made at least once: the FIN is out, whatever a
     /// later shutdown over queued output leaves pending (SD-1, SD-2).
     fin_sent: bool,
+    /// A shutdown was made when the queue it waited for emptied (SD-3:
+    /// `TCP_ADDF_SHUTDOWN_WR_DONE`, set on that path only): a write
+    /// failing on it is reported as closed whatever show_econnreset says.
+    shut_after_flush: bool,
     /// What closing the socket does with unread input (CL-3, KN-RST-5).
     close_mode: CloseMode,
     /// Input read and discarded when the socket was closed
@@ -125,6 +129,7 @@ impl TcpDriver {
             closing: false,
             shut: Shut::Open,
             fin_sent: false,
+            shut_after_flush: false,
             close_mode,
             discarded_on_close: Bytes::ZERO,
             displaced: Vec::new(),
@@ -286,6 +291,18 @@ impl TcpDriver {
         }
     }
 
+    /// `exit(Pid, kill)` of the blocked caller (SND-8): the driver's slot
+    /// still names it, and inet_drv watches no caller, so the reply busy's
+    /// end sends goes to a dead process: here, to nobody. `false` when `s`
+    /// is not the caller in the slot.
+    pub fn caller_died(&mut self, s: SenderId) -> bool {
+        if self.busy_caller != Some(s) {
+            return false;
+        }
+        self.busy_caller = None;
+        true
+    }
+
     /// Planted bug `DisplacedCallerAnswered` only: the callers the last
     /// send displaced from the blocked-caller slot (empty otherwise).
     pub fn take_displaced(&mut self) -> Vec<SenderId> {
@@ -356,6 +373,7 @@ impl TcpDriver {
                     self.write_failed = true;
                     return unbusy;
                 }
+                self.shut_after_flush = true;
             }
             if self.closing {
                 self.close_socket(registry);
@@ -406,6 +424,14 @@ impl TcpDriver {
     /// second shutdown now waits for the queue.
     pub fn write_side_shut(&self) -> bool {
         self.fin_sent
+    }
+
+    /// SD-3: a write failing on the port's shutdown shows a reset (with
+    /// show_econnreset) only when the shutdown was made at once: refused
+    /// while it waits, or failing after one made when the queue emptied,
+    /// it is reported as closed (probe_shutdown_made_later.erl).
+    pub fn shutdown_hides_reset(&self) -> bool {
+        self.shut_pending() || self.shut_after_flush
     }
 
     /// A shutdown waits for the queue (SD-2): a send is refused, reported

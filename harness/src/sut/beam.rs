@@ -260,6 +260,11 @@ impl SutFactory for BeamFactory {
             // (probe_exit_on_close*.erl); the socket backend's half-close
             // was not measured.
             exit_on_close: inet,
+            // SND-8: the inet driver's blocked caller (probe_kill_suspended.erl).
+            kill_caller: inet,
+            // CL-6: the owner handed the port and killed, on the inet
+            // driver (probe_owner_handover.erl).
+            kill_owner: inet,
         }
     }
     fn start(&self, setup: &Setup) -> Result<Box<dyn SystemUnderTest>, SutError> {

@@ -215,6 +215,15 @@ pub struct Abilities {
     /// `kill_port`: absent means not had.
     #[serde(default)]
     pub exit_on_close: bool,
+    /// `kill_caller`: the caller blocked on the busy port's reply killed,
+    /// a fresh process in its place (SND-8). Added after `exit_on_close`:
+    /// absent means not had.
+    #[serde(default)]
+    pub kill_caller: bool,
+    /// `kill_owner`: the owner of the port under test dies (CL-6). Added
+    /// after `kill_caller`: absent means not had.
+    #[serde(default)]
+    pub kill_owner: bool,
 }
 
 impl Default for Abilities {
@@ -239,6 +248,8 @@ impl Abilities {
         recv_timeout: true,
         kill_port: true,
         exit_on_close: true,
+        kill_caller: true,
+        kill_owner: true,
     };
 
     /// What the op becomes on this system: lock contention turns into a
@@ -260,6 +271,8 @@ impl Abilities {
             Op::RecvWait { len, timeout: Some(_) } if !self.recv_timeout => Op::RecvWait { len, timeout: None },
             Op::Kill { .. } if !self.kill => Op::Quiesce,
             Op::KillPort if !self.kill_port => Op::Quiesce,
+            Op::KillCaller { .. } if !self.kill_caller => Op::Quiesce,
+            Op::KillOwner if !self.kill_owner => Op::Quiesce,
             other => other,
         }
     }
@@ -322,6 +335,12 @@ impl Abilities {
         }
         if !self.exit_on_close {
             v.push("{exit_on_close, false} at connect (PC-6, PC-7)");
+        }
+        if !self.kill_caller {
+            v.push("the blocked caller killed (SND-8)");
+        }
+        if !self.kill_owner {
+            v.push("the port's owner killed (CL-6)");
         }
         v
     }

@@ -111,6 +111,8 @@ impl SutFactory for NativeFactory {
             Some(PlantedBug::RecvTimeoutDropsGathered) => "native+recv-timeout-drops-gathered",
             Some(PlantedBug::KilledPortFlushes) => "native+killed-port-flushes",
             Some(PlantedBug::HalfClosedPortExits) => "native+half-closed-port-exits",
+            Some(PlantedBug::KilledCallerAnswered) => "native+killed-caller-answered",
+            Some(PlantedBug::PortOutlivesOwner) => "native+port-outlives-owner",
         }
     }
 
@@ -331,6 +333,14 @@ impl NativeSut {
             }
             Op::Kill { sender } => {
                 self.rt.kill(to_sender(*sender)).map_err(rt_err)?;
+                Reply::None
+            }
+            Op::KillCaller { sender } => {
+                self.rt.kill_caller(to_sender(*sender)).map_err(rt_err)?;
+                Reply::None
+            }
+            Op::KillOwner => {
+                self.rt.kill_owner().map_err(rt_err)?;
                 Reply::None
             }
             Op::KillPort => {

@@ -197,6 +197,16 @@ impl World {
                     "killing the port is not implemented (ready.abilities.kill_port is absent)".into(),
                 ))
             }
+            Op::KillOwner => {
+                return Ok(Answer::Unsupported(
+                    "killing the port's owner is not implemented (ready.abilities.kill_owner is absent)".into(),
+                ))
+            }
+            Op::KillCaller { .. } => {
+                return Ok(Answer::Unsupported(
+                    "killing the blocked caller is not implemented (ready.abilities.kill_caller is absent)".into(),
+                ))
+            }
             Op::ContendLock | Op::ReleaseLock => {
                 return Ok(Answer::Unsupported(
                     "no port lock another scheduler could hold: a port's commands run in its caller's task".into(),

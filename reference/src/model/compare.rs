@@ -147,6 +147,13 @@ pub fn compare(p: &Prediction, o: &Observation) -> Option<Mismatch> {
     if e.completed != o.completed {
         let i = e.completed.iter().zip(&o.completed).take_while(|(a, b)| a == b).count();
         let rule = match (e.completed.get(i), o.completed.get(i)) {
+            // A send the model completes nowhere in the step: the rule
+            // that decided that sender's state (SND-8: a dead caller's
+            // reply reaching its id) rather than the one completing the
+            // send expected at this place.
+            (_, Some((s, _))) if !e.completed.iter().any(|(x, _)| x == s) => {
+                w.senders.get(s.0 as usize).copied().unwrap_or(ids::SND_4)
+            }
             (Some(_), _) => w.completed[i],
             (None, Some((s, _))) => w.senders.get(s.0 as usize).copied().unwrap_or(ids::SND_4),
             (None, None) => ids::SND_4,

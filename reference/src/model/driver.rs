@@ -39,6 +39,9 @@ pub(super) struct DriverQueue {
     /// resumed retry made the port busy again): a reply the driver sent is
     /// in its caller's mailbox and is never lost.
     pub(super) replying: Vec<(SenderId, SendResult, RuleId)>,
+    /// SND-8: the caller in the slot was killed; busy's end answers
+    /// nobody, and a send completing under its id then is blamed on SND-8.
+    pub(super) dead_caller: Option<SenderId>,
 }
 
 impl DriverQueue {
@@ -52,6 +55,7 @@ impl DriverQueue {
         caller_deadline: None,
         flush_armed: false,
         replying: Vec::new(),
+        dead_caller: None,
     };
 }
 
@@ -139,6 +143,7 @@ impl Model {
             self.driver_mut().busy = true;
             self.cross(ids::WM_3);
             self.why.busy_driver = self.decide(ids::WM_3);
+            self.driver_mut().dead_caller = None;
             if let Some(displaced) = self.driver_mut().busy_caller.replace(s) {
                 // WM-6: the displaced caller never hears back.
                 self.cross(ids::WM_6);
@@ -291,6 +296,10 @@ impl Model {
             self.cross(ids::TO_4);
         }
         self.driver_mut().caller_deadline = None;
+        if let Some(dead) = self.driver_mut().dead_caller.take() {
+            // SND-8: the reply goes to the killed caller, not to its id.
+            self.why_sender(dead.0 as usize, ids::SND_8);
+        }
         if let Some(b) = self.driver_mut().busy_caller.take() {
             if self.config.variant == crate::variant::Variant::OtpInet && !self.state.senders.detached[b.0 as usize] {
                 if self.otp_27_on() {

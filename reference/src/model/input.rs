@@ -191,14 +191,17 @@ impl Model {
             let (r, rule) = if self.peer_at_eof() {
                 let rule = if self.write_side_shut() {
                     ids::SD_1
-                } else if self.why.ports == ids::CL_5 {
-                    ids::CL_5
+                } else if self.why.ports == ids::CL_5 || self.why.ports == ids::CL_6 {
+                    self.why.ports
                 } else if self.state.opts.send_timeout_close {
                     ids::TO_3
                 } else {
                     ids::CL_1
                 };
                 (PeerRead::Eof, rule)
+            } else if self.shutdown_waits() {
+                // SD-2: the shutdown's FIN waits behind the queue.
+                (PeerRead::WouldBlock, ids::SD_2)
             } else {
                 (PeerRead::WouldBlock, ids::ST_1)
             };

@@ -20,6 +20,7 @@ mod driver;
 mod half_close;
 mod input;
 mod ops;
+mod owner_death;
 mod peer_end;
 mod port_kill;
 mod provenance;
@@ -191,6 +192,10 @@ struct PortState {
     /// `shutdown(2)` was made at least once: the FIN is out, even while
     /// a second shutdown over queued output is pending (SD-1, SD-2).
     fin_sent: bool,
+    /// SD-3: a shutdown was made when the queue it waited for emptied
+    /// (`TCP_ADDF_SHUTDOWN_WR_DONE`, which only that path sets): a write
+    /// failing on it is reported as closed, whatever show_econnreset says.
+    shut_after_flush: bool,
 }
 
 /// What the current step produced so far; cleared as a step starts.
@@ -281,6 +286,7 @@ impl Model {
                 table: PortTable { ports: 2, accepted: 0, slot_held: false },
                 shut: shutdown::Shut::Open,
                 fin_sent: false,
+                shut_after_flush: false,
                 reader: None,
             },
             step: Step::default(),

@@ -43,7 +43,9 @@ impl Model {
             Op::RecvWait { .. } => self.recv_wait_enabled(),
             Op::SetOpts { opts } if !self.enabled_while_held(opts) => false,
             Op::Kill { sender } => self.kill_enabled(*sender),
+            Op::KillCaller { sender } => self.kill_caller_enabled(*sender),
             Op::KillPort => self.kill_port_enabled(),
+            Op::KillOwner => self.kill_owner_enabled(),
             Op::PeerShutdown => self.may_end(),
             Op::PeerReset => self.may_reset(),
             Op::Send { sender, .. } | Op::SendAt { sender, .. } => {
@@ -154,7 +156,9 @@ impl Model {
             Op::PeerShutdown => self.peer_ends(super::peer_end::PeerEnd::Fin),
             Op::PeerReset => self.peer_ends(super::peer_end::PeerEnd::Reset),
             Op::Kill { sender } => self.kill(*sender),
+            Op::KillCaller { sender } => self.kill_caller(*sender),
             Op::KillPort => self.kill_port(),
+            Op::KillOwner => self.kill_owner(),
         })
     }
 

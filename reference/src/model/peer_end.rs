@@ -335,8 +335,9 @@ impl Model {
             (Posix::Closed, ids::SD_3)
         } else if self.write_side_shut() {
             // The write's EPIPE, which tcp_send_error reports as a reset
-            // (probe_shutdown_econnreset.erl).
-            (if self.config.show_econnreset { Posix::Econnreset } else { Posix::Closed }, ids::SD_3)
+            // (probe_shutdown_econnreset.erl), but after a shutdown made
+            // when the queue emptied (probe_shutdown_made_later.erl).
+            (if self.shutdown_write_shows_reset() { Posix::Econnreset } else { Posix::Closed }, ids::SD_3)
         } else {
             (self.end_reason(), ids::PC_5)
         };

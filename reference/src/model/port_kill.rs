@@ -40,8 +40,14 @@ impl Model {
     /// (RX-10); the senders waiting on it get {error,closed} — on OTP as
     /// DIFF-INET-13 says.
     pub(super) fn kill_port(&mut self) -> (Reply, RuleId) {
-        self.cross(ids::CL_5);
-        self.decide(ids::CL_5);
+        self.port_ends_at_once(ids::CL_5)
+    }
+
+    /// The port ends at once under `rule` (CL-5's kill; CL-6's owner
+    /// death with nothing queued, where nobody waits to be answered).
+    pub(super) fn port_ends_at_once(&mut self, rule: RuleId) -> (Reply, RuleId) {
+        self.cross(rule);
+        self.decide(rule);
         self.state.life = Life::Closed;
         self.state.exited = true;
         self.state.killed = true;
@@ -49,26 +55,26 @@ impl Model {
         if self.config.variant == Variant::OtpInet && busy && self.reader_waits() {
             self.reader_left_waiting();
         } else {
-            self.reader_socket_closed();
+            self.reader_closed_by(rule);
         }
-        let (caller, suspended) = self.drop_unanswered(ids::CL_5);
+        let (caller, suspended) = self.drop_unanswered(rule);
         if self.config.variant == Variant::OtpInet {
             self.otp_port_gone_answers(caller, &suspended);
         } else {
             if let Some(b) = self.driver_mut().busy_caller.take() {
-                self.complete(b, SendResult::Error(Posix::Closed), ids::CL_5);
+                self.complete(b, SendResult::Error(Posix::Closed), rule);
             }
             for s in suspended {
-                self.complete(s, SendResult::Error(Posix::Closed), ids::CL_5);
+                self.complete(s, SendResult::Error(Posix::Closed), rule);
             }
             self.state.senders.head_killed = false;
         }
         self.state.table.ports -= 1;
-        self.why.ports = ids::CL_5;
+        self.why.ports = rule;
         if self.state.socket_open {
             self.close_socket();
         }
-        (Reply::None, ids::CL_5)
+        (Reply::None, rule)
     }
 
     /// The port goes with its queue, not flushed (CL-5; CL-4's abort on

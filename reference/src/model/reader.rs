@@ -301,10 +301,17 @@ impl Model {
     /// RX-10: the owner closed the port, or a failed write closed its
     /// socket (PC-5): a waiting recv gets {error,closed}.
     pub(super) fn reader_socket_closed(&mut self) {
+        self.reader_closed_by(ids::RX_10);
+    }
+
+    /// RX-10 at the port's end under `rule`, which says so itself (CL-5's
+    /// kill, CL-6's owner death): the reader's `{error,closed}` is blamed
+    /// on the rule that ended the port.
+    pub(super) fn reader_closed_by(&mut self, rule: RuleId) {
         if self.state.reader.take().is_some() {
             self.cross(ids::RX_10);
-            self.decide(ids::RX_10);
-            self.reader_returns(Err(Posix::Closed), ids::RX_10);
+            self.decide(rule);
+            self.reader_returns(Err(Posix::Closed), rule);
         }
     }
 

@@ -159,6 +159,47 @@ impl Model {
         (crate::observation::Reply::None, self.decide(ids::SND_7))
     }
 
+    /// May `s`, blocked on its reply, be killed (SND-8)? Only the caller
+    /// the driver owes the reply busy's end sends, on an open port of the
+    /// inet driver, while that reply is still to come: a caller displaced
+    /// (WM-6) or dropped (DIFF-INET-9) waits for nothing the driver holds,
+    /// and one whose reply is on its way (DIFF-INET-6), one that took a
+    /// stale reply (DIFF-INET-4) or waits on a closed port (DIFF-INET-3)
+    /// meets what those rules say, not modelled with a kill.
+    pub(super) fn kill_caller_enabled(&self, s: SenderId) -> bool {
+        let i = s.0 as usize;
+        let super::backend::Backend::Driver(d) = &self.state.backend else { return false };
+        self.state.senders.list.get(i) == Some(&Sender::Waiting)
+            && d.busy
+            && d.busy_caller == Some(s)
+            && !d.replying.iter().any(|r| r.0 == s)
+            && !self.state.senders.detached[i]
+            && !self.state.senders.orphaned.contains(&s)
+            && self.state.life == super::Life::Open
+            && self.state.socket_open
+    }
+
+    /// SND-8: the blocked caller is killed. Its bytes stay queued and the
+    /// port busy; the driver's caller slot now holds a dead process, so
+    /// busy's end (WM-4, TO-1) and a leftover send timer (DIFF-INET-4)
+    /// answer nobody. Its mailbox goes with it; a fresh, idle process
+    /// takes its id.
+    pub(super) fn kill_caller(&mut self, s: SenderId) -> (crate::observation::Reply, RuleId) {
+        let i = s.0 as usize;
+        let d = self.driver_mut();
+        d.busy_caller = None;
+        d.dead_caller = Some(s);
+        d.caller_deadline = None;
+        if d.last_busy_caller == Some(s) {
+            d.last_busy_caller = None;
+        }
+        self.state.senders.stale[i].clear();
+        self.cross(ids::SND_8);
+        self.why.busy_driver = ids::SND_8;
+        self.set_sender(s, Sender::Idle, ids::SND_8);
+        (crate::observation::Reply::None, self.decide(ids::SND_8))
+    }
+
     /// A send finished outside the op that made it.
     pub(super) fn complete(&mut self, s: SenderId, r: SendResult, rule: RuleId) {
         self.state.senders.orphaned.retain(|&o| o != s);

@@ -74,6 +74,23 @@ fn with_show_econnreset_a_failed_write_is_a_reset_and_a_refusal_closed() {
     assert_eq!(p.observation.reply, Reply::Sent(Some(SendResult::Error(Posix::Closed))));
 }
 
+/// SD-3 with show_econnreset after a shutdown made when the queue it
+/// waited for emptied (probe_shutdown_made_later.erl on 25, 27 and 29;
+/// OTP swarm seed 1602): the write's EPIPE is reported as closed, and the
+/// next recv says closed too.
+#[test]
+fn a_shutdown_made_once_the_queue_emptied_shows_no_reset() {
+    let setup = Setup { show_econnreset: true, ..Setup::default() };
+    let mut m = Model::new(&setup).expect("setup");
+    m.step(&send(0, 100, 1), &[wrote(100, 40)]).expect("WM-2");
+    m.step(&SHUT_WRITE, &[]).expect("SD-2: pending");
+    m.step(&Op::Quiesce, &[Choice::Ran(Activity::Output), wrote(60, 60)]).expect("WM-4, SD-2: made now");
+    let p = m.step(&send(0, 5, 2), &[]).expect("SD-3");
+    assert_eq!((p.observation.reply, p.why.reply), (Reply::Sent(Some(SendResult::Error(Posix::Closed))), ids::SD_3));
+    let p = m.step(&Op::Recv, &[]).expect("SD-3");
+    assert_eq!(p.observation.reply, Reply::Recv(Err(Posix::Closed)));
+}
+
 /// SD-1 (probe_shutdown_after_reset.erl): once the peer's RST closed the
 /// kernel's connection, shutdown(2) fails and the driver answers
 /// {error,enotconn}; once both FINs crossed, no shutdown is generated.

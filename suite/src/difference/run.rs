@@ -123,6 +123,8 @@ fn common_abilities(sides: &[Side; 2]) -> Abilities {
         recv_timeout: a.recv_timeout && b.recv_timeout,
         kill_port: a.kill_port && b.kill_port,
         exit_on_close: a.exit_on_close && b.exit_on_close,
+        kill_caller: a.kill_caller && b.kill_caller,
+        kill_owner: a.kill_owner && b.kill_owner,
     }
 }
 

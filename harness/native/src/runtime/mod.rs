@@ -11,6 +11,7 @@
 //! - `scheduler`: the scheduler and what each activity does.
 
 mod owner;
+mod owner_death;
 mod port_kill;
 mod reader;
 mod scheduler;

@@ -255,6 +255,27 @@ impl Runtime {
         Ok(())
     }
 
+    /// `exit(Pid, kill)` of the caller blocked on its reply (SND-8): its
+    /// bytes stay queued and the port busy; the reply busy's end sends
+    /// reaches nobody, not the fresh, idle process that takes its id.
+    /// Killing any other sender this way is a harness error (not
+    /// generated).
+    pub fn kill_caller(&mut self, s: SenderId) -> Result<(), RuntimeError> {
+        let not_caller =
+            || RuntimeError(format!("kill_caller: sender {s:?} is not the caller blocked on the busy port"));
+        if !matches!(self.procs.status(s), SenderStatus::Waiting) {
+            return Err(not_caller());
+        }
+        let port = self.subject.as_mut().ok_or_else(not_caller)?;
+        // Planted bug: the slot keeps the dead caller's id.
+        let died = self.faults.has(PlantedBug::KilledCallerAnswered) || port.driver.caller_died(s);
+        if !died {
+            return Err(not_caller());
+        }
+        self.procs.set_idle(s);
+        Ok(())
+    }
+
     /// `{linger, {true, 0}}`, as set at connect: the port's close aborts
     /// the connection (CL-4). SO_LINGER is set on the socket now, so the
     /// kernel sends the RST at the close (KN-RST-3).

@@ -247,8 +247,9 @@ impl Runtime {
         let port = self.subject.as_mut()?;
         // SD-3: the driver's refusal while a shutdown waits is closed; a
         // write's EPIPE once it is made is shown as a reset, as the peer's
-        // RST is (tcp_send_error).
-        let reset_shown = port.driver.show_econnreset && !port.driver.shut_pending();
+        // RST is (tcp_send_error), unless it was made when the queue
+        // emptied.
+        let reset_shown = port.driver.show_econnreset && !port.driver.shutdown_hides_reset();
         let reason = if reset_shown { Posix::Econnreset } else { Posix::Closed };
         let unbusy = port.driver.drop_output();
         let answered = unbusy.is_some() || caller.is_some();

@@ -127,7 +127,7 @@ impl Ready {
     /// The declared abilities: a version 1 adapter declares none (it is
     /// sent every op it knew, as before version 2: not the peer's end, no
     /// kernel environment, no shutdown, no reader, no linger, no kill, no recv timeout, no port kill,
-    /// no `{exit_on_close, false}`).
+    /// no `{exit_on_close, false}`, no blocked caller killed, no owner killed).
     pub fn abilities(&self) -> Abilities {
         match self.abilities {
             Some(a) if self.version >= 2 => a,
@@ -141,6 +141,8 @@ impl Ready {
                 recv_timeout: false,
                 kill_port: false,
                 exit_on_close: false,
+                kill_caller: false,
+                kill_owner: false,
                 ..Abilities::ALL
             },
         }

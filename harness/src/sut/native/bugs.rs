@@ -65,7 +65,9 @@ impl BugTable for PlantedBug {
             PlantedBug::KilledSenderStillSends => port::SND_7,
             PlantedBug::RecvTimeoutDropsGathered => port::RX_11,
             PlantedBug::KilledPortFlushes => port::CL_5,
-            PlantedBug::HalfClosedPortExits => port::PC_7,
+            PlantedBug::HalfClosedPortExits => port::PC_6,
+            PlantedBug::KilledCallerAnswered => port::SND_8,
+            PlantedBug::PortOutlivesOwner => port::CL_6,
         }
     }
 
