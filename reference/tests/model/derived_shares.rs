@@ -90,25 +90,25 @@ fn the_prediction_set_keeps_at_most_max_set_states() {
 }
 
 /// A step no candidate explains, among more candidates than the budget
-/// allows (nine suspended senders' retries enqueued after any write: every
-/// subset of eight of them is a landing), fails with the budget spent,
-/// DERIVE_BUDGET model runs, instead of searching on.
+/// allows (thirteen suspended senders' retries enqueued after any write:
+/// every subset of twelve of them is a landing), fails with the budget
+/// spent, DERIVE_BUDGET model runs, instead of searching on.
 #[test]
 fn a_search_past_the_budget_fails_with_the_budget_named() {
     let setup =
-        Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 10, ..Setup::default() };
+        Setup { options: vec![Opt::HighWatermark(100), Opt::LowWatermark(50)], senders: 14, ..Setup::default() };
     let mut m = Model::new(&setup).expect("setup").into_variant(Variant::OtpInet).with_real_clock(true);
     m.step(&send(0, 300, 1), &[Choice::Wrote { requested: Bytes(300), accepted: Bytes(150) }]).expect("WM-2");
     m.step(&send(0, 10, 2), &[]).expect("WM-3: busy");
-    for s in 1..10u8 {
+    for s in 1..14u8 {
         m.step(&send(s, 5 + s as usize, 2 + s as u16), &[]).expect("SND-1: suspended");
     }
     // DIFF-INET-1: the first-suspended sender retries last; DIFF-INET-2:
     // the blocked caller's ok is seen after the retries. Only the number
     // of ports (7) is beyond any candidate.
-    let mut completed: Vec<_> = [2u8, 3, 4, 5, 6, 7, 8, 9, 1].iter().map(|&s| (SenderId(s), SendResult::Ok)).collect();
+    let mut completed: Vec<_> = (2..14u8).chain([1]).map(|s| (SenderId(s), SendResult::Ok)).collect();
     completed.push((SenderId(0), SendResult::Ok));
-    let nowhere = Observation { completed, ports: 7, ..seen(Reply::Mailbox(vec![]), &[Idle; 10], 90) };
+    let nowhere = Observation { completed, ports: 7, ..seen(Reply::Mailbox(vec![]), &[Idle; 14], 90) };
     match derive(&[m], &Op::Mailbox, &nowhere) {
         Err(Underived::Budget { tried }) => assert_eq!(tried, DERIVE_BUDGET),
         other => panic!("not the budget: {:?}", other.map(|ds| ds.len())),
