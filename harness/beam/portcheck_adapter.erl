@@ -595,12 +595,7 @@ apply_op(#{<<"op">> := <<"send">>, <<"sender">> := Id, <<"len">> := Len, <<"tag"
 %% meets a suspended sender, which the model does not follow, so the case
 %% is skipped, with the reason (PROTOCOL.md: unsupported).
 apply_op(#{<<"op">> := <<"kill">>, <<"sender">> := Id}, #st{backend = inet} = St) ->
-    (Id >= 0 andalso Id < St#st.n_senders) orelse fail("kill: no sender ~p", [Id]),
-    case status(Id, St) of
-        suspended -> kill_sender(Id, St);
-        Other -> {unsupported, fmt("kill: sender ~p was resumed between steps and is ~p now, "
-                                   "not suspended (the port left busy on the real clock)", [Id, Other])}
-    end;
+    kill_sender_in("kill", Id, suspended, "was resumed between steps (the port left busy on the real clock)", St);
 apply_op(#{<<"op">> := <<"kill">>}, St) ->
     {unsupported, fmt("kill: no sender suspends on the ~p backend", [St#st.backend])};
 
@@ -615,12 +610,7 @@ apply_op(#{<<"op">> := <<"kill">>}, St) ->
 %% activity. A sender that is neither (its result already reported) is
 %% skipped, as the kill of a resumed sender is.
 apply_op(#{<<"op">> := <<"kill_caller">>, <<"sender">> := Id}, #st{backend = inet} = St) ->
-    (Id >= 0 andalso Id < St#st.n_senders) orelse fail("kill_caller: no sender ~p", [Id]),
-    case status(Id, St) of
-        waiting -> kill_sender(Id, St);
-        Other -> {unsupported, fmt("kill_caller: sender ~p is ~p, not waiting for its reply "
-                                   "(its send returned between steps on the real clock)", [Id, Other])}
-    end;
+    kill_sender_in("kill_caller", Id, waiting, "returned between steps on the real clock", St);
 apply_op(#{<<"op">> := <<"kill_caller">>}, St) ->
     {unsupported, fmt("kill_caller: no caller blocks on a busy port on the ~p backend", [St#st.backend])};
 
@@ -915,6 +905,16 @@ apply_op(#{<<"op">> := <<"close">>}, St) ->
 apply_op(Op, _St) ->
     fail("unknown op ~0p", [Op]).
 
+
+%% SND-7, SND-8: `Op` kills sender `Id` if its status is `Want`
+%% (suspended, or waiting for its reply); a sender found in another state
+%% skips the case, saying why it left `Want` (`Left`).
+kill_sender_in(Op, Id, Want, Left, St) ->
+    (Id >= 0 andalso Id < St#st.n_senders) orelse fail("~s: no sender ~p", [Op, Id]),
+    case status(Id, St) of
+        Want -> kill_sender(Id, St);
+        Other -> {unsupported, fmt("~s: sender ~p is ~p, not ~p: it ~s", [Op, Id, Other, Want, Left])}
+    end.
 
 %% SND-7, SND-8: the kill itself, of a sender the port holds suspended or
 %% of the caller blocked on its reply. A result the process sent before it

@@ -468,24 +468,35 @@ fn close_over_waiting_senders(system: System) -> R {
     peer_got_all_then_eof(&out, 200_000 + 100 + if otp { 10 } else { 0 }, "CL-1")
 }
 
-/// `busy_port_SUITE:multiple_writers` (SND-7, SND-4): writers suspended on
-/// a busy port (a 2 MB queue behind a blocked caller, which the kernel
-/// cannot take without the peer reading), two of them killed; the peer
-/// reads everything: the survivors' sends complete ok and their bytes
-/// arrive, the killed writers' never do.
-fn multiple_writers(system: System) -> R {
+/// Writers suspended on a busy port (a 2 MB queue behind S1, a caller
+/// blocked on its reply, which the kernel cannot take without the peer
+/// reading), then `kills`, in lockstep: the senders' statuses before the
+/// kills as `multiple_writers` has them, every send completed in the case,
+/// and what the peer read.
+fn writers_behind_a_caller(system: System, kills: &[Op]) -> Result<(CaseOutcome, Vec<(SenderId, SendResult)>), String> {
     let options = vec![Opt::HighWatermark(64), Opt::LowWatermark(16)];
     let setup = Setup { senders: 5, options, ..Setup::default() };
     let w = |s: u8| Op::Send { sender: SenderId(s), len: Bytes(10), tag: 1, flags: SendFlags::default() };
-    let kill = |s: u8| Op::Kill { sender: SenderId(s) };
-    let ops = [send(0, 2_000_000), send(1, 100), w(2), w(3), w(4), kill(2), kill(4), Op::QueueSize];
+    let mut ops = vec![send(0, 2_000_000), send(1, 100), w(2), w(3), w(4)];
+    ops.extend_from_slice(kills);
+    ops.push(Op::QueueSize);
     let out = lockstep(system, &setup, &ops)?;
-    let before = observed_at(&out, 4)?;
     use reference::observation::SenderStatus::{Idle, Suspended, Waiting};
+    let before = observed_at(&out, 4)?;
     if before.senders != [Idle, Waiting, Suspended, Suspended, Suspended] {
-        return Err(format!("multiple_writers: senders {:?} before the kills", before.senders));
+        return Err(format!("senders {:?} before the kills", before.senders));
     }
-    let done: Vec<_> = out.trace.iter().flat_map(|t| t.observed.iter()).flat_map(|o| o.completed.clone()).collect();
+    let done = out.trace.iter().flat_map(|t| t.observed.iter()).flat_map(|o| o.completed.clone()).collect();
+    Ok((out, done))
+}
+
+/// `busy_port_SUITE:multiple_writers` (SND-7, SND-4): writers suspended on
+/// a busy port, two of them killed; the peer reads everything: the
+/// survivors' sends complete ok and their bytes arrive, the killed
+/// writers' never do.
+fn multiple_writers(system: System) -> R {
+    let kill = |s: u8| Op::Kill { sender: SenderId(s) };
+    let (out, done) = writers_behind_a_caller(system, &[kill(2), kill(4)])?;
     for s in [1, 3] {
         if !done.contains(&(SenderId(s), SendResult::Ok)) {
             return Err(format!("SND-4: survivor S{s} not answered ok: {done:?}"));
@@ -510,22 +521,12 @@ fn multiple_writers(system: System) -> R {
 /// three suspended writers send ok once the port leaves busy; the fresh
 /// process in the caller's place completes nothing.
 fn multiple_writers_caller_killed(system: System) -> R {
-    let options = vec![Opt::HighWatermark(64), Opt::LowWatermark(16)];
-    let setup = Setup { senders: 5, options, ..Setup::default() };
-    let w = |s: u8| Op::Send { sender: SenderId(s), len: Bytes(10), tag: 1, flags: SendFlags::default() };
-    let ops =
-        [send(0, 2_000_000), send(1, 100), w(2), w(3), w(4), Op::KillCaller { sender: SenderId(1) }, Op::QueueSize];
-    let out = lockstep(system, &setup, &ops)?;
-    use reference::observation::SenderStatus::{Idle, Suspended, Waiting};
-    let before = observed_at(&out, 4)?;
-    if before.senders != [Idle, Waiting, Suspended, Suspended, Suspended] {
-        return Err(format!("multiple_writers_caller_killed: senders {:?} before the kill", before.senders));
-    }
+    let (out, done) = writers_behind_a_caller(system, &[Op::KillCaller { sender: SenderId(1) }])?;
+    use reference::observation::SenderStatus::{Idle, Suspended};
     let after = observed_at(&out, 5)?;
     if after.senders != [Idle, Idle, Suspended, Suspended, Suspended] {
         return Err(format!("SND-8: senders {:?} after the kill", after.senders));
     }
-    let done: Vec<_> = out.trace.iter().flat_map(|t| t.observed.iter()).flat_map(|o| o.completed.clone()).collect();
     for s in [2, 3, 4] {
         if !done.contains(&(SenderId(s), SendResult::Ok)) {
             return Err(format!("SND-4: suspended writer S{s} not answered ok: {done:?}"));

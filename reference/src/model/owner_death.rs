@@ -9,7 +9,7 @@
 //! modelled (OTP 25's port left the table seconds after its flush).
 
 use super::senders::Sender;
-use super::{Life, Model};
+use super::Model;
 use crate::observation::Reply;
 use crate::rules::{ids, RuleId};
 use crate::units::Bytes;
@@ -20,7 +20,6 @@ impl Model {
     /// flush armed and no sender waiting on the port or suspended on it.
     pub(super) fn kill_owner_enabled(&self) -> bool {
         self.kill_port_enabled()
-            && self.state.life == Life::Open
             && self.driver().queue == Bytes::ZERO
             && !self.driver().busy
             && !self.driver().flush_armed
