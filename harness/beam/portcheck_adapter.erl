@@ -669,19 +669,7 @@ apply_op(#{<<"op">> := <<"kill_owner">>}, #st{s = S} = St) ->
         E -> exit(Owner, kill), fail("kill_owner: controlling_process: ~0p", [E])
     end,
     drop_port_messages(S),
-    Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
-    Mon = erlang:monitor(port, S),
-    OMon = erlang:monitor(process, Owner),
-    exit(Owner, kill),
-    receive {'DOWN', OMon, process, Owner, _} -> ok
-    after ?BOUND -> fail("kill_owner: the owner ~p still alive after ~p ms", [Owner, ?BOUND])
-    end,
-    receive {'DOWN', Mon, port, S, _} -> ok
-    after max(0, Deadline - erlang:monotonic_time(millisecond)) ->
-        fail("kill_owner: the port under test still there ~p ms after its owner died: ~0p",
-             [?BOUND, caught(fun() -> erlang:port_info(S) end)])
-    end,
-    await_port_count(Deadline),
+    port_goes("kill_owner", "exit(Owner, kill)", S, fun() -> exit(Owner, kill) end),
     {none, [], settle(St#st{killed = true})};
 
 apply_op(#{<<"op">> := <<"peer_read">>}, #st{peer_reset = true} = St) ->
@@ -951,16 +939,22 @@ drop_results(Id) ->
 %% answers the monitor at once (noproc).
 kill_port(S) ->
     true = unlink(S),
+    port_goes("kill_port", "exit(S, kill)", S, fun() -> exit(S, kill) end).
+
+%% CL-5, CL-6: `Kill` (`What`), run by a killer process of its own, ends
+%% the port under test; wait (bounded) for the killer to be done, the
+%% port's monitor's 'DOWN' and the table's count to catch up.
+port_goes(Op, What, S, Kill) ->
     Deadline = erlang:monotonic_time(millisecond) + ?BOUND,
     Mon = erlang:monitor(port, S),
-    {Killer, KMon} = spawn_monitor(fun() -> exit(S, kill) end),
+    {Killer, KMon} = spawn_monitor(Kill),
     receive {'DOWN', KMon, process, Killer, _} -> ok
-    after ?BOUND -> fail("kill_port: the killer ~p still alive after ~p ms", [Killer, ?BOUND])
+    after ?BOUND -> fail("~s: the killer ~p still alive after ~p ms", [Op, Killer, ?BOUND])
     end,
     receive {'DOWN', Mon, port, S, _} -> ok
     after max(0, Deadline - erlang:monotonic_time(millisecond)) ->
-        fail("kill_port: the port under test still there ~p ms after exit(S, kill): ~0p",
-             [?BOUND, caught(fun() -> erlang:port_info(S) end)])
+        fail("~s: the port under test still there ~p ms after ~s: ~0p",
+             [Op, ?BOUND, What, caught(fun() -> erlang:port_info(S) end)])
     end,
     await_port_count(Deadline).
 
@@ -972,7 +966,7 @@ await_port_count(Deadline) ->
         Lag when Lag =< 0 -> ok;
         Lag ->
             erlang:monotonic_time(millisecond) > Deadline
-                andalso fail("kill_port: port_count ~p ahead of erlang:ports() ~p ms after the kill", [Lag, ?BOUND]),
+                andalso fail("port_count ~p ahead of erlang:ports() ~p ms after the port under test ended", [Lag, ?BOUND]),
             erlang:yield(),
             await_port_count(Deadline)
     end.
