@@ -21,8 +21,10 @@ run:
 ## root, erlang-nox, iproute2, debootstrap and OTP 27/29 in chroots; else it
 ## names the commands and the tests that need them print SKIP). The
 ## differential runs on every OTP release present.
+## Two lanes on the two cores (suite/test-lanes.sh): the real-OTP
+## differential and node reuse beside every other test.
 test: setup lint
-	INSTA_UPDATE=no PROPTEST_RNG_SEED=$${PROPTEST_RNG_SEED:-4242} $(CARGO) test --workspace --no-fail-fast
+	INSTA_UPDATE=no PROPTEST_RNG_SEED=$${PROPTEST_RNG_SEED:-4242} CARGO=$(CARGO) bash suite/test-lanes.sh
 
 ## What the tests need on this machine (PORTCHECK_SETUP=0 skips it).
 setup:

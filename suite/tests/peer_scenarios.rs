@@ -19,6 +19,7 @@ use reference::observation::{AcceptOutcome, OwnerMsg, PeerRead, Posix, Reader, R
 use reference::op::{KernelEnv, Op, SendFlags, Setup, ShutdownHow};
 use reference::options::{ActiveSetting, Opt, PortOptions, Timeout};
 use reference::units::{Bytes, Millis, SenderId};
+use std::sync::OnceLock;
 use suite::capability::{otp_chroot_erl, trial, Capability};
 
 type R = Result<(), String>;
@@ -47,15 +48,38 @@ impl System {
         }
     }
 
-    fn factory(self) -> Result<Box<dyn SutFactory>, String> {
-        Ok(match self {
-            System::Native => Box::new(NativeFactory::new(None)),
+    /// One factory per system for the whole run, so that a release's node
+    /// is reused from scenario to scenario as the differential's are: each
+    /// case still gets fresh processes and ports, and a node whose reset
+    /// finds anything left behind (or whose case failed) is killed, not
+    /// reused (`harness/src/sut/external/reuse.rs`, issue 18).
+    fn factory(self) -> Result<&'static dyn SutFactory, String> {
+        static NATIVE: OnceLock<NativeFactory> = OnceLock::new();
+        match self {
+            System::Native => Ok(NATIVE.get_or_init(|| NativeFactory::new(None))),
             System::Beam(b, rel) => {
-                let erl = rel.map(otp_chroot_erl);
-                Box::new(BeamFactory::new(b, erl.as_deref()).map_err(|e| e.to_string())?)
+                let cell = beam_cells().iter().find(|(k, _)| *k == (b, rel)).map(|(_, c)| c);
+                let cell = cell.ok_or_else(|| format!("{}: not a system of these scenarios", self.name()))?;
+                let f = cell.get_or_init(|| {
+                    let erl = rel.map(otp_chroot_erl);
+                    BeamFactory::new(b, erl.as_deref()).map_err(|e| e.to_string())
+                });
+                f.as_ref().map(|f| f as &dyn SutFactory).map_err(Clone::clone)
             }
-        })
+        }
     }
+}
+
+type BeamCell = OnceLock<Result<BeamFactory, String>>;
+
+/// The BEAM systems' factories, made on first use.
+fn beam_cells() -> &'static [((Backend, Option<&'static str>), BeamCell); 3] {
+    static CELLS: [((Backend, Option<&str>), BeamCell); 3] = [
+        ((Backend::Inet, None), OnceLock::new()),
+        ((Backend::Inet, Some("27")), OnceLock::new()),
+        ((Backend::Inet, Some("29")), OnceLock::new()),
+    ];
+    &CELLS
 }
 
 /// The systems whose sockets are ports with a driver queue: the native
@@ -64,22 +88,20 @@ impl System {
 /// the driver queue and the port table is not its.)
 fn port_systems() -> Vec<System> {
     let mut v = vec![System::Native];
-    for rel in [None, Some("27"), Some("29")] {
-        v.push(System::Beam(Backend::Inet, rel));
-    }
+    v.extend(beam_cells().iter().map(|((b, rel), _)| System::Beam(*b, *rel)));
     v
 }
 
 /// Runs `ops` in lockstep on `system`: the model's prediction must hold at
 /// every step.
 fn lockstep(system: System, setup: &Setup, ops: &[Op]) -> Result<CaseOutcome, String> {
-    checked(system, run_case(system.factory()?.as_ref(), setup, ops))
+    checked(system, run_case(system.factory()?, setup, ops))
 }
 
 /// `lockstep`, and the peer reads once more after the drain where the
 /// model says only the port's FIN is left (SD-1): the EOF is compared too.
 fn lockstep_to_the_end(system: System, setup: &Setup, ops: &[Op]) -> Result<CaseOutcome, String> {
-    checked(system, run_case_reading_the_end(system.factory()?.as_ref(), setup, ops))
+    checked(system, run_case_reading_the_end(system.factory()?, setup, ops))
 }
 
 fn checked(system: System, out: CaseOutcome) -> Result<CaseOutcome, String> {
@@ -468,7 +490,14 @@ fn close_over_waiting_senders(system: System) -> R {
     peer_got_all_then_eof(&out, 200_000 + 100 + if otp { 10 } else { 0 }, "CL-1")
 }
 
-/// Writers suspended on a busy port (a 2 MB queue behind S1, a caller
+/// What S0 queues ahead of the writers. `busy_port_SUITE` sends 2 MB; what
+/// the scenarios need is a queue that stays above the high watermark (64)
+/// until the kills, and the kernel takes at most its send and receive
+/// buffers of it (9216 + 4608 bytes on these nodes, the adapter's `ready`),
+/// so a tenth of it keeps them busy and the drain reads ten times less.
+const QUEUED_AHEAD: usize = 200_000;
+
+/// Writers suspended on a busy port (a queue of `QUEUED_AHEAD` behind S1, a caller
 /// blocked on its reply, which the kernel cannot take without the peer
 /// reading), then `kills`, in lockstep: the senders' statuses before the
 /// kills as `multiple_writers` has them, every send completed in the case,
@@ -477,7 +506,7 @@ fn writers_behind_a_caller(system: System, kills: &[Op]) -> Result<(CaseOutcome,
     let options = vec![Opt::HighWatermark(64), Opt::LowWatermark(16)];
     let setup = Setup { senders: 5, options, ..Setup::default() };
     let w = |s: u8| Op::Send { sender: SenderId(s), len: Bytes(10), tag: 1, flags: SendFlags::default() };
-    let mut ops = vec![send(0, 2_000_000), send(1, 100), w(2), w(3), w(4)];
+    let mut ops = vec![send(0, QUEUED_AHEAD), send(1, 100), w(2), w(3), w(4)];
     ops.extend_from_slice(kills);
     ops.push(Op::QueueSize);
     let out = lockstep(system, &setup, &ops)?;
@@ -506,10 +535,10 @@ fn multiple_writers(system: System) -> R {
         return Err(format!("SND-7: a killed writer completed: {done:?}"));
     }
     let (got, _) = peer_reads(&out);
-    if got != 2_000_000 + 100 + 10 {
+    if got != QUEUED_AHEAD + 100 + 10 {
         return Err(format!(
             "SND-7: the peer read {got} bytes, expected {} (the killed writers' never)",
-            2_000_000 + 110
+            QUEUED_AHEAD + 110
         ));
     }
     Ok(())
@@ -517,7 +546,7 @@ fn multiple_writers(system: System) -> R {
 
 /// `multiple_writers` with the blocked caller killed instead (SND-8, as
 /// `probe_kill_suspended.erl`'s `kill caller` measured on OTP 25, 27 and
-/// 29): its 100 bytes, queued behind 2 MB, stay and reach the peer; the
+/// 29): its 100 bytes, queued behind `QUEUED_AHEAD`, stay and reach the peer; the
 /// three suspended writers send ok once the port leaves busy; the fresh
 /// process in the caller's place completes nothing.
 fn multiple_writers_caller_killed(system: System) -> R {
@@ -536,10 +565,10 @@ fn multiple_writers_caller_killed(system: System) -> R {
         return Err(format!("SND-8: the killed caller's id completed a send: {done:?}"));
     }
     let (got, _) = peer_reads(&out);
-    if got != 2_000_000 + 100 + 30 {
+    if got != QUEUED_AHEAD + 100 + 30 {
         return Err(format!(
             "SND-8: the peer read {got} bytes, expected {} (the killed caller's too)",
-            2_000_000 + 130
+            QUEUED_AHEAD + 130
         ));
     }
     Ok(())
@@ -764,5 +793,10 @@ fn main() {
         tests.push(trial(id("otp_13939_half_closed_active"), system.caps(), move || half_closed_send(system, true)));
     }
     tests.push(trial("peer/planted/shutdown-before-flush", &[], shutdown_before_flush_is_caught));
-    libtest_mimic::run(&args, tests).exit();
+    let conclusion = libtest_mimic::run(&args, tests);
+    // Statics are never dropped: end the idle nodes here.
+    for f in beam_cells().iter().filter_map(|(_, c)| c.get()).flatten() {
+        f.pool().clear();
+    }
+    conclusion.exit();
 }

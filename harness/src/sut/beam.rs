@@ -149,7 +149,7 @@ impl BeamFactory {
         let spp = if setup.parallelism { " +spp true" } else { "" };
         let plant = self.plant.map(|p| format!(" {}", p.arg())).unwrap_or_default();
         format!(
-            "ERL_CRASH_DUMP_SECONDS=0 exec {} +S 1 +Q {q}{spp} -noshell -pa {} -run portcheck_adapter main {}{plant}",
+            "ERL_CRASH_DUMP_SECONDS=0 exec {} +S 1 +sbwt none +sbwtdcpu none +sbwtdio none +Q {q}{spp} -noshell -pa {} -run portcheck_adapter main {}{plant}",
             shell_quote(&self.erl),
             shell_quote(&self.build.dir),
             self.backend.arg()

@@ -339,8 +339,8 @@ pub fn node_clean_after_a_case_that_ends_half_closed(rel: Option<&str>) -> R {
     let ports = c.step(Op::QueueSize)?.observation.ports;
     let s = c.step(Op::PeerShutdown)?;
     expect_ports(&s, ports, "the peer's FIN on the half-closing port")?;
-    c.sut.reset().map_err(|e| format!("reset after a half-closed case: {e}"))?;
-    c.sut.next_case(&setup(vec![], 1)).map_err(|e| e.to_string())?;
+    c.sut().reset().map_err(|e| format!("reset after a half-closed case: {e}"))?;
+    c.sut().next_case(&setup(vec![], 1)).map_err(|e| e.to_string())?;
     println!("  next case on the same node, exit_on_close true");
     let s = c.step(Op::Mailbox)?;
     expect_reply(&s, Reply::Mailbox(vec![]), "the next case's mailbox")?;
@@ -354,7 +354,7 @@ pub fn node_clean_after_a_case_that_ends_half_closed(rel: Option<&str>) -> R {
     );
     let s = c.step(Op::Mailbox)?;
     expect_reply(&s, Reply::Mailbox(vec![OwnerMsg::TcpClosed]), "the next case's mailbox after the FIN")?;
-    c.sut.reset().map_err(|e| format!("reset after the next case: {e}"))?;
+    c.sut().reset().map_err(|e| format!("reset after the next case: {e}"))?;
 
     let dirty = f.pool().stats().dirty;
     let ops = [active(ActiveSetting::True), Op::PeerWrite { len: Bytes(2), tag: 1 }, Op::PeerShutdown];
@@ -377,8 +377,8 @@ pub fn node_clean_after_a_case_that_ends_half_closed(rel: Option<&str>) -> R {
 pub fn socket_backend_unsupported() -> R {
     let f = factory(Backend::Socket)?;
     ensure!(!f.abilities().exit_on_close, "the socket backend's factory declares exit_on_close");
-    let c = Case::new(Backend::Socket, setup(vec![], 1))?;
-    ensure!(!c.sut.ready().abilities().exit_on_close, "the socket backend's ready declares exit_on_close");
+    let mut c = Case::new(Backend::Socket, setup(vec![], 1))?;
+    ensure!(!c.sut().ready().abilities().exit_on_close, "the socket backend's ready declares exit_on_close");
     ensure!(
         f.abilities().adapt_setup(half_closing(vec![])).exit_on_close,
         "the socket backend's abilities keep exit_on_close false in a generated setup"

@@ -5,7 +5,7 @@
 //! protocol: `harness/tests/external_protocol.rs`.)
 
 use harness::sut::beam::Backend;
-use suite::capability::{trial, Capability};
+use suite::capability::Capability;
 
 /// `ensure!(cond, "format", args…)`: fail the trial with that message
 /// unless `cond` holds. (Defined before the modules that use it.)
@@ -31,6 +31,22 @@ mod send_timeout;
 mod watermarks;
 
 const ERL: &[Capability] = &[Capability::Erl];
+
+/// A trial (`suite::capability::trial`) whose cases' nodes are ended with
+/// its verdict (`support::end_nodes`): kept for the next trial only if it
+/// passed. A trial before it on this thread that panicked left its nodes
+/// unended: they are killed first.
+fn trial<F>(id: &'static str, caps: &'static [Capability], f: F) -> libtest_mimic::Trial
+where
+    F: FnOnce() -> Result<(), String> + Send + 'static,
+{
+    suite::capability::trial(id, caps, move || {
+        support::end_nodes(false);
+        let verdict = f();
+        support::end_nodes(verdict.is_ok());
+        verdict
+    })
+}
 
 fn main() {
     // SIGINT/SIGTERM remove the temp dirs and namespaces a trial holds.
@@ -129,16 +145,13 @@ fn main() {
     }
     tests.push(trial("beam/finished_run_leaves_nothing", ERL, interrupt::finished_run_leaves_nothing));
     let conclusion = libtest_mimic::run(&args, tests);
-    // Statics are never dropped: remove the compiled adapters' temp dirs.
-    for b in [Backend::Inet, Backend::Socket] {
-        if let Some(Ok(f)) = support::cell(b).get() {
-            let _ = std::fs::remove_dir_all(f.adapter_dir());
-        }
-    }
-    for (_, cell) in support::release_cells() {
-        if let Some(Ok(f)) = cell.get() {
-            let _ = std::fs::remove_dir_all(f.adapter_dir());
-        }
+    // Statics are never dropped: end the idle nodes and remove the compiled
+    // adapters' temp dirs.
+    let cells = [Backend::Inet, Backend::Socket].map(support::cell);
+    for f in cells.into_iter().chain(support::release_cells().iter().map(|(_, c)| c)).filter_map(|c| c.get()).flatten()
+    {
+        f.pool().clear();
+        let _ = std::fs::remove_dir_all(f.adapter_dir());
     }
     conclusion.exit();
 }

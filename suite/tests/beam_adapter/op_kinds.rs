@@ -41,7 +41,7 @@ pub fn op_kinds(b: Backend) -> R {
         opts: vec![Opt::SendTimeout(Timeout::After(Millis(300))), Opt::SendTimeout(Timeout::Infinity)],
     })?;
     ensure!(s.observation.reply == Reply::SetOpts(Ok(())), "{:?}", s.observation.reply);
-    match c.sut.apply(&Op::GetOpts) {
+    match c.sut().apply(&Op::GetOpts) {
         Ok(s) => {
             let Reply::Opts(o) = s.observation.reply else { return Err(format!("{:?}", s.observation.reply)) };
             println!("  getopts: {o:?}");

@@ -14,7 +14,7 @@
 //! that caller still waiting (OTP 25): the node must come back clean.
 
 use crate::support::{factory, inet_factory, lockstep, observed_at, send, setup, Case, R};
-use harness::sut::beam::Backend;
+use harness::sut::beam::{Backend, BeamFactory};
 use harness::sut::external::unsupported_reason;
 use harness::sut::{Step, SutFactory, SystemUnderTest};
 use reference::observation::{OwnerMsg, PeerRead, Posix, Reader, Reply, SendResult, SenderStatus};
@@ -120,7 +120,7 @@ fn peer_reads_to_eof(c: &mut Case) -> Result<usize, String> {
 fn quiesce_until_completed(c: &mut Case, id: u8, since: Instant) -> Result<(SendResult, Duration), String> {
     let mut steps = 0usize;
     loop {
-        let s = c.sut.apply(&Op::Quiesce).map_err(|e| e.to_string())?;
+        let s = c.sut().apply(&Op::Quiesce).map_err(|e| e.to_string())?;
         steps += 1;
         if let Some((_, r)) = s.observation.completed.iter().find(|(s, _)| *s == SenderId(id)) {
             let at = since.elapsed();
@@ -171,7 +171,7 @@ pub fn idle_leaves_the_table_and_later_calls_find_it_closed(rel: Option<&str>) -
     expect_reply(&s, Reply::SetOpts(Err(Posix::Einval)), "setopts on the killed port")?;
     // inet:getopts on the killed port answers {error,einval}: the adapter
     // cannot report options, and says so (the model never asks).
-    match c.sut.apply(&Op::GetOpts) {
+    match c.sut().apply(&Op::GetOpts) {
         Err(e) if unsupported_reason(&e).is_some() => println!("  get_opts: {e}"),
         other => return Err(format!("get_opts on the killed port: {other:?}")),
     }
@@ -364,7 +364,7 @@ pub fn busy_reader_is_never_answered(rel: Option<&str>) -> R {
     let s = c.step(Op::Recv)?;
     expect_reply(&s, Reply::Recv(Err(Posix::Closed)), "the owner's recv on the killed port")?;
     ensure!(s.observation.reader == Reader::Waiting, "after the owner's recv: reader {:?}", s.observation.reader);
-    c.sut.reset().map_err(|e| format!("reset with the reader waiting on the killed port: {e}"))?;
+    c.sut().reset().map_err(|e| format!("reset with the reader waiting on the killed port: {e}"))?;
     println!("  reset clean with the reader waiting");
 
     let mut ops = vec![recv_wait(), send(0, 40000, 1), send(1, 100, 2), Op::QueueSize, Op::KillPort, Op::Quiesce];
@@ -460,7 +460,10 @@ pub fn reader_waiting_returns_closed(rel: Option<&str>) -> R {
 /// observations). Then the same through the executor's node pool: a
 /// lockstep case with the kill, and a next one on the node it reused.
 pub fn node_clean_after_a_kill(rel: Option<&str>) -> R {
-    let f = inet_factory(rel)?;
+    // A pool of its own: the dirty resets counted below are this trial's.
+    let erl = rel.map(suite::capability::otp_chroot_erl);
+    let own = BeamFactory::new(Backend::Inet, erl.as_deref()).map_err(|e| e.to_string())?;
+    let f = &own;
     let mut c = Case::on(f, setup(busy_opts(), 3))?;
     let ports = c.step(Op::QueueSize)?.observation.ports;
     c.step(send(0, 40000, 1))?;
@@ -469,10 +472,10 @@ pub fn node_clean_after_a_kill(rel: Option<&str>) -> R {
     let s = killed(&mut c, ports)?;
     println!("  the case ends with senders {:?}", s.observation.senders);
     let t = Instant::now();
-    c.sut.reset().map_err(|e| format!("reset after a case with a kill: {e}"))?;
+    c.sut().reset().map_err(|e| format!("reset after a case with a kill: {e}"))?;
     println!("  reset clean in {} ms", t.elapsed().as_millis());
     for round in 0..2 {
-        c.sut.next_case(&setup(busy_opts(), 3)).map_err(|e| e.to_string())?;
+        c.sut().next_case(&setup(busy_opts(), 3)).map_err(|e| e.to_string())?;
         println!("  next case (round {round}) on the same node");
         let s = c.step(Op::QueueSize)?;
         ensure!(
@@ -490,7 +493,7 @@ pub fn node_clean_after_a_kill(rel: Option<&str>) -> R {
         // case, if it was not gone, would show by now on OTP 25.
         let s = killed(&mut c, ports)?;
         println!("  killed again: senders {:?}", s.observation.senders);
-        c.sut.reset().map_err(|e| format!("reset after round {round}: {e}"))?;
+        c.sut().reset().map_err(|e| format!("reset after round {round}: {e}"))?;
     }
 
     // Through the executor's node pool: a lockstep case that ends with the
@@ -516,8 +519,8 @@ pub fn socket_backend_unsupported() -> R {
     let f = factory(Backend::Socket)?;
     ensure!(!f.abilities().kill_port, "the socket backend's factory declares kill_port");
     let mut c = Case::new(Backend::Socket, setup(vec![], 1))?;
-    ensure!(!c.sut.ready().abilities().kill_port, "the socket backend's ready declares kill_port");
-    match c.sut.apply(&Op::KillPort) {
+    ensure!(!c.sut().ready().abilities().kill_port, "the socket backend's ready declares kill_port");
+    match c.sut().apply(&Op::KillPort) {
         Err(e) if unsupported_reason(&e).is_some() => println!("  {e}"),
         other => return Err(format!("socket backend kill_port: {other:?}")),
     }

@@ -171,8 +171,8 @@ pub fn reset_ends_the_reader() -> R {
     c.step(recv_wait(5))?;
     let s = c.step(peer_write(3, 1))?;
     expect_reader(&s, Reader::Waiting, "3 of 5 bytes arrived")?;
-    c.sut.reset().map_err(|e| format!("reset with the reader waiting: {e}"))?;
-    c.sut.next_case(&setup(vec![], 1)).map_err(|e| e.to_string())?;
+    c.sut().reset().map_err(|e| format!("reset with the reader waiting: {e}"))?;
+    c.sut().next_case(&setup(vec![], 1)).map_err(|e| e.to_string())?;
     println!("  next case on the same node");
     let s = c.step(peer_write(5, 2))?;
     expect_reader(&s, Reader::Idle, "the next case's first step")?;
@@ -182,7 +182,7 @@ pub fn reset_ends_the_reader() -> R {
     expect_reader(&s, Reader::Waiting, "the next case's recv_wait")?;
     let s = c.step(peer_write(2, 3))?;
     expect_reader(&s, Reader::Returned(Ok(payload(3, Bytes(2)))), "the next case's reader")?;
-    c.sut.reset().map_err(|e| format!("reset after the reader returned: {e}"))?;
+    c.sut().reset().map_err(|e| format!("reset after the reader returned: {e}"))?;
     Ok(())
 }
 
@@ -191,13 +191,13 @@ pub fn reset_ends_the_reader() -> R {
 /// `unsupported` to a recv_wait it is never sent.
 pub fn abilities(b: Backend) -> R {
     let f = factory(b)?;
-    let c = Case::new(b, setup(vec![], 1))?;
-    let declared = c.sut.ready().abilities();
+    let mut c = Case::new(b, setup(vec![], 1))?;
+    let declared = c.sut().ready().abilities();
     ensure!(declared == f.abilities(), "ready declares {declared:?}, the factory {:?}", f.abilities());
     ensure!(declared.recv_wait == (b == Backend::Inet), "recv_wait {}", declared.recv_wait);
     if b == Backend::Socket {
         let mut c = c;
-        match c.sut.apply(&recv_wait(5)) {
+        match c.sut().apply(&recv_wait(5)) {
             Err(e) if unsupported_reason(&e).is_some() => println!("  {e}"),
             other => return Err(format!("socket backend recv_wait: {other:?}")),
         }

@@ -3,6 +3,7 @@
 
 use harness::executor::{run_case, CaseOutcome};
 use harness::sut::beam::{Backend, BeamFactory};
+use harness::sut::external::reuse::PooledSut;
 use harness::sut::external::ExternalSut;
 use harness::sut::{Step, SutFactory, SystemUnderTest};
 use reference::observation::{Observation, PeerRead, Reply, SendResult, SenderStatus};
@@ -69,9 +70,13 @@ pub fn inet_factory(rel: Option<&str>) -> Result<&'static BeamFactory, String> {
         .map_err(|e| e.clone())
 }
 
-/// One case against one BEAM backend, printing each step.
+/// One case against one BEAM backend, printing each step. Its node comes
+/// from the factory's pool, as a generated case's does: when the case is
+/// dropped the node waits in [`ENDED`] for the trial's verdict
+/// ([`end_nodes`]), and goes back to the pool only if the trial passed and
+/// the adapter's reset finds the node as it was (else it is killed).
 pub struct Case {
-    pub sut: ExternalSut,
+    node: Option<PooledSut>,
     steps: usize,
     /// Every byte the peer read, in order.
     pub peer: Vec<u8>,
@@ -84,14 +89,20 @@ impl Case {
 
     /// One case on the adapter of `f` (a release's, say).
     pub fn on(f: &BeamFactory, setup: Setup) -> Result<Case, String> {
-        let sut = f.spawn(&setup).map_err(|e| e.to_string())?;
-        println!("[{}] ready: {:?}", f.name(), sut.ready().info);
-        Ok(Case { sut, steps: 0, peer: vec![] })
+        let node = f.start_case(&setup).map_err(|e| e.to_string())?;
+        let mut c = Case { node: Some(node), steps: 0, peer: vec![] };
+        println!("[{}] ready: {:?}", f.name(), c.sut().ready().info);
+        Ok(c)
+    }
+
+    /// The node's adapter, driven op by op.
+    pub fn sut(&mut self) -> &mut ExternalSut {
+        self.node.as_mut().and_then(PooledSut::session_mut).expect("a case's node runs until the case is dropped")
     }
 
     pub fn step(&mut self, op: Op) -> Result<Step, String> {
         let t = Instant::now();
-        let s = self.sut.apply(&op).map_err(|e| e.to_string())?;
+        let s = self.sut().apply(&op).map_err(|e| e.to_string())?;
         let o = &s.observation;
         if let Reply::Peer(PeerRead::Data(d)) = &o.reply {
             self.peer.extend_from_slice(d);
@@ -149,6 +160,27 @@ impl Case {
             done.extend(s.observation.completed.iter().cloned());
         }
         Err("never drained".into())
+    }
+}
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        if let Some(node) = self.node.take() {
+            ENDED.with(|e| e.borrow_mut().push(node));
+        }
+    }
+}
+
+thread_local! {
+    /// The nodes of the cases this thread's trial has dropped.
+    static ENDED: std::cell::RefCell<Vec<PooledSut>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Ends the nodes of the trial's cases with its verdict: a failed (or
+/// panicked) trial's nodes are killed, as a failed case's are.
+pub fn end_nodes(passed: bool) {
+    for mut node in ENDED.with(|e| std::mem::take(&mut *e.borrow_mut())) {
+        node.finish(passed);
     }
 }
 

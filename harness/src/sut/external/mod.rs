@@ -254,6 +254,11 @@ impl ExternalSut {
         self.handshake(setup)
     }
 
+    /// Whether the last case was reset clean and no next one has begun.
+    pub fn between_cases(&self) -> bool {
+        self.between_cases && self.dead.is_none()
+    }
+
     /// The SUT's `ready` line.
     pub fn ready(&self) -> &Ready {
         &self.ready

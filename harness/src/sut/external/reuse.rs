@@ -249,6 +249,12 @@ impl PooledSut {
         self.sut.as_ref()
     }
 
+    /// The running process, to drive op by op (the adapter's own tests),
+    /// until the case ended.
+    pub fn session_mut(&mut self) -> Option<&mut ExternalSut> {
+        self.sut.as_mut()
+    }
+
     fn sut(&self) -> &ExternalSut {
         self.sut.as_ref().expect("the case is running")
     }
@@ -292,7 +298,10 @@ impl SystemUnderTest for PooledSut {
         } else if !sut.ready().reusable {
             NodeEnd::NotReusable
         } else {
-            match sut.reset() {
+            // A driver that reset the node itself (the adapter's own tests)
+            // hands it over between cases, already clean.
+            let reset = if sut.between_cases() { Ok(()) } else { sut.reset() };
+            match reset {
                 Ok(()) => NodeEnd::Kept,
                 Err(SutError(why)) => NodeEnd::Dirty(why),
             }
