@@ -18,10 +18,11 @@
 //! nothing replays until someone moves it up.
 
 use harness::sut::beam::{Backend, BeamFactory};
+use reference::rules::{ids, RuleId};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use suite::capability::{trial, Capability};
-use suite::check::{check_parallel, replay, CheckConfig, SavedCase};
+use suite::check::{check_parallel, replay, CheckConfig, CheckReport, SavedCase};
 use suite::generate::Generation;
 use suite::known::{self, Verdict};
 use suite::{saved, trace};
@@ -33,12 +34,28 @@ const DEFAULT_CASES: u32 = 120;
 /// Cases run at once (`portcheck run --jobs`): each worker on nodes of its
 /// own; the verdict is the serial run's (`suite::workers`).
 const GATE_JOBS: NonZeroUsize = NonZeroUsize::new(2).expect("2 > 0");
-/// The gate draws its cases uniformly: swarm cases (the default generator
-/// since issue 15) reach states whose real-OTP behaviour is not modelled
-/// yet (seed 101: setopts {active,1} after send_timeout_close closed the
-/// socket — the port leaves the table; seed 202 on the socket backend:
-/// DIFF-SOCK-1), which exploration (`make explore`) is where to find.
+/// The gate draws most of its cases uniformly: swarm cases (the default
+/// generator since issue 15) reach states whose real-OTP behaviour is not
+/// all modelled yet (swarm exploration on the inet driver, 2026-12-07:
+/// seed 1607 on OTP 27, DIFF-INET-8; seed 1614 on OTP 25, DIFF-INET-13, a
+/// send timer and a killed port), which exploration (`make explore`) is
+/// where to find. The swarm trial below runs one seed whose cases pass.
 const GATE_GENERATION: Generation = Generation::Uniform;
+
+/// Swarm cases per release on the inet driver, beside the uniform ones.
+/// Uniform cases do not reach the error paths issue 16 modelled from the
+/// peers' suites (each needs several ops in order: a caller blocked
+/// behind a busy port and then killed, SND-8; suspended writers killed,
+/// SND-7; the owner's death over an idle port, CL-6; a shutdown over
+/// queued output, SD-2; a suspended sender's retry into a dead port,
+/// DIFF-INET-10); swarm's recipes build them. Fixed seed, so the same
+/// cases every run: a seed whose checked cases pass on OTP 25, 27 and 29 and
+/// cross each of those rules (README, "The gate").
+const SWARM_CASES: u32 = 100;
+const SWARM_SEED: u64 = 1615;
+/// What the swarm trial is there for: each is crossed at least once by
+/// its cases on every release (checked when they are the default ones).
+const SWARM_CROSSES: [RuleId; 5] = [ids::SND_7, ids::SND_8, ids::CL_6, ids::SD_2, ids::DIFF_INET_10];
 
 /// The gate's seeds: those the corpus (`make corpus`) was recorded with.
 fn gate_seed(b: Backend) -> u64 {
@@ -119,6 +136,8 @@ fn main() {
                 Box::leak(format!("differential/{}-{}/under-load", r.tag(), b.arg()).into_boxed_str());
             tests.push(trial(id, r.needs(), move || under_load(r, b)));
         }
+        let id: &'static str = Box::leak(format!("differential/{}-inet/swarm", r.tag()).into_boxed_str());
+        tests.push(trial(id, r.needs(), move || swarm(r)));
     }
     libtest_mimic::run(&args, tests).exit();
 }
@@ -134,13 +153,65 @@ fn differential(r: Release, b: Backend) -> Result<(), String> {
     replay_regressions(&factory, &name)?;
     let mut cfg = CheckConfig::gate(DEFAULT_CASES, gate_seed(b))?;
     cfg.generation = GATE_GENERATION;
-    cfg.known_defects = defects(&factory)?;
+    gate_cases(&factory, b, cfg, Unchecked::None).map(drop)
+}
+
+/// How many cases a trial may leave unchecked: those the system answered
+/// `unsupported` for (printed, never counted as passed). A swarm case can
+/// draw an op the real clock has made impossible by the time it comes
+/// (a kill for a sender suspended on a busy port that the port, leaving
+/// busy between two steps, has already resumed: the adapter says so);
+/// measured at 0–2 of 100 cases per release at seeds 1604–1620. Uniform
+/// cases never met one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unchecked {
+    None,
+    TenthAtMost,
+}
+
+/// Swarm cases on the inet driver (`SWARM_SEED`).
+fn swarm(r: Release) -> Result<(), String> {
+    let b = Backend::Inet;
+    let factory = r.factory(b)?;
+    println!("differential beam-{} on {}, swarm cases", b.arg(), factory.runtime());
+    let mut cfg = CheckConfig::gate(SWARM_CASES, SWARM_SEED)?;
+    cfg.generation = Generation::Swarm;
+    let default_cases = (cfg.seed, cfg.cases) == (SWARM_SEED, SWARM_CASES);
+    let report = gate_cases(&factory, b, cfg, Unchecked::TenthAtMost)?;
+    let missed: Vec<_> =
+        SWARM_CROSSES.iter().filter(|r| report.tally.get(r).is_none_or(|t| t.crossings == 0)).collect();
+    if default_cases && !missed.is_empty() {
+        return Err(format!("the swarm cases (seed {SWARM_SEED}) no longer cross {missed:?}: pick a seed that does"));
+    }
+    Ok(())
+}
+
+/// Runs `cfg`'s cases two at once, with the known defects of the release:
+/// a failure is shrunk, saved under `suite/regressions/new/` and fails the
+/// trial; else the per-rule table is printed.
+fn gate_cases(
+    factory: &BeamFactory,
+    b: Backend,
+    mut cfg: CheckConfig,
+    unchecked: Unchecked,
+) -> Result<CheckReport, String> {
+    let name = format!("beam-{}", b.arg());
+    cfg.known_defects = defects(factory)?;
     if let Some(n) = std::env::var("PORTCHECK_BEAM_CASES").ok().and_then(|v| v.parse().ok()) {
         cfg.cases = n;
     }
-    println!("differential {name}: seed {} ({} cases); replay with PORTCHECK_SEED={}", cfg.seed, cfg.cases, cfg.seed);
-    let report = check_parallel(&factory, GATE_JOBS, &cfg, |_, _| {});
+    println!(
+        "differential {name}: seed {} ({} cases, {}); replay with PORTCHECK_SEED={}",
+        cfg.seed,
+        cfg.cases,
+        cfg.generation.arg(),
+        cfg.seed
+    );
+    let report = check_parallel(factory, GATE_JOBS, &cfg, |_, _| {});
     print_defects(&report);
+    for u in &report.unsupported {
+        println!("UNSUPPORTED {} case {}, not checked: {}", report.sut, u.case_index, u.reason);
+    }
     if let Some(cx) = &report.counterexample {
         let dir = regressions().join("new");
         let path = dir.join(format!("{name}-{}.json", cx.seed));
@@ -152,10 +223,20 @@ fn differential(r: Release, b: Backend) -> Result<(), String> {
         return Err(format!("{name}, seed {}: rule {:?}; {saved}\n{}", cx.seed, cx.rule(), trace::lines(&cx.outcome)));
     }
     println!("{}", suite::report::table(&suite::report::filter(&report.tally, &[])));
-    if report.passed as usize + report.defects_met.len() != report.cases as usize {
-        return Err(format!("{} of {} cases passed", report.passed, report.cases));
+    let allowed = match unchecked {
+        Unchecked::None => 0,
+        Unchecked::TenthAtMost => report.cases as usize / 10,
+    };
+    let checked = report.cases as usize - report.unsupported.len().min(allowed);
+    if report.passed as usize + report.defects_met.len() != checked {
+        return Err(format!(
+            "{} of {} cases passed ({} unsupported, {allowed} may be)",
+            report.passed,
+            report.cases,
+            report.unsupported.len()
+        ));
     }
-    Ok(())
+    Ok(report)
 }
 
 /// The known defects of this backend on the installed OTP release
