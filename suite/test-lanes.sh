@@ -27,37 +27,38 @@ CARGO=${CARGO:-cargo}
 # Build every test once, so the lanes only run (cargo holds its build lock
 # while building, not while tests run).
 $CARGO test --workspace --no-run -q || exit $?
+SECONDS=0
 
-log=$(mktemp "${TMPDIR:-/tmp}/portcheck-otp-gate.XXXXXX")
+dir=$(mktemp -d "${TMPDIR:-/tmp}/portcheck-otp-gate.XXXXXX")
 gate_pid=
 stop() {
     [ -n "$gate_pid" ] && kill -TERM -- "-$gate_pid" 2>/dev/null
     wait 2>/dev/null
-    rm -f "$log"
+    rm -rf "$dir"
     exit 130
 }
 trap stop INT TERM
-trap 'rm -f "$log"' EXIT
+trap 'rm -rf "$dir"' EXIT
 
 echo "== lane otp-gate: cargo test --test differential --test node_reuse (printed when it ends)"
-start=$SECONDS
-# Its own process group, so that stop() reaches cargo and the test binary.
-setsid $CARGO test --workspace --no-fail-fast --test differential --test node_reuse >"$log" 2>&1 &
+# Its own process group, so that stop() reaches cargo and the test binary;
+# it writes its exit status and its own time when it ends.
+setsid bash -c '"$0" test --workspace --no-fail-fast --test differential --test node_reuse >"$1/log" 2>&1
+    echo "$? $SECONDS" >"$1/status"' "$CARGO" "$dir" &
 gate_pid=$!
 
 echo "== lane rest: cargo test --workspace -- --skip differential/ --skip node-reuse/"
 $CARGO test --workspace --no-fail-fast -- --skip differential/ --skip node-reuse/
 rest=$?
-rest_took=$((SECONDS - start))
+rest_took=$SECONDS
 
 wait "$gate_pid"
-gate=$?
-gate_took=$((SECONDS - start))
 gate_pid=
+read -r gate gate_took <"$dir/status" || { gate=1; gate_took="?"; }
 
 echo
 echo "== lane otp-gate output"
-cat "$log"
+cat "$dir/log"
 verdict() { if [ "$1" -eq 0 ]; then echo ok; else echo "FAILED (exit status $1)"; fi; }
 echo "== lane rest: $(verdict $rest) in ${rest_took} s; lane otp-gate: $(verdict $gate) in ${gate_took} s"
 [ "$rest" -eq 0 ] && [ "$gate" -eq 0 ]

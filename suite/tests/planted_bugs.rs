@@ -144,14 +144,14 @@ fn setup_front_to_back_breaks_opt5() {
 /// required the progress (`Model::progress_rule`: ST-1 for an open port's
 /// socket with queued bytes; the bug spares a closed port, whose flush
 /// would be CL-1's), not as a failure of the system, and shrinking runs
-/// with the short stall bound (`with_stall_bound`). Here it stops after 12
+/// with the short stall bound (`with_stall_bound`). Here it stops after 3
 /// shrinking runs: a stalling run costs the bound each time, and detection
 /// and blame do not depend on how far the case shrinks. The times of the
 /// whole search with the test's full budget (issue 15: found within 10 s,
 /// the whole run within 60 s) are `make bench`'s (find_and_shrink).
 #[test]
 fn stalled_writer_breaks_st1() {
-    let cx = caught_within(PlantedBug::WriteNotRearmed, Some(ids::ST_1), 12);
+    let cx = caught_within(PlantedBug::WriteNotRearmed, Some(ids::ST_1), 3);
     assert!(cx.outcome.failure.as_ref().is_some_and(|f| f.is_stall()), "a stall, not another divergence");
 }
 
