@@ -10,7 +10,8 @@
 //! [`connect_result`] (and the naive check it replaces) are checked here.
 
 use super::netns::Netns;
-use super::{ctx, errno_name, expect, ids, poll_fd, poll_flags, so_error, Probe};
+use super::rst::tcp_state;
+use super::{ctx, errno_name, expect, ids, poll_fd, poll_flags, poll_now, so_error, Probe};
 pub use native::connect::{connect_result, naive_connected, ConnectOutcome};
 use nix::errno::Errno;
 use serde::Serialize;
@@ -81,6 +82,7 @@ fn complete(case: &str, s: &Socket, immediate: Immediate, bound: Duration, t0: I
     }
     let rev = ctx("poll POLLOUT", poll_fd(s.as_fd(), libc::POLLOUT, bound))?;
     let elapsed = t0.elapsed();
+    let rev = if rev != 0 { settled_revents(s, rev, t0 + bound)? } else { rev };
     let err = ctx("SO_ERROR", so_error(s.as_fd()))?;
     let outcome = if rev == 0 {
         ConnectOutcome::Pending
@@ -97,6 +99,27 @@ fn complete(case: &str, s: &Socket, immediate: Immediate, bound: Duration, t0: I
         outcome,
         elapsed_ms_rounded: (elapsed.as_millis() as u64 + 50) / 100 * 100,
     })
+}
+
+/// `tcpi_state` SYN_SENT: the connect has not ended.
+const TCP_SYN_SENT: u8 = 2;
+
+/// The poll flags once the connect has ended. A failed connect wakes the
+/// poller when the error is reported, a moment before the socket moves to
+/// CLOSE (tcp_done_with_error(): sk_err, sk_error_report(), then
+/// tcp_done()): a poll between the two sees POLLERR alone, without the
+/// POLLOUT|POLLHUP of the closed socket (seen under load: KN-FP-1's ARP
+/// case, 2026-12-07). So: wait until the socket has left SYN_SENT (the
+/// window is a few instructions of the same softirq), then poll again.
+/// `deadline` bounds the wait; past it the first flags are kept.
+fn settled_revents(s: &Socket, first: libc::c_short, deadline: Instant) -> Probe<libc::c_short> {
+    while tcp_state(s)? == TCP_SYN_SENT {
+        if Instant::now() > deadline {
+            return Ok(first);
+        }
+        std::thread::yield_now();
+    }
+    ctx("poll POLLOUT again", poll_now(s.as_fd(), libc::POLLOUT))
 }
 
 /// A loopback port with nothing listening: bound (so nobody else takes it)

@@ -276,7 +276,7 @@ pub fn observe_syn_sent_close() -> Probe<SynSentClose> {
 }
 
 /// `tcpi_state` of a TCP socket (TCP_INFO).
-fn tcp_state(s: &Socket) -> Probe<u8> {
+pub(super) fn tcp_state(s: &Socket) -> Probe<u8> {
     // SAFETY: zeroed tcp_info is a valid value; getsockopt writes at most `len` bytes into it.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;

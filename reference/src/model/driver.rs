@@ -409,8 +409,9 @@ impl Model {
         let d = self.driver_mut();
         let at = d.replying.iter().position(|r| r.0 == s).expect("checked by activity_enabled");
         let (s, r, rule) = d.replying.remove(at);
-        if rule == ids::DIFF_INET_13 {
-            // A killed port's sender, answered by prim_inet (CL-5).
+        if rule == ids::DIFF_INET_13 || rule == ids::DIFF_INET_8 {
+            // A sender of a port that is gone, answered by prim_inet (CL-5,
+            // or its port monitor's 'DOWN').
             self.decide(rule);
             self.why.completed_order = Some(rule);
             self.complete(s, r, rule);

@@ -210,9 +210,13 @@ impl Model {
     /// DIFF-INET-8: the port is gone. On OTP 27 and newer every send still
     /// waiting for its reply ends with {error,closed} (its port monitor's
     /// 'DOWN'), except one whose reply the driver had sent already
-    /// (DIFF-INET-6: taken by `Activity::Returned`). On OTP 25 they wait
-    /// on, until INET_CLOSE_TIMEOUT after their wait began (DIFF-INET-3:
-    /// `Activity::CloseFallback`, on a real clock at any later step).
+    /// (DIFF-INET-6: taken by `Activity::Returned`). Each waiting sender is
+    /// a process of its own woken by its 'DOWN': they return on the node's
+    /// schedule, in any order (`Activity::Returned`, before the step ends;
+    /// swarm seed 1607 on OTP 27: S1 before S0), as a killed port's do
+    /// (DIFF-INET-13). On OTP 25 they wait on, until INET_CLOSE_TIMEOUT
+    /// after their wait began (DIFF-INET-3: `Activity::CloseFallback`, on a
+    /// real clock at any later step).
     pub(super) fn port_gone(&mut self) {
         if self.config.variant != Variant::OtpInet {
             return;
@@ -225,7 +229,7 @@ impl Model {
             }
             if self.otp_27_on() {
                 self.cross(ids::DIFF_INET_8);
-                self.complete(s, SendResult::Error(Posix::Closed), ids::DIFF_INET_8);
+                self.driver_mut().replying.push((s, SendResult::Error(Posix::Closed), ids::DIFF_INET_8));
             } else if self.config.real_clock && !self.state.senders.orphaned.contains(&s) {
                 self.state.senders.orphaned.push(s);
             }

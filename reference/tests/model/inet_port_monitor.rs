@@ -41,7 +41,13 @@ fn diff_inet_8_a_displaced_caller_gets_closed_when_the_port_goes() {
     let mut m = displaced_caller_on_a_closing_port(27);
     let p = flushed(
         &mut m,
-        &[ran(Activity::Output), wrote(1280, 1280), ran(Activity::Returned(SenderId(0))), ran(Activity::PendingClose)],
+        &[
+            ran(Activity::Output),
+            wrote(1280, 1280),
+            ran(Activity::Returned(SenderId(0))),
+            ran(Activity::PendingClose),
+            ran(Activity::Returned(SenderId(1))),
+        ],
     );
     assert_eq!(
         p.observation.completed,
@@ -52,13 +58,20 @@ fn diff_inet_8_a_displaced_caller_gets_closed_when_the_port_goes() {
 }
 
 /// The close may go through before S0 has taken its ok: the ok was sent
-/// before the port went, so S0 still gets it, not {error,closed}.
+/// before the port went, so S0 still gets it, not {error,closed}; S1's
+/// 'DOWN' may be taken before it.
 #[test]
 fn diff_inet_8_a_reply_sent_before_the_port_went_is_taken() {
     let mut m = displaced_caller_on_a_closing_port(29);
     let p = flushed(
         &mut m,
-        &[ran(Activity::Output), wrote(1280, 1280), ran(Activity::PendingClose), ran(Activity::Returned(SenderId(0)))],
+        &[
+            ran(Activity::Output),
+            wrote(1280, 1280),
+            ran(Activity::PendingClose),
+            ran(Activity::Returned(SenderId(1))),
+            ran(Activity::Returned(SenderId(0))),
+        ],
     );
     assert_eq!(
         p.observation.completed,
@@ -107,8 +120,9 @@ fn diff_inet_9_a_send_answered_at_once_takes_the_blocked_callers_reply() {
     let p = m.step(&Op::Quiesce, &[ran(Activity::Output), wrote(120, 120)]).expect("WM-4: flushed");
     assert!(p.observation.completed.is_empty(), "no reply to anyone: {:?}", p.observation.completed);
     assert_eq!(p.observation.senders[1], SenderStatus::Waiting, "DIFF-INET-9: S1 waits on");
-    // Until the port goes (DIFF-INET-8).
-    let p = m.step(&Op::Close, &[]).expect("close, nothing queued");
+    // Until the port goes (DIFF-INET-8): its 'DOWN' wakes it.
+    m.step(&Op::Close, &[]).expect("close, nothing queued");
+    let p = m.step(&Op::Quiesce, &[ran(Activity::Returned(SenderId(1)))]).expect("DIFF-INET-8");
     assert_eq!(p.observation.completed, vec![(SenderId(1), SendResult::Error(Posix::Closed))], "DIFF-INET-8");
 }
 
@@ -158,6 +172,7 @@ fn diff_inet_8_a_caller_blocked_on_a_port_closed_with_output_queued_gets_closed_
                 wrote(30, 10),
                 ran(Activity::Resume(SenderId(1))),
                 ran(Activity::PendingClose),
+                ran(Activity::Returned(SenderId(1))),
                 ran(Activity::Returned(SenderId(2))),
             ],
         )
@@ -215,4 +230,40 @@ fn diff_inet_3_on_otp_25_a_caller_blocked_on_a_closed_port_gets_closed_after_its
         m.step(&Op::Quiesce, &[ran(Activity::CloseFallback(SenderId(1)))]).is_err(),
         "DIFF-INET-3: no fallback without a real clock"
     );
+}
+
+/// Two sends waiting when the port closes on OTP 27 and newer (swarm
+/// seed 1607 on OTP 27): S1 blocked on a busy port, S0's forced send took
+/// its slot (WM-6), S2's forced empty send took the reply (DIFF-INET-9),
+/// the queue emptied; at the close each of S0 and S1 returns
+/// {error,closed} on its own 'DOWN', in either order.
+#[test]
+fn diff_inet_8_waiting_senders_return_closed_in_either_order() {
+    let waiting = || {
+        let options = vec![Opt::HighWatermark(64), Opt::LowWatermark(16)];
+        let mut m = Model::new(&Setup { senders: 3, options, ..Setup::default() })
+            .expect("setup")
+            .into_variant(Variant::OtpInet)
+            .with_otp(OtpRelease(27))
+            .with_real_clock(true);
+        m.step(&send(0, 12000, 1), &[wrote(12000, 6912)]).expect("WM-2: 5088 queued");
+        m.step(&send(1, 100, 2), &[]).expect("WM-3: busy, S1 waits");
+        m.step(&force(0, 100, 3), &[]).expect("WM-6: S0 takes the caller slot");
+        m.step(&force(2, 0, 4), &[]).expect("DIFF-INET-9: S2 takes the reply");
+        let p = m
+            .step(&Op::Quiesce, &[ran(Activity::Output), wrote(5288, 5288), ran(Activity::Returned(SenderId(2)))])
+            .expect("the queue empties, S2 answered ok");
+        assert_eq!(p.observation.completed, vec![(SenderId(2), SendResult::Ok)]);
+        assert_eq!(&p.observation.senders[..2], &[SenderStatus::Waiting, SenderStatus::Waiting]);
+        m
+    };
+    let closed = SendResult::Error(Posix::Closed);
+    for order in [[0u8, 1], [1, 0]] {
+        let mut m = waiting();
+        let choices: Vec<_> = order.iter().map(|&s| ran(Activity::Returned(SenderId(s)))).collect();
+        m.step(&Op::Close, &[]).expect("the close goes through: nothing queued");
+        let p = m.step(&Op::Quiesce, &choices).expect("DIFF-INET-8");
+        let want: Vec<_> = order.iter().map(|&s| (SenderId(s), closed)).collect();
+        assert_eq!(p.observation.completed, want, "each on its own 'DOWN'");
+    }
 }
