@@ -12,6 +12,24 @@ use crate::units::Bytes;
 use crate::variant::Variant;
 
 impl Model {
+    /// DIFF-INET-2: the blocked caller's reply is seen once the resumed
+    /// senders' retries have run: after them in the step's completions.
+    /// Between steps (a send timer that fired before the op, its resumed
+    /// senders all retried), that is before the op's own completions
+    /// (swarm seed 1614 on OTP 25: S0's {error,timeout}, then S1's
+    /// {error,einval} from the kill that followed).
+    fn release_deferred(&mut self) {
+        if self.step.deferred.is_empty() {
+            return;
+        }
+        if !self.step.completed.is_empty() {
+            self.cross(ids::DIFF_INET_2);
+            self.why.completed_order = Some(ids::DIFF_INET_2);
+        }
+        let d = std::mem::take(&mut self.step.deferred);
+        self.step.completed.extend(d);
+    }
+
     /// Apply one op with the system's choices; predict the observation.
     pub fn step(&mut self, op: &Op, choices: &[Choice]) -> Result<Prediction, Divergence> {
         self.step_on(op, &mut Choices::new(choices), false)
@@ -47,6 +65,9 @@ impl Model {
                 }
             }
             self.step.between_steps = false;
+            if self.state.senders.resumable.is_empty() {
+                self.release_deferred();
+            }
         }
         let (reply, reply_rule) = self.apply(op, c)?;
         if settle {
@@ -58,14 +79,7 @@ impl Model {
             self.decide(ids::SCHED_1);
             self.quiesce(c)?;
         }
-        if !self.step.deferred.is_empty() {
-            if !self.step.completed.is_empty() {
-                self.cross(ids::DIFF_INET_2);
-                self.why.completed_order = Some(ids::DIFF_INET_2);
-            }
-            let d = std::mem::take(&mut self.step.deferred);
-            self.step.completed.extend(d);
-        }
+        self.release_deferred();
         let mut reply = reply;
         let mut reply_rule = reply_rule;
         if let (true, Op::Send { sender, .. }, Reply::Sent(None)) = (settle, op, &reply) {
